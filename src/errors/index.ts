@@ -1,0 +1,65 @@
+/**
+ * Two roots for every error a machine must decide on: a TemporaryError is worth
+ * retrying after a backoff (network, timeouts, busy), a PermanentError is not
+ * (conflict, missing snapshot, invalid name, permission) and stops that one unit of work.
+ */
+export type ErrorKind = 'temporary' | 'permanent';
+
+export interface FerryErrorOptions {
+  cause?: unknown;
+  /** machine-readable code, e.g. CONFLICT_DIVERGED */
+  code?: string;
+  details?: Record<string, unknown>;
+}
+
+export abstract class FerryError extends Error {
+  abstract readonly kind: ErrorKind;
+  readonly code: string;
+  readonly details: Record<string, unknown>;
+  constructor(message: string, opts: FerryErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = opts.code ?? 'ERROR';
+    this.details = opts.details ?? {};
+  }
+}
+
+export class TemporaryError extends FerryError {
+  readonly kind = 'temporary' as const;
+}
+
+export class PermanentError extends FerryError {
+  readonly kind = 'permanent' as const;
+}
+
+/** Bad input from a person (CLI flag, endpoint URL, name): never retried. */
+export class InvalidArgumentError extends PermanentError {}
+
+/** The shape an error takes when it crosses into a machine event (JSON-safe). */
+export interface ErrorData {
+  name: string;
+  message: string;
+  kind: ErrorKind;
+  code: string;
+}
+
+const TEMPORARY_NODE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAGAIN', 'EBUSY', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+]);
+
+/** One place that decides whether an error is worth a retry. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof FerryError) return err.kind === 'temporary';
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && TEMPORARY_NODE_CODES.has(code)) return true;
+  if ((err as { name?: unknown } | null)?.name === 'AbortError') return true;
+  // Unknown failures are retried: a bug shows up as repeated retries with its message, not a silent stop.
+  return !(err instanceof FerryError);
+}
+
+export function toErrorData(err: unknown): ErrorData {
+  if (err instanceof FerryError) return { name: err.name, message: err.message, kind: err.kind, code: err.code };
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = typeof (e as { code?: unknown }).code === 'string' ? String((e as { code?: unknown }).code) : 'ERROR';
+  return { name: e.name, message: e.message, kind: isRetryable(e) ? 'temporary' : 'permanent', code };
+}

@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+
+/** One snapshot of one filesystem, as the planner sees it. Matched by guid, ordered by createtxg. */
+export interface Version {
+  /** snapshot name without the filesystem part, e.g. "ferry_20261121T101500Z" */
+  name: string;
+  /** identity across sender and receiver: zfs guid, btrfs (received) uuid, dir driver guid */
+  guid: string;
+  /** creation order on the node that created it (zfs createtxg, dir driver counter) */
+  createtxg: number;
+  /** ISO time the snapshot was taken, informational only */
+  creation?: string;
+}
+
+export interface SendOptions {
+  signal?: AbortSignal;
+}
+
+export interface SendStream {
+  stream: Readable;
+  /** bytes the stream will carry, when the driver can tell in advance (progress and ETA) */
+  sizeEstimate?: number;
+}
+
+export interface ReceiveOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * A storage driver for one endpoint root. Filesystem names are relative to the root
+ * ("" is the root itself where the driver has one, "a/b" a descendant).
+ * Every method validates names before touching anything and throws InvalidArgumentError on bad ones.
+ * Errors are TemporaryError or PermanentError (src/errors) so machines can decide.
+ */
+export interface StorageDriver {
+  readonly kind: 'dir' | 'zfs' | 'btrfs';
+  /** the endpoint as a person wrote it, e.g. "dir:/srv/a" */
+  readonly endpoint: string;
+  listFilesystems(): Promise<string[]>;
+  /** versions of one filesystem, oldest first (by createtxg); [] if it has none or does not exist */
+  listVersions(fs: string): Promise<Version[]>;
+  /** take a snapshot named `name` of each filesystem; returns the new versions in the same order */
+  snapshot(filesystems: string[], name: string): Promise<Version[]>;
+  /** a full (from = null) or incremental stream carrying `to` */
+  send(fs: string, from: Version | null, to: Version, opts?: SendOptions): Promise<SendStream>;
+  /**
+   * Apply a stream made by send() of the same driver kind. Atomic: either the new version
+   * exists afterwards with all its data, or the receiver is exactly as before.
+   */
+  receive(fs: string, stream: Readable, opts?: ReceiveOptions): Promise<Version>;
+}
