@@ -1,3 +1,5 @@
+import type { EffectError } from '../../machines/effect.js';
+
 /**
  * Two roots for every error a machine must decide on: a TemporaryError is worth
  * retrying after a backoff (network, timeouts, busy), a PermanentError is not
@@ -36,12 +38,7 @@ export class PermanentError extends FerryError {
 export class InvalidArgumentError extends PermanentError {}
 
 /** The shape an error takes when it crosses into a machine event (JSON-safe). */
-export interface ErrorData {
-  name: string;
-  message: string;
-  kind: ErrorKind;
-  code: string;
-}
+export type ErrorData = EffectError;
 
 const TEMPORARY_NODE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAGAIN', 'EBUSY', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
