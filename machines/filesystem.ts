@@ -1,0 +1,297 @@
+import { assign, setup } from 'xstate';
+import { effect, type EffectError } from './effect.js';
+
+/**
+ * The filesystem machine: one filesystem in one replication run.
+ *
+ * Its work is a list of steps (the incremental path, `[from, to]` pairs computed by the planner).
+ * `Working` runs the next step as the durable effect `replicateStep`; a temporary failure waits in
+ * `WorkingWait` for the named delay `retryBackoff` and tries the same step again; `Completed` when the
+ * last step is done; `PermanentError` on a planning conflict, a permanent failure, or when the step's
+ * attempts are used up. Pure: no I/O, no clock; the engine runs the effect and the timer.
+ */
+export const filesystemMachineVersion = '1';
+
+/**
+ * One snapshot of one filesystem. Structurally the same as `Version` in src/storage/driver.ts
+ * (machines import nothing from src/): matched by guid, ordered by createtxg.
+ */
+export interface Version {
+  name: string;
+  guid: string;
+  createtxg: number;
+  creation?: string;
+}
+
+/** One replication step: a full send (`from` null) or an incremental send from `from` to `to`. */
+export interface Step {
+  from: Version | null;
+  to: Version;
+}
+
+/** Retry policy for temporary failures. */
+export interface RetryPolicy {
+  /** first wait after a temporary failure, in milliseconds */
+  initialMs: number;
+  /** the wait doubles after each further failure, up to this many milliseconds */
+  maxMs: number;
+  /**
+   * attempts per unit of work (a step, a planning), the first one included; after this many
+   * temporary failures in a row the unit gives up with a permanent error. 0 (or a non-finite
+   * number) means no limit.
+   */
+  maxAttempts: number;
+}
+
+export interface FilesystemInput {
+  runId: string;
+  /** filesystem name relative to the endpoint roots (the same on both sides) */
+  name: string;
+  /** sender endpoint, e.g. "zfs:p1/data" */
+  sender: string;
+  /** receiver endpoint, e.g. "zfs:p2/backup" */
+  receiver: string;
+  steps: Step[];
+  /** a planning conflict: the machine stops in PermanentError with this problem without doing anything */
+  problem?: string;
+  /** passed through to every replicateStep input */
+  batch?: boolean;
+  retry: RetryPolicy;
+}
+
+/** Input of the `replicateStep` effect. */
+export interface ReplicateStepInput {
+  runId: string;
+  sender: string;
+  receiver: string;
+  filesystem: string;
+  step: Step;
+  /** 0-based index of `step` among the filesystem's steps */
+  index: number;
+  total: number;
+  batch?: boolean;
+}
+
+/** Output of the `replicateStep` effect. */
+export interface ReplicateStepOutput {
+  /** bytes the step carried */
+  bytes: number;
+}
+
+export interface FilesystemContext {
+  runId: string;
+  name: string;
+  sender: string;
+  receiver: string;
+  steps: Step[];
+  batch: boolean;
+  retry: RetryPolicy;
+  /** steps completed so far; the next step to run is steps[stepsDone] */
+  stepsDone: number;
+  /** bytes carried by the completed steps */
+  bytes: number;
+  /** temporary failures of the current step in a row (0 after a success) */
+  attempt: number;
+  /** the planning conflict, the last failure, or null */
+  problem: string | null;
+}
+
+/** The top-level states of the filesystem machine (`Start` is transient and never at rest). */
+export type FilesystemState = 'Working' | 'WorkingWait' | 'Completed' | 'PermanentError';
+export type FilesystemFinalState = 'Completed' | 'PermanentError';
+
+export interface FilesystemOutput {
+  name: string;
+  state: FilesystemFinalState;
+  stepsDone: number;
+  stepsTotal: number;
+  bytes: number;
+  problem: string | null;
+}
+
+/** What the parent (replication) machine sees of a filesystem machine, see `ferry.child.state`. */
+export interface FilesystemSummary {
+  stepsDone: number;
+  stepsTotal: number;
+  bytes: number;
+  problem: string | null;
+}
+
+/** The events the engine delivers to a filesystem machine. */
+export type FilesystemEvent =
+  | { type: 'xstate.done.actor.step'; output: ReplicateStepOutput }
+  | { type: 'xstate.error.actor.step'; error: EffectError }
+  | { type: 'xstate.after.retryBackoff.filesystem.WorkingWait' };
+
+/** Pure: the summary the engine sends to the parent with each top-level state change. */
+export function summarizeFilesystem(context: FilesystemContext): FilesystemSummary {
+  return {
+    stepsDone: context.stepsDone,
+    stepsTotal: context.steps.length,
+    bytes: context.bytes,
+    problem: context.problem,
+  };
+}
+
+/**
+ * Pure: the wait before attempt `attempt + 1`, after `attempt` (>= 1) failures in a row:
+ * initialMs * 2^(attempt-1), capped at maxMs.
+ */
+export function backoffMs(retry: RetryPolicy, attempt: number): number {
+  const initial = Math.max(0, retry.initialMs);
+  const max = Math.max(initial, retry.maxMs);
+  const exponent = Math.max(0, attempt - 1);
+  // 2^exponent overflows to Infinity for large exponents; Math.min caps it.
+  return Math.min(max, initial * 2 ** exponent);
+}
+
+/** Pure: whether `attempts` failed attempts in a row use up the policy. */
+export function attemptsExhausted(retry: RetryPolicy, attempts: number): boolean {
+  const max = retry.maxAttempts;
+  return typeof max === 'number' && Number.isFinite(max) && max > 0 && attempts >= max;
+}
+
+/**
+ * Pure: reads the `error` of an `xstate.error.actor.*` event. The engine always delivers an
+ * EffectError; anything else (a thrown value from a misbehaving effect) counts as temporary, so a
+ * bug shows up as retries carrying its message instead of a silent stop.
+ */
+export function readEffectError(error: unknown): EffectError {
+  if (error !== null && typeof error === 'object') {
+    const e = error as Partial<EffectError>;
+    const message = typeof e.message === 'string' ? e.message : String(error);
+    return {
+      name: typeof e.name === 'string' ? e.name : 'Error',
+      message,
+      kind: e.kind === 'permanent' ? 'permanent' : 'temporary',
+      code: typeof e.code === 'string' ? e.code : 'ERROR',
+    };
+  }
+  return { name: 'Error', message: String(error), kind: 'temporary', code: 'ERROR' };
+}
+
+function outputOf(context: FilesystemContext, state: FilesystemFinalState): FilesystemOutput {
+  return { name: context.name, state, ...summarizeFilesystem(context) };
+}
+
+export const filesystemMachine = setup({
+  types: {
+    input: {} as FilesystemInput,
+    context: {} as FilesystemContext,
+    output: {} as FilesystemOutput,
+  },
+  actors: {
+    replicateStep: effect<ReplicateStepInput, ReplicateStepOutput>(),
+  },
+  delays: {
+    retryBackoff: ({ context }) => backoffMs(context.retry, context.attempt),
+  },
+  guards: {
+    hasProblem: ({ context }) => context.problem !== null,
+    noStepsLeft: ({ context }) => context.stepsDone >= context.steps.length,
+    isLastStep: ({ context }) => context.stepsDone + 1 >= context.steps.length,
+    isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
+    attemptsExhausted: ({ context }) => attemptsExhausted(context.retry, context.attempt + 1),
+  },
+  actions: {
+    recordStep: assign(({ context }, params: { output: ReplicateStepOutput }) => ({
+      stepsDone: context.stepsDone + 1,
+      bytes: context.bytes + (Number.isFinite(params.output?.bytes) ? Math.max(0, params.output.bytes) : 0),
+      attempt: 0,
+      problem: null,
+    })),
+    recordPermanentFailure: assign((_, params: { error: unknown }) => ({
+      problem: readEffectError(params.error).message,
+    })),
+    recordTemporaryFailure: assign(({ context }, params: { error: unknown }) => ({
+      attempt: context.attempt + 1,
+      problem: readEffectError(params.error).message,
+    })),
+    giveUp: assign(({ context }, params: { error: unknown }) => ({
+      attempt: context.attempt + 1,
+      problem: `gave up after ${context.attempt + 1} attempts: ${readEffectError(params.error).message}`,
+    })),
+  },
+}).createMachine({
+  id: 'filesystem',
+  context: ({ input }) => ({
+    runId: input.runId,
+    name: input.name,
+    sender: input.sender,
+    receiver: input.receiver,
+    steps: input.steps ?? [],
+    batch: input.batch ?? false,
+    retry: input.retry,
+    stepsDone: 0,
+    bytes: 0,
+    attempt: 0,
+    problem: input.problem ?? null,
+  }),
+  initial: 'Start',
+  states: {
+    Start: {
+      always: [
+        { guard: 'hasProblem', target: 'PermanentError' },
+        { guard: 'noStepsLeft', target: 'Completed' },
+        { target: 'Working' },
+      ],
+    },
+    Working: {
+      invoke: {
+        id: 'step',
+        src: 'replicateStep',
+        input: ({ context }) => ({
+          runId: context.runId,
+          sender: context.sender,
+          receiver: context.receiver,
+          filesystem: context.name,
+          step: context.steps[context.stepsDone],
+          index: context.stepsDone,
+          total: context.steps.length,
+          ...(context.batch ? { batch: true } : {}),
+        }),
+        onDone: [
+          {
+            guard: 'isLastStep',
+            target: 'Completed',
+            actions: { type: 'recordStep', params: ({ event }) => ({ output: event.output }) },
+          },
+          {
+            // next step: re-entering Working starts a new `step` effect
+            target: 'Working',
+            reenter: true,
+            actions: { type: 'recordStep', params: ({ event }) => ({ output: event.output }) },
+          },
+        ],
+        onError: [
+          {
+            guard: { type: 'isPermanentFailure', params: ({ event }) => ({ error: event.error }) },
+            target: 'PermanentError',
+            actions: { type: 'recordPermanentFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            guard: 'attemptsExhausted',
+            target: 'PermanentError',
+            actions: { type: 'giveUp', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            target: 'WorkingWait',
+            actions: { type: 'recordTemporaryFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+        ],
+      },
+    },
+    WorkingWait: {
+      after: { retryBackoff: 'Working' },
+    },
+    Completed: {
+      type: 'final',
+      output: ({ context }) => outputOf(context, 'Completed'),
+    },
+    PermanentError: {
+      type: 'final',
+      output: ({ context }) => outputOf(context, 'PermanentError'),
+    },
+  },
+  output: ({ event }) => event.output as FilesystemOutput,
+});

@@ -1,0 +1,490 @@
+import { assign, enqueueActions, setup, stopChild } from 'xstate';
+import { effect, type EffectError } from './effect.js';
+import {
+  attemptsExhausted,
+  backoffMs,
+  readEffectError,
+  type FilesystemFinalState,
+  type FilesystemInput,
+  type FilesystemOutput,
+  type FilesystemState,
+  type FilesystemSummary,
+  type RetryPolicy,
+  type Step,
+} from './filesystem.js';
+
+/**
+ * The replication machine: one run from one sender endpoint to one receiver endpoint.
+ *
+ * `Planning` runs the `plan` effect (list filesystems and versions on both sides, compute each
+ * filesystem's incremental path). A temporary planning failure waits in `PlanningError` for the named
+ * delay `planningBackoff` and plans again. `Working` spawns one filesystem machine per planned
+ * filesystem (child ids `fs-<index>`), at most `concurrency` of them working at a time; a child that
+ * waits for its retry time gives its slot to the next one, so one failing filesystem never blocks the
+ * others. `WorkingWait` means every unfinished child is waiting for its retry time. The run ends in
+ * `Completed` when every filesystem completed, else in `PermanentError` naming the failed ones.
+ * Pure: no I/O and no clock; times arrive in events (`ferry.child.state`'s sleepUntil).
+ */
+export const replicationMachineVersion = '1';
+
+export type InitialReplicationPolicy = 'most_recent' | 'all' | 'fail';
+
+export interface ReplicationInput {
+  runId: string;
+  /** sender endpoint, e.g. "zfs:p1/data" */
+  sender: string;
+  /** receiver endpoint, e.g. "zfs:p2/backup" */
+  receiver: string;
+  /** what to send to a receiver filesystem that has no versions yet */
+  initial: InitialReplicationPolicy;
+  /** filesystems working at the same time (at least 1) */
+  concurrency: number;
+  /** optional glob on sender filesystem names (`*`, `?`), passed to the planner */
+  filesystems?: string;
+  /** passed through to every filesystem machine */
+  batch?: boolean;
+  /** for planning and, per step, for every filesystem */
+  retry: RetryPolicy;
+}
+
+/** Input of the `plan` effect. */
+export interface PlanInput {
+  runId: string;
+  sender: string;
+  receiver: string;
+  initial: InitialReplicationPolicy;
+  filesystems?: string;
+}
+
+/** One filesystem of a plan: its incremental path, or the conflict that prevents one. */
+export interface FilesystemPlan {
+  name: string;
+  steps: Step[];
+  /** a conflict a person must resolve; the filesystem machine stops in PermanentError with it */
+  problem?: string;
+}
+
+/** Output of the `plan` effect. */
+export interface Plan {
+  filesystems: FilesystemPlan[];
+}
+
+/** Where a planned filesystem is, as the replication machine last heard. */
+export type FilesystemEntryState = 'Pending' | FilesystemState;
+
+/** The replication machine's record of one planned filesystem (also the report's source). */
+export interface FilesystemEntry {
+  /** index in the plan */
+  index: number;
+  /** `fs-<index>` */
+  childId: string;
+  name: string;
+  steps: Step[];
+  /** the planning conflict, if any */
+  planProblem: string | null;
+  /** 'Pending' until spawned, then the child's last reported top-level state */
+  state: FilesystemEntryState;
+  /** the child reached a final state and its output was recorded */
+  done: boolean;
+  stepsDone: number;
+  stepsTotal: number;
+  bytes: number;
+  problem: string | null;
+  /** epoch ms of the child's next retry while it waits, else null */
+  sleepUntil: number | null;
+}
+
+export interface ReplicationContext {
+  runId: string;
+  sender: string;
+  receiver: string;
+  initial: InitialReplicationPolicy;
+  concurrency: number;
+  /** the filesystem glob of the input, or null */
+  filter: string | null;
+  batch: boolean;
+  retry: RetryPolicy;
+  /** failed planning attempts in a row */
+  attempt: number;
+  /** why planning failed or the run failed; null otherwise */
+  problem: string | null;
+  /** one entry per planned filesystem, in plan order; empty until planned */
+  filesystems: FilesystemEntry[];
+}
+
+export type ReplicationState = 'Planning' | 'PlanningError' | 'Working' | 'WorkingWait' | 'Completed' | 'PermanentError';
+export type ReplicationFinalState = 'Completed' | 'PermanentError';
+
+export interface ReplicationOutput {
+  runId: string;
+  sender: string;
+  receiver: string;
+  state: ReplicationFinalState;
+  problem: string | null;
+  /** bytes of all filesystems */
+  bytes: number;
+  /** the outputs of the filesystem machines, in plan order (empty if planning failed) */
+  filesystems: FilesystemOutput[];
+}
+
+/** Sent by the engine to the parent whenever a filesystem machine's top-level state changes. */
+export interface ChildStateEvent {
+  type: 'ferry.child.state';
+  childId: string;
+  state: FilesystemState;
+  summary: FilesystemSummary;
+  /** epoch ms of the child's next timer, if it is waiting */
+  sleepUntil?: number;
+}
+
+export interface ChildDoneEvent {
+  type: `xstate.done.actor.fs-${number}`;
+  output: FilesystemOutput;
+}
+
+export interface ChildErrorEvent {
+  type: `xstate.error.actor.fs-${number}`;
+  error: unknown;
+}
+
+/** Events the engine delivers to a replication machine (besides plan results and timers). */
+export type ReplicationEvent = ChildStateEvent | ChildDoneEvent | ChildErrorEvent;
+
+/** Every event the machine can receive, including the `plan` effect's results and its timer. */
+export type ReplicationMachineEvent =
+  | ReplicationEvent
+  | { type: 'xstate.done.actor.plan'; output: Plan }
+  | { type: 'xstate.error.actor.plan'; error: EffectError }
+  | { type: 'xstate.after.planningBackoff.replication.PlanningError' };
+
+const DONE_PREFIX = 'xstate.done.actor.';
+const ERROR_PREFIX = 'xstate.error.actor.';
+
+/** Pure: `fs-<index>`, the id of the filesystem machine for the plan's index-th filesystem. */
+export function filesystemChildId(index: number): string {
+  return `fs-${index}`;
+}
+
+function isFinalState(state: FilesystemEntryState): state is FilesystemFinalState {
+  return state === 'Completed' || state === 'PermanentError';
+}
+
+/** Pure: the child id an event is about (`childId`, or parsed from a done/error event type). */
+function childIdOf(event: { type: string; childId?: unknown }): string | undefined {
+  if (event.type === 'ferry.child.state') return typeof event.childId === 'string' ? event.childId : undefined;
+  if (event.type.startsWith(DONE_PREFIX)) return event.type.slice(DONE_PREFIX.length);
+  if (event.type.startsWith(ERROR_PREFIX)) return event.type.slice(ERROR_PREFIX.length);
+  return undefined;
+}
+
+/** Pure: the entry of the child an event is about. */
+function entryOf(context: ReplicationContext, event: { type: string; childId?: unknown }): FilesystemEntry | undefined {
+  const childId = childIdOf(event);
+  return childId === undefined ? undefined : context.filesystems.find((e) => e.childId === childId);
+}
+
+/** A spawned, unfinished child that is not waiting for a retry holds a concurrency slot. */
+function holdsSlot(e: FilesystemEntry): boolean {
+  return e.state !== 'Pending' && !e.done && e.state !== 'WorkingWait' && !isFinalState(e.state);
+}
+
+function replaceEntry(context: ReplicationContext, next: FilesystemEntry): FilesystemEntry[] {
+  return context.filesystems.map((e) => (e.index === next.index ? next : e));
+}
+
+function failedSummary(context: ReplicationContext): string {
+  const failed = context.filesystems.filter((e) => e.state !== 'Completed');
+  const list = failed.map((e) => `${e.name}: ${e.problem ?? 'failed'}`).join('; ');
+  return `${failed.length} of ${context.filesystems.length} filesystems failed: ${list}`;
+}
+
+function outputOf(context: ReplicationContext, state: ReplicationFinalState): ReplicationOutput {
+  const filesystems = context.filesystems
+    .filter((e) => e.done)
+    .map((e): FilesystemOutput => ({
+      name: e.name,
+      state: e.state === 'Completed' ? 'Completed' : 'PermanentError',
+      stepsDone: e.stepsDone,
+      stepsTotal: e.stepsTotal,
+      bytes: e.bytes,
+      problem: e.problem,
+    }));
+  return {
+    runId: context.runId,
+    sender: context.sender,
+    receiver: context.receiver,
+    state,
+    problem: context.problem,
+    bytes: filesystems.reduce((sum, f) => sum + f.bytes, 0),
+    filesystems,
+  };
+}
+
+export const replicationMachine = setup({
+  types: {
+    input: {} as ReplicationInput,
+    context: {} as ReplicationContext,
+    events: {} as ReplicationEvent,
+    output: {} as ReplicationOutput,
+  },
+  actors: {
+    plan: effect<PlanInput, Plan>(),
+    /** placeholder: the engine runs `filesystem` children as durable filesystem machines */
+    filesystem: effect<FilesystemInput, FilesystemOutput>(),
+  },
+  delays: {
+    planningBackoff: ({ context }) => backoffMs(context.retry, context.attempt),
+  },
+  guards: {
+    isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
+    planningAttemptsExhausted: ({ context }) => attemptsExhausted(context.retry, context.attempt + 1),
+    /** a done/error event of one of our spawned filesystem children that is not recorded yet */
+    isUnfinishedChild: ({ context, event }) => {
+      const e = entryOf(context, event);
+      return e !== undefined && e.state !== 'Pending' && !e.done;
+    },
+    childReportsWorking: ({ context, event }) => {
+      if (event.type !== 'ferry.child.state' || event.state !== 'Working') return false;
+      const e = entryOf(context, event);
+      return e !== undefined && e.state !== 'Pending' && !e.done;
+    },
+    allCompleted: ({ context }) => context.filesystems.every((e) => e.done && e.state === 'Completed'),
+    allDone: ({ context }) => context.filesystems.every((e) => e.done),
+    /** nothing pending, and every unfinished child waits for its retry time */
+    allWaiting: ({ context }) => {
+      const unfinished = context.filesystems.filter((e) => !e.done);
+      return unfinished.length > 0 && unfinished.every((e) => e.state === 'WorkingWait');
+    },
+  },
+  actions: {
+    storePlan: assign((_, params: { plan: Plan }) => ({
+      attempt: 0,
+      problem: null,
+      filesystems: (params.plan?.filesystems ?? []).map((fs, index): FilesystemEntry => ({
+        index,
+        childId: filesystemChildId(index),
+        name: fs.name,
+        steps: fs.steps ?? [],
+        planProblem: fs.problem ?? null,
+        state: 'Pending',
+        done: false,
+        stepsDone: 0,
+        stepsTotal: (fs.steps ?? []).length,
+        bytes: 0,
+        problem: fs.problem ?? null,
+        sleepUntil: null,
+      })),
+    })),
+    recordPlanningFailure: assign(({ context }, params: { error: unknown }) => ({
+      attempt: context.attempt + 1,
+      problem: `planning failed: ${readEffectError(params.error).message}`,
+    })),
+    giveUpPlanning: assign(({ context }, params: { error: unknown }) => ({
+      attempt: context.attempt + 1,
+      problem: `planning gave up after ${context.attempt + 1} attempts: ${readEffectError(params.error).message}`,
+    })),
+    recordPermanentPlanningFailure: assign((_, params: { error: unknown }) => ({
+      problem: `planning failed: ${readEffectError(params.error).message}`,
+    })),
+    /** spawn pending filesystem machines into the free concurrency slots, in plan order */
+    fillSlots: enqueueActions(({ context, enqueue }) => {
+      const free = context.concurrency - context.filesystems.filter(holdsSlot).length;
+      if (free <= 0) return;
+      const starting = context.filesystems.filter((e) => e.state === 'Pending').slice(0, free);
+      if (starting.length === 0) return;
+      const startingIndexes = new Set(starting.map((e) => e.index));
+      enqueue.assign({
+        filesystems: context.filesystems.map((e) => (startingIndexes.has(e.index) ? { ...e, state: 'Working' as const } : e)),
+      });
+      for (const e of starting) {
+        const input: FilesystemInput = {
+          runId: context.runId,
+          name: e.name,
+          sender: context.sender,
+          receiver: context.receiver,
+          steps: e.steps,
+          retry: context.retry,
+          ...(e.planProblem !== null ? { problem: e.planProblem } : {}),
+          ...(context.batch ? { batch: true } : {}),
+        };
+        enqueue.spawnChild('filesystem', { id: e.childId, input });
+      }
+    }),
+    recordChildState: assign(({ context }, params: { event: ChildStateEvent }) => {
+      const entry = entryOf(context, params.event);
+      // unknown or not yet spawned child, or a report that arrives after the child's output: keep what we have
+      if (entry === undefined || entry.state === 'Pending' || entry.done) return {};
+      const { state, summary, sleepUntil } = params.event;
+      return {
+        filesystems: replaceEntry(context, {
+          ...entry,
+          state,
+          stepsDone: summary?.stepsDone ?? entry.stepsDone,
+          stepsTotal: summary?.stepsTotal ?? entry.stepsTotal,
+          bytes: summary?.bytes ?? entry.bytes,
+          problem: summary === undefined ? entry.problem : summary.problem,
+          sleepUntil: state === 'WorkingWait' && typeof sleepUntil === 'number' ? sleepUntil : null,
+        }),
+      };
+    }),
+    recordChildDone: assign(({ context }, params: { type: string; output: FilesystemOutput | undefined }) => {
+      const entry = entryOf(context, params);
+      if (entry === undefined || entry.done) return {};
+      const out = params.output;
+      return {
+        filesystems: replaceEntry(context, {
+          ...entry,
+          done: true,
+          state: out?.state === 'Completed' ? 'Completed' : 'PermanentError',
+          stepsDone: out?.stepsDone ?? entry.stepsDone,
+          stepsTotal: out?.stepsTotal ?? entry.stepsTotal,
+          bytes: out?.bytes ?? entry.bytes,
+          problem: out === undefined ? 'filesystem machine finished without output' : out.problem,
+          sleepUntil: null,
+        }),
+      };
+    }),
+    /** the filesystem machine itself failed (a bug or a corrupt snapshot): that filesystem failed */
+    recordChildError: assign(({ context }, params: { type: string; error: unknown }) => {
+      const entry = entryOf(context, params);
+      if (entry === undefined || entry.done) return {};
+      return {
+        filesystems: replaceEntry(context, {
+          ...entry,
+          done: true,
+          state: 'PermanentError',
+          problem: `filesystem machine failed: ${readEffectError(params.error).message}`,
+          sleepUntil: null,
+        }),
+      };
+    }),
+    /** drop a finished child from the snapshot's children (its output is in context) */
+    releaseChild: stopChild((_, params: { type: string }) => childIdOf(params) ?? ''),
+    recordRunFailure: assign(({ context }) => ({ problem: failedSummary(context) })),
+  },
+}).createMachine({
+  id: 'replication',
+  context: ({ input }) => ({
+    runId: input.runId,
+    sender: input.sender,
+    receiver: input.receiver,
+    initial: input.initial ?? 'most_recent',
+    concurrency: Math.max(1, Math.floor(Number(input.concurrency)) || 1),
+    filter: input.filesystems ?? null,
+    batch: input.batch ?? false,
+    retry: input.retry,
+    attempt: 0,
+    problem: null,
+    filesystems: [],
+  }),
+  initial: 'Planning',
+  on: {
+    // a late result of an effect or child this state no longer waits for: ignore it instead of
+    // letting XState turn an unhandled error event into a machine error
+    'xstate.error.actor.*': {},
+  },
+  states: {
+    Planning: {
+      invoke: {
+        id: 'plan',
+        src: 'plan',
+        input: ({ context }) => ({
+          runId: context.runId,
+          sender: context.sender,
+          receiver: context.receiver,
+          initial: context.initial,
+          ...(context.filter !== null ? { filesystems: context.filter } : {}),
+        }),
+        onDone: {
+          target: 'Working',
+          actions: { type: 'storePlan', params: ({ event }) => ({ plan: event.output }) },
+        },
+        onError: [
+          {
+            guard: { type: 'isPermanentFailure', params: ({ event }) => ({ error: event.error }) },
+            target: 'PermanentError',
+            actions: { type: 'recordPermanentPlanningFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            guard: 'planningAttemptsExhausted',
+            target: 'PermanentError',
+            actions: { type: 'giveUpPlanning', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            target: 'PlanningError',
+            actions: { type: 'recordPlanningFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+        ],
+      },
+    },
+    PlanningError: {
+      after: { planningBackoff: 'Planning' },
+    },
+    Working: {
+      entry: 'fillSlots',
+      always: [
+        { guard: 'allCompleted', target: 'Completed' },
+        { guard: 'allDone', target: 'PermanentError', actions: 'recordRunFailure' },
+        { guard: 'allWaiting', target: 'WorkingWait' },
+      ],
+      on: {
+        'ferry.child.state': {
+          actions: [{ type: 'recordChildState', params: ({ event }) => ({ event }) }, 'fillSlots'],
+        },
+        'xstate.done.actor.*': {
+          guard: 'isUnfinishedChild',
+          actions: [
+            { type: 'recordChildDone', params: ({ event }) => ({ type: event.type, output: event.output }) },
+            { type: 'releaseChild', params: ({ event }) => ({ type: event.type }) },
+            'fillSlots',
+          ],
+        },
+        'xstate.error.actor.*': {
+          guard: 'isUnfinishedChild',
+          actions: [
+            { type: 'recordChildError', params: ({ event }) => ({ type: event.type, error: event.error }) },
+            { type: 'releaseChild', params: ({ event }) => ({ type: event.type }) },
+            'fillSlots',
+          ],
+        },
+      },
+    },
+    WorkingWait: {
+      on: {
+        'ferry.child.state': [
+          {
+            guard: 'childReportsWorking',
+            target: 'Working',
+            actions: { type: 'recordChildState', params: ({ event }) => ({ event }) },
+          },
+          { actions: { type: 'recordChildState', params: ({ event }) => ({ event }) } },
+        ],
+        'xstate.done.actor.*': {
+          guard: 'isUnfinishedChild',
+          target: 'Working',
+          actions: [
+            { type: 'recordChildDone', params: ({ event }) => ({ type: event.type, output: event.output }) },
+            { type: 'releaseChild', params: ({ event }) => ({ type: event.type }) },
+          ],
+        },
+        'xstate.error.actor.*': {
+          guard: 'isUnfinishedChild',
+          target: 'Working',
+          actions: [
+            { type: 'recordChildError', params: ({ event }) => ({ type: event.type, error: event.error }) },
+            { type: 'releaseChild', params: ({ event }) => ({ type: event.type }) },
+          ],
+        },
+      },
+    },
+    Completed: {
+      type: 'final',
+      output: ({ context }) => outputOf(context, 'Completed'),
+    },
+    PermanentError: {
+      type: 'final',
+      output: ({ context }) => outputOf(context, 'PermanentError'),
+    },
+  },
+  output: ({ event }) => event.output as ReplicationOutput,
+});

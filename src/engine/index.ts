@@ -1,0 +1,8 @@
+export { Engine, type EngineOptions, type WorkerOptions } from './engine.js';
+export { startEmbeddedRedis, findRedisServer, freePort, REDIS_MISSING_HINT, type EmbeddedRedis } from './embedded-redis.js';
+export { TransitionLog } from './transition-log.js';
+export { stateName } from './step.js';
+export type { InspectionEvent, InspectFn } from './inspection.js';
+export type {
+  Clock, EffectContext, EffectDefinition, MachineDefinition, MachineRecord, Registry, TransitionEvent, InboxEnvelope,
+} from './types.js';

@@ -1,0 +1,32 @@
+/**
+ * Redis key names. Every key of one machine carries the same hash tag `{<id>}` so a
+ * commit (record, inbox, outbox) stays within one Redis Cluster slot.
+ */
+export interface Keys {
+  record(id: string): string;
+  inbox(id: string): string;
+  outbox(id: string): string;
+  /** the global transition log (capped stream) */
+  transitions: string;
+  /** top-level machines by kind, scored by creation time */
+  index(kind: string): string;
+}
+
+const MACHINE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/** Machine ids become parts of Redis keys and BullMQ job ids (which must not contain ':'). */
+export function assertMachineId(id: string): void {
+  if (!MACHINE_ID.test(id)) {
+    throw new Error(`invalid machine id ${JSON.stringify(id)}: use letters, digits, '.', '_' or '-' (at most 200), starting with a letter or digit`);
+  }
+}
+
+export function makeKeys(prefix: string): Keys {
+  return {
+    record: (id) => `${prefix}:m:{${id}}`,
+    inbox: (id) => `${prefix}:m:{${id}}:inbox`,
+    outbox: (id) => `${prefix}:m:{${id}}:outbox`,
+    transitions: `${prefix}:transitions`,
+    index: (kind) => `${prefix}:index:${kind}`,
+  };
+}

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+import type { InboxEnvelope, MachineRecord, TransitionEvent } from './types.js';
+
+/** Lua scripts live beside this file as `commands/<name>-<numKeys>.lua`. */
+function loadScript(name: string): { lua: string; numberOfKeys: number } {
+  const file = fileURLToPath(new URL(`./commands/${name}.lua`, import.meta.url));
+  return { lua: readFileSync(file, 'utf8'), numberOfKeys: Number(name.split('-').pop()) };
+}
+
+const SCRIPTS = { ferryCommit: 'commit-4', ferryRead: 'read-2', ferryRemoveOutbox: 'remove-outbox-1' } as const;
+
+type ScriptedRedis = Redis & {
+  ferryCommit(...args: (string | number)[]): Promise<number>;
+  ferryRead(...args: (string | number)[]): Promise<[string[], string[]]>;
+  ferryRemoveOutbox(...args: string[]): Promise<number>;
+};
+
+export function defineScripts(redis: Redis): ScriptedRedis {
+  for (const [command, file] of Object.entries(SCRIPTS)) {
+    if (!(command in redis)) redis.defineCommand(command, loadScript(file));
+  }
+  return redis as ScriptedRedis;
+}
+
+const JSON_FIELDS = new Set(['value', 'snapshot', 'children', 'timers', 'spawned']);
+
+export function encodeRecord(rec: MachineRecord, withSnapshot: boolean): string[] {
+  const out: string[] = [];
+  const put = (k: string, v: unknown) => out.push(k, typeof v === 'string' ? v : JSON.stringify(v));
+  put('kind', rec.kind); put('id', rec.id);
+  put('parent', rec.parent ?? ''); put('parentChildId', rec.parentChildId ?? ''); put('parentKey', rec.parentKey ?? '');
+  put('version', String(rec.version)); put('defVersion', rec.defVersion); put('status', rec.status);
+  put('value', JSON.stringify(rec.value)); put('children', JSON.stringify(rec.children)); put('timers', JSON.stringify(rec.timers));
+  put('spawned', JSON.stringify(rec.spawned)); put('stateSince', String(rec.stateSince));
+  if (withSnapshot) put('snapshot', JSON.stringify(rec.snapshot));
+  return out;
+}
+
+export function decodeRecord(flat: string[]): MachineRecord | null {
+  if (!flat.length) return null;
+  const h: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) h[flat[i]] = flat[i + 1];
+  return decodeHash(h);
+}
+
+export function decodeHash(h: Record<string, string>): MachineRecord | null {
+  if (!h.version) return null;
+  const progress: MachineRecord['progress'] = {};
+  for (const [k, v] of Object.entries(h)) if (k.startsWith('progress:')) progress[k.slice(9)] = JSON.parse(v);
+  const parse = (k: string, d: unknown) => (h[k] && JSON_FIELDS.has(k) ? JSON.parse(h[k]) : d);
+  return {
+    kind: h.kind, id: h.id, parent: h.parent || null, parentChildId: h.parentChildId || null, parentKey: h.parentKey || null,
+    version: Number(h.version), defVersion: h.defVersion, status: h.status as MachineRecord['status'],
+    value: parse('value', null), snapshot: parse('snapshot', undefined), children: parse('children', {}), timers: parse('timers', {}),
+    spawned: parse('spawned', []), stateSince: Number(h.stateSince ?? 0), progress,
+  };
+}
+
+export interface CommitArgs {
+  record: MachineRecord;
+  expectedVersion: number;
+  consumed: number;
+  /** JSON outbox entries; the same strings are later removed once dispatched */
+  outbox: string[];
+  log: TransitionEvent[];
+  /** false when the snapshot did not change (a batch of only stale events) */
+  writeSnapshot: boolean;
+  /** hash fields to delete (progress of children that ended) */
+  deleteFields?: string[];
+}
+
+/** Snapshot store: reads a record with its inbox head, commits with compare-and-set on the version. */
+export class SnapshotStore {
+  readonly redis: ScriptedRedis;
+  constructor(redis: Redis, readonly keys: Keys, readonly logMaxLen: number) {
+    this.redis = defineScripts(redis);
+  }
+
+  async read(id: string, maxEvents: number, skipSnapshot: boolean): Promise<{ record: MachineRecord | null; envelopes: InboxEnvelope[]; raw: string[] }> {
+    const [flat, raw] = await this.redis.ferryRead(this.keys.record(id), this.keys.inbox(id), maxEvents, skipSnapshot ? '1' : '0');
+    return { record: decodeRecord(flat), envelopes: raw.map((r) => JSON.parse(r) as InboxEnvelope), raw };
+  }
+
+  async get(id: string): Promise<MachineRecord | null> {
+    return decodeHash(await this.redis.hgetall(this.keys.record(id)));
+  }
+
+  /** @returns false when another commit won the compare-and-set */
+  async commit(a: CommitArgs): Promise<boolean> {
+    const fields = encodeRecord(a.record, a.writeSnapshot);
+    const id = a.record.id;
+    const args: (string | number)[] = [
+      this.keys.record(id), this.keys.inbox(id), this.keys.outbox(id), this.keys.transitions,
+      String(a.expectedVersion), a.consumed, this.logMaxLen, fields.length / 2, ...fields,
+      (a.deleteFields ?? []).length, ...(a.deleteFields ?? []),
+      a.outbox.length, ...a.outbox,
+      a.log.length, ...a.log.map((l) => JSON.stringify(l)),
+    ];
+    return (await this.redis.ferryCommit(...args)) === 1;
+  }
+
+  async pendingOutbox(id: string): Promise<string[]> {
+    return this.redis.lrange(this.keys.outbox(id), 0, -1);
+  }
+
+  async removeOutbox(id: string, entries: string[]): Promise<void> {
+    if (entries.length) await this.redis.ferryRemoveOutbox(this.keys.outbox(id), ...entries);
+  }
+
+  async setProgress(id: string, childId: string, progress: unknown): Promise<void> {
+    // only while the record exists: a late progress report must not resurrect a deleted machine
+    await this.redis.hset(this.keys.record(id), `progress:${childId}`, JSON.stringify(progress));
+  }
+}

@@ -1,0 +1,127 @@
+import type { AnyStateMachine, AnyMachineSnapshot, EventObject } from 'xstate';
+import type { Logger } from 'pino';
+
+/** Where time comes from; injected so decisions and tests do not depend on the wall clock. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A running child as the engine tracks it: results carrying another key are stale and dropped. */
+export interface ChildEntry {
+  key: string;
+  src: string;
+  type: 'effect' | 'machine';
+  /** durable instance id, for child machines */
+  instanceId?: string;
+}
+
+/** A pending `after` timer; a fired timer whose entry is gone (or has another key) is ignored. */
+export interface TimerEntry {
+  key: string;
+  dueAt: number;
+  event: EventObject;
+}
+
+/** One machine instance as stored in Redis. */
+export interface MachineRecord {
+  kind: string;
+  id: string;
+  parent: string | null;
+  /** the id the parent gave this child (the invoke/spawn id) */
+  parentChildId: string | null;
+  /** the key of this child in the parent's registry */
+  parentKey: string | null;
+  version: number;
+  defVersion: string;
+  status: 'active' | 'done' | 'error' | 'stopped';
+  /** top-level state value */
+  value: unknown;
+  snapshot: unknown;
+  children: Record<string, ChildEntry>;
+  timers: Record<string, TimerEntry>;
+  /** child ids spawned at least once, so a re-spawn gets a fresh instance id */
+  spawned: string[];
+  /** ms since epoch the current state was entered */
+  stateSince: number;
+  /** live progress of running effects, by child id */
+  progress: Record<string, EffectProgress>;
+}
+
+export interface EffectProgress {
+  bytes?: number;
+  total?: number;
+  entries?: number;
+  at: number;
+}
+
+/** What is written to the outbox in a commit and dispatched after it. */
+export type OutboxEntry =
+  | { op: 'effect'; jobId: string; machineId: string; childId: string; key: string; src: string; input: unknown }
+  | { op: 'timer'; jobId: string; machineId: string; sendId: string; key: string; event: EventObject; delay: number }
+  | { op: 'cancel-timer'; jobId: string }
+  | { op: 'spawn'; kind: string; instanceId: string; input: unknown; parent: string; parentChildId: string; parentKey: string }
+  | { op: 'notify-parent'; parent: string; envelope: InboxEnvelope };
+
+/** An event as it sits in an inbox: the event plus where it came from, for stale filtering. */
+export interface InboxEnvelope {
+  event: EventObject;
+  /** ext: from outside; effect/child: a child's result; timer: a fired timer; child-state: a child's state change */
+  from: 'ext' | 'effect' | 'child' | 'timer' | 'child-state';
+  /** the registry key of the child or timer this event belongs to */
+  key?: string;
+  /** the child id (effects, children) or send id (timers) */
+  ref?: string;
+  /** ms since epoch the event was sent */
+  at: number;
+}
+
+/** One entry of the transition log. */
+export interface TransitionEvent {
+  /** stream id, set when read */
+  id?: string;
+  kind: string;
+  machineId: string;
+  parent: string | null;
+  from: string | null;
+  to: string;
+  event: string;
+  at: number;
+  version: number;
+  status: MachineRecord['status'];
+}
+
+export interface EffectContext {
+  machineId: string;
+  childId: string;
+  /** aborted when the watchdog finds no progress for longer than the effect's timeout, or on shutdown */
+  signal: AbortSignal;
+  /** report progress; resets the watchdog; shown in status */
+  progress(p: { bytes?: number; total?: number; entries?: number }): void;
+  log: Logger;
+  attempt: number;
+}
+
+export interface EffectDefinition<TInput = any, TOutput = any> {
+  run(input: TInput, ctx: EffectContext): Promise<TOutput>;
+  /** BullMQ attempts for temporary failures before the error reaches the machine. @defaultValue 1 */
+  attempts?: number;
+  /** first retry delay in milliseconds (exponential). @defaultValue 1000 */
+  backoffMs?: number;
+  /** abort when no progress is reported for this long, in milliseconds. @defaultValue 60000 */
+  timeoutMs?: number;
+}
+
+export interface MachineDefinition {
+  machine: AnyStateMachine;
+  /** bump when a change makes old snapshots incompatible */
+  version: string;
+  /** what a parent learns about this machine on each state change */
+  summarize?(snapshot: AnyMachineSnapshot): unknown;
+}
+
+export interface Registry {
+  machines: Record<string, MachineDefinition>;
+  effects: Record<string, EffectDefinition>;
+}

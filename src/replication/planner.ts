@@ -1,0 +1,71 @@
+import type { FilesystemPlan, InitialReplicationPolicy, Plan } from '../../machines/replication.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { incrementalPath } from './incremental-path.js';
+
+export interface PlanReplicationOptions {
+  sender: StorageDriver;
+  receiver: StorageDriver;
+  /** policy for receiver filesystems without versions; default `most_recent` */
+  initial?: InitialReplicationPolicy;
+  /** glob on sender filesystem names: `*` any run of characters (`/` included), `?` one character */
+  filesystems?: string;
+}
+
+/**
+ * Pure: a tiny glob as an anchored RegExp. `*` matches any run of characters, `/` included (so
+ * `data/*` takes every descendant of `data`), `?` matches one character; everything else is literal.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (const ch of glob) {
+    if (ch === '*') source += '.*';
+    else if (ch === '?') source += '.';
+    else source += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`, 'u');
+}
+
+/**
+ * Lists the sender's filesystems (those matching `filesystems`, if given) in name order, so a parent
+ * comes before its descendants, reads the versions of each on both sides (a filesystem missing on
+ * the receiver has none) and computes each one's incremental path. A conflict does not fail the
+ * plan: it becomes that filesystem's `problem`, so the others still replicate.
+ *
+ * Throws InvalidArgumentError (permanent) when the endpoints are of different driver kinds (their
+ * streams are not compatible); driver errors pass through with their own kind, so a temporary one
+ * makes the replication machine plan again later.
+ */
+export async function planReplication(opts: PlanReplicationOptions): Promise<Plan> {
+  const { sender, receiver } = opts;
+  const initial = opts.initial ?? 'most_recent';
+  if (sender.kind !== receiver.kind) {
+    throw new InvalidArgumentError(
+      `cannot replicate from ${sender.endpoint} (${sender.kind}) to ${receiver.endpoint} (${receiver.kind}): ` +
+        'sender and receiver must use the same storage kind; pick a receiver endpoint of kind ' +
+        `${sender.kind}`,
+      { code: 'ENDPOINT_KIND_MISMATCH', details: { sender: sender.endpoint, receiver: receiver.endpoint } },
+    );
+  }
+  if (initial !== 'most_recent' && initial !== 'all' && initial !== 'fail') {
+    throw new InvalidArgumentError(`unknown initial replication policy "${String(initial)}": use most_recent, all or fail`, {
+      code: 'INVALID_INITIAL_POLICY',
+    });
+  }
+
+  const filter = opts.filesystems === undefined || opts.filesystems === '' ? null : globToRegExp(opts.filesystems);
+  const names = (await sender.listFilesystems())
+    .filter((name) => filter === null || filter.test(name))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const onReceiver = new Set(await receiver.listFilesystems());
+
+  const filesystems: FilesystemPlan[] = [];
+  for (const name of names) {
+    const senderVersions = await sender.listVersions(name);
+    const receiverVersions = onReceiver.has(name) ? await receiver.listVersions(name) : [];
+    const result = incrementalPath(receiverVersions, senderVersions, initial);
+    if ('conflict' in result) filesystems.push({ name, steps: [], problem: result.conflict.message });
+    else filesystems.push({ name, steps: result.steps });
+  }
+  return { filesystems };
+}

@@ -1,0 +1,61 @@
+import { readdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { InvalidArgumentError } from '../../errors/index.js';
+import type { StorageDriver } from '../driver.js';
+import { classifyError } from './fsutil.js';
+import { assertRootExists, makeLayout, META_DIR } from './layout.js';
+import { assertName, isValidName } from './names.js';
+import { receiveStream } from './receive.js';
+import { createSendStream } from './send.js';
+import { takeSnapshots } from './snapshot.js';
+import { listSnapshots } from './versions.js';
+
+/** Turn node:fs failures into TemporaryError/PermanentError at the driver's edge. */
+async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw classifyError(err, what);
+  }
+}
+
+/**
+ * The `dir:/abs/path` driver: plain directories, no privileges. Layout and stream format are in
+ * docs/dir-driver.md.
+ */
+export function createDirDriver(root: string): StorageDriver {
+  if (typeof root !== 'string' || !isAbsolute(root) || root.includes('\0')) {
+    throw new InvalidArgumentError(`dir driver root must be an absolute path, got ${JSON.stringify(root)}`, { code: 'INVALID_ENDPOINT' });
+  }
+  const layout = makeLayout(resolve(root));
+  const endpoint = `dir:${root}`;
+  return {
+    kind: 'dir',
+    endpoint,
+
+    listFilesystems: () =>
+      guard(`listing ${endpoint}`, async () => {
+        await assertRootExists(layout);
+        const names: string[] = [];
+        for (const d of await readdir(layout.root, { withFileTypes: true })) {
+          // Names the driver could not accept as arguments are not filesystems (e.g. `.ferry`, "my files").
+          if (d.name === META_DIR || !isValidName(d.name)) continue;
+          if (d.isDirectory() || (d.isSymbolicLink() && (await stat(join(layout.root, d.name)).catch(() => null))?.isDirectory())) {
+            names.push(d.name);
+          }
+        }
+        return names.sort();
+      }),
+
+    listVersions: async (fs) => {
+      assertName('filesystem', fs);
+      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs)).map((s) => s.version));
+    },
+
+    snapshot: (filesystems, name) => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name)),
+
+    send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, opts?.signal)),
+
+    receive: (fs, stream, opts) => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal)),
+  };
+}

@@ -1,0 +1,55 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PermanentError } from '../../errors/index.js';
+import { lstatOrNull } from './fsutil.js';
+
+/**
+ * Where everything lives under one root (see docs/dir-driver.md):
+ *   <root>/<fs>                                  the filesystem (real dir on a sender, symlink on a receiver)
+ *   <root>/.ferry/snapshots/<fs>/<snap>/data/    the snapshot's tree
+ *   <root>/.ferry/snapshots/<fs>/<snap>/meta.json, manifest.json
+ *   <root>/.ferry/counter                        last createtxg handed out
+ *   <root>/.ferry/tmp/<fs>/                      staging, on the same device so rename() is atomic
+ *   <root>/.ferry/locks/<fs>                     who is snapshotting/receiving <fs>
+ */
+export const META_DIR = '.ferry';
+
+export interface Layout {
+  root: string;
+  meta: string;
+  counterFile: string;
+  locksDir: string;
+  lockFile(fs: string): string;
+  tmpDir(fs: string): string;
+  snapshotsDir(fs: string): string;
+  snapshotDir(fs: string, snap: string): string;
+  visible(fs: string): string;
+  /** the target of a receiver's visible symlink, relative to the root so the root can move */
+  visibleTarget(fs: string, snap: string): string;
+}
+
+export function makeLayout(root: string): Layout {
+  const meta = join(root, META_DIR);
+  const snapshotsDir = (fs: string) => join(meta, 'snapshots', fs);
+  const snapshotDir = (fs: string, snap: string) => join(snapshotsDir(fs), snap);
+  return {
+    root,
+    meta,
+    counterFile: join(meta, 'counter'),
+    locksDir: join(meta, 'locks'),
+    lockFile: (fs) => join(meta, 'locks', fs),
+    tmpDir: (fs) => join(meta, 'tmp', fs),
+    snapshotsDir,
+    snapshotDir,
+    visible: (fs) => join(root, fs),
+    visibleTarget: (fs, snap) => `${META_DIR}/snapshots/${fs}/${snap}/data`,
+  };
+}
+
+export async function assertRootExists(layout: Layout): Promise<void> {
+  const st = await lstatOrNull(layout.root);
+  if (!st) throw new PermanentError(`dir root ${layout.root} does not exist`, { code: 'NOT_FOUND', details: { path: layout.root } });
+  if (!(await stat(layout.root)).isDirectory()) {
+    throw new PermanentError(`dir root ${layout.root} is not a directory`, { code: 'NOT_A_DIRECTORY', details: { path: layout.root } });
+  }
+}

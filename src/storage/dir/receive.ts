@@ -1,0 +1,305 @@
+import { constants } from 'node:fs';
+import { chmod, copyFile, link, mkdir, readdir, readlink, rename, rmdir, symlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
+import type { Version } from '../driver.js';
+import { nextCreateTxg } from './counter.js';
+import type { Op, WriteOp } from './diff.js';
+import { classifyError, errnoCode, isAbortError, lstatOrNull, randomHex, removeTree, writeHashed } from './fsutil.js';
+import { META_DIR, type Layout } from './layout.js';
+import { assertValidManifest, manifestDifference, readManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { lockFilesystem } from './lock.js';
+import { assertName, assertRelativePath, nameProblem } from './names.js';
+import { CONTENT_PREFIX, HEADER_ENTRY, MAX_HEADER_BYTES, STREAM_FORMAT, type StreamHeader } from './stream-format.js';
+import { listSnapshots, loadManifest, writeSnapshotFiles, type Snapshot } from './versions.js';
+
+const corrupt = (why: string) => new PermanentError(`corrupt stream: ${why}`, { code: 'CORRUPT_STREAM' });
+
+/**
+ * Receive into a staging directory under .ferry/tmp/<fs>, verify it completely, then rename it
+ * into .ferry/snapshots/<fs>/<name> and repoint <root>/<fs>. Any failure before the rename
+ * removes the staging and leaves the receiver as it was.
+ */
+export async function receiveStream(layout: Layout, fs: string, input: Readable, signal?: AbortSignal): Promise<Version> {
+  assertName('filesystem', fs);
+  const extract = tar.extract();
+  extract.on('error', () => undefined); // surfaces through the entry iterator; never as an unheard 'error' event
+  const onAbort = () => extract.destroy(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let release: (() => Promise<void>) | undefined;
+  const staging = join(layout.tmpDir(fs), `recv-${randomHex(6)}`);
+  try {
+    signal?.throwIfAborted();
+    await mkdir(layout.root, { recursive: true });
+    await assertVisibleReplaceable(layout, fs);
+    release = await lockFilesystem(layout, fs);
+    pump(input, extract);
+    return await receiveInto(layout, fs, extract, staging, signal);
+  } catch (err) {
+    extract.destroy();
+    input.destroy(); // the sender sees the receiver is gone, as with a pipe whose reader exited
+    if (signal?.aborted && !(err instanceof FerryError)) throw signal.reason;
+    throw classifyReceiveError(err, fs);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await removeTree(staging).catch(() => undefined);
+    await release?.();
+  }
+}
+
+/** Feed the node stream into the streamx extractor; a failure of the source ends the extraction with it. */
+function pump(input: Readable, extract: tar.Extract): void {
+  void (async () => {
+    for await (const chunk of input) {
+      if (extract.destroyed) return;
+      if (!extract.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            extract.off('drain', done);
+            extract.off('close', done);
+            resolve();
+          };
+          extract.on('drain', done);
+          extract.on('close', done);
+        });
+      }
+    }
+    extract.end(undefined);
+  })().catch((err) => {
+    extract.destroy(
+      err instanceof FerryError || isAbortError(err)
+        ? err
+        : new TemporaryError(`receive stream failed: ${(err as Error).message}`, { code: 'STREAM_ERROR', cause: err }),
+    );
+  });
+}
+
+function classifyReceiveError(err: unknown, fs: string): unknown {
+  if (err instanceof FerryError || isAbortError(err)) return err;
+  if (errnoCode(err) !== undefined) return classifyError(err, `receiving ${fs}`);
+  // What remains are tar-stream's parse errors.
+  const message = (err as Error)?.message ?? String(err);
+  if (message === 'Unexpected end of data') {
+    return new TemporaryError('receive stream ended early', { code: 'TRUNCATED_STREAM', cause: err });
+  }
+  return new PermanentError(`corrupt stream: ${message}`, { code: 'CORRUPT_STREAM', cause: err });
+}
+
+async function receiveInto(layout: Layout, fs: string, extract: tar.Extract, staging: string, signal?: AbortSignal): Promise<Version> {
+  const entries = extract[Symbol.asyncIterator]();
+  const first = await entries.next();
+  if (first.done || first.value.header.name !== HEADER_ENTRY) throw corrupt(`first entry is not ${HEADER_ENTRY}`);
+  const header = await readHeader(first.value);
+  const writes = indexWrites(header);
+
+  const from = await checkAgainstReceiver(layout, fs, header);
+  const data = join(staging, 'data');
+  await mkdir(data, { recursive: true });
+  await stageFromManifest(header, data, from, writes);
+
+  const known = new Map<string, string>();
+  for (let next = await entries.next(); !next.done; next = await entries.next()) {
+    signal?.throwIfAborted();
+    const entry = next.value;
+    const index = contentIndex(entry.header.name);
+    const op = header.ops[index];
+    if (op?.op !== 'write' || known.has(op.path)) throw corrupt(`unexpected entry ${entry.header.name}`);
+    if (entry.header.size !== op.size) throw corrupt(`${entry.header.name} is ${entry.header.size} bytes, ${op.path} should be ${op.size}`);
+    const path = join(data, op.path);
+    const got = await writeHashed(path, entry as AsyncIterable<Buffer>);
+    if (got.size !== op.size || got.sha256 !== op.sha256) {
+      throw new PermanentError(`checksum mismatch receiving ${fs}@${header.to.name}: ${op.path} has sha256 ${got.sha256}, expected ${op.sha256}`, {
+        code: 'CHECKSUM_MISMATCH',
+        details: { fs, path: op.path },
+      });
+    }
+    await finishFile(path, op);
+    known.set(op.path, got.sha256);
+  }
+  signal?.throwIfAborted();
+  if (known.size !== writes.size) {
+    throw new TemporaryError(`receive stream for ${fs}@${header.to.name} ended after ${known.size} of ${writes.size} files`, { code: 'TRUNCATED_STREAM' });
+  }
+  for (const e of [...header.manifest].reverse()) if (e.type === 'dir') await chmod(join(data, e.path), e.mode);
+
+  // Every file, the ones shared with `from` included, is checked against the sender's manifest.
+  const actual = await readManifest(data, known);
+  const difference = manifestDifference(header.manifest, actual);
+  if (difference !== null) {
+    throw new PermanentError(`received ${fs}@${header.to.name} does not match the sender's manifest: ${difference}`, { code: 'CHECKSUM_MISMATCH' });
+  }
+  return commit(layout, fs, header, staging, actual);
+}
+
+async function readHeader(entry: AsyncIterable<unknown> & { header: tar.Header }): Promise<StreamHeader> {
+  if ((entry.header.size ?? 0) > MAX_HEADER_BYTES) throw corrupt('header too large');
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  let header: StreamHeader;
+  try {
+    header = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StreamHeader;
+  } catch (err) {
+    throw corrupt(`header is not JSON: ${(err as Error).message}`);
+  }
+  if (header?.format !== STREAM_FORMAT) throw corrupt(`unknown format ${JSON.stringify(header?.format)}`);
+  assertStreamVersion(header.to);
+  if (header.from !== null) assertStreamVersion(header.from);
+  assertValidManifest(header.manifest);
+  if (!Array.isArray(header.ops)) throw corrupt('ops is not a list');
+  return header;
+}
+
+/** The name becomes a directory name and the guid an identity: both are checked like any input. */
+function assertStreamVersion(v: Partial<Version> | undefined): void {
+  if (nameProblem(v?.name) !== null) throw corrupt(`bad snapshot name ${JSON.stringify(v?.name)}`);
+  if (typeof v?.guid !== 'string' || !/^[0-9a-f]{1,64}$/.test(v.guid)) throw corrupt(`bad guid ${JSON.stringify(v?.guid)}`);
+}
+
+/** Write ops by path, checked against the manifest they must produce. */
+function indexWrites(header: StreamHeader): Map<string, WriteOp> {
+  const byPath = new Map(header.manifest.map((e) => [e.path, e]));
+  const writes = new Map<string, WriteOp>();
+  for (const op of header.ops as Op[]) {
+    assertRelativePath(op?.path, `${op?.op} op`);
+    if (op.op === 'rename') assertRelativePath(op.from, 'rename op');
+    if (op.op !== 'write') continue;
+    const e = byPath.get(op.path);
+    if (e?.type !== 'file' || e.size !== op.size || e.sha256 !== op.sha256 || e.mode !== op.mode || writes.has(op.path)) {
+      throw corrupt(`write op for ${op.path} does not match the manifest`);
+    }
+    writes.set(op.path, op);
+  }
+  return writes;
+}
+
+function contentIndex(name: string): number {
+  const index = name.startsWith(CONTENT_PREFIX) ? Number(name.slice(CONTENT_PREFIX.length)) : NaN;
+  if (!Number.isSafeInteger(index) || index < 0) throw corrupt(`unexpected entry ${name}`);
+  return index;
+}
+
+/**
+ * Like `zfs recv`: a full stream only into a filesystem with no versions; an incremental one only
+ * on top of the receiver's newest version, matched by guid. Anything else has diverged.
+ */
+async function checkAgainstReceiver(layout: Layout, fs: string, header: StreamHeader): Promise<Snapshot | null> {
+  const snapshots = await listSnapshots(layout, fs);
+  const details = { fs, to: header.to.name, from: header.from?.name ?? null };
+  if (snapshots.some((s) => s.version.guid === header.to.guid)) {
+    throw new PermanentError(`${fs}@${header.to.name} (guid ${header.to.guid}) was already received in ${layout.root}`, { code: 'ALREADY_EXISTS', details });
+  }
+  if (snapshots.some((s) => s.version.name === header.to.name)) {
+    throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${header.to.name}`, { code: 'SNAPSHOT_EXISTS', details });
+  }
+  const newest = snapshots.at(-1);
+  if (header.from === null) {
+    if (newest) {
+      throw new PermanentError(`full stream for ${fs}, but ${layout.root} already has versions of it (newest ${newest.version.name})`, { code: 'CONFLICT_EXISTS', details });
+    }
+    return null;
+  }
+  const base = snapshots.find((s) => s.version.guid === header.from!.guid);
+  if (!base) {
+    throw new PermanentError(`incremental stream for ${fs} from ${header.from.name}, which ${layout.root} does not have`, { code: 'CONFLICT_MISSING_FROM', details });
+  }
+  if (base !== newest) {
+    throw new PermanentError(
+      `${fs} in ${layout.root} has diverged: its newest version is ${newest!.version.name}, the stream starts from ${header.from.name}`,
+      { code: 'CONFLICT_DIVERGED', details },
+    );
+  }
+  return base;
+}
+
+/**
+ * Build the `to` tree from its manifest: directories and symlinks created, files whose content is
+ * not in the stream hardlinked from the receiver's copy of `from` (at their old path for a rename).
+ * Paths come from the validated manifest, whose parents are always directories created here, so
+ * nothing is ever written through a symlink or into `from`. A file whose mode changed gets a copy:
+ * chmod on the shared inode would change `from` too.
+ */
+async function stageFromManifest(header: StreamHeader, data: string, from: Snapshot | null, writes: Map<string, WriteOp>): Promise<void> {
+  const renamedFrom = new Map<string, string>();
+  for (const op of header.ops) if (op.op === 'rename') renamedFrom.set(op.path, op.from);
+  const fromByPath = new Map<string, ManifestEntry>();
+  if (from) for (const e of await loadManifest(from.dir)) fromByPath.set(e.path, e);
+
+  for (const e of header.manifest) {
+    const path = join(data, e.path);
+    if (e.type === 'dir') await mkdir(path, { mode: 0o700 });
+    else if (e.type === 'symlink') await symlink(e.target!, path);
+    else if (!writes.has(e.path)) {
+      const source = renamedFrom.get(e.path) ?? e.path;
+      const old = fromByPath.get(source);
+      if (!from || old?.type !== 'file' || old.size !== e.size || old.sha256 !== e.sha256) {
+        throw corrupt(`${e.path} is neither in the stream nor unchanged from ${header.from?.name ?? 'an earlier version'}`);
+      }
+      const existing = join(from.dir, 'data', source);
+      if (old.mode === e.mode && (await linkOrFalse(existing, path))) continue;
+      await copyFile(existing, path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      await chmod(path, e.mode);
+    }
+  }
+}
+
+async function linkOrFalse(existing: string, to: string): Promise<boolean> {
+  try {
+    await link(existing, to);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'EMLINK') return false;
+    throw err;
+  }
+}
+
+async function finishFile(path: string, op: WriteOp): Promise<void> {
+  await chmod(path, op.mode);
+  if (op.mtimeMs !== undefined && Number.isFinite(op.mtimeMs)) await utimes(path, new Date(), new Date(op.mtimeMs));
+}
+
+async function commit(layout: Layout, fs: string, header: StreamHeader, staging: string, manifest: Manifest): Promise<Version> {
+  // The receiver's own order: createtxg is local, the guid and name are the sender's.
+  const version: Version = { name: header.to.name, guid: header.to.guid, createtxg: await nextCreateTxg(layout), creation: header.to.creation };
+  await writeSnapshotFiles(
+    staging,
+    { format: 'ferry-dir-meta-v1', fs, ...version, creation: version.creation ?? new Date().toISOString(), manifest: 'manifest.json', receivedFrom: header.from?.guid ?? null },
+    manifest,
+  );
+  const final = layout.snapshotDir(fs, header.to.name);
+  await mkdir(layout.snapshotsDir(fs), { recursive: true });
+  await rename(staging, final);
+  try {
+    await pointVisible(layout, fs, header.to.name);
+  } catch (err) {
+    await rename(final, staging); // back to staging, removed by the caller: as if never received
+    throw err;
+  }
+  return version;
+}
+
+/**
+ * <root>/<fs> on a receiver is a symlink the driver owns. Anything else there (a sender's tree,
+ * a person's files) is not overwritten; an empty directory is taken over.
+ */
+async function assertVisibleReplaceable(layout: Layout, fs: string): Promise<'absent' | 'ours' | 'empty-dir'> {
+  const path = layout.visible(fs);
+  const st = await lstatOrNull(path);
+  if (!st) return 'absent';
+  if (st.isSymbolicLink() && (await readlink(path)).startsWith(`${META_DIR}/snapshots/${fs}/`)) return 'ours';
+  if (st.isDirectory() && (await readdir(path)).length === 0) return 'empty-dir';
+  throw new PermanentError(`refusing to receive ${fs}: ${path} exists and was not created by the receiver`, {
+    code: 'CONFLICT_NOT_RECEIVER',
+    details: { fs, path },
+  });
+}
+
+/** Repoint <root>/<fs> at the new snapshot with one rename() of a fresh symlink. */
+async function pointVisible(layout: Layout, fs: string, snap: string): Promise<void> {
+  const state = await assertVisibleReplaceable(layout, fs);
+  const tmp = join(layout.tmpDir(fs), `link-${randomHex(6)}`);
+  await symlink(layout.visibleTarget(fs, snap), tmp);
+  if (state === 'empty-dir') await rmdir(layout.visible(fs)); // rename() cannot replace a directory with a symlink
+  await rename(tmp, layout.visible(fs));
+}
