@@ -57,12 +57,12 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   const names = (await sender.listFilesystems())
     .filter((name) => filter === null || filter.test(name))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const onReceiver = new Set(await receiver.listFilesystems());
 
   const filesystems: FilesystemPlan[] = [];
   for (const name of names) {
     const senderVersions = await sender.listVersions(name);
-    const receiverVersions = onReceiver.has(name) ? await receiver.listVersions(name) : [];
+    // listVersions is [] for a filesystem (or a receiver root) that does not exist yet
+    const receiverVersions = await receiver.listVersions(name);
     const result = incrementalPath(receiverVersions, senderVersions, initial);
     if ('conflict' in result) filesystems.push({ name, steps: [], problem: result.conflict.message });
     else filesystems.push({ name, steps: result.steps });

@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import { Engine } from '../engine/engine.js';
+import { FerryMetrics } from '../observability/metrics.js';
+import { createLogger } from '../observability/logger.js';
+import { replicationRegistry } from '../replication/registry.js';
+import { acquireRedis, type RedisHandle } from './redis-runtime.js';
+
+export interface GlobalOptions {
+  prefix: string;
+  logLevel?: string;
+}
+
+export interface App {
+  engine: Engine;
+  log: Logger;
+  metrics: FerryMetrics;
+  close(): Promise<void>;
+}
+
+/** Redis (given or embedded), the engine with ferry's machines, and an orderly shutdown. */
+export async function openApp(g: GlobalOptions, opts: { workers: boolean; json?: boolean }): Promise<App> {
+  const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
+  const redis: RedisHandle = await acquireRedis();
+  if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
+  const metrics = new FerryMetrics();
+  const engine = new Engine({ redisUrl: redis.url, prefix: g.prefix, registry: replicationRegistry({ metrics }), logger: log, metrics });
+  if (opts.workers) engine.startWorkers({ lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= (async () => {
+    await engine.close();
+    await redis.release();
+    log.flush?.();
+  })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.stderr.write(`ferry: ${sig}: stopping (work in progress resumes on the next run)\n`);
+    close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { engine, log, metrics, close };
+}

@@ -1,0 +1,31 @@
+import type { Report } from '../replication/report.js';
+
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+}
+
+/** A run report for a person. */
+export function formatReport(r: Report): string {
+  const head = [`run ${r.id}: ${r.state}`];
+  if (r.problem) head.push(`  problem: ${r.problem}`);
+  if (r.sleepUntil) head.push(`  waiting until ${r.sleepUntil}`);
+  if (!r.filesystems.length) return [...head, '  (no filesystems)'].join('\n');
+  const rows = [['FILESYSTEM', 'STATE', 'STEPS', 'BYTES', 'PROBLEM']];
+  for (const f of r.filesystems) {
+    rows.push([f.name, f.state, `${f.stepsDone}/${f.stepsTotal}`, humanBytes(f.bytes), f.problem ?? (f.sleepUntil ? `retry at ${f.sleepUntil}` : '')]);
+  }
+  return [...head, table(rows).replace(/^/gm, '  ')].join('\n');
+}
+
+export function formatTable(rows: string[][]): string {
+  return table(rows);
+}

@@ -1,0 +1,159 @@
+import { Command, InvalidArgumentError as CommanderArgError, Option } from 'commander';
+import { FerryError, InvalidArgumentError } from '../errors/index.js';
+import { runReport } from '../replication/runs.js';
+import type { InitialReplicationPolicy } from '../../machines/replication.js';
+import { openApp, type App, type GlobalOptions } from './app.js';
+import { formatReport, formatTable } from './format.js';
+import { demo } from './commands/demo.js';
+import { replicateAndWait } from './commands/replicate.js';
+import { list, snapshot } from './commands/snapshot.js';
+
+/** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
+const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
+
+const program = new Command('ferry')
+  .description('Replicate filesystem snapshots between storage nodes with durable XState machines on Redis/BullMQ.\nRedis: REDIS_URL, or an embedded redis-server started from PATH.')
+  .option('--prefix <prefix>', 'prefix of every Redis key and queue', 'ferry')
+  .option('--log-level <level>', 'pino log level on stderr (trace, debug, info, warn, error, silent)', process.env.FERRY_LOG_LEVEL ?? 'warn')
+  .showHelpAfterError();
+
+const globals = (): GlobalOptions => program.opts() as GlobalOptions;
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CommanderArgError(`expected a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Runs an action with the app open, closing it whatever happens, and sets the exit status. */
+async function withApp(opts: { workers: boolean }, fn: (app: App) => Promise<number>): Promise<void> {
+  const app = await openApp(globals(), opts);
+  let code: number = EXIT.error;
+  try {
+    code = await fn(app);
+  } finally {
+    await app.close();
+  }
+  process.exitCode = code;
+}
+
+program.command('demo')
+  .description('replicate sample data between two temporary dir endpoints: a full run, changes, an incremental run')
+  .option('--json', 'print one JSON object with both reports as the last line')
+  .option('--keep', 'keep the temporary sender and receiver')
+  .action(async (o: { json?: boolean; keep?: boolean }) => withApp({ workers: true }, async (app) => {
+    const r = await demo(app, { json: !!o.json, keep: !!o.keep });
+    if (o.json) printJson(r);
+    return r.full.state === 'Completed' && r.incremental.state === 'Completed' ? EXIT.ok : EXIT.failed;
+  }));
+
+program.command('replicate')
+  .description('replicate every filesystem of <sender> to <receiver> in one run; exit 0 only if it ends Completed')
+  .argument('<sender>', 'endpoint: dir:/abs/path')
+  .argument('<receiver>', 'endpoint of the same kind; sender/a is replicated to receiver/a')
+  .addOption(new Option('--initial <policy>', 'what to send to an empty receiver filesystem').choices(['most_recent', 'all', 'fail']).default('most_recent'))
+  .option('--concurrency <n>', 'filesystems replicating at once', positiveInt, 4)
+  .option('--filesystems <glob>', 'only filesystems matching this glob (* and ?)')
+  .option('--retry-initial-ms <ms>', 'first retry delay after a temporary error', positiveInt, 5000)
+  .option('--retry-max-ms <ms>', 'longest retry delay', positiveInt, 300000)
+  .option('--max-attempts <n>', 'attempts of a step before it is a permanent error', positiveInt, 10)
+  .option('--json', 'print the report as one JSON object on the last line')
+  .action(async (sender: string, receiver: string, o: { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; json?: boolean }) =>
+    withApp({ workers: true }, async (app) => {
+      const report = await replicateAndWait(app, {
+        sender, receiver, initial: o.initial, concurrency: o.concurrency, filesystems: o.filesystems,
+        retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
+      }, { progress: !o.json });
+      if (o.json) printJson(report);
+      else process.stdout.write(`${formatReport(report)}\n`);
+      return report.state === 'Completed' ? EXIT.ok : EXIT.failed;
+    }));
+
+program.command('snapshot')
+  .description('take a snapshot of every filesystem of an endpoint, named prefix plus UTC time unless --name is given')
+  .argument('<endpoint>')
+  .option('--name <name>', 'snapshot name')
+  .option('--prefix <prefix>', 'name prefix', 'ferry')
+  .option('--filesystems <glob>', 'only filesystems matching this glob')
+  .option('--json', 'print JSON')
+  .action(async (endpoint: string, o: { name?: string; prefix: string; filesystems?: string; json?: boolean }) => {
+    const taken = await snapshot(endpoint, o);
+    if (o.json) printJson(taken);
+    else for (const t of taken) process.stdout.write(`${t.filesystem}@${t.name} guid ${t.guid} createtxg ${t.createtxg}\n`);
+  });
+
+program.command('list')
+  .description('list the filesystems of an endpoint with their versions (name, guid, creation counter)')
+  .argument('<endpoint>')
+  .option('--json', 'print JSON')
+  .action(async (endpoint: string, o: { json?: boolean }) => {
+    const fss = await list(endpoint);
+    if (o.json) return printJson(fss);
+    const rows = [['FILESYSTEM', 'VERSION', 'GUID', 'CREATETXG']];
+    for (const f of fss) {
+      if (!f.versions.length) rows.push([f.filesystem, '-', '-', '-']);
+      for (const v of f.versions) rows.push([f.filesystem, v.name, v.guid, String(v.createtxg)]);
+    }
+    process.stdout.write(`${formatTable(rows)}\n`);
+  });
+
+program.command('status')
+  .description('show a run report, or the latest runs')
+  .argument('[run]', 'run id')
+  .option('--limit <n>', 'runs to list', positiveInt, 20)
+  .option('--json', 'print JSON')
+  .action(async (run: string | undefined, o: { limit: number; json?: boolean }) => withApp({ workers: false }, async (app) => {
+    if (run) {
+      const report = await runReport(app.engine, run);
+      if (!report) throw new InvalidArgumentError(`no run with id ${run}; see \`ferry status\` for the latest runs`, { code: 'NOT_FOUND' });
+      if (o.json) printJson(report);
+      else process.stdout.write(`${formatReport(report)}\n`);
+      return EXIT.ok;
+    }
+    const ids = await app.engine.list('replication', o.limit);
+    const reports = (await Promise.all(ids.map((id) => runReport(app.engine, id)))).filter((r) => r !== null);
+    if (o.json) printJson({ runs: reports });
+    else if (!reports.length) process.stdout.write('no runs yet: start one with `ferry replicate SENDER RECEIVER` or `ferry demo`\n');
+    else process.stdout.write(`${formatTable([['RUN', 'STATE', 'FILESYSTEMS', 'PROBLEM'], ...reports.map((r) => [r.id, r.state, String(r.filesystems.length), r.problem ?? ''])])}\n`);
+    return EXIT.ok;
+  }));
+
+program.command('watch')
+  .description('print transition events as they are committed, one per line (Ctrl-C to stop)')
+  .option('--from <id>', 'resume after this transition id ("0" = from the oldest kept)')
+  .option('--json', 'one JSON object per line')
+  .action(async (o: { from?: string; json?: boolean }) => withApp({ workers: false }, async (app) => {
+    const ac = new AbortController();
+    process.once('SIGINT', () => ac.abort());
+    const from = o.from ?? (await app.engine.transitions.lastId());
+    await app.engine.transitions.follow(from, (e) => {
+      if (o.json) printJson(e);
+      else process.stdout.write(`${e.id} ${new Date(e.at).toISOString()} ${e.kind} ${e.machineId} ${e.from ?? '(start)'} -> ${e.to} on ${e.event}\n`);
+    }, ac.signal);
+    return EXIT.ok;
+  }));
+
+program.command('worker')
+  .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput')
+  .action(async () => {
+    const app = await openApp(globals(), { workers: true });
+    process.stderr.write('ferry: worker running; Ctrl-C to stop\n');
+    await new Promise<never>(() => {});
+    await app.close();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof FerryError) {
+    process.stderr.write(`ferry: ${err.message}\n`);
+    process.exitCode = err instanceof InvalidArgumentError || err.code === 'REDIS_MISSING' ? EXIT.usage : EXIT.error;
+  } else {
+    process.stderr.write(`ferry: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = EXIT.error;
+  }
+}

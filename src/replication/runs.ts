@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import type { InitialReplicationPolicy, ReplicationContext, ReplicationInput } from '../../machines/replication.js';
+import type { RetryPolicy } from '../../machines/filesystem.js';
+import type { Engine } from '../engine/engine.js';
+import type { MachineRecord } from '../engine/types.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import { parseEndpoint } from '../storage/endpoint.js';
+import { replicationReport, type Report } from './report.js';
+import { stateName } from '../engine/step.js';
+
+export interface ReplicateOptions {
+  sender: string;
+  receiver: string;
+  /** @defaultValue "most_recent" */
+  initial?: InitialReplicationPolicy;
+  /** filesystems replicating at once. @defaultValue 4 */
+  concurrency?: number;
+  filesystems?: string;
+  retry?: Partial<RetryPolicy>;
+  runId?: string;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { initialMs: 5_000, maxMs: 300_000, maxAttempts: 10 };
+const POLICIES: InitialReplicationPolicy[] = ['most_recent', 'all', 'fail'];
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `run-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Checks a run request before anything starts; every problem names the flag. */
+export function validateReplicateOptions(o: ReplicateOptions): ReplicationInput {
+  const s = parseEndpoint(o.sender);
+  const r = parseEndpoint(o.receiver);
+  if (s.kind !== r.kind) {
+    throw new InvalidArgumentError(`sender is a ${s.kind} endpoint and receiver a ${r.kind} endpoint: both must use the same driver`, { code: 'DRIVER_MISMATCH' });
+  }
+  if (s.kind === r.kind && s.location === r.location) throw new InvalidArgumentError('sender and receiver are the same endpoint', { code: 'SAME_ENDPOINT' });
+  const initial = o.initial ?? 'most_recent';
+  if (!POLICIES.includes(initial)) throw new InvalidArgumentError(`--initial must be one of ${POLICIES.join(', ')}, not ${JSON.stringify(initial)}`, { code: 'INVALID_ARGUMENT' });
+  const concurrency = o.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+    throw new InvalidArgumentError(`--concurrency must be an integer from 1 to 1000, not ${JSON.stringify(o.concurrency)}`, { code: 'INVALID_ARGUMENT' });
+  }
+  return {
+    runId: o.runId ?? newRunId(), sender: o.sender, receiver: o.receiver, initial, concurrency,
+    filesystems: o.filesystems, retry: { ...DEFAULT_RETRY, ...o.retry },
+  };
+}
+
+/** Starts one replication run through the engine; returns its id. */
+export async function startReplication(engine: Engine, o: ReplicateOptions): Promise<string> {
+  const input = validateReplicateOptions(o);
+  await engine.start('replication', input.runId, input);
+  return input.runId;
+}
+
+export function isFinished(r: MachineRecord | null): boolean {
+  return !!r && r.status !== 'active';
+}
+
+/** The report of a run, with the live bytes of steps still running. */
+export async function runReport(engine: Engine, runId: string): Promise<Report | null> {
+  const s = await engine.snapshotOf(runId);
+  if (!s) return null;
+  const ctx = s.context as ReplicationContext;
+  const report = replicationReport(runId, { value: s.value, context: ctx, status: s.status });
+  if (s.status !== 'active') return report;
+  // the parent hears of its children on state changes only: take steps and bytes from running children
+  await Promise.all(ctx.filesystems.map(async (entry, i) => {
+    if (entry.done || entry.state === 'Pending') return;
+    const child = await engine.snapshotOf(`${runId}.fs-${i}`);
+    if (!child) return;
+    const fs = report.filesystems[i];
+    fs.stepsDone = child.context.stepsDone;
+    fs.bytes = child.context.bytes + (child.record.progress.step?.bytes ?? 0);
+    fs.state = stateName(child.value) as typeof fs.state;
+  }));
+  return report;
+}

@@ -1,0 +1,37 @@
+import { Transform } from 'node:stream';
+import type { ReplicateStepInput, ReplicateStepOutput } from '../../machines/filesystem.js';
+import type { EffectContext } from '../engine/types.js';
+import type { FerryMetrics } from '../observability/metrics.js';
+import { openEndpoint } from '../storage/endpoint.js';
+
+/**
+ * One replication step: the sender's stream piped into the receiver, counting bytes for
+ * progress (which also feeds the watchdog). Idempotent: a step whose `to` version already
+ * exists on the receiver (a retried job whose first run finished) succeeds without sending.
+ */
+export async function replicateStep(input: ReplicateStepInput, ctx: EffectContext, metrics: FerryMetrics): Promise<ReplicateStepOutput> {
+  const sender = openEndpoint(input.sender);
+  const receiver = openEndpoint(input.receiver);
+  const { filesystem: fs, step } = input;
+  const have = await receiver.listVersions(fs);
+  if (have.some((v) => v.guid === step.to.guid)) {
+    ctx.log.info({ filesystem: fs, to: step.to.name }, 'receiver already has this version: step done');
+    return { bytes: 0 };
+  }
+  const { stream, sizeEstimate } = await sender.send(fs, step.from, step.to, { signal: ctx.signal });
+  let bytes = 0;
+  ctx.progress({ bytes: 0, total: sizeEstimate });
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      metrics.bytesReplicated.inc({ filesystem: fs }, chunk.length);
+      ctx.progress({ bytes, total: sizeEstimate });
+      done(null, chunk);
+    },
+  });
+  stream.on('error', (err) => counter.destroy(err));
+  stream.pipe(counter);
+  await receiver.receive(fs, counter, { signal: ctx.signal });
+  ctx.log.info({ filesystem: fs, from: step.from?.name ?? null, to: step.to.name, bytes }, 'step replicated');
+  return { bytes };
+}
