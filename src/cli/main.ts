@@ -13,11 +13,14 @@ const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
 
 const program = new Command('ferry')
   .description('Replicate filesystem snapshots between storage nodes with durable XState machines on Redis/BullMQ.\nRedis: REDIS_URL, or an embedded redis-server started from PATH.')
-  .option('--prefix <prefix>', 'prefix of every Redis key and queue', 'ferry')
+  .option('--key-prefix <prefix>', 'prefix of every Redis key and BullMQ queue', 'ferry')
   .option('--log-level <level>', 'pino log level on stderr (trace, debug, info, warn, error, silent)', process.env.FERRY_LOG_LEVEL ?? 'warn')
   .showHelpAfterError();
 
-const globals = (): GlobalOptions => program.opts() as GlobalOptions;
+const globals = (): GlobalOptions => {
+  const o = program.opts() as { keyPrefix: string; logLevel?: string };
+  return { prefix: o.keyPrefix, logLevel: o.logLevel };
+};
 
 function positiveInt(v: string): number {
   const n = Number(v);

@@ -29,7 +29,7 @@ export const REDIS_MISSING_HINT =
   'redis-server was not found on PATH. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server) or set REDIS_URL=redis://host:port to use a running server.';
 
 export function findRedisServer(): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/usr/local/sbin', '/usr/bin'])) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, 'redis-server');
     if (dir && existsSync(candidate)) return candidate;
   }

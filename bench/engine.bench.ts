@@ -1,0 +1,467 @@
+/**
+ * Engine throughput benchmark: `npm run bench` (node --import tsx bench/engine.bench.ts).
+ *
+ * Starts its own redis-server (loopback, free port, AOF off), then in one process:
+ *  1. raw BullMQ baseline: a Queue + Worker (concurrency 50) processing no-op jobs;
+ *  2. the engine: many toggle machines (A <-> B on `tick`, every event a committed state change
+ *     in the transition log), events sent concurrently through `Engine.send`, workers in-process.
+ * Prints human-readable figures on stdout; the last stdout line is one JSON object with them all.
+ *
+ * Knobs (env): BENCH_MACHINES (1000), BENCH_EVENTS_PER_MACHINE (20), BENCH_RAW_JOBS (20000),
+ * BENCH_SEND_CONCURRENCY (200), BENCH_DRAIN_CONCURRENCY (50), BENCH_WARMUP (1; 0 to skip),
+ * BENCH_PROFILE (0; 1 counts client-side Redis round trips per event, adds some overhead),
+ * BENCH_STRICT (0; 1 exits non-zero when a target is missed).
+ */
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { setup } from 'xstate';
+import { Engine, type Registry, type TransitionEvent } from '../src/engine/index.js';
+import type { CommitArgs } from '../src/engine/store.js';
+import { createLogger } from '../src/observability/logger.js';
+import {
+  countRedisCommands, envInt, isMain, percentile, pool, round, sleep, startUsage, withTestRedis,
+  type CommandCount, type ResourceUsage,
+} from './lib.js';
+
+// ---- the machine under load ---------------------------------------------------------
+
+/** Flips between A and B on every `tick`: each event is one committed, logged state change. */
+export const toggleMachine = setup({
+  types: { events: {} as { type: 'tick' } },
+}).createMachine({
+  id: 'toggle',
+  initial: 'A',
+  states: {
+    A: { on: { tick: 'B' } },
+    B: { on: { tick: 'A' } },
+  },
+});
+
+export const benchRegistry: Registry = {
+  machines: { toggle: { machine: toggleMachine, version: '1' } },
+  effects: {},
+};
+
+// ---- options and results -----------------------------------------------------------------
+
+export interface EngineBenchOptions {
+  /** use this Redis instead of starting a throwaway redis-server */
+  redisUrl?: string;
+  machines: number;
+  eventsPerMachine: number;
+  rawJobs: number;
+  /** sends in flight from the bench process */
+  sendConcurrency: number;
+  drainConcurrency: number;
+  /** BullMQ worker concurrency of the raw baseline */
+  rawConcurrency: number;
+  warmup: boolean;
+  /** count client-side Redis round trips (patches ioredis; slightly slower) */
+  profile: boolean;
+  /** give up a phase after this long, ms */
+  phaseTimeoutMs: number;
+}
+
+export const TARGETS = { transitionsPerSec: 5000, machines: 1000, ratio: 0.45 } as const;
+
+export function defaultOptions(): EngineBenchOptions {
+  return {
+    redisUrl: process.env.BENCH_REDIS_URL || undefined,
+    machines: envInt('BENCH_MACHINES', 1000),
+    eventsPerMachine: envInt('BENCH_EVENTS_PER_MACHINE', 20),
+    rawJobs: envInt('BENCH_RAW_JOBS', 20_000),
+    sendConcurrency: envInt('BENCH_SEND_CONCURRENCY', 200),
+    drainConcurrency: envInt('BENCH_DRAIN_CONCURRENCY', 50),
+    rawConcurrency: 50,
+    warmup: process.env.BENCH_WARMUP !== '0',
+    profile: process.env.BENCH_PROFILE === '1',
+    phaseTimeoutMs: envInt('BENCH_PHASE_TIMEOUT_MS', 90_000),
+  };
+}
+
+export interface RawBullmqResult {
+  jobs: number;
+  concurrency: number;
+  jobsPerSec: number;
+  durationMs: number;
+  /** time to add all jobs (addBulk, chunks of 1000) */
+  addMs: number;
+  usage: Summary;
+}
+
+export interface EngineResult {
+  machines: number;
+  events: number;
+  transitionsPerSec: number;
+  durationMs: number;
+  /** time until every `send` resolved */
+  sendMs: number;
+  /** send → commit (the log entry's stream id time, i.e. the commit's Redis time) */
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** send → transition computed (the log entry's `at`, just before the commit round trip) */
+  applyP50Ms: number;
+  applyP99Ms: number;
+  startsPerSec: number;
+  drainJobs: number;
+  commits: number;
+  eventsPerCommit: number;
+  commitConflicts: number;
+  failedDrainJobs: number;
+  verified: { ok: boolean; missing: number; duplicates: number; wrongOrder: number };
+  usage: Summary;
+  roundTrips?: RoundTripProfile;
+}
+
+interface Summary {
+  nodeCpuPct: number;
+  eventLoopUtilization: number;
+  redisCpuPct: number;
+  /** redis commands executed per unit (event or job), counting those inside Lua scripts */
+  redisCommandsPerUnit: number;
+  topRedisCommands: Record<string, number>;
+}
+
+interface RoundTripProfile {
+  /** client → redis requests per event (pipelines count once) */
+  perEvent: number;
+  byName: Record<string, number>;
+}
+
+export interface EngineBenchReport {
+  engine: EngineResult;
+  rawBullmq: RawBullmqResult;
+  ratio: number;
+  targets: { transitionsPerSec: number; machines: number; ratio: number; transitionsPerSecMet: boolean; ratioMet: boolean };
+  ok: boolean;
+}
+
+function summarize(u: ResourceUsage, units: number): Summary {
+  const top = Object.entries(u.redisCommandStats).sort((a, b) => b[1] - a[1]).slice(0, 12);
+  return {
+    nodeCpuPct: round((100 * u.nodeCpuMs) / u.wallMs),
+    eventLoopUtilization: round(u.eventLoopUtilization, 3),
+    redisCpuPct: round((100 * u.redisCpuMs) / u.wallMs),
+    redisCommandsPerUnit: round(u.redisCommands / units, 2),
+    topRedisCommands: Object.fromEntries(top.map(([k, v]) => [k, round(v / units, 2)])),
+  };
+}
+
+const logger = () => createLogger({ level: 'warn', pretty: false });
+let prefixSeq = 0;
+const uniquePrefix = (what: string) => `bench-${what}-${process.pid}-${++prefixSeq}`;
+
+// ---- raw BullMQ baseline ------------------------------------------------------------------
+
+/** N no-op jobs through one Queue + Worker, timed from the first add to the last completion. */
+export async function runRawBullmq(redisUrl: string, jobs: number, opts: Pick<EngineBenchOptions, 'rawConcurrency' | 'phaseTimeoutMs'>): Promise<RawBullmqResult> {
+  const prefix = uniquePrefix('raw');
+  const queueConn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const workerConn = queueConn.duplicate({ maxRetriesPerRequest: null });
+  const admin = new Redis(redisUrl);
+  const queue = new Queue('noop', { connection: queueConn as unknown as ConnectionOptions, prefix });
+  let completed = 0;
+  let lastCompletion = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const worker = new Worker('noop', async () => undefined, {
+    connection: workerConn as unknown as ConnectionOptions,
+    prefix,
+    concurrency: opts.rawConcurrency,
+    lockDuration: 30_000,
+    stalledInterval: 30_000,
+    maxStalledCount: 5,
+  });
+  worker.on('error', (err) => process.stderr.write(`raw worker error: ${err.message}\n`));
+  worker.on('completed', () => {
+    if (++completed === jobs) {
+      lastCompletion = Date.now();
+      resolveDone();
+    }
+  });
+  try {
+    await worker.waitUntilReady();
+    await queue.waitUntilReady();
+    const stopUsage = await startUsage(admin);
+    const t0 = Date.now();
+    const CHUNK = 1000;
+    for (let i = 0; i < jobs; i += CHUNK) {
+      const n = Math.min(CHUNK, jobs - i);
+      await queue.addBulk(Array.from({ length: n }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true, removeOnFail: 1000 } })));
+    }
+    const addMs = Date.now() - t0;
+    await withTimeout(done, opts.phaseTimeoutMs, () => `raw BullMQ: ${completed}/${jobs} jobs completed`);
+    const usage = await stopUsage();
+    const durationMs = Math.max(1, lastCompletion - t0);
+    return { jobs, concurrency: opts.rawConcurrency, jobsPerSec: round((jobs * 1000) / durationMs), durationMs, addMs, usage: summarize(usage, jobs) };
+  } finally {
+    await worker.close();
+    await queue.close();
+    workerConn.disconnect();
+    queueConn.disconnect();
+    admin.disconnect();
+  }
+}
+
+// ---- engine ------------------------------------------------------------------------------
+
+const TICK = { type: 'tick' } as const;
+
+/**
+ * `machines` toggle machines, `eventsPerMachine` ticks each, sent concurrently (bounded) through
+ * `Engine.send` while the same process runs the engine's workers. Timed from the first send to
+ * the last commit; latency per event from its send to its commit.
+ */
+export async function runEngineLoad(
+  redisUrl: string,
+  opts: Pick<EngineBenchOptions, 'machines' | 'eventsPerMachine' | 'sendConcurrency' | 'drainConcurrency' | 'phaseTimeoutMs'> & { profile?: boolean },
+): Promise<EngineResult> {
+  const M = opts.machines;
+  const E = opts.eventsPerMachine;
+  const total = M * E;
+  const prefix = uniquePrefix('engine');
+  const engine = new Engine({
+    redisUrl, prefix, registry: benchRegistry, logger: logger(),
+    // the whole run must stay in the (approximately capped) log
+    transitionLogMaxLen: Math.max(100_000, 2 * M * (E + 1)),
+  });
+  const admin = new Redis(redisUrl);
+  const counter = opts.profile ? countRedisCommands() : null;
+
+  // counters around the engine's own calls (instance-level wrappers; cheap)
+  let drainJobs = 0;
+  let commits = 0;
+  let committedEvents = 0;
+  const origDrain = engine.drain.bind(engine);
+  engine.drain = (id: string) => { drainJobs++; return origDrain(id); };
+  const origCommit = engine.store.commit.bind(engine.store);
+  engine.store.commit = async (a: CommitArgs) => {
+    const ok = await origCommit(a);
+    if (ok && a.expectedVersion > 0) { commits++; committedEvents += a.consumed; }
+    return ok;
+  };
+
+  try {
+    engine.startWorkers({ drainConcurrency: opts.drainConcurrency });
+    const ids = Array.from({ length: M }, (_, i) => `m${i}`);
+    const indexOf = new Map(ids.map((id, i) => [id, i]));
+
+    const tStart = Date.now();
+    await pool(M, 100, (i) => engine.start('toggle', ids[i], {}));
+    const startsPerSec = round((M * 1000) / Math.max(1, Date.now() - tStart));
+    const initial = await admin.xlen(engine.keys.transitions);
+    if (initial !== M) throw new Error(`expected ${M} initial transitions in the log, found ${initial}`);
+
+    const target = M + total;
+    const sendTimes = new Float64Array(total);
+    counter?.reset();
+    const stopUsage = await startUsage(admin);
+    const firstSend = Date.now();
+    let sendError: unknown = null;
+    // event-major order: round k sends the k-th tick to every machine. send() issues its RPUSH
+    // synchronously, in call order, so the k-th send to a machine is applied as its version k+2.
+    const sending = pool(total, opts.sendConcurrency, async (idx) => {
+      const k = Math.floor(idx / M);
+      const m = idx % M;
+      sendTimes[m * E + k] = Date.now();
+      await engine.send(ids[m], TICK);
+    }).then(() => Date.now(), (err) => { sendError = err; return Date.now(); });
+
+    const deadline = firstSend + opts.phaseTimeoutMs;
+    let len = initial;
+    while (len < target) {
+      if (sendError) throw sendError;
+      if (Date.now() > deadline) {
+        const counts = await engine.queueCounts().catch(() => ({}));
+        throw new Error(`engine: ${len - M}/${total} transitions committed after ${opts.phaseTimeoutMs} ms; queues ${JSON.stringify(counts)}`);
+      }
+      await sleep(5);
+      len = await admin.xlen(engine.keys.transitions);
+    }
+    const sentAt = await sending;
+    if (sendError) throw sendError;
+    const usage = await stopUsage();
+    const roundTrips = counter ? counter.snapshot([engine.redis]) : null;
+    const last = (await admin.xrevrange(engine.keys.transitions, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    const lastCommit = streamMs(last[0][0]);
+
+    // ---- latency and exactly-once check from the transition log ----
+    const commitLat = new Float64Array(total).fill(NaN);
+    const applyLat = new Float64Array(total).fill(NaN);
+    const seen = new Uint8Array(M * (E + 1));
+    let duplicates = 0;
+    let wrongOrder = 0;
+    const lastVersion = new Int32Array(M);
+    let after = '0';
+    for (;;) {
+      const page: TransitionEvent[] = await engine.transitions.read(after, 5000);
+      if (!page.length) break;
+      after = page[page.length - 1].id!;
+      for (const e of page) {
+        const m = indexOf.get(e.machineId);
+        if (m === undefined || e.version < 1 || e.version > E + 1) continue;
+        if (seen[m * (E + 1) + e.version - 1]++) duplicates++;
+        if (e.version <= lastVersion[m]) wrongOrder++;
+        lastVersion[m] = e.version;
+        if (e.version >= 2) {
+          const i = m * E + (e.version - 2);
+          commitLat[i] = streamMs(e.id!) - sendTimes[i];
+          applyLat[i] = e.at - sendTimes[i];
+        }
+      }
+    }
+    let missing = 0;
+    for (let i = 0; i < seen.length; i++) if (!seen[i]) missing++;
+    // every machine's record must be at its final version too
+    const versions = await admin.pipeline(ids.map((id) => ['hget', engine.keys.record(id), 'version'])).exec();
+    const behind = (versions ?? []).filter(([, v]) => Number(v) !== E + 1).length;
+    missing += behind;
+
+    const lat = Float64Array.from(commitLat.filter((x) => !Number.isNaN(x))).sort();
+    const alat = Float64Array.from(applyLat.filter((x) => !Number.isNaN(x))).sort();
+    const durationMs = Math.max(1, lastCommit - firstSend);
+    const counts = await engine.queueCounts();
+    return {
+      machines: M,
+      events: total,
+      transitionsPerSec: round((total * 1000) / durationMs),
+      durationMs,
+      sendMs: sentAt - firstSend,
+      p50Ms: percentile(lat, 50),
+      p90Ms: percentile(lat, 90),
+      p99Ms: percentile(lat, 99),
+      maxMs: lat.length ? lat[lat.length - 1] : NaN,
+      applyP50Ms: percentile(alat, 50),
+      applyP99Ms: percentile(alat, 99),
+      startsPerSec,
+      drainJobs,
+      commits,
+      eventsPerCommit: round(committedEvents / Math.max(1, commits), 2),
+      // this engine's own metrics: conflicts since it was created (the starts cannot conflict)
+      commitConflicts: await metricValue(engine.metrics.commitConflicts),
+      failedDrainJobs: counts.drain?.failed ?? 0,
+      verified: { ok: missing === 0 && duplicates === 0 && wrongOrder === 0, missing, duplicates, wrongOrder },
+      usage: summarize(usage, total),
+      ...(roundTrips ? { roundTrips: roundTripProfile(roundTrips, total) } : {}),
+    };
+  } finally {
+    counter?.stop();
+    await engine.close();
+    admin.disconnect();
+  }
+}
+
+function streamMs(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+async function metricValue(metric: { get(): Promise<{ values: Array<{ value: number }> }> | { values: Array<{ value: number }> } }): Promise<number> {
+  const v = await metric.get();
+  return v.values.reduce((a, b) => a + b.value, 0);
+}
+
+function roundTripProfile(c: CommandCount, events: number): RoundTripProfile {
+  const byName: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c.byName)) if (v / events >= 0.01) byName[k] = round(v / events, 2);
+  return { perEvent: round((c.roundTrips + c.pipelines) / events, 2), byName };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms); })]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+// ---- the suite -----------------------------------------------------------------------------
+
+/** Runs the raw BullMQ baseline and the engine load in one process, against the same Redis. */
+export async function runEngineBench(options: Partial<EngineBenchOptions> = {}): Promise<EngineBenchReport> {
+  const opts = { ...defaultOptions(), ...options };
+  const body = async (url: string): Promise<EngineBenchReport> => {
+    if (opts.warmup) {
+      // JIT, script loading and connection setup out of the measured phases
+      await runRawBullmq(url, Math.min(2000, opts.rawJobs), opts);
+      await runEngineLoad(url, { ...opts, machines: Math.min(100, opts.machines), eventsPerMachine: Math.min(5, opts.eventsPerMachine), profile: false });
+      await flush(url);
+    }
+    const rawBullmq = await runRawBullmq(url, opts.rawJobs, opts);
+    await flush(url);
+    const engine = await runEngineLoad(url, opts);
+    const ratio = round(engine.transitionsPerSec / rawBullmq.jobsPerSec, 3);
+    const transitionsPerSecMet = engine.machines >= TARGETS.machines && engine.transitionsPerSec >= TARGETS.transitionsPerSec;
+    const ratioMet = ratio >= TARGETS.ratio;
+    return {
+      engine, rawBullmq, ratio,
+      targets: { ...TARGETS, transitionsPerSecMet, ratioMet },
+      ok: transitionsPerSecMet && ratioMet && engine.verified.ok,
+    };
+  };
+  if (opts.redisUrl) return body(opts.redisUrl);
+  return withTestRedis((redis) => body(redis.url));
+}
+
+async function flush(url: string): Promise<void> {
+  const r = new Redis(url);
+  try {
+    await r.flushall();
+  } finally {
+    r.disconnect();
+  }
+}
+
+export function formatReport(r: EngineBenchReport): string {
+  const e = r.engine;
+  const b = r.rawBullmq;
+  const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const lines = [
+    `raw BullMQ   ${b.jobs} no-op jobs, concurrency ${b.concurrency}: ${b.jobsPerSec.toFixed(0)} jobs/s (${b.durationMs} ms; adds done after ${b.addMs} ms)`,
+    `             node CPU ${b.usage.nodeCpuPct}%, event loop busy ${(100 * b.usage.eventLoopUtilization).toFixed(0)}%, redis CPU ${b.usage.redisCpuPct}%, ${b.usage.redisCommandsPerUnit} redis cmds/job`,
+    `engine       ${e.machines} machines x ${e.events / e.machines} events = ${e.events} transitions: ${e.transitionsPerSec.toFixed(0)} transitions/s (${e.durationMs} ms; sends done after ${e.sendMs} ms)`,
+    `             latency send->commit p50 ${e.p50Ms} ms, p90 ${e.p90Ms} ms, p99 ${e.p99Ms} ms, max ${e.maxMs} ms`,
+    `             ${e.drainJobs} drain jobs, ${e.commits} commits, ${e.eventsPerCommit} events/commit, ${e.commitConflicts} conflicts, ${e.failedDrainJobs} failed drain jobs; starts ${e.startsPerSec.toFixed(0)}/s`,
+    `             node CPU ${e.usage.nodeCpuPct}%, event loop busy ${(100 * e.usage.eventLoopUtilization).toFixed(0)}%, redis CPU ${e.usage.redisCpuPct}%, ${e.usage.redisCommandsPerUnit} redis cmds/event`,
+    `             log check: ${e.verified.ok ? 'every transition exactly once, in order' : `FAILED ${JSON.stringify(e.verified)}`}`,
+  ];
+  if (e.roundTrips) {
+    lines.push(`             client round trips/event ${e.roundTrips.perEvent}: ${Object.entries(e.roundTrips.byName).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  lines.push(
+    `ratio        engine/raw = ${r.ratio.toFixed(3)}`,
+    `targets      >= ${r.targets.transitionsPerSec} transitions/s with ${r.targets.machines} machines: ${mark(r.targets.transitionsPerSecMet)}; ratio >= ${r.targets.ratio}: ${mark(r.targets.ratioMet)}`,
+    `result       ${r.ok ? 'OK' : 'NOT OK'}`,
+  );
+  return lines.join('\n');
+}
+
+/** The JSON summary line: headline figures first, diagnostics after. */
+export function reportJson(r: EngineBenchReport): string {
+  const { machines, events, transitionsPerSec, p50Ms, p99Ms, ...engineRest } = r.engine;
+  const { jobs, jobsPerSec, ...rawRest } = r.rawBullmq;
+  return JSON.stringify({
+    engine: { machines, events, transitionsPerSec, p50Ms, p99Ms, ...engineRest },
+    rawBullmq: { jobs, jobsPerSec, ...rawRest },
+    ratio: r.ratio,
+    targets: r.targets,
+    ok: r.ok,
+  });
+}
+
+export async function main(): Promise<void> {
+  const opts = defaultOptions();
+  process.stderr.write(`bench: raw BullMQ ${opts.rawJobs} jobs, engine ${opts.machines} machines x ${opts.eventsPerMachine} events${opts.profile ? ' (profiling round trips)' : ''}...\n`);
+  const report = await runEngineBench(opts);
+  process.stdout.write(`${formatReport(report)}\n${reportJson(report)}\n`);
+  if (!report.ok && process.env.BENCH_STRICT === '1') process.exitCode = 1;
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,116 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EmbeddedRedis } from '../src/engine/index.js';
+import { startTestRedis } from './helpers/redis.js';
+import { tempDir } from './helpers/replication.js';
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function ferry(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/ferry.mjs', ...args], {
+      env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const lastJson = (s: string) => JSON.parse(s.trim().split('\n').pop()!);
+
+describe('the ferry command', () => {
+  let redis: EmbeddedRedis;
+  let env: Record<string, string>;
+  before(async () => { redis = await startTestRedis(); env = { REDIS_URL: redis.url, FERRY_STATE_DIR: '/nonexistent-ferry-state' }; });
+  after(async () => { await redis.stop(); });
+
+  it('ferry demo --json: both runs Completed, the last stdout line is one JSON object', async () => {
+    const r = await ferry(['demo', '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const out = lastJson(r.stdout);
+    assert.equal(out.full.state, 'Completed');
+    assert.equal(out.incremental.state, 'Completed');
+    assert.equal(out.full.filesystems.length, 3);
+    for (const f of out.incremental.filesystems) {
+      assert.deepEqual(Object.keys(f).sort(), ['bytes', 'name', 'problem', 'sleepUntil', 'state', 'stepsDone', 'stepsTotal']);
+      assert.equal(f.stepsDone, 1);
+      assert.ok(f.bytes > 0 && f.bytes < out.full.filesystems.find((x: { name: string }) => x.name === f.name).bytes, 'incremental sends less than full');
+    }
+  });
+
+  it('snapshot, list, replicate, status: exit 0 on Completed, 1 on a conflict, 2 on bad input', async () => {
+    const d = tempDir('cli');
+    try {
+      mkdirSync(join(d.path, 's', 'data'), { recursive: true });
+      writeFileSync(join(d.path, 's', 'data', 'f.txt'), 'hello\n');
+      const snap = await ferry(['snapshot', `dir:${d.path}/s`, '--prefix', 'nightly', '--json'], env);
+      assert.equal(snap.code, 0, snap.stderr);
+      assert.match(lastJson(snap.stdout)[0].name, /^nightly_\d{8}T\d{6}Z$/);
+      const listed = lastJson((await ferry(['list', `dir:${d.path}/s`, '--json'], env)).stdout);
+      assert.equal(listed[0].filesystem, 'data');
+      assert.equal(listed[0].versions.length, 1);
+
+      const rep = await ferry(['replicate', `dir:${d.path}/s`, `dir:${d.path}/r`, '--json'], env);
+      assert.equal(rep.code, 0, rep.stderr);
+      const report = lastJson(rep.stdout);
+      assert.equal(report.state, 'Completed');
+      assert.equal(existsSync(join(d.path, 'r', 'data', 'f.txt')), true);
+
+      const status = await ferry(['status', report.id, '--json'], env);
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(lastJson(status.stdout).state, 'Completed');
+      const runs = lastJson((await ferry(['status', '--json'], env)).stdout);
+      assert.ok(runs.runs.some((x: { id: string }) => x.id === report.id));
+
+      // a receiver that cannot take the sender's snapshots: the run does not complete, exit 1
+      const fail = await ferry(['replicate', `dir:${d.path}/s`, `dir:${d.path}/r2`, '--initial', 'fail', '--json'], env);
+      assert.equal(fail.code, 1);
+      assert.equal(lastJson(fail.stdout).state, 'PermanentError');
+
+      const bad = await ferry(['replicate', 'dir:relative/path', `dir:${d.path}/r`], env);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /invalid endpoint "dir:relative\/path": the path must be absolute/);
+      const mixed = await ferry(['replicate', `dir:${d.path}/s`, 'zfs:pool/x'], env);
+      assert.equal(mixed.code, 2);
+      assert.match(mixed.stderr, /same driver/);
+      const badName = await ferry(['snapshot', `dir:${d.path}/s`, '--name', 'a;b'], env);
+      assert.equal(badName.code, 2);
+      assert.match(badName.stderr, /a;b/);
+      assert.equal(lastJson((await ferry(['list', `dir:${d.path}/s`, '--json'], env)).stdout)[0].versions.length, 1, 'nothing was created');
+    } finally {
+      d.remove();
+    }
+  });
+
+  it('without REDIS_URL: starts an embedded redis-server, says so, and stops it on exit', async () => {
+    const d = tempDir('emb');
+    try {
+      const r = await ferry(['status', '--json'], { REDIS_URL: undefined, FERRY_STATE_DIR: d.path });
+      assert.equal(r.code, 0, r.stderr);
+      const m = /embedded redis-server on 127\.0\.0\.1:(\d+) \(pid (\d+)\)/.exec(r.stderr);
+      assert.ok(m, r.stderr);
+      assert.throws(() => process.kill(Number(m[2]), 0), 'the embedded redis-server was stopped');
+      assert.equal(existsSync(join(d.path, 'redis', 'appendonlydir')), true, 'AOF is on');
+    } finally {
+      d.remove();
+    }
+  });
+
+  it('without redis-server on PATH: one clear line saying what to do', async () => {
+    const empty = tempDir('path');
+    try {
+      const r = await ferry(['status'], { REDIS_URL: undefined, PATH: empty.path, FERRY_STATE_DIR: '/nonexistent-ferry-state' });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /redis-server was not found on PATH.*apt-get install -y redis-server.*REDIS_URL/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    } finally {
+      empty.remove();
+    }
+  });
+});

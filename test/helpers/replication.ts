@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../src/engine/index.js';
+import { FerryMetrics } from '../../src/observability/metrics.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { replicationRegistry } from '../../src/replication/registry.js';
+import { runReport, startReplication, type ReplicateOptions } from '../../src/replication/runs.js';
+import type { Report } from '../../src/replication/report.js';
+
+let n = 0;
+
+/** An engine with ferry's replication machines and in-process workers, on its own key prefix. */
+export function replicationEngine(redisUrl: string): Engine {
+  const metrics = new FerryMetrics();
+  const engine = new Engine({
+    redisUrl, prefix: `rep${process.pid}x${++n}`, registry: replicationRegistry({ metrics }), metrics,
+    logger: createLogger({ level: 'warn', pretty: false }),
+  });
+  engine.startWorkers({ watchdogIntervalMs: 200 });
+  return engine;
+}
+
+export const fastRetry = { initialMs: 100, maxMs: 400, maxAttempts: 50 };
+
+export async function replicate(engine: Engine, o: ReplicateOptions, timeoutMs = 60_000): Promise<Report> {
+  const id = await startReplication(engine, { retry: fastRetry, ...o });
+  await engine.waitFor(id, (r) => r.status !== 'active', { timeoutMs });
+  return (await runReport(engine, id))!;
+}
+
+export function tempDir(tag: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `ferry-${tag}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
