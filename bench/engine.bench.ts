@@ -60,6 +60,12 @@ export interface EngineBenchOptions {
   profile: boolean;
   /** give up a phase after this long, ms */
   phaseTimeoutMs: number;
+  /** measured rounds (raw then engine, back to back); headline figures are medians */
+  rounds: number;
+  /** events/s of the extra paced phase measuring latency below saturation; 0 skips it */
+  pacedRate: number;
+  /** events per machine in the paced phase */
+  pacedEventsPerMachine: number;
 }
 
 export const TARGETS = { transitionsPerSec: 5000, machines: 1000, ratio: 0.45 } as const;
@@ -76,6 +82,9 @@ export function defaultOptions(): EngineBenchOptions {
     warmup: process.env.BENCH_WARMUP !== '0',
     profile: process.env.BENCH_PROFILE === '1',
     phaseTimeoutMs: envInt('BENCH_PHASE_TIMEOUT_MS', 90_000),
+    rounds: envInt('BENCH_ROUNDS', 3),
+    pacedRate: process.env.BENCH_PACED_RATE === '0' ? 0 : envInt('BENCH_PACED_RATE', 2000),
+    pacedEventsPerMachine: envInt('BENCH_PACED_EVENTS_PER_MACHINE', 4),
   };
 }
 
@@ -130,10 +139,37 @@ interface RoundTripProfile {
   byName: Record<string, number>;
 }
 
-export interface EngineBenchReport {
-  engine: EngineResult;
-  rawBullmq: RawBullmqResult;
+export interface RoundFigures {
+  transitionsPerSec: number;
+  jobsPerSec: number;
   ratio: number;
+  p50Ms: number;
+  p99Ms: number;
+  eventsPerCommit: number;
+}
+
+export interface PacedLatency {
+  /** events/s offered, spread evenly */
+  ratePerSec: number;
+  events: number;
+  transitionsPerSec: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  eventsPerCommit: number;
+}
+
+export interface EngineBenchReport {
+  /** the round with the median engine throughput (transitionsPerSec is that median) */
+  engine: EngineResult;
+  /** the round with the median raw throughput */
+  rawBullmq: RawBullmqResult;
+  /** median engine transitions/s over median raw jobs/s */
+  ratio: number;
+  rounds: RoundFigures[];
+  /** send→commit latency below saturation (paced sends), for comparison with the flood's */
+  pacedLatency: PacedLatency | null;
   targets: { transitionsPerSec: number; machines: number; ratio: number; transitionsPerSecMet: boolean; ratioMet: boolean };
   ok: boolean;
 }
@@ -216,7 +252,11 @@ const TICK = { type: 'tick' } as const;
  */
 export async function runEngineLoad(
   redisUrl: string,
-  opts: Pick<EngineBenchOptions, 'machines' | 'eventsPerMachine' | 'sendConcurrency' | 'drainConcurrency' | 'phaseTimeoutMs'> & { profile?: boolean },
+  opts: Pick<EngineBenchOptions, 'machines' | 'eventsPerMachine' | 'sendConcurrency' | 'drainConcurrency' | 'phaseTimeoutMs'> & {
+    profile?: boolean;
+    /** spread the sends evenly at this many per second instead of sending as fast as possible */
+    ratePerSec?: number;
+  },
 ): Promise<EngineResult> {
   const M = opts.machines;
   const E = opts.eventsPerMachine;
@@ -262,9 +302,14 @@ export async function runEngineLoad(
     let sendError: unknown = null;
     // event-major order: round k sends the k-th tick to every machine. send() issues its RPUSH
     // synchronously, in call order, so the k-th send to a machine is applied as its version k+2.
+    const rate = opts.ratePerSec;
     const sending = pool(total, opts.sendConcurrency, async (idx) => {
       const k = Math.floor(idx / M);
       const m = idx % M;
+      if (rate) {
+        const wait = firstSend + (idx * 1000) / rate - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
       sendTimes[m * E + k] = Date.now();
       await engine.send(ids[m], TICK);
     }).then(() => Date.now(), (err) => { sendError = err; return Date.now(); });
@@ -389,20 +434,51 @@ export async function runEngineBench(options: Partial<EngineBenchOptions> = {}):
       await runEngineLoad(url, { ...opts, machines: Math.min(100, opts.machines), eventsPerMachine: Math.min(5, opts.eventsPerMachine), profile: false });
       await flush(url);
     }
-    const rawBullmq = await runRawBullmq(url, opts.rawJobs, opts);
-    await flush(url);
-    const engine = await runEngineLoad(url, opts);
+    const raws: RawBullmqResult[] = [];
+    const engines: EngineResult[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      raws.push(await runRawBullmq(url, opts.rawJobs, opts));
+      await flush(url);
+      engines.push(await runEngineLoad(url, opts));
+      await flush(url);
+      process.stderr.write(`bench: round ${r + 1}/${opts.rounds}: engine ${engines[r].transitionsPerSec} transitions/s, raw ${raws[r].jobsPerSec} jobs/s\n`);
+    }
+    let pacedLatency: PacedLatency | null = null;
+    if (opts.pacedRate > 0) {
+      const p = await runEngineLoad(url, { ...opts, eventsPerMachine: opts.pacedEventsPerMachine, ratePerSec: opts.pacedRate, profile: false });
+      await flush(url);
+      pacedLatency = {
+        ratePerSec: opts.pacedRate, events: p.events, transitionsPerSec: p.transitionsPerSec,
+        p50Ms: p.p50Ms, p90Ms: p.p90Ms, p99Ms: p.p99Ms, maxMs: p.maxMs, eventsPerCommit: p.eventsPerCommit,
+      };
+      if (!p.verified.ok) engines.push({ ...p, transitionsPerSec: NaN });
+    }
+    const engine = medianBy(engines.filter((e) => !Number.isNaN(e.transitionsPerSec)), (e) => e.transitionsPerSec);
+    const rawBullmq = medianBy(raws, (b) => b.jobsPerSec);
     const ratio = round(engine.transitionsPerSec / rawBullmq.jobsPerSec, 3);
     const transitionsPerSecMet = engine.machines >= TARGETS.machines && engine.transitionsPerSec >= TARGETS.transitionsPerSec;
     const ratioMet = ratio >= TARGETS.ratio;
+    const verified = engines.every((e) => e.verified.ok);
     return {
       engine, rawBullmq, ratio,
+      rounds: engines.slice(0, opts.rounds).map((e, i) => ({
+        transitionsPerSec: e.transitionsPerSec, jobsPerSec: raws[i].jobsPerSec, ratio: round(e.transitionsPerSec / raws[i].jobsPerSec, 3),
+        p50Ms: e.p50Ms, p99Ms: e.p99Ms, eventsPerCommit: e.eventsPerCommit,
+      })),
+      pacedLatency,
       targets: { ...TARGETS, transitionsPerSecMet, ratioMet },
-      ok: transitionsPerSecMet && ratioMet && engine.verified.ok,
+      ok: transitionsPerSecMet && ratioMet && verified,
     };
   };
   if (opts.redisUrl) return body(opts.redisUrl);
   return withTestRedis((redis) => body(redis.url));
+}
+
+/** the element with the median key (the lower middle one for an even count) */
+function medianBy<T>(items: T[], key: (t: T) => number): T {
+  if (!items.length) throw new Error('no results');
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 async function flush(url: string): Promise<void> {
@@ -419,6 +495,8 @@ export function formatReport(r: EngineBenchReport): string {
   const b = r.rawBullmq;
   const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
   const lines = [
+    ...r.rounds.map((x, i) => `round ${i + 1}      engine ${x.transitionsPerSec.toFixed(0)} transitions/s, raw ${x.jobsPerSec.toFixed(0)} jobs/s, ratio ${x.ratio.toFixed(3)}, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, ${x.eventsPerCommit} events/commit`),
+    `median round (${r.rounds.length} rounds):`,
     `raw BullMQ   ${b.jobs} no-op jobs, concurrency ${b.concurrency}: ${b.jobsPerSec.toFixed(0)} jobs/s (${b.durationMs} ms; adds done after ${b.addMs} ms)`,
     `             node CPU ${b.usage.nodeCpuPct}%, event loop busy ${(100 * b.usage.eventLoopUtilization).toFixed(0)}%, redis CPU ${b.usage.redisCpuPct}%, ${b.usage.redisCommandsPerUnit} redis cmds/job`,
     `engine       ${e.machines} machines x ${e.events / e.machines} events = ${e.events} transitions: ${e.transitionsPerSec.toFixed(0)} transitions/s (${e.durationMs} ms; sends done after ${e.sendMs} ms)`,
@@ -429,6 +507,10 @@ export function formatReport(r: EngineBenchReport): string {
   ];
   if (e.roundTrips) {
     lines.push(`             client round trips/event ${e.roundTrips.perEvent}: ${Object.entries(e.roundTrips.byName).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  const p = r.pacedLatency;
+  if (p) {
+    lines.push(`paced        ${p.events} events at ${p.ratePerSec}/s: latency send->commit p50 ${p.p50Ms} ms, p90 ${p.p90Ms} ms, p99 ${p.p99Ms} ms, max ${p.maxMs} ms (${p.eventsPerCommit} events/commit)`);
   }
   lines.push(
     `ratio        engine/raw = ${r.ratio.toFixed(3)}`,
@@ -446,6 +528,8 @@ export function reportJson(r: EngineBenchReport): string {
     engine: { machines, events, transitionsPerSec, p50Ms, p99Ms, ...engineRest },
     rawBullmq: { jobs, jobsPerSec, ...rawRest },
     ratio: r.ratio,
+    rounds: r.rounds,
+    pacedLatency: r.pacedLatency,
     targets: r.targets,
     ok: r.ok,
   });

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what ferry needs, so the README's quick start works on a fresh Debian machine:
+# system packages (redis-server; with --test also zfs-fuse and btrfs-progs), then node modules.
+# Where it cannot install (not root, not Debian), it prints the exact command to run and fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+declare -A provides=([redis-server]=redis-server [zfs-fuse]=zfs-fuse [btrfs-progs]=mkfs.btrfs)
+wanted=(redis-server)
+[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs)
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  PATH="$PATH:/usr/sbin:/sbin" command -v "${provides[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${missing[*]} with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  elif command -v apt-get >/dev/null 2>&1; then
+    echo "setup: missing ${missing[*]}; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  else
+    echo "setup: missing ${missing[*]} and this is not a Debian/Ubuntu system: install them with your package manager (or set REDIS_URL to a running Redis for redis-server)" >&2
+    exit 1
+  fi
+fi
+
+# node modules: install when absent or older than the lock file
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
