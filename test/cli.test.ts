@@ -88,6 +88,23 @@ describe('the ferry command', () => {
     }
   });
 
+  it('ferry watch --json --from 0 prints every committed transition, one JSON object per line', async () => {
+    const child = spawn(process.execPath, ['bin/ferry.mjs', 'watch', '--json', '--from', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const deadline = Date.now() + 20_000;
+    // earlier tests in this file committed runs: wait for their final transitions to show
+    while (!out.includes('"to":"Completed"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+    const events = out.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(events.length > 5);
+    assert.ok(events.every((e) => e.id && e.machineId && e.kind && e.to && typeof e.version === 'number'));
+    assert.ok(events.some((e) => e.kind === 'replication' && e.to === 'Completed'));
+    const ids = events.map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length, 'no duplicate');
+  });
+
   it('without REDIS_URL: starts an embedded redis-server, says so, and stops it on exit', async () => {
     const d = tempDir('emb');
     try {

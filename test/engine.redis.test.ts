@@ -94,7 +94,7 @@ describe('engine with a real redis-server', () => {
     }
   });
 
-  it('ignores a timer whose registry entry is gone, and a duplicate effect result', async () => {
+  it('ignores a fired timer whose registry entry is gone or was replaced', async () => {
     const prefix = uniquePrefix();
     const engine = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet() });
     engine.startWorkers();
