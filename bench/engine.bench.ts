@@ -256,6 +256,8 @@ export async function runEngineLoad(
     profile?: boolean;
     /** spread the sends evenly at this many per second instead of sending as fast as possible */
     ratePerSec?: number;
+    /** called once the workers run, before the load: for experiments (e.g. client options) */
+    onEngine?: (engine: Engine) => void;
   },
 ): Promise<EngineResult> {
   const M = opts.machines;
@@ -285,6 +287,7 @@ export async function runEngineLoad(
 
   try {
     engine.startWorkers({ drainConcurrency: opts.drainConcurrency });
+    opts.onEngine?.(engine);
     const ids = Array.from({ length: M }, (_, i) => `m${i}`);
     const indexOf = new Map(ids.map((id, i) => [id, i]));
 

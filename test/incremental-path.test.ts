@@ -160,6 +160,7 @@ describe('incrementalPath', () => {
 
 class MemoryDriver implements StorageDriver {
   calls: string[] = [];
+  readonly capabilities = { batch: false, resumable: false, atomicSnapshots: false };
   constructor(
     readonly kind: 'dir' | 'zfs' | 'btrfs',
     readonly endpoint: string,

@@ -14,6 +14,20 @@ export interface Version {
 
 export interface SendOptions {
   signal?: AbortSignal;
+  /**
+   * send every snapshot after `from` up to `to` in one stream (zfs send -I); only when
+   * `capabilities.batch` is true. The receiver then has all of them.
+   */
+  intermediates?: boolean;
+}
+
+export interface DriverCapabilities {
+  /** one stream can carry several snapshots (zfs send -I) */
+  batch: boolean;
+  /** an interrupted receive can resume (zfs receive_resume_token) */
+  resumable: boolean;
+  /** snapshots of several filesystems can be taken atomically (zfs snapshot -r / several names) */
+  atomicSnapshots: boolean;
 }
 
 export interface SendStream {
@@ -36,6 +50,7 @@ export interface StorageDriver {
   readonly kind: 'dir' | 'zfs' | 'btrfs';
   /** the endpoint as a person wrote it, e.g. "dir:/srv/a" */
   readonly endpoint: string;
+  readonly capabilities: DriverCapabilities;
   listFilesystems(): Promise<string[]>;
   /** versions of one filesystem, oldest first (by createtxg); [] if it has none or does not exist */
   listVersions(fs: string): Promise<Version[]>;

@@ -32,6 +32,8 @@ export function createDirDriver(root: string): StorageDriver {
   return {
     kind: 'dir',
     endpoint,
+    // snapshots of several filesystems are all-or-nothing, but not taken at one instant
+    capabilities: { batch: false, resumable: false, atomicSnapshots: false },
 
     listFilesystems: () =>
       guard(`listing ${endpoint}`, async () => {
