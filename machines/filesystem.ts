@@ -27,6 +27,8 @@ export interface Version {
 export interface Step {
   from: Version | null;
   to: Version;
+  /** the stream also carries every sender snapshot between `from` and `to` (zfs send -I) */
+  intermediates?: boolean;
 }
 
 /** Retry policy for temporary failures. */

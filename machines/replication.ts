@@ -41,8 +41,12 @@ export interface ReplicationInput {
   concurrency: number;
   /** optional glob on sender filesystem names (`*`, `?`), passed to the planner */
   filesystems?: string;
-  /** passed through to every filesystem machine */
+  /** send all intermediate snapshots in one stream where the driver can (zfs send -I) */
   batch?: boolean;
+  /** only snapshots whose name matches this regular expression are replicated */
+  includeSnapshots?: string;
+  /** snapshots whose name matches this regular expression are not replicated */
+  excludeSnapshots?: string;
   /** for planning and, per step, for every filesystem */
   retry: RetryPolicy;
 }
@@ -54,6 +58,9 @@ export interface PlanInput {
   receiver: string;
   initial: InitialReplicationPolicy;
   filesystems?: string;
+  includeSnapshots?: string;
+  excludeSnapshots?: string;
+  batch?: boolean;
 }
 
 /** One filesystem of a plan: its incremental path, or the conflict that prevents one. */
@@ -103,6 +110,9 @@ export interface ReplicationContext {
   /** the filesystem glob of the input, or null */
   filter: string | null;
   batch: boolean;
+  /** snapshot name filters (regular expressions) of the input */
+  includeSnapshots: string | null;
+  excludeSnapshots: string | null;
   retry: RetryPolicy;
   /** failed planning attempts in a row */
   attempt: number;
@@ -372,6 +382,8 @@ export const replicationMachine = setup({
     concurrency: Math.max(1, Math.floor(Number(input.concurrency)) || 1),
     filter: input.filesystems ?? null,
     batch: input.batch ?? false,
+    includeSnapshots: input.includeSnapshots ?? null,
+    excludeSnapshots: input.excludeSnapshots ?? null,
     retry: input.retry,
     attempt: 0,
     problem: null,
@@ -394,6 +406,9 @@ export const replicationMachine = setup({
           receiver: context.receiver,
           initial: context.initial,
           ...(context.filter !== null ? { filesystems: context.filter } : {}),
+          ...(context.includeSnapshots !== null ? { includeSnapshots: context.includeSnapshots } : {}),
+          ...(context.excludeSnapshots !== null ? { excludeSnapshots: context.excludeSnapshots } : {}),
+          ...(context.batch ? { batch: true } : {}),
         }),
         onDone: {
           target: 'Working',

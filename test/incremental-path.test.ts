@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
 import { incrementalPath, type IncrementalPathResult } from '../src/replication/incremental-path.js';
-import { globToRegExp, planReplication } from '../src/replication/planner.js';
+import { batchSteps, globToRegExp, planReplication } from '../src/replication/planner.js';
 import type { StorageDriver, Version } from '../src/storage/driver.js';
 
 /** A version; the guid defaults to one derived from the name, so tests can also make them differ. */
@@ -160,7 +160,7 @@ describe('incrementalPath', () => {
 
 class MemoryDriver implements StorageDriver {
   calls: string[] = [];
-  readonly capabilities = { batch: false, resumable: false, atomicSnapshots: false };
+  capabilities = { batch: false, resumable: false, atomicSnapshots: false };
   constructor(
     readonly kind: 'dir' | 'zfs' | 'btrfs',
     readonly endpoint: string,
@@ -251,5 +251,63 @@ describe('globToRegExp', () => {
     assert.ok(globToRegExp('a.b+(c)').test('a.b+(c)'));
     assert.ok(!globToRegExp('a.b').test('axb'));
     assert.ok(globToRegExp('*').test(''));
+  });
+});
+
+describe('snapshot filters and batching', () => {
+  const hourly1 = ver('hourly-1', 10);
+  const daily1 = ver('daily-1', 20);
+  const hourly2 = ver('hourly-2', 30);
+  const daily2 = ver('daily-2', 40);
+  const all = [hourly1, daily1, hourly2, daily2];
+
+  it('--include-snapshots replicates only matching snapshots', async () => {
+    const sender = new MemoryDriver('dir', 'dir:/s', { fs: all });
+    const plan = await planReplication({ sender, receiver: new MemoryDriver('dir', 'dir:/r', {}), initial: 'all', includeSnapshots: '^daily-' });
+    assert.deepEqual(plan.filesystems[0].steps, [{ from: null, to: daily1 }, { from: daily1, to: daily2 }]);
+  });
+
+  it('--exclude-snapshots skips matching snapshots; a filtered snapshot the receiver has is still the common base', async () => {
+    const sender = new MemoryDriver('dir', 'dir:/s', { fs: all });
+    const receiver = new MemoryDriver('dir', 'dir:/r', { fs: [hourly1] });
+    const plan = await planReplication({ sender, receiver, excludeSnapshots: '^hourly' });
+    assert.deepEqual(plan.filesystems[0].steps, [{ from: hourly1, to: daily1 }, { from: daily1, to: daily2 }]);
+  });
+
+  it('says so when the filters leave nothing to send', async () => {
+    const sender = new MemoryDriver('dir', 'dir:/s', { fs: all });
+    const plan = await planReplication({ sender, receiver: new MemoryDriver('dir', 'dir:/r', {}), includeSnapshots: '^weekly' });
+    assert.match(plan.filesystems[0].problem ?? '', /none of the 4 snapshots of fs passes the snapshot filters/);
+  });
+
+  it('refuses an invalid regular expression naming the flag', async () => {
+    const sender = new MemoryDriver('dir', 'dir:/s', { fs: all });
+    await assert.rejects(planReplication({ sender, receiver: new MemoryDriver('dir', 'dir:/r', {}), includeSnapshots: '(' }), /--include-snapshots "\(" is not a valid regular expression/);
+  });
+
+  it('--batch joins adjacent incremental steps where both drivers can, never across a filtered snapshot', async () => {
+    const sender = new MemoryDriver('zfs', 'zfs:p/s', { fs: all });
+    const receiver = new MemoryDriver('zfs', 'zfs:p/r', { fs: [hourly1] });
+    sender.capabilities = receiver.capabilities = { batch: true, resumable: false, atomicSnapshots: true };
+    const plan = await planReplication({ sender, receiver, batch: true });
+    assert.deepEqual(plan.filesystems[0].steps, [{ from: hourly1, to: daily2, intermediates: true }]);
+    const filtered = await planReplication({ sender, receiver, batch: true, excludeSnapshots: '^hourly-2$' });
+    assert.deepEqual(filtered.filesystems[0].steps, [{ from: hourly1, to: daily1 }, { from: daily1, to: daily2 }]);
+    const unsupported = await planReplication({ sender: new MemoryDriver('dir', 'dir:/s', { fs: all }), receiver: new MemoryDriver('dir', 'dir:/r', { fs: [hourly1] }), batch: true });
+    assert.equal(unsupported.filesystems[0].steps.length, 3, 'a driver without batch keeps one step per snapshot');
+  });
+
+  it('batchSteps keeps the full send separate', () => {
+    const steps = [{ from: null, to: hourly1 }, { from: hourly1, to: daily1 }, { from: daily1, to: hourly2 }];
+    assert.deepEqual(batchSteps(steps, all), [{ from: null, to: hourly1 }, { from: hourly1, to: hourly2, intermediates: true }]);
+  });
+});
+
+describe('step ETA', () => {
+  it('estimates seconds left from the average rate of the running step', async () => {
+    const { eta } = await import('../src/replication/runs.js');
+    assert.equal(eta({ bytes: 50, total: 200, startedAt: 1000, at: 6000 }), 15);
+    assert.equal(eta({ bytes: 50, startedAt: 1000, at: 6000 }), null, 'unknown size: no ETA');
+    assert.equal(eta({ bytes: 0, total: 200, startedAt: 1000, at: 6000 }), null, 'no rate yet');
   });
 });

@@ -137,6 +137,22 @@ describe('replication runs through the engine (dir driver)', () => {
     }
   });
 
+  it('snapshot filters and a filesystem glob choose what is replicated', async () => {
+    const d = tempDir('flt');
+    try {
+      const sender = makeSender(join(d.path, 's'), ['keep', 'skip']);
+      for (const s of ['hourly-1', 'daily-1', 'hourly-2', 'daily-2']) await sender.snapshot(['keep', 'skip'], s);
+      const r = await replicate(engine, { sender: `dir:${d.path}/s`, receiver: `dir:${d.path}/r`, initial: 'all', includeSnapshots: '^daily-', filesystems: 'ke*' });
+      assert.equal(r.state, 'Completed', JSON.stringify(r));
+      assert.deepEqual(r.filesystems.map((f) => f.name), ['keep']);
+      const receiver = createDirDriver(join(d.path, 'r'));
+      assert.deepEqual((await receiver.listVersions('keep')).map((v) => v.name), ['daily-1', 'daily-2']);
+      assert.deepEqual(await receiver.listVersions('skip'), []);
+    } finally {
+      d.remove();
+    }
+  });
+
   it('a temporary failure retries with backoff while the other filesystems go on', async () => {
     const d = tempDir('tmp');
     try {

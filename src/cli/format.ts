@@ -21,7 +21,9 @@ export function formatReport(r: Report): string {
   if (!r.filesystems.length) return [...head, '  (no filesystems)'].join('\n');
   const rows = [['FILESYSTEM', 'STATE', 'STEPS', 'BYTES', 'PROBLEM']];
   for (const f of r.filesystems) {
-    rows.push([f.name, f.state, `${f.stepsDone}/${f.stepsTotal}`, humanBytes(f.bytes), f.problem ?? (f.sleepUntil ? `retry at ${f.sleepUntil}` : '')]);
+    const step = f.currentStep;
+    const running = step ? `step ${step.index + 1}: ${humanBytes(step.bytes)}${step.total ? ` of ${humanBytes(step.total)}` : ''}${step.etaSeconds !== null ? `, ETA ${step.etaSeconds}s` : ''}` : '';
+    rows.push([f.name, f.state, `${f.stepsDone}/${f.stepsTotal}`, humanBytes(f.bytes), f.problem ?? (f.sleepUntil ? `retry at ${f.sleepUntil}` : running)]);
   }
   return [...head, table(rows).replace(/^/gm, '  ')].join('\n');
 }

@@ -61,14 +61,18 @@ program.command('replicate')
   .addOption(new Option('--initial <policy>', 'what to send to an empty receiver filesystem').choices(['most_recent', 'all', 'fail']).default('most_recent'))
   .option('--concurrency <n>', 'filesystems replicating at once', positiveInt, 4)
   .option('--filesystems <glob>', 'only filesystems matching this glob (* and ?)')
+  .option('--include-snapshots <regex>', 'only replicate snapshots whose name matches')
+  .option('--exclude-snapshots <regex>', 'do not replicate snapshots whose name matches')
+  .option('--batch', 'send all intermediate snapshots in one stream where the driver can (zfs send -I)')
   .option('--retry-initial-ms <ms>', 'first retry delay after a temporary error', positiveInt, 5000)
   .option('--retry-max-ms <ms>', 'longest retry delay', positiveInt, 300000)
   .option('--max-attempts <n>', 'attempts of a step before it is a permanent error', positiveInt, 10)
   .option('--json', 'print the report as one JSON object on the last line')
-  .action(async (sender: string, receiver: string, o: { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; json?: boolean }) =>
+  .action(async (sender: string, receiver: string, o: { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; includeSnapshots?: string; excludeSnapshots?: string; batch?: boolean; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; json?: boolean }) =>
     withApp({ workers: true }, async (app) => {
       const report = await replicateAndWait(app, {
         sender, receiver, initial: o.initial, concurrency: o.concurrency, filesystems: o.filesystems,
+        includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, batch: !!o.batch,
         retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
       }, { progress: !o.json });
       if (o.json) printJson(report);

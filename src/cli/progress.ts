@@ -36,7 +36,9 @@ export class RunProgress {
       return;
     }
     for (const f of r.filesystems) {
-      const payload = { name: f.name.padEnd(16).slice(0, 16), bytes: humanBytes(f.bytes).padStart(10), state: f.problem ? `${f.state}: ${f.problem}`.slice(0, 60) : f.state };
+      const eta = f.currentStep?.etaSeconds;
+      const state = f.problem ? `${f.state}: ${f.problem}`.slice(0, 60) : eta !== undefined && eta !== null ? `${f.state}, ETA ${eta}s` : f.state;
+      const payload = { name: f.name.padEnd(16).slice(0, 16), bytes: humanBytes(f.bytes).padStart(10), state };
       let bar = this.bars.get(f.name);
       if (!bar) {
         bar = this.multi.create(Math.max(1, f.stepsTotal), f.stepsDone, payload);

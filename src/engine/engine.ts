@@ -353,6 +353,7 @@ export class Engine {
       log.warn({ timeoutMs: def.timeoutMs ?? DEFAULT_EFFECT_TIMEOUT_MS }, 'no progress: aborting effect');
     });
     let lastWrite = 0;
+    const startedAt = this.clock.now();
     const ctx: EffectContext = {
       machineId: d.machineId, childId: d.childId, signal: controller.signal, log, attempt: job.attemptsMade + 1,
       progress: (p) => {
@@ -360,7 +361,7 @@ export class Engine {
         const now = this.clock.now();
         if (now - lastWrite < 250) return;
         lastWrite = now;
-        this.store.setProgress(d.machineId, d.childId, { ...p, at: now }).catch((err) => log.debug({ err: err.message }, 'progress not saved'));
+        this.store.setProgress(d.machineId, d.childId, { ...p, at: now, startedAt }).catch((err) => log.debug({ err: err.message }, 'progress not saved'));
       },
     };
     const reply = (event: EventObject) => this.enqueue(d.machineId, { event, from: 'effect', key: d.key, ref: d.childId, at: this.clock.now() });

@@ -53,7 +53,9 @@ export interface EffectProgress {
   bytes?: number;
   total?: number;
   entries?: number;
+  /** ms since epoch of this report, and of the effect's start */
   at: number;
+  startedAt?: number;
 }
 
 /** What is written to the outbox in a commit and dispatched after it. */

@@ -1,4 +1,5 @@
 import type { FilesystemPlan, InitialReplicationPolicy, Plan } from '../../machines/replication.js';
+import type { Step, Version } from '../../machines/filesystem.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { incrementalPath } from './incremental-path.js';
@@ -10,6 +11,40 @@ export interface PlanReplicationOptions {
   initial?: InitialReplicationPolicy;
   /** glob on sender filesystem names: `*` any run of characters (`/` included), `?` one character */
   filesystems?: string;
+  /** regular expression: only sender snapshots whose name matches are replicated */
+  includeSnapshots?: string;
+  /** regular expression: sender snapshots whose name matches are not replicated */
+  excludeSnapshots?: string;
+  /** collapse consecutive incremental steps into one stream where the driver can (zfs send -I) */
+  batch?: boolean;
+}
+
+/** A user's regular expression, or an InvalidArgumentError naming the flag. */
+export function snapshotRegExp(flag: string, source: string | undefined): RegExp | null {
+  if (source === undefined || source === '') return null;
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag} ${JSON.stringify(source)} is not a valid regular expression: ${(err as Error).message}`, { code: 'INVALID_ARGUMENT' });
+  }
+}
+
+/**
+ * Pure: joins consecutive incremental steps into one `intermediates` step. Only steps over
+ * adjacent sender snapshots join: a snapshot skipped by a filter must not travel in a -I stream.
+ */
+export function batchSteps(steps: Step[], sender: Version[]): Step[] {
+  const index = new Map(sender.map((v, i) => [v.guid, i]));
+  const out: Step[] = [];
+  for (const step of steps) {
+    const prev = out[out.length - 1];
+    const adjacent = prev && prev.from !== null && step.from !== null && step.from.guid === prev.to.guid
+      && index.get(step.to.guid) === (index.get(step.from.guid) ?? -2) + 1
+      && (prev.intermediates || index.get(prev.to.guid) === (index.get(prev.from.guid) ?? -2) + 1);
+    if (adjacent) out[out.length - 1] = { from: prev.from, to: step.to, intermediates: true };
+    else out.push(step);
+  }
+  return out;
 }
 
 /**
@@ -54,18 +89,29 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   }
 
   const filter = opts.filesystems === undefined || opts.filesystems === '' ? null : globToRegExp(opts.filesystems);
+  const include = snapshotRegExp('--include-snapshots', opts.includeSnapshots);
+  const exclude = snapshotRegExp('--exclude-snapshots', opts.excludeSnapshots);
+  const wanted = (v: Version) => (!include || include.test(v.name)) && !(exclude && exclude.test(v.name));
+  const batch = !!opts.batch && sender.capabilities.batch && receiver.capabilities.batch;
   const names = (await sender.listFilesystems())
     .filter((name) => filter === null || filter.test(name))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
   const filesystems: FilesystemPlan[] = [];
   for (const name of names) {
-    const senderVersions = await sender.listVersions(name);
+    const allSender = await sender.listVersions(name);
     // listVersions is [] for a filesystem (or a receiver root) that does not exist yet
     const receiverVersions = await receiver.listVersions(name);
+    // filtered-out snapshots the receiver already has stay, so the common version is still found
+    const onReceiver = new Set(receiverVersions.map((v) => v.guid));
+    const senderVersions = allSender.filter((v) => wanted(v) || onReceiver.has(v.guid));
+    if (allSender.length && !senderVersions.length) {
+      filesystems.push({ name, steps: [], problem: `none of the ${allSender.length} snapshots of ${name} passes the snapshot filters (--include-snapshots / --exclude-snapshots)` });
+      continue;
+    }
     const result = incrementalPath(receiverVersions, senderVersions, initial);
     if ('conflict' in result) filesystems.push({ name, steps: [], problem: result.conflict.message });
-    else filesystems.push({ name, steps: result.steps });
+    else filesystems.push({ name, steps: batch ? batchSteps(result.steps, allSender) : result.steps });
   }
   return { filesystems };
 }

@@ -29,7 +29,10 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
         timeoutMs: 120_000,
         async run(input: PlanInput, ctx) {
           ctx.progress({});
-          return planReplication({ sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial, filesystems: input.filesystems });
+          return planReplication({
+            sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
+            filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch,
+          });
         },
       },
       replicateStep: {

@@ -12,6 +12,8 @@ export interface FilesystemReport {
   problem: string | null;
   /** ISO time of the next retry while the filesystem waits, else null */
   sleepUntil: string | null;
+  /** the running step, while one runs: bytes so far, expected total and estimated seconds left when known */
+  currentStep?: { index: number; bytes: number; total: number | null; etaSeconds: number | null };
 }
 
 /** A replication run as a person (or `ferry status --json`) sees it. */

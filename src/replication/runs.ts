@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { InitialReplicationPolicy, ReplicationContext, ReplicationInput } from '../../machines/replication.js';
 import type { RetryPolicy } from '../../machines/filesystem.js';
 import type { Engine } from '../engine/engine.js';
-import type { MachineRecord } from '../engine/types.js';
+import type { EffectProgress, MachineRecord } from '../engine/types.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { parseEndpoint } from '../storage/endpoint.js';
 import { replicationReport, type Report } from './report.js';
+import { snapshotRegExp } from './planner.js';
 import { stateName } from '../engine/step.js';
 
 export interface ReplicateOptions {
@@ -16,6 +17,9 @@ export interface ReplicateOptions {
   /** filesystems replicating at once. @defaultValue 4 */
   concurrency?: number;
   filesystems?: string;
+  includeSnapshots?: string;
+  excludeSnapshots?: string;
+  batch?: boolean;
   retry?: Partial<RetryPolicy>;
   runId?: string;
 }
@@ -42,9 +46,12 @@ export function validateReplicateOptions(o: ReplicateOptions): ReplicationInput 
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
     throw new InvalidArgumentError(`--concurrency must be an integer from 1 to 1000, not ${JSON.stringify(o.concurrency)}`, { code: 'INVALID_ARGUMENT' });
   }
+  snapshotRegExp('--include-snapshots', o.includeSnapshots);
+  snapshotRegExp('--exclude-snapshots', o.excludeSnapshots);
   return {
     runId: o.runId ?? newRunId(), sender: o.sender, receiver: o.receiver, initial, concurrency,
-    filesystems: o.filesystems, retry: { ...DEFAULT_RETRY, ...o.retry },
+    filesystems: o.filesystems, includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, batch: o.batch,
+    retry: { ...DEFAULT_RETRY, ...o.retry },
   };
 }
 
@@ -57,6 +64,13 @@ export async function startReplication(engine: Engine, o: ReplicateOptions): Pro
 
 export function isFinished(r: MachineRecord | null): boolean {
   return !!r && r.status !== 'active';
+}
+
+/** Seconds left at the step's average rate so far, when its size is known. */
+export function eta(p: EffectProgress): number | null {
+  if (!p.total || !p.bytes || !p.startedAt || p.at <= p.startedAt) return null;
+  const rate = p.bytes / ((p.at - p.startedAt) / 1000);
+  return Math.max(0, Math.round((p.total - p.bytes) / rate));
 }
 
 /** The report of a run, with the live bytes of steps still running. */
@@ -73,8 +87,10 @@ export async function runReport(engine: Engine, runId: string): Promise<Report |
     if (!child) return;
     const fs = report.filesystems[i];
     fs.stepsDone = child.context.stepsDone;
-    fs.bytes = child.context.bytes + (child.record.progress.step?.bytes ?? 0);
     fs.state = stateName(child.value) as typeof fs.state;
+    const p = child.record.progress.step;
+    fs.bytes = child.context.bytes + (p?.bytes ?? 0);
+    if (p && fs.state === 'Working') fs.currentStep = { index: fs.stepsDone, bytes: p.bytes ?? 0, total: p.total ?? null, etaSeconds: eta(p) };
   }));
   return report;
 }

@@ -18,7 +18,7 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
     ctx.log.info({ filesystem: fs, to: step.to.name }, 'receiver already has this version: step done');
     return { bytes: 0 };
   }
-  const { stream, sizeEstimate } = await sender.send(fs, step.from, step.to, { signal: ctx.signal });
+  const { stream, sizeEstimate } = await sender.send(fs, step.from, step.to, { signal: ctx.signal, intermediates: step.intermediates });
   let bytes = 0;
   ctx.progress({ bytes: 0, total: sizeEstimate });
   const counter = new Transform({
