@@ -24,6 +24,8 @@ export interface EngineOptions {
   metrics?: FerryMetrics;
   /** receives XState-shaped inspection events per committed transition */
   inspect?: InspectFn;
+  /** receives what machines `emit` (after the commit), e.g. to count gaps in a metric */
+  onEmit?: (record: MachineRecord, event: EventObject) => void;
   /** approximate cap of the transition log stream. @defaultValue 100000 */
   transitionLogMaxLen?: number;
   /** inbox events applied per commit. @defaultValue 64 */
@@ -75,6 +77,7 @@ export class Engine {
   /** restored snapshots by machine id, valid only for the version this process committed last */
   private readonly cache = new Map<string, { version: number; snapshot: AnyMachineSnapshot }>();
   private readonly inspect?: InspectFn;
+  private readonly onEmit?: (record: MachineRecord, event: EventObject) => void;
   private closed = false;
 
   constructor(opts: EngineOptions) {
@@ -84,6 +87,7 @@ export class Engine {
     this.log = opts.logger ?? createLogger();
     this.metrics = opts.metrics ?? new FerryMetrics();
     this.inspect = opts.inspect;
+    this.onEmit = opts.onEmit;
     this.batchSize = opts.batchSize ?? 64;
     // BullMQ workers block on this connection: no per-request retry limit
     this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
@@ -283,6 +287,10 @@ export class Engine {
     }
     if (result.unknownActions.length) {
       machineLogger(this.log, rec.kind, rec.id).warn({ actions: [...new Set(result.unknownActions)] }, 'actions the engine does not run were ignored');
+    }
+    for (const e of result.emitted) {
+      machineLogger(this.log, rec.kind, rec.id).info({ emitted: e }, e.type);
+      this.onEmit?.(rec, e);
     }
     if (this.inspect) for (const s of result.steps) for (const e of transitionEvents(rec, s.event, s.snapshot)) this.inspect(e);
   }

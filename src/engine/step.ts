@@ -21,6 +21,8 @@ export interface StepResult {
   /** states left, with the time spent in each, for the seconds-per-state metric */
   stateDurations: Array<{ state: string; seconds: number }>;
   unknownActions: string[];
+  /** events the machine emitted (`emit` action): facts for logs and metrics, e.g. an archive gap */
+  emitted: EventObject[];
   /** each applied event with the snapshot it produced (for inspection) */
   steps: Array<{ event: EventObject; snapshot: AnyMachineSnapshot }>;
 }
@@ -67,7 +69,7 @@ interface StepContext {
  * unique per action, stable across re-runs of the same commit (idempotent job ids).
  */
 function interpretActions(
-  ctx: StepContext, rec: MachineRecord, actions: Array<{ type: string; params?: any }>, version: number, out: OutboxEntry[], unknown: string[],
+  ctx: StepContext, rec: MachineRecord, actions: Array<{ type: string; params?: any }>, version: number, out: OutboxEntry[], unknown: string[], emitted: EventObject[],
 ): void {
   let n = 0;
   for (const action of actions) {
@@ -113,6 +115,9 @@ function interpretActions(
         }
         break;
       }
+      case 'xstate.emit':
+        emitted.push(p.event);
+        break;
       default:
         unknown.push(action.type);
     }
@@ -186,8 +191,8 @@ export function createRecord(registry: Registry, clock: Clock, args: CreateArgs)
     parentKey: args.parent?.key ?? null, version: 1, defVersion: def.version, status: 'active', value: null, snapshot: null,
     children: {}, timers: {}, spawned: [], stateSince: clock.now(), progress: {},
   };
-  const result: StepResult = { record: rec, snapshot: snap, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [] };
-  interpretActions(ctx, rec, actions as any, 1, result.outbox, result.unknownActions);
+  const result: StepResult = { record: rec, snapshot: snap, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [], emitted: [] };
+  interpretActions(ctx, rec, actions as any, 1, result.outbox, result.unknownActions, result.emitted);
   after(ctx, rec, null, snap, 'xstate.init', 1, result);
   result.steps.push({ event: { type: 'xstate.init' }, snapshot: snap });
   rec.snapshot = def.machine.getPersistedSnapshot(snap);
@@ -202,7 +207,7 @@ export function applyEvents(
   if (!def) throw new Error(`unknown machine kind "${record.kind}"`);
   const ctx: StepContext = { registry, clock, def };
   const rec: MachineRecord = structuredClone({ ...record, snapshot: null });
-  const result: StepResult = { record: rec, snapshot, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [] };
+  const result: StepResult = { record: rec, snapshot, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [], emitted: [] };
   let snap = snapshot;
   let version = rec.version;
   for (const env of envelopes) {
@@ -219,7 +224,7 @@ export function applyEvents(
     const prev = stateName(rec.value);
     const [next, actions] = transition(def.machine, snap, env.event);
     version += 1;
-    interpretActions(ctx, rec, actions as any, version, result.outbox, result.unknownActions);
+    interpretActions(ctx, rec, actions as any, version, result.outbox, result.unknownActions, result.emitted);
     after(ctx, rec, prev, next, env.event.type, version, result);
     snap = next;
     result.applied.push(env);
