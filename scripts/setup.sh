@@ -5,9 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A provides=([redis-server]=redis-server [zfs-fuse]=zfs-fuse [btrfs-progs]=mkfs.btrfs)
+declare -A provides=([redis-server]=redis-server [zfs-fuse]=zfs-fuse [btrfs-progs]=mkfs.btrfs
+  [swift]=swift-config [swift-proxy]=swift-proxy-server [swift-object]=swift-object-server
+  [swift-container]=swift-container-server [swift-account]=swift-account-server [memcached]=memcached)
 wanted=(redis-server)
-[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs)
+# the tests also need real zfs (zfs-fuse), btrfs, and an S3-compatible server (Swift with s3api)
+[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs swift swift-proxy swift-object swift-container swift-account memcached)
 
 missing=()
 for pkg in "${wanted[@]}"; do

@@ -12,7 +12,7 @@ export interface PartitionRef {
 
 /** What a log source tells about one partition. */
 export interface PartitionState extends PartitionRef {
-  /** lowest LSN still present (entries below were pruned); 0 when empty */
+  /** lowest LSN still present (entries below were pruned); committed + 1 when no entry is present */
   lowWaterMark: number;
   /** highest committed LSN (appended entries above it are not archived yet) */
   highWaterMark: number;

@@ -1,5 +1,8 @@
 import type { Logger } from 'pino';
 import { Engine } from '../engine/engine.js';
+import { mergeRegistries } from '../engine/merge-registries.js';
+import { systemClock } from '../engine/types.js';
+import { archiverRegistry } from '../archiver/registry.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { replicationRegistry } from '../replication/registry.js';
@@ -18,13 +21,22 @@ export interface App {
 }
 
 /** Redis (given or embedded), the engine with ferry's machines, and an orderly shutdown. */
-export async function openApp(g: GlobalOptions, opts: { workers: boolean; json?: boolean }): Promise<App> {
+export async function openApp(g: GlobalOptions, opts: { workers: boolean; effectConcurrency?: number }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
   const redis: RedisHandle = await acquireRedis();
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
   const metrics = new FerryMetrics();
-  const engine = new Engine({ redisUrl: redis.url, prefix: g.prefix, registry: replicationRegistry({ metrics }), logger: log, metrics });
-  if (opts.workers) engine.startWorkers({ lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+  const registry = mergeRegistries(
+    replicationRegistry({ metrics }),
+    archiverRegistry({ metrics, redis: () => engine.redis, prefix: g.prefix, clock: systemClock }),
+  );
+  const engine: Engine = new Engine({
+    redisUrl: redis.url, prefix: g.prefix, registry, logger: log, metrics,
+    onEmit: (rec, e) => {
+      if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
+    },
+  });
+  if (opts.workers) engine.startWorkers({ lockDurationMs: 30_000, stalledIntervalMs: 30_000, effectConcurrency: opts.effectConcurrency });
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
     await engine.close();

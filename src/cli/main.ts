@@ -7,6 +7,10 @@ import { formatReport, formatTable } from './format.js';
 import { demo } from './commands/demo.js';
 import { replicateAndWait } from './commands/replicate.js';
 import { list, snapshot } from './commands/snapshot.js';
+import { archive, formatPartitions } from './commands/archive.js';
+import { allPartitionStatus } from '../archiver/coordinator.js';
+import { openSink } from '../archiver/sinks/index.js';
+import { restorePartition } from '../archiver/restore.js';
 
 /** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -33,7 +37,7 @@ function printJson(value: unknown): void {
 }
 
 /** Runs an action with the app open, closing it whatever happens, and sets the exit status. */
-async function withApp(opts: { workers: boolean }, fn: (app: App) => Promise<number>): Promise<void> {
+async function withApp(opts: { workers: boolean; effectConcurrency?: number }, fn: (app: App) => Promise<number>): Promise<void> {
   const app = await openApp(globals(), opts);
   let code: number = EXIT.error;
   try {
@@ -143,6 +147,58 @@ program.command('watch')
     }, ac.signal);
     return EXIT.ok;
   }));
+
+program.command('archive')
+  .description('archive every committed WAL entry of a log source to a sink, in LSN order per partition; `ferry archive status` shows partitions')
+  .argument('[status]', 'show the partitions instead of archiving')
+  .option('--log <root>', 'log source root (see docs/wal-log-source.md)')
+  .option('--sink <url>', 'file:///abs/path or s3://bucket/prefix?endpoint=URL')
+  .option('--workers <n>', 'entries archived at once (across partitions; one per partition)', positiveInt, 4)
+  .option('--once', 'stop when everything committed is archived')
+  .option('--interval <seconds>', 'rescan the log source this often', positiveInt, 5)
+  .option('--retry-initial-ms <ms>', 'first backoff after a failure', positiveInt, 5000)
+  .option('--retry-max-ms <ms>', 'longest backoff', positiveInt, 300000)
+  .option('--json', 'print JSON')
+  .action(async (what: string | undefined, o: { log?: string; sink?: string; workers: number; once?: boolean; interval: number; retryInitialMs: number; retryMaxMs: number; json?: boolean }) => {
+    if (what !== undefined && what !== 'status') throw new InvalidArgumentError(`unknown archive subcommand ${JSON.stringify(what)}: use \`ferry archive status\` or \`ferry archive --log DIR --sink URL\``, { code: 'INVALID_ARGUMENT' });
+    if (what === 'status') {
+      return withApp({ workers: false }, async (app) => {
+        const all = await allPartitionStatus(app.engine);
+        if (o.json) printJson({ partitions: all });
+        else process.stdout.write(`${formatPartitions(all)}\n`);
+        return EXIT.ok;
+      });
+    }
+    if (!o.log) throw new InvalidArgumentError('--log <root> is required: the log source to archive', { code: 'INVALID_ARGUMENT' });
+    if (!o.sink) throw new InvalidArgumentError('--sink <url> is required: file:///abs/path or s3://bucket/prefix?endpoint=URL', { code: 'INVALID_ARGUMENT' });
+    const { log, sink } = o;
+    return withApp({ workers: true, effectConcurrency: o.workers }, async (app) => {
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      const sum = await archive(app, { log, sink, once: !!o.once, intervalSec: o.interval, progress: !o.json, retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs } }, ac.signal);
+      if (o.json) printJson(sum);
+      else {
+        process.stdout.write(`archived ${sum.archived} entries (${sum.present} already in the sink) from ${sum.partitions} partitions; ${sum.gaps} gaps; ${sum.failed.length} failed\n`);
+        for (const f of sum.failed) process.stdout.write(`  ${f.storage}/${f.partition}: ${f.problem}\n`);
+      }
+      return sum.failed.length ? EXIT.failed : EXIT.ok;
+    });
+  });
+
+program.command('restore')
+  .description('extract archived entries of one partition in LSN order into a directory; stops with an error at a gap')
+  .requiredOption('--sink <url>', 'file:///abs/path or s3://bucket/prefix?endpoint=URL')
+  .requiredOption('--storage <name>', 'storage name')
+  .requiredOption('--partition <id>', 'partition id')
+  .option('--from <lsn>', 'first LSN (default: the lowest archived)', positiveInt)
+  .option('--to-lsn <lsn>', 'last LSN (default: the highest archived)', positiveInt)
+  .requiredOption('--into <dir>', 'directory to write the entries into')
+  .option('--json', 'print JSON')
+  .action(async (o: { sink: string; storage: string; partition: string; from?: number; toLsn?: number; into: string; json?: boolean }) => {
+    const r = await restorePartition({ sink: openSink(o.sink), storage: o.storage, partition: o.partition, fromLsn: o.from, toLsn: o.toLsn, into: o.into });
+    if (o.json) printJson(r);
+    else process.stdout.write(`restored ${r.restored} entries (LSN ${r.firstLsn}..${r.lastLsn}) into ${o.into}\n`);
+  });
 
 program.command('worker')
   .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput')

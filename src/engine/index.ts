@@ -6,3 +6,4 @@ export type { InspectionEvent, InspectFn } from './inspection.js';
 export type {
   Clock, EffectContext, EffectDefinition, MachineDefinition, MachineRecord, Registry, TransitionEvent, InboxEnvelope,
 } from './types.js';
+export { mergeRegistries } from './merge-registries.js';

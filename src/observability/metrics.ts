@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** ferry's Prometheus metrics, in one registry per process. */
 export class FerryMetrics {
@@ -37,6 +37,31 @@ export class FerryMetrics {
   readonly commitConflicts = new Counter({
     name: 'ferry_commit_conflicts_total',
     help: 'Commits that lost the compare-and-set on the machine version and were retried',
+    registers: [this.registry],
+  });
+
+  readonly walArchive = new Counter({
+    name: 'ferry_wal_archive_total',
+    help: 'WAL entries handled by the archiver: success (uploaded), skipped (already in the sink with the same checksum), fail',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  readonly walArchiveLatency = new Histogram({
+    name: 'ferry_wal_archive_latency_seconds',
+    help: 'Seconds to archive one WAL entry (read, checksum, upload, acknowledge)',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly walGaps = new Counter({
+    name: 'ferry_wal_archive_gaps_total',
+    help: 'Gaps found in partitions (the low water mark was above the next LSN to archive)',
+    labelNames: ['storage'] as const,
+    registers: [this.registry],
+  });
+  readonly walBacklog = new Gauge({
+    name: 'ferry_wal_archive_backlog_entries',
+    help: 'Committed entries not archived yet, per partition (as of the last scan)',
+    labelNames: ['storage', 'partition'] as const,
     registers: [this.registry],
   });
 

@@ -18,7 +18,17 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
     ctx.log.info({ filesystem: fs, to: step.to.name }, 'receiver already has this version: step done');
     return { bytes: 0 };
   }
-  const { stream, sizeEstimate } = await sender.send(fs, step.from, step.to, { signal: ctx.signal, intermediates: step.intermediates });
+  let from = step.from;
+  if (step.intermediates && from) {
+    // a batch cut short keeps the snapshots that arrived complete: continue after the newest of them
+    const sent = (await sender.listVersions(fs)).filter((v) => v.createtxg > from!.createtxg && v.createtxg < step.to.createtxg);
+    const arrived = sent.filter((v) => have.some((h) => h.guid === v.guid));
+    if (arrived.length) {
+      from = arrived[arrived.length - 1];
+      ctx.log.info({ filesystem: fs, from: from.name }, 'part of this batch arrived in an earlier attempt: continuing from it');
+    }
+  }
+  const { stream, sizeEstimate } = await sender.send(fs, from, step.to, { signal: ctx.signal, intermediates: step.intermediates });
   let bytes = 0;
   ctx.progress({ bytes: 0, total: sizeEstimate });
   const counter = new Transform({

@@ -1,7 +1,9 @@
 import { isAbsolute, normalize } from 'node:path';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { StorageDriver } from './driver.js';
+import { createBtrfsDriver } from './btrfs/index.js';
 import { createDirDriver } from './dir/index.js';
+import { createZfsDriver } from './zfs/index.js';
 
 export type EndpointKind = 'dir' | 'zfs' | 'btrfs';
 
@@ -39,9 +41,9 @@ export function openEndpoint(endpoint: string): StorageDriver {
   switch (kind) {
     case 'dir':
       return createDirDriver(location);
-    case 'zfs':
     case 'btrfs':
-      // the zfs and btrfs drivers are the next capability (issue 3); say so instead of failing obscurely
-      throw new InvalidArgumentError(`${kind} endpoints are not available in this version of ferry yet: use a dir: endpoint`, { code: 'DRIVER_UNAVAILABLE' });
+      return createBtrfsDriver(location);
+    case 'zfs':
+      return createZfsDriver(location);
   }
 }

@@ -1,0 +1,418 @@
+import { assign, enqueueActions, setup } from 'xstate';
+import { effect, type EffectError } from './effect.js';
+import { readEffectError } from './filesystem.js';
+
+/**
+ * The partition machine: the WAL archiver of one log partition (one storage, one partition).
+ *
+ * Entries are archived strictly in LSN order, one at a time. `Idle` means caught up (`nextLsn` is
+ * above the highest committed LSN heard of); a `ferry.notify` from the log source with new entries
+ * starts `Working`, which runs the durable effect `archiveEntry` for `nextLsn` and, on success, the
+ * next LSN, until the high water mark is reached. A temporary failure waits in `WorkingWait` for the
+ * named delay `backoff` (5 s doubling to 5 min by default, halved again by each success) and retries
+ * the same LSN; `ferry.wakeup` ends the wait at once. A permanent failure (for example an object in
+ * the sink with the same key and other content) stops in `Failed`, which is not final: the machine
+ * keeps tracking notifications, and `ferry.reset` (an operator fixed the cause) resumes from the
+ * same LSN. A notification with nothing new re-acknowledges `nextLsn - 1` from `Idle` through
+ * `Acknowledging`, so the log source can prune what was archived before it last heard from us.
+ * A low water mark above `nextLsn` is a gap: the entries in between are gone from the log source;
+ * the machine emits `archive.gap` (for logs and metrics), counts it and skips ahead.
+ * Pure: no I/O and no clock; the engine runs the effects and the timer.
+ */
+export const partitionMachineVersion = '1';
+
+/** Waits after temporary failures, in milliseconds. */
+export interface PartitionRetry {
+  /** the first wait, and the shortest the wait is ever halved back to */
+  initialMs: number;
+  /** the wait doubles after each further failure, up to this */
+  maxMs: number;
+}
+
+export const DEFAULT_PARTITION_RETRY: Readonly<PartitionRetry> = Object.freeze({ initialMs: 5_000, maxMs: 300_000 });
+
+export interface PartitionInput {
+  /** storage name ([A-Za-z0-9_-], validated by the caller) */
+  storage: string;
+  /** partition id ([A-Za-z0-9_-], validated by the caller) */
+  partition: string;
+  /** root of the log source, e.g. "/var/lib/node/wal" */
+  log: string;
+  /** sink url, e.g. "file:///srv/archive" */
+  sink: string;
+  /** the first LSN to archive: the partition's low water mark, or 1 if it is empty */
+  nextLsn: number;
+  retry?: Partial<PartitionRetry>;
+}
+
+/** Input of the `archiveEntry` effect: archive entry `lsn` of the partition to the sink. */
+export interface ArchiveEntryInput {
+  storage: string;
+  partition: string;
+  log: string;
+  sink: string;
+  lsn: number;
+}
+
+/** Output of the `archiveEntry` effect. */
+export interface ArchiveEntryOutput {
+  /** `archived`: uploaded now; `present`: the sink already held the same content (not uploaded again) */
+  status: 'archived' | 'present';
+  bytes: number;
+}
+
+/** Input of the `acknowledge` effect: the consumer has everything up to `lsn`. */
+export interface AcknowledgeInput {
+  storage: string;
+  partition: string;
+  log: string;
+  lsn: number;
+}
+
+export interface PartitionLastError {
+  code: string;
+  message: string;
+}
+
+export interface PartitionContext {
+  storage: string;
+  partition: string;
+  log: string;
+  sink: string;
+  /** the next LSN to archive (the one in flight while Working) */
+  nextLsn: number;
+  /** the highest committed LSN any notification reported */
+  highWaterMark: number;
+  /**
+   * the wait of the next (or, in WorkingWait, the current) backoff; it doubles, up to
+   * `retry.maxMs`, each time a wait ends, and halves, down to `retry.initialMs`, on each success
+   */
+  backoffMs: number;
+  retry: PartitionRetry;
+  /** entries uploaded */
+  archived: number;
+  /** entries found already in the sink with the same content */
+  present: number;
+  /** gaps in the log sequence skipped */
+  gaps: number;
+  /** the last failure of an effect (archive or acknowledge); null after a successful archive */
+  lastError: PartitionLastError | null;
+  /** why the machine is Failed; null otherwise */
+  problem: string | null;
+}
+
+/** The states of the partition machine. None is final. */
+export type PartitionState = 'Idle' | 'Working' | 'WorkingWait' | 'Acknowledging' | 'Failed';
+
+/** From the log source: the partition's committed entries are now `lowWaterMark..highWaterMark`. */
+export interface PartitionNotifyEvent {
+  type: 'ferry.notify';
+  lowWaterMark: number;
+  highWaterMark: number;
+}
+
+/** Events sent to a partition machine from outside (log source, operator). */
+export type PartitionSignal =
+  | PartitionNotifyEvent
+  /** an operator resolved the cause of `Failed`: go on from the same LSN */
+  | { type: 'ferry.reset' }
+  /** an operator asks to retry now instead of waiting for the backoff */
+  | { type: 'ferry.wakeup' };
+
+/** Every event the machine handles: signals, effect results and its timer. */
+export type PartitionEvent =
+  | PartitionSignal
+  | { type: 'xstate.done.actor.archive'; output: ArchiveEntryOutput }
+  | { type: 'xstate.error.actor.archive'; error: EffectError }
+  | { type: 'xstate.done.actor.acknowledge'; output?: void }
+  | { type: 'xstate.error.actor.acknowledge'; error: EffectError }
+  | { type: 'xstate.after.backoff.partition.WorkingWait' };
+
+/** What the machine emits (the engine forwards it to logs and metrics). */
+export interface ArchiveGapEvent {
+  type: 'archive.gap';
+  storage: string;
+  partition: string;
+  /** the LSN the machine expected to archive next */
+  expected: number;
+  /** the lowest LSN the log source still has; archiving goes on from here */
+  lowWaterMark: number;
+}
+
+export type PartitionEmitted = ArchiveGapEvent;
+
+export interface PartitionSummary {
+  nextLsn: number;
+  highWaterMark: number;
+  backoffMs: number;
+  archived: number;
+  present: number;
+  gaps: number;
+  lastError: PartitionLastError | null;
+  problem: string | null;
+}
+
+/** Pure: the durable machine id of a partition's archiver, `wal.<storage>.<partition>`. */
+export function partitionMachineId(storage: string, partition: string): string {
+  return `wal.${storage}.${partition}`;
+}
+
+/** Pure: what status views and the parent see of a partition machine. */
+export function summarizePartition(context: PartitionContext): PartitionSummary {
+  return {
+    nextLsn: context.nextLsn,
+    highWaterMark: context.highWaterMark,
+    backoffMs: context.backoffMs,
+    archived: context.archived,
+    present: context.present,
+    gaps: context.gaps,
+    lastError: context.lastError === null ? null : { ...context.lastError },
+    problem: context.problem,
+  };
+}
+
+/** A non-negative integer LSN from anything (a malformed value counts as 0: no information). */
+function toLsn(value: unknown): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
+
+function resolveRetry(retry: Partial<PartitionRetry> | undefined): PartitionRetry {
+  const initial = Number(retry?.initialMs);
+  const max = Number(retry?.maxMs);
+  const initialMs = Number.isFinite(initial) && initial > 0 ? initial : DEFAULT_PARTITION_RETRY.initialMs;
+  const maxMs = Number.isFinite(max) && max > 0 ? Math.max(initialMs, max) : Math.max(initialMs, DEFAULT_PARTITION_RETRY.maxMs);
+  return { initialMs, maxMs };
+}
+
+/** What a notification does to the positions: the gap rule and the high water mark. */
+interface NotifyEffect {
+  nextLsn: number;
+  highWaterMark: number;
+  /** the low water mark is above nextLsn: entries were pruned before they were archived */
+  gap: boolean;
+  /** the notification reports nothing at or above nextLsn */
+  nothingNew: boolean;
+}
+
+function notifyEffect(context: PartitionContext, event: PartitionNotifyEvent): NotifyEffect {
+  const low = toLsn(event.lowWaterMark);
+  const high = toLsn(event.highWaterMark);
+  const gap = low > context.nextLsn;
+  return {
+    nextLsn: gap ? low : context.nextLsn,
+    highWaterMark: Math.max(context.highWaterMark, high),
+    gap,
+    nothingNew: !gap && high < context.nextLsn,
+  };
+}
+
+function lastErrorOf(error: unknown): PartitionLastError {
+  const e = readEffectError(error);
+  return { code: e.code, message: e.message };
+}
+
+export const partitionMachine = setup({
+  types: {
+    input: {} as PartitionInput,
+    context: {} as PartitionContext,
+    events: {} as PartitionSignal,
+    emitted: {} as PartitionEmitted,
+  },
+  actors: {
+    archiveEntry: effect<ArchiveEntryInput, ArchiveEntryOutput>(),
+    acknowledge: effect<AcknowledgeInput, void>(),
+  },
+  delays: {
+    backoff: ({ context }) => context.backoffMs,
+  },
+  guards: {
+    /** entries up to the high water mark remain */
+    hasWork: ({ context }) => context.nextLsn <= context.highWaterMark,
+    caughtUp: ({ context }) => context.nextLsn > context.highWaterMark,
+    /** after this archive succeeds, entries remain */
+    moreAfterThis: ({ context }) => context.nextLsn + 1 <= context.highWaterMark,
+    /** a notification with nothing new, and something archived to re-acknowledge */
+    notifyNothingNew: ({ context, event }) =>
+      event.type === 'ferry.notify' && notifyEffect(context, event).nothingNew && context.nextLsn - 1 > 0,
+    notifyBringsWork: ({ context, event }) => {
+      if (event.type !== 'ferry.notify') return false;
+      const n = notifyEffect(context, event);
+      return n.nextLsn <= n.highWaterMark;
+    },
+    notifyIsGap: ({ context, event }) => event.type === 'ferry.notify' && notifyEffect(context, event).gap,
+    /** a gap that skips past everything known: nothing left to archive */
+    notifyIsGapToCaughtUp: ({ context, event }) => {
+      if (event.type !== 'ferry.notify') return false;
+      const n = notifyEffect(context, event);
+      return n.gap && n.nextLsn > n.highWaterMark;
+    },
+    isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
+  },
+  actions: {
+    /** the gap rule and the high water mark of a `ferry.notify`, in any state */
+    ingestNotify: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'ferry.notify') return;
+      const n = notifyEffect(context, event);
+      if (n.gap) {
+        enqueue.emit({
+          type: 'archive.gap',
+          storage: context.storage,
+          partition: context.partition,
+          expected: context.nextLsn,
+          lowWaterMark: n.nextLsn,
+        });
+      }
+      enqueue.assign({
+        nextLsn: n.nextLsn,
+        highWaterMark: n.highWaterMark,
+        gaps: context.gaps + (n.gap ? 1 : 0),
+      });
+    }),
+    recordArchived: assign(({ context }, params: { output: ArchiveEntryOutput | undefined }) => {
+      const present = params.output?.status === 'present';
+      return {
+        nextLsn: context.nextLsn + 1,
+        archived: context.archived + (present ? 0 : 1),
+        present: context.present + (present ? 1 : 0),
+        backoffMs: Math.max(context.retry.initialMs, Math.floor(context.backoffMs / 2)),
+        lastError: null,
+      };
+    }),
+    recordTemporaryFailure: assign((_, params: { error: unknown }) => ({
+      lastError: lastErrorOf(params.error),
+    })),
+    recordPermanentFailure: assign(({ context }, params: { error: unknown }) => {
+      const e = readEffectError(params.error);
+      return {
+        lastError: { code: e.code, message: e.message },
+        problem: `archiving LSN ${context.nextLsn} failed (${e.code}): ${e.message}`,
+      };
+    }),
+    recordAckFailure: assign((_, params: { error: unknown }) => ({
+      lastError: lastErrorOf(params.error),
+    })),
+    /** the wait is over (timer, wakeup or nothing left): the next one is twice as long, up to maxMs */
+    doubleBackoff: assign(({ context }) => ({
+      backoffMs: Math.min(context.retry.maxMs, context.backoffMs * 2),
+    })),
+    clearProblem: assign({ problem: null }),
+  },
+}).createMachine({
+  id: 'partition',
+  context: ({ input }) => {
+    const retry = resolveRetry(input.retry);
+    return {
+      storage: input.storage,
+      partition: input.partition,
+      log: input.log,
+      sink: input.sink,
+      nextLsn: Math.max(1, toLsn(input.nextLsn)),
+      highWaterMark: 0,
+      backoffMs: retry.initialMs,
+      retry,
+      archived: 0,
+      present: 0,
+      gaps: 0,
+      lastError: null,
+      problem: null,
+    };
+  },
+  initial: 'Idle',
+  on: {
+    // every state tracks the log source's positions; Idle, Working and WorkingWait refine this
+    'ferry.notify': { actions: 'ingestNotify' },
+    // a late failure of an effect this state no longer waits for: ignore it instead of letting
+    // XState turn an unhandled error event into a machine error
+    'xstate.error.actor.*': {},
+  },
+  states: {
+    Idle: {
+      // re-entered with entries pending (after a reset, or a notification during Acknowledging)
+      always: { guard: 'hasWork', target: 'Working' },
+      on: {
+        'ferry.notify': [
+          { guard: 'notifyNothingNew', target: 'Acknowledging', actions: 'ingestNotify' },
+          { guard: 'notifyBringsWork', target: 'Working', actions: 'ingestNotify' },
+          { actions: 'ingestNotify' },
+        ],
+      },
+    },
+    Acknowledging: {
+      invoke: {
+        id: 'acknowledge',
+        src: 'acknowledge',
+        input: ({ context }) => ({
+          storage: context.storage,
+          partition: context.partition,
+          log: context.log,
+          lsn: context.nextLsn - 1,
+        }),
+        onDone: { target: 'Idle' },
+        onError: {
+          target: 'Idle',
+          actions: { type: 'recordAckFailure', params: ({ event }) => ({ error: event.error }) },
+        },
+      },
+    },
+    Working: {
+      invoke: {
+        id: 'archive',
+        src: 'archiveEntry',
+        input: ({ context }) => ({
+          storage: context.storage,
+          partition: context.partition,
+          log: context.log,
+          sink: context.sink,
+          lsn: context.nextLsn,
+        }),
+        onDone: [
+          {
+            // the next entry: re-entering Working starts a new `archive` effect
+            guard: 'moreAfterThis',
+            target: 'Working',
+            reenter: true,
+            actions: { type: 'recordArchived', params: ({ event }) => ({ output: event.output }) },
+          },
+          {
+            target: 'Idle',
+            actions: { type: 'recordArchived', params: ({ event }) => ({ output: event.output }) },
+          },
+        ],
+        onError: [
+          {
+            guard: { type: 'isPermanentFailure', params: ({ event }) => ({ error: event.error }) },
+            target: 'Failed',
+            actions: { type: 'recordPermanentFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            target: 'WorkingWait',
+            actions: { type: 'recordTemporaryFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+        ],
+      },
+      on: {
+        'ferry.notify': [
+          // the entry in flight was pruned: drop it and go on from the low water mark
+          { guard: 'notifyIsGapToCaughtUp', target: 'Idle', actions: 'ingestNotify' },
+          { guard: 'notifyIsGap', target: 'Working', reenter: true, actions: 'ingestNotify' },
+          { actions: 'ingestNotify' },
+        ],
+      },
+    },
+    WorkingWait: {
+      exit: 'doubleBackoff',
+      after: {
+        backoff: [{ guard: 'caughtUp', target: 'Idle' }, { target: 'Working' }],
+      },
+      on: {
+        'ferry.wakeup': [{ guard: 'caughtUp', target: 'Idle' }, { target: 'Working' }],
+      },
+    },
+    Failed: {
+      on: {
+        'ferry.reset': { target: 'Idle', actions: 'clearProblem' },
+      },
+    },
+  },
+});

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { AcknowledgeInput, ArchiveEntryInput, ArchiveEntryOutput } from '../../machines/partition.js';
+import type { EffectContext } from '../engine/types.js';
+import { PermanentError, TemporaryError, FerryError } from '../errors/index.js';
+import type { FerryMetrics } from '../observability/metrics.js';
+import { entryKey } from './contracts.js';
+import { createFileLogSource } from './log-source/index.js';
+import { openSink } from './sinks/index.js';
+import type { SinkBackoff } from './sink-backoff.js';
+
+/** The archiver's consumer name in the log source's positions. */
+export const ARCHIVER_CONSUMER = 'archiver';
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Archives one committed entry: its deterministic tarball goes to the sink unless an object with
+ * the same checksum is already there (then it counts as archived; a different checksum is a
+ * permanent error, never an overwrite). Then the consumer position moves and the source prunes.
+ */
+export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext, deps: { metrics: FerryMetrics; backoff: SinkBackoff }): Promise<ArchiveEntryOutput> {
+  const started = process.hrtime.bigint();
+  const ref = { storage: input.storage, partition: input.partition };
+  try {
+    const until = await deps.backoff.active(input.sink);
+    if (until !== null) {
+      throw new TemporaryError(`sink ${input.sink} is backing off after a failure until ${new Date(until).toISOString()}`, { code: 'SINK_BACKOFF' });
+    }
+    const source = createFileLogSource(input.log);
+    const sink = openSink(input.sink);
+    const key = entryKey(ref, input.lsn);
+    const { stream } = await source.readEntry(ref, input.lsn, ctx.signal);
+    const body = await readAll(stream);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    ctx.progress({ bytes: body.length, entries: 0 });
+    let status: ArchiveEntryOutput['status'] = 'archived';
+    try {
+      const existing = await sink.head(key);
+      if (existing) {
+        if (existing.sha256 !== sha256) {
+          throw new PermanentError(
+            `entry ${input.lsn} of ${input.storage}/${input.partition} is already in the sink as ${key} with different content (sha256 ${existing.sha256}, local ${sha256}); ferry never overwrites an archived entry: inspect both, remove the wrong one, then reset the partition`,
+            { code: 'CHECKSUM_MISMATCH' },
+          );
+        }
+        status = 'present';
+      } else {
+        await sink.put(key, body, { sha256, size: body.length }, ctx.signal);
+      }
+      await deps.backoff.succeeded(input.sink);
+    } catch (err) {
+      if (err instanceof FerryError && err.code === 'SINK_UNAVAILABLE') await deps.backoff.failed(input.sink);
+      throw err;
+    }
+    await source.acknowledge(ref, ARCHIVER_CONSUMER, input.lsn);
+    await source.prune(ref);
+    deps.metrics.walArchive.inc({ status: status === 'present' ? 'skipped' : 'success' });
+    deps.metrics.walArchiveLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    ctx.progress({ bytes: body.length, entries: 1 });
+    return { status, bytes: body.length };
+  } catch (err) {
+    deps.metrics.walArchive.inc({ status: 'fail' });
+    throw err;
+  }
+}
+
+/** Re-acknowledges the position (a notification with nothing new), so the source can prune. */
+export async function acknowledgeEntry(input: AcknowledgeInput): Promise<void> {
+  const source = createFileLogSource(input.log);
+  const ref = { storage: input.storage, partition: input.partition };
+  await source.acknowledge(ref, ARCHIVER_CONSUMER, input.lsn);
+  await source.prune(ref);
+}

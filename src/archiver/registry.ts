@@ -1,0 +1,35 @@
+import type { AnyMachineSnapshot } from 'xstate';
+import type { Redis } from 'ioredis';
+import { partitionMachine, partitionMachineVersion, summarizePartition, type PartitionContext } from '../../machines/partition.js';
+import type { Clock, Registry } from '../engine/types.js';
+import type { FerryMetrics } from '../observability/metrics.js';
+import { acknowledgeEntry, archiveEntry } from './archive-entry.js';
+import { SinkBackoff } from './sink-backoff.js';
+
+export interface ArchiverRegistryOptions {
+  metrics: FerryMetrics;
+  /** the engine's connection, once it exists (the sink backoff lives in Redis) */
+  redis: () => Redis;
+  prefix: string;
+  clock: Clock;
+  /** first sink-wide backoff, in milliseconds. @defaultValue 5000 */
+  sinkBackoffMs?: number;
+}
+
+/** The partition machine and its effects, as the engine runs them. */
+export function archiverRegistry(o: ArchiverRegistryOptions): Registry {
+  const backoff = new SinkBackoff(o.redis, o.prefix, o.clock, o.sinkBackoffMs ?? 5_000);
+  return {
+    machines: {
+      partition: {
+        machine: partitionMachine,
+        version: partitionMachineVersion,
+        summarize: (s: AnyMachineSnapshot) => summarizePartition(s.context as PartitionContext),
+      },
+    },
+    effects: {
+      archiveEntry: { timeoutMs: 60_000, run: (input, ctx) => archiveEntry(input, ctx, { metrics: o.metrics, backoff }) },
+      acknowledge: { timeoutMs: 30_000, run: (input) => acknowledgeEntry(input) },
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import cliProgress from 'cli-progress';
+import { allPartitionStatus, scanAndNotify, settled, type PartitionStatus } from '../../archiver/coordinator.js';
+import { createFileLogSource } from '../../archiver/log-source/index.js';
+import { openSink } from '../../archiver/sinks/index.js';
+import type { App } from '../app.js';
+import { formatTable } from '../format.js';
+
+export interface ArchiveOptions {
+  log: string;
+  sink: string;
+  once: boolean;
+  /** seconds between rescans of the log source */
+  intervalSec: number;
+  progress: boolean;
+  retry?: { initialMs: number; maxMs: number };
+}
+
+export interface ArchiveSummary {
+  partitions: number;
+  archived: number;
+  present: number;
+  gaps: number;
+  failed: PartitionStatus[];
+}
+
+function summarize(all: PartitionStatus[]): ArchiveSummary {
+  return {
+    partitions: all.length,
+    archived: all.reduce((n, s) => n + s.archived, 0),
+    present: all.reduce((n, s) => n + s.present, 0),
+    gaps: all.reduce((n, s) => n + s.gaps, 0),
+    failed: all.filter((s) => s.state === 'Failed'),
+  };
+}
+
+/**
+ * Archives everything committed in a log source: scans, notifies the partition machines, and
+ * rescans every interval. With `once`, returns when every partition is caught up (or failed).
+ */
+export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal): Promise<ArchiveSummary> {
+  const source = createFileLogSource(o.log);
+  openSink(o.sink); // validates the URL before anything starts
+  const target = { log: o.log, sink: o.sink, retry: o.retry };
+  const bar = o.progress && process.stderr.isTTY
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: ' archive |{bar}| {value}/{total} entries | {partitions} partitions | {failed} failed' }, cliProgress.Presets.shades_classic)
+    : null;
+  let partitions = await scanAndNotify(app.engine, source, target, app.metrics);
+  const keys = new Set(partitions.map((p) => `wal.${p.storage}.${p.partition}`));
+  const total = () => partitions.reduce((n, p) => n + Math.max(0, p.highWaterMark - (p.positions.archiver ?? Math.max(0, p.lowWaterMark - 1))), 0);
+  const startTotal = total();
+  bar?.start(Math.max(1, startTotal), 0, { partitions: partitions.length, failed: 0 });
+  let lastScan = Date.now();
+  try {
+    for (;;) {
+      const all = (await allPartitionStatus(app.engine)).filter((s) => keys.has(s.id));
+      const sum = summarize(all);
+      bar?.update(Math.min(startTotal, sum.archived + sum.present), { partitions: all.length, failed: sum.failed.length });
+      if (o.once && all.length === keys.size && all.every(settled)) return sum;
+      if (signal.aborted) return sum;
+      if (Date.now() - lastScan >= o.intervalSec * 1000) {
+        partitions = await scanAndNotify(app.engine, source, target, app.metrics);
+        for (const p of partitions) keys.add(`wal.${p.storage}.${p.partition}`);
+        lastScan = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    bar?.stop();
+  }
+}
+
+export function formatPartitions(all: PartitionStatus[]): string {
+  if (!all.length) return 'no partitions yet: start with `ferry archive --log DIR --sink URL`';
+  return formatTable([
+    ['PARTITION', 'STATE', 'NEXT LSN', 'HIGH WATER', 'ARCHIVED', 'PRESENT', 'GAPS', 'LAST ERROR'],
+    ...all.map((s) => [`${s.storage}/${s.partition}`, s.state, String(s.nextLsn), String(s.highWaterMark), String(s.archived), String(s.present), String(s.gaps), s.problem ?? (s.lastError ? `${s.lastError.code}: ${s.lastError.message}` : '')]),
+  ]);
+}

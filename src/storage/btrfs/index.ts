@@ -1,0 +1,66 @@
+import { readdir } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { FerryError, InvalidArgumentError, TemporaryError } from '../../errors/index.js';
+import { classifyError } from '../dir/fsutil.js';
+import type { StorageDriver } from '../driver.js';
+import { assertOnBtrfs, makeLayout, META_DIR } from './layout.js';
+import { assertName, isValidName } from './names.js';
+import { receiveStream } from './receive.js';
+import { createSendStream } from './send.js';
+import { takeSnapshots } from './snapshot.js';
+import { isSubvolume, listSnapshots } from './subvolume.js';
+
+/** node:fs failures become TemporaryError/PermanentError at the driver's edge; anything else unknown is temporary. */
+async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const classified = classifyError(err, what);
+    if (classified instanceof FerryError || (classified as { name?: unknown } | null)?.name === 'AbortError') throw classified;
+    throw new TemporaryError(`${what}: ${(err as Error)?.message ?? String(err)}`, { code: 'ERROR', cause: err });
+  }
+}
+
+/**
+ * The `btrfs:/abs/path` driver: filesystems are subvolumes directly under the root, snapshots are
+ * read-only subvolumes in <root>/.ferry/snapshots/<fs>/, streams are `btrfs send` / `btrfs receive`.
+ * Layout, identities and errors are in docs/btrfs-driver.md. Needs root (or CAP_SYS_ADMIN).
+ */
+export function createBtrfsDriver(root: string): StorageDriver {
+  if (typeof root !== 'string' || !isAbsolute(root) || root.includes('\0')) {
+    throw new InvalidArgumentError(`btrfs driver root must be an absolute path, got ${JSON.stringify(root)}`, { code: 'INVALID_ENDPOINT' });
+  }
+  const layout = makeLayout(resolve(root));
+  const endpoint = `btrfs:${root}`;
+  return {
+    kind: 'btrfs',
+    endpoint,
+    capabilities: { batch: false, resumable: false, atomicSnapshots: false },
+
+    listFilesystems: () =>
+      guard(`listing ${endpoint}`, async () => {
+        await assertOnBtrfs(layout.root);
+        const names = new Set<string>();
+        for (const name of await readdir(layout.root)) {
+          if (name !== META_DIR && isValidName(name) && (await isSubvolume(layout.live(name)))) names.add(name);
+        }
+        // a receiver's filesystems are the snapshot directories holding versions
+        const received = await readdir(layout.snapshotsRoot).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+        for (const name of received) {
+          if (!names.has(name) && isValidName(name) && (await listSnapshots(layout, name)).length > 0) names.add(name);
+        }
+        return [...names].sort();
+      }),
+
+    listVersions: async (fs) => {
+      assertName('filesystem', fs);
+      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs)).map((s) => s.version));
+    },
+
+    snapshot: (filesystems, name) => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name)),
+
+    send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, opts?.signal)),
+
+    receive: (fs, stream, opts) => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal)),
+  };
+}

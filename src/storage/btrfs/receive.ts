@@ -1,0 +1,244 @@
+import { lstat, mkdir } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
+import { acquireLock } from '../dir/lock.js';
+import type { Version } from '../driver.js';
+import { makeRootOnBtrfs, type Layout } from './layout.js';
+import { assertName, nameProblem } from './names.js';
+import { runBtrfs, spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
+import { StreamFraming, corrupt, parseStreamStart, type StreamStart } from './stream.js';
+import { isSubvolume, listSnapshots, scanSnapshots, showSubvolume, toVersion, type Snapshot } from './subvolume.js';
+
+type Chunks = AsyncIterator<unknown>;
+
+const isAbortError = (err: unknown): boolean => (err as { name?: unknown } | null)?.name === 'AbortError';
+
+function asBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'latin1');
+  throw corrupt(`stream yielded a ${typeof chunk}, not bytes`);
+}
+
+/** The next chunk of the input; a failing input is a TemporaryError STREAM_ERROR (or the abort). */
+async function next(chunks: Chunks): Promise<Buffer | null> {
+  let r: IteratorResult<unknown>;
+  try {
+    r = await chunks.next();
+  } catch (err) {
+    if (err instanceof FerryError || isAbortError(err)) throw err;
+    throw new TemporaryError(`receive stream failed: ${(err as Error)?.message ?? String(err)}`, { code: 'STREAM_ERROR', cause: err });
+  }
+  return r.done ? null : asBuffer(r.value);
+}
+
+/** Read until the stream header and first command are in; returns them and the chunks read. */
+async function readStart(chunks: Chunks): Promise<{ start: StreamStart; head: Buffer[] }> {
+  const head: Buffer[] = [];
+  let buf = Buffer.alloc(0);
+  for (;;) {
+    const start = parseStreamStart(buf);
+    if (start) return { start, head };
+    const chunk = await next(chunks);
+    if (chunk === null) {
+      throw new TemporaryError(`btrfs send stream ended ${buf.length === 0 ? 'before its first byte' : `after ${buf.length} bytes, in its first command`}`, {
+        code: 'TRUNCATED_STREAM',
+      });
+    }
+    head.push(chunk);
+    buf = Buffer.concat([buf, chunk]);
+  }
+}
+
+async function write(stdin: Writable, chunk: Buffer): Promise<void> {
+  if (stdin.destroyed || stdin.writableEnded) throw new Error('btrfs receive stopped reading');
+  if (stdin.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      stdin.off('drain', done);
+      stdin.off('close', done);
+      stdin.off('error', done);
+      resolve();
+    };
+    stdin.on('drain', done);
+    stdin.on('close', done);
+    stdin.on('error', done);
+  });
+}
+
+/**
+ * Everything read so far, then the rest of the input, into btrfs receive. Its stdin is closed only
+ * after a complete stream (ends right after END): a stream cut at a command boundary would
+ * otherwise be finished by btrfs receive as if it were whole.
+ */
+async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, signal?: AbortSignal): Promise<void> {
+  const framing = new StreamFraming();
+  for (const chunk of head) {
+    framing.feed(chunk);
+    await write(stdin, chunk);
+  }
+  for (let chunk = await next(chunks); chunk !== null; chunk = await next(chunks)) {
+    signal?.throwIfAborted();
+    framing.feed(chunk);
+    await write(stdin, chunk);
+  }
+  framing.assertComplete();
+  stdin.end();
+}
+
+/**
+ * Like `zfs recv`: a full stream only into a filesystem without versions; an incremental one only
+ * on top of the receiver's newest version, found by (received) UUID. Returns the version when this
+ * exact one is already there.
+ */
+function check(layout: Layout, fs: string, start: StreamStart, snapshots: Snapshot[]): Version | null {
+  const details = { fs, name: start.name, uuid: start.uuid, parentUuid: start.parentUuid };
+  const already = snapshots.find((s) => s.version.guid === start.uuid);
+  if (already) return already.version;
+  const newest = snapshots.at(-1);
+  if (start.kind === 'full') {
+    if (newest) {
+      throw new PermanentError(`full stream for ${fs}@${start.name}, but ${layout.root} already has versions of ${fs} (newest ${newest.version.name}, guid ${newest.version.guid})`, {
+        code: 'CONFLICT_EXISTS',
+        details,
+      });
+    }
+    return null;
+  }
+  const parent = snapshots.find((s) => s.version.guid === start.parentUuid);
+  if (!parent) {
+    throw new PermanentError(
+      `incremental stream for ${fs}@${start.name} needs its parent (guid ${start.parentUuid}) on the receiver, ` +
+        `but ${layout.root} has ${snapshots.length === 0 ? 'no versions of it' : `only ${snapshots.map((s) => s.version.name).join(', ')}`}`,
+      { code: 'CONFLICT_MISSING_FROM', details },
+    );
+  }
+  if (parent !== newest) {
+    throw new PermanentError(
+      `incremental stream for ${fs}@${start.name} starts at ${parent.version.name}, but the receiver's newest version is ${newest!.version.name}`,
+      { code: 'CONFLICT_DIVERGED', details },
+    );
+  }
+  return null;
+}
+
+/**
+ * Delete what interrupted receives left in the snapshot directory of `fs`: writable subvolumes
+ * (btrfs receive sets a subvolume read-only, with its Received UUID, only once complete; ferry's
+ * own snapshots are created read-only). Called under the filesystem's lock.
+ */
+export async function removePartials(layout: Layout, fs: string, signal?: AbortSignal): Promise<string[]> {
+  const { partial } = await scanSnapshots(layout, fs, signal);
+  for (const p of partial) await runBtrfs(['-q', 'subvolume', 'delete', p.path]);
+  return partial.map((p) => p.path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * `btrfs receive <root>/.ferry/snapshots/<fs>/`, checked before (first command parsed: name, UUID,
+ * parent) and after (read-only, Received UUID). Any failure kills btrfs receive and deletes the
+ * subvolume it was creating, and only that: the receiver is left as it was.
+ */
+export async function receiveStream(layout: Layout, fs: string, input: Readable, signal?: AbortSignal): Promise<Version> {
+  assertName('filesystem', fs);
+  const chunks: Chunks = input[Symbol.asyncIterator]();
+  let proc: BtrfsProcess | undefined;
+  let created: string | null = null;
+  let release: (() => Promise<void>) | undefined;
+  const onAbort = (): void => {
+    proc?.kill();
+    input.destroy(signal!.reason instanceof Error ? signal!.reason : undefined);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    signal?.throwIfAborted();
+    await makeRootOnBtrfs(layout.root);
+    await mkdir(layout.snapshotsDir(fs), { recursive: true });
+    release = await acquireLock(layout.lockFile(fs), `btrfs filesystem ${fs} of ${layout.root}`);
+    await removePartials(layout, fs, signal);
+
+    const { start, head } = await readStart(chunks);
+    const bad = nameProblem(start.name);
+    if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(start.name)} ${bad}`);
+    const already = check(layout, fs, start, await listSnapshots(layout, fs, signal));
+    if (already) {
+      input.destroy(); // nothing to apply; a sender piped into it stops
+      return already;
+    }
+    const target = layout.snapshotPath(fs, start.name);
+    if (await exists(target)) {
+      throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${start.name}`, {
+        code: 'SNAPSHOT_EXISTS',
+        details: { fs, name: start.name, uuid: start.uuid },
+      });
+    }
+
+    created = target; // nothing was there and we hold the lock: whatever appears there is this receive's
+    const p = spawnBtrfs(['-q', 'receive', layout.snapshotsDir(fs)], { signal, stdin: 'pipe' });
+    proc = p;
+    let fed = false;
+    let feedError: unknown;
+    let killedForFeed = false;
+    const feeding = feed(p.stdin!, head, chunks, signal).then(
+      () => {
+        fed = true;
+      },
+      (err) => {
+        feedError = err;
+        killedForFeed = p.child.exitCode === null && p.child.signalCode === null;
+        p.kill();
+      },
+    );
+    // btrfs receive gave up early: stop waiting for input nobody will read
+    void p.exited.then(() => {
+      if (!fed) input.destroy();
+    });
+    let procError: unknown;
+    await p.done.catch((err) => {
+      procError = err;
+    });
+    await feeding;
+    if (procError !== undefined) throw killedForFeed && feedError !== undefined ? feedError : procError;
+    if (feedError !== undefined) throw feedError;
+
+    const info = await showSubvolume(target, signal);
+    if (!info.readonly || info.receivedUuid !== start.uuid) {
+      throw new PermanentError(`btrfs receive of ${fs}@${start.name} exited 0 but left it ${info.readonly ? 'without the expected Received UUID' : 'writable'}`, {
+        code: 'RECEIVE_INCOMPLETE',
+        details: { fs, name: start.name, uuid: start.uuid, receivedUuid: info.receivedUuid },
+      });
+    }
+    created = null;
+    return toVersion(start.name, info);
+  } catch (err) {
+    input.destroy();
+    if (proc) {
+      proc.kill();
+      await proc.exited;
+    }
+    let leftover: unknown;
+    if (created !== null && (await isSubvolume(created).catch(() => false))) {
+      await runBtrfs(['-q', 'subvolume', 'delete', created]).catch((e) => {
+        leftover = e;
+      });
+    }
+    if (signal?.aborted) throw signal.reason;
+    if (leftover !== undefined && err instanceof FerryError) {
+      err.details.leftover = created;
+      err.details.leftoverError = (leftover as Error).message;
+    }
+    throw err instanceof FerryError || isAbortError(err) ? err : new TemporaryError(`receiving ${fs}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await release?.();
+  }
+}

@@ -1,0 +1,57 @@
+import { PermanentError } from '../../errors/index.js';
+import type { SendStream, Version } from '../driver.js';
+import type { Layout } from './layout.js';
+import { assertName, assertVersionArgument } from './names.js';
+import { processOutput, runBtrfs, spawnBtrfs } from './run-btrfs.js';
+import { listSnapshots, type Snapshot } from './subvolume.js';
+
+function find(snapshots: Snapshot[], fs: string, wanted: Version, role: string): Snapshot {
+  const found = snapshots.find((s) => s.version.guid === wanted.guid);
+  if (!found) {
+    throw new PermanentError(`${role} snapshot ${fs}@${wanted.name} (guid ${wanted.guid}) does not exist on the sender`, {
+      code: 'SNAPSHOT_NOT_FOUND',
+      details: { fs, name: wanted.name, guid: wanted.guid },
+    });
+  }
+  return found;
+}
+
+/**
+ * `btrfs send [-p <from>] <to>`: both found on the sender by guid. The stream ends only after
+ * btrfs send exited 0 (a failure destroys it with a typed error); abort or destroy kills btrfs send.
+ */
+export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<SendStream> {
+  assertName('filesystem', fs);
+  assertVersionArgument('target', to);
+  if (from !== null) assertVersionArgument('incremental source', from);
+  signal?.throwIfAborted();
+  const snapshots = await listSnapshots(layout, fs, signal);
+  const toSnap = find(snapshots, fs, to, 'target');
+  const fromSnap = from === null ? null : find(snapshots, fs, from, 'incremental source');
+  if (fromSnap && fromSnap.version.createtxg >= toSnap.version.createtxg) {
+    throw new PermanentError(`cannot send ${fs} from ${fromSnap.version.name} to ${toSnap.version.name}: the target is not newer`, {
+      code: 'NOT_NEWER',
+      details: { fs, from: fromSnap.version.name, to: toSnap.version.name },
+    });
+  }
+  const sizeEstimate = fromSnap ? undefined : await estimateFullSend(toSnap.path, signal);
+  const args = ['-q', 'send', ...(fromSnap ? ['-p', fromSnap.path] : []), toSnap.path];
+  const proc = spawnBtrfs(args, { signal });
+  return { stream: processOutput(proc), sizeEstimate };
+}
+
+/**
+ * Bytes of file data a full send carries: "Total" of `btrfs filesystem du -s --raw` (the stream adds
+ * some metadata per inode on top). Only an estimate for progress: undefined when du fails.
+ */
+async function estimateFullSend(path: string, signal?: AbortSignal): Promise<number | undefined> {
+  try {
+    const out = await runBtrfs(['filesystem', 'du', '-s', '--raw', path], { signal });
+    const line = out.trim().split('\n').at(-1) ?? '';
+    const total = Number(line.trim().split(/\s+/)[0]);
+    return Number.isSafeInteger(total) && total >= 0 ? total : undefined;
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return undefined;
+  }
+}

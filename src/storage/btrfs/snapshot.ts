@@ -1,0 +1,52 @@
+import { lstat, mkdir } from 'node:fs/promises';
+import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
+import type { Version } from '../driver.js';
+import { assertOnBtrfs, type Layout } from './layout.js';
+import { assertName } from './names.js';
+import { runBtrfs } from './run-btrfs.js';
+import { isSubvolume, showSubvolume, toVersion } from './subvolume.js';
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(err)),
+  );
+}
+
+/**
+ * `btrfs subvolume snapshot -r <root>/<fs> <root>/.ferry/snapshots/<fs>/<name>` for each filesystem,
+ * one after the other (not at one instant: capabilities.atomicSnapshots is false). Everything is
+ * checked first; if one fails, the snapshots this call already took are deleted again.
+ */
+export async function takeSnapshots(layout: Layout, filesystems: string[], name: string): Promise<Version[]> {
+  if (!Array.isArray(filesystems)) throw new InvalidArgumentError('filesystems must be a list of names', { code: 'INVALID_ARGUMENT' });
+  for (const fs of filesystems) assertName('filesystem', fs);
+  assertName('snapshot', name);
+  if (new Set(filesystems).size !== filesystems.length) {
+    throw new InvalidArgumentError(`filesystem listed twice in ${JSON.stringify(filesystems)}`, { code: 'INVALID_ARGUMENT' });
+  }
+  await assertOnBtrfs(layout.root);
+  for (const fs of filesystems) {
+    if (!(await isSubvolume(layout.live(fs)))) {
+      throw new PermanentError(`filesystem ${fs} is not a subvolume in ${layout.root}`, { code: 'NOT_FOUND', details: { fs } });
+    }
+    if (await exists(layout.snapshotPath(fs, name))) {
+      throw new PermanentError(`snapshot ${fs}@${name} already exists in ${layout.root}`, { code: 'SNAPSHOT_EXISTS', details: { fs, name } });
+    }
+  }
+  const taken: string[] = [];
+  try {
+    const versions: Version[] = [];
+    for (const fs of filesystems) {
+      const path = layout.snapshotPath(fs, name);
+      await mkdir(layout.snapshotsDir(fs), { recursive: true });
+      await runBtrfs(['-q', 'subvolume', 'snapshot', '-r', layout.live(fs), path]);
+      taken.push(path);
+      versions.push(toVersion(name, await showSubvolume(path)));
+    }
+    return versions;
+  } catch (err) {
+    for (const path of taken.reverse()) await runBtrfs(['-q', 'subvolume', 'delete', path]).catch(() => undefined);
+    throw err;
+  }
+}

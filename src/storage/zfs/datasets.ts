@@ -1,0 +1,107 @@
+import { PermanentError, type FerryError } from '../../errors/index.js';
+import type { Version } from '../driver.js';
+import { isValidZfsName } from './names.js';
+import { runZfs, zfsLog } from './run-zfs.js';
+
+/** The dataset names of one driver: `root` is the container, filesystems are relative to it. */
+export interface ZfsContext {
+  root: string;
+  endpoint: string;
+  /** `root/fs` */
+  dataset(fs: string): string;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as FerryError | null)?.code === 'NOT_FOUND';
+}
+
+/** Does the dataset (filesystem or volume) exist? */
+export async function datasetExists(dataset: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await runZfs(['list', '-H', '-o', 'name', dataset], { signal });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Names of every filesystem and volume below the root, relative to it, sorted. */
+export async function listDescendants(ctx: ZfsContext, signal?: AbortSignal): Promise<string[]> {
+  let out: string;
+  try {
+    out = await runZfs(['list', '-H', '-r', '-t', 'filesystem,volume', '-o', 'name', ctx.root], { signal });
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new PermanentError(`the root dataset ${ctx.root} of ${ctx.endpoint} does not exist`, {
+        code: 'ROOT_NOT_FOUND',
+        cause: err,
+        details: { root: ctx.root },
+      });
+    }
+    throw err;
+  }
+  const prefix = `${ctx.root}/`;
+  const names: string[] = [];
+  for (const line of out.split('\n')) {
+    if (!line.startsWith(prefix)) continue; // the root itself is a container, not a filesystem
+    const name = line.slice(prefix.length);
+    // names the driver would refuse as arguments cannot be replicated: leave them out, say so
+    if (isValidZfsName('filesystem', name)) names.push(name);
+    else zfsLog().warn({ dataset: line }, 'zfs dataset name not usable by ferry: skipped');
+  }
+  return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Pure: versions from `zfs get -H -p -o name,property,value guid,createtxg,creation` output,
+ * keeping only snapshots of `dataset`, oldest first by createtxg.
+ */
+export function parseVersions(dataset: string, out: string): Version[] {
+  const prefix = `${dataset}@`;
+  const byName = new Map<string, { guid?: string; createtxg?: number; creation?: string }>();
+  for (const line of out.split('\n')) {
+    const [name, property, value] = line.split('\t');
+    if (value === undefined || !name.startsWith(prefix)) continue;
+    const snap = name.slice(prefix.length);
+    const entry = byName.get(snap) ?? {};
+    if (property === 'guid' && /^\d+$/.test(value)) entry.guid = value;
+    else if (property === 'createtxg' && /^\d+$/.test(value)) entry.createtxg = Number(value);
+    else if (property === 'creation' && /^\d+$/.test(value)) entry.creation = new Date(Number(value) * 1000).toISOString();
+    byName.set(snap, entry);
+  }
+  const versions: Version[] = [];
+  for (const [name, e] of byName) {
+    if (e.guid === undefined || e.createtxg === undefined) continue;
+    versions.push(e.creation === undefined ? { name, guid: e.guid, createtxg: e.createtxg } : { name, guid: e.guid, createtxg: e.createtxg, creation: e.creation });
+  }
+  return versions.sort((a, b) => a.createtxg - b.createtxg);
+}
+
+const VERSION_PROPS = 'guid,createtxg,creation';
+
+/**
+ * Snapshots of one dataset, oldest first; [] when it does not exist. `zfs get -p` rather than
+ * `zfs list -p`: zfs-fuse's `list` has no -p (it prints guids as "7.58E"), `get -p` is exact on both.
+ */
+export async function readVersions(dataset: string, signal?: AbortSignal): Promise<Version[]> {
+  let out: string;
+  try {
+    out = await runZfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', VERSION_PROPS, dataset], { signal });
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+  return parseVersions(dataset, out);
+}
+
+/** The versions of the given snapshots (full names), in the order given. */
+export async function readSnapshotVersions(snapshots: string[], signal?: AbortSignal): Promise<Version[]> {
+  const out = await runZfs(['get', '-H', '-p', '-o', 'name,property,value', VERSION_PROPS, ...snapshots], { signal });
+  return snapshots.map((full) => {
+    const at = full.indexOf('@');
+    const v = parseVersions(full.slice(0, at), out).find((x) => x.name === full.slice(at + 1));
+    if (!v) throw new PermanentError(`snapshot ${full} not found after creating it`, { code: 'NOT_FOUND', details: { snapshot: full } });
+    return v;
+  });
+}

@@ -1,0 +1,63 @@
+import { zfsUsageSync } from './run-zfs.js';
+
+/** What the installed zfs can do, read from its usage text (`zfs -?`). */
+export interface ZfsFeatures {
+  /** `zfs snapshot a@s b@s ...` in one (atomic) call: OpenZFS, not zfs-fuse */
+  multiSnapshot: boolean;
+  /** `zfs send -n -P` prints the stream size without sending: OpenZFS, not zfs-fuse */
+  dryRunSize: boolean;
+  /** `zfs receive -s`, `receive_resume_token`, `zfs send -t`, `zfs receive -A`: OpenZFS >= 0.7, not zfs-fuse */
+  resumable: boolean;
+}
+
+export const NO_FEATURES: ZfsFeatures = { multiSnapshot: false, dryRunSize: false, resumable: false };
+
+/** The lines of one command's usage: `\tcmd ...` and the continuation lines under it. */
+function usageBlocks(usage: string, command: string): string[] {
+  const out: string[] = [];
+  let inBlock = false;
+  for (const line of usage.split('\n')) {
+    const m = /^\t([a-z]+)\b/.exec(line);
+    if (m) {
+      inBlock = m[1] === command;
+      if (inBlock) out.push(line);
+    } else if (inBlock && /^\t[ \t]/.test(line)) {
+      out.push(line);
+    } else {
+      inBlock = false;
+    }
+  }
+  return out;
+}
+
+/** Single-letter options a command's usage shows in `[-abc]` groups. */
+function flags(usage: string, command: string): Set<string> {
+  const set = new Set<string>();
+  for (const line of usageBlocks(usage, command)) {
+    for (const m of line.matchAll(/\[-([A-Za-z]+)\]/g)) for (const ch of m[1]) set.add(ch);
+  }
+  return set;
+}
+
+/** Pure: the features a usage text shows (tested with zfs-fuse's and OpenZFS' texts). */
+export function parseUsage(usage: string): ZfsFeatures {
+  const send = flags(usage, 'send');
+  const receive = flags(usage, 'receive');
+  return {
+    // OpenZFS: "snapshot [-r] [-o property=value] ... <filesystem|volume>@<snap> ..."
+    multiSnapshot: usageBlocks(usage, 'snapshot').some((l) => /@\S*\s+\.\.\./.test(l)),
+    dryRunSize: send.has('n') && send.has('P'),
+    resumable: receive.has('s') && /receive_resume_token/.test(usage),
+  };
+}
+
+let cached: ZfsFeatures | undefined;
+
+/** The features of the zfs on PATH (/usr/sbin, /sbin), probed once per process; none if zfs is missing. */
+export function zfsFeatures(): ZfsFeatures {
+  if (cached) return cached;
+  const usage = zfsUsageSync();
+  if (usage === null) return NO_FEATURES; // not cached: zfs may be installed later
+  cached = parseUsage(usage);
+  return cached;
+}

@@ -1,0 +1,68 @@
+import { InvalidArgumentError } from '../../errors/index.js';
+import type { DriverCapabilities, StorageDriver } from '../driver.js';
+import { listDescendants, readVersions, type ZfsContext } from './datasets.js';
+import { zfsFeatures } from './features.js';
+import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
+import { receiveStream, resumeTokenOf } from './receive.js';
+import { createSendStream, type ZfsSendOptions } from './send.js';
+import { takeSnapshots } from './snapshot.js';
+
+export { zfsCommandCount, setZfsLogger } from './run-zfs.js';
+export { zfsFeatures, parseUsage, type ZfsFeatures } from './features.js';
+export type { ZfsSendOptions } from './send.js';
+
+/** The zfs driver: StorageDriver plus what only zfs has. */
+export interface ZfsDriver extends StorageDriver {
+  readonly kind: 'zfs';
+  /** the root dataset, e.g. "pool/backup" */
+  readonly root: string;
+  send(fs: string, from: Parameters<StorageDriver['send']>[1], to: Parameters<StorageDriver['send']>[2], opts?: ZfsSendOptions): ReturnType<StorageDriver['send']>;
+  /** OpenZFS: the receive_resume_token of an interrupted receive into `fs` (for send's resumeToken), else null */
+  resumeToken(fs: string): Promise<string | null>;
+}
+
+/**
+ * The `zfs:pool/dataset` driver. The root dataset is a container: its descendants are the
+ * filesystems, named relative to it ("a", "a/b"), so `zfs:p1/data` -> `zfs:p2/backup` puts
+ * p1/data/a at p2/backup/a. Commands, errors and zfs-fuse/OpenZFS differences: docs/zfs-driver.md.
+ */
+export function createZfsDriver(root: string): ZfsDriver {
+  const problem = zfsNameProblem('root dataset', root);
+  if (problem !== null) {
+    throw new InvalidArgumentError(`invalid zfs root dataset ${JSON.stringify(root)}: ${problem}`, { code: 'INVALID_ENDPOINT' });
+  }
+  const ctx: ZfsContext = {
+    root,
+    endpoint: `zfs:${root}`,
+    dataset: (fs) => `${root}/${fs}`,
+  };
+  return {
+    kind: 'zfs',
+    endpoint: ctx.endpoint,
+    root,
+    /** probed from `zfs -?` on first use (once per process) */
+    get capabilities(): DriverCapabilities {
+      const f = zfsFeatures();
+      return { batch: true, resumable: f.resumable, atomicSnapshots: f.multiSnapshot };
+    },
+
+    listFilesystems: () => listDescendants(ctx),
+
+    listVersions: async (fs) => {
+      assertZfsName('filesystem', fs);
+      assertFullName(ctx.dataset(fs));
+      return readVersions(ctx.dataset(fs));
+    },
+
+    snapshot: (filesystems, name) => takeSnapshots(ctx, filesystems, name),
+
+    send: (fs, from, to, opts) => createSendStream(ctx, fs, from, to, opts),
+
+    receive: (fs, stream, opts) => receiveStream(ctx, fs, stream, opts?.signal),
+
+    resumeToken: async (fs) => {
+      assertZfsName('filesystem', fs);
+      return resumeTokenOf(ctx.dataset(fs));
+    },
+  };
+}

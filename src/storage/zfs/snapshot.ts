@@ -1,0 +1,58 @@
+import { InvalidArgumentError, PermanentError, type FerryError } from '../../errors/index.js';
+import type { Version } from '../driver.js';
+import { readSnapshotVersions, type ZfsContext } from './datasets.js';
+import { zfsFeatures } from './features.js';
+import { assertFullName, assertZfsName } from './names.js';
+import { runZfs, zfsLog } from './run-zfs.js';
+
+function exists(err: unknown, full: string[]): unknown {
+  if ((err as FerryError | null)?.code === 'ALREADY_EXISTS') {
+    return new PermanentError(`snapshot already exists: ${(err as Error).message}`, { code: 'SNAPSHOT_EXISTS', cause: err, details: { snapshots: full } });
+  }
+  return err;
+}
+
+/**
+ * `zfs snapshot fs1@name fs2@name ...`: one atomic call where zfs takes several names (OpenZFS).
+ * zfs-fuse takes one name per call: then one at a time, and when one fails the snapshots this call
+ * already took are destroyed again (all or nothing, like the dir driver, but not one instant).
+ */
+export async function takeSnapshots(ctx: ZfsContext, filesystems: string[], name: string): Promise<Version[]> {
+  if (!Array.isArray(filesystems)) throw new InvalidArgumentError('filesystems must be an array', { code: 'INVALID_ARGUMENT' });
+  for (const fs of filesystems) assertZfsName('filesystem', fs);
+  assertZfsName('snapshot', name);
+  if (new Set(filesystems).size !== filesystems.length) {
+    throw new InvalidArgumentError(`filesystem listed twice in ${JSON.stringify(filesystems)}`, { code: 'INVALID_ARGUMENT' });
+  }
+  const full = filesystems.map((fs) => `${ctx.dataset(fs)}@${name}`);
+  full.forEach(assertFullName);
+  if (full.length === 0) return [];
+
+  if (zfsFeatures().multiSnapshot) {
+    try {
+      await runZfs(['snapshot', ...full]);
+    } catch (err) {
+      throw exists(err, full);
+    }
+    return readSnapshotVersions(full);
+  }
+
+  const taken: string[] = [];
+  try {
+    for (const snap of full) {
+      await runZfs(['snapshot', snap]);
+      taken.push(snap);
+    }
+  } catch (err) {
+    // undo only what this call created
+    for (const snap of taken.reverse()) {
+      try {
+        await runZfs(['destroy', snap]);
+      } catch (undoErr) {
+        zfsLog().warn({ snapshot: snap, err: (undoErr as Error).message }, 'could not destroy a snapshot of a failed multi-filesystem snapshot');
+      }
+    }
+    throw exists(err, full);
+  }
+  return readSnapshotVersions(full);
+}

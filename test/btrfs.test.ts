@@ -1,0 +1,455 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import type { Engine } from '../src/engine/engine.js';
+import type { EmbeddedRedis } from '../src/engine/index.js';
+import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
+import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
+import { btrfsCallCount, processOutput, runningBtrfsProcesses, spawnBtrfs } from '../src/storage/btrfs/run-btrfs.js';
+import { CMD_END } from '../src/storage/btrfs/stream.js';
+import type { StorageDriver, Version } from '../src/storage/driver.js';
+import { openEndpoint } from '../src/storage/endpoint.js';
+import { btrfsGate, createSubvolume, mountBtrfsImage, sh, shStatus, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
+import { startTestRedis } from './helpers/redis.js';
+import { replicate, replicationEngine } from './helpers/replication.js';
+
+// ---- helpers -------------------------------------------------------------------------------
+
+/** path -> "type mode sha256" of a tree, read independently of the driver. */
+function treeOf(dir: string, rel = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const r = rel ? `${rel}/${name}` : name;
+    const st = lstatSync(join(dir, r));
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isDirectory()) {
+      out[r] = `dir ${mode}`;
+      Object.assign(out, treeOf(dir, r));
+    } else if (st.isSymbolicLink()) out[r] = 'symlink';
+    else out[r] = `file ${mode} ${createHash('sha256').update(readFileSync(join(dir, r))).digest('hex')}`;
+  }
+  return out;
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function until(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Subvolumes (inode 256) directly in `dir`. */
+function subvolumesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => lstatSync(join(dir, n)).ino === 256).sort();
+}
+
+/** Gives `head` and then nothing more until `fail()` destroys it (with an error, or none). */
+function stallingStream(head: Buffer): { stream: Readable; fail(err?: Error): void } {
+  let given = false;
+  const stream = new Readable({
+    read() {
+      if (given) return;
+      given = true;
+      this.push(head);
+    },
+  });
+  return { stream, fail: (err) => stream.destroy(err) };
+}
+
+let counter = 0;
+/** A fresh root directory on a mounted btrfs: each test works in its own roots. */
+function root(m: BtrfsMount, tag: string): string {
+  const path = join(m.dir, `${tag}-${++counter}`);
+  mkdirSync(path);
+  return path;
+}
+
+/** Sender root with subvolume filesystems holding a few files (and `bigMiB` of random data). */
+function makeSender(path: string, fss: string[], bigMiB = 0): StorageDriver {
+  for (const fs of fss) {
+    createSubvolume(join(path, fs));
+    mkdirSync(join(path, fs, 'sub'));
+    writeFileSync(join(path, fs, 'a.txt'), `a of ${fs}\n`);
+    writeFileSync(join(path, fs, 'sub', 'b.txt'), `b of ${fs}\n`.repeat(100), { mode: 0o600 });
+    if (bigMiB > 0) writeFileSync(join(path, fs, 'big.bin'), randomBytes(bigMiB * 1024 * 1024));
+  }
+  return createBtrfsDriver(path);
+}
+
+async function sendAll(driver: StorageDriver, fs: string, from: Version | null, to: Version): Promise<Buffer> {
+  return collect((await driver.send(fs, from, to)).stream);
+}
+
+const snapDir = (rootPath: string, fs: string) => join(rootPath, '.ferry', 'snapshots', fs);
+
+const gate = btrfsGate();
+
+describe('btrfs', { skip: gate.skip }, () => {
+  if (gate.failure) {
+    it('btrfs is available', () => assert.fail(gate.failure!));
+    return;
+  }
+  let a: BtrfsMount;
+  let b: BtrfsMount;
+  before(() => {
+    a = mountBtrfsImage('a');
+    b = mountBtrfsImage('b');
+  });
+  after(() => {
+    b?.cleanup();
+    a?.cleanup();
+  });
+
+  describe('driver', () => {
+    it('lists filesystems and versions: guid is the UUID, createtxg the generation at creation, oldest first', async () => {
+      const s = root(a, 's');
+      const sender = makeSender(s, ['one', 'two']);
+      mkdirSync(join(s, 'plain-dir')); // not a subvolume: not a filesystem
+      createSubvolume(join(s, 'bad name'));
+      assert.equal(sender.kind, 'btrfs');
+      assert.deepEqual(sender.capabilities, { batch: false, resumable: false, atomicSnapshots: false });
+      assert.deepEqual(await sender.listFilesystems(), ['one', 'two']);
+      assert.deepEqual(await sender.listVersions('one'), []);
+      assert.deepEqual(await sender.listVersions('nope'), []);
+
+      const [one1, two1] = await sender.snapshot(['one', 'two'], 's1');
+      writeFileSync(join(s, 'one', 'a.txt'), 'changed\n');
+      const [one2] = await sender.snapshot(['one'], 's2');
+      const fields = subvolumeFields(join(snapDir(s, 'one'), 's1'));
+      assert.equal(one1.guid, fields.uuid);
+      assert.equal(one1.createtxg, fields.cgen);
+      assert.ok(fields.readonly);
+      assert.equal(one1.name, 's1');
+      assert.ok(one1.creation && !Number.isNaN(Date.parse(one1.creation)));
+      assert.notEqual(one1.guid, two1.guid);
+      assert.ok(one2.createtxg > one1.createtxg);
+      assert.deepEqual(await sender.listVersions('one'), [one1, one2]);
+      assert.deepEqual(readFileSync(join(snapDir(s, 'one'), 's1', 'a.txt'), 'utf8'), 'a of one\n', 'the snapshot kept the old content');
+
+      await assert.rejects(sender.snapshot(['one'], 's2'), (e: unknown) => e instanceof PermanentError && e.code === 'SNAPSHOT_EXISTS');
+      await assert.rejects(sender.snapshot(['nope'], 's3'), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_FOUND');
+      // all checked before any is taken
+      await assert.rejects(sender.snapshot(['two', 'one'], 's2'), (e: unknown) => e instanceof PermanentError && e.code === 'SNAPSHOT_EXISTS');
+      assert.deepEqual((await sender.listVersions('two')).map((v) => v.name), ['s1']);
+      await assert.rejects(createBtrfsDriver(join(s, 'missing')).listFilesystems(), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_FOUND');
+      await assert.rejects(createBtrfsDriver('/tmp').listFilesystems(), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_BTRFS');
+      const elsewhere = join(a.dir, '..', 'not-btrfs');
+      await assert.rejects(createBtrfsDriver(join(elsewhere, 'root')).receive('fs', Readable.from([Buffer.alloc(0)])), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_BTRFS');
+      assert.equal(existsSync(elsewhere), false, 'nothing created outside btrfs');
+      assert.equal(openEndpoint(`btrfs:${s}/`).kind, 'btrfs');
+    });
+
+    it('full and incremental send -> receive: same data, received UUID = sender UUID, idempotent, conflicts typed', async () => {
+      const s = root(a, 's');
+      const r = root(b, 'r');
+      const sender = makeSender(s, ['fs'], 2);
+      const receiver = createBtrfsDriver(join(r, 'deeper')); // receive creates the root
+      const [v1] = await sender.snapshot(['fs'], 's1');
+      const full = await sender.send('fs', null, v1);
+      assert.ok(full.sizeEstimate !== undefined && full.sizeEstimate >= 2 * 1024 * 1024, `full estimate ${full.sizeEstimate}`);
+      const got1 = await receiver.receive('fs', full.stream);
+      assert.equal(got1.guid, v1.guid);
+      assert.equal(got1.name, 's1');
+      assert.equal(subvolumeFields(join(snapDir(join(r, 'deeper'), 'fs'), 's1')).receivedUuid, v1.guid);
+      assert.deepEqual(treeOf(join(snapDir(join(r, 'deeper'), 'fs'), 's1')), treeOf(join(snapDir(s, 'fs'), 's1')));
+      assert.deepEqual(await receiver.listFilesystems(), ['fs'], 'a receiver filesystem is a snapshot directory with versions');
+
+      writeFileSync(join(s, 'fs', 'new.txt'), 'new\n');
+      rmSync(join(s, 'fs', 'sub', 'b.txt'));
+      const [v2] = await sender.snapshot(['fs'], 's2');
+      writeFileSync(join(s, 'fs', 'a.txt'), 'third\n');
+      const [v3] = await sender.snapshot(['fs'], 's3');
+      const inc = await sender.send('fs', v1, v2);
+      assert.equal(inc.sizeEstimate, undefined);
+      const got2 = await receiver.receive('fs', inc.stream);
+      assert.equal(got2.guid, v2.guid);
+      assert.ok(got2.createtxg > got1.createtxg, 'the receiver orders by its own generations');
+      assert.deepEqual(treeOf(join(snapDir(join(r, 'deeper'), 'fs'), 's2')), treeOf(join(snapDir(s, 'fs'), 's2')));
+
+      // the same version again: success, nothing changes
+      const before = await receiver.listVersions('fs');
+      assert.deepEqual(await receiver.receive('fs', Readable.from([await sendAll(sender, 'fs', v1, v2)])), got2);
+      assert.deepEqual(await receiver.listVersions('fs'), before);
+      // a full stream into a filesystem with versions; an incremental whose parent is missing or not the newest
+      await assert.rejects(receiver.receive('fs', Readable.from([await sendAll(sender, 'fs', null, v3)])), (e: unknown) => e instanceof PermanentError && e.code === 'CONFLICT_EXISTS');
+      const other = createBtrfsDriver(root(b, 'other'));
+      await other.receive('fs', Readable.from([await sendAll(sender, 'fs', null, v1)]));
+      await assert.rejects(other.receive('fs', Readable.from([await sendAll(sender, 'fs', v2, v3)])), (e: unknown) => e instanceof PermanentError && e.code === 'CONFLICT_MISSING_FROM' && /parent/.test(e.message));
+      await assert.rejects(receiver.receive('fs', Readable.from([await sendAll(sender, 'fs', v1, v3)])), (e: unknown) => e instanceof PermanentError && e.code === 'CONFLICT_DIVERGED');
+      assert.deepEqual(await receiver.listVersions('fs'), before);
+      assert.deepEqual(subvolumesIn(snapDir(join(r, 'deeper'), 'fs')), ['s1', 's2']);
+
+      await receiver.receive('fs', (await sender.send('fs', v2, v3)).stream);
+      assert.deepEqual((await receiver.listVersions('fs')).map((v) => v.guid), [v1.guid, v2.guid, v3.guid]);
+      assert.equal(readFileSync(join(snapDir(join(r, 'deeper'), 'fs'), 's3', 'a.txt'), 'utf8'), 'third\n');
+
+      // a receiver can send on (A -> B -> C): the guid stays the first sender's UUID all the way
+      const c = createBtrfsDriver(root(a, 'cascade'));
+      const fromB = createBtrfsDriver(join(r, 'deeper'));
+      const [b1, b2, b3] = await fromB.listVersions('fs');
+      assert.equal((await c.receive('fs', (await fromB.send('fs', null, b1)).stream)).guid, v1.guid);
+      assert.equal((await c.receive('fs', (await fromB.send('fs', b1, b2)).stream)).guid, v2.guid);
+      assert.equal((await c.receive('fs', (await fromB.send('fs', b2, b3)).stream)).guid, v3.guid);
+
+      // send refuses unknown versions and non-newer targets before running btrfs send
+      await assert.rejects(sender.send('fs', null, { ...v1, guid: '00000000-0000-0000-0000-000000000000' }), (e: unknown) => e instanceof PermanentError && e.code === 'SNAPSHOT_NOT_FOUND');
+      await assert.rejects(sender.send('fs', v2, v1), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_NEWER');
+      await assert.rejects(receiver.receive('fs', Readable.from([Buffer.from('not a btrfs stream at all')])), (e: unknown) => e instanceof PermanentError && e.code === 'CORRUPT_STREAM');
+    });
+
+    it('an input stream that fails halfway or an abort leaves no subvolume behind and the receiver as it was', async () => {
+      const s = root(a, 's');
+      const r = root(b, 'r');
+      const sender = makeSender(s, ['fs'], 24);
+      const [v1] = await sender.snapshot(['fs'], 's1');
+      writeFileSync(join(s, 'fs', 'big.bin'), randomBytes(24 * 1024 * 1024));
+      const [v2] = await sender.snapshot(['fs'], 's2');
+      const receiver = createBtrfsDriver(r);
+      await receiver.receive('fs', Readable.from([await sendAll(sender, 'fs', null, v1)]));
+      writeFileSync(join(r, 'note.txt'), 'not ferry\n');
+      mkdirSync(join(snapDir(r, 'fs'), 'some-dir'));
+      const versionsBefore = await receiver.listVersions('fs');
+      const incremental = await sendAll(sender, 'fs', v1, v2);
+      const dir = snapDir(r, 'fs');
+
+      // 1. the stream errors halfway (connection lost): btrfs receive had created s2 already
+      const broken = stallingStream(incremental.subarray(0, incremental.length >> 1));
+      const failing = receiver.receive('fs', broken.stream);
+      await until('btrfs receive to create s2', () => subvolumesIn(dir).includes('s2'));
+      broken.fail(new Error('connection lost'));
+      await assert.rejects(failing, (e: unknown) => e instanceof TemporaryError && e.code === 'STREAM_ERROR' && /connection lost/.test(e.message));
+      assert.deepEqual(subvolumesIn(dir), ['s1']);
+      assert.deepEqual(await receiver.listVersions('fs'), versionsBefore);
+
+      // 2. destroyed without an error
+      const cut = stallingStream(incremental.subarray(0, incremental.length >> 1));
+      const cutting = receiver.receive('fs', cut.stream);
+      await until('btrfs receive to create s2', () => subvolumesIn(dir).includes('s2'));
+      cut.fail();
+      await assert.rejects(cutting, (e: unknown) => e instanceof TemporaryError);
+      assert.deepEqual(subvolumesIn(dir), ['s1']);
+
+      // 3. the abort signal
+      const stalled = stallingStream(incremental.subarray(0, incremental.length >> 1));
+      const ac = new AbortController();
+      const aborting = receiver.receive('fs', stalled.stream, { signal: ac.signal });
+      await until('btrfs receive to create s2', () => subvolumesIn(dir).includes('s2'));
+      // meanwhile: the in-progress subvolume is no version, and a second receive neither waits nor deletes it
+      assert.deepEqual(await receiver.listVersions('fs'), versionsBefore);
+      await assert.rejects(receiver.receive('fs', Readable.from([incremental])), (e: unknown) => e instanceof TemporaryError && e.code === 'BUSY');
+      assert.deepEqual(subvolumesIn(dir), ['s1', 's2']);
+      ac.abort();
+      await assert.rejects(aborting, (e: unknown) => (e as Error).name === 'AbortError');
+      assert.deepEqual(subvolumesIn(dir), ['s1']);
+
+      // 4. a stream that ends cleanly but without its END command: btrfs receive alone would accept it
+      assert.equal(incremental.readUInt32LE(incremental.length - 10), 0);
+      assert.equal(incremental.readUInt16LE(incremental.length - 6), CMD_END);
+      await assert.rejects(receiver.receive('fs', Readable.from([incremental.subarray(0, incremental.length - 10)])), (e: unknown) => e instanceof TemporaryError && e.code === 'TRUNCATED_STREAM');
+      assert.deepEqual(subvolumesIn(dir), ['s1']);
+
+      assert.deepEqual(await receiver.listVersions('fs'), versionsBefore);
+      assert.equal(readFileSync(join(r, 'note.txt'), 'utf8'), 'not ferry\n');
+      assert.ok(lstatSync(join(dir, 'some-dir')).isDirectory());
+      assert.equal(runningBtrfsProcesses(), 0);
+      // and the whole stream still applies afterwards
+      assert.equal((await receiver.receive('fs', Readable.from([incremental]))).guid, v2.guid);
+      assert.deepEqual(treeOf(join(dir, 's2')), treeOf(join(snapDir(s, 'fs'), 's2')));
+    });
+
+    it('a partial subvolume left by a crashed receive is deleted before the next receive, nothing else is', async () => {
+      const s = root(a, 's');
+      const r = root(b, 'r');
+      const sender = makeSender(s, ['fs'], 8);
+      const [v1] = await sender.snapshot(['fs'], 's1');
+      writeFileSync(join(s, 'fs', 'more.bin'), randomBytes(8 * 1024 * 1024));
+      const [v2] = await sender.snapshot(['fs'], 's2');
+      const receiver = createBtrfsDriver(r);
+      await receiver.receive('fs', Readable.from([await sendAll(sender, 'fs', null, v1)]));
+      const dir = snapDir(r, 'fs');
+      const incremental = await sendAll(sender, 'fs', v1, v2);
+      // what a receive killed halfway leaves: btrfs receive itself on a truncated stream
+      const crashed = shStatus('btrfs', ['receive', dir], incremental.subarray(0, incremental.length >> 1));
+      assert.notEqual(crashed.status, 0);
+      const partial = subvolumeFields(join(dir, 's2'));
+      assert.equal(partial.readonly, false);
+      assert.equal(partial.receivedUuid, '-');
+      assert.deepEqual((await receiver.listVersions('fs')).map((v) => v.name), ['s1'], 'a partial subvolume is not a version');
+
+      const got = await receiver.receive('fs', Readable.from([incremental]));
+      assert.equal(got.guid, v2.guid);
+      assert.deepEqual(subvolumesIn(dir), ['s1', 's2']);
+      assert.equal(subvolumeFields(join(dir, 's2')).receivedUuid, v2.guid);
+      assert.deepEqual(treeOf(join(dir, 's2')), treeOf(join(snapDir(s, 'fs'), 's2')));
+
+      // a leftover under another name is found too, even when the receive then has nothing to do
+      sh('btrfs', ['-q', 'subvolume', 'create', join(dir, 'half-received')]);
+      assert.deepEqual(await receiver.receive('fs', Readable.from([incremental])), got);
+      assert.deepEqual(subvolumesIn(dir), ['s1', 's2']);
+    });
+
+    it('send: the stream fails with a typed error when btrfs send fails, and stops btrfs send on abort or when its reader goes away', async () => {
+      const failed = processOutput(spawnBtrfs(['-q', 'send', '/nonexistent/snapshot']));
+      await assert.rejects(collect(failed), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_FOUND' && /btrfs -q send/.test(e.message));
+
+      const s = root(a, 's');
+      const sender = makeSender(s, ['fs'], 16);
+      const [v1] = await sender.snapshot(['fs'], 's1');
+      const ac = new AbortController();
+      const { stream } = await sender.send('fs', null, v1, { signal: ac.signal });
+      assert.equal(runningBtrfsProcesses(), 1);
+      const reading = collect(stream);
+      ac.abort();
+      await assert.rejects(reading, (e: unknown) => (e as Error).name === 'AbortError');
+      await until('btrfs send to exit', () => runningBtrfsProcesses() === 0);
+
+      // the consumer fails after the first chunk (a receiver that gave up): btrfs send must not block forever
+      const second = await sender.send('fs', null, v1);
+      const sink = new Writable({ write: (_c, _e, cb) => cb(new Error('receiver gone')) });
+      sink.on('error', () => undefined);
+      second.stream.pipe(sink);
+      await until('btrfs send to exit after its reader went away', () => runningBtrfsProcesses() === 0);
+    });
+
+    it('invalid names are refused before any btrfs command runs', async () => {
+      const s = root(a, 's');
+      const driver = makeSender(s, ['ok']);
+      const good: Version = { name: 's1', guid: '3076d8be-e9b0-9148-ab70-f682bf958d5e', createtxg: 1 };
+      const bad = ['has space', 'semi;colon', '..', 'a..b', 'a/b', '/abs', '-rf', '.ferry', '', 'ünï', 'x$(id)', 'x'.repeat(256)];
+      const calls = btrfsCallCount();
+      for (const name of bad) {
+        const named = (e: unknown) => e instanceof InvalidArgumentError && e.message.includes(JSON.stringify(name));
+        await assert.rejects(driver.listVersions(name), named, `listVersions ${name}`);
+        await assert.rejects(driver.snapshot([name], 's1'), named, `snapshot fs ${name}`);
+        await assert.rejects(driver.snapshot(['ok'], name), named, `snapshot name ${name}`);
+        await assert.rejects(driver.send(name, null, good), named, `send fs ${name}`);
+        await assert.rejects(driver.send('ok', null, { ...good, name }), named, `send to ${name}`);
+        await assert.rejects(driver.send('ok', { ...good, name }, good), named, `send from ${name}`);
+        await assert.rejects(driver.receive(name, Readable.from([Buffer.alloc(10)])), named, `receive ${name}`);
+      }
+      await assert.rejects(driver.send('ok', null, { ...good, guid: 'x; rm -rf /' }), (e: unknown) => e instanceof InvalidArgumentError && e.code === 'INVALID_GUID');
+      assert.throws(() => createBtrfsDriver('relative/path'), InvalidArgumentError);
+      assert.equal(btrfsCallCount(), calls, 'no btrfs command ran');
+      assert.deepEqual(readdirSync(s).sort(), ['ok'], 'nothing was created');
+    });
+  });
+
+  describe('replication through the engine', () => {
+    let redis: EmbeddedRedis;
+    let engine: Engine;
+    before(async () => {
+      redis = await startTestRedis();
+      engine = replicationEngine(redis.url);
+    });
+    after(async () => {
+      await engine?.close();
+      await redis?.stop();
+    });
+
+    it('full then incremental replication: the receiver has the sender\'s versions and data', async () => {
+      const s = root(a, 'es');
+      const r = join(b.dir, `er-${++counter}`); // created by the first receive
+      const sender = makeSender(s, ['one', 'two'], 1);
+      await sender.snapshot(['one', 'two'], 's1');
+      const opts = { sender: `btrfs:${s}`, receiver: `btrfs:${r}` };
+      const full = await replicate(engine, opts);
+      assert.equal(full.state, 'Completed', JSON.stringify(full));
+      assert.deepEqual(full.filesystems.map((f) => [f.name, f.state, f.stepsDone, f.stepsTotal]), [['one', 'Completed', 1, 1], ['two', 'Completed', 1, 1]]);
+      assert.ok(full.filesystems.every((f) => f.bytes > 1024 * 1024));
+      assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's1')), treeOf(join(snapDir(s, 'one'), 's1')));
+
+      writeFileSync(join(s, 'one', 'new.txt'), 'new\n');
+      rmSync(join(s, 'two', 'a.txt'));
+      await sender.snapshot(['one', 'two'], 's2');
+      await sender.snapshot(['one', 'two'], 's3');
+      const inc = await replicate(engine, opts);
+      assert.equal(inc.state, 'Completed', JSON.stringify(inc));
+      assert.deepEqual(inc.filesystems.map((f) => f.stepsTotal), [2, 2]);
+      const receiver = createBtrfsDriver(r);
+      for (const fs of ['one', 'two']) {
+        assert.deepEqual((await receiver.listVersions(fs)).map((v) => v.guid), (await sender.listVersions(fs)).map((v) => v.guid));
+        for (const snap of ['s1', 's2', 's3']) assert.deepEqual(treeOf(join(snapDir(r, fs), snap)), treeOf(join(snapDir(s, fs), snap)));
+      }
+      const again = await replicate(engine, opts);
+      assert.equal(again.state, 'Completed');
+      assert.deepEqual(again.filesystems.map((f) => f.stepsTotal), [0, 0], 'up to date: nothing to send');
+      assert.equal(runningBtrfsProcesses(), 0);
+    });
+
+    it('initial replication policies on an empty receiver: most_recent, all, fail', async () => {
+      const s = root(a, 'ps');
+      const sender = makeSender(s, ['x']);
+      for (const snap of ['s1', 's2', 's3']) await sender.snapshot(['x'], snap);
+      const r = (tag: string) => join(b.dir, `${tag}-${++counter}`);
+      const r1 = r('mr');
+      const mr = await replicate(engine, { sender: `btrfs:${s}`, receiver: `btrfs:${r1}` });
+      assert.equal(mr.state, 'Completed', JSON.stringify(mr));
+      assert.equal(mr.filesystems[0].stepsTotal, 1);
+      assert.deepEqual((await createBtrfsDriver(r1).listVersions('x')).map((v) => v.name), ['s3']);
+      const r2 = r('all');
+      const all = await replicate(engine, { sender: `btrfs:${s}`, receiver: `btrfs:${r2}`, initial: 'all' });
+      assert.equal(all.state, 'Completed', JSON.stringify(all));
+      assert.deepEqual((await createBtrfsDriver(r2).listVersions('x')).map((v) => v.name), ['s1', 's2', 's3']);
+      const r3 = r('fail');
+      const fail = await replicate(engine, { sender: `btrfs:${s}`, receiver: `btrfs:${r3}`, initial: 'fail' });
+      assert.equal(fail.state, 'PermanentError');
+      assert.equal(fail.filesystems[0].state, 'PermanentError');
+      assert.match(fail.filesystems[0].problem ?? '', /fail/);
+      assert.deepEqual(await createBtrfsDriver(r3).listVersions('x'), []);
+    });
+
+    it('a diverged receiver ends in PermanentError and is left untouched; other filesystems complete', async () => {
+      const s = root(a, 'ds');
+      const r = join(b.dir, `dr-${++counter}`);
+      const sender = makeSender(s, ['ok', 'div']);
+      await sender.snapshot(['ok', 'div'], 's1');
+      await sender.snapshot(['ok', 'div'], 's2');
+      const opts = { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, initial: 'all' as const };
+      assert.equal((await replicate(engine, opts)).state, 'Completed');
+      // the sender loses s2 and takes s3: the receiver's s2 is not on the sender's path any more
+      sh('btrfs', ['-q', 'subvolume', 'delete', join(snapDir(s, 'div'), 's2')]);
+      await sender.snapshot(['ok', 'div'], 's3');
+      const receiver = createBtrfsDriver(r);
+      const before = { versions: await receiver.listVersions('div'), subvolumes: subvolumesIn(snapDir(r, 'div')), tree: treeOf(join(snapDir(r, 'div'), 's2')) };
+      const rep = await replicate(engine, opts);
+      assert.equal(rep.state, 'PermanentError');
+      const div = rep.filesystems.find((f) => f.name === 'div')!;
+      assert.equal(div.state, 'PermanentError');
+      assert.match(div.problem ?? '', /s2/);
+      assert.equal(rep.filesystems.find((f) => f.name === 'ok')!.state, 'Completed');
+      assert.deepEqual(await receiver.listVersions('div'), before.versions);
+      assert.deepEqual(subvolumesIn(snapDir(r, 'div')), before.subvolumes);
+      assert.deepEqual(treeOf(join(snapDir(r, 'div'), 's2')), before.tree);
+      assert.deepEqual((await receiver.listVersions('ok')).map((v) => v.name), ['s1', 's2', 's3']);
+    });
+
+    it('no common version and a sender without snapshots are conflicts for that filesystem only', async () => {
+      const sa = root(a, 'na');
+      const r = join(b.dir, `nr-${++counter}`);
+      const first = makeSender(sa, ['fs']);
+      await first.snapshot(['fs'], 's1');
+      assert.equal((await replicate(engine, { sender: `btrfs:${sa}`, receiver: `btrfs:${r}` })).state, 'Completed');
+      const sb = root(a, 'nb');
+      const second = makeSender(sb, ['fs', 'empty']);
+      await second.snapshot(['fs'], 's1');
+      const rep = await replicate(engine, { sender: `btrfs:${sb}`, receiver: `btrfs:${r}` });
+      assert.equal(rep.state, 'PermanentError');
+      assert.match(rep.filesystems.find((f) => f.name === 'fs')!.problem ?? '', /common/);
+      assert.match(rep.filesystems.find((f) => f.name === 'empty')!.problem ?? '', /no snapshots/);
+      assert.deepEqual((await createBtrfsDriver(r).listVersions('fs')).map((v) => v.guid), (await first.listVersions('fs')).map((v) => v.guid));
+      assert.deepEqual(subvolumesIn(snapDir(r, 'fs')), ['s1']);
+      assert.equal(existsSync(snapDir(r, 'empty')), false);
+    });
+  });
+});

@@ -1,0 +1,221 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+
+/**
+ * Real zfs for tests: zfs-fuse (Debian) or kernel OpenZFS. Starts the zfs-fuse daemon when none
+ * runs (and stops only that one), creates file-backed pools of 512 MiB with unique names, and
+ * destroys them and their files at the end, also after failures.
+ */
+
+function which(name: string): string | null {
+  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin']) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+/** Why zfs tests cannot run here, or null when they can. In CI (CI=true) a missing zfs fails instead. */
+export function zfsUnavailable(): string | null {
+  const missing = ['zfs', 'zpool'].filter((b) => !which(b));
+  let reason: string | null = null;
+  if (missing.length) reason = `${missing.join(' and ')} not installed (apt-get install zfs-fuse)`;
+  else if (!existsSync('/dev/zfs') && !which('zfs-fuse')) reason = 'neither kernel zfs (/dev/zfs) nor zfs-fuse is available';
+  else if (!existsSync('/dev/zfs') && !existsSync('/dev/fuse')) reason = 'zfs-fuse needs /dev/fuse';
+  if (reason && process.env.CI === 'true') throw new Error(`zfs tests cannot run in CI: ${reason}`);
+  return reason;
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command without a shell; never rejects for a non-zero exit. */
+export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(which(cmd) ?? cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs a command; rejects with its stderr when it fails. */
+export async function must(cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function zfsFuseRunning(): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'zfs-fuse') return true;
+    } catch {
+      // gone
+    }
+  }
+  return false;
+}
+
+export interface TestPool {
+  name: string;
+  file: string;
+  mountpoint: string;
+}
+
+let poolSeq = 0;
+
+/** One test file's zfs: a daemon (if it had to start one) and the pools it created. */
+export class ZfsLab {
+  readonly dir = mkdtempSync(join(tmpdir(), 'ferry-zfs-'));
+  readonly pools: TestPool[] = [];
+  private daemon: ChildProcess | null = null;
+  private verifySeq = 0;
+
+  /** Makes sure zfs answers: starts `zfs-fuse` when it is the zfs here and none runs. */
+  async start(): Promise<void> {
+    if (!existsSync('/dev/zfs') && !zfsFuseRunning()) {
+      this.daemon = spawn(which('zfs-fuse')!, ['--no-daemon', '--no-kstat-mount'], { stdio: 'ignore' });
+      this.daemon.once('exit', () => (this.daemon = null));
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const r = await run('zpool', ['list', '-H', '-o', 'name']);
+      if (r.code === 0) return;
+      if (Date.now() > deadline) throw new Error(`zfs did not answer within 30 s: ${r.stderr.trim()}`);
+      await sleep(200);
+    }
+  }
+
+  /** A pool on a 512 MiB sparse file, mounted under the lab's temp dir. */
+  async createPool(): Promise<TestPool> {
+    const name = `ferrytest${process.pid}${++poolSeq}`;
+    const file = join(this.dir, `${name}.img`);
+    const mountpoint = join(this.dir, 'mnt', name);
+    writeFileSync(file, '');
+    truncateSync(file, 512 * 1024 * 1024);
+    mkdirSync(dirname(mountpoint), { recursive: true });
+    await must('zpool', ['create', '-o', 'cachefile=none', '-m', mountpoint, name, file]);
+    const pool = { name, file, mountpoint };
+    this.pools.push(pool);
+    return pool;
+  }
+
+  zfs(args: string[]): Promise<string> {
+    return must('zfs', args);
+  }
+
+  async mountpoint(dataset: string): Promise<string> {
+    return (await this.zfs(['get', '-H', '-o', 'value', 'mountpoint', dataset])).trim();
+  }
+
+  /** Writes files (path relative to the dataset's mountpoint -> content) into a mounted dataset. */
+  async write(dataset: string, files: Record<string, string | Buffer>): Promise<void> {
+    const mp = await this.mountpoint(dataset);
+    for (const [rel, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(mp, rel)), { recursive: true });
+      writeFileSync(join(mp, rel), content);
+    }
+  }
+
+  /**
+   * The files of a snapshot, read through a temporary clone (zfs-fuse has no .zfs directory, and
+   * mounting a received dataset itself marks it modified for the next incremental receive).
+   */
+  async snapshotFiles(snapshot: string): Promise<Record<string, string>> {
+    const pool = snapshot.split('/')[0];
+    const n = ++this.verifySeq;
+    const clone = `${pool}/ferryverify${n}`;
+    const mnt = join(this.dir, 'verify', String(n));
+    await this.zfs(['clone', '-o', `mountpoint=${mnt}`, snapshot, clone]);
+    try {
+      return tree(mnt);
+    } finally {
+      await this.destroy(clone);
+    }
+  }
+
+  /** `zfs destroy` (no -r), retried while busy. */
+  async destroy(dataset: string): Promise<void> {
+    for (let i = 0; ; i++) {
+      const r = await run('zfs', ['destroy', dataset]);
+      if (r.code === 0 || /does not exist/.test(r.stderr)) return;
+      if (i > 50) throw new Error(`zfs destroy ${dataset}: ${r.stderr.trim()}`);
+      await sleep(200);
+    }
+  }
+
+  /** Every dataset and snapshot below `dataset` (inclusive), sorted; [] if it does not exist. */
+  async listAll(dataset: string): Promise<string[]> {
+    const r = await run('zfs', ['list', '-H', '-r', '-t', 'all', '-o', 'name', dataset]);
+    if (r.code !== 0) return [];
+    return r.stdout.split('\n').filter(Boolean).sort();
+  }
+
+  /** name -> guid of every snapshot below `dataset`. */
+  async guids(dataset: string): Promise<Record<string, string>> {
+    const snaps = (await this.listAll(dataset)).filter((n) => n.includes('@'));
+    if (!snaps.length) return {};
+    const out = await this.zfs(['get', '-H', '-p', '-o', 'name,value', 'guid', ...snaps]);
+    return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
+  }
+
+  /** Destroys the pools, removes their files, stops the daemon if this lab started it. */
+  async stop(): Promise<void> {
+    const errors: string[] = [];
+    for (const pool of this.pools.splice(0).reverse()) {
+      for (let i = 0; ; i++) {
+        const r = await run('zpool', ['destroy', '-f', pool.name]);
+        if (r.code === 0 || /no such pool/.test(r.stderr)) break;
+        if (i > 25) {
+          errors.push(`zpool destroy ${pool.name}: ${r.stderr.trim()}`);
+          break;
+        }
+        await sleep(200);
+      }
+    }
+    if (this.daemon) {
+      const daemon = this.daemon;
+      const exited = new Promise<void>((r) => daemon.once('exit', () => r()));
+      daemon.kill('SIGTERM');
+      const t = setTimeout(() => daemon.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(t);
+    }
+    // a pool that could not be destroyed may still be mounted below dir: leave its files then
+    if (!errors.length) rmSync(this.dir, { recursive: true, force: true });
+    if (errors.length) throw new Error(errors.join('; '));
+  }
+}
+
+/** path -> sha256 of every file below dir. */
+export function tree(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) Object.assign(out, tree(p, `${prefix}${e.name}/`));
+    else out[`${prefix}${e.name}`] = createHash('sha256').update(readFileSync(p)).digest('hex');
+  }
+  return out;
+}

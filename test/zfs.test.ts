@@ -1,0 +1,492 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable, Transform } from 'node:stream';
+import type { Engine } from '../src/engine/engine.js';
+import type { EmbeddedRedis } from '../src/engine/index.js';
+import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
+import { createLogger } from '../src/observability/logger.js';
+import type { StorageDriver, Version } from '../src/storage/driver.js';
+import { openEndpoint } from '../src/storage/endpoint.js';
+import { parseUsage, setZfsLogger, zfsCommandCount, zfsFeatures, createZfsDriver, type ZfsDriver } from '../src/storage/zfs/index.js';
+import { parseStreamHeader } from '../src/storage/zfs/stream-header.js';
+import { parseDryRunSize } from '../src/storage/zfs/send.js';
+import { zfsError } from '../src/storage/zfs/run-zfs.js';
+import { startTestRedis } from './helpers/redis.js';
+import { replicate, replicationEngine } from './helpers/replication.js';
+import { ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
+
+setZfsLogger(createLogger({ level: process.env.FERRY_LOG_LEVEL ?? 'error', pretty: false }));
+const unavailable = zfsUnavailable();
+const isZfsFuse = !unavailable && !(await import('node:fs')).existsSync('/dev/zfs');
+
+// Usage texts as printed by `zfs -?` (trimmed to the commands the driver reads).
+const ZFS_FUSE_USAGE = `usage: zfs command args ...
+where 'command' is one of the following:
+
+\tsnapshot [-r] [-o property=value] ... <filesystem@snapname|volume@snapname>
+\tlist [-rH][-d max] [-o property[,...]] [-t type[,...]] [-s property] ...
+\t    [-S property] ... [filesystem|volume|snapshot] ...
+\tget [-rHp] [-d max] [-o "all" | field[,...]] [-s source[,...]]
+\t    <"all" | property[,...]> [filesystem|volume|snapshot] ...
+\tsend [-RDp] [-[iI] snapshot] <snapshot>
+\treceive [-vnF] <filesystem|volume|snapshot>
+\treceive [-vnF] -d <filesystem>
+`;
+const OPENZFS_USAGE = `usage: zfs command args ...
+where 'command' is one of the following:
+
+\tsnapshot [-r] [-o property=value] ... <filesystem|volume>@<snap> ...
+\tsend [-DLPbcehnpsVvw] [-i|-I snapshot]
+\t     [-R [-X dataset[,dataset]...]]     <snapshot>
+\tsend [-DnVvPLecw] [-i snapshot|bookmark] <filesystem|volume|snapshot>
+\tsend [-DnPpVvLec] [-i bookmark|snapshot] --redact <bookmark> <snapshot>
+\tsend [-nVvPe] -t <receive_resume_token>
+\tsend [-PnVv] --saved filesystem
+\treceive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ...
+\t    <filesystem|volume|snapshot>
+\treceive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ...
+\t    [-d | -e] <filesystem>
+\treceive -A <filesystem|volume>
+`;
+
+describe('zfs driver: pure parts', () => {
+  it('reads the features of zfs-fuse and OpenZFS from their usage text', () => {
+    assert.deepEqual(parseUsage(ZFS_FUSE_USAGE), { multiSnapshot: false, dryRunSize: false, resumable: false });
+    assert.deepEqual(parseUsage(OPENZFS_USAGE), { multiSnapshot: true, dryRunSize: true, resumable: true });
+  });
+
+  it('parses a stream header (plain and compound, either byte order) and refuses what is not a zfs stream', () => {
+    const begin = (le: boolean, versioninfo: bigint, toguid: bigint, fromguid: bigint, name: string) => {
+      const b = Buffer.alloc(312);
+      const w64 = (v: bigint, at: number) => (le ? b.writeBigUInt64LE(v, at) : b.writeBigUInt64BE(v, at));
+      w64(0x2f5bacbacn, 8);
+      w64(versioninfo, 16);
+      w64(toguid, 40);
+      w64(fromguid, 48);
+      b.write(name, 56);
+      return b;
+    };
+    assert.deepEqual(parseStreamHeader(begin(true, 1n, 18446744073709551615n, 0n, 'p/a@s1')), {
+      compound: false, toguid: '18446744073709551615', fromguid: '0', toname: 'p/a@s1', resuming: false,
+    });
+    assert.equal((parseStreamHeader(begin(false, 1n | (1n << 22n), 5n, 4n, 'p/a@s2')) as { resuming: boolean }).resuming, true);
+    const end = Buffer.alloc(312);
+    end.writeUInt32LE(5, 0);
+    const compound = Buffer.concat([begin(true, 2n, 0n, 0n, 'p/a@s3'), end, begin(true, 1n, 7n, 6n, 'p/a@s2')]);
+    assert.equal(parseStreamHeader(compound.subarray(0, 700)), 'need-more');
+    assert.deepEqual(parseStreamHeader(compound), { compound: true, toguid: '7', fromguid: '6', toname: 'p/a@s2', resuming: false });
+    assert.throws(() => parseStreamHeader(Buffer.alloc(400, 1)), (e: unknown) => e instanceof PermanentError && e.code === 'CORRUPT_STREAM');
+    assert.equal(parseDryRunSize('full\tp/a@s1\t123\nsize\t4567\n'), 4567);
+    assert.equal(parseDryRunSize(''), undefined);
+  });
+
+  it('turns zfs stderr (as zfs-fuse prints it) into typed errors', () => {
+    const cases: [string, typeof PermanentError | typeof TemporaryError, string][] = [
+      ['cannot receive incremental stream: destination p/b/a has been modified\nsince most recent snapshot\n', PermanentError, 'CONFLICT_DIVERGED'],
+      ['cannot receive incremental stream: most recent snapshot of p/b/a does not\nmatch incremental source\n', PermanentError, 'CONFLICT_DIVERGED'],
+      ["cannot receive new filesystem stream: destination 'p/b/a' exists\nmust specify -F to overwrite it\n", PermanentError, 'CONFLICT_EXISTS'],
+      ["cannot create snapshot 'p/a@s4': dataset already exists\n", PermanentError, 'ALREADY_EXISTS'],
+      ["cannot destroy 'p/b/k': dataset is busy\n", TemporaryError, 'BUSY'],
+      ["cannot open 'p/nope': dataset does not exist\n", PermanentError, 'NOT_FOUND'],
+      ['cannot receive new filesystem stream: invalid backup stream\n', TemporaryError, 'STREAM_INVALID'],
+      ['cannot receive incremental stream: I/O error\n', TemporaryError, 'IO_ERROR'],
+      ['connect: No such file or directory\nPlease make sure that the zfs-fuse daemon is running.\ninternal error: failed to initialize ZFS library\n', TemporaryError, 'ZFS_UNAVAILABLE'],
+      ["cannot create 'p/x': permission denied\n", PermanentError, 'PERMISSION_DENIED'],
+      ["invalid option 'n'\nusage:\n\tsend [-RDp] [-[iI] snapshot] <snapshot>\n", PermanentError, 'ZFS_UNSUPPORTED'],
+      ['something new\n', TemporaryError, 'ZFS_FAILED'],
+    ];
+    for (const [stderr, cls, code] of cases) {
+      const err = zfsError(['receive', '-u', 'p/b/a'], 1, stderr);
+      assert.ok(err instanceof cls && err.code === code, `${JSON.stringify(stderr)} -> ${err.name} ${err.code}`);
+      assert.match(err.message, /^zfs receive -u p\/b\/a failed \(exit 1\): /);
+      assert.doesNotMatch(err.message, /usage:/);
+    }
+  });
+
+  it('refuses invalid root datasets', () => {
+    for (const bad of ['', 'p a', 'p;rm', '-p', 'p//a', 'p/', '/p', 'p/../x', 'p@s', 'p/$x']) {
+      assert.throws(() => createZfsDriver(bad), InvalidArgumentError, bad);
+    }
+    assert.equal(openEndpoint('zfs:pool/data').kind, 'zfs');
+  });
+});
+
+const MiB = 1024 * 1024;
+
+async function retryWhileBusy<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof TemporaryError && (e as TemporaryError).code === 'BUSY') || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** Passes `limit` bytes through, then calls `cut` (destroy, abort) and passes nothing more. */
+function cutAfter(limit: number, cut: (t: Transform) => void): Transform {
+  let seen = 0;
+  let done = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, next) {
+      if (done) return next();
+      if (seen + chunk.length >= limit) {
+        done = true;
+        this.push(chunk.subarray(0, Math.max(0, limit - seen)));
+        next();
+        setImmediate(() => cut(this));
+        return;
+      }
+      seen += chunk.length;
+      next(null, chunk);
+    },
+  });
+}
+
+function isCode(err: unknown, cls: typeof PermanentError | typeof TemporaryError, code: string): boolean {
+  return err instanceof cls && (err as FerryError).code === code;
+}
+
+describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
+  let lab: ZfsLab;
+  let p1: TestPool;
+  let p2: TestPool;
+  let seq = 0;
+
+  before(async () => {
+    lab = new ZfsLab();
+    await lab.start();
+    p1 = await lab.createPool();
+    p2 = await lab.createPool();
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  /** A sender root `p1/<tag>` with filesystems a, a/b, c holding some files; a receiver root name on p2. */
+  async function setup(tag: string, big = MiB): Promise<{ sroot: string; rroot: string; sender: ZfsDriver; receiver: ZfsDriver }> {
+    const n = ++seq;
+    const sroot = `${p1.name}/${tag}${n}`;
+    const rroot = `${p2.name}/${tag}${n}`;
+    for (const fs of ['', '/a', '/a/b', '/c']) await lab.zfs(['create', `${sroot}${fs}`]);
+    await lab.write(`${sroot}/a`, { 'one.txt': 'one\n', 'sub/big.bin': randomBytes(big) });
+    await lab.write(`${sroot}/a/b`, { 'b.txt': 'b\n'.repeat(1000) });
+    await lab.write(`${sroot}/c`, { 'c.txt': 'c\n' });
+    return { sroot, rroot, sender: createZfsDriver(sroot), receiver: createZfsDriver(rroot) };
+  }
+
+  async function transfer(sender: StorageDriver, receiver: StorageDriver, fs: string, from: Version | null, to: Version, intermediates = false): Promise<Version> {
+    const { stream } = await sender.send(fs, from, to, { intermediates });
+    try {
+      return await receiver.receive(fs, stream);
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  const byName = async (d: StorageDriver, fs: string) => (await d.listVersions(fs)).map((v) => v.name);
+
+  it('capabilities match the zfs found (zfs-fuse: batch only)', () => {
+    const caps = createZfsDriver('x/y').capabilities;
+    assert.equal(caps.batch, true);
+    assert.deepEqual({ resumable: caps.resumable, atomicSnapshots: caps.atomicSnapshots }, { resumable: zfsFeatures().resumable, atomicSnapshots: zfsFeatures().multiSnapshot });
+    if (isZfsFuse) assert.deepEqual(caps, { batch: true, resumable: false, atomicSnapshots: false });
+  });
+
+  it('lists descendants of the root, snapshots several filesystems, versions carry guid and createtxg order', async () => {
+    const { sroot, sender } = await setup('list');
+    assert.deepEqual(await sender.listFilesystems(), ['a', 'a/b', 'c']);
+    await assert.rejects(createZfsDriver(`${p1.name}/nope`).listFilesystems(), (e: unknown) => isCode(e, PermanentError, 'ROOT_NOT_FOUND') && (e as Error).message.includes(`${p1.name}/nope`));
+    assert.deepEqual(await sender.listVersions('nope'), []);
+    assert.deepEqual(await sender.listVersions('a'), []);
+
+    const s1 = await sender.snapshot(['a', 'a/b', 'c'], 's1');
+    const s2 = await sender.snapshot(['c', 'a'], 's2');
+    const guids = await lab.guids(sroot);
+    assert.deepEqual(s1.map((v) => [v.name, v.guid]), ['a', 'a/b', 'c'].map((fs) => ['s1', guids[`${sroot}/${fs}@s1`]]));
+    assert.deepEqual(s2.map((v) => v.guid), [guids[`${sroot}/c@s2`], guids[`${sroot}/a@s2`]]);
+    const versions = await sender.listVersions('a');
+    assert.deepEqual(versions.map((v) => v.name), ['s1', 's2']);
+    assert.ok(versions[0].createtxg < versions[1].createtxg);
+    assert.match(versions[0].guid, /^\d+$/);
+    assert.ok(Math.abs(Date.parse(versions[0].creation!) - Date.now()) < 10 * 60_000, versions[0].creation);
+    assert.deepEqual(await sender.listVersions('a/b'), [s1[1]]);
+
+    // a name taken on one filesystem: nothing is left on the others
+    await lab.zfs(['snapshot', `${sroot}/a@taken`]);
+    await assert.rejects(sender.snapshot(['c', 'a/b', 'a'], 'taken'), (e: unknown) => isCode(e, PermanentError, 'SNAPSHOT_EXISTS'));
+    assert.deepEqual(await byName(sender, 'c'), ['s1', 's2']);
+    assert.deepEqual(await byName(sender, 'a/b'), ['s1']);
+    await assert.rejects(sender.snapshot(['missing'], 'x'), (e: unknown) => isCode(e, PermanentError, 'NOT_FOUND'));
+  });
+
+  it('full then incremental send -> receive with child datasets: same data, same guids; receiving again is a no-op', async () => {
+    const { sroot, rroot, sender, receiver } = await setup('full');
+    const [a1, b1] = await sender.snapshot(['a', 'a/b'], 's1');
+    const { stream, sizeEstimate } = await sender.send('a', null, a1);
+    if (!zfsFeatures().dryRunSize) assert.equal(sizeEstimate, undefined);
+    else assert.ok((sizeEstimate ?? 0) > MiB);
+    const got = await receiver.receive('a', stream);
+    assert.deepEqual([got.name, got.guid], [a1.name, a1.guid], 'the received version is the sender version (createtxg is the receiver\'s own)');
+    assert.deepEqual(await lab.listAll(rroot), [rroot, `${rroot}/a`, `${rroot}/a@s1`], 'the receiver root is created, nothing else');
+    assert.equal(await lab.mountpoint(`${rroot}/a`).then(() => lab.zfs(['get', '-H', '-o', 'value', 'mounted', `${rroot}/a`])).then((s) => s.trim()), 'no', 'received with -u');
+    assert.equal((await transfer(sender, receiver, 'a/b', null, b1)).guid, b1.guid);
+
+    await lab.write(`${sroot}/a`, { 'one.txt': 'changed\n', 'two.txt': randomBytes(100_000) });
+    const [a2] = await sender.snapshot(['a'], 's2');
+    const inc = await transfer(sender, receiver, 'a', a1, a2);
+    assert.equal(inc.guid, a2.guid);
+    assert.deepEqual((await receiver.listVersions('a')).map((v) => v.guid), [a1.guid, a2.guid]);
+    assert.deepEqual(await lab.snapshotFiles(`${rroot}/a@s2`), await lab.snapshotFiles(`${sroot}/a@s2`));
+    assert.deepEqual(await lab.snapshotFiles(`${rroot}/a@s1`), await lab.snapshotFiles(`${sroot}/a@s1`));
+    assert.deepEqual(await lab.snapshotFiles(`${rroot}/a/b@s1`), await lab.snapshotFiles(`${sroot}/a/b@s1`));
+    assert.ok(Object.keys(await lab.snapshotFiles(`${rroot}/a@s2`)).includes('two.txt'));
+
+    // idempotent: the same version again changes nothing
+    const before = await lab.listAll(rroot);
+    assert.equal((await transfer(sender, receiver, 'a', a1, a2)).guid, a2.guid);
+    assert.deepEqual(await lab.listAll(rroot), before);
+  });
+
+  it('batch send (-I) brings every intermediate snapshot; a cut halfway keeps the complete ones, nothing is rolled back', async () => {
+    const { rroot, sender, receiver } = await setup('batch');
+    const [v1] = await sender.snapshot(['a'], 's1');
+    await transfer(sender, receiver, 'a', null, v1);
+    for (const s of ['s2', 's3', 's4']) {
+      await lab.write(`${sender.root}/a`, { [`${s}.txt`]: s, ...(s === 's3' ? { 'big3.bin': randomBytes(4 * MiB) } : {}) });
+      await sender.snapshot(['a'], s);
+    }
+    const all = await sender.listVersions('a');
+
+    // cut after s2 arrived, inside s3: s2 arrived complete and stays; s3 left no trace
+    const cut = await sender.send('a', v1, all[3], { intermediates: true });
+    await assert.rejects(receiver.receive('a', cut.stream.pipe(cutAfter(2 * MiB, (t) => t.destroy(new Error('cut'))))), TemporaryError);
+    assert.deepEqual(await lab.listAll(`${rroot}/a`), [`${rroot}/a`, `${rroot}/a@s1`, `${rroot}/a@s2`]);
+
+    // the retried step continues from the newest snapshot the receiver has (as the step runner does)
+    const got = await transfer(sender, receiver, 'a', all[1], all[3], true);
+    assert.equal(got.guid, all[3].guid);
+    assert.deepEqual((await receiver.listVersions('a')).map((v) => [v.name, v.guid]), all.map((v) => [v.name, v.guid]));
+    assert.deepEqual(await lab.snapshotFiles(`${rroot}/a@s3`), await lab.snapshotFiles(`${sender.root}/a@s3`));
+  });
+
+  it('a diverged receiver is a PermanentError and stays as it was; so is a full stream over an existing dataset', async () => {
+    const { rroot, sender, receiver } = await setup('div');
+    const [v1] = await sender.snapshot(['a'], 's1');
+    await transfer(sender, receiver, 'a', null, v1);
+    const [v2] = await sender.snapshot(['a'], 's2');
+    const [v3] = await sender.snapshot(['a'], 's3');
+
+    // the receiver took a snapshot of its own
+    await lab.zfs(['snapshot', `${rroot}/a@local`]);
+    let before = await lab.guids(rroot);
+    await assert.rejects(transfer(sender, receiver, 'a', v1, v2), (e: unknown) => isCode(e, PermanentError, 'CONFLICT_DIVERGED') && /never rolls back/.test((e as Error).message));
+    assert.deepEqual(await lab.guids(rroot), before);
+    await lab.destroy(`${rroot}/a@local`);
+
+    // the sender's path does not continue from the receiver's newest snapshot
+    await transfer(sender, receiver, 'a', v1, v2);
+    before = await lab.guids(rroot);
+    const { stream } = await sender.send('a', v1, v3);
+    await assert.rejects(receiver.receive('a', stream), (e: unknown) => isCode(e, PermanentError, 'CONFLICT_DIVERGED'));
+    stream.destroy();
+    assert.deepEqual(await lab.guids(rroot), before);
+
+    // a full stream into a dataset that exists
+    const other = await sender.snapshot(['c'], 's1');
+    await lab.zfs(['create', `${rroot}/c`]);
+    await assert.rejects(transfer(sender, receiver, 'c', null, other[0]), (e: unknown) => isCode(e, PermanentError, 'CONFLICT_EXISTS'));
+    assert.deepEqual(await lab.listAll(`${rroot}/c`), [`${rroot}/c`]);
+
+    // an incremental stream for a dataset the receiver does not have
+    await assert.rejects(transfer(sender, createZfsDriver(`${p2.name}/elsewhere${seq}`), 'a', v2, v3), (e: unknown) => isCode(e, PermanentError, 'NOT_FOUND'));
+    assert.deepEqual(await lab.listAll(`${p2.name}/elsewhere${seq}`), []);
+  });
+
+  it('a nested filesystem whose parent is not replicated yet is a TemporaryError; nothing is created', async () => {
+    const { rroot, sender, receiver } = await setup('nest');
+    const [, b1] = await sender.snapshot(['a', 'a/b'], 's1');
+    // piped through a counter as the step runner does: the failed receive must not leave zfs send blocked
+    const { stream } = await sender.send('a/b', null, b1);
+    await assert.rejects(receiver.receive('a/b', stream.pipe(new PassThrough())), (e: unknown) => isCode(e, TemporaryError, 'PARENT_MISSING'));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(stream.destroyed, true, 'the send stream (and its zfs send) is stopped');
+    assert.deepEqual(await lab.listAll(rroot), []);
+  });
+
+  it('an interrupted receive (stream destroyed halfway, or aborted) leaves the receiver as it was; a retry then succeeds', async () => {
+    const { rroot, sender, receiver } = await setup('intr', 6 * MiB);
+    const [v1] = await sender.snapshot(['a'], 's1');
+    await lab.zfs(['create', rroot]);
+
+    // full receive, the stream fails after 2 MiB
+    const full = await sender.send('a', null, v1);
+    const broken = full.stream.pipe(cutAfter(2 * MiB, (t) => t.destroy(new Error('connection lost'))));
+    await assert.rejects(receiver.receive('a', broken), (e: unknown) => e instanceof TemporaryError && /connection lost/.test((e as Error).message));
+    full.stream.destroy();
+    assert.deepEqual(await lab.listAll(rroot), [rroot], 'no new dataset, no %recv leftover');
+    assert.equal((await transfer(sender, receiver, 'a', null, v1)).guid, v1.guid);
+
+    // incremental receive, aborted after 2 MiB
+    await lab.write(`${sender.root}/a`, { 'more.bin': randomBytes(6 * MiB) });
+    const [v2] = await sender.snapshot(['a'], 's2');
+    const before = await lab.guids(rroot);
+    const ac = new AbortController();
+    const inc = await sender.send('a', v1, v2, { signal: ac.signal });
+    inc.stream.on('error', () => undefined);
+    const started = zfsCommandCount();
+    await assert.rejects(receiver.receive('a', inc.stream.pipe(cutAfter(2 * MiB, () => ac.abort(new Error('step timed out')))), { signal: ac.signal }), (e: unknown) => isCode(e, TemporaryError, 'ABORTED'));
+    assert.ok(zfsCommandCount() > started);
+    assert.deepEqual(await lab.guids(rroot), before);
+    assert.deepEqual(await lab.listAll(rroot), [rroot, `${rroot}/a`, `${rroot}/a@s1`]);
+    // zfs-fuse's daemon winds down the interrupted receive a moment later: until then the dataset is
+    // busy, a temporary error the filesystem machine retries after its backoff; do the same here
+    assert.equal((await retryWhileBusy(() => transfer(sender, receiver, 'a', v1, v2))).guid, v2.guid);
+    assert.deepEqual(await lab.snapshotFiles(`${rroot}/a@s2`), await lab.snapshotFiles(`${sender.root}/a@s2`));
+
+    // an empty or foreign stream is refused before zfs receive runs
+    await assert.rejects(receiver.receive('c', Readable.from([Buffer.alloc(1000, 7)])), (e: unknown) => isCode(e, PermanentError, 'CORRUPT_STREAM'));
+    await assert.rejects(receiver.receive('c', Readable.from([])), (e: unknown) => isCode(e, PermanentError, 'EMPTY_STREAM'));
+    assert.deepEqual(await lab.listAll(`${rroot}/c`), []);
+  });
+
+  it('send: unknown versions are refused, an abort ends the stream with a typed error', async () => {
+    const { sender } = await setup('send', 8 * MiB);
+    const [v1] = await sender.snapshot(['a'], 's1');
+    const [v2] = await sender.snapshot(['a'], 's2');
+    await assert.rejects(sender.send('a', null, { ...v1, guid: '123' }), (e: unknown) => isCode(e, PermanentError, 'SNAPSHOT_NOT_FOUND'));
+    await assert.rejects(sender.send('a', v2, v1), (e: unknown) => isCode(e, PermanentError, 'NOT_NEWER'));
+    const ac = new AbortController();
+    const { stream } = await sender.send('a', null, v1, { signal: ac.signal });
+    let bytes = 0;
+    const failed = new Promise<unknown>((resolve) => stream.on('error', resolve));
+    stream.on('data', (d: Buffer) => {
+      bytes += d.length;
+      if (bytes > MiB) ac.abort();
+    });
+    const err = await failed;
+    assert.ok(isCode(err, TemporaryError, 'ABORTED'), String(err));
+  });
+
+  it('invalid names are refused with InvalidArgumentError before any zfs command runs', async () => {
+    const d = createZfsDriver(`${p1.name}/names`);
+    const v: Version = { name: 's1', guid: '1', createtxg: 1 };
+    const badFs = ['', ' a', 'a b', 'a;b', 'a;rm -rf /', '..', '../a', 'a/../b', 'a/..', '-a', 'a/-b', 'a//b', '/a', 'a/', 'a@b', 'a$b', 'a\nb', 'a\0b', 'x'.repeat(300)];
+    const badSnap = ['', 'x y', 'a/b', '-x', '..', 'a..b', 'a@b', 'a;b', 's\t1'];
+    const count = zfsCommandCount();
+    const refused = async (what: string, p: Promise<unknown>) => {
+      await assert.rejects(p, (e: unknown) => e instanceof InvalidArgumentError && e.code === 'INVALID_NAME', what);
+    };
+    for (const fs of badFs) {
+      const label = JSON.stringify(fs);
+      await refused(`listVersions ${label}`, d.listVersions(fs));
+      await refused(`snapshot ${label}`, d.snapshot(['ok', fs], 's1'));
+      await refused(`send ${label}`, d.send(fs, null, v));
+      await refused(`receive ${label}`, d.receive(fs, Readable.from([Buffer.alloc(10)])));
+      await refused(`resumeToken ${label}`, d.resumeToken(fs));
+    }
+    for (const name of badSnap) {
+      const label = JSON.stringify(name);
+      await refused(`snapshot name ${label}`, d.snapshot(['ok'], name));
+      await refused(`send to ${label}`, d.send('ok', null, { ...v, name }));
+      await refused(`send from ${label}`, d.send('ok', { ...v, name }, v));
+    }
+    await assert.rejects(d.snapshot(['a', 'a'], 's1'), InvalidArgumentError);
+    assert.equal(zfsCommandCount(), count, 'no zfs command ran');
+    const e = await d.listVersions('a;b').catch((x: unknown) => x);
+    assert.match((e as Error).message, /"a;b"/, 'the error names the bad value');
+  });
+
+  describe('replication through the engine (zfs)', () => {
+    let redis: EmbeddedRedis;
+    let engine: Engine;
+    before(async () => {
+      redis = await startTestRedis();
+      engine = replicationEngine(redis.url);
+    });
+    after(async () => {
+      await engine?.close();
+      await redis?.stop();
+    });
+
+    const ep = (root: string) => `zfs:${root}`;
+
+    it('full then incremental replication with child datasets; then nothing to do', async () => {
+      const { sroot, rroot, sender, receiver } = await setup('e2e');
+      await sender.snapshot(['a', 'a/b', 'c'], 's1');
+      const opts = { sender: ep(sroot), receiver: ep(rroot) };
+      const full = await replicate(engine, opts);
+      assert.equal(full.state, 'Completed', JSON.stringify(full));
+      assert.deepEqual(full.filesystems.map((f) => [f.name, f.state, f.stepsDone]), [['a', 'Completed', 1], ['a/b', 'Completed', 1], ['c', 'Completed', 1]]);
+      assert.ok(full.filesystems[0].bytes > MiB);
+
+      await lab.write(`${sroot}/a`, { 'new.txt': 'new\n' });
+      await lab.write(`${sroot}/a/b`, { 'b.txt': 'changed\n' });
+      await sender.snapshot(['a', 'a/b', 'c'], 's2');
+      await sender.snapshot(['a', 'a/b', 'c'], 's3');
+      const inc = await replicate(engine, opts);
+      assert.equal(inc.state, 'Completed', JSON.stringify(inc));
+      for (const fs of ['a', 'a/b', 'c']) {
+        assert.deepEqual((await receiver.listVersions(fs)).map((v) => v.guid), (await sender.listVersions(fs)).map((v) => v.guid), fs);
+        assert.deepEqual(await lab.snapshotFiles(`${rroot}/${fs}@s3`), await lab.snapshotFiles(`${sroot}/${fs}@s3`), fs);
+      }
+      const again = await replicate(engine, opts);
+      assert.equal(again.state, 'Completed');
+      assert.deepEqual(again.filesystems.map((f) => f.stepsTotal), [0, 0, 0]);
+    });
+
+    it('initial policies on an empty receiver: most_recent, all, fail', async () => {
+      const { sroot, rroot } = await setup('pol');
+      const sender = createZfsDriver(sroot);
+      for (const s of ['s1', 's2', 's3']) await sender.snapshot(['c'], s);
+      const only = { filesystems: 'c' };
+      const mr = await replicate(engine, { sender: ep(sroot), receiver: ep(`${rroot}mr`), ...only });
+      assert.equal(mr.state, 'Completed', JSON.stringify(mr));
+      assert.deepEqual(await byName(createZfsDriver(`${rroot}mr`), 'c'), ['s3']);
+      const all = await replicate(engine, { sender: ep(sroot), receiver: ep(`${rroot}all`), initial: 'all', ...only });
+      assert.equal(all.state, 'Completed', JSON.stringify(all));
+      assert.deepEqual(await byName(createZfsDriver(`${rroot}all`), 'c'), ['s1', 's2', 's3']);
+      const fail = await replicate(engine, { sender: ep(sroot), receiver: ep(`${rroot}fail`), initial: 'fail', ...only });
+      assert.equal(fail.state, 'PermanentError');
+      assert.match(fail.filesystems[0].problem ?? '', /fail/);
+      assert.deepEqual(await lab.listAll(`${rroot}fail`), []);
+    });
+
+    it('a diverged receiver ends in PermanentError, untouched, while the others complete', async () => {
+      const { sroot, rroot, sender } = await setup('div');
+      await sender.snapshot(['a', 'c'], 's1');
+      const opts = { sender: ep(sroot), receiver: ep(rroot), filesystems: '?' }; // a and c, not a/b
+      const base = await replicate(engine, opts);
+      assert.equal(base.state, 'Completed', JSON.stringify(base));
+      await lab.zfs(['snapshot', `${rroot}/c@local`]);
+      await sender.snapshot(['a', 'c'], 's2');
+      const before = await lab.guids(rroot);
+      const r = await replicate(engine, opts);
+      assert.equal(r.state, 'PermanentError');
+      assert.equal(r.filesystems.find((f) => f.name === 'a')!.state, 'Completed');
+      const c = r.filesystems.find((f) => f.name === 'c')!;
+      assert.equal(c.state, 'PermanentError');
+      assert.match(c.problem ?? '', /diverged|local/);
+      const after = await lab.guids(rroot);
+      for (const [name, guid] of Object.entries(before)) if (name.startsWith(`${rroot}/c`)) assert.equal(after[name], guid);
+      assert.deepEqual(Object.keys(after).filter((n) => n.startsWith(`${rroot}/c@`)).sort(), [`${rroot}/c@local`, `${rroot}/c@s1`]);
+    });
+
+    it('no common version and a sender without snapshots are conflicts for that filesystem only', async () => {
+      const one = await setup('ncv');
+      await one.sender.snapshot(['c'], 's1');
+      assert.equal((await replicate(engine, { sender: ep(one.sroot), receiver: ep(one.rroot), filesystems: 'c' })).state, 'Completed');
+      const two = await setup('ncv');
+      await two.sender.snapshot(['c'], 's1');
+      const before = await lab.guids(one.rroot);
+      const r = await replicate(engine, { sender: ep(two.sroot), receiver: ep(one.rroot) });
+      assert.equal(r.state, 'PermanentError');
+      assert.match(r.filesystems.find((f) => f.name === 'c')!.problem ?? '', /common/);
+      assert.match(r.filesystems.find((f) => f.name === 'a')!.problem ?? '', /no snapshots/);
+      assert.deepEqual(await lab.guids(one.rroot), before);
+    });
+  });
+});
