@@ -21,7 +21,7 @@ export interface App {
 }
 
 /** Redis (given or embedded), the engine with ferry's machines, and an orderly shutdown. */
-export async function openApp(g: GlobalOptions, opts: { workers: boolean; effectConcurrency?: number }): Promise<App> {
+export async function openApp(g: GlobalOptions, opts: { workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
   const redis: RedisHandle = await acquireRedis();
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
@@ -36,7 +36,7 @@ export async function openApp(g: GlobalOptions, opts: { workers: boolean; effect
       if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
     },
   });
-  if (opts.workers) engine.startWorkers({ lockDurationMs: 30_000, stalledIntervalMs: 30_000, effectConcurrency: opts.effectConcurrency });
+  if (opts.workers) engine.startWorkers({ lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency });
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
     await engine.close();

@@ -202,9 +202,12 @@ program.command('restore')
 
 program.command('worker')
   .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput')
-  .action(async () => {
-    const app = await openApp(globals(), { workers: true });
-    process.stderr.write('ferry: worker running; Ctrl-C to stop\n');
+  .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
+  .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
+  .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
+  .action(async (o: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number }) => {
+    const app = await openApp(globals(), { workers: true, effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
+    process.stderr.write(`ferry: worker running (pid ${process.pid}); Ctrl-C to stop\n`);
     await new Promise<never>(() => {});
     await app.close();
   });
