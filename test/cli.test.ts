@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbeddedRedis } from '../src/engine/index.js';
 import { startTestRedis } from './helpers/redis.js';
@@ -103,6 +103,31 @@ describe('the ferry command', () => {
     assert.ok(events.some((e) => e.kind === 'replication' && e.to === 'Completed'));
     const ids = events.map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length, 'no duplicate');
+  });
+
+  it('ferry archive --once, archive status and restore', async () => {
+    const d = tempDir('cliarc');
+    try {
+      const { appendEntry, commit } = await import('../src/archiver/log-source/index.js');
+      for (let lsn = 1; lsn <= 5; lsn++) await appendEntry(join(d.path, 'log'), 'main', 'p1', lsn, Buffer.from(`entry ${lsn}\n`));
+      await commit(join(d.path, 'log'), 'main', 'p1', 4);
+      const sink = `file://${d.path}/sink`;
+      const r = await ferry(['archive', '--log', join(d.path, 'log'), '--sink', sink, '--once', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(lastJson(r.stdout).archived, 4, 'the uncommitted entry 5 is not archived');
+      const status = lastJson((await ferry(['archive', 'status', '--json'], env)).stdout);
+      const p1 = status.partitions.find((p: { partition: string }) => p.partition === 'p1');
+      assert.deepEqual([p1.state, p1.nextLsn, p1.highWaterMark], ['Idle', 5, 4]);
+      const restored = await ferry(['restore', '--sink', sink, '--storage', 'main', '--partition', 'p1', '--into', join(d.path, 'out'), '--json'], env);
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.deepEqual(lastJson(restored.stdout), { restored: 4, firstLsn: 1, lastLsn: 4 });
+      assert.equal(readFileSync(join(d.path, 'out', '00000000000000000003'), 'utf8'), 'entry 3\n');
+      const missing = await ferry(['archive', '--log', join(d.path, 'log')], env);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /--sink <url> is required/);
+    } finally {
+      d.remove();
+    }
   });
 
   it('without REDIS_URL: starts an embedded redis-server, says so, and stops it on exit', async () => {

@@ -68,7 +68,16 @@ export async function allPartitionStatus(engine: Engine, limit = 100_000): Promi
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** caught up: everything committed at the last notification is archived (or the partition failed) */
-export function settled(s: PartitionStatus): boolean {
-  return (s.state === 'Idle' && s.nextLsn > s.highWaterMark) || s.state === 'Failed';
+/**
+ * Caught up with what a scan saw: the machine has taken in the scan's high water mark (its
+ * notification may still sit in the inbox) and archived up to it, or the partition failed.
+ */
+export function settled(s: PartitionStatus, scannedHighWaterMark: number): boolean {
+  if (s.state === 'Failed') return true;
+  return s.highWaterMark >= scannedHighWaterMark && s.state === 'Idle' && s.nextLsn > s.highWaterMark;
+}
+
+/** the high water mark of each scanned partition by machine id */
+export function scannedMarks(parts: PartitionState[]): Map<string, number> {
+  return new Map(parts.map((p) => [partitionMachineId(p.storage, p.partition), p.highWaterMark]));
 }

@@ -3,16 +3,16 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Starts `node --import tsx <script> ...args` from the repository root; resolves when it prints `ready`. */
-export async function startNodeProcess(script: string, args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
+/** Starts `node --import tsx <script> ...args` from the repository root; resolves when it prints `readyText` (stdout or stderr). */
+export async function startNodeProcess(script: string, args: string[], env: Record<string, string> = {}, readyText = 'ready'): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (d) => { err += d.toString(); if (err.length > 20000) err = err.slice(-10000); });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => { out += d.toString(); if (out.includes('ready')) resolve(); });
+    child.stderr!.on('data', (d) => { err += d.toString(); if (err.length > 20000) err = err.slice(-10000); if (err.includes(readyText)) resolve(); });
+    child.stdout!.on('data', (d) => { out += d.toString(); if (out.includes(readyText)) resolve(); });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before ready: ${err}`)));
   });
   return child;

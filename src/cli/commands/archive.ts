@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { allPartitionStatus, scanAndNotify, settled, type PartitionStatus } from '../../archiver/coordinator.js';
+import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../archiver/coordinator.js';
 import { createFileLogSource } from '../../archiver/log-source/index.js';
 import { openSink } from '../../archiver/sinks/index.js';
 import type { App } from '../app.js';
@@ -45,21 +45,21 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
     ? new cliProgress.SingleBar({ stream: process.stderr, format: ' archive |{bar}| {value}/{total} entries | {partitions} partitions | {failed} failed' }, cliProgress.Presets.shades_classic)
     : null;
   let partitions = await scanAndNotify(app.engine, source, target, app.metrics);
-  const keys = new Set(partitions.map((p) => `wal.${p.storage}.${p.partition}`));
+  let marks = scannedMarks(partitions);
   const total = () => partitions.reduce((n, p) => n + Math.max(0, p.highWaterMark - (p.positions.archiver ?? Math.max(0, p.lowWaterMark - 1))), 0);
   const startTotal = total();
   bar?.start(Math.max(1, startTotal), 0, { partitions: partitions.length, failed: 0 });
   let lastScan = Date.now();
   try {
     for (;;) {
-      const all = (await allPartitionStatus(app.engine)).filter((s) => keys.has(s.id));
+      const all = (await allPartitionStatus(app.engine)).filter((s) => marks.has(s.id));
       const sum = summarize(all);
       bar?.update(Math.min(startTotal, sum.archived + sum.present), { partitions: all.length, failed: sum.failed.length });
-      if (o.once && all.length === keys.size && all.every(settled)) return sum;
+      if (o.once && all.length === marks.size && all.every((s) => settled(s, marks.get(s.id) ?? 0))) return sum;
       if (signal.aborted) return sum;
       if (Date.now() - lastScan >= o.intervalSec * 1000) {
         partitions = await scanAndNotify(app.engine, source, target, app.metrics);
-        for (const p of partitions) keys.add(`wal.${p.storage}.${p.partition}`);
+        marks = scannedMarks(partitions);
         lastScan = Date.now();
       }
       await new Promise((r) => setTimeout(r, 200));

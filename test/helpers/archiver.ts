@@ -1,0 +1,36 @@
+import { Engine } from '../../src/engine/index.js';
+import { systemClock } from '../../src/engine/types.js';
+import { FerryMetrics } from '../../src/observability/metrics.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { archiverRegistry } from '../../src/archiver/registry.js';
+import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../src/archiver/coordinator.js';
+import { createFileLogSource } from '../../src/archiver/log-source/index.js';
+
+let n = 0;
+
+/** An engine with the partition machine and in-process workers, on its own key prefix. */
+export function archiverEngine(redisUrl: string, o: { sinkBackoffMs?: number; effectConcurrency?: number; workers?: boolean } = {}): { engine: Engine; metrics: FerryMetrics; prefix: string } {
+  const metrics = new FerryMetrics();
+  const prefix = `arc${process.pid}x${++n}`;
+  const engine: Engine = new Engine({
+    redisUrl, prefix, metrics, logger: createLogger({ level: 'warn', pretty: false }),
+    registry: archiverRegistry({ metrics, redis: () => engine.redis, prefix, clock: systemClock, sinkBackoffMs: o.sinkBackoffMs ?? 200 }),
+    onEmit: (_rec, e) => { if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage) }); },
+  });
+  if (o.workers !== false) engine.startWorkers({ effectConcurrency: o.effectConcurrency ?? 4, watchdogIntervalMs: 200 });
+  return { engine, metrics, prefix };
+}
+
+export const fastArchiveRetry = { initialMs: 100, maxMs: 800 };
+
+/** Scans, notifies, and waits until every partition is caught up or failed. */
+export async function archiveOnce(engine: Engine, log: string, sink: string, timeoutMs = 60_000): Promise<PartitionStatus[]> {
+  const deadline = Date.now() + timeoutMs;
+  const marks = scannedMarks(await scanAndNotify(engine, createFileLogSource(log), { log, sink, retry: fastArchiveRetry }));
+  for (;;) {
+    const all = await allPartitionStatus(engine);
+    if (all.length >= marks.size && all.every((s) => settled(s, marks.get(s.id) ?? 0))) return all;
+    if (Date.now() > deadline) throw new Error(`archiving did not settle: ${JSON.stringify(all.filter((s) => !settled(s, marks.get(s.id) ?? 0)))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
