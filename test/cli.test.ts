@@ -130,6 +130,33 @@ describe('the ferry command', () => {
     }
   });
 
+  it('ferry archive keeps watching: a commit is archived at once, without waiting for the rescan interval', async () => {
+    const d = tempDir('cliwatch');
+    const { appendEntry, commit } = await import('../src/archiver/log-source/index.js');
+    const log = join(d.path, 'log');
+    await appendEntry(log, 'main', 'w1', 1, Buffer.from('one'));
+    await commit(log, 'main', 'w1', 1);
+    const child = spawn(process.execPath, ['bin/ferry.mjs', '--key-prefix', 'watchtest', 'archive', '--log', log, '--sink', `file://${d.path}/sink`, '--interval', '3600', '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    const key = (lsn: number) => join(d.path, 'sink', 'main', 'w1', `${String(lsn).padStart(20, '0')}.tar`);
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(key(1)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(existsSync(key(1)), 'the first entry was archived');
+      await appendEntry(log, 'main', 'w1', 2, Buffer.from('two'));
+      await commit(log, 'main', 'w1', 2);
+      const deadline2 = Date.now() + 10_000;
+      while (!existsSync(key(2)) && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(existsSync(key(2)), 'the committed entry was archived without a rescan');
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
+      d.remove();
+    }
+    assert.equal(lastJson(out).archived, 2);
+  });
+
   it('without REDIS_URL: starts an embedded redis-server, says so, and stops it on exit', async () => {
     const d = tempDir('emb');
     try {

@@ -14,6 +14,8 @@ export interface GlobalOptions {
 }
 
 export interface App {
+  /** aborted on the first SIGINT/SIGTERM; commands that stop gracefully watch it */
+  interrupted: AbortSignal;
   engine: Engine;
   log: Logger;
   metrics: FerryMetrics;
@@ -21,7 +23,11 @@ export interface App {
 }
 
 /** Redis (given or embedded), the engine with ferry's machines, and an orderly shutdown. */
-export async function openApp(g: GlobalOptions, opts: { workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number }): Promise<App> {
+export async function openApp(g: GlobalOptions, opts: {
+  workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number;
+  /** the command ends by itself on interruption (prints its summary); a second signal still exits */
+  graceful?: boolean;
+}): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
   const redis: RedisHandle = await acquireRedis();
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
@@ -43,11 +49,18 @@ export async function openApp(g: GlobalOptions, opts: { workers: boolean; effect
     await redis.release();
     log.flush?.();
   })());
+  const interrupted = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
+    if (opts.graceful && !interrupted.signal.aborted) {
+      interrupted.abort();
+      process.once(sig, onSignal);
+      return;
+    }
+    interrupted.abort();
     process.stderr.write(`ferry: ${sig}: stopping (work in progress resumes on the next run)\n`);
     close().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return { engine, log, metrics, close };
+  return { interrupted: interrupted.signal, engine, log, metrics, close };
 }

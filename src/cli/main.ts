@@ -37,7 +37,7 @@ function printJson(value: unknown): void {
 }
 
 /** Runs an action with the app open, closing it whatever happens, and sets the exit status. */
-async function withApp(opts: { workers: boolean; effectConcurrency?: number }, fn: (app: App) => Promise<number>): Promise<void> {
+async function withApp(opts: { workers: boolean; effectConcurrency?: number; graceful?: boolean }, fn: (app: App) => Promise<number>): Promise<void> {
   const app = await openApp(globals(), opts);
   let code: number = EXIT.error;
   try {
@@ -137,14 +137,12 @@ program.command('watch')
   .description('print transition events as they are committed, one per line (Ctrl-C to stop)')
   .option('--from <id>', 'resume after this transition id ("0" = from the oldest kept)')
   .option('--json', 'one JSON object per line')
-  .action(async (o: { from?: string; json?: boolean }) => withApp({ workers: false }, async (app) => {
-    const ac = new AbortController();
-    process.once('SIGINT', () => ac.abort());
+  .action(async (o: { from?: string; json?: boolean }) => withApp({ workers: false, graceful: true }, async (app) => {
     const from = o.from ?? (await app.engine.transitions.lastId());
     await app.engine.transitions.follow(from, (e) => {
       if (o.json) printJson(e);
       else process.stdout.write(`${e.id} ${new Date(e.at).toISOString()} ${e.kind} ${e.machineId} ${e.from ?? '(start)'} -> ${e.to} on ${e.event}\n`);
-    }, ac.signal);
+    }, app.interrupted);
     return EXIT.ok;
   }));
 
@@ -172,10 +170,8 @@ program.command('archive')
     if (!o.log) throw new InvalidArgumentError('--log <root> is required: the log source to archive', { code: 'INVALID_ARGUMENT' });
     if (!o.sink) throw new InvalidArgumentError('--sink <url> is required: file:///abs/path or s3://bucket/prefix?endpoint=URL', { code: 'INVALID_ARGUMENT' });
     const { log, sink } = o;
-    return withApp({ workers: true, effectConcurrency: o.workers }, async (app) => {
-      const ac = new AbortController();
-      process.once('SIGINT', () => ac.abort());
-      const sum = await archive(app, { log, sink, once: !!o.once, intervalSec: o.interval, progress: !o.json, retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs } }, ac.signal);
+    return withApp({ workers: true, effectConcurrency: o.workers, graceful: true }, async (app) => {
+      const sum = await archive(app, { log, sink, once: !!o.once, intervalSec: o.interval, progress: !o.json, retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs } }, app.interrupted);
       if (o.json) printJson(sum);
       else {
         process.stdout.write(`archived ${sum.archived} entries (${sum.present} already in the sink) from ${sum.partitions} partitions; ${sum.gaps} gaps; ${sum.failed.length} failed\n`);

@@ -1,4 +1,4 @@
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
 import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree } from '../../storage/dir/fsutil.js';
@@ -138,9 +138,19 @@ export async function commit(root: string, storage: string, partition: string, l
       }
       await writeNumberAtomic(l.committedFile, lsn);
     });
+    await signalCommit(root);
   } catch (err) {
     throw classifyError(err, `committing LSN ${lsn} of ${storage}/${partition}`);
   }
+}
+
+/** The file a watching archiver listens to (fs.watch on the root) to learn of commits at once. */
+export const COMMIT_SIGNAL = '.commit-signal';
+
+/** Tells a watching archiver that something was committed; rescans still cover a missed signal. */
+async function signalCommit(root: string): Promise<void> {
+  const now = new Date();
+  await utimes(join(resolve(root), COMMIT_SIGNAL), now, now).catch(async () => writeFile(join(resolve(root), COMMIT_SIGNAL), ''));
 }
 
 /**

@@ -1,4 +1,6 @@
+import { watch, type FSWatcher } from 'node:fs';
 import cliProgress from 'cli-progress';
+import { COMMIT_SIGNAL } from '../../archiver/log-source/writer.js';
 import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../archiver/coordinator.js';
 import { createFileLogSource } from '../../archiver/log-source/index.js';
 import { openSink } from '../../archiver/sinks/index.js';
@@ -50,6 +52,9 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
   const startTotal = total();
   bar?.start(Math.max(1, startTotal), 0, { partitions: partitions.length, failed: 0 });
   let lastScan = Date.now();
+  // a node's commit touches the root's commit signal: rescan at once instead of at the next interval
+  let signalled = false;
+  const watcher = o.once ? null : watchCommits(o.log, () => { signalled = true; });
   try {
     for (;;) {
       const all = (await allPartitionStatus(app.engine)).filter((s) => marks.has(s.id));
@@ -57,7 +62,8 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
       bar?.update(Math.min(startTotal, sum.archived + sum.present), { partitions: all.length, failed: sum.failed.length });
       if (o.once && all.length === marks.size && all.every((s) => settled(s, marks.get(s.id) ?? 0))) return sum;
       if (signal.aborted) return sum;
-      if (Date.now() - lastScan >= o.intervalSec * 1000) {
+      if (signalled || Date.now() - lastScan >= o.intervalSec * 1000) {
+        signalled = false;
         partitions = await scanAndNotify(app.engine, source, target, app.metrics);
         marks = scannedMarks(partitions);
         lastScan = Date.now();
@@ -65,7 +71,18 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
+    watcher?.close();
     bar?.stop();
+  }
+}
+
+function watchCommits(root: string, onCommit: () => void): FSWatcher | null {
+  try {
+    const w = watch(root, (_event, name) => { if (name === COMMIT_SIGNAL) onCommit(); });
+    w.on('error', () => w.close());
+    return w;
+  } catch {
+    return null; // no root yet, or no inotify: the interval rescan still finds everything
   }
 }
 

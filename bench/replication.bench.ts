@@ -1,0 +1,850 @@
+/**
+ * Replication throughput benchmark: ferry against the plain pipe, per driver.
+ *
+ *   node --import tsx bench/replication.bench.ts     (or `npm run bench`, which runs every part)
+ *
+ * For each driver (zfs through zfs-fuse or kernel zfs on file-backed pools, btrfs on loop-mounted
+ * images) one sender filesystem gets >= 1 GiB of incompressible data in a few hundred files of mixed
+ * sizes over several snapshots (each adds new files, rewrites a few and deletes a few). The same
+ * steps (one full send, then one incremental per snapshot: `--initial all`) are then replicated
+ *   - by the plain pipe: `zfs send [-i a] b | zfs receive -u`, `btrfs send [-p a] b | btrfs receive`,
+ *     one shell pipeline per step (a real OS pipe between the two tools), and
+ *   - by ferry: a `replicate` run through the engine (real Redis, in-process workers), timed from
+ *     start to the run's Completed state,
+ * each into a fresh receiver, alternating which goes first, `BENCH_REPL_ROUNDS` times. Before the
+ * rounds every step's stream is read once (`send | wc -c`: warms the caches, measures the stream).
+ * Throughput = stream bytes / wall time; the ratio is best ferry over best pipe; target >= 0.9.
+ *
+ * Human-readable figures on stdout; the last stdout line is one JSON object with them all.
+ * Everything it creates (pools, images, mounts, loop devices, temp dirs, redis) is removed at the
+ * end, also on errors and Ctrl-C (a second Ctrl-C cleans up synchronously and exits at once).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, statSync, statfsSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Engine, MachineRecord } from '../src/engine/index.js';
+import { createLogger } from '../src/observability/logger.js';
+import { runReport, startReplication } from '../src/replication/runs.js';
+import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
+import type { StorageDriver } from '../src/storage/driver.js';
+import { setZfsLogger } from '../src/storage/zfs/run-zfs.js';
+import { createZfsDriver } from '../src/storage/zfs/index.js';
+import { btrfsUnavailable, createSubvolume, mountBtrfsImage, subvolumeFields, type BtrfsMount } from '../test/helpers/btrfs.js';
+import { startTestRedis } from '../test/helpers/redis.js';
+import { replicationEngine } from '../test/helpers/replication.js';
+import { must, tree, zfsUnavailable, ZfsLab } from '../test/helpers/zfs.js';
+import { envInt, isMain, round, sleep } from './lib.js';
+
+export type BenchDriver = 'zfs' | 'btrfs';
+
+export interface ReplicationBenchOptions {
+  /** use this Redis instead of starting a throwaway redis-server */
+  redisUrl?: string;
+  drivers: BenchDriver[];
+  /** snapshots of the sender filesystem: one full step and snapshots - 1 incremental ones */
+  snapshots: number;
+  /** new data per snapshot, MiB */
+  mibPerSnapshot: number;
+  /** new files per snapshot */
+  filesPerSnapshot: number;
+  /** rounds of (pipe, ferry) or (ferry, pipe), alternating; headline figures are the best of each */
+  rounds: number;
+  /** give up one replication (pipe or ferry) after this long, ms */
+  runTimeoutMs: number;
+  /** also compare every file's sha256 of the newest snapshot on each receiver (slow: reads it all again) */
+  verifyContent: boolean;
+}
+
+export const TARGET_RATIO = 0.9;
+const MiB = 1024 * 1024;
+const FS = 'data';
+
+export function defaultOptions(): ReplicationBenchOptions {
+  const drivers = (process.env.BENCH_REPL_DRIVERS ?? 'zfs,btrfs').split(',').map((d) => d.trim()).filter(Boolean);
+  for (const d of drivers) if (d !== 'zfs' && d !== 'btrfs') throw new Error(`BENCH_REPL_DRIVERS: unknown driver ${JSON.stringify(d)} (zfs, btrfs)`);
+  return {
+    redisUrl: process.env.BENCH_REDIS_URL || undefined,
+    drivers: drivers as BenchDriver[],
+    snapshots: envInt('BENCH_REPL_SNAPSHOTS', 4),
+    mibPerSnapshot: envInt('BENCH_REPL_MIB_PER_SNAPSHOT', 256),
+    filesPerSnapshot: envInt('BENCH_REPL_FILES_PER_SNAPSHOT', 100),
+    rounds: envInt('BENCH_REPL_ROUNDS', 2),
+    runTimeoutMs: envInt('BENCH_REPL_TIMEOUT_MS', 180_000),
+    verifyContent: process.env.BENCH_REPL_VERIFY === '1',
+  };
+}
+
+// ---- results -------------------------------------------------------------------------------
+
+export interface TimedRun {
+  ms: number;
+  MBps: number;
+  /** wall time of each step (pipe: each pipeline; ferry: each replicateStep effect) */
+  stepMs: number[];
+}
+
+export interface FerryRun extends TimedRun {
+  /** bytes ferry counted through its step runner */
+  bytes: number;
+  /** the plan effect */
+  planMs: number;
+  /** start -> Completed minus the plan and step effects: engine scheduling, commits, job pickup */
+  engineMs: number;
+  /** a step failed and was retried (its time is in the figure) */
+  retried: string | null;
+}
+
+export interface RoundResult {
+  order: 'pipe-first' | 'ferry-first';
+  pipe: TimedRun;
+  ferry: FerryRun;
+  ratio: number;
+}
+
+export interface DriverResult {
+  driver: BenchDriver;
+  /** which zfs (zfs-fuse or kernel) / btrfs-progs version */
+  implementation: string;
+  /** file data written to the sender */
+  dataBytes: number;
+  files: number;
+  snapshots: number;
+  steps: number;
+  /** bytes of all step streams (`send | wc -c`); MB/s figures are these over wall time */
+  streamBytes: number;
+  stepStreamBytes: number[];
+  /** best pipe and best ferry throughput over the rounds, 1 MB = 10^6 bytes */
+  pipeMBps: number;
+  ferryMBps: number;
+  /** ferryMBps / pipeMBps */
+  ratio: number;
+  /** median of the per-round ratios */
+  medianRoundRatio: number;
+  rounds: RoundResult[];
+  /** the warm-up pass, `send | wc -c` per step: what the sender alone does */
+  sendOnlyMBps: number;
+  setupMs: number;
+  verified: { ok: boolean; problems: string[]; content: boolean };
+  ok: boolean;
+}
+
+export interface SkippedDriver {
+  driver: BenchDriver;
+  skipped: string;
+}
+
+export interface ReplicationBenchReport {
+  zfs?: DriverResult | SkippedDriver;
+  btrfs?: DriverResult | SkippedDriver;
+  config: { snapshots: number; mibPerSnapshot: number; filesPerSnapshot: number; rounds: number };
+  target: { ratio: number };
+  ok: boolean;
+  durationMs: number;
+}
+
+const isSkipped = (r: DriverResult | SkippedDriver | undefined): r is SkippedDriver => !!r && 'skipped' in r;
+
+// ---- interruption and cleanup ---------------------------------------------------------------
+
+class Interrupted extends Error {
+  constructor(readonly signal: string) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+/** Process groups of running pipelines: killed on abort and, as a last resort, on exit. */
+const pipelineGroups = new Set<number>();
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    // gone
+  }
+}
+
+/** Undo actions, run last-in first-out; errors are collected, not thrown midway. */
+class Cleanup {
+  private readonly actions: Array<{ what: string; fn: () => Promise<void> | void; sync?: () => void }> = [];
+
+  add(what: string, fn: () => Promise<void> | void, sync?: () => void): void {
+    this.actions.push({ what, fn, sync });
+  }
+
+  async run(): Promise<string[]> {
+    const problems: string[] = [];
+    while (this.actions.length) {
+      const a = this.actions.pop()!;
+      try {
+        await a.fn();
+      } catch (err) {
+        problems.push(`${a.what}: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }
+    return problems;
+  }
+
+  /** second Ctrl-C: the synchronous fallbacks, best effort */
+  runSync(): void {
+    for (const pid of pipelineGroups) killGroup(pid);
+    while (this.actions.length) {
+      const a = this.actions.pop()!;
+      try {
+        a.sync?.();
+      } catch {
+        // best effort
+      }
+    }
+  }
+}
+
+// ---- data set ------------------------------------------------------------------------------
+
+/** small deterministic PRNG (mulberry32): the same files on every run and driver */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface DataPlan {
+  /** per snapshot: files to create (path, size), files to rewrite in part, files to delete */
+  snapshots: Array<{ create: Array<{ path: string; size: number }>; rewrite: string[]; remove: string[] }>;
+  dataBytes: number;
+  files: number;
+}
+
+/**
+ * Per snapshot `files` new files, sizes log-uniform between 4 KiB and 16 MiB scaled to `bytes` in
+ * total, in 8 directories; from the second snapshot on, also 1 MiB rewritten in 4 older files and 2
+ * older files deleted (so the incremental streams carry changes and deletions too).
+ */
+export function planData(snapshots: number, files: number, bytes: number, seed = 42): DataPlan {
+  const rand = prng(seed);
+  const live: Array<{ path: string; size: number }> = [];
+  const out: DataPlan['snapshots'] = [];
+  let dataBytes = 0;
+  let count = 0;
+  for (let s = 0; s < snapshots; s++) {
+    const weights = Array.from({ length: files }, () => Math.exp(Math.log(4096) + rand() * (Math.log(16 * MiB) - Math.log(4096))));
+    const sum = weights.reduce((a, b) => a + b, 0);
+    const sizes = weights.map((w) => Math.max(1024, Math.floor((w / sum) * bytes)));
+    sizes[sizes.length - 1] += bytes - sizes.reduce((a, b) => a + b, 0);
+    if (sizes[sizes.length - 1] < 1024) sizes[sizes.length - 1] = 1024;
+    const create = sizes.map((size, i) => ({ path: `s${s}/d${i % 8}/f${String(i).padStart(4, '0')}.bin`, size }));
+    const rewrite: string[] = [];
+    const remove: string[] = [];
+    if (s > 0) {
+      const big = live.filter((f) => f.size >= 2 * MiB);
+      for (let i = 0; i < 4 && big.length; i++) rewrite.push(big.splice(Math.floor(rand() * big.length), 1)[0].path);
+      for (let i = 0; i < 2 && live.length > 1; i++) {
+        const small = live.filter((f) => f.size < 2 * MiB && !rewrite.includes(f.path));
+        const pickFrom = small.length ? small : live;
+        const victim = pickFrom[Math.floor(rand() * pickFrom.length)];
+        live.splice(live.indexOf(victim), 1);
+        remove.push(victim.path);
+        dataBytes -= victim.size;
+        count--;
+      }
+    }
+    for (const f of create) {
+      live.push(f);
+      dataBytes += f.size;
+      count++;
+    }
+    out.push({ create, rewrite, remove });
+  }
+  return { snapshots: out, dataBytes, files: count };
+}
+
+const CHUNK = 4 * MiB;
+
+/** Writes `size` random (incompressible, unique) bytes at `offset` of an open file. */
+function writeRandom(fd: number, buf: Buffer, size: number, offset: number): void {
+  let done = 0;
+  while (done < size) {
+    const n = Math.min(CHUNK, size - done);
+    randomFillSync(buf, 0, n);
+    let w = 0;
+    while (w < n) w += writeSync(fd, buf, w, n - w, offset + done + w);
+    done += n;
+  }
+}
+
+/** Applies snapshot `s` of the plan to the live filesystem at `dir`. */
+function applySnapshotData(dir: string, plan: DataPlan['snapshots'][number], signal: AbortSignal): void {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  for (const f of plan.create) {
+    signal.throwIfAborted();
+    const path = join(dir, f.path);
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, 'w');
+    try {
+      writeRandom(fd, buf, f.size, 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  for (const rel of plan.rewrite) {
+    const fd = openSync(join(dir, rel), 'r+');
+    try {
+      writeRandom(fd, buf, MiB, MiB / 2);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  for (const rel of plan.remove) unlinkSync(join(dir, rel));
+}
+
+// ---- running things ------------------------------------------------------------------------
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs a shell pipeline (`bash -o pipefail -c`) in its own process group: a failure of either side
+ * fails it, an abort kills the whole group. Resolves with its stdout.
+ */
+function pipeline(cmd: string, signal: AbortSignal, timeoutMs: number): Promise<string> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn('bash', ['-o', 'pipefail', '-c', cmd], {
+      detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' },
+    });
+    const pid = child.pid!;
+    pipelineGroups.add(pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 8192) stderr += d; });
+    let why: Error | null = null;
+    const stop = (err: Error) => {
+      why ??= err;
+      killGroup(pid);
+    };
+    const onAbort = () => stop(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => stop(new Error(`timed out after ${timeoutMs} ms: ${cmd}`)), timeoutMs);
+    child.once('error', (err) => stop(err));
+    child.once('close', (code, sig) => {
+      pipelineGroups.delete(pid);
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (why) reject(why);
+      else if (code !== 0) reject(new Error(`${cmd} failed (${code ?? sig}): ${stderr.trim()}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function syncDisks(): void {
+  spawnSync('sync', [], { stdio: 'ignore' });
+}
+
+/** Waits for a machine to finish, polling often (the engine's waitFor polls every 100 ms). */
+async function waitFinished(engine: Engine, id: string, signal: AbortSignal, timeoutMs: number): Promise<MachineRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    signal.throwIfAborted();
+    const rec = await engine.store.get(id);
+    if (rec && rec.status !== 'active') return rec;
+    if (Date.now() > deadline) throw new Error(`replication ${id} not finished after ${timeoutMs} ms (state ${rec ? JSON.stringify(rec.value) : 'absent'})`);
+    await sleep(10);
+  }
+}
+
+interface EffectTimes {
+  plan: Array<{ start: number; end: number }>;
+  steps: Array<{ start: number; end: number }>;
+}
+
+/** Records the wall time of the plan and replicateStep effects of this engine (no other effect is touched). */
+function timeEffects(engine: Engine): EffectTimes {
+  const times: EffectTimes = { plan: [], steps: [] };
+  const wrap = (name: string, into: Array<{ start: number; end: number }>) => {
+    const def = engine.registry.effects[name];
+    if (!def) throw new Error(`engine has no ${name} effect`);
+    const orig = def.run;
+    def.run = async (input: unknown, ctx) => {
+      const entry = { start: performance.now(), end: NaN };
+      into.push(entry);
+      try {
+        return await orig(input, ctx);
+      } finally {
+        entry.end = performance.now();
+      }
+    };
+  };
+  wrap('plan', times.plan);
+  wrap('replicateStep', times.steps);
+  return times;
+}
+
+const MBps = (bytes: number, ms: number) => round(bytes / 1e6 / (ms / 1000), 1);
+
+// ---- the drivers ---------------------------------------------------------------------------
+
+/** What a driver part needs: how to build things on this driver and what the plain pipe runs. */
+interface Bed {
+  implementation: string;
+  /** the live sender filesystem's directory, for writing files */
+  senderDir: string;
+  sender: StorageDriver;
+  senderEndpoint: string;
+  /** a second sender root with one small filesystem, for the engine warm-up */
+  warm: { endpoint: string; receiverEndpoint: string };
+  /** the pipeline of one step (from null: full) into the plain receiver `n` */
+  pipeCommand(from: string | null, to: string, target: string): string;
+  /** the sender side of one step, for the warm-up */
+  sendCommand(from: string | null, to: string): string;
+  /** a fresh, empty receiver for run `tag`: the pipe's receive target and ferry's endpoint */
+  freshReceiver(tag: string): Promise<{ pipeTarget: string; endpoint: string }>;
+  /** checks a receiver holds exactly the sender's snapshots (and data) */
+  verify(tag: string, kind: 'pipe' | 'ferry', content: boolean): Promise<string[]>;
+}
+
+async function zfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataBytes: number): Promise<Bed> {
+  const lab = new ZfsLab();
+  const poolNames: string[] = [];
+  cleanup.add('zfs lab', () => lab.stop(), () => {
+    for (const name of poolNames.reverse()) spawnSync('zpool', ['destroy', '-f', name], { stdio: 'ignore' });
+  });
+  await lab.start();
+  const implementation = spawnSync('sh', ['-c', 'pgrep -x zfs-fuse >/dev/null && echo zfs-fuse || echo kernel zfs'], { encoding: 'utf8' }).stdout.trim();
+  let seq = 0;
+  const createPool = async (bytes: number) => {
+    const name = `ferrybench${process.pid}x${++seq}`;
+    const file = join(lab.dir, `${name}.img`);
+    const mountpoint = join(lab.dir, 'mnt', name);
+    writeFileSync(file, '');
+    truncateSync(file, bytes); // sparse: only what is written takes disk space
+    mkdirSync(dirname(mountpoint), { recursive: true });
+    await must('zpool', ['create', '-o', 'cachefile=none', '-m', mountpoint, name, file]);
+    poolNames.push(name);
+    lab.pools.push({ name, file, mountpoint });
+    return name;
+  };
+  const sizes = poolSizes(dataBytes, opts.rounds);
+  const p1 = await createPool(sizes.sender);
+  const p2 = await createPool(sizes.receiver);
+  const sroot = `${p1}/bench`;
+  await lab.zfs(['create', sroot]);
+  await lab.zfs(['create', `${sroot}/${FS}`]);
+  await lab.zfs(['create', '-p', `${p1}/warm/w`]);
+  await lab.write(`${p1}/warm/w`, { 'w.bin': Buffer.alloc(256 * 1024, 7) });
+  const warmSender = createZfsDriver(`${p1}/warm`);
+  await warmSender.snapshot(['w'], 'w1');
+  await lab.write(`${p1}/warm/w`, { 'w2.bin': Buffer.alloc(64 * 1024, 8) });
+  await warmSender.snapshot(['w'], 'w2');
+
+  const snap = (s: string) => `${sroot}/${FS}@${s}`;
+  const sendCommand = (from: string | null, to: string) => `zfs send ${from ? `-i ${q(snap(from))} ` : ''}${q(snap(to))}`;
+  const roots = new Map<string, string>();
+  return {
+    implementation,
+    senderDir: await lab.mountpoint(`${sroot}/${FS}`),
+    sender: createZfsDriver(sroot),
+    senderEndpoint: `zfs:${sroot}`,
+    warm: { endpoint: `zfs:${p1}/warm`, receiverEndpoint: `zfs:${p2}/warm` },
+    sendCommand,
+    pipeCommand: (from, to, target) => `${sendCommand(from, to)} | zfs receive -u ${q(target)}`,
+    async freshReceiver(tag) {
+      const root = `${p2}/${tag}`;
+      await lab.zfs(['create', root]);
+      roots.set(tag, root);
+      return { pipeTarget: `${root}/${FS}`, endpoint: `zfs:${root}` };
+    },
+    async verify(tag, kind, content) {
+      const root = roots.get(tag)!;
+      const problems: string[] = [];
+      const props = async (ds: string) => {
+        const out = await must('zfs', ['get', '-H', '-p', '-r', '-t', 'snapshot', '-o', 'name,property,value', 'guid,referenced', ds]);
+        const m = new Map<string, { guid: string; referenced: string }>();
+        for (const line of out.split('\n').filter(Boolean)) {
+          const [name, prop, value] = line.split('\t');
+          const s = name.slice(name.indexOf('@') + 1);
+          const e = m.get(s) ?? { guid: '', referenced: '' };
+          if (prop === 'guid') e.guid = value;
+          else e.referenced = value;
+          m.set(s, e);
+        }
+        return m;
+      };
+      const want = await props(`${sroot}/${FS}`);
+      const have = await props(`${root}/${FS}`).catch(() => new Map<string, { guid: string; referenced: string }>());
+      for (const [s, w] of want) {
+        const h = have.get(s);
+        if (!h) problems.push(`${kind} ${tag}: @${s} missing`);
+        else if (h.guid !== w.guid) problems.push(`${kind} ${tag}: @${s} guid ${h.guid}, sender ${w.guid}`);
+        else if (h.referenced !== w.referenced) problems.push(`${kind} ${tag}: @${s} references ${h.referenced} bytes, sender ${w.referenced}`);
+      }
+      if (have.size !== want.size) problems.push(`${kind} ${tag}: ${have.size} snapshots, sender ${want.size}`);
+      if (content && !problems.length) {
+        const last = [...want.keys()].at(-1)!;
+        const a = await lab.snapshotFiles(`${sroot}/${FS}@${last}`);
+        const b = await lab.snapshotFiles(`${root}/${FS}@${last}`);
+        const diff = Object.keys({ ...a, ...b }).filter((k) => a[k] !== b[k]);
+        if (diff.length) problems.push(`${kind} ${tag}: ${diff.length} files differ in @${last}, e.g. ${diff[0]}`);
+      }
+      return problems;
+    },
+  };
+}
+
+async function btrfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataBytes: number): Promise<Bed> {
+  const sizes = poolSizes(dataBytes, opts.rounds);
+  const mounts: BtrfsMount[] = [];
+  cleanup.add('btrfs images', () => { for (const m of mounts.reverse()) m.cleanup(); }, () => { for (const m of mounts.reverse()) m.cleanup(); });
+  const a = mountBtrfsImage('bench-s', Math.ceil(sizes.sender / MiB));
+  mounts.push(a);
+  const b = mountBtrfsImage('bench-r', Math.ceil(sizes.receiver / MiB));
+  mounts.push(b);
+  const implementation = spawnSync('btrfs', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const sroot = join(a.dir, 'sender');
+  createSubvolume(join(sroot, FS));
+  const warmRoot = join(a.dir, 'warm');
+  createSubvolume(join(warmRoot, 'w'));
+  writeFileSync(join(warmRoot, 'w', 'w.bin'), Buffer.alloc(256 * 1024, 7));
+  const warmSender = createBtrfsDriver(warmRoot);
+  await warmSender.snapshot(['w'], 'w1');
+  writeFileSync(join(warmRoot, 'w', 'w2.bin'), Buffer.alloc(64 * 1024, 8));
+  await warmSender.snapshot(['w'], 'w2');
+
+  const snap = (s: string) => join(sroot, '.ferry', 'snapshots', FS, s);
+  const sendCommand = (from: string | null, to: string) => `btrfs -q send ${from ? `-p ${q(snap(from))} ` : ''}${q(snap(to))}`;
+  const dirs = new Map<string, { pipe: string; ferry: string }>();
+  const filesOf = (dir: string) => {
+    const out: Record<string, string> = {};
+    const walk = (d: string, prefix: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name), `${prefix}${e.name}/`);
+        else out[`${prefix}${e.name}`] = String(statSync(join(d, e.name)).size);
+      }
+    };
+    walk(dir, '');
+    return out;
+  };
+  return {
+    implementation,
+    senderDir: join(sroot, FS),
+    sender: createBtrfsDriver(sroot),
+    senderEndpoint: `btrfs:${sroot}`,
+    warm: { endpoint: `btrfs:${warmRoot}`, receiverEndpoint: `btrfs:${join(b.dir, 'warm')}` },
+    sendCommand,
+    pipeCommand: (from, to, target) => `${sendCommand(from, to)} | btrfs -q receive ${q(target)}`,
+    async freshReceiver(tag) {
+      const root = join(b.dir, tag);
+      mkdirSync(root);
+      const e = dirs.get(tag) ?? { pipe: '', ferry: '' };
+      dirs.set(tag, e);
+      // the plain pipe receives into <root>/ like `btrfs receive <dir>`; ferry into <root>/.ferry/snapshots/<fs>/
+      e.pipe = root;
+      e.ferry = join(root, '.ferry', 'snapshots', FS);
+      return { pipeTarget: root, endpoint: `btrfs:${root}` };
+    },
+    async verify(tag, kind, content) {
+      const d = dirs.get(tag)!;
+      const dir = kind === 'pipe' ? d.pipe : d.ferry;
+      const problems: string[] = [];
+      const want = await createBtrfsDriver(sroot).listVersions(FS);
+      for (const v of want) {
+        let f: ReturnType<typeof subvolumeFields>;
+        try {
+          f = subvolumeFields(join(dir, v.name));
+        } catch (err) {
+          problems.push(`${kind} ${tag}: ${v.name} missing (${(err as Error).message.split('\n')[0]})`);
+          continue;
+        }
+        if (f.receivedUuid !== v.guid) problems.push(`${kind} ${tag}: ${v.name} received uuid ${f.receivedUuid}, sender uuid ${v.guid}`);
+        if (!f.readonly) problems.push(`${kind} ${tag}: ${v.name} is not read-only`);
+      }
+      if (!problems.length) {
+        const last = want.at(-1)!.name;
+        const a = content ? tree(snap(last)) : filesOf(snap(last));
+        const b = content ? tree(join(dir, last)) : filesOf(join(dir, last));
+        const diff = Object.keys({ ...a, ...b }).filter((k) => a[k] !== b[k]);
+        if (diff.length) problems.push(`${kind} ${tag}: ${diff.length} files differ (${content ? 'sha256' : 'size'}) in ${last}, e.g. ${diff[0]}`);
+      }
+      return problems;
+    },
+  };
+}
+
+/** Sparse sizes of the sender and receiver pools/images: room for every receive of every round. */
+function poolSizes(dataBytes: number, rounds: number): { sender: number; receiver: number } {
+  const GiB = 1024 * MiB;
+  const up = (n: number) => Math.ceil(n / GiB) * GiB;
+  return {
+    sender: up(Math.max(3 * dataBytes, 2 * GiB)),
+    receiver: up(Math.max(3 * dataBytes, 2 * rounds * dataBytes * 1.3 + GiB)),
+  };
+}
+
+function unavailable(driver: BenchDriver): string | null {
+  if (driver === 'zfs') {
+    try {
+      return zfsUnavailable();
+    } catch (err) {
+      return (err as Error).message; // CI=true: reported as a skip with the reason; `ok` is false then
+    }
+  }
+  return btrfsUnavailable();
+}
+
+async function benchDriver(driver: BenchDriver, redisUrl: string, opts: ReplicationBenchOptions, signal: AbortSignal, log: (s: string) => void): Promise<DriverResult> {
+  const cleanup = new Cleanup();
+  const onSecondSignal = () => cleanup.runSync();
+  forceCleanups.add(onSecondSignal);
+  try {
+    const plan = planData(opts.snapshots, opts.filesPerSnapshot, opts.mibPerSnapshot * MiB);
+    checkDiskSpace(plan.dataBytes, opts.rounds);
+    const tSetup = performance.now();
+    const bed = driver === 'zfs' ? await zfsBed(opts, cleanup, plan.dataBytes) : await btrfsBed(opts, cleanup, plan.dataBytes);
+    const names = plan.snapshots.map((_, i) => `s${i + 1}`);
+    for (let s = 0; s < names.length; s++) {
+      applySnapshotData(bed.senderDir, plan.snapshots[s], signal);
+      await bed.sender.snapshot([FS], names[s]);
+    }
+    const setupMs = Math.round(performance.now() - tSetup);
+    const steps = names.map((to, i) => ({ from: i === 0 ? null : names[i - 1], to }));
+    log(`${driver}: ${(plan.dataBytes / MiB).toFixed(0)} MiB in ${plan.files} files, ${names.length} snapshots written in ${(setupMs / 1000).toFixed(1)} s (${bed.implementation})`);
+
+    // warm-up: every step's stream read once (caches), counted (the MB/s figures' bytes)
+    syncDisks();
+    const tWarm = performance.now();
+    const stepStreamBytes: number[] = [];
+    for (const st of steps) stepStreamBytes.push(Number((await pipeline(`${bed.sendCommand(st.from, st.to)} | wc -c`, signal, opts.runTimeoutMs)).trim()));
+    const warmMs = performance.now() - tWarm;
+    const streamBytes = stepStreamBytes.reduce((a, b) => a + b, 0);
+    const sendOnlyMBps = MBps(streamBytes, warmMs);
+    log(`${driver}: streams ${stepStreamBytes.map((b) => (b / 1e6).toFixed(1)).join(' + ')} MB; send only (warm-up) ${sendOnlyMBps} MB/s`);
+
+    const engine = replicationEngine(redisUrl);
+    cleanup.add('engine', () => engine.close());
+    const times = timeEffects(engine);
+    // engine warm-up: JIT, Lua scripts, connections, driver code paths, on a tiny filesystem
+    await ferryRun(engine, times, bed.warm.endpoint, bed.warm.receiverEndpoint, 2, signal, opts.runTimeoutMs);
+
+    const runPipe = async (tag: string): Promise<TimedRun> => {
+      const { pipeTarget } = await bed.freshReceiver(tag);
+      syncDisks();
+      const stepMs: number[] = [];
+      const t0 = performance.now();
+      for (const st of steps) {
+        const s0 = performance.now();
+        await pipeline(bed.pipeCommand(st.from, st.to, pipeTarget), signal, opts.runTimeoutMs);
+        stepMs.push(Math.round(performance.now() - s0));
+      }
+      const ms = Math.round(performance.now() - t0);
+      return { ms, MBps: MBps(streamBytes, ms), stepMs };
+    };
+    const runFerry = async (tag: string): Promise<FerryRun> => {
+      const { endpoint } = await bed.freshReceiver(tag);
+      syncDisks();
+      const r = await ferryRun(engine, times, bed.senderEndpoint, endpoint, steps.length, signal, opts.runTimeoutMs);
+      return { ...r, MBps: MBps(streamBytes, r.ms) };
+    };
+
+    const rounds: RoundResult[] = [];
+    const problems: string[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      const order = r % 2 === 0 ? 'pipe-first' : 'ferry-first';
+      let pipe: TimedRun;
+      let ferry: FerryRun;
+      if (order === 'pipe-first') {
+        pipe = await runPipe(`pipe${r + 1}`);
+        ferry = await runFerry(`ferry${r + 1}`);
+      } else {
+        ferry = await runFerry(`ferry${r + 1}`);
+        pipe = await runPipe(`pipe${r + 1}`);
+      }
+      if (ferry.bytes !== streamBytes) problems.push(`ferry round ${r + 1} counted ${ferry.bytes} bytes, the streams have ${streamBytes}`);
+      if (ferry.retried) problems.push(`ferry round ${r + 1}: a step was retried (${ferry.retried})`);
+      rounds.push({ order, pipe, ferry, ratio: round(ferry.MBps / pipe.MBps, 3) });
+      log(`${driver}: round ${r + 1}/${opts.rounds} (${order}): pipe ${pipe.MBps} MB/s (${pipe.ms} ms), ferry ${ferry.MBps} MB/s (${ferry.ms} ms), ratio ${rounds[r].ratio.toFixed(3)}`);
+    }
+    for (let r = 0; r < opts.rounds; r++) {
+      problems.push(...(await bed.verify(`pipe${r + 1}`, 'pipe', opts.verifyContent)));
+      problems.push(...(await bed.verify(`ferry${r + 1}`, 'ferry', opts.verifyContent)));
+    }
+    const pipeMBps = Math.max(...rounds.map((x) => x.pipe.MBps));
+    const ferryMBps = Math.max(...rounds.map((x) => x.ferry.MBps));
+    const ratio = round(ferryMBps / pipeMBps, 3);
+    const sortedRatios = rounds.map((x) => x.ratio).sort((x, y) => x - y);
+    const verified = { ok: problems.length === 0, problems, content: opts.verifyContent };
+    return {
+      driver, implementation: bed.implementation,
+      dataBytes: plan.dataBytes, files: plan.files, snapshots: names.length, steps: steps.length,
+      streamBytes, stepStreamBytes, pipeMBps, ferryMBps, ratio,
+      medianRoundRatio: sortedRatios[Math.floor((sortedRatios.length - 1) / 2)],
+      rounds, sendOnlyMBps, setupMs, verified,
+      ok: verified.ok && ratio >= TARGET_RATIO,
+    };
+  } finally {
+    const problems = await cleanup.run();
+    forceCleanups.delete(onSecondSignal);
+    if (problems.length) process.stderr.write(`bench: ${driver} cleanup: ${problems.join('; ')}\n`);
+  }
+}
+
+/** One ferry `replicate --initial all` run, timed from start to the run's final state. */
+async function ferryRun(engine: Engine, times: EffectTimes, sender: string, receiver: string, expectSteps: number, signal: AbortSignal, timeoutMs: number): Promise<Omit<FerryRun, 'MBps'>> {
+  times.plan.length = 0;
+  times.steps.length = 0;
+  const t0 = Date.now();
+  const id = await startReplication(engine, { sender, receiver, initial: 'all', retry: { initialMs: 100, maxMs: 400, maxAttempts: 3 } });
+  const rec = await waitFinished(engine, id, signal, timeoutMs);
+  // the final state's commit time, not when the poll saw it
+  const endWall = rec.stateSince >= t0 ? rec.stateSince : Date.now();
+  const ms = endWall - t0;
+  const report = (await runReport(engine, id))!;
+  const fs = report.filesystems[0];
+  if (report.state !== 'Completed' || report.filesystems.length !== 1 || fs.state !== 'Completed' || fs.stepsDone !== expectSteps) {
+    throw new Error(`ferry run ${sender} -> ${receiver} did not complete ${expectSteps} steps: ${JSON.stringify(report)}`);
+  }
+  const span = (e: { start: number; end: number }) => e.end - e.start;
+  const planMs = Math.round(times.plan.reduce((a, e) => a + span(e), 0));
+  const stepMs = times.steps.map((e) => Math.round(span(e)));
+  return {
+    ms, bytes: fs.bytes, stepMs, planMs,
+    engineMs: Math.round(ms - planMs - stepMs.reduce((a, b) => a + b, 0)),
+    retried: fs.problem ?? (times.steps.length > expectSteps ? `${times.steps.length} step attempts for ${expectSteps} steps` : null),
+  };
+}
+
+function checkDiskSpace(dataBytes: number, rounds: number): void {
+  const dir = tmpdir();
+  const s = statfsSync(dir);
+  const free = s.bavail * s.bsize;
+  const need = dataBytes * (1 + 2 * rounds) * 1.15 + 512 * MiB;
+  if (free < need) {
+    throw new Error(`not enough free space in ${dir}: ${(free / 2 ** 30).toFixed(1)} GiB free, the bench needs about ${(need / 2 ** 30).toFixed(1)} GiB (set TMPDIR, or lower BENCH_REPL_MIB_PER_SNAPSHOT / BENCH_REPL_ROUNDS)`);
+  }
+}
+
+/** synchronous cleanups of the parts running now, for a second Ctrl-C */
+const forceCleanups = new Set<() => void>();
+
+// ---- the suite -----------------------------------------------------------------------------
+
+/**
+ * Runs the replication benchmark for each driver in turn (one Redis for all). Ctrl-C (SIGINT) or
+ * SIGTERM aborts it and cleans up, then it rejects with an error whose `interrupted` is true.
+ */
+export async function runReplicationBench(options: Partial<ReplicationBenchOptions> = {}, log: (s: string) => void = (s) => process.stderr.write(`bench: ${s}\n`)): Promise<ReplicationBenchReport> {
+  const opts = { ...defaultOptions(), ...options };
+  const t0 = performance.now();
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`bench: second ${sig}: cleaning up synchronously and exiting\n`);
+      for (const f of forceCleanups) f();
+      process.exit(130);
+    }
+    process.stderr.write(`bench: ${sig}: stopping and cleaning up (again to force)\n`);
+    controller.abort(new Interrupted(sig));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // driver commands log at info on stderr by default: keep them to warnings like the engine's
+  setZfsLogger(createLogger({ level: 'warn', pretty: false, name: 'ferry-zfs' }));
+  let redis: Awaited<ReturnType<typeof startTestRedis>> | null = null;
+  const stopRedisSync = () => {
+    if (redis) try { process.kill(redis.pid, 'SIGTERM'); } catch { /* gone */ }
+  };
+  forceCleanups.add(stopRedisSync);
+  try {
+    let url = opts.redisUrl;
+    if (!url) {
+      redis = await startTestRedis({ appendonly: false });
+      url = redis.url;
+    }
+    const report: ReplicationBenchReport = {
+      config: { snapshots: opts.snapshots, mibPerSnapshot: opts.mibPerSnapshot, filesPerSnapshot: opts.filesPerSnapshot, rounds: opts.rounds },
+      target: { ratio: TARGET_RATIO },
+      ok: false,
+      durationMs: 0,
+    };
+    for (const driver of opts.drivers) {
+      const why = unavailable(driver);
+      if (why) {
+        log(`${driver}: skipped: ${why}`);
+        report[driver] = { driver, skipped: why };
+        continue;
+      }
+      try {
+        report[driver] = await benchDriver(driver, url, opts, controller.signal, log);
+      } catch (err) {
+        if (controller.signal.aborted) throw controller.signal.reason;
+        throw err;
+      }
+    }
+    const parts = opts.drivers.map((d) => report[d]);
+    report.ok = parts.length > 0 && parts.every((p) => p && !isSkipped(p) && p.ok);
+    report.durationMs = Math.round(performance.now() - t0);
+    return report;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    forceCleanups.delete(stopRedisSync);
+    for (const pid of pipelineGroups) killGroup(pid);
+    await redis?.stop();
+  }
+}
+
+export function isInterrupted(err: unknown): boolean {
+  return err instanceof Interrupted;
+}
+
+export function formatReport(r: ReplicationBenchReport): string {
+  const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const lines: string[] = [];
+  for (const d of ['zfs', 'btrfs'] as const) {
+    const p = r[d];
+    if (!p) continue;
+    const pad = d.padEnd(6);
+    if (isSkipped(p)) {
+      lines.push(`${pad} skipped: ${p.skipped}`);
+      continue;
+    }
+    const best = p.rounds.reduce((a, b) => (b.ferry.MBps > a.ferry.MBps ? b : a));
+    const bestPipe = p.rounds.reduce((a, b) => (b.pipe.MBps > a.pipe.MBps ? b : a));
+    lines.push(
+      `${pad} ${(p.dataBytes / MiB).toFixed(0)} MiB in ${p.files} files, ${p.snapshots} snapshots: 1 full + ${p.steps - 1} incremental steps, ${(p.streamBytes / 1e6).toFixed(1)} MB of streams (${p.implementation})`,
+      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
+      `       plain pipe  ${p.pipeMBps} MB/s (best; steps ${bestPipe.pipe.stepMs.join(' + ')} ms)`,
+      `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms)`,
+      `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of rounds ${p.medianRoundRatio.toFixed(3)}); target >= ${r.target.ratio}: ${mark(p.ratio >= r.target.ratio)}`,
+      `       send only   ${p.sendOnlyMBps} MB/s (warm-up, send | wc -c)`,
+      `       check       ${p.verified.ok ? `every receiver has the sender's snapshots (guid${d === 'zfs' ? ', referenced bytes' : ', file sizes'}${p.verified.content ? ', sha256 of every file' : ''})` : `FAILED: ${p.verified.problems.join('; ')}`}`,
+    );
+  }
+  lines.push(`result ${r.ok ? 'OK' : 'NOT OK'} (${(r.durationMs / 1000).toFixed(0)} s)`);
+  return lines.join('\n');
+}
+
+export function reportJson(r: ReplicationBenchReport): string {
+  return JSON.stringify(r);
+}
+
+export async function main(): Promise<void> {
+  const opts = defaultOptions();
+  process.stderr.write(`bench: replication, drivers ${opts.drivers.join(', ')}: ${opts.snapshots} snapshots x ${opts.mibPerSnapshot} MiB in ${opts.filesPerSnapshot} files, ${opts.rounds} rounds...\n`);
+  const report = await runReplicationBench(opts);
+  process.stdout.write(`${formatReport(report)}\n${reportJson(report)}\n`);
+  if (!report.ok && process.env.BENCH_STRICT === '1') process.exitCode = 1;
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = isInterrupted(err) ? 130 : 1;
+  });
+}

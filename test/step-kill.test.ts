@@ -1,0 +1,399 @@
+import { after, before, describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { Engine, type EmbeddedRedis, type TransitionEvent } from '../src/engine/index.js';
+import { FerryMetrics } from '../src/observability/metrics.js';
+import { createLogger } from '../src/observability/logger.js';
+import { replicationRegistry } from '../src/replication/registry.js';
+import { runReport, startReplication } from '../src/replication/runs.js';
+import type { Report } from '../src/replication/report.js';
+import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
+import { btrfsGate, createSubvolume, mountBtrfsImage, sh, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
+import { stopProcess, until } from './helpers/processes.js';
+import { startTestRedis } from './helpers/redis.js';
+import { fastRetry } from './helpers/replication.js';
+import { must, ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
+
+/**
+ * A replication step killed halfway: the only worker is SIGKILLed while the step streams a few
+ * hundred MiB from sender to receiver; a second worker takes the stalled job over (lock 2 s,
+ * stalled check 1 s). The run must end Completed with the receiver holding exactly the sender's
+ * version and data, no partial dataset/subvolume left, and no transition committed twice.
+ */
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const MiB = 1024 * 1024;
+/** data in the replicated filesystem: enough for a step of a few seconds through the worker */
+const DATA_MIB = 384;
+/** the worker is killed once the step has streamed at least this much */
+const KILL_AFTER_BYTES = 8 * MiB;
+
+let seq = 0;
+
+// ---- worker processes ------------------------------------------------------------------------
+
+interface WorkerProcess {
+  child: ChildProcess;
+  /** the tail of its stderr (pino logs at warn), for failure messages */
+  stderr(): string;
+}
+
+/** `node bin/ferry.mjs worker` on `prefix`; resolves once it says "worker running". */
+async function startWorker(redisUrl: string, prefix: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [
+    'bin/ferry.mjs', 'worker', '--key-prefix', prefix, '--lock-duration-ms', '2000', '--stalled-interval-ms', '1000', '--log-level', 'warn',
+  ], { cwd: ROOT, env: { ...process.env, REDIS_URL: redisUrl }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    err += d;
+    if (err.length > 40_000) err = err.slice(-20_000);
+  });
+  const worker = { child, stderr: () => err };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ferry worker did not start within 30 s: ${err}`));
+    }, 30_000);
+    const onData = () => {
+      if (!err.includes('worker running')) return;
+      clearTimeout(timer);
+      child.stderr!.off('data', onData);
+      child.off('exit', onExit);
+      resolve();
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      reject(new Error(`ferry worker exited (${code ?? signal}) before it was running: ${err}`));
+    };
+    child.stderr!.on('data', onData);
+    child.once('exit', onExit);
+  });
+  return worker;
+}
+
+/** pids of the live processes whose parent is `pid` (a worker's zfs/btrfs commands). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return `(pid ${pid} gone)`;
+  }
+}
+
+// ---- data ------------------------------------------------------------------------------------
+
+/** Writes `mib` MiB of random data to `path` as a stream (1 MiB at a time). */
+async function writeRandomFile(path: string, mib: number): Promise<void> {
+  async function* chunks() {
+    for (let i = 0; i < mib; i++) yield randomBytes(MiB);
+  }
+  await pipeline(Readable.from(chunks()), createWriteStream(path));
+}
+
+/** path -> sha256 of every file below dir, read as streams. */
+async function hashTree(dir: string, prefix = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) Object.assign(out, await hashTree(p, `${prefix}${e.name}/`));
+    else {
+      const h = createHash('sha256');
+      for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
+      out[`${prefix}${e.name}`] = h.digest('hex');
+    }
+  }
+  return out;
+}
+
+// ---- the scenario ----------------------------------------------------------------------------
+
+function assertNoDuplicateTransitions(log: TransitionEvent[]): void {
+  const byMachine = new Map<string, TransitionEvent[]>();
+  for (const e of log) {
+    const mine = byMachine.get(e.machineId) ?? [];
+    mine.push(e);
+    byMachine.set(e.machineId, mine);
+  }
+  for (const [id, mine] of byMachine) {
+    const versions = mine.map((e) => e.version);
+    for (let i = 1; i < versions.length; i++) {
+      assert.ok(versions[i] > versions[i - 1], `transitions of ${id} not strictly increasing (duplicate or out of order): ${JSON.stringify(mine.map((e) => [e.version, e.from, e.to, e.event]))}`);
+    }
+  }
+}
+
+interface KillResult {
+  runId: string;
+  report: Report;
+  log: TransitionEvent[];
+  /** bytes the step had streamed when its worker was killed */
+  killedAtBytes: number;
+  /** commands the killed worker had running (its zfs/btrfs send and receive) */
+  orphans: number[];
+  timings: Record<string, number>;
+}
+
+/**
+ * One run from `sender` to `receiver` (one filesystem) whose step is killed halfway: one worker,
+ * SIGKILL once the step streamed KILL_AFTER_BYTES, then a second worker; resolves when the run ended.
+ * `receiverHas` tells whether the receiver has the snapshot (it must not, right after the kill).
+ */
+async function runKilledHalfway(t: TestContext, redisUrl: string, sender: string, receiver: string, receiverHas: () => Promise<boolean>): Promise<KillResult> {
+  const prefix = `sk${process.pid}x${++seq}`;
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string) => {
+    const now = Date.now();
+    timings[name] = now - mark;
+    mark = now;
+  };
+  const workers: WorkerProcess[] = [];
+  const metrics = new FerryMetrics();
+  // the run is started and watched from here; only the worker processes run machines and steps
+  const engine = new Engine({
+    redisUrl, prefix, registry: replicationRegistry({ metrics }), metrics, logger: createLogger({ level: 'warn', pretty: false }),
+  });
+  try {
+    const first = await startWorker(redisUrl, prefix);
+    workers.push(first);
+    lap('first worker started');
+
+    const runId = await startReplication(engine, { sender, receiver, retry: fastRetry });
+    const childId = `${runId}.fs-0`;
+    const killedAtBytes = await until('the step to stream past the kill point', async () => {
+      const run = await engine.get(runId);
+      if (run && run.status !== 'active') throw new Error(`the run ended before the kill: ${JSON.stringify(await runReport(engine, runId))}`);
+      const child = await engine.get(childId);
+      if (child && child.status !== 'active') throw new Error(`the filesystem ended before the kill (state ${JSON.stringify(child.value)}): make the data bigger`);
+      const bytes = child?.progress.step?.bytes ?? 0;
+      return bytes >= KILL_AFTER_BYTES ? bytes : false;
+    }, 30_000, 10);
+    lap('step streaming');
+
+    const orphans = childrenOf(first.child.pid!);
+    await stopProcess(first.child, 'SIGKILL');
+    lap('first worker killed');
+    assert.equal(await receiverHas(), false, `the step finished before the kill (${killedAtBytes} bytes streamed): it was not killed halfway`);
+
+    const second = await startWorker(redisUrl, prefix);
+    workers.push(second);
+    lap('second worker started');
+
+    // wait for the run, noting when the retried step streams (its progress starts anew)
+    const killedAt = Date.now();
+    let retried: { startedAt: number; at: number; bytes: number } | null = null;
+    await until('the run to finish', async () => {
+      const p = (await engine.get(childId))?.progress.step;
+      if (p?.startedAt && p.startedAt > killedAt) retried = { startedAt: p.startedAt, at: p.at, bytes: p.bytes ?? 0 };
+      const run = await engine.get(runId);
+      return !!run && run.status !== 'active';
+    }, 60_000, 50);
+    lap('run finished');
+    if (retried) {
+      const { startedAt, at, bytes } = retried;
+      timings['retried step started after the kill'] = startedAt - killedAt;
+      timings['retried step streaming (last report)'] = at - startedAt;
+      timings['retried step MiB at last report'] = Math.round(bytes / MiB);
+    }
+    const report = (await runReport(engine, runId))!;
+    const log = await engine.transitions.read('0');
+
+    // what the killed worker ran (zfs/btrfs send and receive) has stopped by now: nothing holds the receiver
+    await until('the commands of the killed worker to exit', () => orphans.every((pid) => !alive(pid)), 15_000, 50)
+      .catch(() => assert.fail(`commands of the killed worker still run: ${orphans.filter(alive).map(commandLine).join('; ')}`));
+    lap('orphans gone');
+    return { runId, report, log, killedAtBytes, orphans, timings };
+  } catch (err) {
+    for (const [i, w] of workers.entries()) t.diagnostic(`worker ${i + 1} (pid ${w.child.pid}) stderr:\n${w.stderr().slice(-4000)}`);
+    throw err;
+  } finally {
+    await engine.close();
+    for (const w of workers) await stopProcess(w.child);
+  }
+}
+
+/** What every driver's run must show: Completed, one step, no duplicate transition. */
+function assertRunCompleted(t: TestContext, r: KillResult): void {
+  t.diagnostic(`killed at ${(r.killedAtBytes / MiB).toFixed(1)} MiB; timings (ms): ${JSON.stringify(r.timings)}`);
+  assert.equal(r.report.state, 'Completed', JSON.stringify(r.report));
+  assert.deepEqual(r.report.filesystems.map((f) => [f.name, f.state, f.stepsDone, f.stepsTotal]), [['fs', 'Completed', 1, 1]], JSON.stringify(r.report));
+  assert.ok(r.report.filesystems[0].bytes >= DATA_MIB * MiB, `the retried step sent the whole stream: ${r.report.filesystems[0].bytes} bytes`);
+  assertNoDuplicateTransitions(r.log);
+  const childPath = r.log.filter((e) => e.machineId === `${r.runId}.fs-0`).map((e) => e.to);
+  t.diagnostic(`filesystem machine path: ${childPath.join(' -> ')}`);
+  assert.equal(childPath.at(-1), 'Completed');
+  assert.ok(r.log.some((e) => e.machineId === r.runId && e.to === 'Completed'), 'the run machine logged its Completed transition');
+}
+
+// ---- gates -------------------------------------------------------------------------------------
+
+/** zfsUnavailable() throws under CI=true: then the tests fail (with that reason) instead of skipping. */
+function zfsGate(): { skip: string | false; failure: string | null } {
+  try {
+    const reason = zfsUnavailable();
+    return reason === null ? { skip: false, failure: null } : { skip: `zfs unavailable: ${reason}`, failure: null };
+  } catch (err) {
+    return { skip: false, failure: (err as Error).message };
+  }
+}
+
+const zfs = zfsGate();
+const btrfs = btrfsGate();
+
+describe('a step killed halfway (worker SIGKILL) ends with the receiver consistent and the run Completed', () => {
+  let redis: EmbeddedRedis | undefined;
+  before(async () => {
+    if (zfs.skip === false || btrfs.skip === false) redis = await startTestRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  describe('zfs (zfs-fuse pools)', { skip: zfs.skip }, () => {
+    if (zfs.failure) {
+      it('zfs is available', () => assert.fail(zfs.failure!));
+      return;
+    }
+    let lab: ZfsLab | undefined;
+    let sendPool: TestPool;
+    let recvPool: TestPool;
+
+    /** like ZfsLab.createPool, on a 1.5 GiB sparse file: room for the data, a partial receive and the retried one */
+    async function createPool(l: ZfsLab, tag: string): Promise<TestPool> {
+      const name = `ferrytest${process.pid}${tag}`;
+      const file = join(l.dir, `${name}.img`);
+      const mountpoint = join(l.dir, 'mnt', name);
+      writeFileSync(file, '');
+      truncateSync(file, 1536 * MiB);
+      mkdirSync(dirname(mountpoint), { recursive: true });
+      await must('zpool', ['create', '-o', 'cachefile=none', '-m', mountpoint, name, file]);
+      const pool = { name, file, mountpoint };
+      l.pools.push(pool); // destroyed by lab.stop()
+      return pool;
+    }
+
+    before(async () => {
+      lab = new ZfsLab();
+      await lab.start();
+      sendPool = await createPool(lab, 'ks');
+      recvPool = await createPool(lab, 'kr');
+    });
+    after(async () => {
+      await lab?.stop();
+    });
+
+    it('zfs: the killed full receive leaves nothing; the retried step brings the sender\'s version and data', { timeout: 180_000 }, async (t) => {
+      const l = lab!;
+      const sroot = `${sendPool.name}/src`;
+      const rroot = `${recvPool.name}/dst`;
+      const started = Date.now();
+      await l.zfs(['create', sroot]);
+      await l.zfs(['create', `${sroot}/fs`]);
+      const mp = await l.mountpoint(`${sroot}/fs`);
+      mkdirSync(join(mp, 'sub'));
+      writeFileSync(join(mp, 'sub', 'small.txt'), 'small\n'.repeat(1000));
+      await writeRandomFile(join(mp, 'big.bin'), DATA_MIB);
+      await l.zfs(['snapshot', `${sroot}/fs@s1`]);
+      const sent = await l.guids(sroot);
+      t.diagnostic(`sender prepared in ${Date.now() - started} ms`);
+
+      const r = await runKilledHalfway(t, redis!.url, `zfs:${sroot}`, `zfs:${rroot}`, async () => (await l.listAll(rroot)).includes(`${rroot}/fs@s1`));
+      assertRunCompleted(t, r);
+
+      // exactly the sender's version, nothing else: no partial dataset, no verification clone
+      assert.deepEqual(await l.listAll(recvPool.name), [recvPool.name, rroot, `${rroot}/fs`, `${rroot}/fs@s1`].sort());
+      assert.deepEqual(await l.guids(rroot), { [`${rroot}/fs@s1`]: sent[`${sroot}/fs@s1`] });
+      const verifyStarted = Date.now();
+      const received = await l.snapshotFiles(`${rroot}/fs@s1`);
+      assert.deepEqual(received, await l.snapshotFiles(`${sroot}/fs@s1`));
+      assert.deepEqual(Object.keys(received).sort(), ['big.bin', 'sub/small.txt']);
+      t.diagnostic(`data verified in ${Date.now() - verifyStarted} ms; whole test ${Date.now() - started} ms`);
+    });
+  });
+
+  describe('btrfs (loop images)', { skip: btrfs.skip }, () => {
+    if (btrfs.failure) {
+      it('btrfs is available', () => assert.fail(btrfs.failure!));
+      return;
+    }
+    let a: BtrfsMount | undefined;
+    let b: BtrfsMount | undefined;
+    before(() => {
+      a = mountBtrfsImage('killa', 1536);
+      b = mountBtrfsImage('killb', 1536);
+    });
+    after(() => {
+      b?.cleanup();
+      a?.cleanup();
+    });
+
+    it('btrfs: the killed receive\'s partial subvolume is removed; the retried step brings the sender\'s version and data', { timeout: 180_000 }, async (t) => {
+      const s = join(a!.dir, 'src');
+      const rroot = join(b!.dir, 'dst'); // created by the first receive
+      const started = Date.now();
+      mkdirSync(s);
+      createSubvolume(join(s, 'fs'));
+      mkdirSync(join(s, 'fs', 'sub'));
+      writeFileSync(join(s, 'fs', 'sub', 'small.txt'), 'small\n'.repeat(1000));
+      await writeRandomFile(join(s, 'fs', 'big.bin'), DATA_MIB);
+      const sender = createBtrfsDriver(s);
+      const [v1] = await sender.snapshot(['fs'], 's1');
+      t.diagnostic(`sender prepared in ${Date.now() - started} ms`);
+      const receiver = createBtrfsDriver(rroot);
+
+      const r = await runKilledHalfway(t, redis!.url, `btrfs:${s}`, `btrfs:${rroot}`, async () => (await receiver.listVersions('fs')).some((v) => v.guid === v1.guid));
+      assertRunCompleted(t, r);
+
+      // exactly the sender's version
+      assert.deepEqual((await receiver.listVersions('fs')).map((v) => [v.name, v.guid]), [[v1.name, v1.guid]]);
+      const snap = join(rroot, '.ferry', 'snapshots', 'fs', 's1');
+      const fields = subvolumeFields(snap);
+      assert.equal(fields.receivedUuid, v1.guid);
+      assert.equal(fields.readonly, true);
+      // every subvolume of the receiver's filesystem is a complete receive: no partial one (without
+      // Received UUID) left by the killed receive
+      const subvolumes = sh('btrfs', ['subvolume', 'list', '-R', b!.dir]).split('\n').filter(Boolean)
+        .map((line) => ({ received: /received_uuid (\S+)/.exec(line)?.[1], path: /\bpath (.*)$/.exec(line)?.[1] }));
+      assert.deepEqual(subvolumes, [{ received: v1.guid, path: 'dst/.ferry/snapshots/fs/s1' }]);
+      assert.equal(existsSync(join(rroot, '.ferry', 'locks', 'fs')), false, 'the lock of the killed worker was taken over and released');
+
+      const verifyStarted = Date.now();
+      const received = await hashTree(snap);
+      assert.deepEqual(received, await hashTree(join(s, '.ferry', 'snapshots', 'fs', 's1')));
+      assert.deepEqual(Object.keys(received).sort(), ['big.bin', 'sub/small.txt']);
+      t.diagnostic(`data verified in ${Date.now() - verifyStarted} ms; whole test ${Date.now() - started} ms`);
+    });
+  });
+});
