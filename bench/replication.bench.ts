@@ -465,10 +465,11 @@ async function zfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataBytes
       const root = roots.get(tag)!;
       const problems: string[] = [];
       const props = async (ds: string) => {
-        const out = await must('zfs', ['get', '-H', '-p', '-r', '-t', 'snapshot', '-o', 'name,property,value', 'guid,referenced', ds]);
+        const out = await must('zfs', ['get', '-H', '-p', '-r', '-o', 'name,property,value', 'guid,referenced', ds]);
         const m = new Map<string, { guid: string; referenced: string }>();
         for (const line of out.split('\n').filter(Boolean)) {
           const [name, prop, value] = line.split('\t');
+          if (!name.includes('@')) continue; // (zfs-fuse's zfs get has no -t)
           const s = name.slice(name.indexOf('@') + 1);
           const e = m.get(s) ?? { guid: '', referenced: '' };
           if (prop === 'guid') e.guid = value;

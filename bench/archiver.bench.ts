@@ -1,0 +1,468 @@
+/**
+ * WAL archiver throughput benchmark: node --import tsx bench/archiver.bench.ts
+ *
+ * Starts its own redis-server (loopback, free port, AOF off), writes a temp log source of
+ * BENCH_ARCHIVER_PARTITIONS partitions x BENCH_ARCHIVER_ENTRIES committed file entries of
+ * BENCH_ARCHIVER_ENTRY_BYTES each (before any timing), then per round:
+ *  1. baseline: one plain sequential loop over every entry: packEntry (the deterministic tarball)
+ *     -> sha256 -> the file sink's put() (createFileSink: temp file + fsync, link, checksum side
+ *     file + fsync, directory fsync) into a fresh sink directory;
+ *  2. ferry: a fresh engine with the archiver registry and in-process workers (effectConcurrency
+ *     = BENCH_ARCHIVER_WORKERS), scanAndNotify over the log, timed from the scan's start to the
+ *     last commit of the last partition machine reaching Idle; into another fresh sink directory.
+ *     Per entry ferry also does what the baseline does not: a sink head() (checksum comparison),
+ *     the sink backoff check/clear in Redis, acknowledge (position file + fsync) and prune, and a
+ *     durable machine step (effect job, reply, drain, commit) in Redis.
+ * Afterwards it checks that every partition is Idle with every entry archived, that both sinks
+ * hold byte-identical tarballs (same sha256 for every key), and that the log was pruned.
+ * Prints human-readable figures on stdout; the last stdout line is one JSON object with them all.
+ *
+ * Knobs (env): BENCH_ARCHIVER_PARTITIONS (1000), BENCH_ARCHIVER_ENTRIES (20),
+ * BENCH_ARCHIVER_ENTRY_BYTES (1024), BENCH_ARCHIVER_WORKERS (4), BENCH_ARCHIVER_ROUNDS (1),
+ * BENCH_WARMUP (1; 0 to skip), BENCH_PROFILE (0; 1 counts Redis round trips and fsyncs per entry),
+ * BENCH_STRICT (0; 1 exits non-zero when the target is missed), BENCH_REDIS_URL (use this Redis),
+ * BENCH_TMPDIR (where the temp log and sinks go; default the OS temp dir).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Readable } from 'node:stream';
+import { Redis } from 'ioredis';
+import type { Engine } from '../src/engine/index.js';
+import { entryKey, type PartitionRef } from '../src/archiver/contracts.js';
+import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../src/archiver/coordinator.js';
+import { packEntry } from '../src/archiver/entry-tar.js';
+import { appendEntry, commit, createFileLogSource, lsnName } from '../src/archiver/log-source/index.js';
+import { entryPath, partitionLayout } from '../src/archiver/log-source/layout.js';
+import { createFileSink } from '../src/archiver/sinks/file-sink.js';
+import type { FerryMetrics } from '../src/observability/metrics.js';
+import { archiverEngine, fastArchiveRetry } from '../test/helpers/archiver.js';
+import {
+  countRedisCommands, envInt, isMain, pool, round, sleep, startUsage, withTestRedis,
+  type CommandCount, type ResourceUsage,
+} from './lib.js';
+
+// ---- options and results -----------------------------------------------------------------
+
+export interface ArchiverBenchOptions {
+  /** use this Redis instead of starting a throwaway redis-server (keys stay under `arc*` prefixes) */
+  redisUrl?: string;
+  partitions: number;
+  entriesPerPartition: number;
+  /** size of each (file) entry, bytes */
+  entryBytes: number;
+  /** effect workers (effectConcurrency of the in-process engine workers) */
+  workers: number;
+  /** measured rounds (baseline then ferry, each on a freshly written log); headline figures are medians */
+  rounds: number;
+  warmup: boolean;
+  /** count client-side Redis round trips and fsyncs per entry (patches ioredis and FileHandle; slightly slower) */
+  profile: boolean;
+  /** give up a phase after this long, ms */
+  phaseTimeoutMs: number;
+  /** parent of the temp directories (log source, sinks) */
+  tmpDir: string;
+}
+
+export const ARCHIVER_TARGETS = { ratio: 0.5, partitions: 1000, entriesPerPartition: 20, workers: 4 } as const;
+
+export function defaultArchiverOptions(): ArchiverBenchOptions {
+  return {
+    redisUrl: process.env.BENCH_REDIS_URL || undefined,
+    partitions: envInt('BENCH_ARCHIVER_PARTITIONS', 1000),
+    entriesPerPartition: envInt('BENCH_ARCHIVER_ENTRIES', 20),
+    entryBytes: envInt('BENCH_ARCHIVER_ENTRY_BYTES', 1024),
+    workers: envInt('BENCH_ARCHIVER_WORKERS', 4),
+    rounds: envInt('BENCH_ARCHIVER_ROUNDS', 1),
+    warmup: process.env.BENCH_WARMUP !== '0',
+    profile: process.env.BENCH_PROFILE === '1',
+    phaseTimeoutMs: envInt('BENCH_PHASE_TIMEOUT_MS', 90_000),
+    tmpDir: process.env.BENCH_TMPDIR || tmpdir(),
+  };
+}
+
+export interface BaselineResult {
+  entries: number;
+  entriesPerSec: number;
+  durationMs: number;
+  bytes: number;
+  /** what the loop does per entry */
+  method: string;
+  nodeCpuPct: number;
+  fsyncsPerEntry?: number;
+}
+
+export interface FerryResult {
+  partitions: number;
+  entries: number;
+  workers: number;
+  entriesPerSec: number;
+  /** scan start -> the last partition machine's commit to Idle */
+  durationMs: number;
+  /** listPartitions + registering the consumer + start + notify of every partition */
+  scanMs: number;
+  /** what ferry does per entry beyond the baseline */
+  extraPerEntry: string;
+  nodeCpuPct: number;
+  eventLoopUtilization: number;
+  redisCpuPct: number;
+  /** commands redis executed per entry, including those inside Lua scripts */
+  redisCommandsPerEntry: number;
+  topRedisCommands: Record<string, number>;
+  verified: { ok: boolean; problems: string[] };
+  roundTripsPerEntry?: number;
+  roundTrips?: Record<string, number>;
+  fsyncsPerEntry?: number;
+}
+
+export interface ArchiverRound {
+  baselineEntriesPerSec: number;
+  ferryEntriesPerSec: number;
+  ratio: number;
+}
+
+export interface ArchiverBenchReport {
+  /** the round with the median baseline rate */
+  baseline: BaselineResult;
+  /** the round with the median ferry rate */
+  ferry: FerryResult;
+  /** median ferry entries/s over median baseline entries/s */
+  ratio: number;
+  rounds: ArchiverRound[];
+  /** time to write the log source before each round (not measured) */
+  setupMs: number[];
+  targets: { ratio: number; ratioMet: boolean };
+  ok: boolean;
+}
+
+// ---- setup ---------------------------------------------------------------------------------
+
+const STORAGE = 'bench';
+const partitionName = (i: number) => `p${String(i).padStart(5, '0')}`;
+
+/** Writes `partitions` x `entries` committed file entries of `bytes` random bytes each (appendEntry + commit). */
+async function writeLog(root: string, storage: string, partitions: number, entries: number, bytes: number): Promise<void> {
+  await pool(partitions, 32, async (i) => {
+    const partition = partitionName(i);
+    for (let lsn = 1; lsn <= entries; lsn++) await appendEntry(root, storage, partition, lsn, randomBytes(bytes));
+    await commit(root, storage, partition, entries);
+  });
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+// ---- fsync counting (profiling) ------------------------------------------------------------
+
+/** Counts FileHandle.sync/datasync calls of this process (patches the FileHandle prototype). */
+async function countFsyncs(probe: string): Promise<{ count(): number; stop(): void }> {
+  const fh = await open(probe, 'r');
+  const proto = Object.getPrototypeOf(fh) as { sync: () => Promise<void>; datasync: () => Promise<void> };
+  await fh.close();
+  const { sync, datasync } = proto;
+  let n = 0;
+  proto.sync = function (this: unknown) { n++; return sync.call(this); };
+  proto.datasync = function (this: unknown) { n++; return datasync.call(this); };
+  return { count: () => n, stop: () => { proto.sync = sync; proto.datasync = datasync; } };
+}
+
+// ---- baseline ------------------------------------------------------------------------------
+
+const BASELINE_METHOD = 'sequential loop: packEntry -> sha256 -> createFileSink(...).put (temp file + fsync, link, checksum file + fsync, dir fsync)';
+
+/** Every entry, one after the other: deterministic tarball, sha256, the file sink's put. */
+export async function runBaseline(log: string, sinkDir: string, storage: string, partitions: number, entries: number, profile = false): Promise<BaselineResult> {
+  const sink = createFileSink(pathToFileURL(sinkDir).href);
+  const fsyncs = profile ? await countFsyncs(log) : null;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let bytes = 0;
+  try {
+    for (let i = 0; i < partitions; i++) {
+      const ref: PartitionRef = { storage, partition: partitionName(i) };
+      const layout = partitionLayout(log, ref);
+      for (let lsn = 1; lsn <= entries; lsn++) {
+        const { stream } = await packEntry(entryPath(layout, lsn), { name: lsnName(lsn) });
+        const body = await readAll(stream);
+        const sha256 = createHash('sha256').update(body).digest('hex');
+        await sink.put(entryKey(ref, lsn), body, { sha256, size: body.length });
+        bytes += body.length;
+      }
+    }
+  } finally {
+    fsyncs?.stop();
+  }
+  const durationMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const total = partitions * entries;
+  return {
+    entries: total,
+    entriesPerSec: round((total * 1000) / durationMs),
+    durationMs: Math.round(durationMs),
+    bytes,
+    method: BASELINE_METHOD,
+    nodeCpuPct: round((100 * (cpu.user + cpu.system)) / 1000 / durationMs),
+    ...(fsyncs ? { fsyncsPerEntry: round(fsyncs.count() / total, 2) } : {}),
+  };
+}
+
+// ---- ferry ----------------------------------------------------------------------------------
+
+const FERRY_EXTRA = 'sink head (checksum comparison), sink backoff check + clear (Redis), acknowledge (position file + fsync + dir fsync), prune (rename + remove + dir fsync), durable machine step (effect job, reply, drain, commit)';
+
+async function archiveTotal(metrics: FerryMetrics): Promise<number> {
+  const v = await metrics.walArchive.get();
+  return v.values.reduce((a, b) => a + b.value, 0);
+}
+
+/**
+ * Archives the log with `engine` (its workers running), timed from the scan's start until every
+ * scanned partition settled. Waits on the in-process archive counter (no Redis load) and then
+ * confirms with the partition machines' status; the end time is the last commit's stream id.
+ */
+async function archiveTimed(engine: Engine, metrics: FerryMetrics, log: string, sinkDir: string, expected: number, timeoutMs: number): Promise<{ t0: number; scanMs: number; endMs: number; status: PartitionStatus[]; marks: Map<string, number> }> {
+  const sink = pathToFileURL(sinkDir).href;
+  const before = await archiveTotal(metrics);
+  const t0 = Date.now();
+  const parts = await scanAndNotify(engine, createFileLogSource(log), { log, sink, retry: fastArchiveRetry });
+  const scanMs = Date.now() - t0;
+  const marks = scannedMarks(parts);
+  const deadline = t0 + timeoutMs;
+  // cheap wait: every archive effect counts here once it acknowledged and pruned (or failed)
+  for (let done = 0; done < expected; done = (await archiveTotal(metrics)) - before) {
+    if (Date.now() > deadline) throw new Error(`ferry: ${done}/${expected} entries handled after ${timeoutMs} ms; queues ${JSON.stringify(await engine.queueCounts().catch(() => ({})))}`);
+    await sleep(5);
+  }
+  // then every machine must have committed its way back to Idle (or Failed)
+  for (;;) {
+    const all = (await allPartitionStatus(engine)).filter((s) => marks.has(s.id));
+    if (all.length >= marks.size && all.every((s) => settled(s, marks.get(s.id)!))) {
+      const last = (await engine.redis.xrevrange(engine.keys.transitions, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+      const endMs = Number(last[0][0].split('-')[0]);
+      return { t0, scanMs, endMs, status: all, marks };
+    }
+    if (Date.now() > deadline) throw new Error(`ferry: archiving did not settle after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+/** Same key set and the same sha256 for every key in both file sinks (read from the checksum side files). */
+async function compareSinks(a: string, b: string, storage: string): Promise<string[]> {
+  const problems: string[] = [];
+  const keysOf = async (root: string) => {
+    const out = new Map<string, string>();
+    for (const partition of await readdir(join(root, storage)).catch(() => [] as string[])) {
+      for (const f of await readdir(join(root, storage, partition))) {
+        if (!f.endsWith('.tar.sha256')) continue;
+        out.set(`${partition}/${f}`, (await readFile(join(root, storage, partition, f), 'utf8')).slice(0, 64));
+      }
+    }
+    return out;
+  };
+  const [ka, kb] = await Promise.all([keysOf(a), keysOf(b)]);
+  if (ka.size !== kb.size) problems.push(`baseline sink holds ${ka.size} objects, ferry's ${kb.size}`);
+  let differ = 0;
+  for (const [k, sum] of ka) if (kb.get(k) !== sum) differ++;
+  if (differ) problems.push(`${differ} objects differ between the baseline's and ferry's sinks`);
+  return problems;
+}
+
+export async function runFerry(
+  redisUrl: string, log: string, sinkDir: string, baselineSinkDir: string | null,
+  opts: Pick<ArchiverBenchOptions, 'partitions' | 'entriesPerPartition' | 'workers' | 'phaseTimeoutMs' | 'profile'> & { warmLog?: string; warmSinkDir?: string },
+): Promise<FerryResult> {
+  const P = opts.partitions;
+  const E = opts.entriesPerPartition;
+  const total = P * E;
+  const { engine, metrics } = archiverEngine(redisUrl, { effectConcurrency: opts.workers });
+  const admin = new Redis(redisUrl);
+  let counter: ReturnType<typeof countRedisCommands> | null = null;
+  let fsyncs: Awaited<ReturnType<typeof countFsyncs>> | null = null;
+  try {
+    // connections, scripts and workers up before the clock starts: a few entries through this engine
+    if (opts.warmLog && opts.warmSinkDir) {
+      await archiveTimed(engine, metrics, opts.warmLog, opts.warmSinkDir, (await createFileLogSource(opts.warmLog).listPartitions()).reduce((n, p) => n + p.highWaterMark, 0), opts.phaseTimeoutMs);
+    }
+    counter = opts.profile ? countRedisCommands() : null;
+    fsyncs = opts.profile ? await countFsyncs(log) : null;
+    const stopUsage = await startUsage(admin);
+    const cpu0 = process.cpuUsage();
+    const r = await archiveTimed(engine, metrics, log, sinkDir, total, opts.phaseTimeoutMs);
+    const wallMs = Date.now() - r.t0;
+    const usage: ResourceUsage = await stopUsage();
+    const cpu = process.cpuUsage(cpu0);
+    const roundTrips = counter?.snapshot([engine.redis]) ?? null;
+    const fsyncCount = fsyncs?.count() ?? 0;
+    counter?.stop();
+    fsyncs?.stop();
+    counter = null;
+    fsyncs = null;
+
+    // ---- checks ----
+    const problems: string[] = [];
+    const notDone = r.status.filter((s) => s.state !== 'Idle' || s.nextLsn !== E + 1 || s.archived + s.present !== E || s.gaps !== 0);
+    if (r.status.length !== P) problems.push(`${r.status.length} partition machines, expected ${P}`);
+    if (notDone.length) problems.push(`${notDone.length} partitions not fully archived, e.g. ${JSON.stringify(notDone[0])}`);
+    const present = r.status.reduce((n, s) => n + s.present, 0);
+    if (present) problems.push(`${present} entries were found already in the fresh sink`);
+    if (baselineSinkDir) problems.push(...(await compareSinks(baselineSinkDir, sinkDir, STORAGE)));
+    // pruned below the acknowledged position: only the last entry of each partition is left
+    let left = 0;
+    for (let i = 0; i < P; i++) left += (await readdir(join(log, STORAGE, partitionName(i), 'entries'))).length;
+    if (left !== P) problems.push(`${left} entries left in the log after pruning, expected ${P} (the last of each partition)`);
+
+    const durationMs = Math.max(1, r.endMs - r.t0);
+    const top = Object.entries(usage.redisCommandStats).sort((a, b) => b[1] - a[1]).slice(0, 10);
+    return {
+      partitions: P,
+      entries: total,
+      workers: opts.workers,
+      entriesPerSec: round((total * 1000) / durationMs),
+      durationMs,
+      scanMs: r.scanMs,
+      extraPerEntry: FERRY_EXTRA,
+      nodeCpuPct: round((100 * (cpu.user + cpu.system)) / 1000 / wallMs),
+      eventLoopUtilization: round(usage.eventLoopUtilization, 3),
+      redisCpuPct: round((100 * usage.redisCpuMs) / usage.wallMs),
+      redisCommandsPerEntry: round(usage.redisCommands / total, 2),
+      topRedisCommands: Object.fromEntries(top.map(([k, v]) => [k, round(v / total, 2)])),
+      verified: { ok: problems.length === 0, problems },
+      ...(roundTrips ? roundTripProfile(roundTrips, total) : {}),
+      ...(opts.profile ? { fsyncsPerEntry: round(fsyncCount / total, 2) } : {}),
+    };
+  } finally {
+    counter?.stop();
+    fsyncs?.stop();
+    await engine.close();
+    admin.disconnect();
+  }
+}
+
+function roundTripProfile(c: CommandCount, entries: number): { roundTripsPerEntry: number; roundTrips: Record<string, number> } {
+  const byName: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c.byName)) if (v / entries >= 0.01) byName[k] = round(v / entries, 2);
+  return { roundTripsPerEntry: round((c.roundTrips + c.pipelines) / entries, 2), roundTrips: byName };
+}
+
+// ---- the suite -----------------------------------------------------------------------------
+
+function medianBy<T>(items: T[], key: (t: T) => number): T {
+  if (!items.length) throw new Error('no results');
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** Writes the log, runs the plain-loop baseline and ferry on it (rounds times) and reports. */
+export async function runArchiverBench(options: Partial<ArchiverBenchOptions> = {}): Promise<ArchiverBenchReport> {
+  const opts = { ...defaultArchiverOptions(), ...options };
+  const P = opts.partitions;
+  const E = opts.entriesPerPartition;
+  const work = mkdtempSync(join(opts.tmpDir, 'ferry-archiver-bench-'));
+  // also on Ctrl-C (withTestRedis stops redis and exits): 'exit' handlers still run
+  const cleanup = () => rmSync(work, { recursive: true, force: true });
+  process.once('exit', cleanup);
+  const body = async (redisUrl: string): Promise<ArchiverBenchReport> => {
+    const warmP = Math.min(20, P);
+    const warmE = Math.min(5, E);
+    if (opts.warmup) {
+      // JIT of the tar/hash/sink paths and of the engine, out of the measured phases
+      const wlog = join(work, 'warm-log');
+      await writeLog(wlog, STORAGE, warmP, warmE, opts.entryBytes);
+      await runBaseline(wlog, join(work, 'warm-sink-baseline'), STORAGE, warmP, warmE);
+      await runFerry(redisUrl, wlog, join(work, 'warm-sink-ferry'), null, { ...opts, partitions: warmP, entriesPerPartition: warmE, profile: false });
+    }
+    const baselines: BaselineResult[] = [];
+    const ferries: FerryResult[] = [];
+    const setupMs: number[] = [];
+    for (let r = 1; r <= opts.rounds; r++) {
+      const dir = join(work, `round${r}`);
+      const log = join(dir, 'log');
+      const t = Date.now();
+      await writeLog(log, STORAGE, P, E, opts.entryBytes);
+      setupMs.push(Date.now() - t);
+      // a small log for the fresh engine's own warm-up (connections, workers, script loading)
+      const warmLog = join(dir, 'engine-warm-log');
+      await writeLog(warmLog, 'warm', 4, 2, opts.entryBytes);
+      baselines.push(await runBaseline(log, join(dir, 'sink-baseline'), STORAGE, P, E, opts.profile));
+      ferries.push(await runFerry(redisUrl, log, join(dir, 'sink-ferry'), join(dir, 'sink-baseline'), { ...opts, warmLog, warmSinkDir: join(dir, 'engine-warm-sink') }));
+      rmSync(dir, { recursive: true, force: true });
+      const b = baselines[r - 1];
+      const f = ferries[r - 1];
+      process.stderr.write(`bench: archiver round ${r}/${opts.rounds}: ferry ${f.entriesPerSec} entries/s, baseline ${b.entriesPerSec} entries/s, ratio ${round(f.entriesPerSec / b.entriesPerSec, 3)}\n`);
+    }
+    const baseline = medianBy(baselines, (b) => b.entriesPerSec);
+    const ferry = medianBy(ferries, (f) => f.entriesPerSec);
+    const ratio = round(ferry.entriesPerSec / baseline.entriesPerSec, 3);
+    const ratioMet = ratio >= ARCHIVER_TARGETS.ratio;
+    return {
+      baseline, ferry, ratio,
+      rounds: ferries.map((f, i) => ({ baselineEntriesPerSec: baselines[i].entriesPerSec, ferryEntriesPerSec: f.entriesPerSec, ratio: round(f.entriesPerSec / baselines[i].entriesPerSec, 3) })),
+      setupMs,
+      targets: { ratio: ARCHIVER_TARGETS.ratio, ratioMet },
+      ok: ratioMet && ferries.every((f) => f.verified.ok),
+    };
+  };
+  try {
+    if (opts.redisUrl) return await body(opts.redisUrl);
+    return await withTestRedis((redis) => body(redis.url));
+  } finally {
+    process.off('exit', cleanup);
+    cleanup();
+  }
+}
+
+export function formatArchiverReport(r: ArchiverBenchReport): string {
+  const b = r.baseline;
+  const f = r.ferry;
+  const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const lines = [
+    ...(r.rounds.length > 1 ? r.rounds.map((x, i) => `round ${i + 1}      ferry ${x.ferryEntriesPerSec.toFixed(0)} entries/s, baseline ${x.baselineEntriesPerSec.toFixed(0)} entries/s, ratio ${x.ratio.toFixed(3)}`) : []),
+    `log          ${f.partitions} partitions x ${f.entries / f.partitions} committed entries = ${f.entries} entries of ${Math.round(b.bytes / b.entries)} tarball bytes (written in ${r.setupMs.map((m) => `${(m / 1000).toFixed(1)} s`).join(', ')}, not timed)`,
+    `baseline     ${b.entriesPerSec.toFixed(0)} entries/s (${b.durationMs} ms), node CPU ${b.nodeCpuPct}%${b.fsyncsPerEntry !== undefined ? `, ${b.fsyncsPerEntry} fsyncs/entry` : ''}`,
+    `             ${b.method}`,
+    `ferry        ${f.entriesPerSec.toFixed(0)} entries/s (${f.durationMs} ms from scan start to the last partition Idle; scan + notify ${f.scanMs} ms), ${f.workers} effect workers`,
+    `             node CPU ${f.nodeCpuPct}%, event loop busy ${(100 * f.eventLoopUtilization).toFixed(0)}%, redis CPU ${f.redisCpuPct}%, ${f.redisCommandsPerEntry} redis cmds/entry${f.fsyncsPerEntry !== undefined ? `, ${f.fsyncsPerEntry} fsyncs/entry` : ''}`,
+    `             also per entry (the baseline does not): ${f.extraPerEntry}`,
+    `             check: ${f.verified.ok ? 'every partition Idle with all entries archived, tarballs identical to the baseline\'s, log pruned' : `FAILED: ${f.verified.problems.join('; ')}`}`,
+  ];
+  if (f.roundTrips) lines.push(`             client round trips/entry ${f.roundTripsPerEntry}: ${Object.entries(f.roundTrips).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(
+    `ratio        ferry/baseline = ${r.ratio.toFixed(3)}`,
+    `target       ratio >= ${r.targets.ratio}: ${mark(r.targets.ratioMet)}`,
+    `result       ${r.ok ? 'OK' : 'NOT OK'}`,
+  );
+  return lines.join('\n');
+}
+
+/** The JSON summary line: headline figures first, diagnostics after. */
+export function archiverReportJson(r: ArchiverBenchReport): string {
+  const { entriesPerSec: ferryEntriesPerSec, ...ferryRest } = r.ferry;
+  const { entriesPerSec: baselineEntriesPerSec, ...baselineRest } = r.baseline;
+  return JSON.stringify({
+    ferryEntriesPerSec, baselineEntriesPerSec, ratio: r.ratio,
+    ferry: { entriesPerSec: ferryEntriesPerSec, ...ferryRest },
+    baseline: { entriesPerSec: baselineEntriesPerSec, ...baselineRest },
+    rounds: r.rounds, setupMs: r.setupMs, targets: r.targets, ok: r.ok,
+  });
+}
+
+export async function main(): Promise<void> {
+  const opts = defaultArchiverOptions();
+  process.stderr.write(`bench: archiver ${opts.partitions} partitions x ${opts.entriesPerPartition} entries of ${opts.entryBytes} bytes, ${opts.workers} workers, ${opts.rounds} round(s)${opts.profile ? ' (profiling)' : ''}...\n`);
+  const report = await runArchiverBench(opts);
+  process.stdout.write(`${formatArchiverReport(report)}\n${archiverReportJson(report)}\n`);
+  if (!report.ok && process.env.BENCH_STRICT === '1') process.exitCode = 1;
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
