@@ -170,7 +170,12 @@ interface KillResult {
  * SIGKILL once the step streamed KILL_AFTER_BYTES, then a second worker; resolves when the run ended.
  * `receiverHas` tells whether the receiver has the snapshot (it must not, right after the kill).
  */
-async function runKilledHalfway(t: TestContext, redisUrl: string, sender: string, receiver: string, receiverHas: () => Promise<boolean>): Promise<KillResult> {
+async function runKilledHalfway(
+  t: TestContext, redisUrl: string, sender: string, receiver: string,
+  receiverHas: () => Promise<boolean>,
+  /** looks at the receiver right after the kill, before the second worker starts */
+  afterKill: () => Promise<void> = async () => undefined,
+): Promise<KillResult> {
   const prefix = `sk${process.pid}x${++seq}`;
   const timings: Record<string, number> = {};
   let mark = Date.now();
@@ -204,15 +209,16 @@ async function runKilledHalfway(t: TestContext, redisUrl: string, sender: string
 
     const orphans = childrenOf(first.child.pid!);
     await stopProcess(first.child, 'SIGKILL');
+    const killedAt = Date.now();
     lap('first worker killed');
     assert.equal(await receiverHas(), false, `the step finished before the kill (${killedAtBytes} bytes streamed): it was not killed halfway`);
+    await afterKill();
 
     const second = await startWorker(redisUrl, prefix);
     workers.push(second);
     lap('second worker started');
 
     // wait for the run, noting when the retried step streams (its progress starts anew)
-    const killedAt = Date.now();
     let retried: { startedAt: number; at: number; bytes: number } | null = null;
     await until('the run to finish', async () => {
       const p = (await engine.get(childId))?.progress.step;
@@ -329,7 +335,9 @@ describe('a step killed halfway (worker SIGKILL) ends with the receiver consiste
       const sent = await l.guids(sroot);
       t.diagnostic(`sender prepared in ${Date.now() - started} ms`);
 
-      const r = await runKilledHalfway(t, redis!.url, `zfs:${sroot}`, `zfs:${rroot}`, async () => (await l.listAll(rroot)).includes(`${rroot}/fs@s1`));
+      const r = await runKilledHalfway(t, redis!.url, `zfs:${sroot}`, `zfs:${rroot}`, async () => (await l.listAll(rroot)).includes(`${rroot}/fs@s1`), async () => {
+        t.diagnostic(`receiver right after the kill: ${JSON.stringify(await l.listAll(recvPool.name))}`);
+      });
       assertRunCompleted(t, r);
 
       // exactly the sender's version, nothing else: no partial dataset, no verification clone
@@ -373,12 +381,17 @@ describe('a step killed halfway (worker SIGKILL) ends with the receiver consiste
       t.diagnostic(`sender prepared in ${Date.now() - started} ms`);
       const receiver = createBtrfsDriver(rroot);
 
-      const r = await runKilledHalfway(t, redis!.url, `btrfs:${s}`, `btrfs:${rroot}`, async () => (await receiver.listVersions('fs')).some((v) => v.guid === v1.guid));
+      const snap = join(rroot, '.ferry', 'snapshots', 'fs', 's1');
+      const r = await runKilledHalfway(t, redis!.url, `btrfs:${s}`, `btrfs:${rroot}`, async () => (await receiver.listVersions('fs')).some((v) => v.guid === v1.guid), async () => {
+        // the killed receive left its subvolume behind, writable and without Received UUID: the retry must remove it
+        const partial = subvolumeFields(snap);
+        t.diagnostic(`receiver right after the kill: ${snap} ${JSON.stringify(partial)}`);
+        assert.deepEqual([partial.readonly, partial.receivedUuid], [false, '-'], 'the killed receive left a partial subvolume');
+      });
       assertRunCompleted(t, r);
 
       // exactly the sender's version
       assert.deepEqual((await receiver.listVersions('fs')).map((v) => [v.name, v.guid]), [[v1.name, v1.guid]]);
-      const snap = join(rroot, '.ferry', 'snapshots', 'fs', 's1');
       const fields = subvolumeFields(snap);
       assert.equal(fields.receivedUuid, v1.guid);
       assert.equal(fields.readonly, true);
