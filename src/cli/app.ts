@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Engine } from '../engine/engine.js';
 import { mergeRegistries } from '../engine/merge-registries.js';
 import { systemClock } from '../engine/types.js';
+import type { InspectFn } from '../engine/inspection.js';
 import { archiverRegistry } from '../archiver/registry.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
@@ -27,17 +28,21 @@ export async function openApp(g: GlobalOptions, opts: {
   workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number;
   /** the command ends by itself on interruption (prints its summary); a second signal still exits */
   graceful?: boolean;
+  /** the metrics registry to count into (e.g. one with Node default metrics, for `ferry serve`) */
+  metrics?: FerryMetrics;
+  /** receives the engine's inspection events (see src/observability/inspector-bridge.ts) */
+  inspect?: InspectFn;
 }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
   const redis: RedisHandle = await acquireRedis();
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
-  const metrics = new FerryMetrics();
+  const metrics = opts.metrics ?? new FerryMetrics();
   const registry = mergeRegistries(
     replicationRegistry({ metrics }),
     archiverRegistry({ metrics, redis: () => engine.redis, prefix: g.prefix, clock: systemClock }),
   );
   const engine: Engine = new Engine({
-    redisUrl: redis.url, prefix: g.prefix, registry, logger: log, metrics,
+    redisUrl: redis.url, prefix: g.prefix, registry, logger: log, metrics, inspect: opts.inspect,
     onEmit: (rec, e) => {
       if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
     },

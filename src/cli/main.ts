@@ -11,6 +11,10 @@ import { archive, formatPartitions } from './commands/archive.js';
 import { allPartitionStatus } from '../archiver/coordinator.js';
 import { openSink } from '../archiver/sinks/index.js';
 import { restorePartition } from '../archiver/restore.js';
+import { FerryMetrics } from '../observability/metrics.js';
+import { parseListenAddress, startMetricsServer, type MetricsServer } from '../observability/metrics-server.js';
+import { registerQueueMetrics } from '../observability/queue-metrics.js';
+import { InspectorBridge, startInspector, type Inspector } from '../observability/inspector-bridge.js';
 
 /** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -206,6 +210,53 @@ program.command('worker')
     process.stderr.write(`ferry: worker running (pid ${process.pid}); Ctrl-C to stop\n`);
     await new Promise<never>(() => {});
     await app.close();
+  });
+
+program.command('serve')
+  .description('work on the queues like `ferry worker`, and serve Prometheus metrics and (with --inspect) the Stately inspector')
+  .option('--metrics <addr>', '[host:]port of /metrics and /healthz (host 127.0.0.1 unless given)', '127.0.0.1:9464')
+  .option('--no-metrics', 'serve no metrics endpoint')
+  .option('--inspect <port>', 'serve the Stately inspector on [host:]port (host 127.0.0.1 unless given) and feed it this process\'s transitions')
+  .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
+  .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
+  .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
+  .action(async (o: { metrics: string | false; inspect?: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number }) => {
+    const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
+    const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
+    const metrics = new FerryMetrics({ defaults: true });
+    const bridge = inspectAt ? new InspectorBridge() : null;
+    // workers start once the listeners are up: a busy port fails before any job is taken
+    const app = await openApp(globals(), { workers: false, graceful: true, metrics, inspect: bridge?.inspect });
+    let metricsServer: MetricsServer | null = null;
+    let inspector: Inspector | null = null;
+    try {
+      registerQueueMetrics(metrics.registry, app.engine, { log: app.log });
+      const lines: string[] = [];
+      if (metricsAt) {
+        metricsServer = await startMetricsServer({ address: metricsAt, registry: metrics.registry, log: app.log });
+        lines.push(`metrics on ${metricsServer.url}/metrics`);
+      }
+      if (bridge && inspectAt) {
+        inspector = await startInspector({ address: inspectAt, bridge, source: app.engine, log: app.log });
+        lines.push(`Stately inspector on ${inspector.server.pageUrl} (open it in a browser with internet access; clients connect to ${inspector.server.wsUrl})`);
+      }
+      app.engine.startWorkers({ effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
+      for (const line of lines) process.stdout.write(`${line}\n`);
+      process.stderr.write(`ferry: serving (pid ${process.pid}); Ctrl-C to stop\n`);
+      await new Promise<void>((resolve) => {
+        if (app.interrupted.aborted) resolve();
+        else app.interrupted.addEventListener('abort', () => resolve(), { once: true });
+      });
+      process.stderr.write('ferry: stopping: waiting for running jobs to finish\n');
+    } finally {
+      // metrics first (no scrape of a closing engine), workers next (their last transitions still reach the inspector), the inspector last
+      await metricsServer?.close();
+      await app.close();
+      await inspector?.close();
+      // a library may keep a handle open (the inspector client retries a lost connection every 5 s)
+      setTimeout(() => process.exit(), 2000).unref();
+    }
+    process.exitCode = EXIT.ok;
   });
 
 try {
