@@ -21,8 +21,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, statSync, statfsSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, statfsSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Engine, MachineRecord } from '../src/engine/index.js';
@@ -35,7 +35,7 @@ import { createZfsDriver } from '../src/storage/zfs/index.js';
 import { btrfsUnavailable, createSubvolume, mountBtrfsImage, subvolumeFields, type BtrfsMount } from '../test/helpers/btrfs.js';
 import { startTestRedis } from '../test/helpers/redis.js';
 import { replicationEngine } from '../test/helpers/replication.js';
-import { must, tree, zfsUnavailable, ZfsLab } from '../test/helpers/zfs.js';
+import { must, run, tree, zfsUnavailable, ZfsLab } from '../test/helpers/zfs.js';
 import { envInt, isMain, round, sleep } from './lib.js';
 
 export type BenchDriver = 'zfs' | 'btrfs';
@@ -56,6 +56,8 @@ export interface ReplicationBenchOptions {
   runTimeoutMs: number;
   /** also compare every file's sha256 of the newest snapshot on each receiver (slow: reads it all again) */
   verifyContent: boolean;
+  /** also time the plain tools joined by a bare node pipe (the cost of node in the data path alone) */
+  nodePipe: boolean;
 }
 
 export const TARGET_RATIO = 0.9;
@@ -71,9 +73,10 @@ export function defaultOptions(): ReplicationBenchOptions {
     snapshots: envInt('BENCH_REPL_SNAPSHOTS', 4),
     mibPerSnapshot: envInt('BENCH_REPL_MIB_PER_SNAPSHOT', 256),
     filesPerSnapshot: envInt('BENCH_REPL_FILES_PER_SNAPSHOT', 100),
-    rounds: envInt('BENCH_REPL_ROUNDS', 2),
+    rounds: envInt('BENCH_REPL_ROUNDS', 3),
     runTimeoutMs: envInt('BENCH_REPL_TIMEOUT_MS', 180_000),
     verifyContent: process.env.BENCH_REPL_VERIFY === '1',
+    nodePipe: process.env.BENCH_REPL_NODE_PIPE !== '0',
   };
 }
 
@@ -95,12 +98,17 @@ export interface FerryRun extends TimedRun {
   engineMs: number;
   /** a step failed and was retried (its time is in the figure) */
   retried: string | null;
+  /** CPU time of this node process during the run (all of ferry's work: engine, streams), per GB of stream */
+  nodeCpuMsPerGB: number;
 }
 
 export interface RoundResult {
   order: 'pipe-first' | 'ferry-first';
   pipe: TimedRun;
+  /** the plain tools joined by node (always the second run of a round) */
+  nodePipe?: TimedRun;
   ferry: FerryRun;
+  /** ferry / pipe of this round */
   ratio: number;
 }
 
@@ -123,6 +131,9 @@ export interface DriverResult {
   ratio: number;
   /** median of the per-round ratios */
   medianRoundRatio: number;
+  /** best throughput of the plain tools joined by a bare node pipe, and its ratio to the plain pipe */
+  nodePipeMBps?: number;
+  nodePipeRatio?: number;
   rounds: RoundResult[];
   /** the warm-up pass, `send | wc -c` per step: what the sender alone does */
   sendOnlyMBps: number;
@@ -141,6 +152,8 @@ export interface ReplicationBenchReport {
   btrfs?: DriverResult | SkippedDriver;
   config: { snapshots: number; mibPerSnapshot: number; filesPerSnapshot: number; rounds: number };
   target: { ratio: number };
+  /** the machine while the bench ran: other load makes every figure (ferry's more) noisy */
+  machine: { cpus: number; loadAvgStart: number[]; loadAvgEnd: number[] };
   ok: boolean;
   durationMs: number;
 }
@@ -391,7 +404,21 @@ const MBps = (bytes: number, ms: number) => round(bytes / 1e6 / (ms / 1000), 1);
 
 // ---- the drivers ---------------------------------------------------------------------------
 
-/** What a driver part needs: how to build things on this driver and what the plain pipe runs. */
+type RunKind = 'pipe' | 'nodePipe' | 'ferry';
+
+/** A fresh, empty receiver for one run. */
+interface Receiver {
+  /** what the plain tools receive into (zfs: the dataset, btrfs: the directory) */
+  target: string;
+  /** ferry's receiver endpoint */
+  endpoint: string;
+  /** problems found: every sender snapshot there (same guid / received uuid), the data of the newest */
+  verify(content: boolean): Promise<string[]>;
+  /** removes it, outside the timed runs (btrfs: kept until the end, see btrfsBed) */
+  remove(): Promise<void>;
+}
+
+/** What a driver part needs: how to build things on this driver and what the plain tools run. */
 interface Bed {
   implementation: string;
   /** the live sender filesystem's directory, for writing files */
@@ -400,24 +427,35 @@ interface Bed {
   senderEndpoint: string;
   /** a second sender root with one small filesystem, for the engine warm-up */
   warm: { endpoint: string; receiverEndpoint: string };
-  /** the pipeline of one step (from null: full) into the plain receiver `n` */
-  pipeCommand(from: string | null, to: string, target: string): string;
-  /** the sender side of one step, for the warm-up */
-  sendCommand(from: string | null, to: string): string;
-  /** a fresh, empty receiver for run `tag`: the pipe's receive target and ferry's endpoint */
-  freshReceiver(tag: string): Promise<{ pipeTarget: string; endpoint: string }>;
-  /** checks a receiver holds exactly the sender's snapshots (and data) */
-  verify(tag: string, kind: 'pipe' | 'ferry', content: boolean): Promise<string[]>;
+  /** the sender side of one step (from null: full), argv */
+  sendArgv(from: string | null, to: string): string[];
+  /** the receiving side of one step, argv */
+  receiveArgv(target: string): string[];
+  freshReceiver(tag: string, kind: RunKind): Promise<Receiver>;
+  /** before a timed run: no write-back of earlier work left to do (zfs: a txg sync; btrfs: a commit; then sync(1)) */
+  quiesce(): Promise<void>;
 }
 
-async function zfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataBytes: number): Promise<Bed> {
+const shellWords = (argv: string[]) => argv.map(q).join(' ');
+
+async function zfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
   const lab = new ZfsLab();
   const poolNames: string[] = [];
   cleanup.add('zfs lab', () => lab.stop(), () => {
-    for (const name of poolNames.reverse()) spawnSync('zpool', ['destroy', '-f', name], { stdio: 'ignore' });
+    // a receive the daemon is still applying keeps the pool busy for a moment: retry for a few seconds
+    const left = new Set(poolNames);
+    for (let i = 0; left.size && i < 20; i++) {
+      if (i) spawnSync('sleep', ['0.3']);
+      for (const name of [...left].reverse()) {
+        const r = spawnSync('zpool', ['destroy', '-f', name], { encoding: 'utf8' });
+        if (r.status === 0 || /no such pool/.test(r.stderr ?? '')) left.delete(name);
+      }
+    }
+    if (!left.size) rmSync(lab.dir, { recursive: true, force: true });
+    else process.stderr.write(`bench: could not destroy zfs pools ${[...left].join(', ')} (files in ${lab.dir})\n`);
   });
   await lab.start();
-  const implementation = spawnSync('sh', ['-c', 'pgrep -x zfs-fuse >/dev/null && echo zfs-fuse || echo kernel zfs'], { encoding: 'utf8' }).stdout.trim();
+  const implementation = existsSync('/dev/zfs') ? 'kernel zfs' : 'zfs-fuse';
   let seq = 0;
   const createPool = async (bytes: number) => {
     const name = `ferrybench${process.pid}x${++seq}`;
@@ -431,7 +469,7 @@ async function zfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataBytes
     lab.pools.push({ name, file, mountpoint });
     return name;
   };
-  const sizes = poolSizes(dataBytes, opts.rounds);
+  const sizes = poolSizes(dataBytes, 1);
   const p1 = await createPool(sizes.sender);
   const p2 = await createPool(sizes.receiver);
   const sroot = `${p1}/bench`;
@@ -445,64 +483,86 @@ async function zfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataBytes
   await warmSender.snapshot(['w'], 'w2');
 
   const snap = (s: string) => `${sroot}/${FS}@${s}`;
-  const sendCommand = (from: string | null, to: string) => `zfs send ${from ? `-i ${q(snap(from))} ` : ''}${q(snap(to))}`;
-  const roots = new Map<string, string>();
+  /** snapshot name -> guid and referenced bytes, of every snapshot of `ds` */
+  const props = async (ds: string) => {
+    const out = await must('zfs', ['get', '-H', '-p', '-r', '-o', 'name,property,value', 'guid,referenced', ds]);
+    const m = new Map<string, { guid: string; referenced: number }>();
+    for (const line of out.split('\n').filter(Boolean)) {
+      const [name, prop, value] = line.split('\t');
+      if (!name.includes('@')) continue; // (zfs-fuse's zfs get has no -t)
+      const e = m.get(name.slice(name.indexOf('@') + 1)) ?? { guid: '', referenced: 0 };
+      if (prop === 'guid') e.guid = value;
+      else e.referenced = Number(value);
+      m.set(name.slice(name.indexOf('@') + 1), e);
+    }
+    return m;
+  };
+  let quiesceSeq = 0;
   return {
     implementation,
     senderDir: await lab.mountpoint(`${sroot}/${FS}`),
     sender: createZfsDriver(sroot),
     senderEndpoint: `zfs:${sroot}`,
     warm: { endpoint: `zfs:${p1}/warm`, receiverEndpoint: `zfs:${p2}/warm` },
-    sendCommand,
-    pipeCommand: (from, to, target) => `${sendCommand(from, to)} | zfs receive -u ${q(target)}`,
-    async freshReceiver(tag) {
-      const root = `${p2}/${tag}`;
-      await lab.zfs(['create', root]);
-      roots.set(tag, root);
-      return { pipeTarget: `${root}/${FS}`, endpoint: `zfs:${root}` };
+    sendArgv: (from, to) => ['zfs', 'send', ...(from ? ['-i', snap(from)] : []), snap(to)],
+    // -u as ferry does: nothing is mounted (mounting is not part of the transfer)
+    receiveArgv: (target) => ['zfs', 'receive', '-u', target],
+    async quiesce() {
+      // creating a snapshot waits until the pool's open transaction group is written out
+      for (const p of [p1, p2]) {
+        const name = `${p}@quiesce${++quiesceSeq}`;
+        await lab.zfs(['snapshot', name]);
+        await lab.zfs(['destroy', name]);
+      }
+      syncDisks();
     },
-    async verify(tag, kind, content) {
-      const root = roots.get(tag)!;
-      const problems: string[] = [];
-      const props = async (ds: string) => {
-        const out = await must('zfs', ['get', '-H', '-p', '-r', '-o', 'name,property,value', 'guid,referenced', ds]);
-        const m = new Map<string, { guid: string; referenced: string }>();
-        for (const line of out.split('\n').filter(Boolean)) {
-          const [name, prop, value] = line.split('\t');
-          if (!name.includes('@')) continue; // (zfs-fuse's zfs get has no -t)
-          const s = name.slice(name.indexOf('@') + 1);
-          const e = m.get(s) ?? { guid: '', referenced: '' };
-          if (prop === 'guid') e.guid = value;
-          else e.referenced = value;
-          m.set(s, e);
-        }
-        return m;
+    async freshReceiver(tag, kind) {
+      const root = `${p2}/${tag}`;
+      await lab.zfs(['create', root]); // the same empty parent for every kind of run
+      return {
+        target: `${root}/${FS}`,
+        endpoint: `zfs:${root}`,
+        async verify(content) {
+          const problems: string[] = [];
+          const want = await props(`${sroot}/${FS}`);
+          const have = await props(`${root}/${FS}`).catch(() => new Map<string, { guid: string; referenced: number }>());
+          for (const [s, w] of want) {
+            const h = have.get(s);
+            if (!h) problems.push(`${kind} ${tag}: @${s} missing`);
+            else if (h.guid !== w.guid) problems.push(`${kind} ${tag}: @${s} guid ${h.guid}, sender ${w.guid}`);
+            // metadata blocks differ a little between pools: a tolerance, enough to catch missing data
+            else if (Math.abs(h.referenced - w.referenced) > Math.max(MiB, 0.005 * w.referenced)) {
+              problems.push(`${kind} ${tag}: @${s} references ${h.referenced} bytes, sender ${w.referenced}`);
+            }
+          }
+          if (have.size !== want.size) problems.push(`${kind} ${tag}: ${have.size} snapshots, sender ${want.size}`);
+          if (content && !problems.length) {
+            const last = [...want.keys()].at(-1)!;
+            const a = await lab.snapshotFiles(snap(last));
+            const b = await lab.snapshotFiles(`${root}/${FS}@${last}`);
+            const diff = Object.keys({ ...a, ...b }).filter((k) => a[k] !== b[k]);
+            if (diff.length) problems.push(`${kind} ${tag}: ${diff.length} files differ (sha256) in @${last}, e.g. ${diff[0]}`);
+          }
+          return problems;
+        },
+        async remove() {
+          for (let i = 0; ; i++) {
+            const r = await run('zfs', ['destroy', '-r', root], 300_000);
+            if (r.code === 0 || /does not exist/.test(r.stderr)) return;
+            if (i > 50) throw new Error(`zfs destroy -r ${root}: ${r.stderr.trim()}`);
+            await sleep(200);
+          }
+        },
       };
-      const want = await props(`${sroot}/${FS}`);
-      const have = await props(`${root}/${FS}`).catch(() => new Map<string, { guid: string; referenced: string }>());
-      for (const [s, w] of want) {
-        const h = have.get(s);
-        if (!h) problems.push(`${kind} ${tag}: @${s} missing`);
-        else if (h.guid !== w.guid) problems.push(`${kind} ${tag}: @${s} guid ${h.guid}, sender ${w.guid}`);
-        else if (h.referenced !== w.referenced) problems.push(`${kind} ${tag}: @${s} references ${h.referenced} bytes, sender ${w.referenced}`);
-      }
-      if (have.size !== want.size) problems.push(`${kind} ${tag}: ${have.size} snapshots, sender ${want.size}`);
-      if (content && !problems.length) {
-        const last = [...want.keys()].at(-1)!;
-        const a = await lab.snapshotFiles(`${sroot}/${FS}@${last}`);
-        const b = await lab.snapshotFiles(`${root}/${FS}@${last}`);
-        const diff = Object.keys({ ...a, ...b }).filter((k) => a[k] !== b[k]);
-        if (diff.length) problems.push(`${kind} ${tag}: ${diff.length} files differ in @${last}, e.g. ${diff[0]}`);
-      }
-      return problems;
     },
   };
 }
 
 async function btrfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataBytes: number): Promise<Bed> {
-  const sizes = poolSizes(dataBytes, opts.rounds);
+  const sizes = poolSizes(dataBytes, btrfsKeptReceivers(opts));
   const mounts: BtrfsMount[] = [];
-  cleanup.add('btrfs images', () => { for (const m of mounts.reverse()) m.cleanup(); }, () => { for (const m of mounts.reverse()) m.cleanup(); });
+  const unmountAll = () => { for (const m of mounts.reverse()) m.cleanup(); };
+  cleanup.add('btrfs images', unmountAll, unmountAll);
   const a = mountBtrfsImage('bench-s', Math.ceil(sizes.sender / MiB));
   mounts.push(a);
   const b = mountBtrfsImage('bench-r', Math.ceil(sizes.receiver / MiB));
@@ -517,11 +577,12 @@ async function btrfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataByt
   await warmSender.snapshot(['w'], 'w1');
   writeFileSync(join(warmRoot, 'w', 'w2.bin'), Buffer.alloc(64 * 1024, 8));
   await warmSender.snapshot(['w'], 'w2');
+  const sender = createBtrfsDriver(sroot);
 
   const snap = (s: string) => join(sroot, '.ferry', 'snapshots', FS, s);
-  const sendCommand = (from: string | null, to: string) => `btrfs -q send ${from ? `-p ${q(snap(from))} ` : ''}${q(snap(to))}`;
-  const dirs = new Map<string, { pipe: string; ferry: string }>();
-  const filesOf = (dir: string) => {
+  /** relative path -> size (or sha256 with `content`) of every file below dir */
+  const filesOf = (dir: string, content: boolean): Record<string, string> => {
+    if (content) return tree(dir);
     const out: Record<string, string> = {};
     const walk = (d: string, prefix: string) => {
       for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -535,58 +596,65 @@ async function btrfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataByt
   return {
     implementation,
     senderDir: join(sroot, FS),
-    sender: createBtrfsDriver(sroot),
+    sender,
     senderEndpoint: `btrfs:${sroot}`,
     warm: { endpoint: `btrfs:${warmRoot}`, receiverEndpoint: `btrfs:${join(b.dir, 'warm')}` },
-    sendCommand,
-    pipeCommand: (from, to, target) => `${sendCommand(from, to)} | btrfs -q receive ${q(target)}`,
-    async freshReceiver(tag) {
+    sendArgv: (from, to) => ['btrfs', '-q', 'send', ...(from ? ['-p', snap(from)] : []), snap(to)],
+    receiveArgv: (target) => ['btrfs', '-q', 'receive', target],
+    async quiesce() {
+      for (const m of [a, b]) spawnSync('btrfs', ['filesystem', 'sync', m.dir], { stdio: 'ignore' });
+      syncDisks();
+    },
+    async freshReceiver(tag, kind) {
       const root = join(b.dir, tag);
       mkdirSync(root);
-      const e = dirs.get(tag) ?? { pipe: '', ferry: '' };
-      dirs.set(tag, e);
-      // the plain pipe receives into <root>/ like `btrfs receive <dir>`; ferry into <root>/.ferry/snapshots/<fs>/
-      e.pipe = root;
-      e.ferry = join(root, '.ferry', 'snapshots', FS);
-      return { pipeTarget: root, endpoint: `btrfs:${root}` };
-    },
-    async verify(tag, kind, content) {
-      const d = dirs.get(tag)!;
-      const dir = kind === 'pipe' ? d.pipe : d.ferry;
-      const problems: string[] = [];
-      const want = await createBtrfsDriver(sroot).listVersions(FS);
-      for (const v of want) {
-        let f: ReturnType<typeof subvolumeFields>;
-        try {
-          f = subvolumeFields(join(dir, v.name));
-        } catch (err) {
-          problems.push(`${kind} ${tag}: ${v.name} missing (${(err as Error).message.split('\n')[0]})`);
-          continue;
-        }
-        if (f.receivedUuid !== v.guid) problems.push(`${kind} ${tag}: ${v.name} received uuid ${f.receivedUuid}, sender uuid ${v.guid}`);
-        if (!f.readonly) problems.push(`${kind} ${tag}: ${v.name} is not read-only`);
-      }
-      if (!problems.length) {
-        const last = want.at(-1)!.name;
-        const a = content ? tree(snap(last)) : filesOf(snap(last));
-        const b = content ? tree(join(dir, last)) : filesOf(join(dir, last));
-        const diff = Object.keys({ ...a, ...b }).filter((k) => a[k] !== b[k]);
-        if (diff.length) problems.push(`${kind} ${tag}: ${diff.length} files differ (${content ? 'sha256' : 'size'}) in ${last}, e.g. ${diff[0]}`);
-      }
-      return problems;
+      // the plain tools receive into <root>/ (`btrfs receive <dir>`); ferry into <root>/.ferry/snapshots/<fs>/
+      const dir = kind === 'ferry' ? join(root, '.ferry', 'snapshots', FS) : root;
+      return {
+        target: root,
+        endpoint: `btrfs:${root}`,
+        async verify(content) {
+          const problems: string[] = [];
+          const want = await sender.listVersions(FS);
+          for (const v of want) {
+            let f: ReturnType<typeof subvolumeFields>;
+            try {
+              f = subvolumeFields(join(dir, v.name));
+            } catch (err) {
+              problems.push(`${kind} ${tag}: ${v.name} missing (${(err as Error).message.split('\n')[0]})`);
+              continue;
+            }
+            if (f.receivedUuid !== v.guid) problems.push(`${kind} ${tag}: ${v.name} received uuid ${f.receivedUuid}, sender uuid ${v.guid}`);
+            if (!f.readonly) problems.push(`${kind} ${tag}: ${v.name} is not read-only`);
+          }
+          if (!problems.length) {
+            const last = want.at(-1)!.name;
+            const x = filesOf(snap(last), content);
+            const y = filesOf(join(dir, last), content);
+            const diff = Object.keys({ ...x, ...y }).filter((k) => x[k] !== y[k]);
+            if (diff.length) problems.push(`${kind} ${tag}: ${diff.length} files differ (${content ? 'sha256' : 'size'}) in ${last}, e.g. ${diff[0]}`);
+          }
+          return problems;
+        },
+        async remove() {
+          // kept: deleted subvolumes are freed by btrfs' cleaner thread in the background, which
+          // would run into the next timed run, and waiting for it (subvolume sync, with the
+          // discards of a loop device) took 15-25 s per GiB here; the image is sized for all of them
+        },
+      };
     },
   };
 }
 
-/** Sparse sizes of the sender and receiver pools/images: room for every receive of every round. */
-function poolSizes(dataBytes: number, rounds: number): { sender: number; receiver: number } {
+/** Sparse sizes of the sender and receiver pools/images, for `receivers` receivers kept at once. */
+function poolSizes(dataBytes: number, receivers: number): { sender: number; receiver: number } {
   const GiB = 1024 * MiB;
   const up = (n: number) => Math.ceil(n / GiB) * GiB;
-  return {
-    sender: up(Math.max(3 * dataBytes, 2 * GiB)),
-    receiver: up(Math.max(3 * dataBytes, 2 * rounds * dataBytes * 1.3 + GiB)),
-  };
+  return { sender: up(Math.max(3 * dataBytes, 2 * GiB)), receiver: up(Math.max(3 * dataBytes, 1.3 * receivers * dataBytes + GiB, 2 * GiB)) };
 }
+
+/** btrfs keeps every receiver until the end (see btrfsBed) */
+const btrfsKeptReceivers = (opts: ReplicationBenchOptions) => opts.rounds * (opts.nodePipe ? 3 : 2);
 
 function unavailable(driver: BenchDriver): string | null {
   if (driver === 'zfs') {
@@ -599,15 +667,21 @@ function unavailable(driver: BenchDriver): string | null {
   return btrfsUnavailable();
 }
 
+/** The order of the runs in round r: the plain pipe and ferry take turns going first; the node pipe is always second. */
+function roundOrder(r: number, nodePipe: boolean): RunKind[] {
+  const order: RunKind[] = r % 2 === 0 ? ['pipe', 'nodePipe', 'ferry'] : ['ferry', 'nodePipe', 'pipe'];
+  return nodePipe ? order : order.filter((k) => k !== 'nodePipe');
+}
+
 async function benchDriver(driver: BenchDriver, redisUrl: string, opts: ReplicationBenchOptions, signal: AbortSignal, log: (s: string) => void): Promise<DriverResult> {
   const cleanup = new Cleanup();
   const onSecondSignal = () => cleanup.runSync();
   forceCleanups.add(onSecondSignal);
   try {
     const plan = planData(opts.snapshots, opts.filesPerSnapshot, opts.mibPerSnapshot * MiB);
-    checkDiskSpace(plan.dataBytes, opts.rounds);
+    checkDiskSpace((1 + (driver === 'btrfs' ? btrfsKeptReceivers(opts) : 1)) * plan.dataBytes);
     const tSetup = performance.now();
-    const bed = driver === 'zfs' ? await zfsBed(opts, cleanup, plan.dataBytes) : await btrfsBed(opts, cleanup, plan.dataBytes);
+    const bed = driver === 'zfs' ? await zfsBed(cleanup, plan.dataBytes) : await btrfsBed(opts, cleanup, plan.dataBytes);
     const names = plan.snapshots.map((_, i) => `s${i + 1}`);
     for (let s = 0; s < names.length; s++) {
       applySnapshotData(bed.senderDir, plan.snapshots[s], signal);
@@ -618,14 +692,14 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     log(`${driver}: ${(plan.dataBytes / MiB).toFixed(0)} MiB in ${plan.files} files, ${names.length} snapshots written in ${(setupMs / 1000).toFixed(1)} s (${bed.implementation})`);
 
     // warm-up: every step's stream read once (caches), counted (the MB/s figures' bytes)
-    syncDisks();
+    await bed.quiesce();
     const tWarm = performance.now();
     const stepStreamBytes: number[] = [];
-    for (const st of steps) stepStreamBytes.push(Number((await pipeline(`${bed.sendCommand(st.from, st.to)} | wc -c`, signal, opts.runTimeoutMs)).trim()));
+    for (const st of steps) stepStreamBytes.push(Number((await pipeline(`${shellWords(bed.sendArgv(st.from, st.to))} | wc -c`, signal, opts.runTimeoutMs)).trim()));
     const warmMs = performance.now() - tWarm;
-    const streamBytes = stepStreamBytes.reduce((a, b) => a + b, 0);
+    const streamBytes = stepStreamBytes.reduce((x, y) => x + y, 0);
     const sendOnlyMBps = MBps(streamBytes, warmMs);
-    log(`${driver}: streams ${stepStreamBytes.map((b) => (b / 1e6).toFixed(1)).join(' + ')} MB; send only (warm-up) ${sendOnlyMBps} MB/s`);
+    log(`${driver}: streams ${stepStreamBytes.map((x) => (x / 1e6).toFixed(1)).join(' + ')} MB; send only (warm-up) ${sendOnlyMBps} MB/s`);
 
     const engine = replicationEngine(redisUrl);
     cleanup.add('engine', () => engine.close());
@@ -633,50 +707,49 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     // engine warm-up: JIT, Lua scripts, connections, driver code paths, on a tiny filesystem
     await ferryRun(engine, times, bed.warm.endpoint, bed.warm.receiverEndpoint, 2, signal, opts.runTimeoutMs);
 
-    const runPipe = async (tag: string): Promise<TimedRun> => {
-      const { pipeTarget } = await bed.freshReceiver(tag);
-      syncDisks();
+    /** the plain tools, one step after the other; `viaNode`: their stdout/stdin joined by node instead of an OS pipe */
+    const runTools = async (target: string, viaNode: boolean): Promise<TimedRun> => {
       const stepMs: number[] = [];
       const t0 = performance.now();
       for (const st of steps) {
         const s0 = performance.now();
-        await pipeline(bed.pipeCommand(st.from, st.to, pipeTarget), signal, opts.runTimeoutMs);
+        const send = bed.sendArgv(st.from, st.to);
+        const receive = bed.receiveArgv(target);
+        if (viaNode) await nodePipe(send, receive, signal, opts.runTimeoutMs);
+        else await pipeline(`${shellWords(send)} | ${shellWords(receive)}`, signal, opts.runTimeoutMs);
         stepMs.push(Math.round(performance.now() - s0));
       }
       const ms = Math.round(performance.now() - t0);
       return { ms, MBps: MBps(streamBytes, ms), stepMs };
     };
-    const runFerry = async (tag: string): Promise<FerryRun> => {
-      const { endpoint } = await bed.freshReceiver(tag);
-      syncDisks();
-      const r = await ferryRun(engine, times, bed.senderEndpoint, endpoint, steps.length, signal, opts.runTimeoutMs);
-      return { ...r, MBps: MBps(streamBytes, r.ms) };
-    };
 
     const rounds: RoundResult[] = [];
     const problems: string[] = [];
     for (let r = 0; r < opts.rounds; r++) {
-      const order = r % 2 === 0 ? 'pipe-first' : 'ferry-first';
-      let pipe: TimedRun;
-      let ferry: FerryRun;
-      if (order === 'pipe-first') {
-        pipe = await runPipe(`pipe${r + 1}`);
-        ferry = await runFerry(`ferry${r + 1}`);
-      } else {
-        ferry = await runFerry(`ferry${r + 1}`);
-        pipe = await runPipe(`pipe${r + 1}`);
+      const order = roundOrder(r, opts.nodePipe);
+      const tRound = performance.now();
+      const got: Partial<{ pipe: TimedRun; nodePipe: TimedRun; ferry: FerryRun }> = {};
+      for (const kind of order) {
+        const rx = await bed.freshReceiver(`${kind}${r + 1}`, kind);
+        await bed.quiesce();
+        if (kind === 'ferry') {
+          const f = await ferryRun(engine, times, bed.senderEndpoint, rx.endpoint, steps.length, signal, opts.runTimeoutMs);
+          got.ferry = { ...f, MBps: MBps(streamBytes, f.ms) };
+          if (f.bytes !== streamBytes) problems.push(`ferry round ${r + 1} counted ${f.bytes} bytes, the streams have ${streamBytes}`);
+          if (f.retried) problems.push(`ferry round ${r + 1}: a step was retried (${f.retried})`);
+        } else {
+          got[kind] = await runTools(rx.target, kind === 'nodePipe');
+        }
+        problems.push(...(await rx.verify(opts.verifyContent)));
+        await rx.remove();
       }
-      if (ferry.bytes !== streamBytes) problems.push(`ferry round ${r + 1} counted ${ferry.bytes} bytes, the streams have ${streamBytes}`);
-      if (ferry.retried) problems.push(`ferry round ${r + 1}: a step was retried (${ferry.retried})`);
-      rounds.push({ order, pipe, ferry, ratio: round(ferry.MBps / pipe.MBps, 3) });
-      log(`${driver}: round ${r + 1}/${opts.rounds} (${order}): pipe ${pipe.MBps} MB/s (${pipe.ms} ms), ferry ${ferry.MBps} MB/s (${ferry.ms} ms), ratio ${rounds[r].ratio.toFixed(3)}`);
+      const { pipe, ferry, nodePipe: viaNode } = got as { pipe: TimedRun; ferry: FerryRun; nodePipe?: TimedRun };
+      rounds.push({ order: order[0] === 'pipe' ? 'pipe-first' : 'ferry-first', pipe, ferry, ...(viaNode ? { nodePipe: viaNode } : {}), ratio: round(ferry.MBps / pipe.MBps, 3) });
+      log(`${driver}: round ${r + 1}/${opts.rounds} (${order.join(', ')}): pipe ${pipe.MBps} MB/s (${pipe.ms} ms), ${viaNode ? `node pipe ${viaNode.MBps} MB/s (${viaNode.ms} ms), ` : ''}ferry ${ferry.MBps} MB/s (${ferry.ms} ms), ratio ${rounds[r].ratio.toFixed(3)} (round ${((performance.now() - tRound) / 1000).toFixed(0)} s with checks and clean-up)`);
     }
-    for (let r = 0; r < opts.rounds; r++) {
-      problems.push(...(await bed.verify(`pipe${r + 1}`, 'pipe', opts.verifyContent)));
-      problems.push(...(await bed.verify(`ferry${r + 1}`, 'ferry', opts.verifyContent)));
-    }
-    const pipeMBps = Math.max(...rounds.map((x) => x.pipe.MBps));
-    const ferryMBps = Math.max(...rounds.map((x) => x.ferry.MBps));
+    const best = (k: 'pipe' | 'ferry' | 'nodePipe') => Math.max(...rounds.map((x) => x[k]?.MBps ?? 0));
+    const pipeMBps = best('pipe');
+    const ferryMBps = best('ferry');
     const ratio = round(ferryMBps / pipeMBps, 3);
     const sortedRatios = rounds.map((x) => x.ratio).sort((x, y) => x - y);
     const verified = { ok: problems.length === 0, problems, content: opts.verifyContent };
@@ -685,6 +758,7 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
       dataBytes: plan.dataBytes, files: plan.files, snapshots: names.length, steps: steps.length,
       streamBytes, stepStreamBytes, pipeMBps, ferryMBps, ratio,
       medianRoundRatio: sortedRatios[Math.floor((sortedRatios.length - 1) / 2)],
+      ...(opts.nodePipe ? { nodePipeMBps: best('nodePipe'), nodePipeRatio: round(best('nodePipe') / pipeMBps, 3) } : {}),
       rounds, sendOnlyMBps, setupMs, verified,
       ok: verified.ok && ratio >= TARGET_RATIO,
     };
@@ -695,13 +769,61 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
   }
 }
 
+/**
+ * The plain tools with node in between: `send` and `receive` spawned with pipes, send's stdout
+ * piped into receive's stdin by node (`stdout.pipe(stdin)`), nothing else. Not ferry: the cost of
+ * the extra hop alone, to tell it from ferry's own overhead.
+ */
+function nodePipe(send: string[], receive: string[], signal: AbortSignal, timeoutMs: number): Promise<void> {
+  signal.throwIfAborted();
+  const env = { ...process.env, LC_ALL: 'C' };
+  const a = spawn(send[0], send.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const b = spawn(receive[0], receive.slice(1), { detached: true, stdio: ['pipe', 'ignore', 'pipe'], env });
+  const procs = [a, b];
+  let why: Error | null = null;
+  const stop = (err: Error) => {
+    why ??= err;
+    for (const p of procs) if (p.pid) killGroup(p.pid);
+  };
+  const onAbort = () => stop(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => stop(new Error(`timed out after ${timeoutMs} ms: ${send.join(' ')} | ${receive.join(' ')}`)), timeoutMs);
+  b.stdin!.on('error', () => undefined); // EPIPE when receive fails: its exit status says why
+  a.stdout!.pipe(b.stdin!);
+  const exits = procs.map((p, i) => {
+    if (p.pid) pipelineGroups.add(p.pid);
+    let stderr = '';
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 8192) stderr += d; });
+    return new Promise<string | null>((resolve) => {
+      p.once('error', (err) => { stop(err); resolve(err.message); });
+      p.once('close', (code, sig) => {
+        if (p.pid) pipelineGroups.delete(p.pid);
+        if (code !== 0) {
+          // one side failed: the other would wait forever on its pipe
+          for (const other of procs) if (other !== p && other.pid) killGroup(other.pid);
+        }
+        resolve(code === 0 ? null : `${(i === 0 ? send : receive).join(' ')} failed (${code ?? sig}): ${stderr.trim()}`);
+      });
+    });
+  });
+  return Promise.all(exits).then((errors) => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    if (why) throw why;
+    const failed = errors.filter((e): e is string => e !== null);
+    if (failed.length) throw new Error(failed.join('; '));
+  });
+}
+
 /** One ferry `replicate --initial all` run, timed from start to the run's final state. */
 async function ferryRun(engine: Engine, times: EffectTimes, sender: string, receiver: string, expectSteps: number, signal: AbortSignal, timeoutMs: number): Promise<Omit<FerryRun, 'MBps'>> {
   times.plan.length = 0;
   times.steps.length = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   const id = await startReplication(engine, { sender, receiver, initial: 'all', retry: { initialMs: 100, maxMs: 400, maxAttempts: 3 } });
   const rec = await waitFinished(engine, id, signal, timeoutMs);
+  const cpu = process.cpuUsage(cpu0);
   // the final state's commit time, not when the poll saw it
   const endWall = rec.stateSince >= t0 ? rec.stateSince : Date.now();
   const ms = endWall - t0;
@@ -715,16 +837,18 @@ async function ferryRun(engine: Engine, times: EffectTimes, sender: string, rece
   const stepMs = times.steps.map((e) => Math.round(span(e)));
   return {
     ms, bytes: fs.bytes, stepMs, planMs,
+    nodeCpuMsPerGB: Math.round((cpu.user + cpu.system) / 1000 / Math.max(fs.bytes / 1e9, 1e-9)),
     engineMs: Math.round(ms - planMs - stepMs.reduce((a, b) => a + b, 0)),
     retried: fs.problem ?? (times.steps.length > expectSteps ? `${times.steps.length} step attempts for ${expectSteps} steps` : null),
   };
 }
 
-function checkDiskSpace(dataBytes: number, rounds: number): void {
+/** `bytes`: what the sender and the receivers kept at once will hold */
+function checkDiskSpace(bytes: number): void {
   const dir = tmpdir();
   const s = statfsSync(dir);
   const free = s.bavail * s.bsize;
-  const need = dataBytes * (1 + 2 * rounds) * 1.15 + 512 * MiB;
+  const need = bytes * 1.15 + 512 * MiB;
   if (free < need) {
     throw new Error(`not enough free space in ${dir}: ${(free / 2 ** 30).toFixed(1)} GiB free, the bench needs about ${(need / 2 ** 30).toFixed(1)} GiB (set TMPDIR, or lower BENCH_REPL_MIB_PER_SNAPSHOT / BENCH_REPL_ROUNDS)`);
   }
@@ -770,6 +894,7 @@ export async function runReplicationBench(options: Partial<ReplicationBenchOptio
     const report: ReplicationBenchReport = {
       config: { snapshots: opts.snapshots, mibPerSnapshot: opts.mibPerSnapshot, filesPerSnapshot: opts.filesPerSnapshot, rounds: opts.rounds },
       target: { ratio: TARGET_RATIO },
+      machine: { cpus: cpus().length, loadAvgStart: loadavg().map((x) => round(x, 2)), loadAvgEnd: [] },
       ok: false,
       durationMs: 0,
     };
@@ -790,6 +915,7 @@ export async function runReplicationBench(options: Partial<ReplicationBenchOptio
     const parts = opts.drivers.map((d) => report[d]);
     report.ok = parts.length > 0 && parts.every((p) => p && !isSkipped(p) && p.ok);
     report.durationMs = Math.round(performance.now() - t0);
+    report.machine.loadAvgEnd = loadavg().map((x) => round(x, 2));
     return report;
   } finally {
     process.off('SIGINT', onSignal);
@@ -819,14 +945,18 @@ export function formatReport(r: ReplicationBenchReport): string {
     const bestPipe = p.rounds.reduce((a, b) => (b.pipe.MBps > a.pipe.MBps ? b : a));
     lines.push(
       `${pad} ${(p.dataBytes / MiB).toFixed(0)} MiB in ${p.files} files, ${p.snapshots} snapshots: 1 full + ${p.steps - 1} incremental steps, ${(p.streamBytes / 1e6).toFixed(1)} MB of streams (${p.implementation})`,
-      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
+      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ${x.nodePipe ? `node pipe ${x.nodePipe.MBps} MB/s (${x.nodePipe.ms} ms), ` : ''}ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
       `       plain pipe  ${p.pipeMBps} MB/s (best; steps ${bestPipe.pipe.stepMs.join(' + ')} ms)`,
-      `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms)`,
+      ...(p.nodePipeMBps !== undefined ? [`       node pipe   ${p.nodePipeMBps} MB/s (best; the same tools joined by node: ${p.nodePipeRatio!.toFixed(3)} of the plain pipe)`] : []),
+      `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms; node CPU ${best.ferry.nodeCpuMsPerGB} ms/GB)`,
       `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of rounds ${p.medianRoundRatio.toFixed(3)}); target >= ${r.target.ratio}: ${mark(p.ratio >= r.target.ratio)}`,
       `       send only   ${p.sendOnlyMBps} MB/s (warm-up, send | wc -c)`,
       `       check       ${p.verified.ok ? `every receiver has the sender's snapshots (guid${d === 'zfs' ? ', referenced bytes' : ', file sizes'}${p.verified.content ? ', sha256 of every file' : ''})` : `FAILED: ${p.verified.problems.join('; ')}`}`,
     );
   }
+  const m = r.machine;
+  const busy = Math.max(...m.loadAvgStart.slice(0, 1), ...m.loadAvgEnd.slice(0, 1)) > m.cpus;
+  lines.push(`machine ${m.cpus} CPUs, load average ${m.loadAvgStart.join(' ')} at the start, ${m.loadAvgEnd.join(' ')} at the end${busy ? ' (busy: other work competes with both, and more with ferry, whose data passes through node)' : ''}`);
   lines.push(`result ${r.ok ? 'OK' : 'NOT OK'} (${(r.durationMs / 1000).toFixed(0)} s)`);
   return lines.join('\n');
 }

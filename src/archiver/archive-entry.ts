@@ -27,9 +27,9 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
   const started = process.hrtime.bigint();
   const ref = { storage: input.storage, partition: input.partition };
   try {
-    const until = await deps.backoff.active(input.sink);
-    if (until !== null) {
-      throw new TemporaryError(`sink ${input.sink} is backing off after a failure until ${new Date(until).toISOString()}`, { code: 'SINK_BACKOFF' });
+    const backoff = await deps.backoff.check(input.sink);
+    if (backoff.activeUntil !== null) {
+      throw new TemporaryError(`sink ${input.sink} is backing off after a failure until ${new Date(backoff.activeUntil).toISOString()}`, { code: 'SINK_BACKOFF' });
     }
     const source = createFileLogSource(input.log);
     const sink = openSink(input.sink);
@@ -52,13 +52,14 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
       } else {
         await sink.put(key, body, { sha256, size: body.length }, ctx.signal);
       }
-      await deps.backoff.succeeded(input.sink);
+      // a success clears a (lapsed) backoff; with none recorded at the check there is nothing to clear: one
+      // Redis round trip less per entry (a failure recorded meanwhile stands, as if it came after this success)
+      if (backoff.recorded) await deps.backoff.succeeded(input.sink);
     } catch (err) {
       if (err instanceof FerryError && err.code === 'SINK_UNAVAILABLE') await deps.backoff.failed(input.sink);
       throw err;
     }
-    await source.acknowledge(ref, ARCHIVER_CONSUMER, input.lsn);
-    await source.prune(ref);
+    await source.acknowledgeAndPrune(ref, ARCHIVER_CONSUMER, input.lsn);
     deps.metrics.walArchive.inc({ status: status === 'present' ? 'skipped' : 'success' });
     deps.metrics.walArchiveLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     ctx.progress({ bytes: body.length, entries: 1 });
@@ -73,6 +74,5 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
 export async function acknowledgeEntry(input: AcknowledgeInput): Promise<void> {
   const source = createFileLogSource(input.log);
   const ref = { storage: input.storage, partition: input.partition };
-  await source.acknowledge(ref, ARCHIVER_CONSUMER, input.lsn);
-  await source.prune(ref);
+  await source.acknowledgeAndPrune(ref, ARCHIVER_CONSUMER, input.lsn);
 }

@@ -28,8 +28,17 @@ export class SinkBackoff {
 
   /** whether the sink is to be left alone now */
   async active(sinkUrl: string): Promise<number | null> {
-    const until = await this.until(sinkUrl);
-    return until > this.clock.now() ? until : null;
+    return (await this.check(sinkUrl)).activeUntil;
+  }
+
+  /**
+   * One read: `activeUntil` is set while the sink is to be left alone; `recorded` tells whether a
+   * backoff (a lapsed one too) is stored at all, i.e. whether a success has something to clear.
+   */
+  async check(sinkUrl: string): Promise<{ activeUntil: number | null; recorded: boolean }> {
+    const raw = await this.redis().hget(this.key(sinkUrl), 'until');
+    const until = Number(raw ?? 0);
+    return { activeUntil: until > this.clock.now() ? until : null, recorded: raw !== null };
   }
 
   async failed(sinkUrl: string): Promise<number> {

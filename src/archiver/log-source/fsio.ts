@@ -51,12 +51,29 @@ export async function writeNumberAtomic(path: string, n: number): Promise<void> 
   await syncDir(dir);
 }
 
-/** The number in `path`, or null when the file does not exist. */
+/** Number files are "<n>\n" (at most 17 digits for a safe integer): one read of this size gets them whole. */
+const NUMBER_FILE_READ = 64;
+
+/**
+ * The number in `path`, or null when the file does not exist. Read with open + one read + close
+ * (readFile would also fstat and read again to find the end: this runs several times per archived
+ * entry); a file that fills the buffer is read whole, so a long corrupt file is still reported.
+ */
 export async function readNumberOrNull(path: string): Promise<number | null> {
+  let fh;
   try {
-    return parseNumberFile(await readFile(path, 'utf8'), path);
+    fh = await open(path, 'r');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return null;
     throw err;
   }
+  let text: string;
+  try {
+    const buf = Buffer.allocUnsafe(NUMBER_FILE_READ);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    text = bytesRead < buf.length ? buf.toString('utf8', 0, bytesRead) : await readFile(path, 'utf8');
+  } finally {
+    await fh.close();
+  }
+  return parseNumberFile(text, path);
 }

@@ -47,12 +47,15 @@ export async function listEntryLsns(l: PartitionLayout): Promise<number[]> {
   return lsns.sort((a, b) => a - b);
 }
 
-/** Acknowledged positions of the registered consumers (one file each under positions/). */
-export async function readPositions(l: PartitionLayout): Promise<Record<string, number>> {
+/**
+ * Acknowledged positions of the registered consumers (one file each under positions/). A `known`
+ * position (one the caller has just read or written) is taken instead of reading that file again.
+ */
+export async function readPositions(l: PartitionLayout, known?: { consumer: string; position: number }): Promise<Record<string, number>> {
   const positions: Record<string, number> = {};
   for (const name of (await readdirOrEmpty(l.positionsDir)).sort()) {
     if (!isValidLogName(name)) continue; // temp files are hidden ('.'), never consumers
-    const n = await readNumberOrNull(join(l.positionsDir, name));
+    const n = name === known?.consumer ? known.position : await readNumberOrNull(join(l.positionsDir, name));
     if (n !== null) positions[name] = n;
   }
   return positions;

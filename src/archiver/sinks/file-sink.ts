@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { lstat, link, mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -172,8 +172,7 @@ export function createFileSink(url: string): Sink {
         destroyBody(); // never overwrite: the object is there already
         return;
       }
-      await mkdir(dir, { recursive: true });
-      const fh = await open(tmp, 'wx', 0o644);
+      const fh = await openNewIn(dir, tmp);
       created = true;
       const hash = createHash('sha256');
       let size = 0;
@@ -275,6 +274,17 @@ export function createFileSink(url: string): Sink {
   }
 
   return { url, head, put, get, list };
+}
+
+/** Creates `path` (never an existing file); its directory is made only when missing, not on every put. */
+async function openNewIn(dir: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'wx', 0o644);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  await mkdir(dir, { recursive: true });
+  return open(path, 'wx', 0o644);
 }
 
 async function exists(path: string): Promise<boolean> {
