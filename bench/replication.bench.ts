@@ -1,5 +1,5 @@
 /**
- * Replication throughput benchmark: ferry against the plain pipe, per driver.
+ * Replication throughput benchmark: ferry against the plain pipe, per driver (bench/README.md).
  *
  *   node --import tsx bench/replication.bench.ts     (or `npm run bench`, which runs every part)
  *
@@ -8,12 +8,15 @@
  * sizes over several snapshots (each adds new files, rewrites a few and deletes a few). The same
  * steps (one full send, then one incremental per snapshot: `--initial all`) are then replicated
  *   - by the plain pipe: `zfs send [-i a] b | zfs receive -u`, `btrfs send [-p a] b | btrfs receive`,
- *     one shell pipeline per step (a real OS pipe between the two tools), and
+ *     one shell pipeline per step (a real OS pipe between the two tools),
+ *   - by the same two tools joined by node (`stdout.pipe(stdin)`): the cost of node in the data
+ *     path alone, for reference (BENCH_REPL_NODE_PIPE=0 skips it), and
  *   - by ferry: a `replicate` run through the engine (real Redis, in-process workers), timed from
- *     start to the run's Completed state,
- * each into a fresh receiver, alternating which goes first, `BENCH_REPL_ROUNDS` times. Before the
- * rounds every step's stream is read once (`send | wc -c`: warms the caches, measures the stream).
- * Throughput = stream bytes / wall time; the ratio is best ferry over best pipe; target >= 0.9.
+ *     its start to the commit of its final state,
+ * each into a fresh, quiesced receiver, the pipe and ferry taking turns going first,
+ * `BENCH_REPL_ROUNDS` times. Before the rounds every step's stream is read once (`send | wc -c`:
+ * warms the caches, measures the stream). Throughput = stream bytes / wall time; the ratio is the
+ * best ferry over the best pipe; target >= 0.9. Every receiver is checked against the sender.
  *
  * Human-readable figures on stdout; the last stdout line is one JSON object with them all.
  * Everything it creates (pools, images, mounts, loop devices, temp dirs, redis) is removed at the
@@ -100,6 +103,8 @@ export interface FerryRun extends TimedRun {
   retried: string | null;
   /** CPU time of this node process during the run (all of ferry's work: engine, streams), per GB of stream */
   nodeCpuMsPerGB: number;
+  /** share of the run the main event loop was busy, 0..1 */
+  eventLoopBusy: number;
 }
 
 export interface RoundResult {
@@ -144,12 +149,20 @@ export interface DriverResult {
 
 export interface SkippedDriver {
   driver: BenchDriver;
+  /** why this driver cannot run here */
   skipped: string;
 }
 
+export interface FailedDriver {
+  driver: BenchDriver;
+  error: string;
+}
+
+type DriverOutcome = DriverResult | SkippedDriver | FailedDriver;
+
 export interface ReplicationBenchReport {
-  zfs?: DriverResult | SkippedDriver;
-  btrfs?: DriverResult | SkippedDriver;
+  zfs?: DriverOutcome;
+  btrfs?: DriverOutcome;
   config: { snapshots: number; mibPerSnapshot: number; filesPerSnapshot: number; rounds: number };
   target: { ratio: number };
   /** the machine while the bench ran: other load makes every figure (ferry's more) noisy */
@@ -158,7 +171,7 @@ export interface ReplicationBenchReport {
   durationMs: number;
 }
 
-const isSkipped = (r: DriverResult | SkippedDriver | undefined): r is SkippedDriver => !!r && 'skipped' in r;
+const isResult = (r: DriverOutcome | undefined): r is DriverResult => !!r && 'pipeMBps' in r;
 
 // ---- interruption and cleanup ---------------------------------------------------------------
 
@@ -331,8 +344,8 @@ function pipeline(cmd: string, signal: AbortSignal, timeoutMs: number): Promise<
     const child: ChildProcess = spawn('bash', ['-o', 'pipefail', '-c', cmd], {
       detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' },
     });
-    const pid = child.pid!;
-    pipelineGroups.add(pid);
+    const pid = child.pid; // undefined when bash could not start ('error' follows)
+    if (pid) pipelineGroups.add(pid);
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -340,14 +353,14 @@ function pipeline(cmd: string, signal: AbortSignal, timeoutMs: number): Promise<
     let why: Error | null = null;
     const stop = (err: Error) => {
       why ??= err;
-      killGroup(pid);
+      if (pid) killGroup(pid);
     };
     const onAbort = () => stop(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => stop(new Error(`timed out after ${timeoutMs} ms: ${cmd}`)), timeoutMs);
     child.once('error', (err) => stop(err));
     child.once('close', (code, sig) => {
-      pipelineGroups.delete(pid);
+      if (pid) pipelineGroups.delete(pid);
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       if (why) reject(why);
@@ -361,7 +374,10 @@ function syncDisks(): void {
   spawnSync('sync', [], { stdio: 'ignore' });
 }
 
-/** Waits for a machine to finish, polling often (the engine's waitFor polls every 100 ms). */
+/**
+ * Waits for a machine to finish. The run's end time is its final state's commit time
+ * (`stateSince`), not when a poll sees it, so polling every 50 ms costs no precision.
+ */
 async function waitFinished(engine: Engine, id: string, signal: AbortSignal, timeoutMs: number): Promise<MachineRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -369,7 +385,7 @@ async function waitFinished(engine: Engine, id: string, signal: AbortSignal, tim
     const rec = await engine.store.get(id);
     if (rec && rec.status !== 'active') return rec;
     if (Date.now() > deadline) throw new Error(`replication ${id} not finished after ${timeoutMs} ms (state ${rec ? JSON.stringify(rec.value) : 'absent'})`);
-    await sleep(10);
+    await sleep(50);
   }
 }
 
@@ -753,14 +769,14 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     const ratio = round(ferryMBps / pipeMBps, 3);
     const sortedRatios = rounds.map((x) => x.ratio).sort((x, y) => x - y);
     const verified = { ok: problems.length === 0, problems, content: opts.verifyContent };
+    // headline figures first
     return {
-      driver, implementation: bed.implementation,
-      dataBytes: plan.dataBytes, files: plan.files, snapshots: names.length, steps: steps.length,
-      streamBytes, stepStreamBytes, pipeMBps, ferryMBps, ratio,
+      driver, pipeMBps, ferryMBps, ratio, ok: verified.ok && ratio >= TARGET_RATIO,
       medianRoundRatio: sortedRatios[Math.floor((sortedRatios.length - 1) / 2)],
       ...(opts.nodePipe ? { nodePipeMBps: best('nodePipe'), nodePipeRatio: round(best('nodePipe') / pipeMBps, 3) } : {}),
-      rounds, sendOnlyMBps, setupMs, verified,
-      ok: verified.ok && ratio >= TARGET_RATIO,
+      implementation: bed.implementation,
+      dataBytes: plan.dataBytes, files: plan.files, snapshots: names.length, steps: steps.length,
+      streamBytes, stepStreamBytes, sendOnlyMBps, setupMs, verified, rounds,
     };
   } finally {
     const problems = await cleanup.run();
@@ -820,10 +836,12 @@ async function ferryRun(engine: Engine, times: EffectTimes, sender: string, rece
   times.plan.length = 0;
   times.steps.length = 0;
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = Date.now();
   const id = await startReplication(engine, { sender, receiver, initial: 'all', retry: { initialMs: 100, maxMs: 400, maxAttempts: 3 } });
   const rec = await waitFinished(engine, id, signal, timeoutMs);
   const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
   // the final state's commit time, not when the poll saw it
   const endWall = rec.stateSince >= t0 ? rec.stateSince : Date.now();
   const ms = endWall - t0;
@@ -838,6 +856,7 @@ async function ferryRun(engine: Engine, times: EffectTimes, sender: string, rece
   return {
     ms, bytes: fs.bytes, stepMs, planMs,
     nodeCpuMsPerGB: Math.round((cpu.user + cpu.system) / 1000 / Math.max(fs.bytes / 1e9, 1e-9)),
+    eventLoopBusy: round(elu.utilization, 3),
     engineMs: Math.round(ms - planMs - stepMs.reduce((a, b) => a + b, 0)),
     retried: fs.problem ?? (times.steps.length > expectSteps ? `${times.steps.length} step attempts for ${expectSteps} steps` : null),
   };
@@ -891,32 +910,34 @@ export async function runReplicationBench(options: Partial<ReplicationBenchOptio
       redis = await startTestRedis({ appendonly: false });
       url = redis.url;
     }
-    const report: ReplicationBenchReport = {
-      config: { snapshots: opts.snapshots, mibPerSnapshot: opts.mibPerSnapshot, filesPerSnapshot: opts.filesPerSnapshot, rounds: opts.rounds },
-      target: { ratio: TARGET_RATIO },
-      machine: { cpus: cpus().length, loadAvgStart: loadavg().map((x) => round(x, 2)), loadAvgEnd: [] },
-      ok: false,
-      durationMs: 0,
-    };
+    const loadAvgStart = loadavg().map((x) => round(x, 2));
+    const outcomes: Partial<Record<BenchDriver, DriverOutcome>> = {};
     for (const driver of opts.drivers) {
       const why = unavailable(driver);
       if (why) {
         log(`${driver}: skipped: ${why}`);
-        report[driver] = { driver, skipped: why };
+        outcomes[driver] = { driver, skipped: why };
         continue;
       }
       try {
-        report[driver] = await benchDriver(driver, url, opts, controller.signal, log);
+        outcomes[driver] = await benchDriver(driver, url, opts, controller.signal, log);
       } catch (err) {
         if (controller.signal.aborted) throw controller.signal.reason;
-        throw err;
+        // one driver failing does not cost the other's figures
+        const message = err instanceof Error ? err.message : String(err);
+        log(`${driver}: failed: ${err instanceof Error ? err.stack ?? message : message}`);
+        outcomes[driver] = { driver, error: message };
       }
     }
-    const parts = opts.drivers.map((d) => report[d]);
-    report.ok = parts.length > 0 && parts.every((p) => p && !isSkipped(p) && p.ok);
-    report.durationMs = Math.round(performance.now() - t0);
-    report.machine.loadAvgEnd = loadavg().map((x) => round(x, 2));
-    return report;
+    const parts = opts.drivers.map((d) => outcomes[d]);
+    return {
+      ...outcomes,
+      ok: parts.length > 0 && parts.every((p) => isResult(p) && p.ok),
+      target: { ratio: TARGET_RATIO },
+      config: { snapshots: opts.snapshots, mibPerSnapshot: opts.mibPerSnapshot, filesPerSnapshot: opts.filesPerSnapshot, rounds: opts.rounds },
+      machine: { cpus: cpus().length, loadAvgStart, loadAvgEnd: loadavg().map((x) => round(x, 2)) },
+      durationMs: Math.round(performance.now() - t0),
+    };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -937,8 +958,8 @@ export function formatReport(r: ReplicationBenchReport): string {
     const p = r[d];
     if (!p) continue;
     const pad = d.padEnd(6);
-    if (isSkipped(p)) {
-      lines.push(`${pad} skipped: ${p.skipped}`);
+    if (!isResult(p)) {
+      lines.push('skipped' in p ? `${pad} skipped: ${p.skipped}` : `${pad} FAILED: ${p.error}`);
       continue;
     }
     const best = p.rounds.reduce((a, b) => (b.ferry.MBps > a.ferry.MBps ? b : a));
@@ -948,10 +969,10 @@ export function formatReport(r: ReplicationBenchReport): string {
       ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ${x.nodePipe ? `node pipe ${x.nodePipe.MBps} MB/s (${x.nodePipe.ms} ms), ` : ''}ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
       `       plain pipe  ${p.pipeMBps} MB/s (best; steps ${bestPipe.pipe.stepMs.join(' + ')} ms)`,
       ...(p.nodePipeMBps !== undefined ? [`       node pipe   ${p.nodePipeMBps} MB/s (best; the same tools joined by node: ${p.nodePipeRatio!.toFixed(3)} of the plain pipe)`] : []),
-      `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms; node CPU ${best.ferry.nodeCpuMsPerGB} ms/GB)`,
+      `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms; node CPU ${best.ferry.nodeCpuMsPerGB} ms/GB, event loop busy ${Math.round(100 * best.ferry.eventLoopBusy)}%)`,
       `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of rounds ${p.medianRoundRatio.toFixed(3)}); target >= ${r.target.ratio}: ${mark(p.ratio >= r.target.ratio)}`,
       `       send only   ${p.sendOnlyMBps} MB/s (warm-up, send | wc -c)`,
-      `       check       ${p.verified.ok ? `every receiver has the sender's snapshots (guid${d === 'zfs' ? ', referenced bytes' : ', file sizes'}${p.verified.content ? ', sha256 of every file' : ''})` : `FAILED: ${p.verified.problems.join('; ')}`}`,
+      `       check       ${p.verified.ok ? `every receiver has the sender's snapshots (${d === 'zfs' ? 'guid, referenced bytes' : 'received uuid'}, ${p.verified.content ? 'sha256 of every file' : d === 'zfs' ? 'no file check' : 'file sizes'})` : `FAILED: ${p.verified.problems.join('; ')}`}`,
     );
   }
   const m = r.machine;
