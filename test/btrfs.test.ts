@@ -15,6 +15,12 @@ import { openEndpoint } from '../src/storage/endpoint.js';
 import { btrfsGate, createSubvolume, mountBtrfsImage, sh, shStatus, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
 import { startTestRedis } from './helpers/redis.js';
 import { replicate, replicationEngine } from './helpers/replication.js';
+import { localTransferCount } from '../src/storage/local-pipe.js';
+import { replicateStep } from '../src/replication/step-runner.js';
+import { FerryMetrics } from '../src/observability/metrics.js';
+import { createLogger } from '../src/observability/logger.js';
+import type { ReplicateStepInput } from '../machines/filesystem.js';
+import type { EffectContext } from '../src/engine/types.js';
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -384,6 +390,46 @@ describe('btrfs', { skip: gate.skip }, () => {
       const again = await replicate(engine, opts);
       assert.equal(again.state, 'Completed');
       assert.deepEqual(again.filesystems.map((f) => f.stepsTotal), [0, 0], 'up to date: nothing to send');
+      assert.equal(runningBtrfsProcesses(), 0);
+    });
+
+    it('local btrfs -> btrfs steps take the fast path (OS pipes); an aborted fast-path step leaves the receiver as it was, a retry succeeds', async () => {
+      const s = root(a, 'fs');
+      const r = join(b.dir, `fr-${++counter}`);
+      const sender = makeSender(s, ['one'], 2);
+      await sender.snapshot(['one'], 's1');
+      const n0 = localTransferCount();
+      const full = await replicate(engine, { sender: `btrfs:${s}`, receiver: `btrfs:${r}` });
+      assert.equal(full.state, 'Completed', JSON.stringify(full));
+      assert.equal(localTransferCount() - n0, 1, 'the step went through the local pipe');
+      const [v1] = await sender.listVersions('one');
+      const { stream } = await sender.send('one', null, v1);
+      let streamBytes = 0;
+      for await (const chunk of stream) streamBytes += (chunk as Buffer).length;
+      assert.equal(full.filesystems[0].bytes, streamBytes, 'the fast path counts exactly the stream bytes');
+
+      writeFileSync(join(s, 'one', 'more.bin'), randomBytes(64 * 1024 * 1024));
+      await sender.snapshot(['one'], 's2');
+      const [, v2] = await sender.listVersions('one');
+      const receiver = createBtrfsDriver(r);
+      const before = await receiver.listVersions('one');
+      const input = { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, filesystem: 'one', step: { from: v1, to: v2 }, index: 0, total: 1 } as unknown as ReplicateStepInput;
+      const ac = new AbortController();
+      const ctx = { machineId: 'm', childId: 'c', attempt: 1, signal: ac.signal, log: createLogger({ level: 'silent' }), progress: () => undefined } as unknown as EffectContext;
+      const n1 = localTransferCount();
+      const watch = setInterval(() => { if (localTransferCount() > n1) ac.abort(); }, 2);
+      try {
+        await assert.rejects(replicateStep(input, ctx, new FerryMetrics()));
+      } finally {
+        clearInterval(watch);
+      }
+      assert.ok(localTransferCount() > n1);
+      assert.deepEqual(await receiver.listVersions('one'), before, 'the receiver is as before');
+      assert.deepEqual(readdirSync(snapDir(r, 'one')).sort(), ['s1'], 'no partial subvolume left');
+      const retry = await replicateStep(input, { ...ctx, signal: new AbortController().signal }, new FerryMetrics());
+      assert.ok(retry.bytes > 64 * 1024 * 1024, `bytes: ${retry.bytes}`);
+      assert.deepEqual((await receiver.listVersions('one')).map((v) => v.guid), [v1.guid, v2.guid]);
+      assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's2')), treeOf(join(snapDir(s, 'one'), 's2')));
       assert.equal(runningBtrfsProcesses(), 0);
     });
 

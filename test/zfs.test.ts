@@ -13,6 +13,11 @@ import { parseStreamHeader } from '../src/storage/zfs/stream-header.js';
 import { parseDryRunSize } from '../src/storage/zfs/send.js';
 import { zfsError } from '../src/storage/zfs/run-zfs.js';
 import { startTestRedis } from './helpers/redis.js';
+import { localTransferCount } from '../src/storage/local-pipe.js';
+import { replicateStep } from '../src/replication/step-runner.js';
+import { FerryMetrics } from '../src/observability/metrics.js';
+import type { ReplicateStepInput } from '../machines/filesystem.js';
+import type { EffectContext } from '../src/engine/types.js';
 import { replicate, replicationEngine } from './helpers/replication.js';
 import { ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
 
@@ -436,6 +441,45 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
       const again = await replicate(engine, opts);
       assert.equal(again.state, 'Completed');
       assert.deepEqual(again.filesystems.map((f) => f.stepsTotal), [0, 0, 0]);
+    });
+
+    it('local zfs -> zfs steps take the fast path (OS pipes); an aborted fast-path step leaves the receiver as it was, a retry succeeds', async () => {
+      const { sroot, rroot, sender, receiver } = await setup('fast', 4 * MiB);
+      await sender.snapshot(['a', 'a/b', 'c'], 's1');
+      const n0 = localTransferCount();
+      const full = await replicate(engine, { sender: ep(sroot), receiver: ep(rroot) });
+      assert.equal(full.state, 'Completed', JSON.stringify(full));
+      assert.equal(localTransferCount() - n0, 3, 'every step went through the local pipe');
+      assert.ok(full.filesystems[0].bytes > 4 * MiB, `bytes counted: ${full.filesystems[0].bytes}`);
+      const { stream } = await sender.send('c', null, (await sender.listVersions('c'))[0]);
+      let streamBytes = 0;
+      for await (const chunk of stream) streamBytes += (chunk as Buffer).length;
+      assert.equal(full.filesystems.find((f) => f.name === 'c')!.bytes, streamBytes, 'the fast path counts exactly the stream bytes');
+
+      await lab.write(`${sroot}/a`, { 'more.bin': randomBytes(48 * MiB) });
+      await sender.snapshot(['a'], 's2');
+      const [v1, v2] = await sender.listVersions('a');
+      const before = await lab.guids(rroot);
+      const input = { sender: ep(sroot), receiver: ep(rroot), filesystem: 'a', step: { from: v1, to: v2 }, index: 0, total: 1 } as unknown as ReplicateStepInput;
+      const ac = new AbortController();
+      let progressed = 0;
+      const ctx = {
+        machineId: 'm', childId: 'c', attempt: 1, signal: ac.signal, log: createLogger({ level: 'silent' }),
+        progress: () => { progressed++; },
+      } as unknown as EffectContext;
+      const n1 = localTransferCount();
+      const watch = setInterval(() => { if (localTransferCount() > n1) ac.abort(); }, 2);
+      try {
+        await assert.rejects(replicateStep(input, ctx, new FerryMetrics()), (e: unknown) => isCode(e, TemporaryError, 'ABORTED'));
+      } finally {
+        clearInterval(watch);
+      }
+      assert.ok(progressed >= 1);
+      assert.deepEqual(await lab.guids(rroot), before, 'the receiver is as before');
+      const retry = await retryWhileBusy(() => replicateStep(input, { ...ctx, signal: new AbortController().signal }, new FerryMetrics()));
+      assert.ok(retry.bytes > 48 * MiB, `bytes: ${retry.bytes}`);
+      assert.deepEqual((await receiver.listVersions('a')).map((v) => v.guid), [v1.guid, v2.guid]);
+      assert.deepEqual(await lab.snapshotFiles(`${rroot}/a@s2`), await lab.snapshotFiles(`${sroot}/a@s2`));
     });
 
     it('initial policies on an empty receiver: most_recent, all, fail', async () => {

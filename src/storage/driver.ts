@@ -40,6 +40,21 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
 }
 
+export interface TransferOptions {
+  signal?: AbortSignal;
+  /** as SendOptions.intermediates */
+  intermediates?: boolean;
+  /** bytes carried so far, called every ~250 ms while the transfer runs (feeds the watchdog) */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface TransferResult {
+  /** bytes of the stream */
+  bytes: number;
+  /** the newest version received (as receive() returns) */
+  version: Version;
+}
+
 /**
  * A storage driver for one endpoint root. Filesystem names are relative to the root
  * ("" is the root itself where the driver has one, "a/b" a descendant).
@@ -63,4 +78,11 @@ export interface StorageDriver {
    * exists afterwards with all its data, or the receiver is exactly as before.
    */
   receive(fs: string, stream: Readable, opts?: ReceiveOptions): Promise<Version>;
+  /**
+   * Optional fast path: send `to` (from `from`) straight into `receiver` when it is a local driver
+   * of the same kind, the data going from the send process to the receive process through OS
+   * pipes, never through JavaScript. Same guarantees as send() piped into receive(). Resolves
+   * null when not applicable (the caller then uses send() and receive()).
+   */
+  transferTo?(receiver: StorageDriver, fs: string, from: Version | null, to: Version, opts?: TransferOptions): Promise<TransferResult | null>;
 }

@@ -9,6 +9,12 @@ import { receiveStream } from './receive.js';
 import { createSendStream } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { isSubvolume, listSnapshots } from './subvolume.js';
+import { transferBtrfs } from './transfer.js';
+import { findDd } from '../local-pipe.js';
+import type { Layout } from './layout.js';
+
+/** btrfs drivers made by createBtrfsDriver in this process: the local fast path needs both ends here */
+const local = new WeakMap<StorageDriver, Layout>();
 
 /** node:fs failures become TemporaryError/PermanentError at the driver's edge; anything else unknown is temporary. */
 async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -32,7 +38,7 @@ export function createBtrfsDriver(root: string): StorageDriver {
   }
   const layout = makeLayout(resolve(root));
   const endpoint = `btrfs:${root}`;
-  return {
+  const driver: StorageDriver = {
     kind: 'btrfs',
     endpoint,
     capabilities: { batch: false, resumable: false, atomicSnapshots: false },
@@ -62,5 +68,13 @@ export function createBtrfsDriver(root: string): StorageDriver {
     send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, opts?.signal)),
 
     receive: (fs, stream, opts) => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal)),
+
+    transferTo: async (receiver, fs, from, to, opts) => {
+      const rlayout = local.get(receiver);
+      if (!rlayout || findDd() === null) return null;
+      return guard(`sending ${fs} from ${endpoint} to ${receiver.endpoint}`, () => transferBtrfs(layout, rlayout, fs, from, to, opts));
+    },
   };
+  local.set(driver, layout);
+  return driver;
 }

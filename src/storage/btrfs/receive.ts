@@ -91,7 +91,7 @@ async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, signal?: Ab
  * on top of the receiver's newest version, found by (received) UUID. Returns the version when this
  * exact one is already there.
  */
-function check(layout: Layout, fs: string, start: StreamStart, snapshots: Snapshot[]): Version | null {
+export function check(layout: Layout, fs: string, start: StreamStart, snapshots: Snapshot[]): Version | null {
   const details = { fs, name: start.name, uuid: start.uuid, parentUuid: start.parentUuid };
   const already = snapshots.find((s) => s.version.guid === start.uuid);
   if (already) return already.version;

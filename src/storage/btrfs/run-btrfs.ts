@@ -106,7 +106,8 @@ export interface BtrfsProcess {
 
 export interface SpawnOptions {
   signal?: AbortSignal;
-  stdin?: 'ignore' | 'pipe';
+  /** a Readable with an fd (another child's stdout): btrfs reads that pipe directly */
+  stdin?: 'ignore' | 'pipe' | Readable;
 }
 
 /** Start `btrfs <args>`; the caller reads stdout (and writes stdin) itself. */

@@ -21,6 +21,18 @@ function find(snapshots: Snapshot[], fs: string, wanted: Version, role: string):
  * btrfs send exited 0 (a failure destroys it with a typed error); abort or destroy kills btrfs send.
  */
 export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<SendStream> {
+  const { toSnap, fromSnap } = await findSendVersions(layout, fs, from, to, signal);
+  const sizeEstimate = fromSnap ? undefined : await estimateFullSend(toSnap.path, signal);
+  const proc = spawnBtrfs(sendArgs(toSnap, fromSnap), { signal });
+  return { stream: processOutput(proc), sizeEstimate };
+}
+
+export function sendArgs(toSnap: Snapshot, fromSnap: Snapshot | null): string[] {
+  return ['-q', 'send', ...(fromSnap ? ['-p', fromSnap.path] : []), toSnap.path];
+}
+
+/** The step's versions on the sender, found by guid; `to` must be newer than `from`. */
+export async function findSendVersions(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<{ toSnap: Snapshot; fromSnap: Snapshot | null }> {
   assertName('filesystem', fs);
   assertVersionArgument('target', to);
   if (from !== null) assertVersionArgument('incremental source', from);
@@ -34,10 +46,7 @@ export async function createSendStream(layout: Layout, fs: string, from: Version
       details: { fs, from: fromSnap.version.name, to: toSnap.version.name },
     });
   }
-  const sizeEstimate = fromSnap ? undefined : await estimateFullSend(toSnap.path, signal);
-  const args = ['-q', 'send', ...(fromSnap ? ['-p', fromSnap.path] : []), toSnap.path];
-  const proc = spawnBtrfs(args, { signal });
-  return { stream: processOutput(proc), sizeEstimate };
+  return { toSnap, fromSnap };
 }
 
 /**

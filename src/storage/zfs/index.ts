@@ -6,6 +6,11 @@ import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
 import { receiveStream, resumeTokenOf } from './receive.js';
 import { createSendStream, type ZfsSendOptions } from './send.js';
 import { takeSnapshots } from './snapshot.js';
+import { transferZfs } from './transfer.js';
+import { findDd } from '../local-pipe.js';
+
+/** zfs drivers made by createZfsDriver in this process: the local fast path needs both ends here */
+const local = new WeakMap<StorageDriver, ZfsContext>();
 
 export { zfsCommandCount, setZfsLogger } from './run-zfs.js';
 export { zfsFeatures, parseUsage, type ZfsFeatures } from './features.js';
@@ -36,7 +41,7 @@ export function createZfsDriver(root: string): ZfsDriver {
     endpoint: `zfs:${root}`,
     dataset: (fs) => `${root}/${fs}`,
   };
-  return {
+  const driver: ZfsDriver = {
     kind: 'zfs',
     endpoint: ctx.endpoint,
     root,
@@ -64,5 +69,13 @@ export function createZfsDriver(root: string): ZfsDriver {
       assertZfsName('filesystem', fs);
       return resumeTokenOf(ctx.dataset(fs));
     },
+
+    transferTo: async (receiver, fs, from, to, opts) => {
+      const rctx = local.get(receiver);
+      if (!rctx || findDd() === null) return null;
+      return transferZfs(ctx, rctx, fs, from, to, opts);
+    },
   };
+  local.set(driver, ctx);
+  return driver;
 }

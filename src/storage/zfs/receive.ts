@@ -65,7 +65,7 @@ async function readHead(it: AsyncIterator<unknown>, target: string): Promise<Hea
 }
 
 /** The error to report for a failed `zfs receive`, with what ferry does and does not do about it. */
-function receiveError(err: unknown, target: string, existed: boolean): unknown {
+export function receiveError(err: unknown, target: string, existed: boolean): unknown {
   if (!(err instanceof FerryError)) return err;
   const opts = { cause: err, details: err.details };
   switch (err.code) {
@@ -291,7 +291,7 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
  * no snapshots and no children. Retries while zfs says busy (zfs-fuse's daemon finishes an
  * interrupted receive a moment after the command is gone) or the daemon removed it itself.
  */
-async function cleanUp(target: string, existed: boolean, _before: Version[], resumable: boolean): Promise<void> {
+export async function cleanUp(target: string, existed: boolean, _before: Version[], resumable: boolean): Promise<void> {
   const log = zfsLog();
   const deadline = Date.now() + CLEANUP_MS;
   if (existed) return;

@@ -113,7 +113,8 @@ export interface ZfsProcess {
 
 export interface SpawnZfsOptions {
   signal?: AbortSignal;
-  stdin?: 'pipe' | 'ignore';
+  /** a Readable with an fd (another child's stdout): zfs reads that pipe directly */
+  stdin?: 'pipe' | 'ignore' | Readable;
   stdout?: 'pipe' | 'ignore';
   /** stop the command after this long (TemporaryError TIMEOUT) */
   timeoutMs?: number;

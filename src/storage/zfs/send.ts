@@ -42,12 +42,8 @@ async function estimate(args: string[], signal?: AbortSignal): Promise<number | 
   }
 }
 
-/**
- * `zfs send [-i|-I root/fs@from] root/fs@to`, its stdout handed out as the stream. Versions are
- * found by guid (a renamed snapshot is still the same version). The stream errors with a typed
- * error when zfs exits non-zero; destroying the stream or aborting the signal stops zfs.
- */
-export async function createSendStream(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: ZfsSendOptions = {}): Promise<SendStream> {
+/** The arguments of `zfs send` for a step: versions found on the sender by guid, validated. */
+export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: ZfsSendOptions = {}): Promise<string[]> {
   assertZfsName('filesystem', fs);
   assertZfsName('snapshot', to?.name);
   if (from !== null) assertZfsName('snapshot', from?.name);
@@ -76,6 +72,17 @@ export async function createSendStream(ctx: ZfsContext, fs: string, from: Versio
     }
     args = ['send', ...(fromV ? [opts.intermediates ? '-I' : '-i', `${ds}@${fromV.name}`] : []), `${ds}@${toV.name}`];
   }
+  return args;
+}
+
+/**
+ * `zfs send [-i|-I root/fs@from] root/fs@to`, its stdout handed out as the stream. Versions are
+ * found by guid (a renamed snapshot is still the same version). The stream errors with a typed
+ * error when zfs exits non-zero; destroying the stream or aborting the signal stops zfs.
+ */
+export async function createSendStream(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: ZfsSendOptions = {}): Promise<SendStream> {
+  const { signal } = opts;
+  const args = await sendArgs(ctx, fs, from, to, opts);
   const sizeEstimate = await estimate(args, signal);
 
   const proc = spawnZfs(args, { signal, stdout: 'pipe' });

@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { TemporaryError } from '../errors/index.js';
+
+/**
+ * The local fast path (StorageDriver.transferTo): `send | dd | receive` joined by OS pipes, the
+ * bytes never pass through JavaScript. `dd` (coreutils) sits in the middle only to count: its
+ * `status=progress` lines (once a second) and its final summary carry the exact stream bytes, also
+ * where the send/receive client processes do no I/O themselves (zfs-fuse: its daemon reads and
+ * writes the pipes, so /proc/<pid>/io of `zfs send|receive` tells nothing).
+ */
+
+let transfers = 0;
+
+/** How many steps this process replicated through the local fast path (tests, diagnostics). */
+export function localTransferCount(): number {
+  return transfers;
+}
+
+export function countLocalTransfer(): void {
+  transfers++;
+}
+
+let ddPath: string | null | undefined;
+let setprivPath: string | null | undefined;
+
+/** util-linux setpriv, to start dd with --pdeathsig KILL: a dying ferry takes the relay along, which breaks both pipes (as the stream path does) */
+function findSetpriv(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    try {
+      accessSync(`${dir}/setpriv`, constants.X_OK);
+      setprivPath = `${dir}/setpriv`;
+      break;
+    } catch {
+      // next
+    }
+  }
+  return setprivPath;
+}
+
+/** `dd` from coreutils, or null when there is none (the driver then uses the stream path). */
+export function findDd(): string | null {
+  if (ddPath !== undefined) return ddPath;
+  ddPath = null;
+  for (const dir of ['/usr/bin', '/bin', '/usr/local/bin']) {
+    try {
+      accessSync(`${dir}/dd`, constants.X_OK);
+      ddPath = `${dir}/dd`;
+      break;
+    } catch {
+      // next
+    }
+  }
+  return ddPath;
+}
+
+export interface Relay {
+  child: ChildProcess;
+  /** dd's stdout: give it to the receiving process as its stdin, then call release() */
+  stdout: Readable;
+  /** drop this process's own handles on the pipes (after both neighbours are spawned) */
+  release(): void;
+  /** the newest exact byte count dd printed */
+  bytes(): number;
+  /** resolves with the bytes copied when dd exited 0; rejects with a TemporaryError otherwise */
+  done: Promise<number>;
+  kill(): void;
+}
+
+/** `dd bs=1M status=progress` reading `source` (a child's stdout). */
+export function startRelay(source: Readable): Relay {
+  const dd = findDd();
+  if (!dd) throw new TemporaryError('dd not found', { code: 'TOOL_NOT_FOUND' });
+  const setpriv = findSetpriv();
+  const ddArgs = ['bs=1M', 'status=progress'];
+  const child = spawn(setpriv ?? dd, setpriv ? ['--pdeathsig', 'KILL', '--', dd, ...ddArgs] : ddArgs, { stdio: [source, 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
+  let count = 0;
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4096);
+    const all = [...stderr.matchAll(/(\d+) bytes/g)];
+    if (all.length) count = Math.max(count, Number(all[all.length - 1][1]));
+  });
+  child.stdout!.on('error', () => undefined);
+  let killTimer: NodeJS.Timeout | undefined;
+  const kill = (): void => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    killTimer ??= setTimeout(() => child.kill('SIGKILL'), 2000);
+    killTimer.unref();
+  };
+  const done = new Promise<number>((resolve, reject) => {
+    child.once('error', (err) => {
+      if (child.pid === undefined) reject(new TemporaryError(`cannot run dd: ${err.message}`, { code: 'SPAWN_FAILED', cause: err }));
+    });
+    child.once('close', (code, sig) => {
+      clearTimeout(killTimer);
+      if (code === 0) resolve(count);
+      else reject(new TemporaryError(`dd (the byte counter between send and receive) failed (${sig ?? `exit ${code}`}): ${stderr.trim().split('\n').slice(-2).join(' | ')}`, { code: 'RELAY_FAILED' }));
+    });
+  });
+  done.catch(() => undefined);
+  return {
+    child,
+    stdout: child.stdout!,
+    release: () => {
+      source.destroy();
+      child.stdout!.destroy();
+    },
+    bytes: () => Math.max(count, polled(child.pid)),
+    done,
+    kill,
+  };
+}
+
+/** what a process read besides the stream (loader reading ELF headers): kept out of the live figure */
+const OTHER_READS = 64 * 1024;
+
+/** Live bytes between dd's once-a-second lines: rchar of /proc/<pid>/io (Linux), 0 where unavailable. */
+function polled(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /^rchar:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Math.max(0, Number(m[1]) - OTHER_READS) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export type Stage = 'send' | 'relay' | 'receive';
+
+export interface StageProcess {
+  /** resolves on success, rejects with the typed error */
+  done: Promise<unknown>;
+  kill(): void;
+}
+
+export interface PipelineOutcome {
+  /** the stage that failed first by itself (not stopped by us), or null */
+  first: Stage | null;
+  errors: Partial<Record<Stage, unknown>>;
+  bytes: number;
+}
+
+/**
+ * Waits for the three processes. The first one to fail stops the other two (their errors then
+ * are consequences and reported only in `errors`). Progress goes to `onProgress` every 250 ms.
+ */
+export async function waitPipeline(procs: Record<Stage, StageProcess>, relay: Relay, onProgress?: (bytes: number) => void): Promise<PipelineOutcome> {
+  const errors: Partial<Record<Stage, unknown>> = {};
+  const stopped = new Set<Stage>();
+  let first: Stage | null = null;
+  const fail = (s: Stage, err: unknown): void => {
+    errors[s] = err;
+    if (first !== null || stopped.has(s)) return;
+    first = s;
+    for (const o of ['send', 'relay', 'receive'] as const) {
+      if (o === s) continue;
+      stopped.add(o);
+      procs[o].kill();
+    }
+  };
+  const timer = onProgress ? setInterval(() => onProgress(relay.bytes()), 250) : undefined;
+  let bytes = 0;
+  try {
+    await Promise.all([
+      procs.send.done.catch((e) => fail('send', e)),
+      relay.done.then((n) => { bytes = n; }, (e) => fail('relay', e)),
+      procs.receive.done.catch((e) => fail('receive', e)),
+    ]);
+  } finally {
+    clearInterval(timer);
+  }
+  return { first, errors, bytes: bytes || relay.bytes() };
+}
