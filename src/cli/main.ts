@@ -15,6 +15,9 @@ import { FerryMetrics } from '../observability/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../observability/metrics-server.js';
 import { registerQueueMetrics } from '../observability/queue-metrics.js';
 import { InspectorBridge, startInspector, type Inspector } from '../observability/inspector-bridge.js';
+import { createLogger } from '../observability/logger.js';
+import { readTokenFile } from '../api/auth.js';
+import { startAgent } from '../api/endpoint-server.js';
 
 /** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -210,6 +213,27 @@ program.command('worker')
     process.stderr.write(`ferry: worker running (pid ${process.pid}); Ctrl-C to stop\n`);
     await new Promise<never>(() => {});
     await app.close();
+  });
+
+program.command('agent')
+  .description('serve local endpoints over gRPC to ferry processes elsewhere, as grpc://HOST:PORT/<endpoint> (see docs/agent.md); needs no Redis')
+  .requiredOption('--listen <addr>', '[host:]port to listen on (host 127.0.0.1 unless given; port 0 picks a free one)')
+  .option('--endpoint <endpoint>', 'a local endpoint to serve, e.g. dir:/srv/a (repeat for more); nothing else is reachable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"')
+  .action(async (o: { listen: string; endpoint: string[]; tokenFile: string }) => {
+    const at = parseListenAddress(o.listen, '--listen', { allowPortZero: true });
+    const token = readTokenFile(o.tokenFile, '--token-file');
+    const log = createLogger({ level: globals().logLevel, name: 'ferry-agent' });
+    const agent = await startAgent({ endpoints: o.endpoint, token, host: at.host, port: at.port, log });
+    process.stdout.write(`agent on grpc://${agent.address} serving ${agent.endpoints.join(', ')}\n`);
+    process.stderr.write(`ferry: agent running (pid ${process.pid}); Ctrl-C to stop\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    process.stderr.write('ferry: agent stopping: letting running calls finish (10 s at most)\n');
+    await agent.close(10_000);
+    process.exitCode = EXIT.ok;
   });
 
 program.command('serve')

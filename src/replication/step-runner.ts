@@ -65,7 +65,14 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
   });
   stream.on('error', (err) => counter.destroy(err));
   stream.pipe(counter);
-  await receiver.receive(fs, counter, { signal: ctx.signal });
+  try {
+    await receiver.receive(fs, counter, { signal: ctx.signal });
+  } catch (err) {
+    // a receiver that gave up stops reading: end the send too (a local process or a remote call)
+    stream.destroy();
+    counter.destroy();
+    throw err;
+  }
   ctx.log.info({ filesystem: fs, from: step.from?.name ?? null, to: step.to.name, bytes }, 'step replicated');
   return { bytes };
 }

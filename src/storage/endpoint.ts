@@ -4,16 +4,34 @@ import type { StorageDriver } from './driver.js';
 import { createBtrfsDriver } from './btrfs/index.js';
 import { createDirDriver } from './dir/index.js';
 import { createZfsDriver } from './zfs/index.js';
+import { createRemoteDriver } from '../api/remote-driver.js';
 
 export type EndpointKind = 'dir' | 'zfs' | 'btrfs';
 
 export interface ParsedEndpoint {
+  /** the driver kind; for grpc://host:port/<endpoint>, the remote endpoint's kind */
   kind: EndpointKind;
-  /** absolute path (dir, btrfs) or pool/dataset (zfs) */
+  /** absolute path (dir, btrfs) or pool/dataset (zfs); for a remote endpoint the whole normalized grpc:// URL */
   location: string;
+  /** set for grpc://host:port/<endpoint>: the agent to call and the endpoint it serves */
+  remote?: { address: string; endpoint: string };
 }
 
-const USAGE = 'expected dir:/abs/path, zfs:pool/dataset or btrfs:/abs/path';
+const USAGE = 'expected dir:/abs/path, zfs:pool/dataset, btrfs:/abs/path or grpc://host:port/<one of those>';
+
+/** grpc://host:port/<endpoint>: a local endpoint served by `ferry agent` on host:port. */
+function parseRemote(endpoint: string, rest: string): ParsedEndpoint {
+  const m = /^\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})\/(.+)$/.exec(rest);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: expected grpc://host:port/<endpoint>, e.g. grpc://10.0.0.5:7001/dir:/srv/a`, { code: 'INVALID_ENDPOINT' });
+  }
+  const inner = parseEndpoint(m[3]);
+  if (inner.remote) throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: an agent serves local endpoints, not grpc:// ones`, { code: 'INVALID_ENDPOINT' });
+  const address = `${m[1].toLowerCase()}:${port}`;
+  const local = `${inner.kind}:${inner.location}`;
+  return { kind: inner.kind, location: `grpc://${address}/${local}`, remote: { address, endpoint: local } };
+}
 
 /** Parses an endpoint as a person writes it; throws InvalidArgumentError naming the problem. */
 export function parseEndpoint(endpoint: string): ParsedEndpoint {
@@ -30,6 +48,8 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
         throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: not a valid pool/dataset name`, { code: 'INVALID_ENDPOINT' });
       }
       return { kind, location };
+    case 'grpc':
+      return parseRemote(endpoint, location);
     default:
       throw new InvalidArgumentError(`unknown endpoint kind "${kind}" in ${JSON.stringify(endpoint)}: ${USAGE}`, { code: 'INVALID_ENDPOINT' });
   }
@@ -37,7 +57,8 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
 
 /** Opens the storage driver for an endpoint. */
 export function openEndpoint(endpoint: string): StorageDriver {
-  const { kind, location } = parseEndpoint(endpoint);
+  const { kind, location, remote } = parseEndpoint(endpoint);
+  if (remote) return createRemoteDriver({ url: location, kind, ...remote });
   switch (kind) {
     case 'dir':
       return createDirDriver(location);

@@ -1,0 +1,207 @@
+import { Readable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../observability/logger.js';
+import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
+import { bearerMatches } from './auth.js';
+import {
+  ENDPOINT_SERVICE, services,
+  type HealthCheckRequest, type HealthCheckResponse, type ListFilesystemsRequest, type ListFilesystemsResponse,
+  type ListVersionsRequest, type ListVersionsResponse, type ReceiveRequest, type ReceiveResponse,
+  type SendRequest, type SendResponse, type SnapshotRequest, type SnapshotResponse,
+} from './proto.js';
+import { invalidField, permissionDenied, toStatus, unauthenticated } from './status.js';
+import { MAX_CHUNK, versionFromMsg, versionToMsg } from './version.js';
+
+export interface AgentOptions {
+  /** local endpoints served, as a person writes them ("dir:/srv/a"); nothing else is reachable */
+  endpoints: string[];
+  /** the shared token every call but health must carry as `authorization: Bearer <token>` */
+  token: string;
+  host: string;
+  /** 0 picks a free port */
+  port: number;
+  log?: Logger;
+  /** defaults to openEndpoint (tests inject drivers) */
+  open?: (endpoint: string) => StorageDriver;
+}
+
+export interface Agent {
+  /** host:port actually bound */
+  address: string;
+  port: number;
+  /** the served endpoints, normalized */
+  endpoints: string[];
+  /** stops taking calls, lets running ones finish for up to graceMs, then cancels them */
+  close(graceMs?: number): Promise<void>;
+}
+
+function stringField(value: unknown, field: string, opts: { allowEmpty?: boolean } = {}): string {
+  if (typeof value !== 'string' || (!opts.allowEmpty && value === '')) throw invalidField(field, 'required');
+  return value;
+}
+
+/** The gRPC Endpoint service over local drivers, plus grpc.health.v1.Health/Check. */
+export async function startAgent(o: AgentOptions): Promise<Agent> {
+  const open = o.open ?? openEndpoint;
+  const drivers = new Map<string, StorageDriver>();
+  for (const e of o.endpoints) {
+    const p = parseEndpoint(e);
+    if (p.remote) throw new InvalidArgumentError(`--endpoint ${JSON.stringify(e)}: an agent serves local endpoints only, not grpc:// ones`, { code: 'INVALID_ENDPOINT' });
+    const key = `${p.kind}:${p.location}`;
+    if (!drivers.has(key)) drivers.set(key, open(key));
+  }
+  if (!drivers.size) throw new InvalidArgumentError('--endpoint is required: the local endpoints this agent serves, e.g. --endpoint dir:/srv/a', { code: 'INVALID_ARGUMENT' });
+  if (!o.token) throw new InvalidArgumentError('--token-file is required', { code: 'INVALID_ARGUMENT' });
+  const served = [...drivers.keys()];
+  const log = o.log;
+
+  const authorize = (md: grpc.Metadata) => {
+    if (!bearerMatches(md.get('authorization')[0], o.token)) {
+      throw unauthenticated('missing or wrong token: send the metadata "authorization: Bearer <token>" with the token of the agent\'s --token-file');
+    }
+  };
+  const driverFor = (value: unknown, field: string): StorageDriver => {
+    const text = stringField(value, field);
+    let key: string;
+    try {
+      const p = parseEndpoint(text);
+      if (p.remote) throw new InvalidArgumentError('an agent serves local endpoints only', { code: 'INVALID_ENDPOINT' });
+      key = `${p.kind}:${p.location}`;
+    } catch (err) {
+      throw invalidField(field, (err as Error).message);
+    }
+    const d = drivers.get(key);
+    if (!d) throw permissionDenied(`endpoint ${JSON.stringify(text)} is not served by this agent (it serves ${served.join(', ')})`);
+    return d;
+  };
+  const fail = (method: string, err: unknown) => {
+    const s = toStatus(err);
+    log?.[s.code === grpc.status.INTERNAL ? 'error' : 'info']({ method, code: grpc.status[s.code], err: s.details }, 'call refused or failed');
+    return s;
+  };
+  function unary<Req, Res>(method: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, cb) => {
+      (async () => {
+        authorize(call.metadata);
+        return fn(call.request);
+      })().then((res) => cb(null, res), (err) => cb(fail(method, err)));
+    };
+  }
+
+  const impl = {
+    listFilesystems: unary<ListFilesystemsRequest, ListFilesystemsResponse>('ListFilesystems', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      return { filesystems: await d.listFilesystems() };
+    }),
+    listVersions: unary<ListVersionsRequest, ListVersionsResponse>('ListVersions', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
+      return { versions: (await d.listVersions(fs)).map(versionToMsg) };
+    }),
+    snapshot: unary<SnapshotRequest, SnapshotResponse>('Snapshot', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      const filesystems = req.filesystems ?? [];
+      if (!filesystems.length) throw invalidField('filesystems', 'at least one filesystem is required');
+      const name = stringField(req.name, 'name');
+      return { versions: (await d.snapshot(filesystems, name)).map(versionToMsg) };
+    }),
+
+    send: (call: grpc.ServerWritableStream<SendRequest, SendResponse>) => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort(new TemporaryError('the client cancelled the send', { code: 'CANCELLED' })));
+      const write = async (msg: SendResponse) => {
+        if (call.write(msg)) return;
+        await new Promise<void>((resolve) => {
+          const done = () => { call.off('drain', done); ac.signal.removeEventListener('abort', done); resolve(); };
+          call.on('drain', done);
+          ac.signal.addEventListener('abort', done, { once: true });
+        });
+      };
+      (async () => {
+        authorize(call.metadata);
+        const req = call.request;
+        const d = driverFor(req.endpoint, 'endpoint');
+        const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
+        const to = versionFromMsg(req.to, 'to');
+        const from = req.from ? versionFromMsg(req.from, 'from') : null;
+        const { stream, sizeEstimate } = await d.send(fs, from, to, { signal: ac.signal, intermediates: !!req.intermediates });
+        try {
+          await write({ header: { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } } });
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            if (ac.signal.aborted) break;
+            for (let i = 0; i < chunk.length && !ac.signal.aborted; i += MAX_CHUNK) await write({ chunk: chunk.subarray(i, i + MAX_CHUNK) });
+          }
+        } finally {
+          stream.destroy();
+        }
+        if (!ac.signal.aborted) call.end();
+      })().catch((err) => {
+        if (!ac.signal.aborted) call.emit('error', fail('Send', err));
+      });
+    },
+
+    receive: (call: grpc.ServerReadableStream<ReceiveRequest, ReceiveResponse>, cb: grpc.sendUnaryData<ReceiveResponse>) => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort(new TemporaryError('the client cancelled the receive', { code: 'CANCELLED' })));
+      (async () => {
+        authorize(call.metadata);
+        const messages = call[Symbol.asyncIterator]() as AsyncIterator<ReceiveRequest>;
+        const first = await messages.next();
+        const header = first.done ? null : first.value.header;
+        if (!header) throw invalidField('header', 'the first message must be a header {endpoint, filesystem}');
+        const d = driverFor(header.endpoint, 'header.endpoint');
+        const fs = stringField(header.filesystem, 'header.filesystem', { allowEmpty: d.kind === 'zfs' });
+        // pulled only as fast as the driver reads: gRPC flow control pushes back on the client
+        const data = Readable.from((async function* chunks() {
+          for (;;) {
+            const r = await messages.next();
+            if (r.done) return;
+            if (r.value.header) throw invalidField('header', 'only the first message may be a header');
+            if (r.value.chunk?.length) yield r.value.chunk;
+          }
+        })(), { objectMode: false });
+        const onAbort = () => data.destroy(ac.signal.reason as Error);
+        ac.signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          const v = await d.receive(fs, data, { signal: ac.signal });
+          return { version: versionToMsg(v) };
+        } finally {
+          ac.signal.removeEventListener('abort', onAbort);
+        }
+      })().then((res) => cb(null, res), (err) => {
+        if (!ac.signal.aborted) cb(fail('Receive', err));
+      });
+    },
+  };
+
+  const health = {
+    check: (call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, cb: grpc.sendUnaryData<HealthCheckResponse>) => {
+      const service = call.request.service ?? '';
+      if (service === '' || service === ENDPOINT_SERVICE) cb(null, { status: 'SERVING' });
+      else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service)}` });
+    },
+  };
+
+  const server = new grpc.Server();
+  const svc = services();
+  server.addService(svc.endpoint.service, impl as unknown as grpc.UntypedServiceImplementation);
+  server.addService(svc.health.service, health as unknown as grpc.UntypedServiceImplementation);
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      if (err) reject(new InvalidArgumentError(`--listen ${host}:${o.port}: cannot listen: ${err.message}`, { code: 'LISTEN_FAILED', cause: err }));
+      else resolve(p);
+    });
+  });
+  return {
+    address: `${host}:${port}`,
+    port,
+    endpoints: served,
+    close: (graceMs = 10_000) => new Promise<void>((resolve) => {
+      const force = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+      server.tryShutdown(() => { clearTimeout(force); resolve(); });
+    }),
+  };
+}

@@ -1,0 +1,82 @@
+import * as grpc from '@grpc/grpc-js';
+import { FerryError, InvalidArgumentError, PermanentError, TemporaryError, isRetryable } from '../errors/index.js';
+
+/** Trailing metadata key carrying a FerryError's machine-readable code. */
+export const ERROR_CODE_KEY = 'ferry-error-code';
+
+/** An error as a gRPC status, for the agent side. */
+export interface StatusError {
+  code: grpc.status;
+  details: string;
+  metadata: grpc.Metadata;
+}
+
+/** A request problem the agent itself finds: INVALID_ARGUMENT naming the field. */
+export function invalidField(field: string, problem: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${field}: ${problem}`, { code: 'INVALID_ARGUMENT', details: { field } });
+}
+
+export class StatusFerryError extends PermanentError {
+  constructor(readonly status: grpc.status, message: string, code: string) {
+    super(message, { code });
+  }
+}
+
+/** Refusals that are not driver errors (authentication, endpoints not served). */
+export const unauthenticated = (message: string) => new StatusFerryError(grpc.status.UNAUTHENTICATED, message, 'UNAUTHENTICATED');
+export const permissionDenied = (message: string) => new StatusFerryError(grpc.status.PERMISSION_DENIED, message, 'PERMISSION_DENIED');
+
+/**
+ * Driver errors to gRPC: InvalidArgumentError -> INVALID_ARGUMENT, PermanentError -> FAILED_PRECONDITION,
+ * TemporaryError -> UNAVAILABLE; anything else is retryable by ferry's rules -> UNAVAILABLE, or INTERNAL.
+ * The message is kept and the ferry code goes into the trailing metadata.
+ */
+export function toStatus(err: unknown): StatusError {
+  const metadata = new grpc.Metadata();
+  if (err instanceof FerryError) {
+    metadata.set(ERROR_CODE_KEY, err.code);
+    const code = err instanceof StatusFerryError ? err.status
+      : err instanceof InvalidArgumentError ? grpc.status.INVALID_ARGUMENT
+        : err instanceof PermanentError ? grpc.status.FAILED_PRECONDITION
+          : grpc.status.UNAVAILABLE;
+    return { code, details: err.message, metadata };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  const nodeCode = (e as { code?: unknown }).code;
+  if (typeof nodeCode === 'string') metadata.set(ERROR_CODE_KEY, nodeCode);
+  return { code: isRetryable(e) && typeof nodeCode === 'string' ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL, details: e.message, metadata };
+}
+
+/**
+ * A gRPC error back to ferry's typed errors, for the remote driver: UNAVAILABLE, DEADLINE_EXCEEDED,
+ * CANCELLED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN -> TemporaryError (machines retry);
+ * INVALID_ARGUMENT -> InvalidArgumentError; everything else (FAILED_PRECONDITION, UNAUTHENTICATED,
+ * PERMISSION_DENIED, UNIMPLEMENTED, NOT_FOUND...) -> PermanentError. The code is the agent's
+ * `ferry-error-code` when it sent one.
+ */
+export function fromStatus(err: unknown, where: string): FerryError {
+  if (err instanceof FerryError) return err;
+  const se = err as Partial<grpc.ServiceError> | null;
+  if (typeof se?.code !== 'number') return new TemporaryError(`${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  const sent = se.metadata?.get(ERROR_CODE_KEY)[0];
+  const name = grpc.status[se.code] ?? String(se.code);
+  const code = typeof sent === 'string' && sent ? sent : name;
+  const message = `${where}: ${se.details || se.message || name}`;
+  const opts = { code, cause: err, details: { grpcStatus: name } };
+  switch (se.code) {
+    case grpc.status.INVALID_ARGUMENT:
+      return new InvalidArgumentError(message, opts);
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.DEADLINE_EXCEEDED:
+    case grpc.status.CANCELLED:
+    case grpc.status.RESOURCE_EXHAUSTED:
+    case grpc.status.ABORTED:
+    case grpc.status.INTERNAL:
+    case grpc.status.UNKNOWN:
+      return new TemporaryError(message, opts);
+    case grpc.status.UNAUTHENTICATED:
+      return new PermanentError(`${message} (check FERRY_TOKEN_FILE against the agent's --token-file)`, opts);
+    default:
+      return new PermanentError(message, opts);
+  }
+}

@@ -1,0 +1,254 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import type { EmbeddedRedis } from '../src/engine/index.js';
+import type { Engine } from '../src/engine/engine.js';
+import { freePort } from '../src/engine/embedded-redis.js';
+import { createDirDriver } from '../src/storage/dir/index.js';
+import { openEndpoint, parseEndpoint } from '../src/storage/endpoint.js';
+import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
+import { PassThrough } from 'node:stream';
+import { newEndpointClient, newHealthClient, type EndpointClient } from '../src/api/proto.js';
+import { closeRemoteClients } from '../src/api/remote-driver.js';
+import { startTestRedis } from './helpers/redis.js';
+import { replicate, replicationEngine, tempDir } from './helpers/replication.js';
+import { stopProcess } from './helpers/processes.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const TOKEN = 'agent-test-token-0123456789';
+
+/** `node bin/ferry.mjs agent ...` on a free loopback port; resolves once it prints its address. */
+async function startAgent(endpoints: string[], tokenFile: string): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/ferry.mjs', 'agent', '--listen', `127.0.0.1:${port}`, ...endpoints.flatMap((e) => ['--endpoint', e]), '--token-file', tokenFile], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' },
+  });
+  let out = '';
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d) => { out += d; if (out.includes('agent on grpc://')) resolve(); });
+    child.stderr!.on('data', (d) => { err += d; });
+    child.once('exit', (code) => reject(new Error(`agent exited with ${code} before listening: ${err}`)));
+  });
+  assert.match(out, new RegExp(`agent on grpc://127\\.0\\.0\\.1:${port} serving ${endpoints.join(', ')}`));
+  return { child, port };
+}
+
+function tree(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) Object.assign(out, tree(p, `${prefix}${e.name}/`));
+    else out[`${prefix}${e.name}`] = readFileSync(p, 'utf8');
+  }
+  return out;
+}
+
+function bearer(token = TOKEN): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+/** A unary call's outcome: the response, or the status error. */
+function call<Res>(fn: (cb: (err: grpc.ServiceError | null, res?: Res) => void) => void): Promise<{ err: grpc.ServiceError | null; res?: Res }> {
+  return new Promise((resolve) => fn((err, res) => resolve({ err, res })));
+}
+
+function sendStatus(client: EndpointClient, req: object, md: grpc.Metadata): Promise<grpc.ServiceError | null> {
+  return new Promise((resolve) => {
+    const s = client.send(req, md);
+    s.on('data', () => {});
+    s.on('error', (e) => resolve(e as grpc.ServiceError));
+    s.on('end', () => resolve(null));
+  });
+}
+
+describe('ferry agent: the Endpoint gRPC service and grpc:// endpoints', () => {
+  let redis: EmbeddedRedis;
+  let engine: Engine;
+  let d: { path: string; remove(): void };
+  let a: { child: ChildProcess; port: number };
+  let b: { child: ChildProcess; port: number };
+  let client: EndpointClient;
+  const savedTokenFile = process.env.FERRY_TOKEN_FILE;
+
+  before(async () => {
+    d = tempDir('agent');
+    mkdirSync(join(d.path, 'a'));
+    mkdirSync(join(d.path, 'b'));
+    const tokenFile = join(d.path, 'token');
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    process.env.FERRY_TOKEN_FILE = tokenFile;
+    [a, b] = await Promise.all([startAgent([`dir:${d.path}/a`], tokenFile), startAgent([`dir:${d.path}/b`], tokenFile)]);
+    redis = await startTestRedis();
+    engine = replicationEngine(redis.url);
+    client = newEndpointClient(`127.0.0.1:${a.port}`);
+  });
+
+  after(async () => {
+    client?.close();
+    closeRemoteClients();
+    await engine?.close();
+    await redis?.stop();
+    await Promise.all([a && stopProcess(a.child), b && stopProcess(b.child)]);
+    if (savedTokenFile === undefined) delete process.env.FERRY_TOKEN_FILE;
+    else process.env.FERRY_TOKEN_FILE = savedTokenFile;
+    d?.remove();
+  });
+
+  it('parses grpc://host:port/<endpoint>: the kind is the remote one, each agent is its own location', () => {
+    const p = parseEndpoint('grpc://127.0.0.1:7001/dir:/srv/a/');
+    assert.deepEqual(p, { kind: 'dir', location: 'grpc://127.0.0.1:7001/dir:/srv/a', remote: { address: '127.0.0.1:7001', endpoint: 'dir:/srv/a' } });
+    assert.equal(parseEndpoint('grpc://[::1]:7001/zfs:pool/x').kind, 'zfs');
+    assert.notEqual(parseEndpoint('grpc://h1:1/dir:/x').location, parseEndpoint('grpc://h2:1/dir:/x').location);
+    for (const bad of ['grpc://h/dir:/x', 'grpc://h:0/dir:/x', 'grpc://h:1/', 'grpc://h:1/dir:rel', 'grpc://h:1/grpc://h:2/dir:/x']) {
+      assert.throws(() => parseEndpoint(bad), InvalidArgumentError, bad);
+    }
+    assert.equal(openEndpoint('grpc://127.0.0.1:7001/dir:/srv/a').kind, 'dir');
+  });
+
+  it('replicates from agent A to agent B through the engine: full, then incremental', async () => {
+    const src = join(d.path, 'a');
+    for (const fs of ['one', 'two']) {
+      mkdirSync(join(src, fs, 'sub'), { recursive: true });
+      writeFileSync(join(src, fs, 'a.txt'), `a of ${fs}\n`);
+      // bigger than one gRPC chunk, so streams carry many messages
+      writeFileSync(join(src, fs, 'sub', 'big.bin'), Buffer.alloc(3 * 1024 * 1024 + 17, fs));
+    }
+    const sender = openEndpoint(`grpc://127.0.0.1:${a.port}/dir:${src}`);
+    assert.deepEqual(await sender.listFilesystems(), ['one', 'two']);
+    await sender.snapshot(['one', 'two'], 's1');
+    const opts = { sender: `grpc://127.0.0.1:${a.port}/dir:${src}`, receiver: `grpc://127.0.0.1:${b.port}/dir:${d.path}/b` };
+
+    const full = await replicate(engine, opts);
+    assert.equal(full.state, 'Completed', JSON.stringify(full));
+    assert.deepEqual(full.filesystems.map((f) => [f.name, f.state, f.stepsDone]), [['one', 'Completed', 1], ['two', 'Completed', 1]]);
+    assert.ok(full.filesystems.every((f) => f.bytes > 3 * 1024 * 1024));
+    for (const fs of ['one', 'two']) assert.deepEqual(tree(join(d.path, 'b', fs)), tree(join(src, fs)));
+
+    writeFileSync(join(src, 'one', 'new.txt'), 'new\n');
+    rmSync(join(src, 'two', 'a.txt'));
+    await sender.snapshot(['one', 'two'], 's2');
+    const inc = await replicate(engine, opts);
+    assert.equal(inc.state, 'Completed', JSON.stringify(inc));
+    assert.deepEqual(inc.filesystems.map((f) => f.stepsTotal), [1, 1]);
+    assert.ok(inc.filesystems.every((f) => f.bytes < 1024 * 1024), 'an incremental carries only what changed');
+    for (const fs of ['one', 'two']) assert.deepEqual(tree(join(d.path, 'b', fs)), tree(join(src, fs)));
+    const local = createDirDriver(join(d.path, 'b'));
+    assert.deepEqual((await local.listVersions('one')).map((v) => v.guid), (await sender.listVersions('one')).map((v) => v.guid));
+  });
+
+  it('cancels streams on abort: a cancelled receive leaves nothing, the agents keep serving', async () => {
+    const src = `grpc://127.0.0.1:${a.port}/dir:${d.path}/a`;
+    const dst = `grpc://127.0.0.1:${b.port}/dir:${d.path}/b`;
+    const sender = openEndpoint(src);
+    const receiver = openEndpoint(dst);
+    const [v] = await sender.listVersions('one');
+    const ac = new AbortController();
+    const { stream } = await sender.send('one', null, v, { signal: ac.signal });
+    const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
+    assert.ok(first.length > 0);
+    stream.pause();
+    // a slow consumer: the stream is not read past what flow control lets through, then aborted
+    const feed = new PassThrough();
+    const recv = receiver.receive('three', feed, { signal: ac.signal });
+    feed.write(first);
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    await assert.rejects(recv, (err: unknown) => err instanceof TemporaryError);
+    stream.destroy();
+    assert.deepEqual(await receiver.listVersions('three'), []);
+    assert.ok(!(await receiver.listFilesystems()).includes('three'));
+    assert.deepEqual(await sender.listFilesystems(), ['one', 'two']);
+  });
+
+  it('refuses calls without the right token (UNAUTHENTICATED); health answers without one', async () => {
+    const req = { endpoint: `dir:${d.path}/a` };
+    const none = await call((cb) => client.listFilesystems(req, new grpc.Metadata(), {}, cb));
+    assert.equal(none.err?.code, grpc.status.UNAUTHENTICATED);
+    const wrong = await call((cb) => client.listFilesystems(req, bearer('not-the-token'), {}, cb));
+    assert.equal(wrong.err?.code, grpc.status.UNAUTHENTICATED);
+    assert.equal(await sendStatus(client, { ...req, filesystem: 'one', to: { name: 's1', guid: 'x' } }, new grpc.Metadata()).then((e) => e?.code), grpc.status.UNAUTHENTICATED);
+    const ok = await call((cb) => client.listFilesystems(req, bearer(), {}, cb));
+    assert.equal(ok.err, null);
+
+    const health = newHealthClient(`127.0.0.1:${a.port}`);
+    try {
+      const h = await call<{ status?: string }>((cb) => health.check({ service: '' }, new grpc.Metadata(), {}, cb));
+      assert.equal(h.err, null);
+      assert.equal(h.res?.status, 'SERVING');
+      const e = await call<{ status?: string }>((cb) => health.check({ service: 'ferry.v1.Endpoint' }, new grpc.Metadata(), {}, cb));
+      assert.equal(e.res?.status, 'SERVING');
+      const u = await call((cb) => health.check({ service: 'nope' }, new grpc.Metadata(), {}, cb));
+      assert.equal(u.err?.code, grpc.status.NOT_FOUND);
+    } finally {
+      health.close();
+    }
+
+    // the remote driver turns a refusal into a PermanentError (no retries)
+    const tokenFile = join(d.path, 'wrong-token');
+    writeFileSync(tokenFile, 'wrong\n');
+    const prev = process.env.FERRY_TOKEN_FILE;
+    process.env.FERRY_TOKEN_FILE = tokenFile;
+    try {
+      await assert.rejects(openEndpoint(`grpc://127.0.0.1:${a.port}/dir:${d.path}/a`).listFilesystems(), (err: unknown) => err instanceof PermanentError && err.code === 'UNAUTHENTICATED');
+    } finally {
+      process.env.FERRY_TOKEN_FILE = prev;
+    }
+  });
+
+  it('answers malformed requests with INVALID_ARGUMENT naming the field', async () => {
+    const endpoint = `dir:${d.path}/a`;
+    const cases: [string, (cb: (err: grpc.ServiceError | null) => void) => unknown, RegExp][] = [
+      ['missing endpoint', (cb) => client.listFilesystems({}, bearer(), {}, cb), /^endpoint: required/],
+      ['relative endpoint', (cb) => client.listFilesystems({ endpoint: 'dir:relative' }, bearer(), {}, cb), /^endpoint: .*absolute/],
+      ['bad filesystem name', (cb) => client.listVersions({ endpoint, filesystem: '../etc' }, bearer(), {}, cb), /filesystem/],
+      ['missing filesystem', (cb) => client.listVersions({ endpoint }, bearer(), {}, cb), /^filesystem: required/],
+      ['no filesystems to snapshot', (cb) => client.snapshot({ endpoint, name: 'x' }, bearer(), {}, cb), /^filesystems: /],
+      ['missing snapshot name', (cb) => client.snapshot({ endpoint, filesystems: ['one'] }, bearer(), {}, cb), /^name: required/],
+    ];
+    for (const [what, fn, message] of cases) {
+      const { err } = await call(fn);
+      assert.equal(err?.code, grpc.status.INVALID_ARGUMENT, what);
+      assert.match(err!.details, message, what);
+    }
+    const noTo = await sendStatus(client, { endpoint, filesystem: 'one' }, bearer());
+    assert.equal(noTo?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(noTo!.details, /^to: required/);
+    const noGuid = await sendStatus(client, { endpoint, filesystem: 'one', to: { name: 's1' } }, bearer());
+    assert.match(noGuid!.details, /^to\.guid: required/);
+
+    // Receive: the first message must be a header
+    const noHeader = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const s = client.receive(bearer(), {}, (err) => resolve(err));
+      s.write({ chunk: Buffer.from('x') });
+      s.end();
+    });
+    assert.equal(noHeader?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(noHeader!.details, /^header: /);
+
+    // a driver's permanent error keeps its message and its code in the trailing metadata
+    const missing = await sendStatus(client, { endpoint, filesystem: 'one', to: { name: 'nope', guid: 'nope', createtxg: 9 } }, bearer());
+    assert.equal(missing?.code, grpc.status.FAILED_PRECONDITION, missing?.details);
+    assert.ok(String(missing!.metadata.get('ferry-error-code')[0] ?? '').length > 0);
+  });
+
+  it('refuses an endpoint it does not serve with PERMISSION_DENIED naming it', async () => {
+    const other = `dir:${d.path}/b`;
+    const { err } = await call((cb) => client.listFilesystems({ endpoint: other }, bearer(), {}, cb));
+    assert.equal(err?.code, grpc.status.PERMISSION_DENIED);
+    assert.ok(err!.details.includes(other), err!.details);
+    const recv = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const s = client.receive(bearer(), {}, (e) => resolve(e));
+      s.write({ header: { endpoint: other, filesystem: 'one' } });
+      s.end();
+    });
+    assert.equal(recv?.code, grpc.status.PERMISSION_DENIED);
+    await assert.rejects(openEndpoint(`grpc://127.0.0.1:${a.port}/${other}`).listFilesystems(), (e: unknown) => e instanceof PermanentError && e.code === 'PERMISSION_DENIED');
+  });
+});
