@@ -136,6 +136,8 @@ export interface DriverResult {
   ratio: number;
   /** median of the per-round ratios */
   medianRoundRatio: number;
+  /** best ferry round over best pipe round (different rounds) */
+  bestRatio: number;
   /** best throughput of the plain tools joined by a bare node pipe, and its ratio to the plain pipe */
   nodePipeMBps?: number;
   nodePipeRatio?: number;
@@ -766,13 +768,16 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     const best = (k: 'pipe' | 'ferry' | 'nodePipe') => Math.max(...rounds.map((x) => x[k]?.MBps ?? 0));
     const pipeMBps = best('pipe');
     const ferryMBps = best('ferry');
-    const ratio = round(ferryMBps / pipeMBps, 3);
     const sortedRatios = rounds.map((x) => x.ratio).sort((x, y) => x - y);
+    const medianRoundRatio = sortedRatios[Math.floor((sortedRatios.length - 1) / 2)];
+    // the headline ratio pairs ferry with the pipe run in the same round (same disk and cache state);
+    // best against best across rounds mixes conditions, which on a shared 2-core VM swings both ways
+    const ratio = medianRoundRatio;
     const verified = { ok: problems.length === 0, problems, content: opts.verifyContent };
     // headline figures first
     return {
       driver, pipeMBps, ferryMBps, ratio, ok: verified.ok && ratio >= TARGET_RATIO,
-      medianRoundRatio: sortedRatios[Math.floor((sortedRatios.length - 1) / 2)],
+      medianRoundRatio, bestRatio: round(ferryMBps / pipeMBps, 3),
       ...(opts.nodePipe ? { nodePipeMBps: best('nodePipe'), nodePipeRatio: round(best('nodePipe') / pipeMBps, 3) } : {}),
       implementation: bed.implementation,
       dataBytes: plan.dataBytes, files: plan.files, snapshots: names.length, steps: steps.length,
@@ -970,7 +975,7 @@ export function formatReport(r: ReplicationBenchReport): string {
       `       plain pipe  ${p.pipeMBps} MB/s (best; steps ${bestPipe.pipe.stepMs.join(' + ')} ms)`,
       ...(p.nodePipeMBps !== undefined ? [`       node pipe   ${p.nodePipeMBps} MB/s (best; the same tools joined by node: ${p.nodePipeRatio!.toFixed(3)} of the plain pipe)`] : []),
       `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms; node CPU ${best.ferry.nodeCpuMsPerGB} ms/GB, event loop busy ${Math.round(100 * best.ferry.eventLoopBusy)}%)`,
-      `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of rounds ${p.medianRoundRatio.toFixed(3)}); target >= ${r.target.ratio}: ${mark(p.ratio >= r.target.ratio)}`,
+      `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of the rounds' paired ratios; best ferry / best pipe ${p.bestRatio.toFixed(3)}); target >= ${r.target.ratio}: ${mark(p.ratio >= r.target.ratio)}`,
       `       send only   ${p.sendOnlyMBps} MB/s (warm-up, send | wc -c)`,
       `       check       ${p.verified.ok ? `every receiver has the sender's snapshots (${d === 'zfs' ? 'guid, referenced bytes' : 'received uuid'}, ${p.verified.content ? 'sha256 of every file' : d === 'zfs' ? 'no file check' : 'file sizes'})` : `FAILED: ${p.verified.problems.join('; ')}`}`,
     );
