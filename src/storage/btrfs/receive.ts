@@ -225,20 +225,29 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
       proc.kill();
       await proc.exited;
     }
-    let leftover: unknown;
-    if (created !== null && (await isSubvolume(created).catch(() => false))) {
-      await runBtrfs(['-q', 'subvolume', 'delete', created]).catch((e) => {
-        leftover = e;
-      });
-    }
-    if (signal?.aborted) throw signal.reason;
-    if (leftover !== undefined && err instanceof FerryError) {
-      err.details.leftover = created;
-      err.details.leftoverError = (leftover as Error).message;
-    }
-    throw err instanceof FerryError || isAbortError(err) ? err : new TemporaryError(`receiving ${fs}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw await failedReceive(fs, created, err, signal);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await release?.();
   }
+}
+
+/**
+ * After a failed receive: delete only the subvolume this receive was creating, and return the
+ * error to throw (the abort reason when aborted; a typed error otherwise, noting a leftover that
+ * could not be deleted).
+ */
+export async function failedReceive(fs: string, created: string | null, err: unknown, signal?: AbortSignal): Promise<unknown> {
+  let leftover: unknown;
+  if (created !== null && (await isSubvolume(created).catch(() => false))) {
+    await runBtrfs(['-q', 'subvolume', 'delete', created]).catch((e) => {
+      leftover = e;
+    });
+  }
+  if (signal?.aborted) return signal.reason;
+  if (leftover !== undefined && err instanceof FerryError) {
+    err.details.leftover = created;
+    err.details.leftoverError = (leftover as Error).message;
+  }
+  return err instanceof FerryError || isAbortError(err) ? err : new TemporaryError(`receiving ${fs}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }

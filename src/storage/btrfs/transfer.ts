@@ -5,7 +5,7 @@ import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../loc
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
 import { makeRootOnBtrfs, type Layout } from './layout.js';
 import { nameProblem } from './names.js';
-import { check, removePartials } from './receive.js';
+import { check, failedReceive, removePartials } from './receive.js';
 import { runBtrfs, spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
@@ -91,18 +91,7 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
       }
     }
     if (relay) await relay.done.catch(() => undefined);
-    let leftover: unknown;
-    if (created !== null && (await isSubvolume(created).catch(() => false))) {
-      await runBtrfs(['-q', 'subvolume', 'delete', created]).catch((e) => {
-        leftover = e;
-      });
-    }
-    if (signal?.aborted) throw signal.reason;
-    if (leftover !== undefined && err instanceof FerryError) {
-      err.details.leftover = created;
-      err.details.leftoverError = (leftover as Error).message;
-    }
-    throw err instanceof FerryError || isAbortError(err) ? err : new TemporaryError(`receiving ${fs}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw await failedReceive(fs, created, err, signal);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await release?.();
