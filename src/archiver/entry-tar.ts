@@ -4,6 +4,7 @@ import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { feedExtract, writeTarEntry } from '../util/tar-streams.js';
 import { FerryError, PermanentError, TemporaryError } from '../errors/index.js';
 import { classifyError, errnoCode, isAbortError, writeHashed } from '../storage/dir/fsutil.js';
 
@@ -145,45 +146,18 @@ export async function packEntry(path: string, opts: PackEntryOptions = {}): Prom
 }
 
 function addEntry(pack: tar.Pack, it: Item, chunks: AsyncIterable<Buffer> | null): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const header = {
-      name: it.name,
-      type: it.type,
-      size: it.size,
-      mode: it.type === 'directory' ? ENTRY_DIR_MODE : ENTRY_FILE_MODE,
-      mtime: EPOCH,
-      uid: 0,
-      gid: 0,
-      uname: '',
-      gname: '',
-    };
-    const done = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (chunks === null) {
-      pack.entry(header, done).on('error', () => undefined);
-      return;
-    }
-    const sink = pack.entry(header, done);
-    sink.on('error', () => undefined); // reported through the entry callback
-    void (async () => {
-      for await (const chunk of chunks) {
-        if (sink.write(chunk)) continue;
-        await new Promise<void>((ok, fail) => {
-          const cleanup = () => {
-            sink.off('drain', onDrain);
-            sink.off('close', onClose);
-          };
-          const onDrain = () => (cleanup(), ok());
-          const onClose = () => (cleanup(), fail(new Error('tar entry closed')));
-          sink.on('drain', onDrain);
-          sink.on('close', onClose);
-        });
-      }
-      sink.end(undefined);
-    })().catch((err) => {
-      sink.destroy(err);
-      reject(err);
-    });
-  });
+  const header = {
+    name: it.name,
+    type: it.type,
+    size: it.size,
+    mode: it.type === 'directory' ? ENTRY_DIR_MODE : ENTRY_FILE_MODE,
+    mtime: EPOCH,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+  };
+  return writeTarEntry(pack, header, chunks);
 }
 
 /** sha256 (hex) and byte count of everything a stream yields. */
@@ -265,10 +239,10 @@ export async function extractEntry(input: Readable, into: string, opts: ExtractE
   try {
     signal?.throwIfAborted();
     await mkdir(into, { recursive: true });
-    pumped = pump(input, extract, (chunk) => {
+    pumped = feedExtract(input, extract, { tap: (chunk) => {
       hash.update(chunk);
       size += chunk.length;
-    });
+    } });
     pumped.catch(() => undefined);
     let root: { name: string; type: 'file' | 'directory' } | undefined;
     const dirs = new Set<string>();
@@ -326,31 +300,6 @@ export async function extractEntry(input: Readable, into: string, opts: ExtractE
   }
 }
 
-/** Feed the node stream into the streamx extractor (with backpressure), tapping every chunk. */
-function pump(input: Readable, extract: tar.Extract, tap: (chunk: Buffer) => void): Promise<void> {
-  return (async () => {
-    for await (const chunk of input) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      tap(buf);
-      if (extract.destroyed) return;
-      if (!extract.write(buf)) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            extract.off('drain', done);
-            extract.off('close', done);
-            resolve();
-          };
-          extract.on('drain', done);
-          extract.on('close', done);
-        });
-      }
-    }
-    extract.end(undefined);
-  })().catch((err) => {
-    extract.destroy(err as Error);
-    throw err;
-  });
-}
 
 function classifyExtractError(err: unknown, into: string): unknown {
   if (err instanceof FerryError || isAbortError(err)) return err;

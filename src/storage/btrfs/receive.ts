@@ -1,7 +1,8 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 import { acquireLock } from '../dir/lock.js';
+import { isAbortError, lstatOrNull } from '../dir/fsutil.js';
 import type { Version } from '../driver.js';
 import { makeRootOnBtrfs, type Layout } from './layout.js';
 import { assertName, nameProblem } from './names.js';
@@ -11,7 +12,6 @@ import { isSubvolume, listSnapshots, scanSnapshots, showSubvolume, toVersion, ty
 
 type Chunks = AsyncIterator<unknown>;
 
-const isAbortError = (err: unknown): boolean => (err as { name?: unknown } | null)?.name === 'AbortError';
 
 function asBuffer(chunk: unknown): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
@@ -133,15 +133,6 @@ export async function removePartials(layout: Layout, fs: string, signal?: AbortS
   return partial.map((p) => p.path);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
 
 /**
  * `btrfs receive <root>/.ferry/snapshots/<fs>/`, checked before (first command parsed: name, UUID,
@@ -175,7 +166,7 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
       return already;
     }
     const target = layout.snapshotPath(fs, start.name);
-    if (await exists(target)) {
+    if ((await lstatOrNull(target)) !== null) {
       throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${start.name}`, {
         code: 'SNAPSHOT_EXISTS',
         details: { fs, name: start.name, uuid: start.uuid },

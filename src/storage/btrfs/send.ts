@@ -1,3 +1,4 @@
+import { findSnapshotByGuid } from '../find-snapshot.js';
 import { PermanentError } from '../../errors/index.js';
 import type { SendStream, Version } from '../driver.js';
 import type { Layout } from './layout.js';
@@ -5,16 +6,7 @@ import { assertName, assertVersionArgument } from './names.js';
 import { processOutput, runBtrfs, spawnBtrfs } from './run-btrfs.js';
 import { listSnapshots, type Snapshot } from './subvolume.js';
 
-function find(snapshots: Snapshot[], fs: string, wanted: Version, role: string): Snapshot {
-  const found = snapshots.find((s) => s.version.guid === wanted.guid);
-  if (!found) {
-    throw new PermanentError(`${role} snapshot ${fs}@${wanted.name} (guid ${wanted.guid}) does not exist on the sender`, {
-      code: 'SNAPSHOT_NOT_FOUND',
-      details: { fs, name: wanted.name, guid: wanted.guid },
-    });
-  }
-  return found;
-}
+const find = findSnapshotByGuid;
 
 /**
  * `btrfs send [-p <from>] <to>`: both found on the sender by guid. The stream ends only after

@@ -1,6 +1,7 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 import { acquireLock } from '../dir/lock.js';
+import { isAbortError, lstatOrNull } from '../dir/fsutil.js';
 import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../local-pipe.js';
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
 import { makeRootOnBtrfs, type Layout } from './layout.js';
@@ -11,17 +12,7 @@ import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
 import { isSubvolume, listSnapshots, showSubvolume, toVersion } from './subvolume.js';
 
-const isAbortError = (err: unknown): boolean => (err as { name?: unknown } | null)?.name === 'AbortError';
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
 
 /**
  * The local fast path btrfs -> btrfs: `btrfs send [-p from] to | dd | btrfs receive <dir>` joined by
@@ -54,7 +45,7 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     const already = check(receiver, fs, start, await listSnapshots(receiver, fs, signal));
     if (already) return { bytes: 0, version: already };
     const target = receiver.snapshotPath(fs, name);
-    if (await exists(target)) {
+    if ((await lstatOrNull(target)) !== null) {
       throw new PermanentError(`${fs} in ${receiver.root} already has a different snapshot named ${name}`, {
         code: 'SNAPSHOT_EXISTS',
         details: { fs, name, uuid: start.uuid },

@@ -3,6 +3,7 @@ import { chmod, copyFile, link, mkdir, readdir, readlink, rename, rmdir, symlink
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { feedExtract } from '../../util/tar-streams.js';
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import { nextCreateTxg } from './counter.js';
@@ -49,31 +50,13 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
   }
 }
 
-/** Feed the node stream into the streamx extractor; a failure of the source ends the extraction with it. */
+/** Feed the node stream into the extractor; a failure of the source ends the extraction with it. */
 function pump(input: Readable, extract: tar.Extract): void {
-  void (async () => {
-    for await (const chunk of input) {
-      if (extract.destroyed) return;
-      if (!extract.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            extract.off('drain', done);
-            extract.off('close', done);
-            resolve();
-          };
-          extract.on('drain', done);
-          extract.on('close', done);
-        });
-      }
-    }
-    extract.end(undefined);
-  })().catch((err) => {
-    extract.destroy(
-      err instanceof FerryError || isAbortError(err)
-        ? err
-        : new TemporaryError(`receive stream failed: ${(err as Error).message}`, { code: 'STREAM_ERROR', cause: err }),
-    );
-  });
+  feedExtract(input, extract, {
+    mapError: (err) => (err instanceof FerryError || isAbortError(err)
+      ? err
+      : new TemporaryError(`receive stream failed: ${(err as Error).message}`, { code: 'STREAM_ERROR', cause: err })),
+  }).catch(() => undefined); // reported through the extractor
 }
 
 function classifyReceiveError(err: unknown, fs: string): unknown {

@@ -1,7 +1,9 @@
+import { findSnapshotByGuid } from '../find-snapshot.js';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { writeTarEntry } from '../../util/tar-streams.js';
 import { PermanentError } from '../../errors/index.js';
 import type { SendStream, Version } from '../driver.js';
 import { diffManifests, type WriteOp } from './diff.js';
@@ -14,16 +16,7 @@ import { listSnapshots, loadManifest, type Snapshot } from './versions.js';
 /** Fixed tar mtime, so the same send produces the same bytes. */
 const EPOCH = new Date(0);
 
-function find(snapshots: Snapshot[], fs: string, wanted: Version, role: string): Snapshot {
-  const found = snapshots.find((s) => s.version.guid === wanted.guid);
-  if (!found) {
-    throw new PermanentError(`${role} snapshot ${fs}@${wanted.name} (guid ${wanted.guid}) does not exist on the sender`, {
-      code: 'SNAPSHOT_NOT_FOUND',
-      details: { fs, name: wanted.name, guid: wanted.guid },
-    });
-  }
-  return found;
-}
+const find = findSnapshotByGuid;
 
 export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<SendStream> {
   assertName('filesystem', fs);
@@ -71,29 +64,6 @@ async function addFile(pack: tar.Pack, name: string, path: string, op: WriteOp):
   }
 }
 
-/** One tar entry, honoring backpressure; rejects if the pack is destroyed (abort, consumer gone). */
 function addEntry(pack: tar.Pack, name: string, size: number, chunks: AsyncIterable<Buffer> | Buffer[]): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const sink = pack.entry({ name, size, mode: 0o644, mtime: EPOCH, type: 'file' }, (err) => (err ? reject(err) : resolve()));
-    sink.on('error', () => undefined); // reported through the entry callback; unheard 'error' events would crash the process
-    void (async () => {
-      for await (const chunk of chunks) {
-        if (sink.write(chunk)) continue;
-        await new Promise<void>((ok, fail) => {
-          const cleanup = () => {
-            sink.off('drain', onDrain);
-            sink.off('close', onClose);
-          };
-          const onDrain = () => (cleanup(), ok());
-          const onClose = () => (cleanup(), fail(new Error('tar entry closed')));
-          sink.on('drain', onDrain);
-          sink.on('close', onClose);
-        });
-      }
-      sink.end(undefined);
-    })().catch((err) => {
-      sink.destroy(err);
-      reject(err);
-    });
-  });
+  return writeTarEntry(pack, { name, size, mode: 0o644, mtime: EPOCH, type: 'file' }, chunks);
 }
