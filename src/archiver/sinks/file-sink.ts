@@ -5,6 +5,7 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import { errnoCode, hashFile, isAbortError, randomHex } from '../../storage/dir/fsutil.js';
+import { syncDir } from '../log-source/fsio.js';
 import type { Sink, SinkObjectInfo } from '../contracts.js';
 
 /**
@@ -105,18 +106,6 @@ async function writeSmallAtomic(path: string, text: string): Promise<void> {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // best effort
-  }
-}
 
 /** Marks an error thrown by the body the caller gave put(): it is the caller's, not the sink's. */
 class BodyFailure {
