@@ -103,7 +103,7 @@ describe('ferry agent: the Endpoint gRPC service and grpc:// endpoints', () => {
 
   it('parses grpc://host:port/<endpoint>: the kind is the remote one, each agent is its own location', () => {
     const p = parseEndpoint('grpc://127.0.0.1:7001/dir:/srv/a/');
-    assert.deepEqual(p, { kind: 'dir', location: 'grpc://127.0.0.1:7001/dir:/srv/a', remote: { address: '127.0.0.1:7001', endpoint: 'dir:/srv/a' } });
+    assert.deepEqual(p, { kind: 'dir', location: 'grpc://127.0.0.1:7001/dir:/srv/a', remote: { address: '127.0.0.1:7001', endpoint: 'dir:/srv/a', tls: false } });
     assert.equal(parseEndpoint('grpc://[::1]:7001/zfs:pool/x').kind, 'zfs');
     assert.notEqual(parseEndpoint('grpc://h1:1/dir:/x').location, parseEndpoint('grpc://h2:1/dir:/x').location);
     for (const bad of ['grpc://h/dir:/x', 'grpc://h:0/dir:/x', 'grpc://h:1/', 'grpc://h:1/dir:rel', 'grpc://h:1/grpc://h:2/dir:/x']) {

@@ -22,6 +22,8 @@ export interface AgentOptions {
   host: string;
   /** 0 picks a free port */
   port: number;
+  /** default: insecure (plaintext); see serverCredentials in tls.ts for TLS and mutual TLS */
+  credentials?: grpc.ServerCredentials;
   log?: Logger;
   /** defaults to openEndpoint (tests inject drivers) */
   open?: (endpoint: string) => StorageDriver;
@@ -190,7 +192,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   server.addService(svc.health.service, health as unknown as grpc.UntypedServiceImplementation);
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+    server.bindAsync(`${host}:${o.port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => {
       if (err) reject(new InvalidArgumentError(`--listen ${host}:${o.port}: cannot listen: ${err.message}`, { code: 'LISTEN_FAILED', cause: err }));
       else resolve(p);
     });

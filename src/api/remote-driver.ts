@@ -5,18 +5,21 @@ import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, Stora
 import { clientToken } from './auth.js';
 import { newEndpointClient, type EndpointClient, type ReceiveRequest, type ReceiveResponse, type SendResponse, type VersionMsg } from './proto.js';
 import { fromStatus } from './status.js';
+import { channelCredentials, clientTlsFromEnv } from './tls.js';
 import { MAX_CHUNK, versionFromMsg, versionToMsg } from './version.js';
 
 type Kind = StorageDriver['kind'];
 
 export interface RemoteEndpoint {
-  /** the whole endpoint, grpc://host:port/dir:/srv/a */
+  /** the whole endpoint, grpc://host:port/dir:/srv/a (grpcs:// over TLS) */
   url: string;
   /** host:port of the agent */
   address: string;
   /** the endpoint as the agent serves it, dir:/srv/a */
   endpoint: string;
   kind: Kind;
+  /** grpcs://: TLS with the CA and client certificate of FERRY_TLS_CA_FILE, FERRY_TLS_CERT_FILE, FERRY_TLS_KEY_FILE */
+  tls: boolean;
 }
 
 export interface RemoteDriverOptions {
@@ -36,14 +39,20 @@ const CAPABILITIES: Record<Kind, DriverCapabilities> = {
   zfs: { batch: true, resumable: false, atomicSnapshots: false },
 };
 
-/** One channel per agent address per process: drivers are opened per step, connections are kept. */
+/**
+ * One channel per agent address, scheme and TLS files per process: drivers are opened per step,
+ * connections are kept. TLS files are read when the channel is made (a renewed certificate is used by
+ * processes started after it, or by a channel for other file names).
+ */
 const clients = new Map<string, EndpointClient>();
 
-function clientFor(address: string): EndpointClient {
-  let c = clients.get(address);
+function clientFor(address: string, tls: boolean): EndpointClient {
+  const files = tls ? clientTlsFromEnv() : {};
+  const key = JSON.stringify([tls ? 'grpcs' : 'grpc', address, files.caFile, files.certFile, files.keyFile]);
+  let c = clients.get(key);
   if (!c) {
-    c = newEndpointClient(address);
-    clients.set(address, c);
+    c = newEndpointClient(address, channelCredentials({ tls, ...files }));
+    clients.set(key, c);
   }
   return c;
 }
@@ -56,7 +65,7 @@ export function closeRemoteClients(): void {
 
 /** A StorageDriver whose every method is a call to `ferry agent` (proto/ferry/v1/endpoint.proto). */
 export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOptions = {}): StorageDriver {
-  const { url, address, endpoint, kind } = remote;
+  const { url, address, endpoint, kind, tls } = remote;
   const deadlineMs = opts.deadlineMs ?? 60_000;
   const metadata = () => {
     const token = typeof opts.token === 'function' ? opts.token() : opts.token ?? clientToken();
@@ -64,7 +73,8 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     md.set('authorization', `Bearer ${token}`);
     return md;
   };
-  const client = () => clientFor(address);
+  const client = () => clientFor(address, tls);
+  const failed = (err: unknown, where: string) => fromStatus(err, where, { tls });
 
   function unary<Req, Res>(
     method: 'listFilesystems' | 'listVersions' | 'snapshot', req: Req, where: string, ms = deadlineMs,
@@ -73,7 +83,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     return new Promise<Res>((resolve, reject) => {
       const c = client();
       const fn = c[method] as unknown as (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void;
-      fn.call(c, req, md, { deadline: Date.now() + ms }, (err, res) => (err ? reject(fromStatus(err, where)) : resolve(res!)));
+      fn.call(c, req, md, { deadline: Date.now() + ms }, (err, res) => (err ? reject(failed(err, where)) : resolve(res!)));
     });
   }
 
@@ -111,7 +121,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
         first = await messages.next();
       } catch (err) {
         o.signal?.removeEventListener('abort', cancel);
-        throw fromStatus(err, where);
+        throw failed(err, where);
       }
       if (first.done || !first.value.header) {
         o.signal?.removeEventListener('abort', cancel);
@@ -126,7 +136,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
           try {
             r = await messages.next();
           } catch (err) {
-            throw fromStatus(err, where);
+            throw failed(err, where);
           }
           if (r.done) { finished = true; return; }
           if (r.value.chunk?.length) yield r.value.chunk;
@@ -139,17 +149,18 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     async receive(fs, stream, o: ReceiveOptions = {}): Promise<Version> {
       const where = `receiving ${fs} into ${url}`;
       const md = metadata();
+      const c = client(); // a bad TLS file throws here, before any call exists
       let settled = false;
       let ended = false;
       let onSettled = () => {};
       let callRef!: grpc.ClientWritableStream<ReceiveRequest>;
       const response = new Promise<ReceiveResponse>((resolve, reject) => {
-        const call = client().receive(md, {}, (err, res) => {
+        const call = c.receive(md, {}, (err, res) => {
           settled = true;
           onSettled();
           // answered (an error, a cancel) before the whole stream went out: stop reading the sender
           if (!ended) stream.destroy();
-          if (err) reject(fromStatus(err, where));
+          if (err) reject(failed(err, where));
           else resolve(res!);
         });
         callRef = call;

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError, isRetryable } from '../errors/index.js';
+import { tlsProblem } from './tls.js';
 
 /** Trailing metadata key carrying a FerryError's machine-readable code. */
 export const ERROR_CODE_KEY = 'ferry-error-code';
@@ -52,9 +53,12 @@ export function toStatus(err: unknown): StatusError {
  * CANCELLED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN -> TemporaryError (machines retry);
  * INVALID_ARGUMENT -> InvalidArgumentError; everything else (FAILED_PRECONDITION, UNAUTHENTICATED,
  * PERMISSION_DENIED, UNIMPLEMENTED, NOT_FOUND...) -> PermanentError. The code is the agent's
- * `ferry-error-code` when it sent one.
+ * `ferry-error-code` when it sent one. A connection that failed in the TLS handshake (untrusted or
+ * missing certificate, TLS against plaintext) is a PermanentError coded TLS, as a wrong token is: no
+ * retry fixes a configuration; a bare close that TLS likely explains stays temporary, with the hint.
+ * `tls` says whether the channel is TLS (grpcs://), for those hints.
  */
-export function fromStatus(err: unknown, where: string): FerryError {
+export function fromStatus(err: unknown, where: string, o: { tls?: boolean } = {}): FerryError {
   if (err instanceof FerryError) return err;
   const se = err as Partial<grpc.ServiceError> | null;
   if (typeof se?.code !== 'number') return new TemporaryError(`${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
@@ -63,6 +67,11 @@ export function fromStatus(err: unknown, where: string): FerryError {
   const code = typeof sent === 'string' && sent ? sent : name;
   const message = `${where}: ${se.details || se.message || name}`;
   const opts = { code, cause: err, details: { grpcStatus: name } };
+  const tls = se.code === grpc.status.UNAVAILABLE ? tlsProblem(se.details ?? '', !!o.tls) : null;
+  if (tls) {
+    const text = `${where}: ${tls.certain ? 'TLS handshake failed: ' : ''}${tls.reason}; ${tls.hint}`;
+    return tls.certain ? new PermanentError(text, { ...opts, code: 'TLS' }) : new TemporaryError(text, opts);
+  }
   switch (se.code) {
     case grpc.status.INVALID_ARGUMENT:
       return new InvalidArgumentError(message, opts);

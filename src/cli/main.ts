@@ -18,6 +18,8 @@ import { InspectorBridge, startInspector, type Inspector } from '../observabilit
 import { createLogger } from '../observability/logger.js';
 import { readTokenFile } from '../api/auth.js';
 import { startAgent } from '../api/endpoint-server.js';
+import { serverCredentials, serverTlsEnabled } from '../api/tls.js';
+import { addTlsOptions, tlsFromFlags, type TlsFlags } from './tls-options.js';
 
 /** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -215,17 +217,20 @@ program.command('worker')
     await app.close();
   });
 
-program.command('agent')
-  .description('serve local endpoints over gRPC to ferry processes elsewhere, as grpc://HOST:PORT/<endpoint> (see docs/agent.md); needs no Redis')
+addTlsOptions(program.command('agent')
+  .description('serve local endpoints over gRPC to ferry processes elsewhere, as grpc://HOST:PORT/<endpoint> (grpcs:// with --tls-cert; see docs/agent.md); needs no Redis')
   .requiredOption('--listen <addr>', '[host:]port to listen on (host 127.0.0.1 unless given; port 0 picks a free one)')
   .option('--endpoint <endpoint>', 'a local endpoint to serve, e.g. dir:/srv/a (repeat for more); nothing else is reachable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"')
-  .action(async (o: { listen: string; endpoint: string[]; tokenFile: string }) => {
+  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"'))
+  .action(async (o: { listen: string; endpoint: string[]; tokenFile: string } & TlsFlags) => {
     const at = parseListenAddress(o.listen, '--listen', { allowPortZero: true });
     const token = readTokenFile(o.tokenFile, '--token-file');
+    const tls = tlsFromFlags(o);
+    const credentials = serverCredentials(tls);
     const log = createLogger({ level: globals().logLevel, name: 'ferry-agent' });
-    const agent = await startAgent({ endpoints: o.endpoint, token, host: at.host, port: at.port, log });
-    process.stdout.write(`agent on grpc://${agent.address} serving ${agent.endpoints.join(', ')}\n`);
+    const agent = await startAgent({ endpoints: o.endpoint, token, host: at.host, port: at.port, log, credentials });
+    const scheme = serverTlsEnabled(tls) ? 'grpcs' : 'grpc';
+    process.stdout.write(`agent on ${scheme}://${agent.address} serving ${agent.endpoints.join(', ')}\n`);
     process.stderr.write(`ferry: agent running (pid ${process.pid}); Ctrl-C to stop\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

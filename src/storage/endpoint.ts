@@ -9,28 +9,28 @@ import { createRemoteDriver } from '../api/remote-driver.js';
 export type EndpointKind = 'dir' | 'zfs' | 'btrfs';
 
 export interface ParsedEndpoint {
-  /** the driver kind; for grpc://host:port/<endpoint>, the remote endpoint's kind */
+  /** the driver kind; for grpc[s]://host:port/<endpoint>, the remote endpoint's kind */
   kind: EndpointKind;
-  /** absolute path (dir, btrfs) or pool/dataset (zfs); for a remote endpoint the whole normalized grpc:// URL */
+  /** absolute path (dir, btrfs) or pool/dataset (zfs); for a remote endpoint the whole normalized grpc[s]:// URL */
   location: string;
-  /** set for grpc://host:port/<endpoint>: the agent to call and the endpoint it serves */
-  remote?: { address: string; endpoint: string };
+  /** set for grpc[s]://host:port/<endpoint>: the agent to call, the endpoint it serves, and whether over TLS (grpcs) */
+  remote?: { address: string; endpoint: string; tls: boolean };
 }
 
-const USAGE = 'expected dir:/abs/path, zfs:pool/dataset, btrfs:/abs/path or grpc://host:port/<one of those>';
+const USAGE = 'expected dir:/abs/path, zfs:pool/dataset, btrfs:/abs/path, or grpc://host:port/<one of those> (grpcs:// for TLS)';
 
-/** grpc://host:port/<endpoint>: a local endpoint served by `ferry agent` on host:port. */
-function parseRemote(endpoint: string, rest: string): ParsedEndpoint {
+/** grpc://host:port/<endpoint>: a local endpoint served by `ferry agent` on host:port; grpcs:// the same over TLS. */
+function parseRemote(endpoint: string, scheme: 'grpc' | 'grpcs', rest: string): ParsedEndpoint {
   const m = /^\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})\/(.+)$/.exec(rest);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < 1 || port > 65535) {
-    throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: expected grpc://host:port/<endpoint>, e.g. grpc://10.0.0.5:7001/dir:/srv/a`, { code: 'INVALID_ENDPOINT' });
+    throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: expected ${scheme}://host:port/<endpoint>, e.g. ${scheme}://10.0.0.5:7001/dir:/srv/a`, { code: 'INVALID_ENDPOINT' });
   }
   const inner = parseEndpoint(m[3]);
-  if (inner.remote) throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: an agent serves local endpoints, not grpc:// ones`, { code: 'INVALID_ENDPOINT' });
+  if (inner.remote) throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: an agent serves local endpoints, not grpc:// or grpcs:// ones`, { code: 'INVALID_ENDPOINT' });
   const address = `${m[1].toLowerCase()}:${port}`;
   const local = `${inner.kind}:${inner.location}`;
-  return { kind: inner.kind, location: `grpc://${address}/${local}`, remote: { address, endpoint: local } };
+  return { kind: inner.kind, location: `${scheme}://${address}/${local}`, remote: { address, endpoint: local, tls: scheme === 'grpcs' } };
 }
 
 /** Parses an endpoint as a person writes it; throws InvalidArgumentError naming the problem. */
@@ -49,7 +49,8 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
       }
       return { kind, location };
     case 'grpc':
-      return parseRemote(endpoint, location);
+    case 'grpcs':
+      return parseRemote(endpoint, kind, location);
     default:
       throw new InvalidArgumentError(`unknown endpoint kind "${kind}" in ${JSON.stringify(endpoint)}: ${USAGE}`, { code: 'INVALID_ENDPOINT' });
   }

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import type { TlsServerOptions } from '../api/tls.js';
+
+/** The TLS flags as commander parses them (camelCase of --tls-cert, --tls-key, --tls-client-ca). */
+export interface TlsFlags {
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+}
+
+/**
+ * Adds --tls-cert, --tls-key and --tls-client-ca to a command that serves gRPC (`ferry agent`,
+ * `ferry serve`), so every ferry server takes the same flags; read them back with tlsFromFlags.
+ */
+export function addTlsOptions(cmd: Command): Command {
+  return cmd
+    .option('--tls-cert <file>', 'serve TLS with this PEM certificate (chain); needs --tls-key; clients then use grpcs://')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert (unencrypted)')
+    .option('--tls-client-ca <file>', 'mutual TLS: require a client certificate signed by this PEM CA (bundle)');
+}
+
+/** The parsed flags as serverCredentials options. */
+export function tlsFromFlags(o: TlsFlags): TlsServerOptions {
+  return { certFile: o.tlsCert, keyFile: o.tlsKey, clientCaFile: o.tlsClientCa };
+}
