@@ -121,6 +121,8 @@ export interface FilesystemSummary {
 
 /** The events the engine delivers to a filesystem machine. */
 export type FilesystemEvent =
+  | { type: 'ferry.reset' }
+  | { type: 'ferry.wakeup' }
   | { type: 'xstate.done.actor.step'; output: ReplicateStepOutput }
   | { type: 'xstate.error.actor.step'; error: EffectError }
   | { type: 'xstate.after.retryBackoff.filesystem.WorkingWait' };
@@ -209,6 +211,7 @@ export const filesystemMachine = setup({
       attempt: context.attempt + 1,
       problem: readEffectError(params.error).message,
     })),
+    recordReset: assign({ problem: 'reset by operator (ferry signal reset)' }),
     giveUp: assign(({ context }, params: { error: unknown }) => ({
       attempt: context.attempt + 1,
       problem: `gave up after ${context.attempt + 1} attempts: ${readEffectError(params.error).message}`,
@@ -230,6 +233,10 @@ export const filesystemMachine = setup({
     problem: input.problem ?? null,
   }),
   initial: 'Start',
+  on: {
+    // zrepl's `signal reset`; a step still running finishes in the background and its result is dropped
+    'ferry.reset': { target: '.PermanentError', actions: 'recordReset' },
+  },
   states: {
     Start: {
       always: [
@@ -285,6 +292,8 @@ export const filesystemMachine = setup({
     },
     WorkingWait: {
       after: { retryBackoff: 'Working' },
+      // zrepl's `signal wakeup`: retry now instead of at the end of the wait
+      on: { 'ferry.wakeup': 'Working' },
     },
     Completed: {
       type: 'final',

@@ -158,7 +158,12 @@ export interface ChildErrorEvent {
 }
 
 /** Events the engine delivers to a replication machine (besides plan results and timers). */
-export type ReplicationEvent = ChildStateEvent | ChildDoneEvent | ChildErrorEvent;
+export type ReplicationEvent = ChildStateEvent | ChildDoneEvent | ChildErrorEvent | { type: 'ferry.reset' } | { type: 'ferry.wakeup' };
+
+/** Pure: what a job machine hears of one of its replications on each state change. */
+export function summarizeReplication(context: ReplicationContext): { bytes: number; problem: string | null } {
+  return { bytes: context.filesystems.reduce((sum, e) => sum + e.bytes, 0), problem: context.problem };
+}
 
 /** Every event the machine can receive, including the `plan` effect's results and its timer. */
 export type ReplicationMachineEvent =
@@ -371,6 +376,7 @@ export const replicationMachine = setup({
     /** drop a finished child from the snapshot's children (its output is in context) */
     releaseChild: stopChild((_, params: { type: string }) => childIdOf(params) ?? ''),
     recordRunFailure: assign(({ context }) => ({ problem: failedSummary(context) })),
+    recordReset: assign({ problem: 'reset by operator (ferry signal reset)' }),
   },
 }).createMachine({
   id: 'replication',
@@ -391,6 +397,8 @@ export const replicationMachine = setup({
   }),
   initial: 'Planning',
   on: {
+    // zrepl's `signal reset`: give up this run; the signal is delivered to the children as well
+    'ferry.reset': { target: '.PermanentError', actions: 'recordReset' },
     // a late result of an effect or child this state no longer waits for: ignore it instead of
     // letting XState turn an unhandled error event into a machine error
     'xstate.error.actor.*': {},
@@ -434,6 +442,8 @@ export const replicationMachine = setup({
     },
     PlanningError: {
       after: { planningBackoff: 'Planning' },
+      // zrepl's `signal wakeup`: retry now instead of at the end of the wait
+      on: { 'ferry.wakeup': 'Planning' },
     },
     Working: {
       entry: 'fillSlots',

@@ -5,7 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 /** proto/ at the repository root (this file is src/api/proto.ts) */
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto/', import.meta.url));
 
-const LOADER_OPTIONS: protoLoader.Options = {
+export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_ROOT],
 };
 

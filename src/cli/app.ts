@@ -7,6 +7,12 @@ import { archiverRegistry } from '../archiver/registry.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { replicationRegistry } from '../replication/registry.js';
+import { jobRegistry } from '../jobs/registry.js';
+import { JobScheduler } from '../jobs/scheduler.js';
+import { JobStore } from '../jobs/store.js';
+import { invokeJob } from '../jobs/invoke.js';
+import { LocalOrchestrator } from '../service/local-orchestrator.js';
+import type { TargetView } from '../service/views.js';
 import { acquireRedis, type RedisHandle } from './redis-runtime.js';
 
 export interface GlobalOptions {
@@ -20,6 +26,10 @@ export interface App {
   engine: Engine;
   log: Logger;
   metrics: FerryMetrics;
+  jobs: JobStore;
+  scheduler: JobScheduler;
+  /** jobs, runs, signals, partitions and transitions over this process's Redis */
+  orchestrator: LocalOrchestrator;
   close(): Promise<void>;
 }
 
@@ -32,6 +42,8 @@ export async function openApp(g: GlobalOptions, opts: {
   metrics?: FerryMetrics;
   /** receives the engine's inspection events (see src/observability/inspector-bridge.ts) */
   inspect?: InspectFn;
+  /** the health checker's view of the agents, for the orchestrator's ListTargets */
+  targets?: () => Promise<TargetView[]>;
 }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
   const redis: RedisHandle = await acquireRedis();
@@ -39,6 +51,7 @@ export async function openApp(g: GlobalOptions, opts: {
   const metrics = opts.metrics ?? new FerryMetrics();
   const registry = mergeRegistries(
     replicationRegistry({ metrics }),
+    jobRegistry(),
     archiverRegistry({ metrics, redis: () => engine.redis, prefix: g.prefix, clock: systemClock }),
   );
   const engine: Engine = new Engine({
@@ -47,9 +60,13 @@ export async function openApp(g: GlobalOptions, opts: {
       if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
     },
   });
-  if (opts.workers) engine.startWorkers({ lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency });
+  const jobs = new JobStore(engine.redis, g.prefix);
+  const scheduler = new JobScheduler(engine.redis, g.prefix, log);
+  const orchestrator = new LocalOrchestrator({ engine, jobs, scheduler, metrics, targets: opts.targets });
+  if (opts.workers) startAppWorkers({ engine, jobs, scheduler }, opts);
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
+    await scheduler.close();
     await engine.close();
     await redis.release();
     log.flush?.();
@@ -67,5 +84,15 @@ export async function openApp(g: GlobalOptions, opts: {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return { interrupted: interrupted.signal, engine, log, metrics, close };
+  return { interrupted: interrupted.signal, engine, log, metrics, jobs, scheduler, orchestrator, close };
+}
+
+/** This process's workers: the engine's queues and the job schedules' firings. */
+export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number }): void {
+  app.engine.startWorkers({ lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency });
+  app.scheduler.startWorker(async (name, at) => {
+    // a firing of a deleted job (its scheduler removed a moment too late) does nothing
+    if (!(await app.jobs.get(name))) return { skipped: 'no such job' };
+    return invokeJob(app.engine, app.jobs, name, at);
+  });
 }

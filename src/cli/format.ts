@@ -1,4 +1,6 @@
 import type { Report } from '../replication/report.js';
+import { describeSchedule } from '../jobs/spec.js';
+import type { JobView, RunView, TargetView } from '../service/views.js';
 
 export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -30,4 +32,57 @@ export function formatReport(r: Report): string {
 
 export function formatTable(rows: string[][]): string {
   return table(rows);
+}
+
+/** A run (job invocation or replication) for a person. */
+export function formatRun(r: RunView): string {
+  if (r.kind === 'replication') {
+    return formatReport({ id: r.id, state: r.state, problem: r.problem, sleepUntil: null, filesystems: r.filesystems });
+  }
+  const head = [`invocation ${r.id} of job ${r.job}: ${r.state}`];
+  if (r.snapshot) head.push(`  snapshot: ${r.snapshot}`);
+  if (r.problem) head.push(`  problem: ${r.problem}`);
+  for (const rep of r.replications) head.push(`  -> ${rep.receiver}`, formatRun(rep).replace(/^/gm, '    '));
+  return head.join('\n');
+}
+
+export function formatRuns(runs: RunView[]): string {
+  return table([['RUN', 'KIND', 'STATE', 'BYTES', 'PROBLEM'], ...runs.map((r) => [r.id, r.kind, r.state, humanBytes(r.bytes), r.problem ?? ''])]);
+}
+
+export function formatJob(j: JobView): string {
+  const s = j.spec;
+  const lines = [
+    `job ${s.name}`,
+    `  sender:    ${s.sender}`,
+    ...s.receivers.map((r, i) => `  ${i === 0 ? 'receivers:' : '          '} ${r}`),
+    `  schedule:  ${describeSchedule(s.schedule)}${j.nextRunAt ? ` (next ${j.nextRunAt})` : ''}`,
+    `  snapshot:  ${s.snapshotPrefix ? `${s.snapshotPrefix}_<UTC time> before each run` : 'none'}`,
+    `  initial:   ${s.initial}; concurrency ${s.concurrency}${s.batch ? '; batch' : ''}`,
+  ];
+  if (s.filesystems) lines.push(`  filesystems: ${s.filesystems}`);
+  if (s.includeSnapshots) lines.push(`  include snapshots: ${s.includeSnapshots}`);
+  if (s.excludeSnapshots) lines.push(`  exclude snapshots: ${s.excludeSnapshots}`);
+  lines.push(`  last run:  ${j.lastRun ?? 'none yet'}`);
+  return lines.join('\n');
+}
+
+export function formatJobs(jobs: JobView[]): string {
+  return table([['JOB', 'SENDER', 'RECEIVERS', 'SCHEDULE', 'LAST RUN'], ...jobs.map((j) => [j.spec.name, j.spec.sender, String(j.spec.receivers.length), describeSchedule(j.spec.schedule), j.lastRun ?? '-'])]);
+}
+
+/** "1m20s" */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${m}m` : m ? `${m}m${s % 60}s` : `${s}s`;
+}
+
+export function formatUnhealthy(targets: TargetView[], now = Date.now()): string {
+  const bad = targets.filter((t) => !t.healthy);
+  if (!bad.length) return '';
+  const rows = [['TARGET', 'UNHEALTHY SINCE', 'FOR', 'FAILURES', 'LAST ERROR']];
+  for (const t of bad) rows.push([t.target, t.since, formatAge(now - Date.parse(t.since)), String(t.failures), t.lastError ?? '']);
+  return `unhealthy targets:\n${table(rows).replace(/^/gm, '  ')}`;
 }

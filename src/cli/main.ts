@@ -2,11 +2,13 @@ import { Command, InvalidArgumentError as CommanderArgError, Option } from 'comm
 import { FerryError, InvalidArgumentError } from '../errors/index.js';
 import { runReport } from '../replication/runs.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
-import { openApp, type App, type GlobalOptions } from './app.js';
-import { formatReport, formatTable } from './format.js';
+import { openApp, startAppWorkers, type App, type GlobalOptions } from './app.js';
+import { formatReport, formatRun, formatRuns, formatTable, formatUnhealthy } from './format.js';
+import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
+import { registerJobCommands } from './commands/jobs.js';
 import { demo } from './commands/demo.js';
 import { replicateAndWait } from './commands/replicate.js';
-import { list, snapshot } from './commands/snapshot.js';
+import { list, snapshot } from '../replication/snapshots.js';
 import { archive, formatPartitions } from './commands/archive.js';
 import { allPartitionStatus } from '../archiver/coordinator.js';
 import { openSink } from '../archiver/sinks/index.js';
@@ -18,6 +20,7 @@ import { InspectorBridge, startInspector, type Inspector } from '../observabilit
 import { createLogger } from '../observability/logger.js';
 import { readTokenFile } from '../api/auth.js';
 import { startAgent } from '../api/endpoint-server.js';
+import { startOrchestratorServer, type OrchestratorServer } from '../api/orchestrator-server.js';
 import { serverCredentials, serverTlsEnabled } from '../api/tls.js';
 import { addTlsOptions, tlsFromFlags, type TlsFlags } from './tls-options.js';
 
@@ -56,6 +59,11 @@ async function withApp(opts: { workers: boolean; effectConcurrency?: number; gra
   }
   process.exitCode = code;
 }
+
+registerJobCommands(program, {
+  globals, positiveInt, printJson,
+  exit: async (code) => { process.exitCode = await code; },
+});
 
 program.command('demo')
   .description('replicate sample data between two temporary dir endpoints: a full run, changes, an incremental run')
@@ -121,39 +129,57 @@ program.command('list')
     process.stdout.write(`${formatTable(rows)}\n`);
   });
 
-program.command('status')
-  .description('show a run report, or the latest runs')
+addServerOptions(program.command('status')
+  .description('show a run (job invocation or replication), or the latest runs and the unhealthy targets')
   .argument('[run]', 'run id')
+  .option('--job <name>', 'only the invocations of this job')
   .option('--limit <n>', 'runs to list', positiveInt, 20)
-  .option('--json', 'print JSON')
-  .action(async (run: string | undefined, o: { limit: number; json?: boolean }) => withApp({ workers: false }, async (app) => {
-    if (run) {
-      const report = await runReport(app.engine, run);
-      if (!report) throw new InvalidArgumentError(`no run with id ${run}; see \`ferry status\` for the latest runs`, { code: 'NOT_FOUND' });
-      if (o.json) printJson(report);
-      else process.stdout.write(`${formatReport(report)}\n`);
+  .option('--json', 'print JSON'))
+  .action(async (run: string | undefined, o: ServerOptions & { job?: string; limit: number; json?: boolean }) => {
+    process.exitCode = await withOrchestrator(globals(), o, async (api) => {
+      if (run) {
+        const view = await api.getRun(run);
+        if (o.json) printJson(view);
+        else process.stdout.write(`${formatRun(view)}\n`);
+        return EXIT.ok;
+      }
+      const [runs, targets] = await Promise.all([api.listRuns({ job: o.job, limit: o.limit }), api.listTargets()]);
+      const unhealthy = targets.filter((t) => !t.healthy);
+      if (o.json) printJson({ runs, unhealthyTargets: unhealthy });
+      else {
+        const lines = [runs.length ? formatRuns(runs) : 'no runs yet: start one with `ferry replicate SENDER RECEIVER`, `ferry job run JOB` or `ferry demo`'];
+        const bad = formatUnhealthy(targets);
+        if (bad) lines.push(bad);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
       return EXIT.ok;
-    }
-    const ids = await app.engine.list('replication', o.limit);
-    const reports = (await Promise.all(ids.map((id) => runReport(app.engine, id)))).filter((r) => r !== null);
-    if (o.json) printJson({ runs: reports });
-    else if (!reports.length) process.stdout.write('no runs yet: start one with `ferry replicate SENDER RECEIVER` or `ferry demo`\n');
-    else process.stdout.write(`${formatTable([['RUN', 'STATE', 'FILESYSTEMS', 'PROBLEM'], ...reports.map((r) => [r.id, r.state, String(r.filesystems.length), r.problem ?? ''])])}\n`);
-    return EXIT.ok;
-  }));
+    });
+  });
 
-program.command('watch')
+addServerOptions(program.command('watch')
   .description('print transition events as they are committed, one per line (Ctrl-C to stop)')
   .option('--from <id>', 'resume after this transition id ("0" = from the oldest kept)')
-  .option('--json', 'one JSON object per line')
-  .action(async (o: { from?: string; json?: boolean }) => withApp({ workers: false, graceful: true }, async (app) => {
-    const from = o.from ?? (await app.engine.transitions.lastId());
-    await app.engine.transitions.follow(from, (e) => {
-      if (o.json) printJson(e);
-      else process.stdout.write(`${e.id} ${new Date(e.at).toISOString()} ${e.kind} ${e.machineId} ${e.from ?? '(start)'} -> ${e.to} on ${e.event}\n`);
-    }, app.interrupted);
-    return EXIT.ok;
-  }));
+  .option('--kind <kind>', 'only machines of this kind (job, replication, filesystem, partition); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--machine <id>', 'only this machine and its children; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--json', 'one JSON object per line'))
+  .action(async (o: ServerOptions & { from?: string; kind: string[]; machine: string[]; json?: boolean }) => {
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      process.exitCode = await withOrchestrator(globals(), o, async (api) => {
+        await api.watchTransitions({ kinds: o.kind, machineIds: o.machine, afterId: o.from }, (e) => {
+          if (o.json) printJson(e);
+          else process.stdout.write(`${e.id} ${new Date(e.at).toISOString()} ${e.kind} ${e.machineId} ${e.from ?? '(start)'} -> ${e.to} on ${e.event}\n`);
+        }, stop.signal);
+        return EXIT.ok;
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  });
 
 program.command('archive')
   .description('archive every committed WAL entry of a log source to a sink, in LSN order per partition; `ferry archive status` shows partitions')
@@ -241,15 +267,22 @@ addTlsOptions(program.command('agent')
     process.exitCode = EXIT.ok;
   });
 
-program.command('serve')
-  .description('work on the queues like `ferry worker`, and serve Prometheus metrics and (with --inspect) the Stately inspector')
+addTlsOptions(program.command('serve')
+  .description('the orchestrator: the gRPC API (with --grpc), workers like `ferry worker`, Prometheus metrics and (with --inspect) the Stately inspector')
+  .option('--grpc <addr>', 'serve the Orchestrator gRPC API on [host:]port (host 127.0.0.1 unless given); needs --token-file')
+  .option('--token-file <file>', 'file holding the shared token every gRPC call must carry as "authorization: Bearer <token>"')
   .option('--metrics <addr>', '[host:]port of /metrics and /healthz (host 127.0.0.1 unless given)', '127.0.0.1:9464')
   .option('--no-metrics', 'serve no metrics endpoint')
   .option('--inspect <port>', 'serve the Stately inspector on [host:]port (host 127.0.0.1 unless given) and feed it this process\'s transitions')
   .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
   .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
-  .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
-  .action(async (o: { metrics: string | false; inspect?: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number }) => {
+  .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000))
+  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number } & TlsFlags) => {
+    const grpcAt = o.grpc === undefined ? null : parseListenAddress(o.grpc, '--grpc', { allowPortZero: true });
+    if (grpcAt && !o.tokenFile) throw new InvalidArgumentError('--grpc needs --token-file: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
+    const token = grpcAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
+    const tls = tlsFromFlags(o);
+    const credentials = serverCredentials(tls);
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
     const metrics = new FerryMetrics({ defaults: true });
@@ -258,9 +291,14 @@ program.command('serve')
     const app = await openApp(globals(), { workers: false, graceful: true, metrics, inspect: bridge?.inspect });
     let metricsServer: MetricsServer | null = null;
     let inspector: Inspector | null = null;
+    let grpcServer: OrchestratorServer | null = null;
     try {
       registerQueueMetrics(metrics.registry, app.engine, { log: app.log });
       const lines: string[] = [];
+      if (grpcAt) {
+        grpcServer = await startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log });
+        lines.push(`orchestrator on ${serverTlsEnabled(tls) ? 'grpcs' : 'grpc'}://${grpcServer.address}`);
+      }
       if (metricsAt) {
         metricsServer = await startMetricsServer({ address: metricsAt, registry: metrics.registry, log: app.log });
         lines.push(`metrics on ${metricsServer.url}/metrics`);
@@ -269,7 +307,7 @@ program.command('serve')
         inspector = await startInspector({ address: inspectAt, bridge, source: app.engine, log: app.log });
         lines.push(`Stately inspector on ${inspector.server.pageUrl} (open it in a browser with internet access; clients connect to ${inspector.server.wsUrl})`);
       }
-      app.engine.startWorkers({ effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
+      startAppWorkers(app, { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
       for (const line of lines) process.stdout.write(`${line}\n`);
       process.stderr.write(`ferry: serving (pid ${process.pid}); Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
@@ -278,6 +316,7 @@ program.command('serve')
       });
       process.stderr.write('ferry: stopping: waiting for running jobs to finish\n');
     } finally {
+      await grpcServer?.close(5000);
       // metrics first (no scrape of a closing engine), workers next (their last transitions still reach the inspector), the inspector last
       await metricsServer?.close();
       await app.close();

@@ -1,6 +1,6 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { filesystemMachine, filesystemMachineVersion, summarizeFilesystem, type FilesystemContext } from '../../machines/filesystem.js';
-import { replicationMachine, replicationMachineVersion, type PlanInput } from '../../machines/replication.js';
+import { replicationMachine, replicationMachineVersion, summarizeReplication, type PlanInput, type ReplicationContext } from '../../machines/replication.js';
 import type { Registry } from '../engine/types.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { openEndpoint } from '../storage/endpoint.js';
@@ -17,7 +17,11 @@ export interface ReplicationRegistryOptions {
 export function replicationRegistry(opts: ReplicationRegistryOptions): Registry {
   return {
     machines: {
-      replication: { machine: replicationMachine, version: replicationMachineVersion },
+      replication: {
+        machine: replicationMachine,
+        version: replicationMachineVersion,
+        summarize: (s: AnyMachineSnapshot) => summarizeReplication(s.context as ReplicationContext),
+      },
       filesystem: {
         machine: filesystemMachine,
         version: filesystemMachineVersion,

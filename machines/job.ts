@@ -1,0 +1,295 @@
+import { assign, enqueueActions, setup, stopChild } from 'xstate';
+import { effect, type EffectError } from './effect.js';
+import { attemptsExhausted, backoffMs, readEffectError, type RetryPolicy } from './filesystem.js';
+import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput } from './replication.js';
+
+/**
+ * The job machine: one invocation of a scheduled job (fan-out from one sender to many receivers).
+ *
+ * `Snapshotting` (only when the job asks for a snapshot before each run) runs the `takeSnapshot`
+ * effect on the sender; a temporary failure waits in `SnapshottingWait` for the named delay
+ * `snapshotBackoff`. `Replicating` spawns one replication machine per receiver (child ids `to-<index>`),
+ * all at once: a slow or unreachable receiver never holds up the others. The invocation ends in
+ * `Completed` when every replication completed, else in `PermanentError` naming the failed receivers.
+ * `ferry.reset` (zrepl's `signal reset`) ends an active invocation in PermanentError; `ferry.wakeup`
+ * cuts a snapshot retry wait short. Pure: no I/O and no clock.
+ */
+export const jobMachineVersion = '1';
+
+/** What every replication of the invocation shares (the replication input minus run id and ends). */
+export interface JobReplicationOptions {
+  initial: InitialReplicationPolicy;
+  concurrency: number;
+  filesystems?: string;
+  includeSnapshots?: string;
+  excludeSnapshots?: string;
+  batch?: boolean;
+  retry: RetryPolicy;
+}
+
+export interface JobInput {
+  /** this invocation's machine id, `<job>.<UTC time>` */
+  runId: string;
+  job: string;
+  sender: string;
+  receivers: string[];
+  /** the snapshot to take on the sender first (name decided by whoever started the invocation), or none */
+  snapshot?: { name: string; filesystems?: string } | null;
+  replication: JobReplicationOptions;
+}
+
+/** Input of the `takeSnapshot` effect. */
+export interface TakeSnapshotInput {
+  sender: string;
+  name: string;
+  filesystems?: string;
+}
+
+export interface TakeSnapshotOutput {
+  name: string;
+  filesystems: number;
+}
+
+export interface ReplicationEntry {
+  index: number;
+  /** `to-<index>` */
+  childId: string;
+  receiver: string;
+  /** the replication machine's id, `<runId>.to-<index>` */
+  runId: string;
+  /** 'Pending' until spawned, then the child's last reported state */
+  state: string;
+  done: boolean;
+  bytes: number;
+  problem: string | null;
+}
+
+export interface JobContext {
+  runId: string;
+  job: string;
+  sender: string;
+  receivers: string[];
+  snapshot: { name: string; filesystems?: string } | null;
+  /** the snapshot name once taken */
+  snapshotTaken: string | null;
+  replication: JobReplicationOptions;
+  attempt: number;
+  problem: string | null;
+  replications: ReplicationEntry[];
+}
+
+export type JobState = 'Snapshotting' | 'SnapshottingWait' | 'Replicating' | 'Completed' | 'PermanentError';
+
+export interface JobOutput {
+  runId: string;
+  job: string;
+  state: 'Completed' | 'PermanentError';
+  problem: string | null;
+  bytes: number;
+  replications: Array<{ receiver: string; runId: string; state: string; bytes: number; problem: string | null }>;
+}
+
+/** What a parent (none today) and the engine's child reports carry of a replication machine. */
+export interface ReplicationSummary {
+  bytes: number;
+  problem: string | null;
+}
+
+/** Pure: the id of the replication machine for the index-th receiver. */
+export function replicationChildId(index: number): string {
+  return `to-${index}`;
+}
+
+const DONE_PREFIX = 'xstate.done.actor.';
+const ERROR_PREFIX = 'xstate.error.actor.';
+
+function childIdOf(event: { type: string; childId?: unknown }): string | undefined {
+  if (event.type === 'ferry.child.state') return typeof event.childId === 'string' ? event.childId : undefined;
+  if (event.type.startsWith(DONE_PREFIX)) return event.type.slice(DONE_PREFIX.length);
+  if (event.type.startsWith(ERROR_PREFIX)) return event.type.slice(ERROR_PREFIX.length);
+  return undefined;
+}
+
+function entryOf(context: JobContext, event: { type: string; childId?: unknown }): ReplicationEntry | undefined {
+  const id = childIdOf(event);
+  return id === undefined ? undefined : context.replications.find((e) => e.childId === id);
+}
+
+function replaceEntry(context: JobContext, next: ReplicationEntry): ReplicationEntry[] {
+  return context.replications.map((e) => (e.index === next.index ? next : e));
+}
+
+function outputOf(context: JobContext, state: JobOutput['state']): JobOutput {
+  return {
+    runId: context.runId,
+    job: context.job,
+    state,
+    problem: context.problem,
+    bytes: context.replications.reduce((sum, r) => sum + r.bytes, 0),
+    replications: context.replications.map((r) => ({ receiver: r.receiver, runId: r.runId, state: r.state, bytes: r.bytes, problem: r.problem })),
+  };
+}
+
+export type JobEvent =
+  | { type: 'ferry.reset' }
+  | { type: 'ferry.wakeup' }
+  | { type: 'ferry.child.state'; childId: string; state: string; summary?: ReplicationSummary }
+  | { type: `xstate.done.actor.to-${number}`; output: ReplicationOutput }
+  | { type: `xstate.error.actor.to-${number}`; error: unknown };
+
+export const jobMachine = setup({
+  types: {
+    input: {} as JobInput,
+    context: {} as JobContext,
+    events: {} as JobEvent,
+    output: {} as JobOutput,
+  },
+  actors: {
+    takeSnapshot: effect<TakeSnapshotInput, TakeSnapshotOutput>(),
+    /** placeholder: the engine runs `replication` children as durable replication machines */
+    replication: effect<ReplicationInput, ReplicationOutput>(),
+  },
+  delays: {
+    snapshotBackoff: ({ context }) => backoffMs(context.replication.retry, context.attempt),
+  },
+  guards: {
+    wantsSnapshot: ({ context }) => context.snapshot !== null,
+    isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
+    snapshotAttemptsExhausted: ({ context }) => attemptsExhausted(context.replication.retry, context.attempt + 1),
+    isUnfinishedChild: ({ context, event }) => {
+      const e = entryOf(context, event);
+      return e !== undefined && e.state !== 'Pending' && !e.done;
+    },
+    allCompleted: ({ context }) => context.replications.every((r) => r.done && r.state === 'Completed'),
+    allDone: ({ context }) => context.replications.every((r) => r.done),
+  },
+  actions: {
+    recordSnapshot: assign((_, params: { output: TakeSnapshotOutput }) => ({ snapshotTaken: params.output?.name ?? null, attempt: 0, problem: null })),
+    recordSnapshotFailure: assign(({ context }, params: { error: unknown; final: boolean }) => ({
+      attempt: context.attempt + 1,
+      problem: `${params.final ? `snapshot gave up after ${context.attempt + 1} attempts` : 'snapshot failed'}: ${readEffectError(params.error).message}`,
+    })),
+    spawnReplications: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ replications: context.replications.map((r) => ({ ...r, state: 'Planning' })) });
+      for (const r of context.replications) {
+        const input: ReplicationInput = {
+          runId: r.runId,
+          sender: context.sender,
+          receiver: r.receiver,
+          ...context.replication,
+        };
+        enqueue.spawnChild('replication', { id: r.childId, input });
+      }
+    }),
+    recordChildState: assign(({ context }, params: { event: Extract<JobEvent, { type: 'ferry.child.state' }> }) => {
+      const entry = entryOf(context, params.event);
+      if (entry === undefined || entry.done) return {};
+      const s = params.event.summary;
+      return { replications: replaceEntry(context, { ...entry, state: params.event.state, bytes: s?.bytes ?? entry.bytes, problem: s ? s.problem : entry.problem }) };
+    }),
+    recordChildDone: assign(({ context }, params: { type: string; output: ReplicationOutput | undefined }) => {
+      const entry = entryOf(context, params);
+      if (entry === undefined || entry.done) return {};
+      const out = params.output;
+      return {
+        replications: replaceEntry(context, {
+          ...entry, done: true, state: out?.state ?? 'PermanentError', bytes: out?.bytes ?? entry.bytes,
+          problem: out === undefined ? 'replication finished without output' : out.problem,
+        }),
+      };
+    }),
+    recordChildError: assign(({ context }, params: { type: string; error: unknown }) => {
+      const entry = entryOf(context, params);
+      if (entry === undefined || entry.done) return {};
+      return { replications: replaceEntry(context, { ...entry, done: true, state: 'PermanentError', problem: `replication machine failed: ${readEffectError(params.error).message}` }) };
+    }),
+    releaseChild: stopChild((_, params: { type: string }) => childIdOf(params) ?? ''),
+    recordRunFailure: assign(({ context }) => {
+      const failed = context.replications.filter((r) => r.state !== 'Completed');
+      return { problem: `${failed.length} of ${context.replications.length} receivers failed: ${failed.map((r) => `${r.receiver}: ${r.problem ?? 'failed'}`).join('; ')}` };
+    }),
+    recordReset: assign({ problem: 'reset by operator (ferry signal reset)' }),
+  },
+}).createMachine({
+  id: 'job',
+  context: ({ input }) => ({
+    runId: input.runId,
+    job: input.job,
+    sender: input.sender,
+    receivers: input.receivers,
+    snapshot: input.snapshot ?? null,
+    snapshotTaken: null,
+    replication: input.replication,
+    attempt: 0,
+    problem: null,
+    replications: input.receivers.map((receiver, index): ReplicationEntry => ({
+      index, childId: replicationChildId(index), receiver, runId: `${input.runId}.${replicationChildId(index)}`,
+      state: 'Pending', done: false, bytes: 0, problem: null,
+    })),
+  }),
+  initial: 'Start',
+  on: {
+    'ferry.reset': { target: '.PermanentError', actions: 'recordReset' },
+    // a late result of an effect or child this state no longer waits for
+    'xstate.error.actor.*': {},
+  },
+  states: {
+    Start: {
+      always: [{ guard: 'wantsSnapshot', target: 'Snapshotting' }, { target: 'Replicating' }],
+    },
+    Snapshotting: {
+      invoke: {
+        id: 'snapshot',
+        src: 'takeSnapshot',
+        input: ({ context }) => ({ sender: context.sender, name: context.snapshot!.name, ...(context.snapshot!.filesystems ? { filesystems: context.snapshot!.filesystems } : {}) }),
+        onDone: { target: 'Replicating', actions: { type: 'recordSnapshot', params: ({ event }) => ({ output: event.output }) } },
+        onError: [
+          {
+            guard: { type: 'isPermanentFailure', params: ({ event }) => ({ error: event.error }) },
+            target: 'PermanentError',
+            actions: { type: 'recordSnapshotFailure', params: ({ event }) => ({ error: event.error, final: true }) },
+          },
+          {
+            guard: 'snapshotAttemptsExhausted',
+            target: 'PermanentError',
+            actions: { type: 'recordSnapshotFailure', params: ({ event }) => ({ error: event.error, final: true }) },
+          },
+          { target: 'SnapshottingWait', actions: { type: 'recordSnapshotFailure', params: ({ event }) => ({ error: event.error, final: false }) } },
+        ],
+      },
+    },
+    SnapshottingWait: {
+      after: { snapshotBackoff: 'Snapshotting' },
+      on: { 'ferry.wakeup': 'Snapshotting' },
+    },
+    Replicating: {
+      entry: 'spawnReplications',
+      always: [
+        { guard: 'allCompleted', target: 'Completed' },
+        { guard: 'allDone', target: 'PermanentError', actions: 'recordRunFailure' },
+      ],
+      on: {
+        'ferry.child.state': { actions: { type: 'recordChildState', params: ({ event }) => ({ event }) } },
+        'xstate.done.actor.*': {
+          guard: 'isUnfinishedChild',
+          actions: [
+            { type: 'recordChildDone', params: ({ event }) => ({ type: event.type, output: (event as { output?: ReplicationOutput }).output }) },
+            { type: 'releaseChild', params: ({ event }) => ({ type: event.type }) },
+          ],
+        },
+        'xstate.error.actor.*': {
+          guard: 'isUnfinishedChild',
+          actions: [
+            { type: 'recordChildError', params: ({ event }) => ({ type: event.type, error: (event as { error?: unknown }).error }) },
+            { type: 'releaseChild', params: ({ event }) => ({ type: event.type }) },
+          ],
+        },
+      },
+    },
+    Completed: { type: 'final', output: ({ context }) => outputOf(context, 'Completed') },
+    PermanentError: { type: 'final', output: ({ context }) => outputOf(context, 'PermanentError') },
+  },
+  output: ({ event }) => event.output as JobOutput,
+});
+
+export type { EffectError };

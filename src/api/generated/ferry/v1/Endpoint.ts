@@ -1,0 +1,79 @@
+// Original file: proto/ferry/v1/endpoint.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ListFilesystemsRequest as _ferry_v1_ListFilesystemsRequest, ListFilesystemsRequest__Output as _ferry_v1_ListFilesystemsRequest__Output } from '../../ferry/v1/ListFilesystemsRequest.js';
+import type { ListFilesystemsResponse as _ferry_v1_ListFilesystemsResponse, ListFilesystemsResponse__Output as _ferry_v1_ListFilesystemsResponse__Output } from '../../ferry/v1/ListFilesystemsResponse.js';
+import type { ListVersionsRequest as _ferry_v1_ListVersionsRequest, ListVersionsRequest__Output as _ferry_v1_ListVersionsRequest__Output } from '../../ferry/v1/ListVersionsRequest.js';
+import type { ListVersionsResponse as _ferry_v1_ListVersionsResponse, ListVersionsResponse__Output as _ferry_v1_ListVersionsResponse__Output } from '../../ferry/v1/ListVersionsResponse.js';
+import type { ReceiveRequest as _ferry_v1_ReceiveRequest, ReceiveRequest__Output as _ferry_v1_ReceiveRequest__Output } from '../../ferry/v1/ReceiveRequest.js';
+import type { ReceiveResponse as _ferry_v1_ReceiveResponse, ReceiveResponse__Output as _ferry_v1_ReceiveResponse__Output } from '../../ferry/v1/ReceiveResponse.js';
+import type { SendRequest as _ferry_v1_SendRequest, SendRequest__Output as _ferry_v1_SendRequest__Output } from '../../ferry/v1/SendRequest.js';
+import type { SendResponse as _ferry_v1_SendResponse, SendResponse__Output as _ferry_v1_SendResponse__Output } from '../../ferry/v1/SendResponse.js';
+import type { SnapshotRequest as _ferry_v1_SnapshotRequest, SnapshotRequest__Output as _ferry_v1_SnapshotRequest__Output } from '../../ferry/v1/SnapshotRequest.js';
+import type { SnapshotResponse as _ferry_v1_SnapshotResponse, SnapshotResponse__Output as _ferry_v1_SnapshotResponse__Output } from '../../ferry/v1/SnapshotResponse.js';
+
+export interface EndpointClient extends grpc.Client {
+  ListFilesystems(argument: _ferry_v1_ListFilesystemsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  ListFilesystems(argument: _ferry_v1_ListFilesystemsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  ListFilesystems(argument: _ferry_v1_ListFilesystemsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  ListFilesystems(argument: _ferry_v1_ListFilesystemsRequest, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  listFilesystems(argument: _ferry_v1_ListFilesystemsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  listFilesystems(argument: _ferry_v1_ListFilesystemsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  listFilesystems(argument: _ferry_v1_ListFilesystemsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  listFilesystems(argument: _ferry_v1_ListFilesystemsRequest, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListVersions(argument: _ferry_v1_ListVersionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  ListVersions(argument: _ferry_v1_ListVersionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  ListVersions(argument: _ferry_v1_ListVersionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  ListVersions(argument: _ferry_v1_ListVersionsRequest, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  listVersions(argument: _ferry_v1_ListVersionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  listVersions(argument: _ferry_v1_ListVersionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  listVersions(argument: _ferry_v1_ListVersionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  listVersions(argument: _ferry_v1_ListVersionsRequest, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  
+  Receive(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  Receive(metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  Receive(options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  Receive(callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  receive(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  receive(metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  receive(options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  receive(callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  
+  Send(argument: _ferry_v1_SendRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
+  Send(argument: _ferry_v1_SendRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
+  send(argument: _ferry_v1_SendRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
+  send(argument: _ferry_v1_SendRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
+  
+  Snapshot(argument: _ferry_v1_SnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  Snapshot(argument: _ferry_v1_SnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  Snapshot(argument: _ferry_v1_SnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  Snapshot(argument: _ferry_v1_SnapshotRequest, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  snapshot(argument: _ferry_v1_SnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  snapshot(argument: _ferry_v1_SnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  snapshot(argument: _ferry_v1_SnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  snapshot(argument: _ferry_v1_SnapshotRequest, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
+  ListFilesystems: grpc.handleUnaryCall<_ferry_v1_ListFilesystemsRequest__Output, _ferry_v1_ListFilesystemsResponse>;
+  
+  ListVersions: grpc.handleUnaryCall<_ferry_v1_ListVersionsRequest__Output, _ferry_v1_ListVersionsResponse>;
+  
+  Receive: grpc.handleClientStreamingCall<_ferry_v1_ReceiveRequest__Output, _ferry_v1_ReceiveResponse>;
+  
+  Send: grpc.handleServerStreamingCall<_ferry_v1_SendRequest__Output, _ferry_v1_SendResponse>;
+  
+  Snapshot: grpc.handleUnaryCall<_ferry_v1_SnapshotRequest__Output, _ferry_v1_SnapshotResponse>;
+  
+}
+
+export interface EndpointDefinition extends grpc.ServiceDefinition {
+  ListFilesystems: MethodDefinition<_ferry_v1_ListFilesystemsRequest, _ferry_v1_ListFilesystemsResponse, _ferry_v1_ListFilesystemsRequest__Output, _ferry_v1_ListFilesystemsResponse__Output>
+  ListVersions: MethodDefinition<_ferry_v1_ListVersionsRequest, _ferry_v1_ListVersionsResponse, _ferry_v1_ListVersionsRequest__Output, _ferry_v1_ListVersionsResponse__Output>
+  Receive: MethodDefinition<_ferry_v1_ReceiveRequest, _ferry_v1_ReceiveResponse, _ferry_v1_ReceiveRequest__Output, _ferry_v1_ReceiveResponse__Output>
+  Send: MethodDefinition<_ferry_v1_SendRequest, _ferry_v1_SendResponse, _ferry_v1_SendRequest__Output, _ferry_v1_SendResponse__Output>
+  Snapshot: MethodDefinition<_ferry_v1_SnapshotRequest, _ferry_v1_SnapshotResponse, _ferry_v1_SnapshotRequest__Output, _ferry_v1_SnapshotResponse__Output>
+}

@@ -1,0 +1,15 @@
+// Original file: proto/ferry/v1/endpoint.proto
+
+import type { ReceiveHeader as _ferry_v1_ReceiveHeader, ReceiveHeader__Output as _ferry_v1_ReceiveHeader__Output } from '../../ferry/v1/ReceiveHeader.js';
+
+export interface ReceiveRequest {
+  'header'?: (_ferry_v1_ReceiveHeader | null);
+  'chunk'?: (Buffer | Uint8Array | string);
+  'message'?: "header"|"chunk";
+}
+
+export interface ReceiveRequest__Output {
+  'header'?: (_ferry_v1_ReceiveHeader__Output);
+  'chunk'?: (Buffer);
+  'message'?: "header"|"chunk";
+}

@@ -1,0 +1,12 @@
+// Original file: proto/ferry/v1/orchestrator.proto
+
+
+export interface RunJobResponse {
+  'runId'?: (string);
+  'started'?: (boolean);
+}
+
+export interface RunJobResponse__Output {
+  'runId'?: (string);
+  'started'?: (boolean);
+}

@@ -1,0 +1,15 @@
+// Original file: proto/ferry/v1/endpoint.proto
+
+import type { SendHeader as _ferry_v1_SendHeader, SendHeader__Output as _ferry_v1_SendHeader__Output } from '../../ferry/v1/SendHeader.js';
+
+export interface SendResponse {
+  'header'?: (_ferry_v1_SendHeader | null);
+  'chunk'?: (Buffer | Uint8Array | string);
+  'message'?: "header"|"chunk";
+}
+
+export interface SendResponse__Output {
+  'header'?: (_ferry_v1_SendHeader__Output);
+  'chunk'?: (Buffer);
+  'message'?: "header"|"chunk";
+}

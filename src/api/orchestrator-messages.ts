@@ -1,0 +1,121 @@
+import type { PartitionStatus } from '../archiver/coordinator.js';
+import type { TransitionEvent } from '../engine/types.js';
+import type { JobSpec, JobSpecInput } from '../jobs/spec.js';
+import type { FilesystemReport } from '../replication/report.js';
+import type { JobView, RunView, TargetView } from '../service/views.js';
+import type { FilesystemReport as FilesystemReportMsg, FilesystemReport__Output as FilesystemReportOut } from './generated/ferry/v1/FilesystemReport.js';
+import type { Job as JobMsg, Job__Output as JobOut } from './generated/ferry/v1/Job.js';
+import type { JobSpec as JobSpecMsg, JobSpec__Output as JobSpecOut } from './generated/ferry/v1/JobSpec.js';
+import type { Partition as PartitionMsg, Partition__Output as PartitionOut } from './generated/ferry/v1/Partition.js';
+import type { Run as RunMsg, Run__Output as RunOut } from './generated/ferry/v1/Run.js';
+import type { Target as TargetMsg, Target__Output as TargetOut } from './generated/ferry/v1/Target.js';
+import type { Transition as TransitionMsg, Transition__Output as TransitionOut } from './generated/ferry/v1/Transition.js';
+
+/**
+ * The orchestrator's views to ferry.v1 messages and back (proto3 has no null: "" and 0 stand for
+ * absent, as the .proto comments say).
+ */
+
+const orNull = (s: string | undefined) => (s ? s : null);
+
+export function jobSpecToMsg(s: JobSpec): JobSpecMsg {
+  return {
+    name: s.name, sender: s.sender, receivers: s.receivers, filesystems: s.filesystems ?? '',
+    includeSnapshots: s.includeSnapshots ?? '', excludeSnapshots: s.excludeSnapshots ?? '', initial: s.initial,
+    concurrency: s.concurrency, batch: s.batch, snapshotPrefix: s.snapshotPrefix ?? '',
+    schedule: !s.schedule ? null : 'everyMs' in s.schedule ? { everyMs: s.schedule.everyMs } : { cron: s.schedule.cron, timezone: s.schedule.timezone ?? '' },
+    retry: { initialMs: s.retry.initialMs, maxMs: s.retry.maxMs, maxAttempts: s.retry.maxAttempts },
+  };
+}
+
+/** A spec as received; `validateJobSpec` checks it and fills defaults. */
+export function jobSpecFromMsg(m: JobSpecOut | null | undefined): JobSpecInput {
+  if (!m) return {};
+  const sched = m.schedule;
+  return {
+    name: m.name ?? '', sender: m.sender ?? '', receivers: m.receivers ?? [],
+    filesystems: m.filesystems || undefined, includeSnapshots: m.includeSnapshots || undefined, excludeSnapshots: m.excludeSnapshots || undefined,
+    initial: (m.initial || undefined) as JobSpec['initial'] | undefined, concurrency: m.concurrency || undefined, batch: !!m.batch,
+    snapshotPrefix: m.snapshotPrefix || undefined,
+    schedule: !sched ? undefined : sched.cron ? { cron: sched.cron, timezone: sched.timezone || undefined } : sched.everyMs ? { everyMs: Number(sched.everyMs) } : undefined,
+    retry: m.retry ? { initialMs: m.retry.initialMs || undefined, maxMs: m.retry.maxMs || undefined, maxAttempts: m.retry.maxAttempts || undefined } : undefined,
+  };
+}
+
+export function jobToMsg(j: JobView): JobMsg {
+  return { spec: jobSpecToMsg(j.spec), createdAt: j.createdAt, lastRun: j.lastRun ?? '', nextRunAt: j.nextRunAt ?? '' };
+}
+
+export function jobFromMsg(m: JobOut): JobView {
+  // a server's spec went through validateJobSpec already: the defaults are filled in
+  return { spec: jobSpecFromMsg(m.spec) as JobSpec, createdAt: m.createdAt ?? '', lastRun: orNull(m.lastRun), nextRunAt: orNull(m.nextRunAt) };
+}
+
+function fsToMsg(f: FilesystemReport): FilesystemReportMsg {
+  return {
+    name: f.name, state: f.state, stepsDone: f.stepsDone, stepsTotal: f.stepsTotal, bytes: f.bytes, problem: f.problem ?? '', sleepUntil: f.sleepUntil ?? '',
+    currentStep: f.currentStep ? { index: f.currentStep.index, bytes: f.currentStep.bytes, total: f.currentStep.total ?? 0, etaSeconds: f.currentStep.etaSeconds ?? -1 } : null,
+  };
+}
+
+function fsFromMsg(m: FilesystemReportOut): FilesystemReport {
+  const c = m.currentStep;
+  return {
+    name: m.name ?? '', state: (m.state ?? 'Pending') as FilesystemReport['state'], stepsDone: m.stepsDone ?? 0, stepsTotal: m.stepsTotal ?? 0,
+    bytes: Number(m.bytes ?? 0), problem: orNull(m.problem), sleepUntil: orNull(m.sleepUntil),
+    ...(c ? { currentStep: { index: c.index ?? 0, bytes: Number(c.bytes ?? 0), total: c.total ? Number(c.total) : null, etaSeconds: c.etaSeconds === undefined || Number(c.etaSeconds) < 0 ? null : Number(c.etaSeconds) } } : {}),
+  };
+}
+
+export function runToMsg(r: RunView): RunMsg {
+  return {
+    id: r.id, kind: r.kind, state: r.state, problem: r.problem ?? '', job: r.job ?? '', sender: r.sender, receiver: r.receiver ?? '',
+    bytes: r.bytes, createdAt: r.createdAt ?? '', snapshot: r.snapshot ?? '',
+    replications: r.replications.map(runToMsg), filesystems: r.filesystems.map(fsToMsg),
+  };
+}
+
+export function runFromMsg(m: RunOut): RunView {
+  return {
+    id: m.id ?? '', kind: m.kind === 'job' ? 'job' : 'replication', state: m.state ?? '', problem: orNull(m.problem), job: orNull(m.job),
+    sender: m.sender ?? '', receiver: orNull(m.receiver), bytes: Number(m.bytes ?? 0), createdAt: orNull(m.createdAt), snapshot: orNull(m.snapshot),
+    replications: (m.replications ?? []).map(runFromMsg), filesystems: (m.filesystems ?? []).map(fsFromMsg),
+  };
+}
+
+export function targetToMsg(t: TargetView): TargetMsg {
+  return { target: t.target, healthy: t.healthy, since: t.since, failures: t.failures, lastError: t.lastError ?? '', nextCheckAt: t.nextCheckAt ?? '' };
+}
+
+export function targetFromMsg(m: TargetOut): TargetView {
+  return { target: m.target ?? '', healthy: !!m.healthy, since: m.since ?? '', failures: m.failures ?? 0, lastError: orNull(m.lastError), nextCheckAt: orNull(m.nextCheckAt) };
+}
+
+export function partitionToMsg(p: PartitionStatus): PartitionMsg {
+  return {
+    id: p.id, storage: p.storage, partition: p.partition, state: p.state, nextLsn: p.nextLsn, highWaterMark: p.highWaterMark,
+    archived: p.archived, present: p.present, gaps: p.gaps, backoffMs: p.backoffMs, problem: p.problem ?? '',
+  };
+}
+
+export function partitionFromMsg(m: PartitionOut): PartitionStatus {
+  return {
+    id: m.id ?? '', storage: m.storage ?? '', partition: m.partition ?? '', state: m.state ?? '', nextLsn: Number(m.nextLsn ?? 0),
+    highWaterMark: Number(m.highWaterMark ?? 0), archived: Number(m.archived ?? 0), present: Number(m.present ?? 0), gaps: Number(m.gaps ?? 0),
+    backoffMs: Number(m.backoffMs ?? 0), lastError: null, problem: orNull(m.problem),
+  };
+}
+
+export function transitionToMsg(e: TransitionEvent): TransitionMsg {
+  return {
+    id: e.id ?? '', kind: e.kind, machineId: e.machineId, parent: e.parent ?? '', from: e.from ?? '', to: e.to, event: e.event,
+    at: e.at, version: e.version, status: e.status,
+  };
+}
+
+export function transitionFromMsg(m: TransitionOut): TransitionEvent {
+  return {
+    id: m.id ?? '', kind: m.kind ?? '', machineId: m.machineId ?? '', parent: orNull(m.parent), from: orNull(m.from), to: m.to ?? '',
+    event: m.event ?? '', at: Number(m.at ?? 0), version: Number(m.version ?? 0), status: (m.status ?? 'active') as TransitionEvent['status'],
+  };
+}

@@ -1,0 +1,146 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../observability/logger.js';
+import { FerryError, InvalidArgumentError } from '../errors/index.js';
+import type { Orchestrator } from '../service/views.js';
+import { bearerMatches } from './auth.js';
+import type { OrchestratorHandlers } from './generated/ferry/v1/Orchestrator.js';
+import type { Transition } from './generated/ferry/v1/Transition.js';
+import type { WatchTransitionsRequest__Output } from './generated/ferry/v1/WatchTransitionsRequest.js';
+import { ORCHESTRATOR_SERVICE, orchestratorPackage } from './orchestrator-proto.js';
+import {
+  jobSpecFromMsg, jobToMsg, partitionToMsg, runToMsg, targetToMsg, transitionToMsg,
+} from './orchestrator-messages.js';
+import { services, type HealthCheckRequest, type HealthCheckResponse } from './proto.js';
+import { invalidField, toStatus, unauthenticated } from './status.js';
+
+export interface OrchestratorServerOptions {
+  orchestrator: Orchestrator;
+  token: string;
+  host: string;
+  /** 0 picks a free port */
+  port: number;
+  credentials?: grpc.ServerCredentials;
+  log?: Logger;
+}
+
+export interface OrchestratorServer {
+  address: string;
+  port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Redis stream ids, as WatchTransitions takes them back */
+const STREAM_ID = /^\d+(-\d+)?$/;
+
+/** Orchestrator errors to gRPC: as the agent's, plus NOT_FOUND and ALREADY_EXISTS by ferry code. */
+function statusOf(err: unknown) {
+  const s = toStatus(err);
+  if (err instanceof FerryError && err.code === 'NOT_FOUND') s.code = grpc.status.NOT_FOUND;
+  if (err instanceof FerryError && err.code === 'ALREADY_EXISTS') s.code = grpc.status.ALREADY_EXISTS;
+  return s;
+}
+
+/** ferry.v1.Orchestrator over an Orchestrator (the local one), plus grpc.health.v1.Health/Check. */
+export async function startOrchestratorServer(o: OrchestratorServerOptions): Promise<OrchestratorServer> {
+  if (!o.token) throw new InvalidArgumentError('--token-file is required with --grpc: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
+  const api = o.orchestrator;
+  const closing = new AbortController();
+  const authorize = (md: grpc.Metadata) => {
+    if (!bearerMatches(md.get('authorization')[0], o.token)) {
+      throw unauthenticated('missing or wrong token: send the metadata "authorization: Bearer <token>" with the token of the server\'s --token-file');
+    }
+  };
+  const fail = (method: string, err: unknown) => {
+    const s = statusOf(err);
+    o.log?.[s.code === grpc.status.INTERNAL ? 'error' : 'info']({ method, code: grpc.status[s.code], err: s.details }, 'call refused or failed');
+    return s;
+  };
+  function unary<Req, Res>(method: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, cb) => {
+      (async () => {
+        authorize(call.metadata);
+        return fn(call.request);
+      })().then((res) => cb(null, res), (err) => cb(fail(method, err)));
+    };
+  }
+
+  const impl: OrchestratorHandlers = {
+    CreateJob: unary('CreateJob', async (req) => {
+      if (!req.spec) throw invalidField('spec', 'required');
+      return jobToMsg(await api.createJob(jobSpecFromMsg(req.spec) as never, { replace: !!req.replace }));
+    }),
+    GetJob: unary('GetJob', async (req) => jobToMsg(await api.getJob(req.name ?? ''))),
+    ListJobs: unary('ListJobs', async () => ({ jobs: (await api.listJobs()).map(jobToMsg) })),
+    DeleteJob: unary('DeleteJob', async (req) => {
+      await api.deleteJob(req.name ?? '');
+      return {};
+    }),
+    RunJob: unary('RunJob', async (req) => api.runJob(req.name ?? '')),
+    SignalJob: unary('SignalJob', async (req) => api.signalJob(req.name ?? '', (req.signal ?? '').toLowerCase())),
+    GetRun: unary('GetRun', async (req) => runToMsg(await api.getRun(req.id ?? ''))),
+    ListRuns: unary('ListRuns', async (req) => ({ runs: (await api.listRuns({ job: req.job || undefined, limit: req.limit || undefined })).map(runToMsg) })),
+    ListTargets: unary('ListTargets', async () => ({ targets: (await api.listTargets()).map(targetToMsg) })),
+    NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({ partitions: await api.notifyLogEntries(req.log ?? '', req.sink ?? '') })),
+    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(req.storage ?? '', req.partition ?? ''))),
+    ListPartitions: unary('ListPartitions', async () => ({ partitions: (await api.listPartitions()).map(partitionToMsg) })),
+
+    WatchTransitions: (call: grpc.ServerWritableStream<WatchTransitionsRequest__Output, Transition>) => {
+      const gone = new AbortController();
+      call.on('cancelled', () => gone.abort());
+      call.on('close', () => gone.abort());
+      // the client went away, or the server is closing (the stream then ends cleanly: resume from the last id)
+      const ac = { signal: AbortSignal.any([gone.signal, closing.signal]) };
+      const write = async (msg: Transition) => {
+        if (call.write(msg)) return;
+        // a slow client holds the reader here, not an ever-growing buffer in this process
+        await new Promise<void>((resolve) => {
+          const done = () => { call.off('drain', done); ac.signal.removeEventListener('abort', done); resolve(); };
+          call.on('drain', done);
+          ac.signal.addEventListener('abort', done, { once: true });
+        });
+      };
+      (async () => {
+        authorize(call.metadata);
+        const req = call.request;
+        const afterId = req.afterId ?? '';
+        if (afterId && !STREAM_ID.test(afterId)) throw invalidField('after_id', `${JSON.stringify(afterId)} is not an event id (digits, or digits-digits as events carry them)`);
+        const kinds = (req.kinds ?? []).filter(Boolean);
+        for (const k of kinds) if (!/^[a-z][a-z0-9-]*$/.test(k)) throw invalidField('kinds', `${JSON.stringify(k)} is not a machine kind`);
+        await api.watchTransitions({ kinds, machineIds: (req.machineIds ?? []).filter(Boolean), afterId }, (e) => write(transitionToMsg(e)), ac.signal);
+      })().then(() => {
+        if (!gone.signal.aborted) call.end();
+      }, (err) => {
+        if (!ac.signal.aborted) call.emit('error', fail('WatchTransitions', err));
+        else if (!gone.signal.aborted) call.end();
+      });
+    },
+  };
+
+  const health = {
+    check: (call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, cb: grpc.sendUnaryData<HealthCheckResponse>) => {
+      const service = call.request.service ?? '';
+      if (service === '' || service === ORCHESTRATOR_SERVICE) cb(null, { status: 'SERVING' });
+      else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service)}` });
+    },
+  };
+
+  const server = new grpc.Server();
+  server.addService(orchestratorPackage().ferry.v1.Orchestrator.service, impl);
+  server.addService(services().health.service, health as unknown as grpc.UntypedServiceImplementation);
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${o.port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => {
+      if (err) reject(new InvalidArgumentError(`--grpc ${host}:${o.port}: cannot listen: ${err.message}`, { code: 'LISTEN_FAILED', cause: err }));
+      else resolve(p);
+    });
+  });
+  return {
+    address: `${host}:${port}`,
+    port,
+    close: (graceMs = 10_000) => new Promise<void>((resolve) => {
+      closing.abort();
+      const force = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+      server.tryShutdown(() => { clearTimeout(force); resolve(); });
+    }),
+  };
+}

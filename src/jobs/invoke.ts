@@ -1,0 +1,56 @@
+import type { JobInput } from '../../machines/job.js';
+import type { Engine } from '../engine/engine.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import { snapshotName } from '../replication/snapshots.js';
+import type { JobStore } from './store.js';
+
+export interface Invocation {
+  /** the invocation's machine id: the one started, or the active one */
+  runId: string;
+  /** false when the previous invocation was still active (invocations of a job never overlap) */
+  started: boolean;
+}
+
+/** `<job>.<UTC time to the millisecond>`: sorts by time, and the same firing gives the same id. */
+export function invocationId(job: string, at: number): string {
+  const iso = new Date(at).toISOString();
+  return `${job}.${iso.replace(/[-:]/g, '').replace('.', '')}`;
+}
+
+export const notFound = (what: string) => new InvalidArgumentError(what, { code: 'NOT_FOUND' });
+
+/** The job's invocation that is still running, if any. */
+export async function activeInvocation(engine: Engine, jobs: JobStore, name: string): Promise<string | null> {
+  const [latest] = await jobs.runs(name, 1);
+  if (!latest) return null;
+  const rec = await engine.get(latest);
+  return rec && rec.status === 'active' ? latest : null;
+}
+
+/**
+ * Starts an invocation of a job: a job machine that snapshots (if asked) and replicates to every
+ * receiver. Idempotent per firing time (a retried firing finds its machine). An invocation still
+ * running is never doubled: the call returns it instead, as zrepl does not overlap runs of a job.
+ */
+export async function invokeJob(engine: Engine, jobs: JobStore, name: string, at: number): Promise<Invocation> {
+  const job = await jobs.get(name);
+  if (!job) throw notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
+  const runId = invocationId(name, at);
+  const active = await activeInvocation(engine, jobs, name);
+  if (active && active !== runId) return { runId: active, started: false };
+  const s = job.spec;
+  const input: JobInput = {
+    runId, job: name, sender: s.sender, receivers: s.receivers,
+    snapshot: s.snapshotPrefix ? { name: snapshotName(s.snapshotPrefix, new Date(at)), ...(s.filesystems ? { filesystems: s.filesystems } : {}) } : null,
+    replication: {
+      initial: s.initial, concurrency: s.concurrency, batch: s.batch, retry: s.retry,
+      ...(s.filesystems ? { filesystems: s.filesystems } : {}),
+      ...(s.includeSnapshots ? { includeSnapshots: s.includeSnapshots } : {}),
+      ...(s.excludeSnapshots ? { excludeSnapshots: s.excludeSnapshots } : {}),
+    },
+  };
+  // recorded first: a crash between the two leaves an id without machine, which reads as finished
+  await jobs.addRun(name, runId, at);
+  const started = await engine.start('job', runId, input);
+  return { runId, started };
+}

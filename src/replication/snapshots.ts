@@ -1,0 +1,40 @@
+import { InvalidArgumentError } from '../errors/index.js';
+import { globToRegExp } from './planner.js';
+import type { Version } from '../storage/driver.js';
+import { openEndpoint } from '../storage/endpoint.js';
+
+/** prefix plus UTC timestamp, e.g. ferry_20261121T101500Z */
+export function snapshotName(prefix: string, at = new Date()): string {
+  return `${prefix}_${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+}
+
+/**
+ * Snapshots every filesystem of `endpoint` (matching the glob) with one name, atomically where the
+ * driver can. With `skipExisting`, filesystems that already have a snapshot of that name are left
+ * alone and reported with it, so a retried job step does not fail on its own earlier success.
+ */
+export async function snapshot(endpoint: string, o: { name?: string; prefix: string; filesystems?: string; skipExisting?: boolean }): Promise<Array<{ filesystem: string } & Version>> {
+  const driver = openEndpoint(endpoint);
+  let names = await driver.listFilesystems();
+  if (o.filesystems) {
+    const re = globToRegExp(o.filesystems);
+    names = names.filter((n) => re.test(n));
+  }
+  if (!names.length) throw new InvalidArgumentError(`no filesystems to snapshot on ${endpoint}${o.filesystems ? ` matching ${o.filesystems}` : ''}`, { code: 'NO_FILESYSTEMS' });
+  const name = o.name ?? snapshotName(o.prefix);
+  const existing: Array<{ filesystem: string } & Version> = [];
+  if (o.skipExisting) {
+    const found = await Promise.all(names.map(async (fs) => ({ fs, v: (await driver.listVersions(fs)).find((v) => v.name === name) })));
+    for (const f of found) if (f.v) existing.push({ filesystem: f.fs, ...f.v });
+    names = names.filter((fs) => !existing.some((e) => e.filesystem === fs));
+    if (!names.length) return existing;
+  }
+  const versions = await driver.snapshot(names, name);
+  return [...existing, ...versions.map((v, i) => ({ filesystem: names[i], ...v }))];
+}
+
+export async function list(endpoint: string): Promise<Array<{ filesystem: string; versions: Version[] }>> {
+  const driver = openEndpoint(endpoint);
+  const names = await driver.listFilesystems();
+  return Promise.all(names.map(async (filesystem) => ({ filesystem, versions: await driver.listVersions(filesystem) })));
+}

@@ -1,0 +1,172 @@
+import type { JobContext } from '../../machines/job.js';
+import type { ReplicationContext } from '../../machines/replication.js';
+import { allPartitionStatus, partitionStatus, scanAndNotify } from '../archiver/coordinator.js';
+import { createFileLogSource } from '../archiver/log-source/index.js';
+import { partitionMachineId } from '../../machines/partition.js';
+import { openSink } from '../archiver/sinks/index.js';
+import type { Engine } from '../engine/engine.js';
+import { stateName } from '../engine/step.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import { invokeJob, notFound } from '../jobs/invoke.js';
+import type { JobScheduler } from '../jobs/scheduler.js';
+import { signalJob } from '../jobs/signals.js';
+import { validateJobSpec, type JobSpec } from '../jobs/spec.js';
+import type { JobStore, StoredJob } from '../jobs/store.js';
+import type { FerryMetrics } from '../observability/metrics.js';
+import { runReport } from '../replication/runs.js';
+import { matchesFilter, type JobView, type Orchestrator, type RunView, type TargetView, type WatchFilter } from './views.js';
+import type { TransitionEvent } from '../engine/types.js';
+
+const iso = (ms: number | null | undefined) => (typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+
+function required(value: string | undefined, field: string): string {
+  if (!value) throw new InvalidArgumentError(`${field}: required`, { code: 'INVALID_ARGUMENT', details: { field } });
+  return value;
+}
+
+export interface LocalOrchestratorDeps {
+  engine: Engine;
+  jobs: JobStore;
+  scheduler: JobScheduler;
+  metrics?: FerryMetrics;
+  /** the health checker's view of the agents; none when no checker runs */
+  targets?: () => Promise<TargetView[]>;
+}
+
+/** The orchestrator over Redis: what `ferry serve` serves over gRPC and what the CLI uses without --server. */
+export class LocalOrchestrator implements Orchestrator {
+  constructor(private readonly d: LocalOrchestratorDeps) {}
+
+  private async view(job: StoredJob): Promise<JobView> {
+    const [lastRun] = await this.d.jobs.runs(job.spec.name, 1);
+    return {
+      spec: job.spec,
+      createdAt: iso(job.createdAt)!,
+      lastRun: lastRun ?? null,
+      nextRunAt: job.spec.schedule ? iso(await this.d.scheduler.nextRunAt(job.spec.name)) : null,
+    };
+  }
+
+  async createJob(raw: Partial<JobSpec>, opts: { replace?: boolean } = {}): Promise<JobView> {
+    const spec = validateJobSpec(raw);
+    const stored = await this.d.jobs.put(spec, { replace: opts.replace });
+    await this.d.scheduler.apply(spec);
+    return this.view(stored);
+  }
+
+  async getJob(name: string): Promise<JobView> {
+    const job = await this.d.jobs.get(required(name, 'name'));
+    if (!job) throw notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
+    return this.view(job);
+  }
+
+  async listJobs(): Promise<JobView[]> {
+    return Promise.all((await this.d.jobs.list()).map((j) => this.view(j)));
+  }
+
+  async deleteJob(name: string): Promise<void> {
+    required(name, 'name');
+    // the schedule first: a firing between the two would find no job and do nothing
+    await this.d.scheduler.remove(name);
+    if (!(await this.d.jobs.delete(name))) throw notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
+  }
+
+  runJob(name: string) {
+    return invokeJob(this.d.engine, this.d.jobs, required(name, 'name'), Date.now());
+  }
+
+  signalJob(name: string, signal: string) {
+    return signalJob(this.d.engine, this.d.jobs, required(name, 'name'), required(signal, 'signal'));
+  }
+
+  async getRun(id: string): Promise<RunView> {
+    const run = await this.runView(required(id, 'id'), null);
+    if (!run) throw notFound(`no run with id ${id}; see \`ferry status\` for the latest runs`);
+    return run;
+  }
+
+  private async runView(id: string, createdAt: number | null): Promise<RunView | null> {
+    const s = await this.d.engine.snapshotOf(id);
+    if (!s) return null;
+    if (s.record.kind === 'job') {
+      const c = s.context as JobContext;
+      const replications = await Promise.all(c.replications.map(async (r) => (await this.runView(r.runId, null)) ?? {
+        id: r.runId, kind: 'replication' as const, state: r.state, problem: r.problem, job: c.job, sender: c.sender, receiver: r.receiver,
+        bytes: r.bytes, createdAt: null, snapshot: null, replications: [], filesystems: [],
+      }));
+      return {
+        id, kind: 'job', state: stateName(s.value), problem: c.problem, job: c.job, sender: c.sender, receiver: null,
+        bytes: replications.reduce((n, r) => n + r.bytes, 0), createdAt: iso(createdAt), snapshot: c.snapshotTaken,
+        replications, filesystems: [],
+      };
+    }
+    if (s.record.kind !== 'replication') return null;
+    const c = s.context as ReplicationContext;
+    const report = (await runReport(this.d.engine, id))!;
+    const parent = s.record.parent ? await this.d.engine.snapshotOf(s.record.parent) : null;
+    return {
+      id, kind: 'replication', state: report.state, problem: report.problem,
+      job: parent?.record.kind === 'job' ? (parent.context as JobContext).job : null,
+      sender: c.sender, receiver: c.receiver, bytes: report.filesystems.reduce((n, f) => n + f.bytes, 0),
+      createdAt: iso(createdAt), snapshot: null, replications: [], filesystems: report.filesystems,
+    };
+  }
+
+  async listRuns(opts: { job?: string; limit?: number } = {}): Promise<RunView[]> {
+    const limit = Math.min(Math.max(1, opts.limit || 20), 1000);
+    const r = this.d.engine.redis;
+    let scored: Array<[string, number]>;
+    if (opts.job) {
+      if (!(await this.d.jobs.get(opts.job))) throw notFound(`no job named ${JSON.stringify(opts.job)}; see \`ferry job list\``);
+      scored = pairs(await r.zrevrange(`${this.d.engine.prefix}:jobruns:${opts.job}`, 0, limit - 1, 'WITHSCORES'));
+    } else {
+      const [jobs, reps] = await Promise.all(['job', 'replication'].map((k) => r.zrevrange(this.d.engine.keys.index(k), 0, limit - 1, 'WITHSCORES')));
+      scored = [...pairs(jobs), ...pairs(reps)].sort((a, b) => b[1] - a[1]).slice(0, limit);
+    }
+    const views = await Promise.all(scored.map(([id, at]) => this.runView(id, at)));
+    return views.filter((v): v is RunView => v !== null);
+  }
+
+  async listTargets(): Promise<TargetView[]> {
+    return this.d.targets ? this.d.targets() : [];
+  }
+
+  async notifyLogEntries(log: string, sink: string): Promise<number> {
+    required(log, 'log');
+    required(sink, 'sink');
+    try {
+      openSink(sink);
+    } catch (err) {
+      throw new InvalidArgumentError(`sink: ${(err as Error).message}`, { code: 'INVALID_ARGUMENT', details: { field: 'sink' } });
+    }
+    const parts = await scanAndNotify(this.d.engine, createFileLogSource(log), { log, sink }, this.d.metrics);
+    return parts.length;
+  }
+
+  async getPartition(storage: string, partition: string) {
+    const id = partitionMachineId(required(storage, 'storage'), required(partition, 'partition'));
+    const s = await partitionStatus(this.d.engine, id);
+    if (!s) throw notFound(`no partition ${storage}/${partition}; see \`ferry archive status\``);
+    return s;
+  }
+
+  listPartitions() {
+    return allPartitionStatus(this.d.engine);
+  }
+
+  async watchTransitions(filter: WatchFilter, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void> {
+    const log = this.d.engine.transitions;
+    const from = filter.afterId ? filter.afterId : await log.lastId();
+    await log.follow(from, async (e) => {
+      if (matchesFilter(e, filter)) await onEvent(e);
+    }, signal);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function pairs(flat: string[]): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], Number(flat[i + 1])]);
+  return out;
+}

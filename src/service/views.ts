@@ -1,0 +1,87 @@
+import type { PartitionStatus } from '../archiver/coordinator.js';
+import type { TransitionEvent } from '../engine/types.js';
+import type { JobSpec } from '../jobs/spec.js';
+import type { FilesystemReport } from '../replication/report.js';
+
+/**
+ * What the orchestrator answers, as plain objects: the CLI prints them whether it talks to Redis
+ * itself or to `ferry serve` over gRPC (src/api/orchestrator-*.ts map them to and from messages).
+ */
+export interface JobView {
+  spec: JobSpec;
+  /** ISO time */
+  createdAt: string;
+  /** the latest invocation's id, or null */
+  lastRun: string | null;
+  /** ISO time of the next scheduled firing, or null */
+  nextRunAt: string | null;
+}
+
+export interface RunView {
+  id: string;
+  kind: 'job' | 'replication';
+  state: string;
+  problem: string | null;
+  /** the job of an invocation (or of the invocation a replication belongs to); null for ad-hoc runs */
+  job: string | null;
+  sender: string;
+  /** a replication's receiver; null for an invocation */
+  receiver: string | null;
+  bytes: number;
+  /** ISO time; null when not known (replications of an invocation) */
+  createdAt: string | null;
+  /** the snapshot an invocation took first, or null */
+  snapshot: string | null;
+  /** an invocation's replications, one per receiver */
+  replications: RunView[];
+  /** a replication's filesystems */
+  filesystems: FilesystemReport[];
+}
+
+/** One storage target (agent) as the health checker last saw it. */
+export interface TargetView {
+  target: string;
+  healthy: boolean;
+  /** ISO time of the last change */
+  since: string;
+  failures: number;
+  lastError: string | null;
+  /** ISO time of the next check, or null */
+  nextCheckAt: string | null;
+}
+
+export interface WatchFilter {
+  kinds?: string[];
+  /** machines and their descendants */
+  machineIds?: string[];
+  /** resume after this id; undefined or "" = from now; "0" = from the oldest kept */
+  afterId?: string;
+}
+
+export type { PartitionStatus, TransitionEvent };
+
+/** Pure: whether a transition passes a watch filter. */
+export function matchesFilter(e: TransitionEvent, f: WatchFilter): boolean {
+  if (f.kinds?.length && !f.kinds.includes(e.kind)) return false;
+  if (f.machineIds?.length && !f.machineIds.some((id) => e.machineId === id || e.machineId.startsWith(`${id}.`))) return false;
+  return true;
+}
+
+/** The orchestrator's operations; implemented locally (Redis) and by the gRPC client. */
+export interface Orchestrator {
+  createJob(spec: Partial<JobSpec>, opts?: { replace?: boolean }): Promise<JobView>;
+  getJob(name: string): Promise<JobView>;
+  listJobs(): Promise<JobView[]>;
+  deleteJob(name: string): Promise<void>;
+  runJob(name: string): Promise<{ runId: string; started: boolean }>;
+  signalJob(name: string, signal: string): Promise<{ outcome: string; machines: string[] }>;
+  getRun(id: string): Promise<RunView>;
+  listRuns(opts?: { job?: string; limit?: number }): Promise<RunView[]>;
+  listTargets(): Promise<TargetView[]>;
+  notifyLogEntries(log: string, sink: string): Promise<number>;
+  getPartition(storage: string, partition: string): Promise<PartitionStatus>;
+  listPartitions(): Promise<PartitionStatus[]>;
+  /** calls onEvent for every matching transition until the signal aborts */
+  watchTransitions(filter: WatchFilter, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
