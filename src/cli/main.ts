@@ -16,6 +16,8 @@ import { restorePartition } from '../archiver/restore.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../observability/metrics-server.js';
 import { registerQueueMetrics } from '../observability/queue-metrics.js';
+import { startClusterMetrics } from '../observability/cluster-metrics.js';
+import { feedInspectorFromLog } from '../observability/inspector-feed.js';
 import { InspectorBridge, startInspector, type Inspector } from '../observability/inspector-bridge.js';
 import { createLogger } from '../observability/logger.js';
 import { readTokenFile } from '../api/auth.js';
@@ -285,15 +287,20 @@ addTlsOptions(program.command('serve')
     const credentials = serverCredentials(tls);
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
-    const metrics = new FerryMetrics({ defaults: true });
+    // the registry shows the whole cluster's transitions and bytes (all workers), not only this process's
+    const metrics = new FerryMetrics({ defaults: true, clusterView: true });
     const bridge = inspectAt ? new InspectorBridge() : null;
     // workers start once the listeners are up: a busy port fails before any job is taken
-    const app = await openApp(globals(), { workers: false, graceful: true, metrics, inspect: bridge?.inspect });
+    // the inspector is fed from the transition log (every process's commits), not by this engine
+    const app = await openApp(globals(), { workers: false, graceful: true, metrics });
     let metricsServer: MetricsServer | null = null;
     let inspector: Inspector | null = null;
     let grpcServer: OrchestratorServer | null = null;
+    let clusterMetrics: { stop(): Promise<void> } | null = null;
+    let inspectorFeed: { stop(): Promise<void> } | null = null;
     try {
       registerQueueMetrics(metrics.registry, app.engine, { log: app.log });
+      clusterMetrics = startClusterMetrics(app.engine, metrics, app.log);
       const lines: string[] = [];
       if (grpcAt) {
         grpcServer = await startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log });
@@ -305,6 +312,7 @@ addTlsOptions(program.command('serve')
       }
       if (bridge && inspectAt) {
         inspector = await startInspector({ address: inspectAt, bridge, source: app.engine, log: app.log });
+        inspectorFeed = feedInspectorFromLog(app.engine, bridge.inspect, app.log);
         lines.push(`Stately inspector on ${inspector.server.pageUrl} (open it in a browser with internet access; clients connect to ${inspector.server.wsUrl})`);
       }
       startAppWorkers(app, { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
@@ -317,6 +325,8 @@ addTlsOptions(program.command('serve')
       process.stderr.write('ferry: stopping: waiting for running jobs to finish\n');
     } finally {
       await grpcServer?.close(5000);
+      await clusterMetrics?.stop();
+      await inspectorFeed?.stop();
       // metrics first (no scrape of a closing engine), workers next (their last transitions still reach the inspector), the inspector last
       await metricsServer?.close();
       await app.close();

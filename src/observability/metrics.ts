@@ -22,6 +22,12 @@ export class FerryMetrics {
     labelNames: ['filesystem'] as const,
     registers: [this.registry],
   });
+  /** the cluster-wide twins, in clusterView mode */
+  readonly cluster: {
+    stateSeconds: Histogram<'machine' | 'state'>;
+    transitions: Counter<'machine' | 'from' | 'to'>;
+    bytesReplicated: Counter<'filesystem'>;
+  } | null = null;
   readonly watchdogTimeouts = new Counter({
     name: 'ferry_watchdog_timeouts_total',
     help: 'Effects aborted by the watchdog for lack of progress, by effect',
@@ -65,7 +71,26 @@ export class FerryMetrics {
     registers: [this.registry],
   });
 
-  constructor(opts: { defaults?: boolean } = {}) {
+  /**
+   * With `clusterView`, the registry's transitions, state seconds and bytes replicated are those of
+   * the whole cluster, fed from the transition log (src/observability/cluster-metrics.ts); what this
+   * process counts itself goes to unregistered twins, so nothing is counted twice.
+   */
+  readonly clusterView: boolean;
+
+  constructor(opts: { defaults?: boolean; clusterView?: boolean } = {}) {
     if (opts.defaults) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_node_' });
+    this.clusterView = !!opts.clusterView;
+    if (this.clusterView) {
+      for (const m of [this.stateSeconds, this.transitions, this.bytesReplicated]) {
+        const name = (m as unknown as { name: string }).name;
+        this.registry.removeSingleMetric(name);
+      }
+      this.cluster = {
+        stateSeconds: new Histogram({ name: 'ferry_state_seconds', help: 'Seconds a machine spent in a state, observed when it leaves the state (all processes, from the transition log)', labelNames: ['machine', 'state'] as const, buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600], registers: [this.registry] }),
+        transitions: new Counter({ name: 'ferry_transitions_total', help: 'Committed state changes, by machine kind and target state (all processes, from the transition log)', labelNames: ['machine', 'from', 'to'] as const, registers: [this.registry] }),
+        bytesReplicated: new Counter({ name: 'ferry_bytes_replicated_total', help: 'Bytes of completed replication steps, by filesystem (all processes, from committed machine state)', labelNames: ['filesystem'] as const, registers: [this.registry] }),
+      };
+    }
   }
 }
