@@ -5,12 +5,9 @@ import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
 import { bearerMatches } from './auth.js';
-import {
-  ENDPOINT_SERVICE, services,
-  type HealthCheckRequest, type HealthCheckResponse, type ListFilesystemsRequest, type ListFilesystemsResponse,
-  type ListVersionsRequest, type ListVersionsResponse, type ReceiveRequest, type ReceiveResponse,
-  type SendRequest, type SendResponse, type SnapshotRequest, type SnapshotResponse,
-} from './proto.js';
+import type { ReceiveRequest__Output } from './generated/ferry/v1/ReceiveRequest.js';
+import type { SendResponse } from './generated/ferry/v1/SendResponse.js';
+import { ENDPOINT_SERVICE, services, type EndpointHandlers, type HealthHandlers } from './proto.js';
 import { invalidField, permissionDenied, toStatus, unauthenticated } from './status.js';
 import { MAX_CHUNK, versionFromMsg, versionToMsg } from './version.js';
 
@@ -90,17 +87,17 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     };
   }
 
-  const impl = {
-    listFilesystems: unary<ListFilesystemsRequest, ListFilesystemsResponse>('ListFilesystems', async (req) => {
+  const impl: EndpointHandlers = {
+    ListFilesystems: unary('ListFilesystems', async (req) => {
       const d = driverFor(req.endpoint, 'endpoint');
       return { filesystems: await d.listFilesystems() };
     }),
-    listVersions: unary<ListVersionsRequest, ListVersionsResponse>('ListVersions', async (req) => {
+    ListVersions: unary('ListVersions', async (req) => {
       const d = driverFor(req.endpoint, 'endpoint');
       const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
       return { versions: (await d.listVersions(fs)).map(versionToMsg) };
     }),
-    snapshot: unary<SnapshotRequest, SnapshotResponse>('Snapshot', async (req) => {
+    Snapshot: unary('Snapshot', async (req) => {
       const d = driverFor(req.endpoint, 'endpoint');
       const filesystems = req.filesystems ?? [];
       if (!filesystems.length) throw invalidField('filesystems', 'at least one filesystem is required');
@@ -108,7 +105,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       return { versions: (await d.snapshot(filesystems, name)).map(versionToMsg) };
     }),
 
-    send: (call: grpc.ServerWritableStream<SendRequest, SendResponse>) => {
+    Send: (call) => {
       const ac = new AbortController();
       call.on('cancelled', () => ac.abort(new TemporaryError('the client cancelled the send', { code: 'CANCELLED' })));
       const write = async (msg: SendResponse) => {
@@ -142,12 +139,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       });
     },
 
-    receive: (call: grpc.ServerReadableStream<ReceiveRequest, ReceiveResponse>, cb: grpc.sendUnaryData<ReceiveResponse>) => {
+    Receive: (call, cb) => {
       const ac = new AbortController();
       call.on('cancelled', () => ac.abort(new TemporaryError('the client cancelled the receive', { code: 'CANCELLED' })));
       (async () => {
         authorize(call.metadata);
-        const messages = call[Symbol.asyncIterator]() as AsyncIterator<ReceiveRequest>;
+        const messages = call[Symbol.asyncIterator]() as AsyncIterator<ReceiveRequest__Output>;
         const first = await messages.next();
         const header = first.done ? null : first.value.header;
         if (!header) throw invalidField('header', 'the first message must be a header {endpoint, filesystem}');
@@ -176,8 +173,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     },
   };
 
-  const health = {
-    check: (call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, cb: grpc.sendUnaryData<HealthCheckResponse>) => {
+  const health: HealthHandlers = {
+    Check: (call, cb) => {
       const service = call.request.service ?? '';
       if (service === '' || service === ENDPOINT_SERVICE) cb(null, { status: 'SERVING' });
       else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service)}` });
@@ -186,8 +183,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   const server = new grpc.Server();
   const svc = services();
-  server.addService(svc.endpoint.service, impl as unknown as grpc.UntypedServiceImplementation);
-  server.addService(svc.health.service, health as unknown as grpc.UntypedServiceImplementation);
+  server.addService(svc.endpoint.service, impl);
+  server.addService(svc.health.service, health);
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {

@@ -3,7 +3,13 @@ import * as grpc from '@grpc/grpc-js';
 import { TemporaryError } from '../errors/index.js';
 import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../storage/driver.js';
 import { clientToken } from './auth.js';
-import { newEndpointClient, type EndpointClient, type ReceiveRequest, type ReceiveResponse, type SendResponse, type VersionMsg } from './proto.js';
+import type { ListFilesystemsResponse__Output } from './generated/ferry/v1/ListFilesystemsResponse.js';
+import type { ListVersionsResponse__Output } from './generated/ferry/v1/ListVersionsResponse.js';
+import type { ReceiveRequest } from './generated/ferry/v1/ReceiveRequest.js';
+import type { ReceiveResponse__Output } from './generated/ferry/v1/ReceiveResponse.js';
+import type { SendResponse__Output } from './generated/ferry/v1/SendResponse.js';
+import type { SnapshotResponse__Output } from './generated/ferry/v1/SnapshotResponse.js';
+import { newEndpointClient, type EndpointClient } from './proto.js';
 import { fromStatus } from './status.js';
 import { MAX_CHUNK, versionFromMsg, versionToMsg } from './version.js';
 
@@ -66,14 +72,13 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
   };
   const client = () => clientFor(address);
 
-  function unary<Req, Res>(
-    method: 'listFilesystems' | 'listVersions' | 'snapshot', req: Req, where: string, ms = deadlineMs,
+  /** One unary call: `start` makes it with the token's metadata and a deadline; gRPC errors become typed ones. */
+  function unary<Res>(
+    where: string, start: (md: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => void, ms = deadlineMs,
   ): Promise<Res> {
     const md = metadata();
     return new Promise<Res>((resolve, reject) => {
-      const c = client();
-      const fn = c[method] as unknown as (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void;
-      fn.call(c, req, md, { deadline: Date.now() + ms }, (err, res) => (err ? reject(fromStatus(err, where)) : resolve(res!)));
+      start(md, { deadline: Date.now() + ms }, (err, res) => (err ? reject(fromStatus(err, where)) : resolve(res!)));
     });
   }
 
@@ -83,17 +88,17 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     capabilities: CAPABILITIES[kind],
 
     async listFilesystems() {
-      const res = await unary<object, { filesystems?: string[] }>('listFilesystems', { endpoint }, `listing ${url}`);
+      const res = await unary<ListFilesystemsResponse__Output>(`listing ${url}`, (md, co, cb) => client().listFilesystems({ endpoint }, md, co, cb));
       return res.filesystems ?? [];
     },
 
     async listVersions(fs) {
-      const res = await unary<object, { versions?: VersionMsg[] }>('listVersions', { endpoint, filesystem: fs }, `listing versions of ${fs} in ${url}`);
+      const res = await unary<ListVersionsResponse__Output>(`listing versions of ${fs} in ${url}`, (md, co, cb) => client().listVersions({ endpoint, filesystem: fs }, md, co, cb));
       return (res.versions ?? []).map((v, i) => versionFromMsg(v, `versions[${i}]`));
     },
 
     async snapshot(filesystems, name) {
-      const res = await unary<object, { versions?: VersionMsg[] }>('snapshot', { endpoint, filesystems, name }, `snapshot ${name} in ${url}`, Math.max(deadlineMs, 600_000));
+      const res = await unary<SnapshotResponse__Output>(`snapshot ${name} in ${url}`, (md, co, cb) => client().snapshot({ endpoint, filesystems, name }, md, co, cb), Math.max(deadlineMs, 600_000));
       return (res.versions ?? []).map((v, i) => versionFromMsg(v, `versions[${i}]`));
     },
 
@@ -105,8 +110,8 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       const cancel = () => { if (!finished) { finished = true; call.cancel(); } };
       o.signal?.addEventListener('abort', cancel, { once: true });
       if (o.signal?.aborted) cancel();
-      const messages = call[Symbol.asyncIterator]() as AsyncIterator<SendResponse>;
-      let first: IteratorResult<SendResponse>;
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<SendResponse__Output>;
+      let first: IteratorResult<SendResponse__Output>;
       try {
         first = await messages.next();
       } catch (err) {
@@ -122,7 +127,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       // pulled as the consumer reads: an unread stream stops reading the call, and HTTP/2 flow control stops the agent
       const stream = Readable.from((async function* chunks() {
         for (;;) {
-          let r: IteratorResult<SendResponse>;
+          let r: IteratorResult<SendResponse__Output>;
           try {
             r = await messages.next();
           } catch (err) {
@@ -143,7 +148,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       let ended = false;
       let onSettled = () => {};
       let callRef!: grpc.ClientWritableStream<ReceiveRequest>;
-      const response = new Promise<ReceiveResponse>((resolve, reject) => {
+      const response = new Promise<ReceiveResponse__Output>((resolve, reject) => {
         const call = client().receive(md, {}, (err, res) => {
           settled = true;
           onSettled();
