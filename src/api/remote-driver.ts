@@ -1,17 +1,15 @@
-import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { TemporaryError } from '../errors/index.js';
 import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../storage/driver.js';
-import { clientToken } from './auth.js';
+import { MAX_CHUNK, readHeadered } from './chunk-stream.js';
 import type { ListFilesystemsResponse__Output } from './generated/ferry/v1/ListFilesystemsResponse.js';
 import type { ListVersionsResponse__Output } from './generated/ferry/v1/ListVersionsResponse.js';
 import type { ReceiveRequest } from './generated/ferry/v1/ReceiveRequest.js';
 import type { ReceiveResponse__Output } from './generated/ferry/v1/ReceiveResponse.js';
-import type { SendResponse__Output } from './generated/ferry/v1/SendResponse.js';
 import type { SnapshotResponse__Output } from './generated/ferry/v1/SnapshotResponse.js';
 import { newEndpointClient, type EndpointClient } from './proto.js';
+import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from './remote-call.js';
 import { fromStatus } from './status.js';
-import { MAX_CHUNK, versionFromMsg, versionToMsg } from './version.js';
+import { versionFromMsg, versionToMsg } from './version.js';
 
 type Kind = StorageDriver['kind'];
 
@@ -27,7 +25,7 @@ export interface RemoteEndpoint {
 
 export interface RemoteDriverOptions {
   /** default: the file named by FERRY_TOKEN_FILE, read at each call */
-  token?: string | (() => string);
+  token?: TokenSource;
   /** per unary call; default 60 s (snapshots 10 min) */
   deadlineMs?: number;
 }
@@ -42,10 +40,10 @@ const CAPABILITIES: Record<Kind, DriverCapabilities> = {
   zfs: { batch: true, resumable: false, atomicSnapshots: false },
 };
 
-/** One channel per agent address per process: drivers are opened per step, connections are kept. */
+/** One channel per agent address per process: drivers and log sources are opened per step, connections are kept. */
 const clients = new Map<string, EndpointClient>();
 
-function clientFor(address: string): EndpointClient {
+export function clientFor(address: string): EndpointClient {
   let c = clients.get(address);
   if (!c) {
     c = newEndpointClient(address);
@@ -64,23 +62,9 @@ export function closeRemoteClients(): void {
 export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOptions = {}): StorageDriver {
   const { url, address, endpoint, kind } = remote;
   const deadlineMs = opts.deadlineMs ?? 60_000;
-  const metadata = () => {
-    const token = typeof opts.token === 'function' ? opts.token() : opts.token ?? clientToken();
-    const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${token}`);
-    return md;
-  };
+  const metadata = () => tokenMetadata(opts.token);
   const client = () => clientFor(address);
-
-  /** One unary call: `start` makes it with the token's metadata and a deadline; gRPC errors become typed ones. */
-  function unary<Res>(
-    where: string, start: (md: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => void, ms = deadlineMs,
-  ): Promise<Res> {
-    const md = metadata();
-    return new Promise<Res>((resolve, reject) => {
-      start(md, { deadline: Date.now() + ms }, (err, res) => (err ? reject(fromStatus(err, where)) : resolve(res!)));
-    });
-  }
+  const unary = <Res>(where: string, start: StartCall<Res>, ms = deadlineMs) => unaryCall<Res>(where, metadata(), ms, start);
 
   return {
     kind,
@@ -103,41 +87,9 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     },
 
     async send(fs, from, to, o: SendOptions = {}): Promise<SendStream> {
-      const where = `sending ${fs} from ${url}`;
-      const md = metadata();
-      const call = client().send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, md);
-      let finished = false;
-      const cancel = () => { if (!finished) { finished = true; call.cancel(); } };
-      o.signal?.addEventListener('abort', cancel, { once: true });
-      if (o.signal?.aborted) cancel();
-      const messages = call[Symbol.asyncIterator]() as AsyncIterator<SendResponse__Output>;
-      let first: IteratorResult<SendResponse__Output>;
-      try {
-        first = await messages.next();
-      } catch (err) {
-        o.signal?.removeEventListener('abort', cancel);
-        throw fromStatus(err, where);
-      }
-      if (first.done || !first.value.header) {
-        o.signal?.removeEventListener('abort', cancel);
-        cancel();
-        throw new TemporaryError(`${where}: the agent did not start the stream with a header`, { code: 'PROTOCOL' });
-      }
-      const size = first.value.header.sizeEstimate?.bytes;
-      // pulled as the consumer reads: an unread stream stops reading the call, and HTTP/2 flow control stops the agent
-      const stream = Readable.from((async function* chunks() {
-        for (;;) {
-          let r: IteratorResult<SendResponse__Output>;
-          try {
-            r = await messages.next();
-          } catch (err) {
-            throw fromStatus(err, where);
-          }
-          if (r.done) { finished = true; return; }
-          if (r.value.chunk?.length) yield r.value.chunk;
-        }
-      })(), { objectMode: false });
-      stream.once('close', () => { o.signal?.removeEventListener('abort', cancel); cancel(); });
+      const call = client().send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, metadata());
+      const { header, stream } = await readHeadered(call, `sending ${fs} from ${url}`, o.signal);
+      const size = header.sizeEstimate?.bytes;
       return { stream, ...(size === undefined ? {} : { sizeEstimate: size }) };
     },
 

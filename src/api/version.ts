@@ -2,8 +2,6 @@ import type { Version } from '../storage/driver.js';
 import type { Version as VersionMsg, Version__Output as VersionMsgOutput } from './generated/ferry/v1/Version.js';
 import { invalidField } from './status.js';
 
-export const MAX_CHUNK = 256 * 1024;
-
 export function versionToMsg(v: Version): VersionMsg {
   return { name: v.name, guid: v.guid, createtxg: v.createtxg, creation: v.creation ?? '' };
 }

@@ -1,0 +1,12 @@
+// Original file: proto/ferry/v1/endpoint.proto
+
+
+export interface GetPartitionRequest {
+  'storage'?: (string);
+  'partition'?: (string);
+}
+
+export interface GetPartitionRequest__Output {
+  'storage'?: (string);
+  'partition'?: (string);
+}
