@@ -16,11 +16,11 @@ export function readTokenFile(path: string, what: string): string {
   return token;
 }
 
-/** The token remote endpoints send: the file named by FERRY_TOKEN_FILE. */
+/** The token remote endpoints and log sources send: the file named by FERRY_TOKEN_FILE. */
 export function clientToken(env: NodeJS.ProcessEnv = process.env): string {
   const file = env.FERRY_TOKEN_FILE;
   if (!file) {
-    throw new PermanentError('a grpc:// endpoint needs a token: set FERRY_TOKEN_FILE to a file holding the token of `ferry agent --token-file`', { code: 'TOKEN_MISSING' });
+    throw new PermanentError('a grpc:// endpoint or log source needs a token: set FERRY_TOKEN_FILE to a file holding the token of `ferry agent --token-file`', { code: 'TOKEN_MISSING' });
   }
   return readTokenFile(file, 'FERRY_TOKEN_FILE');
 }

@@ -1,22 +1,25 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger.js';
+import { createFileLogSource } from '../archiver/log-source/index.js';
 import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
 import { bearerMatches } from './auth.js';
-import {
-  ENDPOINT_SERVICE, services,
-  type HealthCheckRequest, type HealthCheckResponse, type ListFilesystemsRequest, type ListFilesystemsResponse,
-  type ListVersionsRequest, type ListVersionsResponse, type ReceiveRequest, type ReceiveResponse,
-  type SendRequest, type SendResponse, type SnapshotRequest, type SnapshotResponse,
-} from './proto.js';
+import { writeHeadered } from './chunk-stream.js';
+import type { ReceiveRequest__Output } from './generated/ferry/v1/ReceiveRequest.js';
+import { logSourceHandlers, type HandlerKit } from './log-source-handlers.js';
+import { ENDPOINT_SERVICE, services, type EndpointHandlers, type HealthHandlers } from './proto.js';
 import { invalidField, permissionDenied, toStatus, unauthenticated } from './status.js';
-import { MAX_CHUNK, versionFromMsg, versionToMsg } from './version.js';
+import { versionFromMsg, versionToMsg } from './version.js';
 
 export interface AgentOptions {
   /** local endpoints served, as a person writes them ("dir:/srv/a"); nothing else is reachable */
   endpoints: string[];
+  /** root of a file log source served to remote archivers (docs/wal-log-source.md); none when absent */
+  logRoot?: string;
   /** the shared token every call but health must carry as `authorization: Bearer <token>` */
   token: string;
   host: string;
@@ -35,6 +38,8 @@ export interface Agent {
   port: number;
   /** the served endpoints, normalized */
   endpoints: string[];
+  /** the served log source root, absolute; null when none */
+  logRoot: string | null;
   /** stops taking calls, lets running ones finish for up to graceMs, then cancels them */
   close(graceMs?: number): Promise<void>;
 }
@@ -50,11 +55,14 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const drivers = new Map<string, StorageDriver>();
   for (const e of o.endpoints) {
     const p = parseEndpoint(e);
-    if (p.remote) throw new InvalidArgumentError(`--endpoint ${JSON.stringify(e)}: an agent serves local endpoints only, not grpc:// ones`, { code: 'INVALID_ENDPOINT' });
+    if (p.remote) throw new InvalidArgumentError(`--allow ${JSON.stringify(e)}: an agent serves local endpoints only, not grpc:// ones`, { code: 'INVALID_ENDPOINT' });
     const key = `${p.kind}:${p.location}`;
     if (!drivers.has(key)) drivers.set(key, open(key));
   }
-  if (!drivers.size) throw new InvalidArgumentError('--endpoint is required: the local endpoints this agent serves, e.g. --endpoint dir:/srv/a', { code: 'INVALID_ARGUMENT' });
+  const logSource = o.logRoot === undefined ? null : createFileLogSource(await existingDirectory(o.logRoot, '--log-root'));
+  if (!drivers.size && !logSource) {
+    throw new InvalidArgumentError('nothing to serve: give the local endpoints with --allow (e.g. --allow dir:/srv/a) and/or a log source with --log-root PATH', { code: 'INVALID_ARGUMENT' });
+  }
   if (!o.token) throw new InvalidArgumentError('--token-file is required', { code: 'INVALID_ARGUMENT' });
   const served = [...drivers.keys()];
   const log = o.log;
@@ -75,7 +83,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       throw invalidField(field, (err as Error).message);
     }
     const d = drivers.get(key);
-    if (!d) throw permissionDenied(`endpoint ${JSON.stringify(text)} is not served by this agent (it serves ${served.join(', ')})`);
+    if (!d) throw permissionDenied(`endpoint ${JSON.stringify(text)} is not served by this agent (it serves ${served.join(', ') || 'no endpoint'})`);
     return d;
   };
   const fail = (method: string, err: unknown) => {
@@ -83,37 +91,17 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     log?.[s.code === grpc.status.INTERNAL ? 'error' : 'info']({ method, code: grpc.status[s.code], err: s.details }, 'call refused or failed');
     return s;
   };
-  function unary<Req, Res>(method: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-    return (call, cb) => {
+  const kit: HandlerKit = {
+    unary: (method, fn) => (call, cb) => {
       (async () => {
         authorize(call.metadata);
         return fn(call.request);
       })().then((res) => cb(null, res), (err) => cb(fail(method, err)));
-    };
-  }
-
-  const impl = {
-    listFilesystems: unary<ListFilesystemsRequest, ListFilesystemsResponse>('ListFilesystems', async (req) => {
-      const d = driverFor(req.endpoint, 'endpoint');
-      return { filesystems: await d.listFilesystems() };
-    }),
-    listVersions: unary<ListVersionsRequest, ListVersionsResponse>('ListVersions', async (req) => {
-      const d = driverFor(req.endpoint, 'endpoint');
-      const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
-      return { versions: (await d.listVersions(fs)).map(versionToMsg) };
-    }),
-    snapshot: unary<SnapshotRequest, SnapshotResponse>('Snapshot', async (req) => {
-      const d = driverFor(req.endpoint, 'endpoint');
-      const filesystems = req.filesystems ?? [];
-      if (!filesystems.length) throw invalidField('filesystems', 'at least one filesystem is required');
-      const name = stringField(req.name, 'name');
-      return { versions: (await d.snapshot(filesystems, name)).map(versionToMsg) };
-    }),
-
-    send: (call: grpc.ServerWritableStream<SendRequest, SendResponse>) => {
+    },
+    serverStream: <Req, Res>(method: string, fn: (req: Req, write: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>) => (call: grpc.ServerWritableStream<Req, Res>) => {
       const ac = new AbortController();
-      call.on('cancelled', () => ac.abort(new TemporaryError('the client cancelled the send', { code: 'CANCELLED' })));
-      const write = async (msg: SendResponse) => {
+      call.on('cancelled', () => ac.abort(new TemporaryError(`the client cancelled ${method}`, { code: 'CANCELLED' })));
+      const write = async (msg: Res) => {
         if (call.write(msg)) return;
         await new Promise<void>((resolve) => {
           const done = () => { call.off('drain', done); ac.signal.removeEventListener('abort', done); resolve(); };
@@ -123,33 +111,48 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       };
       (async () => {
         authorize(call.metadata);
-        const req = call.request;
-        const d = driverFor(req.endpoint, 'endpoint');
-        const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
-        const to = versionFromMsg(req.to, 'to');
-        const from = req.from ? versionFromMsg(req.from, 'from') : null;
-        const { stream, sizeEstimate } = await d.send(fs, from, to, { signal: ac.signal, intermediates: !!req.intermediates });
-        try {
-          await write({ header: { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } } });
-          for await (const chunk of stream as AsyncIterable<Buffer>) {
-            if (ac.signal.aborted) break;
-            for (let i = 0; i < chunk.length && !ac.signal.aborted; i += MAX_CHUNK) await write({ chunk: chunk.subarray(i, i + MAX_CHUNK) });
-          }
-        } finally {
-          stream.destroy();
-        }
+        await fn(call.request, write, ac.signal);
         if (!ac.signal.aborted) call.end();
       })().catch((err) => {
-        if (!ac.signal.aborted) call.emit('error', fail('Send', err));
+        if (!ac.signal.aborted) call.emit('error', fail(method, err));
       });
     },
+  };
+  const { unary } = kit;
 
-    receive: (call: grpc.ServerReadableStream<ReceiveRequest, ReceiveResponse>, cb: grpc.sendUnaryData<ReceiveResponse>) => {
+  const impl: EndpointHandlers = {
+    ListFilesystems: unary('ListFilesystems', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      return { filesystems: await d.listFilesystems() };
+    }),
+    ListVersions: unary('ListVersions', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
+      return { versions: (await d.listVersions(fs)).map(versionToMsg) };
+    }),
+    Snapshot: unary('Snapshot', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      const filesystems = req.filesystems ?? [];
+      if (!filesystems.length) throw invalidField('filesystems', 'at least one filesystem is required');
+      const name = stringField(req.name, 'name');
+      return { versions: (await d.snapshot(filesystems, name)).map(versionToMsg) };
+    }),
+
+    Send: kit.serverStream('Send', async (req, write, signal) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
+      const to = versionFromMsg(req.to, 'to');
+      const from = req.from ? versionFromMsg(req.from, 'from') : null;
+      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates });
+      await writeHeadered(stream, { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } }, write, signal);
+    }),
+
+    Receive: (call, cb) => {
       const ac = new AbortController();
       call.on('cancelled', () => ac.abort(new TemporaryError('the client cancelled the receive', { code: 'CANCELLED' })));
       (async () => {
         authorize(call.metadata);
-        const messages = call[Symbol.asyncIterator]() as AsyncIterator<ReceiveRequest>;
+        const messages = call[Symbol.asyncIterator]() as AsyncIterator<ReceiveRequest__Output>;
         const first = await messages.next();
         const header = first.done ? null : first.value.header;
         if (!header) throw invalidField('header', 'the first message must be a header {endpoint, filesystem}');
@@ -176,10 +179,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         if (!ac.signal.aborted) cb(fail('Receive', err));
       });
     },
+
+    ...logSourceHandlers(logSource, kit),
   };
 
-  const health = {
-    check: (call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, cb: grpc.sendUnaryData<HealthCheckResponse>) => {
+  const health: HealthHandlers = {
+    Check: (call, cb) => {
       const service = call.request.service ?? '';
       if (service === '' || service === ENDPOINT_SERVICE) cb(null, { status: 'SERVING' });
       else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service)}` });
@@ -188,8 +193,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   const server = new grpc.Server();
   const svc = services();
-  server.addService(svc.endpoint.service, impl as unknown as grpc.UntypedServiceImplementation);
-  server.addService(svc.health.service, health as unknown as grpc.UntypedServiceImplementation);
+  server.addService(svc.endpoint.service, impl);
+  server.addService(svc.health.service, health);
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${o.port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => {
@@ -201,9 +206,19 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     address: `${host}:${port}`,
     port,
     endpoints: served,
+    logRoot: logSource?.root ?? null,
     close: (graceMs = 10_000) => new Promise<void>((resolve) => {
       const force = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
       server.tryShutdown(() => { clearTimeout(force); resolve(); });
     }),
   };
+}
+
+async function existingDirectory(path: string, option: string): Promise<string> {
+  const abs = resolve(path);
+  const st = await stat(abs).catch((err: NodeJS.ErrnoException) => {
+    throw new InvalidArgumentError(`${option} ${JSON.stringify(path)}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`, { code: 'INVALID_ARGUMENT', cause: err });
+  });
+  if (!st.isDirectory()) throw new InvalidArgumentError(`${option} ${JSON.stringify(path)}: not a directory`, { code: 'INVALID_ARGUMENT' });
+  return abs;
 }

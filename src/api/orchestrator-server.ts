@@ -10,7 +10,7 @@ import { ORCHESTRATOR_SERVICE, orchestratorPackage } from './orchestrator-proto.
 import {
   jobSpecFromMsg, jobToMsg, partitionToMsg, runToMsg, targetToMsg, transitionToMsg,
 } from './orchestrator-messages.js';
-import { services, type HealthCheckRequest, type HealthCheckResponse } from './proto.js';
+import { services, type HealthHandlers } from './proto.js';
 import { invalidField, toStatus, unauthenticated } from './status.js';
 
 export interface OrchestratorServerOptions {
@@ -116,8 +116,8 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     },
   };
 
-  const health = {
-    check: (call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, cb: grpc.sendUnaryData<HealthCheckResponse>) => {
+  const health: HealthHandlers = {
+    Check: (call, cb) => {
       const service = call.request.service ?? '';
       if (service === '' || service === ORCHESTRATOR_SERVICE) cb(null, { status: 'SERVING' });
       else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service)}` });
@@ -126,7 +126,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
 
   const server = new grpc.Server();
   server.addService(orchestratorPackage().ferry.v1.Orchestrator.service, impl);
-  server.addService(services().health.service, health as unknown as grpc.UntypedServiceImplementation);
+  server.addService(services().health.service, health);
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${o.port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => {

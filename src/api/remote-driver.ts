@@ -1,30 +1,34 @@
-import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { TemporaryError } from '../errors/index.js';
 import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../storage/driver.js';
-import { clientToken } from './auth.js';
-import { newEndpointClient, type EndpointClient, type ReceiveRequest, type ReceiveResponse, type SendResponse, type VersionMsg } from './proto.js';
+import { MAX_CHUNK, readHeadered } from './chunk-stream.js';
+import type { ListFilesystemsResponse__Output } from './generated/ferry/v1/ListFilesystemsResponse.js';
+import type { ListVersionsResponse__Output } from './generated/ferry/v1/ListVersionsResponse.js';
+import type { ReceiveRequest } from './generated/ferry/v1/ReceiveRequest.js';
+import type { ReceiveResponse__Output } from './generated/ferry/v1/ReceiveResponse.js';
+import type { SnapshotResponse__Output } from './generated/ferry/v1/SnapshotResponse.js';
+import { newEndpointClient, type EndpointClient } from './proto.js';
+import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from './remote-call.js';
 import { fromStatus } from './status.js';
 import { channelCredentials, clientTlsFromEnv } from './tls.js';
-import { MAX_CHUNK, versionFromMsg, versionToMsg } from './version.js';
+import { versionFromMsg, versionToMsg } from './version.js';
 
 type Kind = StorageDriver['kind'];
 
 export interface RemoteEndpoint {
-  /** the whole endpoint, grpc://host:port/dir:/srv/a (grpcs:// over TLS) */
+  /** the whole endpoint, grpc://host:port/dir:/srv/a */
   url: string;
   /** host:port of the agent */
   address: string;
   /** the endpoint as the agent serves it, dir:/srv/a */
   endpoint: string;
   kind: Kind;
-  /** grpcs://: TLS with the CA and client certificate of FERRY_TLS_CA_FILE, FERRY_TLS_CERT_FILE, FERRY_TLS_KEY_FILE */
+  /** grpcs:// (TLS) rather than grpc:// */
   tls: boolean;
 }
 
 export interface RemoteDriverOptions {
   /** default: the file named by FERRY_TOKEN_FILE, read at each call */
-  token?: string | (() => string);
+  token?: TokenSource;
   /** per unary call; default 60 s (snapshots 10 min) */
   deadlineMs?: number;
 }
@@ -40,13 +44,13 @@ const CAPABILITIES: Record<Kind, DriverCapabilities> = {
 };
 
 /**
- * One channel per agent address, scheme and TLS files per process: drivers are opened per step,
- * connections are kept. TLS files are read when the channel is made (a renewed certificate is used by
- * processes started after it, or by a channel for other file names).
+ * One channel per agent address, scheme and TLS files per process: drivers and log sources are
+ * opened per step, connections are kept. TLS files are read when the channel is made (a renewed
+ * certificate is used by processes started after it, or by a channel for other file names).
  */
 const clients = new Map<string, EndpointClient>();
 
-function clientFor(address: string, tls: boolean): EndpointClient {
+export function clientFor(address: string, tls = false): EndpointClient {
   const files = tls ? clientTlsFromEnv() : {};
   const key = JSON.stringify([tls ? 'grpcs' : 'grpc', address, files.caFile, files.certFile, files.keyFile]);
   let c = clients.get(key);
@@ -67,25 +71,9 @@ export function closeRemoteClients(): void {
 export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOptions = {}): StorageDriver {
   const { url, address, endpoint, kind, tls } = remote;
   const deadlineMs = opts.deadlineMs ?? 60_000;
-  const metadata = () => {
-    const token = typeof opts.token === 'function' ? opts.token() : opts.token ?? clientToken();
-    const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${token}`);
-    return md;
-  };
+  const metadata = () => tokenMetadata(opts.token);
   const client = () => clientFor(address, tls);
-  const failed = (err: unknown, where: string) => fromStatus(err, where, { tls });
-
-  function unary<Req, Res>(
-    method: 'listFilesystems' | 'listVersions' | 'snapshot', req: Req, where: string, ms = deadlineMs,
-  ): Promise<Res> {
-    const md = metadata();
-    return new Promise<Res>((resolve, reject) => {
-      const c = client();
-      const fn = c[method] as unknown as (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void;
-      fn.call(c, req, md, { deadline: Date.now() + ms }, (err, res) => (err ? reject(failed(err, where)) : resolve(res!)));
-    });
-  }
+  const unary = <Res>(where: string, start: StartCall<Res>, ms = deadlineMs) => unaryCall<Res>(where, metadata(), ms, start, { tls });
 
   return {
     kind,
@@ -93,74 +81,41 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     capabilities: CAPABILITIES[kind],
 
     async listFilesystems() {
-      const res = await unary<object, { filesystems?: string[] }>('listFilesystems', { endpoint }, `listing ${url}`);
+      const res = await unary<ListFilesystemsResponse__Output>(`listing ${url}`, (md, co, cb) => client().listFilesystems({ endpoint }, md, co, cb));
       return res.filesystems ?? [];
     },
 
     async listVersions(fs) {
-      const res = await unary<object, { versions?: VersionMsg[] }>('listVersions', { endpoint, filesystem: fs }, `listing versions of ${fs} in ${url}`);
+      const res = await unary<ListVersionsResponse__Output>(`listing versions of ${fs} in ${url}`, (md, co, cb) => client().listVersions({ endpoint, filesystem: fs }, md, co, cb));
       return (res.versions ?? []).map((v, i) => versionFromMsg(v, `versions[${i}]`));
     },
 
     async snapshot(filesystems, name) {
-      const res = await unary<object, { versions?: VersionMsg[] }>('snapshot', { endpoint, filesystems, name }, `snapshot ${name} in ${url}`, Math.max(deadlineMs, 600_000));
+      const res = await unary<SnapshotResponse__Output>(`snapshot ${name} in ${url}`, (md, co, cb) => client().snapshot({ endpoint, filesystems, name }, md, co, cb), Math.max(deadlineMs, 600_000));
       return (res.versions ?? []).map((v, i) => versionFromMsg(v, `versions[${i}]`));
     },
 
     async send(fs, from, to, o: SendOptions = {}): Promise<SendStream> {
-      const where = `sending ${fs} from ${url}`;
-      const md = metadata();
-      const call = client().send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, md);
-      let finished = false;
-      const cancel = () => { if (!finished) { finished = true; call.cancel(); } };
-      o.signal?.addEventListener('abort', cancel, { once: true });
-      if (o.signal?.aborted) cancel();
-      const messages = call[Symbol.asyncIterator]() as AsyncIterator<SendResponse>;
-      let first: IteratorResult<SendResponse>;
-      try {
-        first = await messages.next();
-      } catch (err) {
-        o.signal?.removeEventListener('abort', cancel);
-        throw failed(err, where);
-      }
-      if (first.done || !first.value.header) {
-        o.signal?.removeEventListener('abort', cancel);
-        cancel();
-        throw new TemporaryError(`${where}: the agent did not start the stream with a header`, { code: 'PROTOCOL' });
-      }
-      const size = first.value.header.sizeEstimate?.bytes;
-      // pulled as the consumer reads: an unread stream stops reading the call, and HTTP/2 flow control stops the agent
-      const stream = Readable.from((async function* chunks() {
-        for (;;) {
-          let r: IteratorResult<SendResponse>;
-          try {
-            r = await messages.next();
-          } catch (err) {
-            throw failed(err, where);
-          }
-          if (r.done) { finished = true; return; }
-          if (r.value.chunk?.length) yield r.value.chunk;
-        }
-      })(), { objectMode: false });
-      stream.once('close', () => { o.signal?.removeEventListener('abort', cancel); cancel(); });
+      const call = client().send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, metadata());
+      const { header, stream } = await readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls });
+      const size = header.sizeEstimate?.bytes;
       return { stream, ...(size === undefined ? {} : { sizeEstimate: size }) };
     },
 
     async receive(fs, stream, o: ReceiveOptions = {}): Promise<Version> {
       const where = `receiving ${fs} into ${url}`;
       const md = metadata();
-      const c = client(); // a bad TLS file throws here, before any call exists
       let settled = false;
       let ended = false;
       let onSettled = () => {};
       let callRef!: grpc.ClientWritableStream<ReceiveRequest>;
-      const response = new Promise<ReceiveResponse>((resolve, reject) => {
-        const call = c.receive(md, {}, (err, res) => {
+      const response = new Promise<ReceiveResponse__Output>((resolve, reject) => {
+        const call = client().receive(md, {}, (err, res) => {
           settled = true;
           onSettled();
           // answered (an error, a cancel) before the whole stream went out: stop reading the sender
           if (!ended) stream.destroy();
-          if (err) reject(failed(err, where));
+          if (err) reject(fromStatus(err, where, { tls }));
           else resolve(res!);
         });
         callRef = call;

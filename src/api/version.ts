@@ -1,15 +1,13 @@
 import type { Version } from '../storage/driver.js';
-import type { VersionMsg } from './proto.js';
+import type { Version as VersionMsg, Version__Output as VersionMsgOutput } from './generated/ferry/v1/Version.js';
 import { invalidField } from './status.js';
-
-export const MAX_CHUNK = 256 * 1024;
 
 export function versionToMsg(v: Version): VersionMsg {
   return { name: v.name, guid: v.guid, createtxg: v.createtxg, creation: v.creation ?? '' };
 }
 
 /** A Version from the wire; `field` names it in the INVALID_ARGUMENT message when it is unusable. */
-export function versionFromMsg(m: VersionMsg | null | undefined, field: string): Version {
+export function versionFromMsg(m: VersionMsgOutput | null | undefined, field: string): Version {
   if (!m) throw invalidField(field, 'required');
   if (typeof m.name !== 'string' || !m.name) throw invalidField(`${field}.name`, 'required');
   if (typeof m.guid !== 'string' || !m.guid) throw invalidField(`${field}.guid`, 'required');

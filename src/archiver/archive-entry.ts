@@ -5,7 +5,7 @@ import type { EffectContext } from '../engine/types.js';
 import { PermanentError, TemporaryError, FerryError } from '../errors/index.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { entryKey } from './contracts.js';
-import { createFileLogSource } from './log-source/index.js';
+import { openLogSource } from './open-log-source.js';
 import { openSink } from './sinks/index.js';
 import type { SinkBackoff } from './sink-backoff.js';
 
@@ -31,7 +31,7 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
     if (backoff.activeUntil !== null) {
       throw new TemporaryError(`sink ${input.sink} is backing off after a failure until ${new Date(backoff.activeUntil).toISOString()}`, { code: 'SINK_BACKOFF' });
     }
-    const source = createFileLogSource(input.log);
+    const source = openLogSource(input.log);
     const sink = openSink(input.sink);
     const key = entryKey(ref, input.lsn);
     const { stream } = await source.readEntry(ref, input.lsn, ctx.signal);
@@ -72,7 +72,7 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
 
 /** Re-acknowledges the position (a notification with nothing new), so the source can prune. */
 export async function acknowledgeEntry(input: AcknowledgeInput): Promise<void> {
-  const source = createFileLogSource(input.log);
+  const source = openLogSource(input.log);
   const ref = { storage: input.storage, partition: input.partition };
   await source.acknowledgeAndPrune(ref, ARCHIVER_CONSUMER, input.lsn);
 }

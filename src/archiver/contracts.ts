@@ -33,6 +33,15 @@ export interface LogSource {
   prune(p: PartitionRef): Promise<number>;
 }
 
+/**
+ * A log source as the archiver uses it: after each entry it acknowledges and prunes in one call,
+ * which a source may do cheaper than the two (the file source reads the committed LSN once).
+ */
+export interface ArchiverLogSource extends LogSource {
+  /** `acknowledge(p, consumer, lsn)` then `prune(p)`; returns how many entries were pruned */
+  acknowledgeAndPrune(p: PartitionRef, consumer: string, lsn: number): Promise<number>;
+}
+
 export interface SinkObjectInfo {
   key: string;
   size: number;

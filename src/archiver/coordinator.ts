@@ -5,7 +5,6 @@ import { stateName } from '../engine/step.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { ARCHIVER_CONSUMER } from './archive-entry.js';
 import type { LogSource, PartitionState } from './contracts.js';
-import { registerConsumer } from './log-source/writer.js';
 
 export interface PartitionStatus {
   id: string;
@@ -23,6 +22,7 @@ export interface PartitionStatus {
 }
 
 export interface ArchiveTarget {
+  /** the log source as `openLogSource` takes it: a root directory or grpc://HOST:PORT */
   log: string;
   sink: string;
   retry?: { initialMs: number; maxMs: number };
@@ -36,8 +36,9 @@ export async function scanAndNotify(engine: Engine, source: LogSource, t: Archiv
   const partitions = await source.listPartitions();
   await Promise.all(partitions.map(async (p) => {
     const id = partitionMachineId(p.storage, p.partition);
-    // registered before the first archive, so no other consumer's position lets the source prune what is not archived yet
-    if (p.positions[ARCHIVER_CONSUMER] === undefined) await registerConsumer(t.log, p.storage, p.partition, ARCHIVER_CONSUMER, Math.max(0, p.lowWaterMark - 1));
+    // registered before the first archive, so no other consumer's position lets the source prune what is not archived yet;
+    // through the source (acknowledging creates a position and never moves one back), so a remote source works the same
+    if (p.positions[ARCHIVER_CONSUMER] === undefined) await source.acknowledge(p, ARCHIVER_CONSUMER, Math.max(0, p.lowWaterMark - 1));
     const acked = p.positions[ARCHIVER_CONSUMER] ?? Math.max(0, p.lowWaterMark - 1);
     const input: PartitionInput = {
       storage: p.storage, partition: p.partition, log: t.log, sink: t.sink,

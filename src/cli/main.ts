@@ -12,6 +12,7 @@ import { list, snapshot } from '../replication/snapshots.js';
 import { archive, formatPartitions } from './commands/archive.js';
 import { allPartitionStatus } from '../archiver/coordinator.js';
 import { openSink } from '../archiver/sinks/index.js';
+import { openLogSource } from '../archiver/open-log-source.js';
 import { restorePartition } from '../archiver/restore.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../observability/metrics-server.js';
@@ -44,6 +45,11 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new CommanderArgError(`expected a positive integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** a repeatable option's values, in order */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function printJson(value: unknown): void {
@@ -186,7 +192,7 @@ addServerOptions(program.command('watch')
 program.command('archive')
   .description('archive every committed WAL entry of a log source to a sink, in LSN order per partition; `ferry archive status` shows partitions')
   .argument('[status]', 'show the partitions instead of archiving')
-  .option('--log <root>', 'log source root (see docs/wal-log-source.md)')
+  .option('--log <source>', 'log source: a root directory (docs/wal-log-source.md), or grpc://HOST:PORT of a `ferry agent --log-root` (token: FERRY_TOKEN_FILE)')
   .option('--sink <url>', 'file:///abs/path or s3://bucket/prefix?endpoint=URL')
   .option('--workers <n>', 'entries archived at once (across partitions; one per partition)', positiveInt, 4)
   .option('--once', 'stop when everything committed is archived')
@@ -204,9 +210,12 @@ program.command('archive')
         return EXIT.ok;
       });
     }
-    if (!o.log) throw new InvalidArgumentError('--log <root> is required: the log source to archive', { code: 'INVALID_ARGUMENT' });
+    if (!o.log) throw new InvalidArgumentError('--log <source> is required: the log source to archive (a directory or grpc://HOST:PORT)', { code: 'INVALID_ARGUMENT' });
     if (!o.sink) throw new InvalidArgumentError('--sink <url> is required: file:///abs/path or s3://bucket/prefix?endpoint=URL', { code: 'INVALID_ARGUMENT' });
     const { log, sink } = o;
+    // both are checked before Redis is started or reached
+    openLogSource(log);
+    openSink(sink);
     return withApp({ workers: true, effectConcurrency: o.workers, graceful: true }, async (app) => {
       const sum = await archive(app, { log, sink, once: !!o.once, intervalSec: o.interval, progress: !o.json, retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs } }, app.interrupted);
       if (o.json) printJson(sum);
@@ -246,19 +255,22 @@ program.command('worker')
   });
 
 addTlsOptions(program.command('agent')
-  .description('serve local endpoints over gRPC to ferry processes elsewhere, as grpc://HOST:PORT/<endpoint> (grpcs:// with --tls-cert; see docs/agent.md); needs no Redis')
+  .description('serve local endpoints and a WAL log source over gRPC to ferry processes elsewhere, as grpc://HOST:PORT/<endpoint> and grpc://HOST:PORT (grpcs:// with --tls-cert; see docs/agent.md); needs no Redis')
   .requiredOption('--listen <addr>', '[host:]port to listen on (host 127.0.0.1 unless given; port 0 picks a free one)')
-  .option('--endpoint <endpoint>', 'a local endpoint to serve, e.g. dir:/srv/a (repeat for more); nothing else is reachable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--allow <endpoint>', 'a local endpoint to serve, e.g. dir:/srv/a (repeat for more); nothing else is reachable', collect, [] as string[])
+  .option('--endpoint <endpoint>', 'the same as --allow (its older name)', collect, [] as string[])
+  .option('--log-root <path>', 'a log source root to serve to `ferry archive --log grpc://HOST:PORT` (docs/wal-log-source.md)')
   .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"'))
-  .action(async (o: { listen: string; endpoint: string[]; tokenFile: string } & TlsFlags) => {
+  .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string } & TlsFlags) => {
     const at = parseListenAddress(o.listen, '--listen', { allowPortZero: true });
     const token = readTokenFile(o.tokenFile, '--token-file');
     const tls = tlsFromFlags(o);
     const credentials = serverCredentials(tls);
     const log = createLogger({ level: globals().logLevel, name: 'ferry-agent' });
-    const agent = await startAgent({ endpoints: o.endpoint, token, host: at.host, port: at.port, log, credentials });
+    const agent = await startAgent({ endpoints: [...o.allow, ...o.endpoint], logRoot: o.logRoot, token, host: at.host, port: at.port, log, credentials });
     const scheme = serverTlsEnabled(tls) ? 'grpcs' : 'grpc';
-    process.stdout.write(`agent on ${scheme}://${agent.address} serving ${agent.endpoints.join(', ')}\n`);
+    const serving = [...agent.endpoints, ...(agent.logRoot ? [`log root ${agent.logRoot}`] : [])];
+    process.stdout.write(`agent on ${scheme}://${agent.address} serving ${serving.join(', ')}\n`);
     process.stderr.write(`ferry: agent running (pid ${process.pid}); Ctrl-C to stop\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -1,7 +1,7 @@
 import type { JobContext } from '../../machines/job.js';
 import type { ReplicationContext } from '../../machines/replication.js';
 import { allPartitionStatus, partitionStatus, scanAndNotify } from '../archiver/coordinator.js';
-import { createFileLogSource } from '../archiver/log-source/index.js';
+import { openLogSource } from '../archiver/open-log-source.js';
 import { partitionMachineId } from '../../machines/partition.js';
 import { openSink } from '../archiver/sinks/index.js';
 import type { Engine } from '../engine/engine.js';
@@ -139,7 +139,14 @@ export class LocalOrchestrator implements Orchestrator {
     } catch (err) {
       throw new InvalidArgumentError(`sink: ${(err as Error).message}`, { code: 'INVALID_ARGUMENT', details: { field: 'sink' } });
     }
-    const parts = await scanAndNotify(this.d.engine, createFileLogSource(log), { log, sink }, this.d.metrics);
+    let source;
+    try {
+      source = openLogSource(log);
+    } catch (err) {
+      throw new InvalidArgumentError(`log: ${(err as Error).message}`, { code: 'INVALID_ARGUMENT', details: { field: 'log' } });
+    }
+    // the machines keep the normalized root (an absolute path or grpc://HOST:PORT), as `ferry archive` gives it
+    const parts = await scanAndNotify(this.d.engine, source, { log: source.root, sink }, this.d.metrics);
     return parts.length;
   }
 

@@ -19,16 +19,23 @@ export interface ParsedEndpoint {
 
 const USAGE = 'expected dir:/abs/path, zfs:pool/dataset, btrfs:/abs/path, or grpc://host:port/<one of those> (grpcs:// for TLS)';
 
+/** The agent address `host:port` (IPv6 host in brackets), host lower-cased; null when `text` is not one. */
+export function agentAddress(text: string): string | null {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) return null;
+  return `${m[1].toLowerCase()}:${port}`;
+}
+
 /** grpc://host:port/<endpoint>: a local endpoint served by `ferry agent` on host:port; grpcs:// the same over TLS. */
 function parseRemote(endpoint: string, scheme: 'grpc' | 'grpcs', rest: string): ParsedEndpoint {
-  const m = /^\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})\/(.+)$/.exec(rest);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) {
+  const m = /^\/\/([^/]+)\/(.+)$/.exec(rest);
+  const address = m ? agentAddress(m[1]) : null;
+  if (!m || !address) {
     throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: expected ${scheme}://host:port/<endpoint>, e.g. ${scheme}://10.0.0.5:7001/dir:/srv/a`, { code: 'INVALID_ENDPOINT' });
   }
-  const inner = parseEndpoint(m[3]);
+  const inner = parseEndpoint(m[2]);
   if (inner.remote) throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: an agent serves local endpoints, not grpc:// or grpcs:// ones`, { code: 'INVALID_ENDPOINT' });
-  const address = `${m[1].toLowerCase()}:${port}`;
   const local = `${inner.kind}:${inner.location}`;
   return { kind: inner.kind, location: `${scheme}://${address}/${local}`, remote: { address, endpoint: local, tls: scheme === 'grpcs' } };
 }

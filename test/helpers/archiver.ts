@@ -4,7 +4,7 @@ import { FerryMetrics } from '../../src/observability/metrics.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { archiverRegistry } from '../../src/archiver/registry.js';
 import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../src/archiver/coordinator.js';
-import { createFileLogSource } from '../../src/archiver/log-source/index.js';
+import { openLogSource } from '../../src/archiver/open-log-source.js';
 
 let n = 0;
 
@@ -23,10 +23,10 @@ export function archiverEngine(redisUrl: string, o: { sinkBackoffMs?: number; ef
 
 export const fastArchiveRetry = { initialMs: 100, maxMs: 800 };
 
-/** Scans, notifies, and waits until every partition is caught up or failed. */
+/** Scans, notifies, and waits until every partition is caught up or failed. `log`: a root directory or grpc://HOST:PORT. */
 export async function archiveOnce(engine: Engine, log: string, sink: string, timeoutMs = 60_000): Promise<PartitionStatus[]> {
   const deadline = Date.now() + timeoutMs;
-  const marks = scannedMarks(await scanAndNotify(engine, createFileLogSource(log), { log, sink, retry: fastArchiveRetry }));
+  const marks = scannedMarks(await scanAndNotify(engine, openLogSource(log), { log, sink, retry: fastArchiveRetry }));
   for (;;) {
     const all = await allPartitionStatus(engine);
     if (all.length >= marks.size && all.every((s) => settled(s, marks.get(s.id) ?? 0))) return all;

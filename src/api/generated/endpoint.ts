@@ -1,11 +1,23 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AcknowledgeRequest as _ferry_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _ferry_v1_AcknowledgeRequest__Output } from './ferry/v1/AcknowledgeRequest.js';
+import type { AcknowledgeResponse as _ferry_v1_AcknowledgeResponse, AcknowledgeResponse__Output as _ferry_v1_AcknowledgeResponse__Output } from './ferry/v1/AcknowledgeResponse.js';
 import type { EndpointClient as _ferry_v1_EndpointClient, EndpointDefinition as _ferry_v1_EndpointDefinition } from './ferry/v1/Endpoint.js';
+import type { GetPartitionRequest as _ferry_v1_GetPartitionRequest, GetPartitionRequest__Output as _ferry_v1_GetPartitionRequest__Output } from './ferry/v1/GetPartitionRequest.js';
+import type { GetPartitionResponse as _ferry_v1_GetPartitionResponse, GetPartitionResponse__Output as _ferry_v1_GetPartitionResponse__Output } from './ferry/v1/GetPartitionResponse.js';
 import type { ListFilesystemsRequest as _ferry_v1_ListFilesystemsRequest, ListFilesystemsRequest__Output as _ferry_v1_ListFilesystemsRequest__Output } from './ferry/v1/ListFilesystemsRequest.js';
 import type { ListFilesystemsResponse as _ferry_v1_ListFilesystemsResponse, ListFilesystemsResponse__Output as _ferry_v1_ListFilesystemsResponse__Output } from './ferry/v1/ListFilesystemsResponse.js';
+import type { ListPartitionsRequest as _ferry_v1_ListPartitionsRequest, ListPartitionsRequest__Output as _ferry_v1_ListPartitionsRequest__Output } from './ferry/v1/ListPartitionsRequest.js';
+import type { ListPartitionsResponse as _ferry_v1_ListPartitionsResponse, ListPartitionsResponse__Output as _ferry_v1_ListPartitionsResponse__Output } from './ferry/v1/ListPartitionsResponse.js';
 import type { ListVersionsRequest as _ferry_v1_ListVersionsRequest, ListVersionsRequest__Output as _ferry_v1_ListVersionsRequest__Output } from './ferry/v1/ListVersionsRequest.js';
 import type { ListVersionsResponse as _ferry_v1_ListVersionsResponse, ListVersionsResponse__Output as _ferry_v1_ListVersionsResponse__Output } from './ferry/v1/ListVersionsResponse.js';
+import type { PartitionState as _ferry_v1_PartitionState, PartitionState__Output as _ferry_v1_PartitionState__Output } from './ferry/v1/PartitionState.js';
+import type { PruneRequest as _ferry_v1_PruneRequest, PruneRequest__Output as _ferry_v1_PruneRequest__Output } from './ferry/v1/PruneRequest.js';
+import type { PruneResponse as _ferry_v1_PruneResponse, PruneResponse__Output as _ferry_v1_PruneResponse__Output } from './ferry/v1/PruneResponse.js';
+import type { ReadEntryHeader as _ferry_v1_ReadEntryHeader, ReadEntryHeader__Output as _ferry_v1_ReadEntryHeader__Output } from './ferry/v1/ReadEntryHeader.js';
+import type { ReadEntryRequest as _ferry_v1_ReadEntryRequest, ReadEntryRequest__Output as _ferry_v1_ReadEntryRequest__Output } from './ferry/v1/ReadEntryRequest.js';
+import type { ReadEntryResponse as _ferry_v1_ReadEntryResponse, ReadEntryResponse__Output as _ferry_v1_ReadEntryResponse__Output } from './ferry/v1/ReadEntryResponse.js';
 import type { ReceiveHeader as _ferry_v1_ReceiveHeader, ReceiveHeader__Output as _ferry_v1_ReceiveHeader__Output } from './ferry/v1/ReceiveHeader.js';
 import type { ReceiveRequest as _ferry_v1_ReceiveRequest, ReceiveRequest__Output as _ferry_v1_ReceiveRequest__Output } from './ferry/v1/ReceiveRequest.js';
 import type { ReceiveResponse as _ferry_v1_ReceiveResponse, ReceiveResponse__Output as _ferry_v1_ReceiveResponse__Output } from './ferry/v1/ReceiveResponse.js';
@@ -24,11 +36,23 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   ferry: {
     v1: {
+      AcknowledgeRequest: MessageTypeDefinition<_ferry_v1_AcknowledgeRequest, _ferry_v1_AcknowledgeRequest__Output>
+      AcknowledgeResponse: MessageTypeDefinition<_ferry_v1_AcknowledgeResponse, _ferry_v1_AcknowledgeResponse__Output>
       Endpoint: SubtypeConstructor<typeof grpc.Client, _ferry_v1_EndpointClient> & { service: _ferry_v1_EndpointDefinition }
+      GetPartitionRequest: MessageTypeDefinition<_ferry_v1_GetPartitionRequest, _ferry_v1_GetPartitionRequest__Output>
+      GetPartitionResponse: MessageTypeDefinition<_ferry_v1_GetPartitionResponse, _ferry_v1_GetPartitionResponse__Output>
       ListFilesystemsRequest: MessageTypeDefinition<_ferry_v1_ListFilesystemsRequest, _ferry_v1_ListFilesystemsRequest__Output>
       ListFilesystemsResponse: MessageTypeDefinition<_ferry_v1_ListFilesystemsResponse, _ferry_v1_ListFilesystemsResponse__Output>
+      ListPartitionsRequest: MessageTypeDefinition<_ferry_v1_ListPartitionsRequest, _ferry_v1_ListPartitionsRequest__Output>
+      ListPartitionsResponse: MessageTypeDefinition<_ferry_v1_ListPartitionsResponse, _ferry_v1_ListPartitionsResponse__Output>
       ListVersionsRequest: MessageTypeDefinition<_ferry_v1_ListVersionsRequest, _ferry_v1_ListVersionsRequest__Output>
       ListVersionsResponse: MessageTypeDefinition<_ferry_v1_ListVersionsResponse, _ferry_v1_ListVersionsResponse__Output>
+      PartitionState: MessageTypeDefinition<_ferry_v1_PartitionState, _ferry_v1_PartitionState__Output>
+      PruneRequest: MessageTypeDefinition<_ferry_v1_PruneRequest, _ferry_v1_PruneRequest__Output>
+      PruneResponse: MessageTypeDefinition<_ferry_v1_PruneResponse, _ferry_v1_PruneResponse__Output>
+      ReadEntryHeader: MessageTypeDefinition<_ferry_v1_ReadEntryHeader, _ferry_v1_ReadEntryHeader__Output>
+      ReadEntryRequest: MessageTypeDefinition<_ferry_v1_ReadEntryRequest, _ferry_v1_ReadEntryRequest__Output>
+      ReadEntryResponse: MessageTypeDefinition<_ferry_v1_ReadEntryResponse, _ferry_v1_ReadEntryResponse__Output>
       ReceiveHeader: MessageTypeDefinition<_ferry_v1_ReceiveHeader, _ferry_v1_ReceiveHeader__Output>
       ReceiveRequest: MessageTypeDefinition<_ferry_v1_ReceiveRequest, _ferry_v1_ReceiveRequest__Output>
       ReceiveResponse: MessageTypeDefinition<_ferry_v1_ReceiveResponse, _ferry_v1_ReceiveResponse__Output>

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
 import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree } from '../../storage/dir/fsutil.js';
-import type { LogSource, PartitionRef, PartitionState } from '../contracts.js';
+import type { ArchiverLogSource, PartitionRef, PartitionState } from '../contracts.js';
 import { packEntry } from '../entry-tar.js';
 import { readNumberOrNull, serialized, writeNumberAtomic } from './fsio.js';
 import { entryPath, partitionLayout, positionPath, PRUNED_PREFIX, type PartitionLayout } from './layout.js';
@@ -18,7 +18,7 @@ export { assertLogName, assertLsn, isValidLogName, lsnName, parseLsnName, LSN_WI
  * processes may read it; positions of one consumer must have one writer at a time (writes to one
  * position file are serialized within a process, and the file is only ever replaced atomically).
  */
-export interface FileLogSource extends LogSource {
+export interface FileLogSource extends ArchiverLogSource {
   /**
    * `acknowledge(p, consumer, lsn)` then `prune(p)`, as one call: the same checks, writes and
    * removals, but the committed LSN is read once and the consumer's own position is not read back

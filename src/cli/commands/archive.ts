@@ -2,12 +2,13 @@ import { watch, type FSWatcher } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { COMMIT_SIGNAL } from '../../archiver/log-source/writer.js';
 import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../archiver/coordinator.js';
-import { createFileLogSource } from '../../archiver/log-source/index.js';
+import { isRemoteLogSource, openLogSource } from '../../archiver/open-log-source.js';
 import { openSink } from '../../archiver/sinks/index.js';
 import type { App } from '../app.js';
 import { formatTable } from '../format.js';
 
 export interface ArchiveOptions {
+  /** a log source root directory, or grpc://HOST:PORT of a `ferry agent --log-root` */
   log: string;
   sink: string;
   once: boolean;
@@ -40,9 +41,10 @@ function summarize(all: PartitionStatus[]): ArchiveSummary {
  * rescans every interval. With `once`, returns when every partition is caught up (or failed).
  */
 export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal): Promise<ArchiveSummary> {
-  const source = createFileLogSource(o.log);
+  const source = openLogSource(o.log);
   openSink(o.sink); // validates the URL before anything starts
-  const target = { log: o.log, sink: o.sink, retry: o.retry };
+  // the machines get the source's normalized root (an absolute path, or grpc://HOST:PORT)
+  const target = { log: source.root, sink: o.sink, retry: o.retry };
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: ' archive |{bar}| {value}/{total} entries | {partitions} partitions | {failed} failed' }, cliProgress.Presets.shades_classic)
     : null;
@@ -53,8 +55,9 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
   bar?.start(Math.max(1, startTotal), 0, { partitions: partitions.length, failed: 0 });
   let lastScan = Date.now();
   // a node's commit touches the root's commit signal: rescan at once instead of at the next interval
+  // (a remote source has no signal to watch: it is rescanned every interval)
   let signalled = false;
-  const watcher = o.once ? null : watchCommits(o.log, () => { signalled = true; });
+  const watcher = o.once || isRemoteLogSource(o.log) ? null : watchCommits(source.root, () => { signalled = true; });
   try {
     for (;;) {
       const all = (await allPartitionStatus(app.engine)).filter((s) => marks.has(s.id));

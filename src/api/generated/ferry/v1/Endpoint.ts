@@ -2,10 +2,20 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AcknowledgeRequest as _ferry_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _ferry_v1_AcknowledgeRequest__Output } from '../../ferry/v1/AcknowledgeRequest.js';
+import type { AcknowledgeResponse as _ferry_v1_AcknowledgeResponse, AcknowledgeResponse__Output as _ferry_v1_AcknowledgeResponse__Output } from '../../ferry/v1/AcknowledgeResponse.js';
+import type { GetPartitionRequest as _ferry_v1_GetPartitionRequest, GetPartitionRequest__Output as _ferry_v1_GetPartitionRequest__Output } from '../../ferry/v1/GetPartitionRequest.js';
+import type { GetPartitionResponse as _ferry_v1_GetPartitionResponse, GetPartitionResponse__Output as _ferry_v1_GetPartitionResponse__Output } from '../../ferry/v1/GetPartitionResponse.js';
 import type { ListFilesystemsRequest as _ferry_v1_ListFilesystemsRequest, ListFilesystemsRequest__Output as _ferry_v1_ListFilesystemsRequest__Output } from '../../ferry/v1/ListFilesystemsRequest.js';
 import type { ListFilesystemsResponse as _ferry_v1_ListFilesystemsResponse, ListFilesystemsResponse__Output as _ferry_v1_ListFilesystemsResponse__Output } from '../../ferry/v1/ListFilesystemsResponse.js';
+import type { ListPartitionsRequest as _ferry_v1_ListPartitionsRequest, ListPartitionsRequest__Output as _ferry_v1_ListPartitionsRequest__Output } from '../../ferry/v1/ListPartitionsRequest.js';
+import type { ListPartitionsResponse as _ferry_v1_ListPartitionsResponse, ListPartitionsResponse__Output as _ferry_v1_ListPartitionsResponse__Output } from '../../ferry/v1/ListPartitionsResponse.js';
 import type { ListVersionsRequest as _ferry_v1_ListVersionsRequest, ListVersionsRequest__Output as _ferry_v1_ListVersionsRequest__Output } from '../../ferry/v1/ListVersionsRequest.js';
 import type { ListVersionsResponse as _ferry_v1_ListVersionsResponse, ListVersionsResponse__Output as _ferry_v1_ListVersionsResponse__Output } from '../../ferry/v1/ListVersionsResponse.js';
+import type { PruneRequest as _ferry_v1_PruneRequest, PruneRequest__Output as _ferry_v1_PruneRequest__Output } from '../../ferry/v1/PruneRequest.js';
+import type { PruneResponse as _ferry_v1_PruneResponse, PruneResponse__Output as _ferry_v1_PruneResponse__Output } from '../../ferry/v1/PruneResponse.js';
+import type { ReadEntryRequest as _ferry_v1_ReadEntryRequest, ReadEntryRequest__Output as _ferry_v1_ReadEntryRequest__Output } from '../../ferry/v1/ReadEntryRequest.js';
+import type { ReadEntryResponse as _ferry_v1_ReadEntryResponse, ReadEntryResponse__Output as _ferry_v1_ReadEntryResponse__Output } from '../../ferry/v1/ReadEntryResponse.js';
 import type { ReceiveRequest as _ferry_v1_ReceiveRequest, ReceiveRequest__Output as _ferry_v1_ReceiveRequest__Output } from '../../ferry/v1/ReceiveRequest.js';
 import type { ReceiveResponse as _ferry_v1_ReceiveResponse, ReceiveResponse__Output as _ferry_v1_ReceiveResponse__Output } from '../../ferry/v1/ReceiveResponse.js';
 import type { SendRequest as _ferry_v1_SendRequest, SendRequest__Output as _ferry_v1_SendRequest__Output } from '../../ferry/v1/SendRequest.js';
@@ -14,42 +24,145 @@ import type { SnapshotRequest as _ferry_v1_SnapshotRequest, SnapshotRequest__Out
 import type { SnapshotResponse as _ferry_v1_SnapshotResponse, SnapshotResponse__Output as _ferry_v1_SnapshotResponse__Output } from '../../ferry/v1/SnapshotResponse.js';
 
 export interface EndpointClient extends grpc.Client {
+  /**
+   * moves a consumer's position to `lsn` (registering it when new); never backwards
+   */
+  Acknowledge(argument: _ferry_v1_AcknowledgeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  Acknowledge(argument: _ferry_v1_AcknowledgeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  Acknowledge(argument: _ferry_v1_AcknowledgeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  Acknowledge(argument: _ferry_v1_AcknowledgeRequest, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * moves a consumer's position to `lsn` (registering it when new); never backwards
+   */
+  acknowledge(argument: _ferry_v1_AcknowledgeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  acknowledge(argument: _ferry_v1_AcknowledgeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  acknowledge(argument: _ferry_v1_AcknowledgeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  acknowledge(argument: _ferry_v1_AcknowledgeRequest, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * one partition's water marks and positions
+   */
+  GetPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  GetPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  GetPartition(argument: _ferry_v1_GetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  GetPartition(argument: _ferry_v1_GetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * one partition's water marks and positions
+   */
+  getPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  getPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  getPartition(argument: _ferry_v1_GetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  getPartition(argument: _ferry_v1_GetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * child filesystems of the endpoint root, sorted
+   */
   ListFilesystems(argument: _ferry_v1_ListFilesystemsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
   ListFilesystems(argument: _ferry_v1_ListFilesystemsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
   ListFilesystems(argument: _ferry_v1_ListFilesystemsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
   ListFilesystems(argument: _ferry_v1_ListFilesystemsRequest, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * child filesystems of the endpoint root, sorted
+   */
   listFilesystems(argument: _ferry_v1_ListFilesystemsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
   listFilesystems(argument: _ferry_v1_ListFilesystemsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
   listFilesystems(argument: _ferry_v1_ListFilesystemsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
   listFilesystems(argument: _ferry_v1_ListFilesystemsRequest, callback: grpc.requestCallback<_ferry_v1_ListFilesystemsResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * every partition of the log source with its water marks and consumer positions, sorted
+   */
+  ListPartitions(argument: _ferry_v1_ListPartitionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  ListPartitions(argument: _ferry_v1_ListPartitionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  ListPartitions(argument: _ferry_v1_ListPartitionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  ListPartitions(argument: _ferry_v1_ListPartitionsRequest, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * every partition of the log source with its water marks and consumer positions, sorted
+   */
+  listPartitions(argument: _ferry_v1_ListPartitionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  listPartitions(argument: _ferry_v1_ListPartitionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  listPartitions(argument: _ferry_v1_ListPartitionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  listPartitions(argument: _ferry_v1_ListPartitionsRequest, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * versions of one filesystem, oldest first; none if it has none or does not exist
+   */
   ListVersions(argument: _ferry_v1_ListVersionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
   ListVersions(argument: _ferry_v1_ListVersionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
   ListVersions(argument: _ferry_v1_ListVersionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
   ListVersions(argument: _ferry_v1_ListVersionsRequest, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * versions of one filesystem, oldest first; none if it has none or does not exist
+   */
   listVersions(argument: _ferry_v1_ListVersionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
   listVersions(argument: _ferry_v1_ListVersionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
   listVersions(argument: _ferry_v1_ListVersionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
   listVersions(argument: _ferry_v1_ListVersionsRequest, callback: grpc.requestCallback<_ferry_v1_ListVersionsResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * removes the entries below the lowest position of every registered consumer
+   */
+  Prune(argument: _ferry_v1_PruneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneResponse__Output>): grpc.ClientUnaryCall;
+  Prune(argument: _ferry_v1_PruneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_PruneResponse__Output>): grpc.ClientUnaryCall;
+  Prune(argument: _ferry_v1_PruneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneResponse__Output>): grpc.ClientUnaryCall;
+  Prune(argument: _ferry_v1_PruneRequest, callback: grpc.requestCallback<_ferry_v1_PruneResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * removes the entries below the lowest position of every registered consumer
+   */
+  prune(argument: _ferry_v1_PruneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneResponse__Output>): grpc.ClientUnaryCall;
+  prune(argument: _ferry_v1_PruneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_PruneResponse__Output>): grpc.ClientUnaryCall;
+  prune(argument: _ferry_v1_PruneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneResponse__Output>): grpc.ClientUnaryCall;
+  prune(argument: _ferry_v1_PruneRequest, callback: grpc.requestCallback<_ferry_v1_PruneResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * the committed entry `lsn` as its deterministic tarball: first a header (size), then chunks
+   */
+  ReadEntry(argument: _ferry_v1_ReadEntryRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_ReadEntryResponse__Output>;
+  ReadEntry(argument: _ferry_v1_ReadEntryRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_ReadEntryResponse__Output>;
+  /**
+   * the committed entry `lsn` as its deterministic tarball: first a header (size), then chunks
+   */
+  readEntry(argument: _ferry_v1_ReadEntryRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_ReadEntryResponse__Output>;
+  readEntry(argument: _ferry_v1_ReadEntryRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_ReadEntryResponse__Output>;
+  
+  /**
+   * applies a stream made by Send of an endpoint of the same kind: first a header, then chunks;
+   * atomic (the version exists with all its data afterwards, or the receiver is as before)
+   */
   Receive(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
   Receive(metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
   Receive(options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
   Receive(callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
+  /**
+   * applies a stream made by Send of an endpoint of the same kind: first a header, then chunks;
+   * atomic (the version exists with all its data afterwards, or the receiver is as before)
+   */
   receive(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
   receive(metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
   receive(options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
   receive(callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
   
+  /**
+   * a full (no `from`) or incremental stream carrying `to`: first a header (size estimate), then chunks
+   */
   Send(argument: _ferry_v1_SendRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
   Send(argument: _ferry_v1_SendRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
+  /**
+   * a full (no `from`) or incremental stream carrying `to`: first a header (size estimate), then chunks
+   */
   send(argument: _ferry_v1_SendRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
   send(argument: _ferry_v1_SendRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
   
+  /**
+   * a snapshot named `name` of each filesystem; the new versions in the same order
+   */
   Snapshot(argument: _ferry_v1_SnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
   Snapshot(argument: _ferry_v1_SnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
   Snapshot(argument: _ferry_v1_SnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
   Snapshot(argument: _ferry_v1_SnapshotRequest, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * a snapshot named `name` of each filesystem; the new versions in the same order
+   */
   snapshot(argument: _ferry_v1_SnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
   snapshot(argument: _ferry_v1_SnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
   snapshot(argument: _ferry_v1_SnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SnapshotResponse__Output>): grpc.ClientUnaryCall;
@@ -58,21 +171,67 @@ export interface EndpointClient extends grpc.Client {
 }
 
 export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * moves a consumer's position to `lsn` (registering it when new); never backwards
+   */
+  Acknowledge: grpc.handleUnaryCall<_ferry_v1_AcknowledgeRequest__Output, _ferry_v1_AcknowledgeResponse>;
+  
+  /**
+   * one partition's water marks and positions
+   */
+  GetPartition: grpc.handleUnaryCall<_ferry_v1_GetPartitionRequest__Output, _ferry_v1_GetPartitionResponse>;
+  
+  /**
+   * child filesystems of the endpoint root, sorted
+   */
   ListFilesystems: grpc.handleUnaryCall<_ferry_v1_ListFilesystemsRequest__Output, _ferry_v1_ListFilesystemsResponse>;
   
+  /**
+   * every partition of the log source with its water marks and consumer positions, sorted
+   */
+  ListPartitions: grpc.handleUnaryCall<_ferry_v1_ListPartitionsRequest__Output, _ferry_v1_ListPartitionsResponse>;
+  
+  /**
+   * versions of one filesystem, oldest first; none if it has none or does not exist
+   */
   ListVersions: grpc.handleUnaryCall<_ferry_v1_ListVersionsRequest__Output, _ferry_v1_ListVersionsResponse>;
   
+  /**
+   * removes the entries below the lowest position of every registered consumer
+   */
+  Prune: grpc.handleUnaryCall<_ferry_v1_PruneRequest__Output, _ferry_v1_PruneResponse>;
+  
+  /**
+   * the committed entry `lsn` as its deterministic tarball: first a header (size), then chunks
+   */
+  ReadEntry: grpc.handleServerStreamingCall<_ferry_v1_ReadEntryRequest__Output, _ferry_v1_ReadEntryResponse>;
+  
+  /**
+   * applies a stream made by Send of an endpoint of the same kind: first a header, then chunks;
+   * atomic (the version exists with all its data afterwards, or the receiver is as before)
+   */
   Receive: grpc.handleClientStreamingCall<_ferry_v1_ReceiveRequest__Output, _ferry_v1_ReceiveResponse>;
   
+  /**
+   * a full (no `from`) or incremental stream carrying `to`: first a header (size estimate), then chunks
+   */
   Send: grpc.handleServerStreamingCall<_ferry_v1_SendRequest__Output, _ferry_v1_SendResponse>;
   
+  /**
+   * a snapshot named `name` of each filesystem; the new versions in the same order
+   */
   Snapshot: grpc.handleUnaryCall<_ferry_v1_SnapshotRequest__Output, _ferry_v1_SnapshotResponse>;
   
 }
 
 export interface EndpointDefinition extends grpc.ServiceDefinition {
+  Acknowledge: MethodDefinition<_ferry_v1_AcknowledgeRequest, _ferry_v1_AcknowledgeResponse, _ferry_v1_AcknowledgeRequest__Output, _ferry_v1_AcknowledgeResponse__Output>
+  GetPartition: MethodDefinition<_ferry_v1_GetPartitionRequest, _ferry_v1_GetPartitionResponse, _ferry_v1_GetPartitionRequest__Output, _ferry_v1_GetPartitionResponse__Output>
   ListFilesystems: MethodDefinition<_ferry_v1_ListFilesystemsRequest, _ferry_v1_ListFilesystemsResponse, _ferry_v1_ListFilesystemsRequest__Output, _ferry_v1_ListFilesystemsResponse__Output>
+  ListPartitions: MethodDefinition<_ferry_v1_ListPartitionsRequest, _ferry_v1_ListPartitionsResponse, _ferry_v1_ListPartitionsRequest__Output, _ferry_v1_ListPartitionsResponse__Output>
   ListVersions: MethodDefinition<_ferry_v1_ListVersionsRequest, _ferry_v1_ListVersionsResponse, _ferry_v1_ListVersionsRequest__Output, _ferry_v1_ListVersionsResponse__Output>
+  Prune: MethodDefinition<_ferry_v1_PruneRequest, _ferry_v1_PruneResponse, _ferry_v1_PruneRequest__Output, _ferry_v1_PruneResponse__Output>
+  ReadEntry: MethodDefinition<_ferry_v1_ReadEntryRequest, _ferry_v1_ReadEntryResponse, _ferry_v1_ReadEntryRequest__Output, _ferry_v1_ReadEntryResponse__Output>
   Receive: MethodDefinition<_ferry_v1_ReceiveRequest, _ferry_v1_ReceiveResponse, _ferry_v1_ReceiveRequest__Output, _ferry_v1_ReceiveResponse__Output>
   Send: MethodDefinition<_ferry_v1_SendRequest, _ferry_v1_SendResponse, _ferry_v1_SendRequest__Output, _ferry_v1_SendResponse__Output>
   Snapshot: MethodDefinition<_ferry_v1_SnapshotRequest, _ferry_v1_SnapshotResponse, _ferry_v1_SnapshotRequest__Output, _ferry_v1_SnapshotResponse__Output>

@@ -4,31 +4,85 @@ import type { Schedule as _ferry_v1_Schedule, Schedule__Output as _ferry_v1_Sche
 import type { RetryPolicy as _ferry_v1_RetryPolicy, RetryPolicy__Output as _ferry_v1_RetryPolicy__Output } from '../../ferry/v1/RetryPolicy.js';
 
 export interface JobSpec {
+  /**
+   * [A-Za-z0-9_-], 1 to 64 characters
+   */
   'name'?: (string);
+  /**
+   * endpoint, local to the workers or grpc://HOST:PORT/<endpoint>
+   */
   'sender'?: (string);
+  /**
+   * one replication per receiver, in parallel (fan-out)
+   */
   'receivers'?: (string)[];
+  /**
+   * glob on filesystem names (* and ?)
+   */
   'filesystems'?: (string);
+  /**
+   * regular expressions on snapshot names
+   */
   'includeSnapshots'?: (string);
   'excludeSnapshots'?: (string);
+  /**
+   * what to send to a receiver filesystem without versions: most_recent (default), all, fail
+   */
   'initial'?: (string);
+  /**
+   * filesystems replicating at once per receiver; 0 = default (4)
+   */
   'concurrency'?: (number);
   'batch'?: (boolean);
+  /**
+   * take a snapshot named <prefix><UTC time> of the sender before each run; empty = no snapshot
+   */
   'snapshotPrefix'?: (string);
+  /**
+   * absent: runs only when asked (RunJob, SignalJob WAKEUP)
+   */
   'schedule'?: (_ferry_v1_Schedule | null);
   'retry'?: (_ferry_v1_RetryPolicy | null);
 }
 
 export interface JobSpec__Output {
+  /**
+   * [A-Za-z0-9_-], 1 to 64 characters
+   */
   'name'?: (string);
+  /**
+   * endpoint, local to the workers or grpc://HOST:PORT/<endpoint>
+   */
   'sender'?: (string);
+  /**
+   * one replication per receiver, in parallel (fan-out)
+   */
   'receivers'?: (string)[];
+  /**
+   * glob on filesystem names (* and ?)
+   */
   'filesystems'?: (string);
+  /**
+   * regular expressions on snapshot names
+   */
   'includeSnapshots'?: (string);
   'excludeSnapshots'?: (string);
+  /**
+   * what to send to a receiver filesystem without versions: most_recent (default), all, fail
+   */
   'initial'?: (string);
+  /**
+   * filesystems replicating at once per receiver; 0 = default (4)
+   */
   'concurrency'?: (number);
   'batch'?: (boolean);
+  /**
+   * take a snapshot named <prefix><UTC time> of the sender before each run; empty = no snapshot
+   */
   'snapshotPrefix'?: (string);
+  /**
+   * absent: runs only when asked (RunJob, SignalJob WAKEUP)
+   */
   'schedule'?: (_ferry_v1_Schedule__Output);
   'retry'?: (_ferry_v1_RetryPolicy__Output);
 }

@@ -2,11 +2,23 @@
 
 
 export interface ListRunsRequest {
+  /**
+   * only this job's invocations; empty = every run
+   */
   'job'?: (string);
+  /**
+   * default 20
+   */
   'limit'?: (number);
 }
 
 export interface ListRunsRequest__Output {
+  /**
+   * only this job's invocations; empty = every run
+   */
   'job'?: (string);
+  /**
+   * default 20
+   */
   'limit'?: (number);
 }

@@ -2,11 +2,23 @@
 
 
 export interface NotifyLogEntriesRequest {
+  /**
+   * log source root on the workers' machine, or grpc://HOST:PORT of an agent with --log-root
+   */
   'log'?: (string);
+  /**
+   * file:///abs/path or s3://bucket/prefix?endpoint=URL
+   */
   'sink'?: (string);
 }
 
 export interface NotifyLogEntriesRequest__Output {
+  /**
+   * log source root on the workers' machine, or grpc://HOST:PORT of an agent with --log-root
+   */
   'log'?: (string);
+  /**
+   * file:///abs/path or s3://bucket/prefix?endpoint=URL
+   */
   'sink'?: (string);
 }

@@ -2,9 +2,15 @@
 
 
 export interface NotifyLogEntriesResponse {
+  /**
+   * partitions found and notified
+   */
   'partitions'?: (number);
 }
 
 export interface NotifyLogEntriesResponse__Output {
+  /**
+   * partitions found and notified
+   */
   'partitions'?: (number);
 }

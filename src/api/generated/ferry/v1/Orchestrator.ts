@@ -29,19 +29,31 @@ import type { Transition as _ferry_v1_Transition, Transition__Output as _ferry_v
 import type { WatchTransitionsRequest as _ferry_v1_WatchTransitionsRequest, WatchTransitionsRequest__Output as _ferry_v1_WatchTransitionsRequest__Output } from '../../ferry/v1/WatchTransitionsRequest.js';
 
 export interface OrchestratorClient extends grpc.Client {
+  /**
+   * a job: what to replicate where and when; its schedule starts at once
+   */
   CreateJob(argument: _ferry_v1_CreateJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   CreateJob(argument: _ferry_v1_CreateJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   CreateJob(argument: _ferry_v1_CreateJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   CreateJob(argument: _ferry_v1_CreateJobRequest, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
+  /**
+   * a job: what to replicate where and when; its schedule starts at once
+   */
   createJob(argument: _ferry_v1_CreateJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   createJob(argument: _ferry_v1_CreateJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   createJob(argument: _ferry_v1_CreateJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   createJob(argument: _ferry_v1_CreateJobRequest, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * removes the job and its schedule; its runs and their reports stay
+   */
   DeleteJob(argument: _ferry_v1_DeleteJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DeleteJobResponse__Output>): grpc.ClientUnaryCall;
   DeleteJob(argument: _ferry_v1_DeleteJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_DeleteJobResponse__Output>): grpc.ClientUnaryCall;
   DeleteJob(argument: _ferry_v1_DeleteJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DeleteJobResponse__Output>): grpc.ClientUnaryCall;
   DeleteJob(argument: _ferry_v1_DeleteJobRequest, callback: grpc.requestCallback<_ferry_v1_DeleteJobResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * removes the job and its schedule; its runs and their reports stay
+   */
   deleteJob(argument: _ferry_v1_DeleteJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DeleteJobResponse__Output>): grpc.ClientUnaryCall;
   deleteJob(argument: _ferry_v1_DeleteJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_DeleteJobResponse__Output>): grpc.ClientUnaryCall;
   deleteJob(argument: _ferry_v1_DeleteJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DeleteJobResponse__Output>): grpc.ClientUnaryCall;
@@ -65,10 +77,16 @@ export interface OrchestratorClient extends grpc.Client {
   getPartition(argument: _ferry_v1_GetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   getPartition(argument: _ferry_v1_GetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * a run: a job invocation (`<job>.<time>`) or one replication (`run-...`, `<job>.<time>.to-<i>`)
+   */
   GetRun(argument: _ferry_v1_GetRunRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Run__Output>): grpc.ClientUnaryCall;
   GetRun(argument: _ferry_v1_GetRunRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_Run__Output>): grpc.ClientUnaryCall;
   GetRun(argument: _ferry_v1_GetRunRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Run__Output>): grpc.ClientUnaryCall;
   GetRun(argument: _ferry_v1_GetRunRequest, callback: grpc.requestCallback<_ferry_v1_Run__Output>): grpc.ClientUnaryCall;
+  /**
+   * a run: a job invocation (`<job>.<time>`) or one replication (`run-...`, `<job>.<time>.to-<i>`)
+   */
   getRun(argument: _ferry_v1_GetRunRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Run__Output>): grpc.ClientUnaryCall;
   getRun(argument: _ferry_v1_GetRunRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_Run__Output>): grpc.ClientUnaryCall;
   getRun(argument: _ferry_v1_GetRunRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Run__Output>): grpc.ClientUnaryCall;
@@ -92,83 +110,152 @@ export interface OrchestratorClient extends grpc.Client {
   listPartitions(argument: _ferry_v1_ListPartitionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
   listPartitions(argument: _ferry_v1_ListPartitionsRequest, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * newest first
+   */
   ListRuns(argument: _ferry_v1_ListRunsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListRunsResponse__Output>): grpc.ClientUnaryCall;
   ListRuns(argument: _ferry_v1_ListRunsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListRunsResponse__Output>): grpc.ClientUnaryCall;
   ListRuns(argument: _ferry_v1_ListRunsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListRunsResponse__Output>): grpc.ClientUnaryCall;
   ListRuns(argument: _ferry_v1_ListRunsRequest, callback: grpc.requestCallback<_ferry_v1_ListRunsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * newest first
+   */
   listRuns(argument: _ferry_v1_ListRunsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListRunsResponse__Output>): grpc.ClientUnaryCall;
   listRuns(argument: _ferry_v1_ListRunsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListRunsResponse__Output>): grpc.ClientUnaryCall;
   listRuns(argument: _ferry_v1_ListRunsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListRunsResponse__Output>): grpc.ClientUnaryCall;
   listRuns(argument: _ferry_v1_ListRunsRequest, callback: grpc.requestCallback<_ferry_v1_ListRunsResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * the storage targets (agents) the orchestrator health-checks, unhealthy ones with since when
+   */
   ListTargets(argument: _ferry_v1_ListTargetsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   ListTargets(argument: _ferry_v1_ListTargetsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   ListTargets(argument: _ferry_v1_ListTargetsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   ListTargets(argument: _ferry_v1_ListTargetsRequest, callback: grpc.requestCallback<_ferry_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * the storage targets (agents) the orchestrator health-checks, unhealthy ones with since when
+   */
   listTargets(argument: _ferry_v1_ListTargetsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   listTargets(argument: _ferry_v1_ListTargetsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   listTargets(argument: _ferry_v1_ListTargetsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   listTargets(argument: _ferry_v1_ListTargetsRequest, callback: grpc.requestCallback<_ferry_v1_ListTargetsResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * new WAL entries were committed in a log source: scan it now and archive them to the sink
+   */
   NotifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   NotifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   NotifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   NotifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * new WAL entries were committed in a log source: scan it now and archive them to the sink
+   */
   notifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   notifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   notifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   notifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * an invocation of the job now, whatever its schedule
+   */
   RunJob(argument: _ferry_v1_RunJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
   RunJob(argument: _ferry_v1_RunJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
   RunJob(argument: _ferry_v1_RunJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
   RunJob(argument: _ferry_v1_RunJobRequest, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * an invocation of the job now, whatever its schedule
+   */
   runJob(argument: _ferry_v1_RunJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
   runJob(argument: _ferry_v1_RunJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
   runJob(argument: _ferry_v1_RunJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
   runJob(argument: _ferry_v1_RunJobRequest, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * as `zrepl signal`: WAKEUP runs the job now, or cuts the retry waits of its active invocation short;
+   * RESET stops its active invocation (it ends in PermanentError "reset by operator")
+   */
   SignalJob(argument: _ferry_v1_SignalJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SignalJobResponse__Output>): grpc.ClientUnaryCall;
   SignalJob(argument: _ferry_v1_SignalJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_SignalJobResponse__Output>): grpc.ClientUnaryCall;
   SignalJob(argument: _ferry_v1_SignalJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SignalJobResponse__Output>): grpc.ClientUnaryCall;
   SignalJob(argument: _ferry_v1_SignalJobRequest, callback: grpc.requestCallback<_ferry_v1_SignalJobResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * as `zrepl signal`: WAKEUP runs the job now, or cuts the retry waits of its active invocation short;
+   * RESET stops its active invocation (it ends in PermanentError "reset by operator")
+   */
   signalJob(argument: _ferry_v1_SignalJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SignalJobResponse__Output>): grpc.ClientUnaryCall;
   signalJob(argument: _ferry_v1_SignalJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_SignalJobResponse__Output>): grpc.ClientUnaryCall;
   signalJob(argument: _ferry_v1_SignalJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_SignalJobResponse__Output>): grpc.ClientUnaryCall;
   signalJob(argument: _ferry_v1_SignalJobRequest, callback: grpc.requestCallback<_ferry_v1_SignalJobResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * committed transitions as they happen, oldest first, after `after_id` ("" = from now, "0" = from
+   * the oldest kept); a client that reconnects with the id of the last event it saw misses nothing
+   */
   WatchTransitions(argument: _ferry_v1_WatchTransitionsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_Transition__Output>;
   WatchTransitions(argument: _ferry_v1_WatchTransitionsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_Transition__Output>;
+  /**
+   * committed transitions as they happen, oldest first, after `after_id` ("" = from now, "0" = from
+   * the oldest kept); a client that reconnects with the id of the last event it saw misses nothing
+   */
   watchTransitions(argument: _ferry_v1_WatchTransitionsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_Transition__Output>;
   watchTransitions(argument: _ferry_v1_WatchTransitionsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_Transition__Output>;
   
 }
 
 export interface OrchestratorHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * a job: what to replicate where and when; its schedule starts at once
+   */
   CreateJob: grpc.handleUnaryCall<_ferry_v1_CreateJobRequest__Output, _ferry_v1_Job>;
   
+  /**
+   * removes the job and its schedule; its runs and their reports stay
+   */
   DeleteJob: grpc.handleUnaryCall<_ferry_v1_DeleteJobRequest__Output, _ferry_v1_DeleteJobResponse>;
   
   GetJob: grpc.handleUnaryCall<_ferry_v1_GetJobRequest__Output, _ferry_v1_Job>;
   
   GetPartition: grpc.handleUnaryCall<_ferry_v1_GetPartitionRequest__Output, _ferry_v1_Partition>;
   
+  /**
+   * a run: a job invocation (`<job>.<time>`) or one replication (`run-...`, `<job>.<time>.to-<i>`)
+   */
   GetRun: grpc.handleUnaryCall<_ferry_v1_GetRunRequest__Output, _ferry_v1_Run>;
   
   ListJobs: grpc.handleUnaryCall<_ferry_v1_ListJobsRequest__Output, _ferry_v1_ListJobsResponse>;
   
   ListPartitions: grpc.handleUnaryCall<_ferry_v1_ListPartitionsRequest__Output, _ferry_v1_ListPartitionsResponse>;
   
+  /**
+   * newest first
+   */
   ListRuns: grpc.handleUnaryCall<_ferry_v1_ListRunsRequest__Output, _ferry_v1_ListRunsResponse>;
   
+  /**
+   * the storage targets (agents) the orchestrator health-checks, unhealthy ones with since when
+   */
   ListTargets: grpc.handleUnaryCall<_ferry_v1_ListTargetsRequest__Output, _ferry_v1_ListTargetsResponse>;
   
+  /**
+   * new WAL entries were committed in a log source: scan it now and archive them to the sink
+   */
   NotifyLogEntries: grpc.handleUnaryCall<_ferry_v1_NotifyLogEntriesRequest__Output, _ferry_v1_NotifyLogEntriesResponse>;
   
+  /**
+   * an invocation of the job now, whatever its schedule
+   */
   RunJob: grpc.handleUnaryCall<_ferry_v1_RunJobRequest__Output, _ferry_v1_RunJobResponse>;
   
+  /**
+   * as `zrepl signal`: WAKEUP runs the job now, or cuts the retry waits of its active invocation short;
+   * RESET stops its active invocation (it ends in PermanentError "reset by operator")
+   */
   SignalJob: grpc.handleUnaryCall<_ferry_v1_SignalJobRequest__Output, _ferry_v1_SignalJobResponse>;
   
+  /**
+   * committed transitions as they happen, oldest first, after `after_id` ("" = from now, "0" = from
+   * the oldest kept); a client that reconnects with the id of the last event it saw misses nothing
+   */
   WatchTransitions: grpc.handleServerStreamingCall<_ferry_v1_WatchTransitionsRequest__Output, _ferry_v1_Transition>;
   
 }

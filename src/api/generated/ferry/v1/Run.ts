@@ -6,30 +6,78 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface Run {
   'id'?: (string);
+  /**
+   * "job" (an invocation with one replication per receiver) or "replication"
+   */
   'kind'?: (string);
+  /**
+   * the machine's state: Snapshotting, Replicating, Planning, Working, WorkingWait, Completed, PermanentError...
+   */
   'state'?: (string);
   'problem'?: (string);
+  /**
+   * the job of an invocation; empty for an ad-hoc replication
+   */
   'job'?: (string);
   'sender'?: (string);
+  /**
+   * the receiver of a replication; empty for a job invocation
+   */
   'receiver'?: (string);
   'bytes'?: (number | string | Long);
+  /**
+   * ISO time the machine was created
+   */
   'createdAt'?: (string);
+  /**
+   * the replications of a job invocation, one per receiver
+   */
   'replications'?: (_ferry_v1_Run)[];
+  /**
+   * the filesystems of a replication
+   */
   'filesystems'?: (_ferry_v1_FilesystemReport)[];
+  /**
+   * the snapshot the invocation took before replicating, if any
+   */
   'snapshot'?: (string);
 }
 
 export interface Run__Output {
   'id'?: (string);
+  /**
+   * "job" (an invocation with one replication per receiver) or "replication"
+   */
   'kind'?: (string);
+  /**
+   * the machine's state: Snapshotting, Replicating, Planning, Working, WorkingWait, Completed, PermanentError...
+   */
   'state'?: (string);
   'problem'?: (string);
+  /**
+   * the job of an invocation; empty for an ad-hoc replication
+   */
   'job'?: (string);
   'sender'?: (string);
+  /**
+   * the receiver of a replication; empty for a job invocation
+   */
   'receiver'?: (string);
   'bytes'?: (number);
+  /**
+   * ISO time the machine was created
+   */
   'createdAt'?: (string);
+  /**
+   * the replications of a job invocation, one per receiver
+   */
   'replications'?: (_ferry_v1_Run__Output)[];
+  /**
+   * the filesystems of a replication
+   */
   'filesystems'?: (_ferry_v1_FilesystemReport__Output)[];
+  /**
+   * the snapshot the invocation took before replicating, if any
+   */
   'snapshot'?: (string);
 }

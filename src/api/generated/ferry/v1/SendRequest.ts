@@ -5,15 +5,27 @@ import type { Version as _ferry_v1_Version, Version__Output as _ferry_v1_Version
 export interface SendRequest {
   'endpoint'?: (string);
   'filesystem'?: (string);
+  /**
+   * absent for a full stream
+   */
   'from'?: (_ferry_v1_Version | null);
   'to'?: (_ferry_v1_Version | null);
+  /**
+   * every snapshot after `from` up to `to` in one stream (zfs send -I)
+   */
   'intermediates'?: (boolean);
 }
 
 export interface SendRequest__Output {
   'endpoint'?: (string);
   'filesystem'?: (string);
+  /**
+   * absent for a full stream
+   */
   'from'?: (_ferry_v1_Version__Output);
   'to'?: (_ferry_v1_Version__Output);
+  /**
+   * every snapshot after `from` up to `to` in one stream (zfs send -I)
+   */
   'intermediates'?: (boolean);
 }

@@ -3,10 +3,16 @@
 
 export interface SignalJobRequest {
   'name'?: (string);
+  /**
+   * "wakeup" or "reset"
+   */
   'signal'?: (string);
 }
 
 export interface SignalJobRequest__Output {
   'name'?: (string);
+  /**
+   * "wakeup" or "reset"
+   */
   'signal'?: (string);
 }
