@@ -105,12 +105,14 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     async receive(fs, stream, o: ReceiveOptions = {}): Promise<Version> {
       const where = `receiving ${fs} into ${url}`;
       const md = metadata();
+      // made first: a channel that cannot be made (bad TLS files) fails here, with its own error
+      const agent = client();
       let settled = false;
       let ended = false;
       let onSettled = () => {};
       let callRef!: grpc.ClientWritableStream<ReceiveRequest>;
       const response = new Promise<ReceiveResponse__Output>((resolve, reject) => {
-        const call = client().receive(md, {}, (err, res) => {
+        const call = agent.receive(md, {}, (err, res) => {
           settled = true;
           onSettled();
           // answered (an error, a cancel) before the whole stream went out: stop reading the sender
