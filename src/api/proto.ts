@@ -65,7 +65,7 @@ export function newEndpointClient(address: string, credentials = grpc.credential
   return new Client(address, credentials, options) as unknown as EndpointClient;
 }
 
-export function newHealthClient(address: string, credentials = grpc.credentials.createInsecure()): HealthClient {
+export function newHealthClient(address: string, credentials = grpc.credentials.createInsecure(), options?: grpc.ChannelOptions): HealthClient {
   const Client = services().health;
-  return new Client(address, credentials) as unknown as HealthClient;
+  return new Client(address, credentials, options) as unknown as HealthClient;
 }

@@ -4,7 +4,7 @@ import { TemporaryError } from '../errors/index.js';
 import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../storage/driver.js';
 import { clientToken } from './auth.js';
 import { newEndpointClient, type EndpointClient, type ReceiveRequest, type ReceiveResponse, type SendResponse, type VersionMsg } from './proto.js';
-import { fromStatus } from './status.js';
+import { fromStatus, isUnreachable } from './status.js';
 import { MAX_CHUNK, versionFromMsg, versionToMsg } from './version.js';
 
 type Kind = StorageDriver['kind'];
@@ -39,13 +39,31 @@ const CAPABILITIES: Record<Kind, DriverCapabilities> = {
 /** One channel per agent address per process: drivers are opened per step, connections are kept. */
 const clients = new Map<string, EndpointClient>();
 
+/**
+ * Each channel has its own subchannel (not grpc-js's process-wide pool), so a channel dropped by
+ * `forget` takes its reconnect backoff with it and health probes do not share it.
+ */
+const CHANNEL_OPTIONS = { 'grpc.use_local_subchannel_pool': 1 };
+
 function clientFor(address: string): EndpointClient {
   let c = clients.get(address);
   if (!c) {
-    c = newEndpointClient(address);
+    c = newEndpointClient(address, undefined, CHANNEL_OPTIONS);
     clients.set(address, c);
   }
   return c;
+}
+
+/**
+ * Drops the channel of an agent that could not be reached: grpc-js fails calls at once while it
+ * waits to reconnect (a wait that grows to 2 minutes), which would fail the first steps after the
+ * agent is back; the next call dials afresh instead. Calls still running on it finish (close lets
+ * them). Only `failed`, the channel that saw the error, is dropped, not a newer one.
+ */
+function forget(address: string, failed: EndpointClient): void {
+  if (clients.get(address) !== failed) return;
+  clients.delete(address);
+  failed.close();
 }
 
 /** Closes every cached channel (tests; a process exits fine without it, idle channels hold no handle). */
@@ -65,6 +83,12 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     return md;
   };
   const client = () => clientFor(address);
+  /** a gRPC error as ferry's error, naming the agent; an unreachable agent's channel is dropped */
+  const failure = (err: unknown, where: string, c: EndpointClient) => {
+    const e = fromStatus(err, where, address);
+    if (isUnreachable(e)) forget(address, c);
+    return e;
+  };
 
   function unary<Req, Res>(
     method: 'listFilesystems' | 'listVersions' | 'snapshot', req: Req, where: string, ms = deadlineMs,
@@ -73,7 +97,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     return new Promise<Res>((resolve, reject) => {
       const c = client();
       const fn = c[method] as unknown as (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void;
-      fn.call(c, req, md, { deadline: Date.now() + ms }, (err, res) => (err ? reject(fromStatus(err, where)) : resolve(res!)));
+      fn.call(c, req, md, { deadline: Date.now() + ms }, (err, res) => (err ? reject(failure(err, where, c)) : resolve(res!)));
     });
   }
 
@@ -100,7 +124,8 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     async send(fs, from, to, o: SendOptions = {}): Promise<SendStream> {
       const where = `sending ${fs} from ${url}`;
       const md = metadata();
-      const call = client().send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, md);
+      const c = client();
+      const call = c.send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, md);
       let finished = false;
       const cancel = () => { if (!finished) { finished = true; call.cancel(); } };
       o.signal?.addEventListener('abort', cancel, { once: true });
@@ -111,7 +136,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
         first = await messages.next();
       } catch (err) {
         o.signal?.removeEventListener('abort', cancel);
-        throw fromStatus(err, where);
+        throw failure(err, where, c);
       }
       if (first.done || !first.value.header) {
         o.signal?.removeEventListener('abort', cancel);
@@ -126,7 +151,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
           try {
             r = await messages.next();
           } catch (err) {
-            throw fromStatus(err, where);
+            throw failure(err, where, c);
           }
           if (r.done) { finished = true; return; }
           if (r.value.chunk?.length) yield r.value.chunk;
@@ -143,13 +168,14 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       let ended = false;
       let onSettled = () => {};
       let callRef!: grpc.ClientWritableStream<ReceiveRequest>;
+      const c = client();
       const response = new Promise<ReceiveResponse>((resolve, reject) => {
-        const call = client().receive(md, {}, (err, res) => {
+        const call = c.receive(md, {}, (err, res) => {
           settled = true;
           onSettled();
           // answered (an error, a cancel) before the whole stream went out: stop reading the sender
           if (!ended) stream.destroy();
-          if (err) reject(fromStatus(err, where));
+          if (err) reject(failure(err, where, c));
           else resolve(res!);
         });
         callRef = call;

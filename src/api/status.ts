@@ -52,17 +52,21 @@ export function toStatus(err: unknown): StatusError {
  * CANCELLED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN -> TemporaryError (machines retry);
  * INVALID_ARGUMENT -> InvalidArgumentError; everything else (FAILED_PRECONDITION, UNAUTHENTICATED,
  * PERMISSION_DENIED, UNIMPLEMENTED, NOT_FOUND...) -> PermanentError. The code is the agent's
- * `ferry-error-code` when it sent one.
+ * `ferry-error-code` when it sent one. `target` (the agent's address) goes into the details, and
+ * `unreachable: true` when the agent could not be reached at all (see isUnreachable).
  */
-export function fromStatus(err: unknown, where: string): FerryError {
+export function fromStatus(err: unknown, where: string, target?: string): FerryError {
   if (err instanceof FerryError) return err;
   const se = err as Partial<grpc.ServiceError> | null;
-  if (typeof se?.code !== 'number') return new TemporaryError(`${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  if (typeof se?.code !== 'number') return new TemporaryError(`${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: target ? { target } : {} });
   const sent = se.metadata?.get(ERROR_CODE_KEY)[0];
   const name = grpc.status[se.code] ?? String(se.code);
   const code = typeof sent === 'string' && sent ? sent : name;
   const message = `${where}: ${se.details || se.message || name}`;
-  const opts = { code, cause: err, details: { grpcStatus: name } };
+  // the agent answers its own UNAVAILABLE (a driver's temporary error) with its code; without one,
+  // the status is the client's: no connection, a connection lost, no answer in time
+  const unreachable = code === name && (se.code === grpc.status.UNAVAILABLE || se.code === grpc.status.DEADLINE_EXCEEDED);
+  const opts = { code, cause: err, details: { grpcStatus: name, ...(target ? { target } : {}), ...(unreachable ? { unreachable: true } : {}) } };
   switch (se.code) {
     case grpc.status.INVALID_ARGUMENT:
       return new InvalidArgumentError(message, opts);
@@ -79,4 +83,12 @@ export function fromStatus(err: unknown, where: string): FerryError {
     default:
       return new PermanentError(message, opts);
   }
+}
+
+/**
+ * Whether a remote call failed because its agent could not be reached (refused or lost connection,
+ * no answer before the deadline), as opposed to an answer of the agent: what makes a target unhealthy.
+ */
+export function isUnreachable(err: unknown): err is FerryError {
+  return err instanceof FerryError && err.details.unreachable === true;
 }

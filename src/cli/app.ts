@@ -4,6 +4,7 @@ import { mergeRegistries } from '../engine/merge-registries.js';
 import { systemClock } from '../engine/types.js';
 import type { InspectFn } from '../engine/inspection.js';
 import { archiverRegistry } from '../archiver/registry.js';
+import { TargetHealth } from '../health/target-health.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { replicationRegistry } from '../replication/registry.js';
@@ -20,6 +21,8 @@ export interface App {
   engine: Engine;
   log: Logger;
   metrics: FerryMetrics;
+  /** health of the agents behind grpc:// endpoints, shared in Redis (see docs/health.md) */
+  health: TargetHealth;
   close(): Promise<void>;
 }
 
@@ -37,8 +40,9 @@ export async function openApp(g: GlobalOptions, opts: {
   const redis: RedisHandle = await acquireRedis();
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
   const metrics = opts.metrics ?? new FerryMetrics();
+  const health = new TargetHealth({ redis: () => engine.redis, prefix: g.prefix, log });
   const registry = mergeRegistries(
-    replicationRegistry({ metrics }),
+    replicationRegistry({ metrics, health }),
     archiverRegistry({ metrics, redis: () => engine.redis, prefix: g.prefix, clock: systemClock }),
   );
   const engine: Engine = new Engine({
@@ -67,5 +71,5 @@ export async function openApp(g: GlobalOptions, opts: {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return { interrupted: interrupted.signal, engine, log, metrics, close };
+  return { interrupted: interrupted.signal, engine, log, metrics, health, close };
 }

@@ -1,3 +1,4 @@
+import type { UnhealthyTarget } from '../health/target-health.js';
 import type { Report } from '../replication/report.js';
 
 export function humanBytes(n: number): string {
@@ -30,4 +31,21 @@ export function formatReport(r: Report): string {
 
 export function formatTable(rows: string[][]): string {
   return table(rows);
+}
+
+/** A duration for a person: 45s, 1m20s, 2h5m, 3d4h. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
+  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600) ? `${Math.floor((s % 86_400) / 3600)}h` : ''}`;
+}
+
+/** The "unhealthy targets" section of `ferry status`; empty when every target is healthy. */
+export function formatUnhealthyTargets(targets: UnhealthyTarget[]): string {
+  if (!targets.length) return '';
+  const rows = [['TARGET', 'SINCE', 'FOR', 'FAILURES', 'LAST ERROR']];
+  for (const t of targets) rows.push([t.target, t.since, formatDuration(t.unhealthySeconds), String(t.failures), t.lastError ?? '']);
+  return [`unhealthy targets (work for them waits until a health check finds them back):`, table(rows).replace(/^/gm, '  ')].join('\n');
 }

@@ -3,7 +3,7 @@ import { FerryError, InvalidArgumentError } from '../errors/index.js';
 import { runReport } from '../replication/runs.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import { openApp, type App, type GlobalOptions } from './app.js';
-import { formatReport, formatTable } from './format.js';
+import { formatReport, formatTable, formatUnhealthyTargets } from './format.js';
 import { demo } from './commands/demo.js';
 import { replicateAndWait } from './commands/replicate.js';
 import { list, snapshot } from './commands/snapshot.js';
@@ -18,6 +18,9 @@ import { InspectorBridge, startInspector, type Inspector } from '../observabilit
 import { createLogger } from '../observability/logger.js';
 import { readTokenFile } from '../api/auth.js';
 import { startAgent } from '../api/endpoint-server.js';
+import { startHealthChecker, type HealthChecker } from '../health/health-checker.js';
+import { unhealthyTargets } from '../health/target-health.js';
+import { registerTargetHealthMetrics } from '../observability/health-metrics.js';
 
 /** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -125,18 +128,24 @@ program.command('status')
   .option('--limit <n>', 'runs to list', positiveInt, 20)
   .option('--json', 'print JSON')
   .action(async (run: string | undefined, o: { limit: number; json?: boolean }) => withApp({ workers: false }, async (app) => {
+    // agents that are down, whichever run waits for them: the first thing to fix
+    const unhealthy = unhealthyTargets(await app.health.list(), Date.now());
+    const section = formatUnhealthyTargets(unhealthy);
     if (run) {
       const report = await runReport(app.engine, run);
       if (!report) throw new InvalidArgumentError(`no run with id ${run}; see \`ferry status\` for the latest runs`, { code: 'NOT_FOUND' });
-      if (o.json) printJson(report);
-      else process.stdout.write(`${formatReport(report)}\n`);
+      if (o.json) printJson({ ...report, unhealthyTargets: unhealthy });
+      else process.stdout.write(`${formatReport(report)}\n${section ? `${section}\n` : ''}`);
       return EXIT.ok;
     }
     const ids = await app.engine.list('replication', o.limit);
     const reports = (await Promise.all(ids.map((id) => runReport(app.engine, id)))).filter((r) => r !== null);
-    if (o.json) printJson({ runs: reports });
-    else if (!reports.length) process.stdout.write('no runs yet: start one with `ferry replicate SENDER RECEIVER` or `ferry demo`\n');
-    else process.stdout.write(`${formatTable([['RUN', 'STATE', 'FILESYSTEMS', 'PROBLEM'], ...reports.map((r) => [r.id, r.state, String(r.filesystems.length), r.problem ?? ''])])}\n`);
+    if (o.json) printJson({ runs: reports, unhealthyTargets: unhealthy });
+    else {
+      if (!reports.length) process.stdout.write('no runs yet: start one with `ferry replicate SENDER RECEIVER` or `ferry demo`\n');
+      else process.stdout.write(`${formatTable([['RUN', 'STATE', 'FILESYSTEMS', 'PROBLEM'], ...reports.map((r) => [r.id, r.state, String(r.filesystems.length), r.problem ?? ''])])}\n`);
+      if (section) process.stdout.write(`${section}\n`);
+    }
     return EXIT.ok;
   }));
 
@@ -244,7 +253,8 @@ program.command('serve')
   .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
   .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
   .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
-  .action(async (o: { metrics: string | false; inspect?: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number }) => {
+  .option('--health-interval-ms <ms>', 'how often each healthy agent (grpc:// target) is health-checked; unhealthy ones follow their backoff', positiveInt, 10000)
+  .action(async (o: { metrics: string | false; inspect?: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number; healthIntervalMs: number }) => {
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
     const metrics = new FerryMetrics({ defaults: true });
@@ -253,8 +263,10 @@ program.command('serve')
     const app = await openApp(globals(), { workers: false, graceful: true, metrics, inspect: bridge?.inspect });
     let metricsServer: MetricsServer | null = null;
     let inspector: Inspector | null = null;
+    let checker: HealthChecker | null = null;
     try {
       registerQueueMetrics(metrics.registry, app.engine, { log: app.log });
+      registerTargetHealthMetrics(metrics.registry, app.health, { log: app.log });
       const lines: string[] = [];
       if (metricsAt) {
         metricsServer = await startMetricsServer({ address: metricsAt, registry: metrics.registry, log: app.log });
@@ -265,6 +277,7 @@ program.command('serve')
         lines.push(`Stately inspector on ${inspector.server.pageUrl} (open it in a browser with internet access; clients connect to ${inspector.server.wsUrl})`);
       }
       app.engine.startWorkers({ effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
+      checker = startHealthChecker({ health: app.health, intervalMs: o.healthIntervalMs, log: app.log });
       for (const line of lines) process.stdout.write(`${line}\n`);
       process.stderr.write(`ferry: serving (pid ${process.pid}); Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
@@ -275,6 +288,7 @@ program.command('serve')
     } finally {
       // metrics first (no scrape of a closing engine), workers next (their last transitions still reach the inspector), the inspector last
       await metricsServer?.close();
+      await checker?.stop();
       await app.close();
       await inspector?.close();
       // a library may keep a handle open (the inspector client retries a lost connection every 5 s)
