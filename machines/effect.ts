@@ -9,6 +9,32 @@ export interface EffectError {
   message: string;
   kind: 'temporary' | 'permanent';
   code: string;
+  /**
+   * for a temporary error whose cause knows when a retry can help (a target that is down until its
+   * next health check): milliseconds to wait before trying again, in place of the machine's own backoff
+   */
+  retryAfterMs?: number;
+}
+
+/**
+ * The code of a temporary error that says the work was not tried: a target it needs is down (its
+ * health check fails). Machines wait `retryAfterMs` and try again without counting an attempt, so
+ * an agent that is down for long delays the work instead of failing it.
+ */
+export const TARGET_UNHEALTHY = 'TARGET_UNHEALTHY';
+
+/** Pure: whether an effect error is a refusal to start because a target is unhealthy. */
+export function isTargetUnhealthy(error: EffectError): boolean {
+  return error.kind === 'temporary' && error.code === TARGET_UNHEALTHY;
+}
+
+/**
+ * Pure: the wait before the next try after a TARGET_UNHEALTHY refusal: the error's `retryAfterMs`,
+ * else `fallbackMs` (an error from an older worker that did not say).
+ */
+export function targetWaitMs(error: EffectError, fallbackMs: number): number {
+  const ms = error.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : fallbackMs;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import { effect, type EffectError } from './effect.js';
+import { effect, isTargetUnhealthy, targetWaitMs, type EffectError } from './effect.js';
 
 /**
  * The filesystem machine: one filesystem in one replication run.
@@ -8,7 +8,10 @@ import { effect, type EffectError } from './effect.js';
  * `Working` runs the next step as the durable effect `replicateStep`; a temporary failure waits in
  * `WorkingWait` for the named delay `retryBackoff` and tries the same step again; `Completed` when the
  * last step is done; `PermanentError` on a planning conflict, a permanent failure, or when the step's
- * attempts are used up. Pure: no I/O, no clock; the engine runs the effect and the timer.
+ * attempts are used up. A step refused with TARGET_UNHEALTHY (an agent it needs is down, so nothing
+ * was tried) also waits in `WorkingWait`, for the time the error carries (the target's next health
+ * check) and without counting an attempt: a long outage delays the filesystem, it does not fail it.
+ * Pure: no I/O, no clock; the engine runs the effect and the timer.
  */
 export const filesystemMachineVersion = '1';
 
@@ -92,8 +95,13 @@ export interface FilesystemContext {
   stepsDone: number;
   /** bytes carried by the completed steps */
   bytes: number;
-  /** temporary failures of the current step in a row (0 after a success) */
+  /** temporary failures of the current step in a row (0 after a success); TARGET_UNHEALTHY refusals do not count */
   attempt: number;
+  /**
+   * set while waiting for an unhealthy target: the wait its error asked for, used by `retryBackoff`
+   * instead of the backoff; null otherwise (absent in snapshots of older versions: same as null)
+   */
+  waitMs?: number | null;
   /** the planning conflict, the last failure, or null */
   problem: string | null;
 }
@@ -169,6 +177,7 @@ export function readEffectError(error: unknown): EffectError {
       message,
       kind: e.kind === 'permanent' ? 'permanent' : 'temporary',
       code: typeof e.code === 'string' ? e.code : 'ERROR',
+      ...(typeof e.retryAfterMs === 'number' ? { retryAfterMs: e.retryAfterMs } : {}),
     };
   }
   return { name: 'Error', message: String(error), kind: 'temporary', code: 'ERROR' };
@@ -188,13 +197,14 @@ export const filesystemMachine = setup({
     replicateStep: effect<ReplicateStepInput, ReplicateStepOutput>(),
   },
   delays: {
-    retryBackoff: ({ context }) => backoffMs(context.retry, context.attempt),
+    retryBackoff: ({ context }) => context.waitMs ?? backoffMs(context.retry, context.attempt),
   },
   guards: {
     hasProblem: ({ context }) => context.problem !== null,
     noStepsLeft: ({ context }) => context.stepsDone >= context.steps.length,
     isLastStep: ({ context }) => context.stepsDone + 1 >= context.steps.length,
     isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
+    isTargetUnhealthy: (_, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
     attemptsExhausted: ({ context }) => attemptsExhausted(context.retry, context.attempt + 1),
   },
   actions: {
@@ -202,6 +212,7 @@ export const filesystemMachine = setup({
       stepsDone: context.stepsDone + 1,
       bytes: context.bytes + (Number.isFinite(params.output?.bytes) ? Math.max(0, params.output.bytes) : 0),
       attempt: 0,
+      waitMs: null,
       problem: null,
     })),
     recordPermanentFailure: assign((_, params: { error: unknown }) => ({
@@ -209,9 +220,15 @@ export const filesystemMachine = setup({
     })),
     recordTemporaryFailure: assign(({ context }, params: { error: unknown }) => ({
       attempt: context.attempt + 1,
+      waitMs: null,
       problem: readEffectError(params.error).message,
     })),
     recordReset: assign({ problem: 'reset by operator (ferry signal reset)' }),
+    /** nothing was tried: wait as long as the error says, and keep the attempt count */
+    recordTargetWait: assign(({ context }, params: { error: unknown }) => {
+      const error = readEffectError(params.error);
+      return { waitMs: targetWaitMs(error, backoffMs(context.retry, Math.max(1, context.attempt))), problem: error.message };
+    }),
     giveUp: assign(({ context }, params: { error: unknown }) => ({
       attempt: context.attempt + 1,
       problem: `gave up after ${context.attempt + 1} attempts: ${readEffectError(params.error).message}`,
@@ -230,6 +247,7 @@ export const filesystemMachine = setup({
     stepsDone: 0,
     bytes: 0,
     attempt: 0,
+    waitMs: null,
     problem: input.problem ?? null,
   }),
   initial: 'Start',
@@ -277,6 +295,11 @@ export const filesystemMachine = setup({
             guard: { type: 'isPermanentFailure', params: ({ event }) => ({ error: event.error }) },
             target: 'PermanentError',
             actions: { type: 'recordPermanentFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            guard: { type: 'isTargetUnhealthy', params: ({ event }) => ({ error: event.error }) },
+            target: 'WorkingWait',
+            actions: { type: 'recordTargetWait', params: ({ event }) => ({ error: event.error }) },
           },
           {
             guard: 'attemptsExhausted',

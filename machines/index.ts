@@ -1,4 +1,4 @@
-export { effect, type EffectError } from './effect.js';
+export { effect, isTargetUnhealthy, targetWaitMs, TARGET_UNHEALTHY, type EffectError } from './effect.js';
 export {
   attemptsExhausted,
   backoffMs,

@@ -1,5 +1,5 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
-import { effect, type EffectError } from './effect.js';
+import { effect, isTargetUnhealthy, targetWaitMs, type EffectError } from './effect.js';
 import {
   attemptsExhausted,
   backoffMs,
@@ -18,7 +18,8 @@ import {
  *
  * `Planning` runs the `plan` effect (list filesystems and versions on both sides, compute each
  * filesystem's incremental path). A temporary planning failure waits in `PlanningError` for the named
- * delay `planningBackoff` and plans again. `Working` spawns one filesystem machine per planned
+ * delay `planningBackoff` and plans again; a planning refused with TARGET_UNHEALTHY (an agent is down)
+ * waits there too, for the time the error carries, without counting an attempt. `Working` spawns one filesystem machine per planned
  * filesystem (child ids `fs-<index>`), at most `concurrency` of them working at a time; a child that
  * waits for its retry time gives its slot to the next one, so one failing filesystem never blocks the
  * others. `WorkingWait` means every unfinished child is waiting for its retry time. The run ends in
@@ -114,8 +115,10 @@ export interface ReplicationContext {
   includeSnapshots: string | null;
   excludeSnapshots: string | null;
   retry: RetryPolicy;
-  /** failed planning attempts in a row */
+  /** failed planning attempts in a row; TARGET_UNHEALTHY refusals do not count */
   attempt: number;
+  /** set while planning waits for an unhealthy target: the wait its error asked for (absent in older snapshots) */
+  waitMs?: number | null;
   /** why planning failed or the run failed; null otherwise */
   problem: string | null;
   /** one entry per planned filesystem, in plan order; empty until planned */
@@ -248,10 +251,11 @@ export const replicationMachine = setup({
     filesystem: effect<FilesystemInput, FilesystemOutput>(),
   },
   delays: {
-    planningBackoff: ({ context }) => backoffMs(context.retry, context.attempt),
+    planningBackoff: ({ context }) => context.waitMs ?? backoffMs(context.retry, context.attempt),
   },
   guards: {
     isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
+    isTargetUnhealthy: (_, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
     planningAttemptsExhausted: ({ context }) => attemptsExhausted(context.retry, context.attempt + 1),
     /** a done/error event of one of our spawned filesystem children that is not recorded yet */
     isUnfinishedChild: ({ context, event }) => {
@@ -274,6 +278,7 @@ export const replicationMachine = setup({
   actions: {
     storePlan: assign((_, params: { plan: Plan }) => ({
       attempt: 0,
+      waitMs: null,
       problem: null,
       filesystems: (params.plan?.filesystems ?? []).map((fs, index): FilesystemEntry => ({
         index,
@@ -292,8 +297,14 @@ export const replicationMachine = setup({
     })),
     recordPlanningFailure: assign(({ context }, params: { error: unknown }) => ({
       attempt: context.attempt + 1,
+      waitMs: null,
       problem: `planning failed: ${readEffectError(params.error).message}`,
     })),
+    /** nothing was tried: wait as long as the error says, and keep the attempt count */
+    recordPlanningWait: assign(({ context }, params: { error: unknown }) => {
+      const error = readEffectError(params.error);
+      return { waitMs: targetWaitMs(error, backoffMs(context.retry, Math.max(1, context.attempt))), problem: `planning waits: ${error.message}` };
+    }),
     giveUpPlanning: assign(({ context }, params: { error: unknown }) => ({
       attempt: context.attempt + 1,
       problem: `planning gave up after ${context.attempt + 1} attempts: ${readEffectError(params.error).message}`,
@@ -392,6 +403,7 @@ export const replicationMachine = setup({
     excludeSnapshots: input.excludeSnapshots ?? null,
     retry: input.retry,
     attempt: 0,
+    waitMs: null,
     problem: null,
     filesystems: [],
   }),
@@ -427,6 +439,11 @@ export const replicationMachine = setup({
             guard: { type: 'isPermanentFailure', params: ({ event }) => ({ error: event.error }) },
             target: 'PermanentError',
             actions: { type: 'recordPermanentPlanningFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            guard: { type: 'isTargetUnhealthy', params: ({ event }) => ({ error: event.error }) },
+            target: 'PlanningError',
+            actions: { type: 'recordPlanningWait', params: ({ event }) => ({ error: event.error }) },
           },
           {
             guard: 'planningAttemptsExhausted',

@@ -44,6 +44,11 @@ function restore<M extends AnyStateMachine>(machine: M, snapshot: AnyMachineSnap
   return createActor(machine as AnyStateMachine, { snapshot: persisted }).getSnapshot() as ReturnType<M['resolveState']>;
 }
 const effectError = (kind: 'temporary' | 'permanent', message: string) => ({ name: 'Error', message, kind, code: 'X' });
+/** what a step or planning refused because an agent is down looks like (src/health) */
+const unhealthy = (retryAfterMs?: number) => ({
+  name: 'TemporaryError', message: 'target 127.0.0.1:7002 is unhealthy', kind: 'temporary' as const, code: 'TARGET_UNHEALTHY',
+  ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+});
 
 class Driver<TSnapshot extends AnyMachineSnapshot> {
   actions: Action[] = [];
@@ -273,6 +278,69 @@ describe('filesystem machine', () => {
     assert.equal(fs.value, 'Working');
     assert.deepEqual(fs.actions, []);
     assert.deepEqual(fs.context, before.context);
+  });
+
+  it('TARGET_UNHEALTHY waits retryBackoff for the time the error carries and does not count an attempt', () => {
+    const fs = startFilesystem({ steps: path3, retry: { initialMs: 1000, maxMs: 8000, maxAttempts: 2 } });
+    // far more refusals than maxAttempts allows failures: still waiting, never given up
+    for (const wait of [1000, 2000, 4000, 30000, 30000, 30000]) {
+      fs.send({ type: 'xstate.error.actor.step', error: unhealthy(wait) });
+      assert.equal(fs.value, 'WorkingWait');
+      assert.equal(fs.context.attempt, 0);
+      assert.equal(fs.context.problem, 'target 127.0.0.1:7002 is unhealthy');
+      const [timer] = raises(fs.actions);
+      assert.equal(timer.event.type, 'xstate.after.retryBackoff.filesystem.WorkingWait', 'the same named delay');
+      assert.equal(timer.delay, wait, 'the wait of the error, not the retry policy (capped at 8000)');
+      fs.send(timer.event);
+      assert.equal(fs.value, 'Working');
+      assert.equal(spawns(fs.actions)[0].input.index, 0, 'the same step again');
+    }
+    // back: the step runs and succeeds; the next step starts afresh
+    fs.send({ type: 'xstate.done.actor.step', output: { bytes: 7 } });
+    assert.equal(fs.context.stepsDone, 1);
+    assert.equal(fs.context.problem, null);
+    assert.equal(fs.context.waitMs, null);
+  });
+
+  it('TARGET_UNHEALTHY keeps the attempts counted so far; a real failure afterwards uses the backoff again', () => {
+    const fs = startFilesystem({ steps: path3, retry: { initialMs: 1000, maxMs: 8000, maxAttempts: 3 } });
+    fs.send({ type: 'xstate.error.actor.step', error: effectError('temporary', 'connection refused') });
+    assert.equal(fs.context.attempt, 1);
+    fs.send(raises(fs.actions)[0].event);
+    fs.send({ type: 'xstate.error.actor.step', error: unhealthy(250) });
+    assert.equal(fs.context.attempt, 1);
+    assert.equal(raises(fs.actions)[0].delay, 250);
+    fs.send(raises(fs.actions)[0].event);
+    fs.send({ type: 'xstate.error.actor.step', error: effectError('temporary', 'reset') });
+    assert.equal(fs.context.attempt, 2);
+    assert.equal(raises(fs.actions)[0].delay, 2000, 'the backoff of the second counted failure');
+    fs.send(raises(fs.actions)[0].event);
+    fs.send({ type: 'xstate.error.actor.step', error: effectError('temporary', 'reset') });
+    assert.equal(fs.value, 'PermanentError', 'real failures still give up at maxAttempts');
+    assert.equal((fs.snapshot.output as FilesystemOutput).problem, 'gave up after 3 attempts: reset');
+  });
+
+  it('TARGET_UNHEALTHY without a wait falls back to the backoff; a permanent error with that code still stops', () => {
+    const fs = startFilesystem({ steps: path3 });
+    fs.send({ type: 'xstate.error.actor.step', error: unhealthy() });
+    assert.equal(raises(fs.actions)[0].delay, 1000);
+    assert.equal(fs.context.attempt, 0);
+    fs.send(raises(fs.actions)[0].event);
+    fs.send({ type: 'xstate.error.actor.step', error: { ...unhealthy(100), kind: 'permanent' } });
+    assert.equal(fs.value, 'PermanentError');
+  });
+
+  it('a snapshot of the previous shape (no waitMs) restores and retries with the backoff', () => {
+    const fs = startFilesystem({ steps: path3 });
+    fs.send({ type: 'xstate.error.actor.step', error: effectError('temporary', 'EAGAIN') });
+    const persisted = JSON.parse(JSON.stringify(filesystemMachine.getPersistedSnapshot(fs.snapshot)));
+    delete persisted.context.waitMs;
+    const restored = createActor(filesystemMachine as AnyStateMachine, { snapshot: persisted }).getSnapshot() as ReturnType<typeof filesystemMachine['resolveState']>;
+    const [next, actions] = transition(filesystemMachine, restored, { type: 'xstate.after.retryBackoff.filesystem.WorkingWait' });
+    assert.equal(next.value, 'Working');
+    const [, again] = transition(filesystemMachine, next, { type: 'xstate.error.actor.step', error: effectError('temporary', 'EAGAIN') });
+    assert.equal(raises(again as Action[])[0].delay, 2000);
+    assert.equal(spawns(actions as Action[]).length, 1);
   });
 
   it('survives a JSON round trip of its persisted snapshot mid-wait', () => {
@@ -523,6 +591,29 @@ describe('replication machine', () => {
     assert.equal(out.state, 'PermanentError');
     assert.equal(out.problem, 'planning gave up after 2 attempts: ETIMEDOUT');
     assert.deepEqual(out.filesystems, []);
+  });
+
+  it('planning refused with TARGET_UNHEALTHY waits planningBackoff for the time the error carries, uncounted', () => {
+    const r = startReplication({ retry: { initialMs: 500, maxMs: 800, maxAttempts: 2 } });
+    for (const wait of [1000, 2000, 30000, 30000]) {
+      r.send({ type: 'xstate.error.actor.plan', error: unhealthy(wait) });
+      assert.equal(r.value, 'PlanningError');
+      assert.equal(r.context.attempt, 0);
+      assert.equal(r.context.problem, 'planning waits: target 127.0.0.1:7002 is unhealthy');
+      const [timer] = raises(r.actions);
+      assert.equal(timer.event.type, 'xstate.after.planningBackoff.replication.PlanningError');
+      assert.equal(timer.delay, wait);
+      r.send(timer.event);
+      assert.equal(r.value, 'Planning');
+    }
+    r.send({ type: 'xstate.error.actor.plan', error: effectError('temporary', 'ETIMEDOUT') });
+    assert.equal(r.context.attempt, 1);
+    assert.equal(raises(r.actions)[0].delay, 500, 'a counted failure uses the backoff');
+    r.send(raises(r.actions)[0].event);
+    r.send({ type: 'xstate.done.actor.plan', output: planOf(1) });
+    assert.equal(r.value, 'Working');
+    assert.equal(r.context.waitMs, null);
+    assert.equal(r.context.problem, null);
   });
 
   it('a permanent planning failure stops the run at once', () => {

@@ -99,7 +99,7 @@ describe('the service: agents, orchestrator and workers as separate processes', 
   let tokenFile: string;
 
   const startAgent = (name: 'a' | 'b' | 'c') => ferry(
-    ['agent', '--listen', `127.0.0.1:${ports[name]}`, '--endpoint', `dir:${d.path}/${name}`, '--token-file', tokenFile], env, /agent on grpc:\/\//,
+    ['agent', '--listen', `127.0.0.1:${ports[name]}`, '--allow', `dir:${d.path}/${name}`, '--token-file', tokenFile], env, /agent on grpc:\/\//,
   );
 
   before(async () => {

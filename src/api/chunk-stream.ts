@@ -36,7 +36,7 @@ export async function writeHeadered<H>(
  * ferry's typed errors, prefixed with `where`.
  */
 export async function readHeadered<H>(
-  call: grpc.ClientReadableStream<{ header?: H | null; chunk?: Buffer }>, where: string, signal?: AbortSignal, o: { tls?: boolean } = {},
+  call: grpc.ClientReadableStream<{ header?: H | null; chunk?: Buffer }>, where: string, signal?: AbortSignal, o: { tls?: boolean; target?: string } = {},
 ): Promise<{ header: H; stream: Readable }> {
   let finished = false;
   const cancel = () => { if (!finished) { finished = true; call.cancel(); } };

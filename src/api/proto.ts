@@ -48,7 +48,7 @@ export function newEndpointClient(address: string, credentials = grpc.credential
   return new Client(address, credentials, options);
 }
 
-export function newHealthClient(address: string, credentials = grpc.credentials.createInsecure()): HealthClient {
+export function newHealthClient(address: string, credentials = grpc.credentials.createInsecure(), options?: grpc.ChannelOptions): HealthClient {
   const Client = services().health;
-  return new Client(address, credentials);
+  return new Client(address, credentials, options);
 }

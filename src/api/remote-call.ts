@@ -26,7 +26,7 @@ export type StartCall<Res> = (md: grpc.Metadata, options: grpc.CallOptions, cb: 
  * One unary call: `start` makes it with the given metadata and a deadline `deadlineMs` from now;
  * a gRPC error becomes ferry's typed error, its message prefixed with `where`.
  */
-export function unaryCall<Res>(where: string, md: grpc.Metadata, deadlineMs: number, start: StartCall<Res>, o: { tls?: boolean } = {}): Promise<Res> {
+export function unaryCall<Res>(where: string, md: grpc.Metadata, deadlineMs: number, start: StartCall<Res>, o: { tls?: boolean; target?: string } = {}): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     start(md, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(fromStatus(err, where, o)) : resolve(res!)));
   });

@@ -8,7 +8,7 @@ import type { ReceiveResponse__Output } from './generated/ferry/v1/ReceiveRespon
 import type { SnapshotResponse__Output } from './generated/ferry/v1/SnapshotResponse.js';
 import { newEndpointClient, type EndpointClient } from './proto.js';
 import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from './remote-call.js';
-import { fromStatus } from './status.js';
+import { fromStatus, isUnreachable } from './status.js';
 import { channelCredentials, clientTlsFromEnv } from './tls.js';
 import { versionFromMsg, versionToMsg } from './version.js';
 
@@ -50,15 +50,39 @@ const CAPABILITIES: Record<Kind, DriverCapabilities> = {
  */
 const clients = new Map<string, EndpointClient>();
 
+/**
+ * Each channel has its own subchannel (not grpc-js's process-wide pool), so a channel dropped by
+ * `forget` takes its reconnect backoff with it and health probes do not share it.
+ */
+const CHANNEL_OPTIONS = { 'grpc.use_local_subchannel_pool': 1 };
+
+function channelKey(address: string, tls: boolean, files: { caFile?: string; certFile?: string; keyFile?: string }): string {
+  return JSON.stringify([tls ? 'grpcs' : 'grpc', address, files.caFile, files.certFile, files.keyFile]);
+}
+
 export function clientFor(address: string, tls = false): EndpointClient {
   const files = tls ? clientTlsFromEnv() : {};
-  const key = JSON.stringify([tls ? 'grpcs' : 'grpc', address, files.caFile, files.certFile, files.keyFile]);
+  const key = channelKey(address, tls, files);
   let c = clients.get(key);
   if (!c) {
-    c = newEndpointClient(address, channelCredentials({ tls, ...files }));
+    c = newEndpointClient(address, channelCredentials({ tls, ...files }), CHANNEL_OPTIONS);
     clients.set(key, c);
   }
   return c;
+}
+
+/**
+ * Drops a channel that could not reach its agent: grpc-js fails calls at once while it waits to
+ * reconnect (a wait that grows to 2 minutes), which would fail the first steps after the agent is
+ * back; the next call dials afresh instead. Calls still running on it finish (close lets them).
+ * Only the channel that saw the error is dropped, not a newer one.
+ */
+function forget(failed: EndpointClient): void {
+  for (const [key, c] of clients) {
+    if (c !== failed) continue;
+    clients.delete(key);
+    failed.close();
+  }
 }
 
 /** Closes every cached channel (tests; a process exits fine without it, idle channels hold no handle). */
@@ -73,7 +97,17 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
   const deadlineMs = opts.deadlineMs ?? 60_000;
   const metadata = () => tokenMetadata(opts.token);
   const client = () => clientFor(address, tls);
-  const unary = <Res>(where: string, start: StartCall<Res>, ms = deadlineMs) => unaryCall<Res>(where, metadata(), ms, start, { tls });
+  /** the agent as health records name it (see targetOf) */
+  const target = tls ? `grpcs://${address}` : address;
+  /** an unreachable agent's channel is dropped, so the first call after it is back dials afresh */
+  const dropIfUnreachable = <T>(c: EndpointClient, p: Promise<T>): Promise<T> => p.catch((e: unknown) => {
+    if (isUnreachable(e)) forget(c);
+    throw e;
+  });
+  const unary = <Res>(where: string, start: StartCall<Res>, ms = deadlineMs) => {
+    const c = client();
+    return dropIfUnreachable(c, unaryCall<Res>(where, metadata(), ms, start, { tls, target }));
+  };
 
   return {
     kind,
@@ -96,8 +130,9 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     },
 
     async send(fs, from, to, o: SendOptions = {}): Promise<SendStream> {
-      const call = client().send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, metadata());
-      const { header, stream } = await readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls });
+      const c = client();
+      const call = c.send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, metadata());
+      const { header, stream } = await dropIfUnreachable(c, readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls, target }));
       const size = header.sizeEstimate?.bytes;
       return { stream, ...(size === undefined ? {} : { sizeEstimate: size }) };
     },
@@ -117,8 +152,10 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
           onSettled();
           // answered (an error, a cancel) before the whole stream went out: stop reading the sender
           if (!ended) stream.destroy();
-          if (err) reject(fromStatus(err, where, { tls }));
-          else resolve(res!);
+          if (!err) return resolve(res!);
+          const e = fromStatus(err, where, { tls, target });
+          if (isUnreachable(e)) forget(agent);
+          reject(e);
         });
         callRef = call;
       });

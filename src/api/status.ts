@@ -56,17 +56,23 @@ export function toStatus(err: unknown): StatusError {
  * `ferry-error-code` when it sent one. A connection that failed in the TLS handshake (untrusted or
  * missing certificate, TLS against plaintext) is a PermanentError coded TLS, as a wrong token is: no
  * retry fixes a configuration; a bare close that TLS likely explains stays temporary, with the hint.
- * `tls` says whether the channel is TLS (grpcs://), for those hints.
+ * `tls` says whether the channel is TLS (grpcs://), for those hints. `target` (the agent's address)
+ * goes into the details, and `unreachable: true` when the agent could not be reached at all (see
+ * isUnreachable).
  */
-export function fromStatus(err: unknown, where: string, o: { tls?: boolean } = {}): FerryError {
+export function fromStatus(err: unknown, where: string, o: { tls?: boolean; target?: string } = {}): FerryError {
+  const target = o.target;
   if (err instanceof FerryError) return err;
   const se = err as Partial<grpc.ServiceError> | null;
-  if (typeof se?.code !== 'number') return new TemporaryError(`${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  if (typeof se?.code !== 'number') return new TemporaryError(`${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: target ? { target } : {} });
   const sent = se.metadata?.get(ERROR_CODE_KEY)[0];
   const name = grpc.status[se.code] ?? String(se.code);
   const code = typeof sent === 'string' && sent ? sent : name;
   const message = `${where}: ${se.details || se.message || name}`;
-  const opts = { code, cause: err, details: { grpcStatus: name } };
+  // the agent answers its own UNAVAILABLE (a driver's temporary error) with its code; without one,
+  // the status is the client's: no connection, a connection lost, no answer in time
+  const unreachable = code === name && (se.code === grpc.status.UNAVAILABLE || se.code === grpc.status.DEADLINE_EXCEEDED);
+  const opts = { code, cause: err, details: { grpcStatus: name, ...(target ? { target } : {}), ...(unreachable ? { unreachable: true } : {}) } };
   const tls = se.code === grpc.status.UNAVAILABLE ? tlsProblem(se.details ?? '', !!o.tls) : null;
   if (tls) {
     const text = `${where}: ${tls.certain ? 'TLS handshake failed: ' : ''}${tls.reason}; ${tls.hint}`;
@@ -88,4 +94,12 @@ export function fromStatus(err: unknown, where: string, o: { tls?: boolean } = {
     default:
       return new PermanentError(message, opts);
   }
+}
+
+/**
+ * Whether a remote call failed because its agent could not be reached (refused or lost connection,
+ * no answer before the deadline), as opposed to an answer of the agent: what makes a target unhealthy.
+ */
+export function isUnreachable(err: unknown): err is FerryError {
+  return err instanceof FerryError && err.details.unreachable === true;
 }

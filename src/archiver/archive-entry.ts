@@ -56,7 +56,7 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
       // Redis round trip less per entry (a failure recorded meanwhile stands, as if it came after this success)
       if (backoff.recorded) await deps.backoff.succeeded(input.sink);
     } catch (err) {
-      if (err instanceof FerryError && err.code === 'SINK_UNAVAILABLE') await deps.backoff.failed(input.sink);
+      if (err instanceof FerryError && err.code === 'SINK_UNAVAILABLE') await deps.backoff.failed(input.sink, err);
       throw err;
     }
     await source.acknowledgeAndPrune(ref, ARCHIVER_CONSUMER, input.lsn);

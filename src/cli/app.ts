@@ -4,6 +4,7 @@ import { mergeRegistries } from '../engine/merge-registries.js';
 import { systemClock } from '../engine/types.js';
 import type { InspectFn } from '../engine/inspection.js';
 import { archiverRegistry } from '../archiver/registry.js';
+import { TargetHealth, type TargetHealthRecord } from '../health/target-health.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { replicationRegistry } from '../replication/registry.js';
@@ -30,6 +31,8 @@ export interface App {
   scheduler: JobScheduler;
   /** jobs, runs, signals, partitions and transitions over this process's Redis */
   orchestrator: LocalOrchestrator;
+  /** health of the agents behind grpc:// endpoints, shared in Redis (see docs/health.md) */
+  health: TargetHealth;
   close(): Promise<void>;
 }
 
@@ -49,8 +52,9 @@ export async function openApp(g: GlobalOptions, opts: {
   const redis: RedisHandle = await acquireRedis();
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
   const metrics = opts.metrics ?? new FerryMetrics();
+  const health = new TargetHealth({ redis: () => engine.redis, prefix: g.prefix, log });
   const registry = mergeRegistries(
-    replicationRegistry({ metrics }),
+    replicationRegistry({ metrics, health }),
     jobRegistry(),
     archiverRegistry({ metrics, redis: () => engine.redis, prefix: g.prefix, clock: systemClock }),
   );
@@ -62,7 +66,7 @@ export async function openApp(g: GlobalOptions, opts: {
   });
   const jobs = new JobStore(engine.redis, g.prefix);
   const scheduler = new JobScheduler(engine.redis, g.prefix, log);
-  const orchestrator = new LocalOrchestrator({ engine, jobs, scheduler, metrics, targets: opts.targets });
+  const orchestrator = new LocalOrchestrator({ engine, jobs, scheduler, metrics, targets: opts.targets ?? (async () => targetViews(await health.list())) });
   if (opts.workers) startAppWorkers({ engine, jobs, scheduler }, opts);
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
@@ -84,7 +88,15 @@ export async function openApp(g: GlobalOptions, opts: {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return { interrupted: interrupted.signal, engine, log, metrics, jobs, scheduler, orchestrator, close };
+  return { interrupted: interrupted.signal, engine, log, metrics, health, jobs, scheduler, orchestrator, close };
+}
+
+/** The health records as the orchestrator shows them. */
+export function targetViews(records: TargetHealthRecord[]): TargetView[] {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return records.map((r) => ({
+    target: r.target, healthy: r.state !== 'unhealthy', since: iso(r.since)!, failures: r.failures, lastError: r.lastError, nextCheckAt: iso(r.nextCheckAt),
+  }));
 }
 
 /** This process's workers: the engine's queues and the job schedules' firings. */

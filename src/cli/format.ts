@@ -1,3 +1,4 @@
+import type { UnhealthyTarget } from '../health/target-health.js';
 import type { Report } from '../replication/report.js';
 import { describeSchedule } from '../jobs/spec.js';
 import type { JobView, RunView, TargetView } from '../service/views.js';
@@ -71,18 +72,20 @@ export function formatJobs(jobs: JobView[]): string {
   return table([['JOB', 'SENDER', 'RECEIVERS', 'SCHEDULE', 'LAST RUN'], ...jobs.map((j) => [j.spec.name, j.spec.sender, String(j.spec.receivers.length), describeSchedule(j.spec.schedule), j.lastRun ?? '-'])]);
 }
 
-/** "1m20s" */
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h ? `${h}h${m}m` : m ? `${m}m${s % 60}s` : `${s}s`;
-}
-
 export function formatUnhealthy(targets: TargetView[], now = Date.now()): string {
   const bad = targets.filter((t) => !t.healthy);
   if (!bad.length) return '';
   const rows = [['TARGET', 'UNHEALTHY SINCE', 'FOR', 'FAILURES', 'LAST ERROR']];
-  for (const t of bad) rows.push([t.target, t.since, formatAge(now - Date.parse(t.since)), String(t.failures), t.lastError ?? '']);
-  return `unhealthy targets:\n${table(rows).replace(/^/gm, '  ')}`;
+  for (const t of bad) rows.push([t.target, t.since, formatDuration((now - Date.parse(t.since)) / 1000), String(t.failures), t.lastError ?? '']);
+  return `unhealthy targets (work for them waits until a health check finds them back):\n${table(rows).replace(/^/gm, '  ')}`;
 }
+
+/** A duration for a person: 45s, 1m20s, 2h5m, 3d4h. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
+  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600) ? `${Math.floor((s % 86_400) / 3600)}h` : ''}`;
+}
+

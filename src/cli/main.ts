@@ -26,6 +26,8 @@ import { startAgent } from '../api/endpoint-server.js';
 import { startOrchestratorServer, type OrchestratorServer } from '../api/orchestrator-server.js';
 import { serverCredentials, serverTlsEnabled } from '../api/tls.js';
 import { addTlsOptions, tlsFromFlags, type TlsFlags } from './tls-options.js';
+import { startHealthChecker, type HealthChecker } from '../health/health-checker.js';
+import { registerTargetHealthMetrics } from '../observability/health-metrics.js';
 
 /** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -145,19 +147,21 @@ addServerOptions(program.command('status')
   .option('--json', 'print JSON'))
   .action(async (run: string | undefined, o: ServerOptions & { job?: string; limit: number; json?: boolean }) => {
     process.exitCode = await withOrchestrator(globals(), o, async (api) => {
+      // agents that are down, whichever run waits for them: the first thing to fix
+      const targets = await api.listTargets();
+      const unhealthy = targets.filter((t) => !t.healthy);
+      const section = formatUnhealthy(targets);
       if (run) {
         const view = await api.getRun(run);
-        if (o.json) printJson(view);
-        else process.stdout.write(`${formatRun(view)}\n`);
+        if (o.json) printJson({ ...view, unhealthyTargets: unhealthy });
+        else process.stdout.write(`${formatRun(view)}\n${section ? `${section}\n` : ''}`);
         return EXIT.ok;
       }
-      const [runs, targets] = await Promise.all([api.listRuns({ job: o.job, limit: o.limit }), api.listTargets()]);
-      const unhealthy = targets.filter((t) => !t.healthy);
+      const runs = await api.listRuns({ job: o.job, limit: o.limit });
       if (o.json) printJson({ runs, unhealthyTargets: unhealthy });
       else {
         const lines = [runs.length ? formatRuns(runs) : 'no runs yet: start one with `ferry replicate SENDER RECEIVER`, `ferry job run JOB` or `ferry demo`'];
-        const bad = formatUnhealthy(targets);
-        if (bad) lines.push(bad);
+        if (section) lines.push(section);
         process.stdout.write(`${lines.join('\n')}\n`);
       }
       return EXIT.ok;
@@ -290,8 +294,9 @@ addTlsOptions(program.command('serve')
   .option('--inspect <port>', 'serve the Stately inspector on [host:]port (host 127.0.0.1 unless given) and feed it this process\'s transitions')
   .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
   .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
-  .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000))
-  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number } & TlsFlags) => {
+  .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
+  .option('--health-interval-ms <ms>', 'how often each healthy agent (grpc:// target) is health-checked; unhealthy ones follow their backoff', positiveInt, 10000))
+  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number; healthIntervalMs: number } & TlsFlags) => {
     const grpcAt = o.grpc === undefined ? null : parseListenAddress(o.grpc, '--grpc', { allowPortZero: true });
     if (grpcAt && !o.tokenFile) throw new InvalidArgumentError('--grpc needs --token-file: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
     const token = grpcAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
@@ -310,8 +315,10 @@ addTlsOptions(program.command('serve')
     let grpcServer: OrchestratorServer | null = null;
     let clusterMetrics: { stop(): Promise<void> } | null = null;
     let inspectorFeed: { stop(): Promise<void> } | null = null;
+    let checker: HealthChecker | null = null;
     try {
       registerQueueMetrics(metrics.registry, app.engine, { log: app.log });
+      registerTargetHealthMetrics(metrics.registry, app.health, { log: app.log });
       clusterMetrics = startClusterMetrics(app.engine, metrics, app.log);
       const lines: string[] = [];
       if (grpcAt) {
@@ -328,6 +335,7 @@ addTlsOptions(program.command('serve')
         lines.push(`Stately inspector on ${inspector.server.pageUrl} (open it in a browser with internet access; clients connect to ${inspector.server.wsUrl})`);
       }
       startAppWorkers(app, { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
+      checker = startHealthChecker({ health: app.health, intervalMs: o.healthIntervalMs, log: app.log });
       for (const line of lines) process.stdout.write(`${line}\n`);
       process.stderr.write(`ferry: serving (pid ${process.pid}); Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
@@ -341,6 +349,7 @@ addTlsOptions(program.command('serve')
       await inspectorFeed?.stop();
       // metrics first (no scrape of a closing engine), workers next (their last transitions still reach the inspector), the inspector last
       await metricsServer?.close();
+      await checker?.stop();
       await app.close();
       await inspector?.close();
       // a library may keep a handle open (the inspector client retries a lost connection every 5 s)

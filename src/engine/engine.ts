@@ -363,7 +363,7 @@ export class Engine {
     let lastWrite = 0;
     const startedAt = this.clock.now();
     const ctx: EffectContext = {
-      machineId: d.machineId, childId: d.childId, signal: controller.signal, log, attempt: job.attemptsMade + 1,
+      machineId: d.machineId, childId: d.childId, signal: controller.signal, log, attempt: job.attemptsMade + 1, scheduledAt: job.timestamp,
       progress: (p) => {
         this.watchdog.progress(jobId);
         const now = this.clock.now();

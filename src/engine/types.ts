@@ -103,6 +103,8 @@ export interface EffectContext {
   progress(p: { bytes?: number; total?: number; entries?: number }): void;
   log: Logger;
   attempt: number;
+  /** ms since epoch the effect was scheduled (its job created), for queueing-delay metrics */
+  scheduledAt?: number;
 }
 
 export interface EffectDefinition<TInput = any, TOutput = any> {

@@ -54,8 +54,17 @@ export function isRetryable(err: unknown): boolean {
   return !(err instanceof FerryError);
 }
 
+/**
+ * An error as machine data. A temporary FerryError whose `details.retryAfterMs` is a non-negative
+ * number passes it on, so the machine waits that long instead of its own backoff.
+ */
 export function toErrorData(err: unknown): ErrorData {
-  if (err instanceof FerryError) return { name: err.name, message: err.message, kind: err.kind, code: err.code };
+  if (err instanceof FerryError) {
+    const data: ErrorData = { name: err.name, message: err.message, kind: err.kind, code: err.code };
+    const wait = err.details.retryAfterMs;
+    if (err.kind === 'temporary' && typeof wait === 'number' && Number.isFinite(wait) && wait >= 0) data.retryAfterMs = Math.round(wait);
+    return data;
+  }
   const e = err instanceof Error ? err : new Error(String(err));
   const code = typeof (e as { code?: unknown }).code === 'string' ? String((e as { code?: unknown }).code) : 'ERROR';
   return { name: e.name, message: e.message, kind: isRetryable(e) ? 'temporary' : 'permanent', code };

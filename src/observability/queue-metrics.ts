@@ -2,6 +2,27 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 
+/**
+ * A refresh of gauges from Redis at scrape time, given up after `timeoutMs` (default 5000): the
+ * scrape then serves the last values, and the failure is logged.
+ */
+export function scrapeRefresher(opts: { log?: Logger; timeoutMs?: number }): (what: string, fn: () => Promise<void>) => Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  return async (what, fn) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([fn(), timeout]);
+    } catch (err) {
+      opts.log?.warn({ err: (err as Error).message, metric: what }, 'metric not refreshed; serving its last value');
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 /** What the gauges read: an Engine (with or without workers) on the installation's prefix. */
 export type QueueMetricsSource = Pick<Engine, 'queueCounts' | 'list' | 'redis' | 'keys'>;
 
@@ -26,21 +47,8 @@ export interface QueueMetrics {
  * When Redis does not answer in time the scrape still succeeds, with the last values.
  */
 export function registerQueueMetrics(registry: Registry, source: QueueMetricsSource, opts: QueueMetricsOptions = {}): QueueMetrics {
-  const timeoutMs = opts.timeoutMs ?? 5000;
   const runsLimit = opts.runsLimit ?? 1000;
-  const refresh = async (what: string, fn: () => Promise<void>) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      await Promise.race([fn(), timeout]);
-    } catch (err) {
-      opts.log?.warn({ err: (err as Error).message, metric: what }, 'metric not refreshed; serving its last value');
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const refresh = scrapeRefresher(opts);
 
   const queueJobs: Gauge<'queue' | 'state'> = new Gauge({
     name: 'ferry_queue_jobs',

@@ -2,6 +2,8 @@ import type { AnyMachineSnapshot } from 'xstate';
 import { filesystemMachine, filesystemMachineVersion, summarizeFilesystem, type FilesystemContext } from '../../machines/filesystem.js';
 import { replicationMachine, replicationMachineVersion, summarizeReplication, type PlanInput, type ReplicationContext } from '../../machines/replication.js';
 import type { Registry } from '../engine/types.js';
+import { admitEndpoints, reportUnreachable } from '../health/gate.js';
+import type { TargetHealth } from '../health/target-health.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { openEndpoint } from '../storage/endpoint.js';
 import { planReplication } from './planner.js';
@@ -11,6 +13,11 @@ export interface ReplicationRegistryOptions {
   metrics: FerryMetrics;
   /** abort a step with no progress for this long, in milliseconds. @defaultValue 120000 */
   stepTimeoutMs?: number;
+  /**
+   * health of the agents behind grpc:// endpoints: plans and steps wait for an unhealthy agent
+   * instead of calling it (see docs/health.md). Without it, agents are called unchecked.
+   */
+  health?: TargetHealth;
 }
 
 /** The machines and effects of replication, as the engine runs them. */
@@ -32,16 +39,22 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
       plan: {
         timeoutMs: 120_000,
         async run(input: PlanInput, ctx) {
+          await admitEndpoints(opts.health, [input.sender, input.receiver]);
           ctx.progress({});
-          return planReplication({
-            sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
-            filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch,
-          });
+          try {
+            return await planReplication({
+              sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
+              filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch,
+            });
+          } catch (err) {
+            await reportUnreachable(opts.health, err, ctx.log);
+            throw err;
+          }
         },
       },
       replicateStep: {
         timeoutMs: opts.stepTimeoutMs ?? 120_000,
-        run: (input, ctx) => replicateStep(input, ctx, opts.metrics),
+        run: (input, ctx) => replicateStep(input, ctx, opts.metrics, opts.health),
       },
     },
   };

@@ -1,22 +1,45 @@
 import { Transform } from 'node:stream';
 import type { ReplicateStepInput, ReplicateStepOutput } from '../../machines/filesystem.js';
 import type { EffectContext } from '../engine/types.js';
+import { admitEndpoints, reportUnreachable } from '../health/gate.js';
+import type { TargetHealth } from '../health/target-health.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { openEndpoint } from '../storage/endpoint.js';
 
 /**
- * One replication step: the sender's stream piped into the receiver, counting bytes for
- * progress (which also feeds the watchdog). Idempotent: a step whose `to` version already
- * exists on the receiver (a retried job whose first run finished) succeeds without sending.
+ * One replication step. First its agents must be healthy (when `health` is given) (else a TARGET_UNHEALTHY refusal: the
+ * machine waits for their next check without counting an attempt); a failure to reach an agent
+ * during the step makes that agent unhealthy. Observes the step's queueing delay and, when it
+ * replicated data, its latency (`ferry_replication_{delay,latency}_seconds{type}`).
  */
-export async function replicateStep(input: ReplicateStepInput, ctx: EffectContext, metrics: FerryMetrics): Promise<ReplicateStepOutput> {
+export async function replicateStep(input: ReplicateStepInput, ctx: EffectContext, metrics: FerryMetrics, health?: TargetHealth): Promise<ReplicateStepOutput> {
+  await admitEndpoints(health, [input.sender, input.receiver]);
+  const type = input.step.from === null ? 'full' : 'incremental';
+  const startedAt = Date.now();
+  if (ctx.scheduledAt !== undefined) metrics.replicationDelay.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
+  try {
+    const done = await transferStep(input, ctx, metrics);
+    if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
+    return { bytes: done.bytes };
+  } catch (err) {
+    await reportUnreachable(health, err, ctx.log);
+    throw err;
+  }
+}
+
+/**
+ * The sender's stream piped into the receiver, counting bytes for progress (which also feeds the
+ * watchdog). Idempotent: a step whose `to` version already exists on the receiver (a retried job
+ * whose first run finished) succeeds without sending (`sent` false).
+ */
+async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metrics: FerryMetrics): Promise<{ bytes: number; sent: boolean }> {
   const sender = openEndpoint(input.sender);
   const receiver = openEndpoint(input.receiver);
   const { filesystem: fs, step } = input;
   const have = await receiver.listVersions(fs);
   if (have.some((v) => v.guid === step.to.guid)) {
     ctx.log.info({ filesystem: fs, to: step.to.name }, 'receiver already has this version: step done');
-    return { bytes: 0 };
+    return { bytes: 0, sent: false };
   }
   let from = step.from;
   if (step.intermediates && from) {
@@ -49,7 +72,7 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
     if (done) {
       count(done.bytes);
       ctx.log.info({ filesystem: fs, from: step.from?.name ?? null, to: step.to.name, bytes: done.bytes, fastPath: true }, 'step replicated');
-      return { bytes: done.bytes };
+      return { bytes: done.bytes, sent: true };
     }
   }
   const { stream, sizeEstimate } = await sender.send(fs, from, step.to, { signal: ctx.signal, intermediates: step.intermediates });
@@ -74,5 +97,5 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
     throw err;
   }
   ctx.log.info({ filesystem: fs, from: step.from?.name ?? null, to: step.to.name, bytes }, 'step replicated');
-  return { bytes };
+  return { bytes, sent: true };
 }
