@@ -13,6 +13,8 @@ export interface RemoteOrchestratorOptions {
   address: string;
   token: string;
   credentials?: grpc.ChannelCredentials;
+  /** the channel is TLS (for the hints of a failed handshake) */
+  tls?: boolean;
   /** per unary call; default 30 s */
   deadlineMs?: number;
 }
@@ -36,7 +38,7 @@ export class RemoteOrchestrator implements Orchestrator {
   private call<Req, Res>(method: keyof OrchestratorClient, req: Req, where: string): Promise<Res> {
     const fn = this.client[method] as unknown as UnaryMethod<Req, Res>;
     return new Promise<Res>((resolve, reject) => {
-      fn.call(this.client, req, this.metadata(), { deadline: Date.now() + (this.o.deadlineMs ?? 30_000) }, (err, res) => (err ? reject(fromStatus(err, `${where} (server ${this.o.address})`)) : resolve(res!)));
+      fn.call(this.client, req, this.metadata(), { deadline: Date.now() + (this.o.deadlineMs ?? 30_000) }, (err, res) => (err ? reject(fromStatus(err, `${where} (server ${this.o.address})`, { tls: this.o.tls })) : resolve(res!)));
     });
   }
 
@@ -105,7 +107,7 @@ export class RemoteOrchestrator implements Orchestrator {
       signal.addEventListener('abort', onAbort, { once: true });
       const finish = (err?: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        if (err && !signal.aborted) reject(fromStatus(err, `watching transitions (server ${this.o.address})`));
+        if (err && !signal.aborted) reject(fromStatus(err, `watching transitions (server ${this.o.address})`, { tls: this.o.tls }));
         else resolve();
       };
       // one event at a time: pausing the call pushes back on the server through gRPC flow control

@@ -52,7 +52,7 @@ export function toStatus(err: unknown): StatusError {
  * A gRPC error back to ferry's typed errors, for the remote driver: UNAVAILABLE, DEADLINE_EXCEEDED,
  * CANCELLED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN -> TemporaryError (machines retry);
  * INVALID_ARGUMENT -> InvalidArgumentError; everything else (FAILED_PRECONDITION, UNAUTHENTICATED,
- * PERMISSION_DENIED, UNIMPLEMENTED, NOT_FOUND...) -> PermanentError. The code is the agent's
+ * PERMISSION_DENIED, UNIMPLEMENTED...) -> PermanentError; NOT_FOUND and ALREADY_EXISTS -> InvalidArgumentError. The code is the agent's
  * `ferry-error-code` when it sent one. A connection that failed in the TLS handshake (untrusted or
  * missing certificate, TLS against plaintext) is a PermanentError coded TLS, as a wrong token is: no
  * retry fixes a configuration; a bare close that TLS likely explains stays temporary, with the hint.
@@ -80,6 +80,9 @@ export function fromStatus(err: unknown, where: string, o: { tls?: boolean; targ
   }
   switch (se.code) {
     case grpc.status.INVALID_ARGUMENT:
+    case grpc.status.NOT_FOUND:
+    case grpc.status.ALREADY_EXISTS:
+      // the caller named something wrong: a usage error, as when the CLI finds it itself
       return new InvalidArgumentError(message, opts);
     case grpc.status.UNAVAILABLE:
     case grpc.status.DEADLINE_EXCEEDED:

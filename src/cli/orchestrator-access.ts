@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readTokenFile } from '../api/auth.js';
 import { RemoteOrchestrator } from '../api/orchestrator-client.js';
+import { channelCredentials, clientTlsFromEnv } from '../api/tls.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
 import { openApp, type GlobalOptions } from './app.js';
@@ -13,17 +14,17 @@ export interface ServerOptions {
 /** `--server` and `--token-file`, for every command that can talk to `ferry serve`. */
 export function addServerOptions(cmd: Command): Command {
   return cmd
-    .option('--server <addr>', 'talk to `ferry serve --grpc` at HOST:PORT instead of to Redis directly')
+    .option('--server <addr>', 'talk to `ferry serve --grpc` at HOST:PORT (grpcs://HOST:PORT for TLS) instead of to Redis directly')
     .option('--token-file <file>', 'with --server: file holding the server\'s token (default: $FERRY_TOKEN_FILE)');
 }
 
-/** HOST:PORT from `HOST:PORT` or `grpc://HOST:PORT`. */
-export function serverAddress(text: string): string {
-  const m = /^(?:grpc:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(text.trim());
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-    throw new InvalidArgumentError(`--server ${JSON.stringify(text)}: use HOST:PORT (e.g. 127.0.0.1:50051)`, { code: 'INVALID_ARGUMENT' });
+/** The server to call: `HOST:PORT` or `grpc://HOST:PORT` (plaintext), `grpcs://HOST:PORT` (TLS). */
+export function serverAddress(text: string): { address: string; tls: boolean } {
+  const m = /^(?:(grpcs?):\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(text.trim());
+  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+    throw new InvalidArgumentError(`--server ${JSON.stringify(text)}: use HOST:PORT (e.g. 127.0.0.1:50051), or grpcs://HOST:PORT for TLS`, { code: 'INVALID_ARGUMENT' });
   }
-  return `${m[1]}:${m[2]}`;
+  return { address: `${m[2]}:${m[3]}`, tls: m[1] === 'grpcs' };
 }
 
 /**
@@ -34,7 +35,10 @@ export async function withOrchestrator(g: GlobalOptions, o: ServerOptions, fn: (
   if (o.server) {
     const file = o.tokenFile ?? process.env.FERRY_TOKEN_FILE;
     if (!file) throw new InvalidArgumentError('--server needs the server\'s token: --token-file FILE or FERRY_TOKEN_FILE', { code: 'TOKEN_MISSING' });
-    const api = new RemoteOrchestrator({ address: serverAddress(o.server), token: readTokenFile(file, o.tokenFile ? '--token-file' : 'FERRY_TOKEN_FILE') });
+    const { address, tls } = serverAddress(o.server);
+    // TLS files as for grpcs:// endpoints: FERRY_TLS_CA_FILE, and FERRY_TLS_CERT_FILE/FERRY_TLS_KEY_FILE for mutual TLS
+    const credentials = channelCredentials({ tls, ...(tls ? clientTlsFromEnv() : {}) });
+    const api = new RemoteOrchestrator({ address, tls, credentials, token: readTokenFile(file, o.tokenFile ? '--token-file' : 'FERRY_TOKEN_FILE') });
     try {
       return await fn(api);
     } finally {
