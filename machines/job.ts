@@ -1,4 +1,5 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
+import { childIdOf } from './children.js';
 import { effect, type EffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, readEffectError, type RetryPolicy } from './filesystem.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput } from './replication.js';
@@ -100,15 +101,7 @@ export function replicationChildId(index: number): string {
   return `to-${index}`;
 }
 
-const DONE_PREFIX = 'xstate.done.actor.';
-const ERROR_PREFIX = 'xstate.error.actor.';
 
-function childIdOf(event: { type: string; childId?: unknown }): string | undefined {
-  if (event.type === 'ferry.child.state') return typeof event.childId === 'string' ? event.childId : undefined;
-  if (event.type.startsWith(DONE_PREFIX)) return event.type.slice(DONE_PREFIX.length);
-  if (event.type.startsWith(ERROR_PREFIX)) return event.type.slice(ERROR_PREFIX.length);
-  return undefined;
-}
 
 function entryOf(context: JobContext, event: { type: string; childId?: unknown }): ReplicationEntry | undefined {
   const id = childIdOf(event);

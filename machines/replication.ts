@@ -1,4 +1,5 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
+import { childIdOf } from './children.js';
 import { effect, isTargetUnhealthy, targetWaitMs, type EffectError } from './effect.js';
 import {
   attemptsExhausted,
@@ -175,8 +176,6 @@ export type ReplicationMachineEvent =
   | { type: 'xstate.error.actor.plan'; error: EffectError }
   | { type: 'xstate.after.planningBackoff.replication.PlanningError' };
 
-const DONE_PREFIX = 'xstate.done.actor.';
-const ERROR_PREFIX = 'xstate.error.actor.';
 
 /** Pure: `fs-<index>`, the id of the filesystem machine for the plan's index-th filesystem. */
 export function filesystemChildId(index: number): string {
@@ -187,13 +186,6 @@ function isFinalState(state: FilesystemEntryState): state is FilesystemFinalStat
   return state === 'Completed' || state === 'PermanentError';
 }
 
-/** Pure: the child id an event is about (`childId`, or parsed from a done/error event type). */
-function childIdOf(event: { type: string; childId?: unknown }): string | undefined {
-  if (event.type === 'ferry.child.state') return typeof event.childId === 'string' ? event.childId : undefined;
-  if (event.type.startsWith(DONE_PREFIX)) return event.type.slice(DONE_PREFIX.length);
-  if (event.type.startsWith(ERROR_PREFIX)) return event.type.slice(ERROR_PREFIX.length);
-  return undefined;
-}
 
 /** Pure: the entry of the child an event is about. */
 function entryOf(context: ReplicationContext, event: { type: string; childId?: unknown }): FilesystemEntry | undefined {

@@ -18,6 +18,7 @@ import { openEndpoint } from '../src/storage/endpoint.js';
 import { startNodeProcess, stopProcess, until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
+import { sample } from './helpers/metrics.js';
 
 /**
  * Health-gated scheduling against real `ferry agent` processes and a real redis-server: an agent
@@ -59,17 +60,6 @@ function ferry(args: string[], env: Record<string, string>): Promise<{ code: num
   });
 }
 
-/** sum of a metric's samples whose labels include all of `labels` (Prometheus text format) */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum = (sum ?? 0) + Number(m[3]);
-  }
-  return sum;
-}
 
 /** path -> sha256 of every file below dir */
 function hashTree(dir: string, prefix = ''): Record<string, string> {

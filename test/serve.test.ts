@@ -17,6 +17,7 @@ import { createDirDriver } from '../src/storage/dir/index.js';
 import { until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { fastRetry, tempDir } from './helpers/replication.js';
+import { sample } from './helpers/metrics.js';
 
 // Node 20 has no global WebSocket: use `ws`, which @statelyai/inspect depends on (and loads the same way)
 interface WsClient {
@@ -57,17 +58,6 @@ async function stop(s: Served, timeoutMs = 15_000): Promise<number | null> {
   return code;
 }
 
-/** sum of a metric's samples whose labels include all of `labels` */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum = (sum ?? 0) + Number(m[3]);
-  }
-  return sum;
-}
 
 function refused(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
+import { sample } from './helpers/metrics.js';
 
 // The whole service, as operators run it: two storage agents, `ferry serve` (gRPC API, metrics,
 // inspector, workers) and two more `ferry worker` processes, all separate processes on loopback.
@@ -55,16 +56,6 @@ async function stop(p: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Pr
   clearTimeout(t);
 }
 
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum = (sum ?? 0) + Number(m[3]);
-  }
-  return sum;
-}
 
 function unary<Res>(fn: (cb: (err: grpc.ServiceError | null, res?: Res) => void) => void): Promise<{ err: grpc.ServiceError | null; res?: Res }> {
   return new Promise((resolve) => fn((err, res) => resolve({ err, res })));

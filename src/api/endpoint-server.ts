@@ -8,6 +8,7 @@ import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
 import { bearerMatches } from './auth.js';
+import { backpressuredWriter, bindServer } from './grpc-server.js';
 import { writeHeadered } from './chunk-stream.js';
 import type { ReceiveRequest__Output } from './generated/ferry/v1/ReceiveRequest.js';
 import { logSourceHandlers, type HandlerKit } from './log-source-handlers.js';
@@ -101,14 +102,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     serverStream: <Req, Res>(method: string, fn: (req: Req, write: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>) => (call: grpc.ServerWritableStream<Req, Res>) => {
       const ac = new AbortController();
       call.on('cancelled', () => ac.abort(new TemporaryError(`the client cancelled ${method}`, { code: 'CANCELLED' })));
-      const write = async (msg: Res) => {
-        if (call.write(msg)) return;
-        await new Promise<void>((resolve) => {
-          const done = () => { call.off('drain', done); ac.signal.removeEventListener('abort', done); resolve(); };
-          call.on('drain', done);
-          ac.signal.addEventListener('abort', done, { once: true });
-        });
-      };
+      const write = backpressuredWriter<Res>(call, ac.signal);
       (async () => {
         authorize(call.metadata);
         await fn(call.request, write, ac.signal);
@@ -195,23 +189,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const svc = services();
   server.addService(svc.endpoint.service, impl);
   server.addService(svc.health.service, health);
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${o.port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => {
-      if (err) reject(new InvalidArgumentError(`--listen ${host}:${o.port}: cannot listen: ${err.message}`, { code: 'LISTEN_FAILED', cause: err }));
-      else resolve(p);
-    });
-  });
-  return {
-    address: `${host}:${port}`,
-    port,
-    endpoints: served,
-    logRoot: logSource?.root ?? null,
-    close: (graceMs = 10_000) => new Promise<void>((resolve) => {
-      const force = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
-      server.tryShutdown(() => { clearTimeout(force); resolve(); });
-    }),
-  };
+  const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--listen' });
+  return { ...bound, endpoints: served, logRoot: logSource?.root ?? null };
 }
 
 async function existingDirectory(path: string, option: string): Promise<string> {

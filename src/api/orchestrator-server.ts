@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import { FerryError, InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
 import { bearerMatches } from './auth.js';
+import { backpressuredWriter, bindServer } from './grpc-server.js';
 import type { OrchestratorHandlers } from './generated/ferry/v1/Orchestrator.js';
 import type { Transition } from './generated/ferry/v1/Transition.js';
 import type { WatchTransitionsRequest__Output } from './generated/ferry/v1/WatchTransitionsRequest.js';
@@ -90,15 +91,8 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
       call.on('close', () => gone.abort());
       // the client went away, or the server is closing (the stream then ends cleanly: resume from the last id)
       const ac = { signal: AbortSignal.any([gone.signal, closing.signal]) };
-      const write = async (msg: Transition) => {
-        if (call.write(msg)) return;
-        // a slow client holds the reader here, not an ever-growing buffer in this process
-        await new Promise<void>((resolve) => {
-          const done = () => { call.off('drain', done); ac.signal.removeEventListener('abort', done); resolve(); };
-          call.on('drain', done);
-          ac.signal.addEventListener('abort', done, { once: true });
-        });
-      };
+      // a slow client holds the log reader here, not an ever-growing buffer in this process
+      const write = backpressuredWriter<Transition>(call, ac.signal);
       (async () => {
         authorize(call.metadata);
         const req = call.request;
@@ -127,20 +121,12 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
   const server = new grpc.Server();
   server.addService(orchestratorPackage().ferry.v1.Orchestrator.service, impl);
   server.addService(services().health.service, health);
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${o.port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => {
-      if (err) reject(new InvalidArgumentError(`--grpc ${host}:${o.port}: cannot listen: ${err.message}`, { code: 'LISTEN_FAILED', cause: err }));
-      else resolve(p);
-    });
-  });
+  const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--grpc' });
   return {
-    address: `${host}:${port}`,
-    port,
-    close: (graceMs = 10_000) => new Promise<void>((resolve) => {
+    ...bound,
+    close: (graceMs?: number) => {
       closing.abort();
-      const force = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
-      server.tryShutdown(() => { clearTimeout(force); resolve(); });
-    }),
+      return bound.close(graceMs);
+    },
   };
 }

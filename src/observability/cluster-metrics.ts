@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import type { TransitionEvent } from '../engine/types.js';
 import type { FerryMetrics } from './metrics.js';
+import { followLogFromNow } from './log-follower.js';
 
 /**
  * Feeds a clusterView FerryMetrics from the transition log, so `ferry serve`'s /metrics counts what
@@ -13,7 +14,6 @@ import type { FerryMetrics } from './metrics.js';
 export function startClusterMetrics(engine: Engine, metrics: FerryMetrics, log?: Logger): { stop(): Promise<void> } {
   const cluster = metrics.cluster;
   if (!cluster) throw new Error('startClusterMetrics needs a FerryMetrics with clusterView');
-  const stop = new AbortController();
   /** per active machine: when it entered its state, and (filesystems) the bytes already counted */
   const seen = new Map<string, { at: number; bytes: number }>();
 
@@ -35,25 +35,5 @@ export function startClusterMetrics(engine: Engine, metrics: FerryMetrics, log?:
     if (seen.size > 100_000) seen.delete(seen.keys().next().value as string);
   };
 
-  const running = (async () => {
-    let from = await engine.transitions.lastId();
-    // the follow loop ends on a Redis error: start again after the last event counted
-    while (!stop.signal.aborted) {
-      try {
-        await engine.transitions.follow(from, async (e) => {
-          await onEvent(e);
-          from = e.id ?? from;
-        }, stop.signal);
-      } catch (err) {
-        log?.warn({ err: (err as Error).message }, 'cluster metrics: transition log read failed; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  })();
-  return {
-    async stop() {
-      stop.abort();
-      await running;
-    },
-  };
+  return followLogFromNow(engine, onEvent, 'cluster metrics', log);
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import { rootOf, type InspectFn } from '../engine/inspection.js';
+import { followLogFromNow } from './log-follower.js';
 
 /**
  * Feeds the inspector from the transition log rather than from this process's own commits, so
@@ -9,30 +10,12 @@ import { rootOf, type InspectFn } from '../engine/inspection.js';
  * (read back from Redis: when several transitions come close together, each shows the latest).
  */
 export function feedInspectorFromLog(engine: Engine, inspect: InspectFn, log?: Logger): { stop(): Promise<void> } {
-  const stop = new AbortController();
-  const running = (async () => {
-    let from = await engine.transitions.lastId();
-    while (!stop.signal.aborted) {
-      try {
-        await engine.transitions.follow(from, async (e) => {
-          from = e.id ?? from;
-          const rec = await engine.get(e.machineId);
-          const snap = rec?.snapshot as { value?: unknown; context?: unknown } | undefined;
-          const rootId = rootOf(e.machineId);
-          const event = { type: e.event };
-          inspect({ type: '@xstate.event', rootId, sessionId: e.machineId, event });
-          inspect({ type: '@xstate.snapshot', rootId, sessionId: e.machineId, event, snapshot: { value: snap?.value ?? e.to, context: snap?.context, status: e.status } });
-        }, stop.signal);
-      } catch (err) {
-        log?.warn({ err: (err as Error).message }, 'inspector feed: transition log read failed; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  })();
-  return {
-    async stop() {
-      stop.abort();
-      await running;
-    },
-  };
+  return followLogFromNow(engine, async (e) => {
+    const rec = await engine.get(e.machineId);
+    const snap = rec?.snapshot as { value?: unknown; context?: unknown } | undefined;
+    const rootId = rootOf(e.machineId);
+    const event = { type: e.event };
+    inspect({ type: '@xstate.event', rootId, sessionId: e.machineId, event });
+    inspect({ type: '@xstate.snapshot', rootId, sessionId: e.machineId, event, snapshot: { value: snap?.value ?? e.to, context: snap?.context, status: e.status } });
+  }, 'inspector feed', log);
 }
