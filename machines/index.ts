@@ -23,6 +23,7 @@ export {
   filesystemChildId,
   replicationMachine,
   replicationMachineVersion,
+  summarizeReplication,
   type ChildDoneEvent,
   type ChildErrorEvent,
   type ChildStateEvent,
@@ -61,3 +62,18 @@ export {
   type PartitionState,
   type PartitionSummary,
 } from './partition.js';
+export {
+  jobMachine,
+  jobMachineVersion,
+  replicationChildId,
+  type JobContext,
+  type JobEvent,
+  type JobInput,
+  type JobOutput,
+  type JobReplicationOptions,
+  type JobState,
+  type ReplicationEntry,
+  type TakeSnapshotInput,
+  type TakeSnapshotOutput,
+} from './job.js';
+export { childIdOf } from './children.js';
