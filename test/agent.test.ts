@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -250,5 +250,54 @@ describe('ferry agent: the Endpoint gRPC service and grpc:// endpoints', () => {
     });
     assert.equal(recv?.code, grpc.status.PERMISSION_DENIED);
     await assert.rejects(openEndpoint(`grpc://127.0.0.1:${a.port}/${other}`).listFilesystems(), (e: unknown) => e instanceof PermanentError && e.code === 'PERMISSION_DENIED');
+  });
+
+  it('destroys one snapshot through the agent; bad arguments and unknown snapshots are refused, naming them', async () => {
+    const src = join(d.path, 'a');
+    const endpoint = `dir:${src}`;
+    mkdirSync(join(src, 'gone'));
+    writeFileSync(join(src, 'gone', 'f.txt'), 'one\n');
+    const remote = openEndpoint(`grpc://127.0.0.1:${a.port}/${endpoint}`);
+    const [x1] = await remote.snapshot(['gone'], 'x1');
+    writeFileSync(join(src, 'gone', 'f.txt'), 'two\n');
+    const [x2, x3] = [...await remote.snapshot(['gone'], 'x2'), ...await remote.snapshot(['gone'], 'x3')];
+    const local = createDirDriver(src);
+    await remote.destroySnapshot('gone', 'x1');
+    assert.deepEqual((await local.listVersions('gone')).map((v) => v.guid), [x2.guid, x3.guid]);
+    assert.ok(!(await remote.listVersions('gone')).some((v) => v.guid === x1.guid));
+    assert.equal(readFileSync(join(src, '.ferry', 'snapshots', 'gone', 'x2', 'data', 'f.txt'), 'utf8'), 'two\n');
+
+    // a snapshot that is not there: FAILED_PRECONDITION with its code, a PermanentError naming it for the remote driver
+    await assert.rejects(remote.destroySnapshot('gone', 'x1'), (e: unknown) => e instanceof PermanentError && !(e instanceof InvalidArgumentError) && e.code === 'SNAPSHOT_NOT_FOUND' && e.message.includes('gone@x1'));
+    const unknown = await call((cb) => client.destroySnapshot({ endpoint, filesystem: 'gone', name: 'nope' }, bearer(), {}, cb));
+    assert.equal(unknown.err?.code, grpc.status.FAILED_PRECONDITION);
+    assert.equal(unknown.err!.metadata.get('ferry-error-code')[0], 'SNAPSHOT_NOT_FOUND');
+    assert.match(unknown.err!.details, /gone@nope/);
+
+    const cases: [string, object, RegExp][] = [
+      ['missing endpoint', { filesystem: 'gone', name: 'x2' }, /^endpoint: required/],
+      ['missing filesystem', { endpoint, name: 'x2' }, /^filesystem: required/],
+      ['missing name', { endpoint, filesystem: 'gone' }, /^name: required/],
+      ['bad filesystem', { endpoint, filesystem: '../etc', name: 'x2' }, /^filesystem: invalid filesystem name "\.\.\/etc"/],
+      ['bad name', { endpoint, filesystem: 'gone', name: 'x2;rm' }, /^name: invalid snapshot name "x2;rm"/],
+      ['a name with the filesystem', { endpoint, filesystem: 'gone', name: 'gone@x2' }, /^name: invalid snapshot name "gone@x2"/],
+    ];
+    for (const [what, req, message] of cases) {
+      const { err } = await call((cb) => client.destroySnapshot(req, bearer(), {}, cb));
+      assert.equal(err?.code, grpc.status.INVALID_ARGUMENT, what);
+      assert.match(err!.details, message, what);
+    }
+    await assert.rejects(remote.destroySnapshot('gone', 'x2;rm'), (e: unknown) => e instanceof InvalidArgumentError && /x2;rm/.test(e.message));
+    const denied = await call((cb) => client.destroySnapshot({ endpoint: `dir:${d.path}/b`, filesystem: 'one', name: 's1' }, bearer(), {}, cb));
+    assert.equal(denied.err?.code, grpc.status.PERMISSION_DENIED);
+    const noToken = await call((cb) => client.destroySnapshot({ endpoint, filesystem: 'gone', name: 'x2' }, new grpc.Metadata(), {}, cb));
+    assert.equal(noToken.err?.code, grpc.status.UNAUTHENTICATED);
+    assert.deepEqual((await local.listVersions('gone')).map((v) => v.guid), [x2.guid, x3.guid], 'refused calls destroyed nothing');
+
+    // the command, through the agent
+    const cli = spawnSync(process.execPath, ['bin/ferry.mjs', 'destroy', `grpc://127.0.0.1:${a.port}/${endpoint}`, 'gone@x2'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FERRY_LOG_LEVEL: 'warn' }, timeout: 60_000 });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal(cli.stdout, `destroyed gone@x2 guid ${x2.guid} createtxg ${x2.createtxg} on grpc://127.0.0.1:${a.port}/${endpoint}\n`);
+    assert.deepEqual((await local.listVersions('gone')).map((v) => v.guid), [x3.guid]);
   });
 });

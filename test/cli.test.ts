@@ -88,6 +88,45 @@ describe('the ferry command', () => {
     }
   });
 
+  it('ferry destroy ENDPOINT FS@SNAP: destroys that snapshot only and says which; bad input exit 2, an unknown snapshot exit 3', async () => {
+    const d = tempDir('clidestroy');
+    try {
+      const ep = `dir:${d.path}/s`;
+      for (const fs of ['data', 'other']) {
+        mkdirSync(join(d.path, 's', fs), { recursive: true });
+        writeFileSync(join(d.path, 's', fs, 'f.txt'), `${fs}\n`);
+      }
+      for (const name of ['s1', 's2']) assert.equal((await ferry(['snapshot', ep, '--name', name], env)).code, 0);
+      const versions = () => ferry(['list', ep, '--json'], env).then((r) => Object.fromEntries(lastJson(r.stdout).map((f: { filesystem: string; versions: { name: string; guid: string; createtxg: number }[] }) => [f.filesystem, f.versions])));
+      const before = await versions();
+      const s1 = before.data[0];
+
+      const r = await ferry(['destroy', ep, 'data@s1'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `destroyed data@s1 guid ${s1.guid} createtxg ${s1.createtxg} on ${ep}\n`);
+      const after = await versions();
+      assert.deepEqual(after, { data: before.data.slice(1), other: before.other });
+      assert.equal(readFileSync(join(d.path, 's', 'data', 'f.txt'), 'utf8'), 'data\n', 'the filesystem stays');
+
+      const json = await ferry(['destroy', ep, 'other@s2', '--json'], env);
+      assert.equal(json.code, 0, json.stderr);
+      assert.deepEqual(lastJson(json.stdout), { endpoint: ep, filesystem: 'other', name: 's2', guid: before.other[1].guid, createtxg: before.other[1].createtxg });
+
+      const unknown = await ferry(['destroy', ep, 'data@s1'], env);
+      assert.equal(unknown.code, 3);
+      assert.match(unknown.stderr, /snapshot data@s1 does not exist/);
+      for (const [spec, message] of [['data', /expected <filesystem>@<snapshot>, got "data"/], ['data@', /expected <filesystem>@<snapshot>/], ['@s2', /expected <filesystem>@<snapshot>/], ['data@s2@x', /expected <filesystem>@<snapshot>/], ['data@a;b', /invalid snapshot name "a;b"/], ['../x@s2', /invalid filesystem name "\.\.\/x"/]] as const) {
+        const bad = await ferry(['destroy', ep, spec], env);
+        assert.equal(bad.code, 2, `${spec}: ${bad.stderr}`);
+        assert.match(bad.stderr, message, spec);
+      }
+      assert.equal((await ferry(['destroy', 'dir:relative', 'data@s2'], env)).code, 2);
+      assert.deepEqual(await versions(), { data: before.data.slice(1), other: before.other.slice(0, 1) }, 'refused commands destroyed nothing');
+    } finally {
+      d.remove();
+    }
+  });
+
   it('ferry watch --json --from 0 prints every committed transition, one JSON object per line', async () => {
     const child = spawn(process.execPath, ['bin/ferry.mjs', 'watch', '--json', '--from', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

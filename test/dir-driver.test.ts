@@ -11,6 +11,7 @@ import tar from 'tar-stream';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
 import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
+import { planReplication } from '../src/replication/planner.js';
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -211,6 +212,71 @@ describe('dir driver', () => {
     await C.receive('data', (await B.send('data', bVersions[0], bVersions[1])).stream);
     assert.deepEqual(await treeOf(join(c, 'data')), await treeOf(snapData(a, 'data', 's2')));
     assert.deepEqual((await C.listVersions('data')).map((v) => v.guid), [s1.guid, s2.guid]);
+  });
+
+  it('destroys one snapshot: the others keep the files they share with it, and later incremental replication still works', async (t) => {
+    const base = await tempBase(t);
+    const a = join(base, 'a');
+    const b = join(base, 'b');
+    const live = join(a, 'data');
+    await mkdir(join(live, 'ro'), { recursive: true });
+    await writeFile(join(live, 'keep.txt'), 'never changes');
+    await writeFile(join(live, 'ro', 'locked.txt'), 'read-only, in a read-only directory');
+    await chmod(join(live, 'ro', 'locked.txt'), 0o400);
+    await chmod(join(live, 'ro'), 0o555);
+    await writeFile(join(live, 'change.txt'), 'v1');
+    const A = createDirDriver(a);
+    const B = createDirDriver(b);
+    const [s1] = await A.snapshot(['data'], 's1');
+    await writeFile(join(live, 'change.txt'), 'v2');
+    const [s2] = await A.snapshot(['data'], 's2');
+    await writeFile(join(live, 'new.txt'), 'added in s3');
+    const [s3] = await A.snapshot(['data'], 's3');
+    await receiveBytes(B, 'data', (await sendBytes(A, 'data', null, s1)).bytes);
+    await receiveBytes(B, 'data', (await sendBytes(A, 'data', s1, s2)).bytes);
+
+    // s1 holds the first copies of the files s2 and s3 share: removing it leaves their inodes, contents and modes
+    const trees = { s2: await treeOf(snapData(a, 'data', 's2')), s3: await treeOf(snapData(a, 'data', 's3')) };
+    const keepIno = await ino(join(snapData(a, 'data', 's3'), 'keep.txt'));
+    assert.equal(await ino(join(snapData(a, 'data', 's1'), 'keep.txt')), keepIno, 'the snapshots share the unchanged file');
+    assert.equal((await lstat(join(snapData(a, 'data', 's1'), 'ro', 'locked.txt'))).nlink, 3);
+    await A.destroySnapshot('data', 's1');
+    assert.deepEqual((await A.listVersions('data')).map((v) => v.guid), [s2.guid, s3.guid]);
+    assert.deepEqual(await readdir(join(a, '.ferry', 'snapshots', 'data')), ['s2', 's3']);
+    assert.deepEqual(await treeOf(snapData(a, 'data', 's2')), trees.s2);
+    assert.deepEqual(await treeOf(snapData(a, 'data', 's3')), trees.s3);
+    assert.equal(await ino(join(snapData(a, 'data', 's3'), 'keep.txt')), keepIno);
+    assert.equal((await lstat(join(snapData(a, 'data', 's3'), 'ro', 'locked.txt'))).nlink, 2);
+    assert.deepEqual(await stagingLeft(a, 'data'), []);
+    // a middle snapshot the receiver never got: the plan then goes from the common s2 straight to the next one
+    await A.destroySnapshot('data', 's3');
+    assert.deepEqual(await treeOf(snapData(a, 'data', 's2')), trees.s2);
+    await writeFile(join(live, 'change.txt'), 'v4');
+    const [s4] = await A.snapshot(['data'], 's4');
+    assert.equal(await ino(join(snapData(a, 'data', 's4'), 'keep.txt')), keepIno, 'a new snapshot still shares with the remaining ones');
+
+    // on the receiver: an older version can go; the newest is <root>/data itself and stays
+    await B.destroySnapshot('data', 's1');
+    assert.deepEqual((await B.listVersions('data')).map((v) => v.guid), [s2.guid]);
+    assert.deepEqual(await treeOf(join(b, 'data')), trees.s2);
+    await assertRejectsWith(B.destroySnapshot('data', 's2'), PermanentError, 'data@s2', 'SNAPSHOT_IN_USE');
+    assert.deepEqual(await treeOf(join(b, 'data')), trees.s2);
+
+    const plan = await planReplication({ sender: A, receiver: B });
+    assert.deepEqual(plan.filesystems.map((f) => [f.name, f.problem, f.steps.map((st) => [st.from?.name ?? null, st.to.name])]), [['data', undefined, [['s2', 's4']]]]);
+    for (const step of plan.filesystems[0].steps) await receiveBytes(B, 'data', (await sendBytes(A, 'data', step.from, step.to)).bytes);
+    assert.deepEqual(await treeOf(join(b, 'data')), await treeOf(snapData(a, 'data', 's4')));
+    await B.destroySnapshot('data', 's2');
+    assert.deepEqual((await B.listVersions('data')).map((v) => v.guid), [s4.guid]);
+    assert.deepEqual(await treeOf(join(b, 'data')), await treeOf(live));
+
+    // what is not there is named; nothing is created for it
+    await assertRejectsWith(A.destroySnapshot('data', 's1'), PermanentError, 'data@s1', 'SNAPSHOT_NOT_FOUND');
+    await assertRejectsWith(A.destroySnapshot('other', 's2'), PermanentError, 'other@s2', 'SNAPSHOT_NOT_FOUND');
+    const missing = join(base, 'missing');
+    await assertRejectsWith(createDirDriver(missing).destroySnapshot('data', 's1'), PermanentError, 'data@s1', 'SNAPSHOT_NOT_FOUND');
+    assert.ok(!existsSync(missing));
+    assert.deepEqual((await A.listVersions('data')).map((v) => v.name), ['s2', 's4']);
   });
 
   it('leaves the receiver as it was when a receive is interrupted or corrupt', async (t) => {
@@ -483,6 +549,8 @@ describe('dir driver', () => {
       await assertRejectsWith(A.listVersions(bad), InvalidArgumentError, shown);
       await assertRejectsWith(A.send(bad, null, s1), InvalidArgumentError, shown);
       await assertRejectsWith(F.receive(bad, Readable.from([bytes])), InvalidArgumentError, shown);
+      await assertRejectsWith(A.destroySnapshot(bad, 's1'), InvalidArgumentError, shown, 'INVALID_NAME');
+      await assertRejectsWith(A.destroySnapshot('data', bad), InvalidArgumentError, shown, 'INVALID_NAME');
     }
     assert.deepEqual((await A.listVersions('data')).map((v) => v.name), ['s1']);
     assert.deepEqual(await readdir(join(a, '.ferry', 'snapshots', 'data')), ['s1']);

@@ -181,6 +181,9 @@ class MemoryDriver implements StorageDriver {
   async snapshot(): Promise<Version[]> {
     throw new Error('not used');
   }
+  async destroySnapshot(): Promise<void> {
+    throw new Error('not used');
+  }
   async send(): Promise<never> {
     throw new Error('not used');
   }

@@ -376,6 +376,55 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     assert.ok(isCode(err, TemporaryError, 'ABORTED'), String(err));
   });
 
+  it('destroySnapshot destroys that one snapshot, nothing else; cloned or held ones are refused and kept; incrementals go on', async () => {
+    const { sroot, rroot, sender, receiver } = await setup('destroy');
+    const [a1] = await sender.snapshot(['a', 'a/b', 'c'], 's1');
+    const [a2] = await sender.snapshot(['a'], 's2');
+    await transfer(sender, receiver, 'a', null, a1);
+    await transfer(sender, receiver, 'a', a1, a2);
+
+    // not the filesystem, not its child's snapshot of the same name, not the others (no -r)
+    const before = await lab.listAll(sroot);
+    await sender.destroySnapshot('a', 's1');
+    assert.deepEqual(await lab.listAll(sroot), before.filter((n) => n !== `${sroot}/a@s1`));
+    assert.deepEqual(await byName(sender, 'a'), ['s2']);
+    await receiver.destroySnapshot('a', 's1');
+    assert.deepEqual(await lab.listAll(`${rroot}/a`), [`${rroot}/a`, `${rroot}/a@s2`]);
+    // the incremental path from the remaining common snapshot still applies
+    await lab.write(`${sroot}/a`, { 'three.txt': 'three\n' });
+    const [a3] = await sender.snapshot(['a'], 's3');
+    assert.equal((await transfer(sender, receiver, 'a', a2, a3)).guid, a3.guid);
+    assert.deepEqual(await lab.snapshotFiles(`${rroot}/a@s3`), await lab.snapshotFiles(`${sroot}/a@s3`));
+
+    await assert.rejects(sender.destroySnapshot('a', 's1'), (e: unknown) => isCode(e, PermanentError, 'SNAPSHOT_NOT_FOUND') && (e as Error).message.includes('a@s1'));
+    await assert.rejects(sender.destroySnapshot('nope', 's1'), (e: unknown) => isCode(e, PermanentError, 'SNAPSHOT_NOT_FOUND') && (e as Error).message.includes('nope@s1'));
+
+    // a clone depends on it: refused with what zfs says, snapshot and clone kept (never -R)
+    const clone = `${p1.name}/destroyclone${seq}`;
+    await lab.zfs(['clone', '-o', 'mountpoint=none', `${sroot}/c@s1`, clone]);
+    await assert.rejects(sender.destroySnapshot('c', 's1'), (e: unknown) => isCode(e, PermanentError, 'SNAPSHOT_HAS_CLONES') && (e as Error).message.includes(`${sroot}/c@s1`) && /dependent clones/.test((e as Error).message));
+    assert.deepEqual(await byName(sender, 'c'), ['s1']);
+    assert.deepEqual(await lab.listAll(clone), [clone]);
+    await lab.destroy(clone);
+    await sender.destroySnapshot('c', 's1');
+    assert.deepEqual(await byName(sender, 'c'), []);
+
+    // a user hold: refused (zfs says "busy", but no retry makes a hold go away), kept
+    await lab.zfs(['hold', 'keep', `${sroot}/a/b@s1`]);
+    await assert.rejects(sender.destroySnapshot('a/b', 's1'), (e: unknown) => isCode(e, PermanentError, 'SNAPSHOT_HELD') && /1 user hold/.test((e as Error).message));
+    assert.deepEqual(await byName(sender, 'a/b'), ['s1']);
+    await lab.zfs(['release', 'keep', `${sroot}/a/b@s1`]);
+    await sender.destroySnapshot('a/b', 's1');
+    assert.deepEqual(await lab.listAll(sroot), [sroot, `${sroot}/a`, `${sroot}/a/b`, `${sroot}/a@s2`, `${sroot}/a@s3`, `${sroot}/c`].sort());
+
+    // zfs' snapshot lists and ranges are not names; the root's own snapshots are not reachable
+    const count = zfsCommandCount();
+    for (const name of ['s2,s3', 's2%s3', 's2@s3', '']) await assert.rejects(sender.destroySnapshot('a', name), (e: unknown) => isCode(e, InvalidArgumentError, 'INVALID_NAME'), name);
+    await assert.rejects(sender.destroySnapshot('', 's2'), (e: unknown) => isCode(e, InvalidArgumentError, 'INVALID_NAME'));
+    assert.equal(zfsCommandCount(), count);
+    assert.deepEqual(await byName(sender, 'a'), ['s2', 's3']);
+  });
+
   it('invalid names are refused with InvalidArgumentError before any zfs command runs', async () => {
     const d = createZfsDriver(`${p1.name}/names`);
     const v: Version = { name: 's1', guid: '1', createtxg: 1 };
@@ -392,12 +441,14 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
       await refused(`send ${label}`, d.send(fs, null, v));
       await refused(`receive ${label}`, d.receive(fs, Readable.from([Buffer.alloc(10)])));
       await refused(`resumeToken ${label}`, d.resumeToken(fs));
+      await refused(`destroySnapshot ${label}`, d.destroySnapshot(fs, 's1'));
     }
     for (const name of badSnap) {
       const label = JSON.stringify(name);
       await refused(`snapshot name ${label}`, d.snapshot(['ok'], name));
       await refused(`send to ${label}`, d.send('ok', null, { ...v, name }));
       await refused(`send from ${label}`, d.send('ok', { ...v, name }, v));
+      await refused(`destroySnapshot name ${label}`, d.destroySnapshot('ok', name));
     }
     await assert.rejects(d.snapshot(['a', 'a'], 's1'), InvalidArgumentError);
     assert.equal(zfsCommandCount(), count, 'no zfs command ran');

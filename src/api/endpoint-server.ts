@@ -50,6 +50,15 @@ function stringField(value: unknown, field: string, opts: { allowEmpty?: boolean
   return value;
 }
 
+/** A driver's bad-name error with its message starting with the request field that carried the name (by the error's `details.kind`). */
+function namingField(err: unknown, fields: Record<string, string>): unknown {
+  if (!(err instanceof InvalidArgumentError)) return err;
+  const kind = err.details.kind;
+  const field = typeof kind === 'string' ? fields[kind] : undefined;
+  if (!field) return err;
+  return new InvalidArgumentError(`${field}: ${err.message}`, { code: err.code, cause: err, details: { ...err.details, field } });
+}
+
 /** The gRPC Endpoint service over local drivers, plus grpc.health.v1.Health/Check. */
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const open = o.open ?? openEndpoint;
@@ -130,6 +139,15 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       if (!filesystems.length) throw invalidField('filesystems', 'at least one filesystem is required');
       const name = stringField(req.name, 'name');
       return { versions: (await d.snapshot(filesystems, name)).map(versionToMsg) };
+    }),
+    DestroySnapshot: unary('DestroySnapshot', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      const fs = stringField(req.filesystem, 'filesystem');
+      const name = stringField(req.name, 'name');
+      await d.destroySnapshot(fs, name).catch((err: unknown) => {
+        throw namingField(err, { filesystem: 'filesystem', snapshot: 'name' });
+      });
+      return {};
     }),
 
     Send: kit.serverStream('Send', async (req, write, signal) => {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../storage/driver.js';
 import { MAX_CHUNK, readHeadered } from './chunk-stream.js';
+import type { DestroySnapshotResponse__Output } from './generated/ferry/v1/DestroySnapshotResponse.js';
 import type { ListFilesystemsResponse__Output } from './generated/ferry/v1/ListFilesystemsResponse.js';
 import type { ListVersionsResponse__Output } from './generated/ferry/v1/ListVersionsResponse.js';
 import type { ReceiveRequest } from './generated/ferry/v1/ReceiveRequest.js';
@@ -29,7 +30,7 @@ export interface RemoteEndpoint {
 export interface RemoteDriverOptions {
   /** default: the file named by FERRY_TOKEN_FILE, read at each call */
   token?: TokenSource;
-  /** per unary call; default 60 s (snapshots 10 min) */
+  /** per unary call; default 60 s (taking and destroying snapshots 10 min) */
   deadlineMs?: number;
 }
 
@@ -127,6 +128,10 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     async snapshot(filesystems, name) {
       const res = await unary<SnapshotResponse__Output>(`snapshot ${name} in ${url}`, (md, co, cb) => client().snapshot({ endpoint, filesystems, name }, md, co, cb), Math.max(deadlineMs, 600_000));
       return (res.versions ?? []).map((v, i) => versionFromMsg(v, `versions[${i}]`));
+    },
+
+    async destroySnapshot(fs, name) {
+      await unary<DestroySnapshotResponse__Output>(`destroying ${fs}@${name} in ${url}`, (md, co, cb) => client().destroySnapshot({ endpoint, filesystem: fs, name }, md, co, cb), Math.max(deadlineMs, 600_000));
     },
 
     async send(fs, from, to, o: SendOptions = {}): Promise<SendStream> {

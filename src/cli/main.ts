@@ -8,7 +8,7 @@ import { addServerOptions, withOrchestrator, type ServerOptions } from './orches
 import { registerJobCommands } from './commands/jobs.js';
 import { demo } from './commands/demo.js';
 import { replicateAndWait } from './commands/replicate.js';
-import { list, snapshot } from '../replication/snapshots.js';
+import { destroySnapshot, list, snapshot } from '../replication/snapshots.js';
 import { archive, formatPartitions } from './commands/archive.js';
 import { allPartitionStatus } from '../archiver/coordinator.js';
 import { openSink } from '../archiver/sinks/index.js';
@@ -122,6 +122,17 @@ program.command('snapshot')
     const taken = await snapshot(endpoint, o);
     if (o.json) printJson(taken);
     else for (const t of taken) process.stdout.write(`${t.filesystem}@${t.name} guid ${t.guid} createtxg ${t.createtxg}\n`);
+  });
+
+program.command('destroy')
+  .description('destroy one snapshot of an endpoint (never the filesystem, never other snapshots); refused when the driver must keep it')
+  .argument('<endpoint>')
+  .argument('<snapshot>', '<filesystem>@<snapshot>')
+  .option('--json', 'print JSON')
+  .action(async (endpoint: string, spec: string, o: { json?: boolean }) => {
+    const d = await destroySnapshot(endpoint, spec);
+    if (o.json) printJson(d);
+    else process.stdout.write(`destroyed ${d.filesystem}@${d.name}${d.guid === undefined ? '' : ` guid ${d.guid} createtxg ${d.createtxg}`} on ${d.endpoint}\n`);
   });
 
 program.command('list')

@@ -33,6 +33,34 @@ export async function snapshot(endpoint: string, o: { name?: string; prefix: str
   return [...existing, ...versions.map((v, i) => ({ filesystem: names[i], ...v }))];
 }
 
+/** `<filesystem>@<snapshot>` as a person writes it; InvalidArgumentError unless it is exactly that. */
+export function parseSnapshotSpec(text: string): { filesystem: string; name: string } {
+  const at = text.indexOf('@');
+  if (at <= 0 || at === text.length - 1 || text.includes('@', at + 1)) {
+    throw new InvalidArgumentError(`expected <filesystem>@<snapshot>, got ${JSON.stringify(text)}`, { code: 'INVALID_ARGUMENT' });
+  }
+  return { filesystem: text.slice(0, at), name: text.slice(at + 1) };
+}
+
+export interface DestroyedSnapshot {
+  endpoint: string;
+  filesystem: string;
+  name: string;
+  /** the version as listed just before: absent only if it appeared between the listing and the destroy */
+  guid?: string;
+  createtxg?: number;
+}
+
+/** Destroys the one snapshot `spec` (`<filesystem>@<snapshot>`) of `endpoint`; the driver refuses what it must keep. */
+export async function destroySnapshot(endpoint: string, spec: string): Promise<DestroyedSnapshot> {
+  const { filesystem, name } = parseSnapshotSpec(spec);
+  const driver = openEndpoint(endpoint);
+  // read first, to say which version went (a name is not an identity; the guid is)
+  const version = (await driver.listVersions(filesystem)).find((v) => v.name === name);
+  await driver.destroySnapshot(filesystem, name);
+  return { endpoint, filesystem, name, ...(version ? { guid: version.guid, createtxg: version.createtxg } : {}) };
+}
+
 export async function list(endpoint: string): Promise<Array<{ filesystem: string; versions: Version[] }>> {
   const driver = openEndpoint(endpoint);
   const names = await driver.listFilesystems();

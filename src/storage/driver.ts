@@ -71,6 +71,13 @@ export interface StorageDriver {
   listVersions(fs: string): Promise<Version[]>;
   /** take a snapshot named `name` of each filesystem; returns the new versions in the same order */
   snapshot(filesystems: string[], name: string): Promise<Version[]>;
+  /**
+   * Destroy the one snapshot `filesystem@name`, nothing else (never the filesystem, never other
+   * snapshots, never recursively). PermanentError SNAPSHOT_NOT_FOUND naming it when there is no such
+   * version; a PermanentError saying why when the driver must keep it (zfs clones or holds, the dir
+   * driver's receiver tree).
+   */
+  destroySnapshot(filesystem: string, name: string): Promise<void>;
   /** a full (from = null) or incremental stream carrying `to` */
   send(fs: string, from: Version | null, to: Version, opts?: SendOptions): Promise<SendStream>;
   /**

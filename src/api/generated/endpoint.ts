@@ -3,6 +3,8 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AcknowledgeRequest as _ferry_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _ferry_v1_AcknowledgeRequest__Output } from './ferry/v1/AcknowledgeRequest.js';
 import type { AcknowledgeResponse as _ferry_v1_AcknowledgeResponse, AcknowledgeResponse__Output as _ferry_v1_AcknowledgeResponse__Output } from './ferry/v1/AcknowledgeResponse.js';
+import type { DestroySnapshotRequest as _ferry_v1_DestroySnapshotRequest, DestroySnapshotRequest__Output as _ferry_v1_DestroySnapshotRequest__Output } from './ferry/v1/DestroySnapshotRequest.js';
+import type { DestroySnapshotResponse as _ferry_v1_DestroySnapshotResponse, DestroySnapshotResponse__Output as _ferry_v1_DestroySnapshotResponse__Output } from './ferry/v1/DestroySnapshotResponse.js';
 import type { EndpointClient as _ferry_v1_EndpointClient, EndpointDefinition as _ferry_v1_EndpointDefinition } from './ferry/v1/Endpoint.js';
 import type { GetPartitionRequest as _ferry_v1_GetPartitionRequest, GetPartitionRequest__Output as _ferry_v1_GetPartitionRequest__Output } from './ferry/v1/GetPartitionRequest.js';
 import type { GetPartitionResponse as _ferry_v1_GetPartitionResponse, GetPartitionResponse__Output as _ferry_v1_GetPartitionResponse__Output } from './ferry/v1/GetPartitionResponse.js';
@@ -38,6 +40,8 @@ export interface ProtoGrpcType {
     v1: {
       AcknowledgeRequest: MessageTypeDefinition<_ferry_v1_AcknowledgeRequest, _ferry_v1_AcknowledgeRequest__Output>
       AcknowledgeResponse: MessageTypeDefinition<_ferry_v1_AcknowledgeResponse, _ferry_v1_AcknowledgeResponse__Output>
+      DestroySnapshotRequest: MessageTypeDefinition<_ferry_v1_DestroySnapshotRequest, _ferry_v1_DestroySnapshotRequest__Output>
+      DestroySnapshotResponse: MessageTypeDefinition<_ferry_v1_DestroySnapshotResponse, _ferry_v1_DestroySnapshotResponse__Output>
       Endpoint: SubtypeConstructor<typeof grpc.Client, _ferry_v1_EndpointClient> & { service: _ferry_v1_EndpointDefinition }
       GetPartitionRequest: MessageTypeDefinition<_ferry_v1_GetPartitionRequest, _ferry_v1_GetPartitionRequest__Output>
       GetPartitionResponse: MessageTypeDefinition<_ferry_v1_GetPartitionResponse, _ferry_v1_GetPartitionResponse__Output>

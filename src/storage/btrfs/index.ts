@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { FerryError, InvalidArgumentError, TemporaryError } from '../../errors/index.js';
 import { classifyError } from '../dir/fsutil.js';
 import type { StorageDriver } from '../driver.js';
+import { destroySnapshot } from './destroy.js';
 import { assertOnBtrfs, makeLayout, META_DIR } from './layout.js';
 import { assertName, isValidName } from './names.js';
 import { receiveStream } from './receive.js';
@@ -64,6 +65,8 @@ export function createBtrfsDriver(root: string): StorageDriver {
     },
 
     snapshot: (filesystems, name) => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name)),
+
+    destroySnapshot: (fs, name) => guard(`destroying ${fs}@${name} in ${endpoint}`, () => destroySnapshot(layout, fs, name)),
 
     send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, opts?.signal)),
 

@@ -122,7 +122,14 @@ export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSi
     if (!isValidName(name)) continue;
     const path = layout.snapshotPath(fs, name);
     if (!(await isSubvolume(path))) continue;
-    const info = await showSubvolume(path, signal);
+    let info: SubvolumeInfo;
+    try {
+      info = await showSubvolume(path, signal);
+    } catch (err) {
+      // destroyed since readdir: no longer a version
+      if (!(await isSubvolume(path))) continue;
+      throw err;
+    }
     if (info.readonly) complete.push({ version: toVersion(name, info), path, info });
     else partial.push(info);
   }

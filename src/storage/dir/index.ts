@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { StorageDriver } from '../driver.js';
+import { destroySnapshot } from './destroy.js';
 import { classifyError } from './fsutil.js';
 import { assertRootExists, makeLayout, META_DIR } from './layout.js';
 import { assertName, isValidName } from './names.js';
@@ -55,6 +56,8 @@ export function createDirDriver(root: string): StorageDriver {
     },
 
     snapshot: (filesystems, name) => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name)),
+
+    destroySnapshot: (fs, name) => guard(`destroying ${fs}@${name} in ${endpoint}`, () => destroySnapshot(layout, fs, name)),
 
     send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, opts?.signal)),
 

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
-import { errnoCode, randomHex, writeFileAtomic } from './fsutil.js';
+import { errnoCode, lstatOrNull, randomHex, writeFileAtomic } from './fsutil.js';
 import type { Layout } from './layout.js';
 import type { Manifest } from './manifest.js';
 
@@ -59,7 +59,14 @@ export async function listSnapshots(layout: Layout, fs: string): Promise<Snapsho
   const out: Snapshot[] = [];
   for (const name of names) {
     const dir = layout.snapshotDir(fs, name);
-    const meta = (await readJson(join(dir, META_FILE))) as Partial<SnapshotMeta>;
+    let meta: Partial<SnapshotMeta>;
+    try {
+      meta = (await readJson(join(dir, META_FILE))) as Partial<SnapshotMeta>;
+    } catch (err) {
+      // destroyed (renamed away whole) since readdir: no longer a version, not a corrupt one
+      if (errnoCode(err) === 'ENOENT' && !(await lstatOrNull(dir))) continue;
+      throw err;
+    }
     if (meta.name !== name || typeof meta.guid !== 'string' || !Number.isSafeInteger(meta.createtxg)) {
       throw new PermanentError(`corrupt metadata ${join(dir, META_FILE)}`, { code: 'CORRUPT_METADATA' });
     }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { DriverCapabilities, StorageDriver } from '../driver.js';
 import { listDescendants, readVersions, type ZfsContext } from './datasets.js';
+import { destroySnapshot } from './destroy.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
 import { receiveStream, resumeTokenOf } from './receive.js';
@@ -60,6 +61,8 @@ export function createZfsDriver(root: string): ZfsDriver {
     },
 
     snapshot: (filesystems, name) => takeSnapshots(ctx, filesystems, name),
+
+    destroySnapshot: (fs, name) => destroySnapshot(ctx, fs, name),
 
     send: (fs, from, to, opts) => createSendStream(ctx, fs, from, to, opts),
 

@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AcknowledgeRequest as _ferry_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _ferry_v1_AcknowledgeRequest__Output } from '../../ferry/v1/AcknowledgeRequest.js';
 import type { AcknowledgeResponse as _ferry_v1_AcknowledgeResponse, AcknowledgeResponse__Output as _ferry_v1_AcknowledgeResponse__Output } from '../../ferry/v1/AcknowledgeResponse.js';
+import type { DestroySnapshotRequest as _ferry_v1_DestroySnapshotRequest, DestroySnapshotRequest__Output as _ferry_v1_DestroySnapshotRequest__Output } from '../../ferry/v1/DestroySnapshotRequest.js';
+import type { DestroySnapshotResponse as _ferry_v1_DestroySnapshotResponse, DestroySnapshotResponse__Output as _ferry_v1_DestroySnapshotResponse__Output } from '../../ferry/v1/DestroySnapshotResponse.js';
 import type { GetPartitionRequest as _ferry_v1_GetPartitionRequest, GetPartitionRequest__Output as _ferry_v1_GetPartitionRequest__Output } from '../../ferry/v1/GetPartitionRequest.js';
 import type { GetPartitionResponse as _ferry_v1_GetPartitionResponse, GetPartitionResponse__Output as _ferry_v1_GetPartitionResponse__Output } from '../../ferry/v1/GetPartitionResponse.js';
 import type { ListFilesystemsRequest as _ferry_v1_ListFilesystemsRequest, ListFilesystemsRequest__Output as _ferry_v1_ListFilesystemsRequest__Output } from '../../ferry/v1/ListFilesystemsRequest.js';
@@ -38,6 +40,23 @@ export interface EndpointClient extends grpc.Client {
   acknowledge(argument: _ferry_v1_AcknowledgeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
   acknowledge(argument: _ferry_v1_AcknowledgeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
   acknowledge(argument: _ferry_v1_AcknowledgeRequest, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * destroys the one snapshot `filesystem@name` (never the filesystem, never recursively);
+   * FAILED_PRECONDITION SNAPSHOT_NOT_FOUND when there is none, or when the driver must keep it
+   */
+  DestroySnapshot(argument: _ferry_v1_DestroySnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DestroySnapshotResponse__Output>): grpc.ClientUnaryCall;
+  DestroySnapshot(argument: _ferry_v1_DestroySnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_DestroySnapshotResponse__Output>): grpc.ClientUnaryCall;
+  DestroySnapshot(argument: _ferry_v1_DestroySnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DestroySnapshotResponse__Output>): grpc.ClientUnaryCall;
+  DestroySnapshot(argument: _ferry_v1_DestroySnapshotRequest, callback: grpc.requestCallback<_ferry_v1_DestroySnapshotResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * destroys the one snapshot `filesystem@name` (never the filesystem, never recursively);
+   * FAILED_PRECONDITION SNAPSHOT_NOT_FOUND when there is none, or when the driver must keep it
+   */
+  destroySnapshot(argument: _ferry_v1_DestroySnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DestroySnapshotResponse__Output>): grpc.ClientUnaryCall;
+  destroySnapshot(argument: _ferry_v1_DestroySnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_DestroySnapshotResponse__Output>): grpc.ClientUnaryCall;
+  destroySnapshot(argument: _ferry_v1_DestroySnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DestroySnapshotResponse__Output>): grpc.ClientUnaryCall;
+  destroySnapshot(argument: _ferry_v1_DestroySnapshotRequest, callback: grpc.requestCallback<_ferry_v1_DestroySnapshotResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * one partition's water marks and positions
@@ -177,6 +196,12 @@ export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
   Acknowledge: grpc.handleUnaryCall<_ferry_v1_AcknowledgeRequest__Output, _ferry_v1_AcknowledgeResponse>;
   
   /**
+   * destroys the one snapshot `filesystem@name` (never the filesystem, never recursively);
+   * FAILED_PRECONDITION SNAPSHOT_NOT_FOUND when there is none, or when the driver must keep it
+   */
+  DestroySnapshot: grpc.handleUnaryCall<_ferry_v1_DestroySnapshotRequest__Output, _ferry_v1_DestroySnapshotResponse>;
+  
+  /**
    * one partition's water marks and positions
    */
   GetPartition: grpc.handleUnaryCall<_ferry_v1_GetPartitionRequest__Output, _ferry_v1_GetPartitionResponse>;
@@ -226,6 +251,7 @@ export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
 
 export interface EndpointDefinition extends grpc.ServiceDefinition {
   Acknowledge: MethodDefinition<_ferry_v1_AcknowledgeRequest, _ferry_v1_AcknowledgeResponse, _ferry_v1_AcknowledgeRequest__Output, _ferry_v1_AcknowledgeResponse__Output>
+  DestroySnapshot: MethodDefinition<_ferry_v1_DestroySnapshotRequest, _ferry_v1_DestroySnapshotResponse, _ferry_v1_DestroySnapshotRequest__Output, _ferry_v1_DestroySnapshotResponse__Output>
   GetPartition: MethodDefinition<_ferry_v1_GetPartitionRequest, _ferry_v1_GetPartitionResponse, _ferry_v1_GetPartitionRequest__Output, _ferry_v1_GetPartitionResponse__Output>
   ListFilesystems: MethodDefinition<_ferry_v1_ListFilesystemsRequest, _ferry_v1_ListFilesystemsResponse, _ferry_v1_ListFilesystemsRequest__Output, _ferry_v1_ListFilesystemsResponse__Output>
   ListPartitions: MethodDefinition<_ferry_v1_ListPartitionsRequest, _ferry_v1_ListPartitionsResponse, _ferry_v1_ListPartitionsRequest__Output, _ferry_v1_ListPartitionsResponse__Output>
