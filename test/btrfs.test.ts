@@ -21,6 +21,7 @@ import { FerryMetrics } from '../src/observability/metrics.js';
 import { createLogger } from '../src/observability/logger.js';
 import type { ReplicateStepInput } from '../machines/filesystem.js';
 import type { EffectContext } from '../src/engine/types.js';
+import { collect } from './helpers/files.js';
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -40,11 +41,6 @@ function treeOf(dir: string, rel = ''): Record<string, string> {
   return out;
 }
 
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function until(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

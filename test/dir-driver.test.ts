@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -12,14 +11,10 @@ import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/err
 import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { planReplication } from '../src/replication/planner.js';
+import { collect, tempBase } from './helpers/files.js';
 
 // ---- helpers -------------------------------------------------------------------------------
 
-async function tempBase(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const base = await mkdtemp(join(tmpdir(), 'ferry-dir-test-'));
-  t.after(() => rm(base, { recursive: true, force: true }));
-  return base;
-}
 
 /** Describe a tree as path -> "type mode content", independently of the driver's own code. */
 async function treeOf(dir: string): Promise<Record<string, string>> {
@@ -41,11 +36,6 @@ async function treeOf(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function sendBytes(driver: StorageDriver, fs: string, from: Version | null, to: Version): Promise<{ bytes: Buffer; sizeEstimate?: number }> {
   const { stream, sizeEstimate } = await driver.send(fs, from, to);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -11,18 +10,9 @@ import { appendEntry, commit, createFileLogSource, type EntryContent } from '../
 import { restorePartition, type RestoreProgress } from '../src/archiver/restore.js';
 import { classifySinkError, createFileSink } from '../src/archiver/sinks/file-sink.js';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
+import { collect, tempBase } from './helpers/files.js';
 
-async function tempBase(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const base = await mkdtemp(join(tmpdir(), 'ferry-sink-test-'));
-  t.after(() => rm(base, { recursive: true, force: true }));
-  return base;
-}
 
-async function collect(stream: AsyncIterable<Buffer | Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const info = (b: Buffer) => ({ sha256: sha(b), size: b.length });

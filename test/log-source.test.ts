@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -10,18 +9,9 @@ import type { LogSource, PartitionRef } from '../src/archiver/contracts.js';
 import { entrySha256, extractEntry, packEntry } from '../src/archiver/entry-tar.js';
 import { appendEntry, commit, createFileLogSource, createPartition, registerConsumer } from '../src/archiver/log-source/index.js';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
+import { collect, tempBase } from './helpers/files.js';
 
-async function tempBase(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const base = await mkdtemp(join(tmpdir(), 'ferry-log-test-'));
-  t.after(() => rm(base, { recursive: true, force: true }));
-  return base;
-}
 
-async function collect(stream: AsyncIterable<Buffer | Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -18,26 +18,15 @@ import {
   type Version,
 } from '../machines/index.js';
 import { replicationReport } from '../src/replication/report.js';
+import { raises, spawns, stops, type Action } from './helpers/machine-actions.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers: drive machines with the pure functions only, as the engine does
 
-type Action = { type: string; params?: any };
 
 const v = (n: number, name = `s${n}`): Version => ({ name, guid: `g${n}`, createtxg: n });
 const retry = { initialMs: 1000, maxMs: 8000, maxAttempts: 4 };
 
-function spawns(actions: Action[]) {
-  return actions.filter((a) => a.type === 'xstate.spawnChild').map((a) => a.params as { id: string; src: string; input: any });
-}
-function stops(actions: Action[]): string[] {
-  return actions.filter((a) => a.type === 'xstate.stopChild').map((a) => a.params?.id as string);
-}
-function raises(actions: Action[]) {
-  return actions
-    .filter((a) => a.type === 'xstate.raise')
-    .map((a) => a.params as { event: { type: string }; id: string; delay: number });
-}
 /** What the engine does with a stored snapshot: JSON in, a snapshot for `transition` out. */
 function restore<M extends AnyStateMachine>(machine: M, snapshot: AnyMachineSnapshot): ReturnType<M['resolveState']> {
   const persisted = JSON.parse(JSON.stringify(machine.getPersistedSnapshot(snapshot)));

@@ -10,23 +10,12 @@ import {
   type PartitionContext,
   type PartitionInput,
 } from '../machines/index.js';
+import { raises, spawns, stops, type Action } from './helpers/machine-actions.js';
 
 // Drives the partition machine with the pure functions only, as the engine does.
 
-type Action = { type: string; params?: any };
 type Snapshot = SnapshotFrom<typeof partitionMachine>;
 
-function spawns(actions: Action[]) {
-  return actions.filter((a) => a.type === 'xstate.spawnChild').map((a) => a.params as { id: string; src: string; input: any });
-}
-function stops(actions: Action[]): string[] {
-  return actions.filter((a) => a.type === 'xstate.stopChild').map((a) => a.params?.id as string);
-}
-function raises(actions: Action[]) {
-  return actions
-    .filter((a) => a.type === 'xstate.raise')
-    .map((a) => a.params as { event: { type: string }; id: string; delay: number });
-}
 function emits(actions: Action[]) {
   return actions.filter((a) => a.type === 'xstate.emit');
 }

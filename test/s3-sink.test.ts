@@ -8,16 +8,12 @@ import { entryKey, type Sink } from '../src/archiver/contracts.js';
 import { createS3Sink, parseS3SinkUrl, redactSinkUrl, toSinkError } from '../src/archiver/sinks/s3-sink.js';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
 import { startSwift, swiftUnavailableReason, type SwiftServer } from './helpers/swift.js';
+import { collect } from './helpers/files.js';
 
 // ---- helpers -------------------------------------------------------------------------------
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** asserts that `p` rejects with a FerryError of `cls` and `code`; returns it */
 async function rejectsWith<T extends FerryError>(p: Promise<unknown>, cls: abstract new (...a: never[]) => T, code: string): Promise<T> {

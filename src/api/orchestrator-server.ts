@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger.js';
-import { FerryError, InvalidArgumentError } from '../errors/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
 import { bearerMatches } from './auth.js';
 import { backpressuredWriter, bindServer } from './grpc-server.js';
@@ -33,14 +33,6 @@ export interface OrchestratorServer {
 /** Redis stream ids, as WatchTransitions takes them back */
 const STREAM_ID = /^\d+(-\d+)?$/;
 
-/** Orchestrator errors to gRPC: as the agent's, plus NOT_FOUND and ALREADY_EXISTS by ferry code. */
-function statusOf(err: unknown) {
-  const s = toStatus(err);
-  if (err instanceof FerryError && err.code === 'NOT_FOUND') s.code = grpc.status.NOT_FOUND;
-  if (err instanceof FerryError && err.code === 'ALREADY_EXISTS') s.code = grpc.status.ALREADY_EXISTS;
-  return s;
-}
-
 /** ferry.v1.Orchestrator over an Orchestrator (the local one), plus grpc.health.v1.Health/Check. */
 export async function startOrchestratorServer(o: OrchestratorServerOptions): Promise<OrchestratorServer> {
   if (!o.token) throw new InvalidArgumentError('--token-file is required with --grpc: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
@@ -52,7 +44,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     }
   };
   const fail = (method: string, err: unknown) => {
-    const s = statusOf(err);
+    const s = toStatus(err);
     o.log?.[s.code === grpc.status.INTERNAL ? 'error' : 'info']({ method, code: grpc.status[s.code], err: s.details }, 'call refused or failed');
     return s;
   };

@@ -8,7 +8,7 @@ import type { ReceiveRequest } from './generated/ferry/v1/ReceiveRequest.js';
 import type { ReceiveResponse__Output } from './generated/ferry/v1/ReceiveResponse.js';
 import type { SnapshotResponse__Output } from './generated/ferry/v1/SnapshotResponse.js';
 import { newEndpointClient, type EndpointClient } from './proto.js';
-import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from './remote-call.js';
+import { agentTarget, tokenMetadata, unaryCall, type StartCall, type TokenSource } from './remote-call.js';
 import { fromStatus, isUnreachable } from './status.js';
 import { channelCredentials, clientTlsFromEnv } from './tls.js';
 import { versionFromMsg, versionToMsg } from './version.js';
@@ -99,7 +99,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
   const metadata = () => tokenMetadata(opts.token);
   const client = () => clientFor(address, tls);
   /** the agent as health records name it (see targetOf) */
-  const target = tls ? `grpcs://${address}` : address;
+  const target = agentTarget(address, tls);
   /** an unreachable agent's channel is dropped, so the first call after it is back dials afresh */
   const dropIfUnreachable = <T>(c: EndpointClient, p: Promise<T>): Promise<T> => p.catch((e: unknown) => {
     if (isUnreachable(e)) forget(c);

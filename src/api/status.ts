@@ -28,7 +28,8 @@ export const unauthenticated = (message: string) => new StatusFerryError(grpc.st
 export const permissionDenied = (message: string) => new StatusFerryError(grpc.status.PERMISSION_DENIED, message, 'PERMISSION_DENIED');
 
 /**
- * Driver errors to gRPC: InvalidArgumentError -> INVALID_ARGUMENT, PermanentError -> FAILED_PRECONDITION,
+ * Errors to gRPC: codes NOT_FOUND and ALREADY_EXISTS keep their status (the orchestrator's lookups),
+ * InvalidArgumentError -> INVALID_ARGUMENT, PermanentError -> FAILED_PRECONDITION,
  * TemporaryError -> UNAVAILABLE; anything else is retryable by ferry's rules -> UNAVAILABLE, or INTERNAL.
  * The message is kept and the ferry code goes into the trailing metadata.
  */
@@ -37,6 +38,8 @@ export function toStatus(err: unknown): StatusError {
   if (err instanceof FerryError) {
     metadata.set(ERROR_CODE_KEY, err.code);
     const code = err instanceof StatusFerryError ? err.status
+      : err.code === 'NOT_FOUND' ? grpc.status.NOT_FOUND
+      : err.code === 'ALREADY_EXISTS' ? grpc.status.ALREADY_EXISTS
       : err instanceof InvalidArgumentError ? grpc.status.INVALID_ARGUMENT
         : err instanceof PermanentError ? grpc.status.FAILED_PRECONDITION
           : grpc.status.UNAVAILABLE;

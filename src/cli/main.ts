@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError as CommanderArgError, Option } from 'commander';
 import { FerryError, InvalidArgumentError } from '../errors/index.js';
-import { runReport } from '../replication/runs.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import { openApp, startAppWorkers, type App, type GlobalOptions } from './app.js';
 import { formatReport, formatRun, formatRuns, formatTable, formatUnhealthy } from './format.js';
@@ -159,16 +158,18 @@ addServerOptions(program.command('status')
   .action(async (run: string | undefined, o: ServerOptions & { job?: string; limit: number; json?: boolean }) => {
     process.exitCode = await withOrchestrator(globals(), o, async (api) => {
       // agents that are down, whichever run waits for them: the first thing to fix
-      const targets = await api.listTargets();
+      const [targets, view, runs] = await Promise.all([
+        api.listTargets(),
+        run ? api.getRun(run) : null,
+        run ? [] : api.listRuns({ job: o.job, limit: o.limit }),
+      ]);
       const unhealthy = targets.filter((t) => !t.healthy);
       const section = formatUnhealthy(targets);
-      if (run) {
-        const view = await api.getRun(run);
+      if (view) {
         if (o.json) printJson({ ...view, unhealthyTargets: unhealthy });
         else process.stdout.write(`${formatRun(view)}\n${section ? `${section}\n` : ''}`);
         return EXIT.ok;
       }
-      const runs = await api.listRuns({ job: o.job, limit: o.limit });
       if (o.json) printJson({ runs, unhealthyTargets: unhealthy });
       else {
         const lines = [runs.length ? formatRuns(runs) : 'no runs yet: start one with `ferry replicate SENDER RECEIVER`, `ferry job run JOB` or `ferry demo`'];

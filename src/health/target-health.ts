@@ -6,6 +6,7 @@ import { TemporaryError } from '../errors/index.js';
 import { parseEndpoint } from '../storage/endpoint.js';
 import { SharedBackoff, type BackoffRecord, type ClaimResult } from '../util/shared-backoff.js';
 import { probeTarget } from './probe.js';
+import { agentTarget } from '../api/remote-call.js';
 
 export type TargetState = 'healthy' | 'unhealthy';
 
@@ -49,8 +50,7 @@ const MIN_WAIT_MS = 100;
 /** The health target of an endpoint: the agent's host:port for grpc://, null for a local endpoint. */
 export function targetOf(endpoint: string): string | null {
   const r = parseEndpoint(endpoint).remote;
-  // a TLS agent is its own target: it is probed over TLS
-  return r ? (r.tls ? `grpcs://${r.address}` : r.address) : null;
+  return r ? agentTarget(r.address, r.tls) : null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

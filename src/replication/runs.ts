@@ -73,9 +73,9 @@ export function eta(p: EffectProgress): number | null {
   return Math.max(0, Math.round((p.total - p.bytes) / rate));
 }
 
-/** The report of a run, with the live bytes of steps still running. */
-export async function runReport(engine: Engine, runId: string): Promise<Report | null> {
-  const s = await engine.snapshotOf(runId);
+/** The report of a run, with the live bytes of steps still running; `read` is the run's snapshot when the caller has it. */
+export async function runReport(engine: Engine, runId: string, read?: Awaited<ReturnType<Engine['snapshotOf']>>): Promise<Report | null> {
+  const s = read ?? (await engine.snapshotOf(runId));
   if (!s) return null;
   const ctx = s.context as ReplicationContext;
   const report = replicationReport(runId, { value: s.value, context: ctx, status: s.status });

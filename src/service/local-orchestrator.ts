@@ -85,12 +85,13 @@ export class LocalOrchestrator implements Orchestrator {
     return run;
   }
 
-  private async runView(id: string, createdAt: number | null): Promise<RunView | null> {
+  /** `job`: the job a replication belongs to, when the caller (its job's view) knows it. */
+  private async runView(id: string, createdAt: number | null, job?: string): Promise<RunView | null> {
     const s = await this.d.engine.snapshotOf(id);
     if (!s) return null;
     if (s.record.kind === 'job') {
       const c = s.context as JobContext;
-      const replications = await Promise.all(c.replications.map(async (r) => (await this.runView(r.runId, null)) ?? {
+      const replications = await Promise.all(c.replications.map(async (r) => (await this.runView(r.runId, null, c.job)) ?? {
         id: r.runId, kind: 'replication' as const, state: r.state, problem: r.problem, job: c.job, sender: c.sender, receiver: r.receiver,
         bytes: r.bytes, createdAt: null, snapshot: null, replications: [], filesystems: [],
       }));
@@ -102,11 +103,14 @@ export class LocalOrchestrator implements Orchestrator {
     }
     if (s.record.kind !== 'replication') return null;
     const c = s.context as ReplicationContext;
-    const report = (await runReport(this.d.engine, id))!;
-    const parent = s.record.parent ? await this.d.engine.snapshotOf(s.record.parent) : null;
+    const report = (await runReport(this.d.engine, id, s))!;
+    // a replication started by a job is its child: the job's name is in the parent's context
+    if (job === undefined && s.record.parent) {
+      const parent = await this.d.engine.snapshotOf(s.record.parent);
+      if (parent?.record.kind === 'job') job = (parent.context as JobContext).job;
+    }
     return {
-      id, kind: 'replication', state: report.state, problem: report.problem,
-      job: parent?.record.kind === 'job' ? (parent.context as JobContext).job : null,
+      id, kind: 'replication', state: report.state, problem: report.problem, job: job ?? null,
       sender: c.sender, receiver: c.receiver, bytes: report.filesystems.reduce((n, f) => n + f.bytes, 0),
       createdAt: iso(createdAt), snapshot: null, replications: [], filesystems: report.filesystems,
     };

@@ -12,3 +12,19 @@ export function findSnapshotByGuid<T extends { version: Version }>(snapshots: T[
   }
   return found;
 }
+
+/**
+ * The sender's snapshots of one send: `to`, and `from` for an incremental send (null for a full
+ * one). PermanentError when either is missing, or NOT_NEWER when `to` is not after `from`.
+ */
+export function findSendPair<T extends { version: Version }>(snapshots: T[], fs: string, from: Version | null, to: Version): { toSnap: T; fromSnap: T | null } {
+  const toSnap = findSnapshotByGuid(snapshots, fs, to, 'target');
+  const fromSnap = from === null ? null : findSnapshotByGuid(snapshots, fs, from, 'incremental source');
+  if (fromSnap && fromSnap.version.createtxg >= toSnap.version.createtxg) {
+    throw new PermanentError(`cannot send ${fs} from ${fromSnap.version.name} to ${toSnap.version.name}: the target is not newer`, {
+      code: 'NOT_NEWER',
+      details: { fs, from: fromSnap.version.name, to: toSnap.version.name },
+    });
+  }
+  return { toSnap, fromSnap };
+}

@@ -1,6 +1,6 @@
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { errnoCode, randomHex } from '../../storage/dir/fsutil.js';
+import { open, readdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { errnoCode, writeFileAtomic } from '../../storage/dir/fsutil.js';
 import { parseNumberFile } from './names.js';
 
 /** Runs `fn` after every earlier call with the same key has settled (one writer per file in this process). */
@@ -33,22 +33,19 @@ export async function syncDir(dir: string): Promise<void> {
 
 /** Write "<n>\n" to a hidden temp file beside `path`, fsync, rename over `path`: readers see old or new, never torn. */
 export async function writeNumberAtomic(path: string, n: number): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${randomHex(6)}`);
+  await writeFileAtomic(path, `${n}
+`);
+  await syncDir(dirname(path));
+}
+
+/** The names in `dir`, or none when it does not exist. */
+export async function readdirOrEmpty(dir: string): Promise<string[]> {
   try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(`${n}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
+    return await readdir(dir);
   } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
+    if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
-  await syncDir(dir);
 }
 
 /** Number files are "<n>\n" (at most 17 digits for a safe integer): one read of this size gets them whole. */

@@ -5,7 +5,7 @@ import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
 import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree } from '../../storage/dir/fsutil.js';
 import type { ArchiverLogSource, PartitionRef, PartitionState } from '../contracts.js';
 import { packEntry } from '../entry-tar.js';
-import { readNumberOrNull, serialized, writeNumberAtomic } from './fsio.js';
+import { readdirOrEmpty, readNumberOrNull, serialized, writeNumberAtomic } from './fsio.js';
 import { entryPath, partitionLayout, positionPath, PRUNED_PREFIX, type PartitionLayout } from './layout.js';
 import { assertLsn, isValidLogName, lsnName, parseLsnName } from './names.js';
 import { assertPartitionExists, listEntryLsns, readCommitted, readPartitionState, readPositions } from './state.js';
@@ -208,14 +208,6 @@ async function removeAside(path: string): Promise<void> {
   }
 }
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw err;
-  }
-}
 
 /** LSNs of the entry names among `names` (staging names skipped), ascending. */
 function lsnsOf(names: string[]): number[] {

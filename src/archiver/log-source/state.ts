@@ -1,20 +1,12 @@
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
 import { errnoCode } from '../../storage/dir/fsutil.js';
 import type { PartitionState } from '../contracts.js';
-import { readNumberOrNull } from './fsio.js';
+import { readdirOrEmpty, readNumberOrNull } from './fsio.js';
 import type { PartitionLayout } from './layout.js';
 import { isValidLogName, parseLsnName } from './names.js';
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw err;
-  }
-}
 
 /** PermanentError PARTITION_NOT_FOUND unless `<root>/<storage>/<partition>` is a directory. */
 export async function assertPartitionExists(l: PartitionLayout): Promise<void> {

@@ -4,7 +4,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
-import { errnoCode, hashFile, isAbortError, randomHex } from '../../storage/dir/fsutil.js';
+import { errnoCode, hashFile, isAbortError, randomHex, writeFileAtomic } from '../../storage/dir/fsutil.js';
 import { syncDir } from '../log-source/fsio.js';
 import type { Sink, SinkObjectInfo } from '../contracts.js';
 
@@ -88,23 +88,6 @@ async function readSideFile(path: string): Promise<string | null> {
   }
 }
 
-/** Write a small file atomically (hidden temp + rename); replaces what was there. */
-async function writeSmallAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomHex(6)}`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}
 
 
 /** Marks an error thrown by the body the caller gave put(): it is the caller's, not the sink's. */
@@ -132,7 +115,7 @@ export function createFileSink(url: string): Sink {
       if (sha256 === null) {
         // an object whose checksum file is missing (a crash between link and checksum): hash the bytes, keep it
         sha256 = (await hashFile(path)).sha256;
-        await writeSmallAtomic(path + SIDE_SUFFIX, `${sha256}  ${basename(path)}\n`).catch(() => undefined);
+        await writeFileAtomic(path + SIDE_SUFFIX, `${sha256}  ${basename(path)}\n`).catch(() => undefined);
       }
       return { key, size: st.size, sha256 };
     } catch (err) {
@@ -199,7 +182,7 @@ export function createFileSink(url: string): Sink {
         if (errnoCode(err) === 'EEXIST') return; // leave the existing object alone
         throw err;
       }
-      await writeSmallAtomic(path + SIDE_SUFFIX, `${sha256}  ${basename(path)}\n`);
+      await writeFileAtomic(path + SIDE_SUFFIX, `${sha256}  ${basename(path)}\n`);
       await syncDir(dir);
     } catch (err) {
       destroyBody();

@@ -1,12 +1,9 @@
-import { findSnapshotByGuid } from '../find-snapshot.js';
-import { PermanentError } from '../../errors/index.js';
+import { findSendPair } from '../find-snapshot.js';
 import type { SendStream, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { assertName, assertVersionArgument } from './names.js';
 import { processOutput, runBtrfs, spawnBtrfs } from './run-btrfs.js';
 import { listSnapshots, type Snapshot } from './subvolume.js';
-
-const find = findSnapshotByGuid;
 
 /**
  * `btrfs send [-p <from>] <to>`: both found on the sender by guid. The stream ends only after
@@ -30,14 +27,7 @@ export async function findSendVersions(layout: Layout, fs: string, from: Version
   if (from !== null) assertVersionArgument('incremental source', from);
   signal?.throwIfAborted();
   const snapshots = await listSnapshots(layout, fs, signal);
-  const toSnap = find(snapshots, fs, to, 'target');
-  const fromSnap = from === null ? null : find(snapshots, fs, from, 'incremental source');
-  if (fromSnap && fromSnap.version.createtxg >= toSnap.version.createtxg) {
-    throw new PermanentError(`cannot send ${fs} from ${fromSnap.version.name} to ${toSnap.version.name}: the target is not newer`, {
-      code: 'NOT_NEWER',
-      details: { fs, from: fromSnap.version.name, to: toSnap.version.name },
-    });
-  }
+  const { toSnap, fromSnap } = findSendPair(snapshots, fs, from, to);
   return { toSnap, fromSnap };
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { chmod, lstat, open, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 
 export function randomHex(bytes: number): string {
@@ -58,20 +58,23 @@ async function makeWritable(path: string): Promise<void> {
   for (const name of await readdir(path)) await makeWritable(join(path, name));
 }
 
-/** Write-temp, fsync, rename: readers see the old or the new content, never a torn file. */
+/**
+ * Write-temp, fsync, rename: readers see the old or the new content, never a torn file. The temp
+ * file is hidden (`.<name>.tmp-…`, so listings skip it) and removed on any failure.
+ */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${randomHex(6)}`;
-  const fh = await open(tmp, 'wx', 0o644);
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomHex(6)}`);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
 }

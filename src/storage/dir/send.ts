@@ -1,10 +1,9 @@
-import { findSnapshotByGuid } from '../find-snapshot.js';
+import { findSendPair } from '../find-snapshot.js';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { writeTarEntry } from '../../util/tar-streams.js';
-import { PermanentError } from '../../errors/index.js';
 import type { SendStream, Version } from '../driver.js';
 import { diffManifests, type WriteOp } from './diff.js';
 import { classifyError } from './fsutil.js';
@@ -16,20 +15,12 @@ import { listSnapshots, loadManifest, type Snapshot } from './versions.js';
 /** Fixed tar mtime, so the same send produces the same bytes. */
 const EPOCH = new Date(0);
 
-const find = findSnapshotByGuid;
 
 export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<SendStream> {
   assertName('filesystem', fs);
   signal?.throwIfAborted();
   const snapshots = await listSnapshots(layout, fs);
-  const toSnap = find(snapshots, fs, to, 'target');
-  const fromSnap = from === null ? null : find(snapshots, fs, from, 'incremental source');
-  if (fromSnap && fromSnap.version.createtxg >= toSnap.version.createtxg) {
-    throw new PermanentError(`cannot send ${fs} from ${fromSnap.version.name} to ${toSnap.version.name}: the target is not newer`, {
-      code: 'NOT_NEWER',
-      details: { fs, from: fromSnap.version.name, to: toSnap.version.name },
-    });
-  }
+  const { toSnap, fromSnap } = findSendPair(snapshots, fs, from, to);
 
   const manifest = await loadManifest(toSnap.dir);
   const ops = diffManifests(fromSnap ? await loadManifest(fromSnap.dir) : [], manifest);
