@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs what ferry needs, so the README's quick start works on a fresh Debian machine:
-# system packages (redis-server; with --test also zfs-fuse and btrfs-progs), then node modules.
+# system packages (redis-server; with --test also zfs-fuse, btrfs-progs, Swift, qemu and debootstrap),
+# node modules, and with --test the OpenZFS test VM (scripts/openzfs-vm/build.sh, once per machine).
 # Where it cannot install (not root, not Debian), it prints the exact command to run and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A provides=([redis-server]=redis-server [zfs-fuse]=zfs-fuse [btrfs-progs]=mkfs.btrfs
   [swift]=swift-config [swift-proxy]=swift-proxy-server [swift-object]=swift-object-server
-  [swift-container]=swift-container-server [swift-account]=swift-account-server [memcached]=memcached)
+  [swift-container]=swift-container-server [swift-account]=swift-account-server [memcached]=memcached
+  [qemu-system-x86]=qemu-system-x86_64 [debootstrap]=debootstrap)
 wanted=(redis-server)
-# the tests also need real zfs (zfs-fuse), btrfs, and an S3-compatible server (Swift with s3api)
-[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs swift swift-proxy swift-object swift-container swift-account memcached)
+# the tests also need real zfs (zfs-fuse), btrfs, an S3-compatible server (Swift with s3api), and
+# for kernel OpenZFS a VM (qemu) whose image debootstrap builds
+[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs swift swift-proxy swift-object swift-container swift-account memcached qemu-system-x86 debootstrap)
 
 missing=()
 for pkg in "${wanted[@]}"; do
@@ -36,4 +39,16 @@ fi
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+# the OpenZFS VM image for test/openzfs-vm.test.ts: built once (several minutes), then reused
+if [[ ${1:-} == --test ]]; then
+  if [[ $(id -u) == 0 ]]; then
+    if ! bash scripts/openzfs-vm/build.sh; then
+      [[ ${CI:-} == true ]] && exit 1
+      echo "setup: the OpenZFS VM could not be built: its tests skip (CI=true makes that a failure)" >&2
+    fi
+  else
+    echo "setup: not root: the OpenZFS VM tests skip until you run sudo bash scripts/openzfs-vm/build.sh" >&2
+  fi
 fi

@@ -19,7 +19,7 @@ import { FerryMetrics } from '../src/observability/metrics.js';
 import type { ReplicateStepInput } from '../machines/filesystem.js';
 import type { EffectContext } from '../src/engine/types.js';
 import { replicate, replicationEngine } from './helpers/replication.js';
-import { ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
+import { cutAfter, retryWhileBusy, ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
 
 setZfsLogger(createLogger({ level: process.env.FERRY_LOG_LEVEL ?? 'error', pretty: false }));
 const unavailable = zfsUnavailable();
@@ -118,38 +118,6 @@ describe('zfs driver: pure parts', () => {
 });
 
 const MiB = 1024 * 1024;
-
-async function retryWhileBusy<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!(e instanceof TemporaryError && (e as TemporaryError).code === 'BUSY') || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
-/** Passes `limit` bytes through, then calls `cut` (destroy, abort) and passes nothing more. */
-function cutAfter(limit: number, cut: (t: Transform) => void): Transform {
-  let seen = 0;
-  let done = false;
-  return new Transform({
-    transform(chunk: Buffer, _enc, next) {
-      if (done) return next();
-      if (seen + chunk.length >= limit) {
-        done = true;
-        this.push(chunk.subarray(0, Math.max(0, limit - seen)));
-        next();
-        setImmediate(() => cut(this));
-        return;
-      }
-      seen += chunk.length;
-      next(null, chunk);
-    },
-  });
-}
 
 function isCode(err: unknown, cls: typeof PermanentError | typeof TemporaryError, code: string): boolean {
   return err instanceof cls && (err as FerryError).code === code;

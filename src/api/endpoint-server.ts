@@ -155,8 +155,15 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
       const to = versionFromMsg(req.to, 'to');
       const from = req.from ? versionFromMsg(req.from, 'from') : null;
-      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates });
+      const resumeToken = req.resumeToken ? req.resumeToken : undefined;
+      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken });
       await writeHeadered(stream, { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } }, write, signal);
+    }),
+
+    ResumeToken: unary('ResumeToken', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
+      return { token: (await d.resumeToken?.(fs)) ?? '' };
     }),
 
     Receive: (call, cb) => {

@@ -7,6 +7,7 @@ import type { ListVersionsResponse__Output } from './generated/ferry/v1/ListVers
 import type { ReceiveRequest } from './generated/ferry/v1/ReceiveRequest.js';
 import type { ReceiveResponse__Output } from './generated/ferry/v1/ReceiveResponse.js';
 import type { SnapshotResponse__Output } from './generated/ferry/v1/SnapshotResponse.js';
+import type { ResumeTokenResponse__Output } from './generated/ferry/v1/ResumeTokenResponse.js';
 import { newEndpointClient, type EndpointClient } from './proto.js';
 import { agentTarget, tokenMetadata, unaryCall, type StartCall, type TokenSource } from './remote-call.js';
 import { fromStatus, isUnreachable } from './status.js';
@@ -35,8 +36,9 @@ export interface RemoteDriverOptions {
 }
 
 /**
- * What a driver of each kind can do. Only `batch` changes a plan (zfs send -I); resumable receives
- * and atomic snapshots are not used through an agent, so they are reported false.
+ * What a driver of each kind can do. Only `batch` changes a plan (zfs send -I). Atomic snapshots are
+ * not used through an agent (reported false). Resumable receives are: the step runner asks the
+ * receiving agent for a token (ResumeToken, "" on zfs-fuse) and the sending agent's zfs decides.
  */
 const CAPABILITIES: Record<Kind, DriverCapabilities> = {
   dir: { batch: false, resumable: false, atomicSnapshots: false },
@@ -134,9 +136,16 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       await unary<DestroySnapshotResponse__Output>(`destroying ${fs}@${name} in ${url}`, (md, co, cb) => client().destroySnapshot({ endpoint, filesystem: fs, name }, md, co, cb), Math.max(deadlineMs, 600_000));
     },
 
+    async resumeToken(fs) {
+      const res = await unary<ResumeTokenResponse__Output>(`reading the resume token of ${fs} in ${url}`, (md, co, cb) => client().resumeToken({ endpoint, filesystem: fs }, md, co, cb));
+      return res.token ? res.token : null;
+    },
+
     async send(fs, from, to, o: SendOptions = {}): Promise<SendStream> {
       const c = client();
-      const call = c.send({ endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates }, metadata());
+      const call = c.send({
+        endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates, resumeToken: o.resumeToken ?? '',
+      }, metadata());
       const { header, stream } = await dropIfUnreachable(c, readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls, target }));
       const size = header.sizeEstimate?.bytes;
       return { stream, ...(size === undefined ? {} : { sizeEstimate: size }) };

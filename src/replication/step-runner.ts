@@ -4,6 +4,8 @@ import type { EffectContext } from '../engine/types.js';
 import { admitEndpoints, reportUnreachable } from '../health/gate.js';
 import type { TargetHealth } from '../health/target-health.js';
 import type { FerryMetrics } from '../observability/metrics.js';
+import type { SendStream, StorageDriver, Version } from '../storage/driver.js';
+import { isResumeRefusal } from '../storage/resume.js';
 import { openEndpoint } from '../storage/endpoint.js';
 
 /**
@@ -75,7 +77,7 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metri
       return { bytes: done.bytes, sent: true };
     }
   }
-  const { stream, sizeEstimate } = await sender.send(fs, from, step.to, { signal: ctx.signal, intermediates: step.intermediates });
+  const { stream, sizeEstimate } = await openSend(sender, receiver, fs, from, step, ctx);
   let bytes = 0;
   ctx.progress({ bytes: 0, total: sizeEstimate });
   const counter = new Transform({
@@ -98,4 +100,25 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metri
   }
   ctx.log.info({ filesystem: fs, from: step.from?.name ?? null, to: step.to.name, bytes }, 'step replicated');
   return { bytes, sent: true };
+}
+
+/**
+ * The sender's stream for the step: where the receiver kept an interrupted receive of exactly this
+ * step (OpenZFS `receive_resume_token`), the rest of that stream (`zfs send -t`), else the whole
+ * stream (the receiver then drops the stale partial state before receiving).
+ */
+async function openSend(sender: StorageDriver, receiver: StorageDriver, fs: string, from: Version | null, step: ReplicateStepInput['step'], ctx: EffectContext): Promise<SendStream> {
+  const opts = { signal: ctx.signal, intermediates: step.intermediates };
+  const token = receiver.resumeToken ? await receiver.resumeToken(fs) : null;
+  if (token) {
+    try {
+      const resumed = await sender.send(fs, from, step.to, { ...opts, resumeToken: token });
+      ctx.log.info({ filesystem: fs, to: step.to.name, remaining: resumed.sizeEstimate ?? null }, 'resuming the interrupted receive of this step');
+      return resumed;
+    } catch (err) {
+      if (!isResumeRefusal(err)) throw err;
+      ctx.log.warn({ filesystem: fs, err: (err as Error).message }, 'the receiver\'s partial receive cannot be resumed for this step: sending afresh');
+    }
+  }
+  return sender.send(fs, from, step.to, opts);
 }

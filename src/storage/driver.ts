@@ -19,6 +19,12 @@ export interface SendOptions {
    * `capabilities.batch` is true. The receiver then has all of them.
    */
   intermediates?: boolean;
+  /**
+   * continue the receiver's interrupted receive (its `resumeToken(fs)`) instead of sending from
+   * the start; PermanentError RESUME_MISMATCH when the token is of another step, RESUME_STALE when it
+   * can no longer be resumed (the caller then sends afresh). Only where `capabilities.resumable`.
+   */
+  resumeToken?: string;
 }
 
 export interface DriverCapabilities {
@@ -85,6 +91,11 @@ export interface StorageDriver {
    * exists afterwards with all its data, or the receiver is exactly as before.
    */
   receive(fs: string, stream: Readable, opts?: ReceiveOptions): Promise<Version>;
+  /**
+   * Where receives can resume (OpenZFS): the token of an interrupted receive into `fs`, to pass to
+   * the sender's send() as `resumeToken`; null when there is none or the driver cannot tell.
+   */
+  resumeToken?(fs: string): Promise<string | null>;
   /**
    * Optional fast path: send `to` (from `from`) straight into `receiver` when it is a local driver
    * of the same kind, the data going from the send process to the receive process through OS

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { TemporaryError } from '../../src/errors/index.js';
 
 /**
  * Real zfs for tests: zfs-fuse (Debian) or kernel OpenZFS. Starts the zfs-fuse daemon when none
@@ -108,13 +110,13 @@ export class ZfsLab {
     }
   }
 
-  /** A pool on a 512 MiB sparse file, mounted under the lab's temp dir. */
-  async createPool(): Promise<TestPool> {
+  /** A pool on a sparse file (512 MiB unless told), mounted under the lab's temp dir. */
+  async createPool(sizeMiB = 512): Promise<TestPool> {
     const name = `ferrytest${process.pid}${++poolSeq}`;
     const file = join(this.dir, `${name}.img`);
     const mountpoint = join(this.dir, 'mnt', name);
     writeFileSync(file, '');
-    truncateSync(file, 512 * 1024 * 1024);
+    truncateSync(file, sizeMiB * 1024 * 1024);
     mkdirSync(dirname(mountpoint), { recursive: true });
     await must('zpool', ['create', '-o', 'cachefile=none', '-m', mountpoint, name, file]);
     const pool = { name, file, mountpoint };
@@ -218,4 +220,36 @@ export function tree(dir: string, prefix = ''): Record<string, string> {
     else out[`${prefix}${e.name}`] = createHash('sha256').update(readFileSync(p)).digest('hex');
   }
   return out;
+}
+
+export async function retryWhileBusy<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof TemporaryError && (e as TemporaryError).code === 'BUSY') || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** Passes `limit` bytes through, then calls `cut` (destroy, abort) and passes nothing more. */
+export function cutAfter(limit: number, cut: (t: Transform) => void): Transform {
+  let seen = 0;
+  let done = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, next) {
+      if (done) return next();
+      if (seen + chunk.length >= limit) {
+        done = true;
+        this.push(chunk.subarray(0, Math.max(0, limit - seen)));
+        next();
+        setImmediate(() => cut(this));
+        return;
+      }
+      seen += chunk.length;
+      next(null, chunk);
+    },
+  });
 }

@@ -23,6 +23,8 @@ import type { ReadEntryResponse as _ferry_v1_ReadEntryResponse, ReadEntryRespons
 import type { ReceiveHeader as _ferry_v1_ReceiveHeader, ReceiveHeader__Output as _ferry_v1_ReceiveHeader__Output } from './ferry/v1/ReceiveHeader.js';
 import type { ReceiveRequest as _ferry_v1_ReceiveRequest, ReceiveRequest__Output as _ferry_v1_ReceiveRequest__Output } from './ferry/v1/ReceiveRequest.js';
 import type { ReceiveResponse as _ferry_v1_ReceiveResponse, ReceiveResponse__Output as _ferry_v1_ReceiveResponse__Output } from './ferry/v1/ReceiveResponse.js';
+import type { ResumeTokenRequest as _ferry_v1_ResumeTokenRequest, ResumeTokenRequest__Output as _ferry_v1_ResumeTokenRequest__Output } from './ferry/v1/ResumeTokenRequest.js';
+import type { ResumeTokenResponse as _ferry_v1_ResumeTokenResponse, ResumeTokenResponse__Output as _ferry_v1_ResumeTokenResponse__Output } from './ferry/v1/ResumeTokenResponse.js';
 import type { SendHeader as _ferry_v1_SendHeader, SendHeader__Output as _ferry_v1_SendHeader__Output } from './ferry/v1/SendHeader.js';
 import type { SendRequest as _ferry_v1_SendRequest, SendRequest__Output as _ferry_v1_SendRequest__Output } from './ferry/v1/SendRequest.js';
 import type { SendResponse as _ferry_v1_SendResponse, SendResponse__Output as _ferry_v1_SendResponse__Output } from './ferry/v1/SendResponse.js';
@@ -60,6 +62,8 @@ export interface ProtoGrpcType {
       ReceiveHeader: MessageTypeDefinition<_ferry_v1_ReceiveHeader, _ferry_v1_ReceiveHeader__Output>
       ReceiveRequest: MessageTypeDefinition<_ferry_v1_ReceiveRequest, _ferry_v1_ReceiveRequest__Output>
       ReceiveResponse: MessageTypeDefinition<_ferry_v1_ReceiveResponse, _ferry_v1_ReceiveResponse__Output>
+      ResumeTokenRequest: MessageTypeDefinition<_ferry_v1_ResumeTokenRequest, _ferry_v1_ResumeTokenRequest__Output>
+      ResumeTokenResponse: MessageTypeDefinition<_ferry_v1_ResumeTokenResponse, _ferry_v1_ResumeTokenResponse__Output>
       SendHeader: MessageTypeDefinition<_ferry_v1_SendHeader, _ferry_v1_SendHeader__Output>
       SendRequest: MessageTypeDefinition<_ferry_v1_SendRequest, _ferry_v1_SendRequest__Output>
       SendResponse: MessageTypeDefinition<_ferry_v1_SendResponse, _ferry_v1_SendResponse__Output>

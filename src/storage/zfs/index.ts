@@ -5,7 +5,7 @@ import { destroySnapshot } from './destroy.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
 import { receiveStream, resumeTokenOf } from './receive.js';
-import { createSendStream, type ZfsSendOptions } from './send.js';
+import { createSendStream } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { transferZfs } from './transfer.js';
 import { findDd } from '../local-pipe.js';
@@ -15,15 +15,12 @@ const local = new WeakMap<StorageDriver, ZfsContext>();
 
 export { zfsCommandCount, setZfsLogger } from './run-zfs.js';
 export { zfsFeatures, parseUsage, type ZfsFeatures } from './features.js';
-export type { ZfsSendOptions } from './send.js';
 
 /** The zfs driver: StorageDriver plus what only zfs has. */
 export interface ZfsDriver extends StorageDriver {
   readonly kind: 'zfs';
   /** the root dataset, e.g. "pool/backup" */
   readonly root: string;
-  send(fs: string, from: Parameters<StorageDriver['send']>[1], to: Parameters<StorageDriver['send']>[2], opts?: ZfsSendOptions): ReturnType<StorageDriver['send']>;
-  /** OpenZFS: the receive_resume_token of an interrupted receive into `fs` (for send's resumeToken), else null */
   resumeToken(fs: string): Promise<string | null>;
 }
 

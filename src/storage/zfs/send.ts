@@ -1,19 +1,10 @@
 import { PassThrough } from 'node:stream';
-import { InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
+import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { SendOptions, SendStream, Version } from '../driver.js';
 import { readVersions, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
-
-export interface ZfsSendOptions extends SendOptions {
-  /**
-   * OpenZFS only: continue an interrupted receive with `zfs send -t <token>` (the receiver's
-   * `receive_resume_token`, see ZfsDriver.resumeToken); `from`, `to` and `intermediates` then only
-   * name the step for messages.
-   */
-  resumeToken?: string;
-}
 
 function find(versions: Version[], fs: string, wanted: Version, role: string): Version {
   const found = versions.find((v) => v.guid === wanted.guid);
@@ -42,8 +33,81 @@ async function estimate(args: string[], signal?: AbortSignal): Promise<number | 
   }
 }
 
+/** What `zfs send -n -v -P -t <token>` tells of a resume token (OpenZFS). */
+export interface ResumeInfo {
+  /** guid of the incremental source, "0" for a full stream (decimal, as Version.guid) */
+  fromguid: string;
+  /** guid of the snapshot the interrupted stream carried */
+  toguid: string;
+  /** full name of that snapshot on the sender, e.g. "p1/data/a@s2" */
+  toname: string;
+  /** bytes already received before the interruption */
+  received?: number;
+  /** bytes left to send */
+  size?: number;
+}
+
+/** a number in an nvlist dump: 0x-hex or decimal */
+const NUMBER = /^(0x[0-9a-f]+|\d+)$/i;
+const toDecimal = (v: string): string => BigInt(v).toString(10);
+
+/**
+ * Pure: parses the dry run's token dump (`\tfromguid = 0x...`, `\ttoguid = 0x...`, `\ttoname = ...`,
+ * `\tbytes = 0x...`) and its `size\t<n>` line; null when it has no toguid or toname.
+ */
+export function parseResumeInfo(out: string): ResumeInfo | null {
+  const field = (name: string) => new RegExp(`^\\s*${name}\\s*=\\s*(\\S.*?)\\s*$`, 'm').exec(out)?.[1];
+  const toguid = field('toguid');
+  const toname = field('toname');
+  if (!toguid || !toname || !NUMBER.test(toguid)) return null;
+  const fromguid = field('fromguid');
+  const bytes = field('bytes');
+  return {
+    fromguid: fromguid && NUMBER.test(fromguid) ? toDecimal(fromguid) : '0',
+    toguid: toDecimal(toguid),
+    toname,
+    received: bytes && NUMBER.test(bytes) ? Number(BigInt(bytes)) : undefined,
+    size: parseDryRunSize(out),
+  };
+}
+
+/**
+ * What an OpenZFS resume token continues, read by the sender's zfs (`zfs send -nvPt`), which also
+ * checks its snapshots still exist. RESUME_STALE when zfs cannot resume from it (the snapshot is
+ * gone, the token is damaged): the receiver's partial state is then of no use.
+ */
+export async function inspectResumeToken(token: string, signal?: AbortSignal): Promise<ResumeInfo> {
+  if (typeof token !== 'string' || !/^[0-9A-Za-z][0-9A-Za-z-]*$/.test(token) || token.length > 100_000) {
+    throw new InvalidArgumentError(`invalid zfs resume token ${JSON.stringify(String(token).slice(0, 80))}`, { code: 'INVALID_ARGUMENT' });
+  }
+  if (!zfsFeatures().resumable) throw new PermanentError('this zfs cannot resume a send (no zfs send -t): sending afresh', { code: 'RESUME_UNSUPPORTED' });
+  let out: string;
+  try {
+    out = await runZfs(['send', '-n', '-v', '-P', '-t', token], { signal, timeoutMs: 60_000 });
+  } catch (err) {
+    if ((err as FerryError).code === 'ABORTED') throw err;
+    throw new PermanentError(`zfs cannot resume from the receiver's token: ${(err as Error).message}`, { code: 'RESUME_STALE', cause: err });
+  }
+  const info = parseResumeInfo(out);
+  if (!info) throw new PermanentError(`zfs send -nvPt printed no token contents: ${out.slice(0, 300)}`, { code: 'RESUME_STALE' });
+  return info;
+}
+
+/** RESUME_MISMATCH unless the token continues exactly this step: same dataset, same from and to guids. */
+export function assertResumesStep(info: ResumeInfo, dataset: string, from: Version | null, to: Version): void {
+  const tokenDataset = info.toname.split('@')[0];
+  const fromguid = from?.guid ?? '0';
+  if (tokenDataset !== dataset || info.toguid !== to.guid || info.fromguid !== fromguid) {
+    throw new PermanentError(
+      `the receiver's partial receive continues ${info.toname} (from guid ${info.fromguid}), not this step ` +
+        `(${dataset}@${to.name}, guid ${to.guid}, from guid ${fromguid})`,
+      { code: 'RESUME_MISMATCH', details: { token: { ...info }, dataset, from: fromguid, to: to.guid } },
+    );
+  }
+}
+
 /** The arguments of `zfs send` for a step: versions found on the sender by guid, validated. */
-export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: ZfsSendOptions = {}): Promise<string[]> {
+export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: SendOptions = {}): Promise<string[]> {
   assertZfsName('filesystem', fs);
   assertZfsName('snapshot', to?.name);
   if (from !== null) assertZfsName('snapshot', from?.name);
@@ -51,10 +115,8 @@ export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null
   const ds = ctx.dataset(fs);
   let args: string[];
   if (opts.resumeToken !== undefined) {
-    if (!/^[0-9A-Za-z][0-9A-Za-z-]*$/.test(opts.resumeToken) || opts.resumeToken.length > 100_000) {
-      throw new InvalidArgumentError(`invalid zfs resume token ${JSON.stringify(opts.resumeToken.slice(0, 80))}`, { code: 'INVALID_ARGUMENT' });
-    }
-    if (!zfsFeatures().resumable) throw new PermanentError('this zfs cannot resume a send (no zfs send -t)', { code: 'ZFS_UNSUPPORTED' });
+    const info = await inspectResumeToken(opts.resumeToken, signal);
+    assertResumesStep(info, ds, from, to);
     args = ['send', '-t', opts.resumeToken];
   } else {
     assertFullName(`${ds}@${to.name}`);
@@ -80,7 +142,7 @@ export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null
  * found by guid (a renamed snapshot is still the same version). The stream errors with a typed
  * error when zfs exits non-zero; destroying the stream or aborting the signal stops zfs.
  */
-export async function createSendStream(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: ZfsSendOptions = {}): Promise<SendStream> {
+export async function createSendStream(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: SendOptions = {}): Promise<SendStream> {
   const { signal } = opts;
   const args = await sendArgs(ctx, fs, from, to, opts);
   const sizeEstimate = await estimate(args, signal);

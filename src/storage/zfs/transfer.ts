@@ -7,6 +7,7 @@ import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { cleanUp, receiveError, resumeTokenOf } from './receive.js';
 import { runZfs, spawnZfs, zfsLog, type ZfsProcess } from './run-zfs.js';
+import { isResumeRefusal } from '../resume.js';
 import { sendArgs } from './send.js';
 
 /**
@@ -23,9 +24,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   assertFullName(target);
   const aborted = () => new TemporaryError(`receiving ${target} aborted`, { code: 'ABORTED', cause: signal?.reason });
   if (signal?.aborted) throw aborted();
-  const args = await sendArgs(sender, fs, from, to, { signal, intermediates: opts.intermediates });
   const incremental = from !== null;
-
   let existed = await datasetExists(target, signal);
   let before = existed ? await readVersions(target, signal) : [];
   const have = before.find((v) => v.guid === to.guid);
@@ -35,14 +34,24 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   }
 
   const resumable = zfsFeatures().resumable;
-  if (resumable && existed && (await resumeTokenOf(target, signal))) {
-    log.warn({ dataset: target }, 'zfs receive -A: discarding the partial state of an earlier interrupted receive');
-    await runZfs(['receive', '-A', target], { signal });
-    existed = await datasetExists(target, signal);
-    before = existed ? await readVersions(target, signal) : [];
+  let args: string[] | undefined;
+  const token = resumable && existed ? await resumeTokenOf(target, signal) : null;
+  if (token) {
+    try {
+      args = await sendArgs(sender, fs, from, to, { signal, resumeToken: token });
+      log.info({ dataset: target, snapshot: to.name }, 'resuming an interrupted receive (zfs send -t)');
+    } catch (err) {
+      if (!isResumeRefusal(err)) throw err;
+      log.warn({ dataset: target, err: (err as Error).message }, 'zfs receive -A: discarding the partial state of an earlier interrupted receive');
+      await runZfs(['receive', '-A', target], { signal });
+      existed = await datasetExists(target, signal);
+      before = existed ? await readVersions(target, signal) : [];
+    }
   }
+  const resuming = args !== undefined;
+  args ??= await sendArgs(sender, fs, from, to, { signal, intermediates: opts.intermediates });
 
-  if (existed && incremental) {
+  if (existed && incremental && !resuming) {
     const newest = before[before.length - 1];
     if (newest?.guid !== from.guid) {
       const base = before.find((v) => v.guid === from.guid);
@@ -54,7 +63,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
       );
     }
   }
-  if (existed && !incremental) {
+  if (existed && !incremental && !resuming) {
     throw new PermanentError(
       `${target} already exists on the receiver without the stream's base snapshot: ferry never overwrites it ` +
         `(no zfs receive -F). Destroy it by hand or pick another receiver path (full stream of ${to.name})`,
@@ -88,9 +97,9 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   }
 
   // -s only for plain streams: compound (-I) streams restart (as receiveStream)
-  const keepPartial = resumable && !(incremental && opts.intermediates);
+  const keepPartial = resumable && (resuming || !(incremental && opts.intermediates));
   const recvArgs = ['receive', '-u', ...(keepPartial ? ['-s'] : []), target];
-  log.info({ dataset: target, snapshot: to.name, incremental, fastPath: true }, 'zfs send | zfs receive (local pipe)');
+  log.info({ dataset: target, snapshot: to.name, incremental, resuming, fastPath: true }, 'zfs send | zfs receive (local pipe)');
 
   let send: ZfsProcess | undefined;
   let relay: Relay | undefined;

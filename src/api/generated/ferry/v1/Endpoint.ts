@@ -20,6 +20,8 @@ import type { ReadEntryRequest as _ferry_v1_ReadEntryRequest, ReadEntryRequest__
 import type { ReadEntryResponse as _ferry_v1_ReadEntryResponse, ReadEntryResponse__Output as _ferry_v1_ReadEntryResponse__Output } from '../../ferry/v1/ReadEntryResponse.js';
 import type { ReceiveRequest as _ferry_v1_ReceiveRequest, ReceiveRequest__Output as _ferry_v1_ReceiveRequest__Output } from '../../ferry/v1/ReceiveRequest.js';
 import type { ReceiveResponse as _ferry_v1_ReceiveResponse, ReceiveResponse__Output as _ferry_v1_ReceiveResponse__Output } from '../../ferry/v1/ReceiveResponse.js';
+import type { ResumeTokenRequest as _ferry_v1_ResumeTokenRequest, ResumeTokenRequest__Output as _ferry_v1_ResumeTokenRequest__Output } from '../../ferry/v1/ResumeTokenRequest.js';
+import type { ResumeTokenResponse as _ferry_v1_ResumeTokenResponse, ResumeTokenResponse__Output as _ferry_v1_ResumeTokenResponse__Output } from '../../ferry/v1/ResumeTokenResponse.js';
 import type { SendRequest as _ferry_v1_SendRequest, SendRequest__Output as _ferry_v1_SendRequest__Output } from '../../ferry/v1/SendRequest.js';
 import type { SendResponse as _ferry_v1_SendResponse, SendResponse__Output as _ferry_v1_SendResponse__Output } from '../../ferry/v1/SendResponse.js';
 import type { SnapshotRequest as _ferry_v1_SnapshotRequest, SnapshotRequest__Output as _ferry_v1_SnapshotRequest__Output } from '../../ferry/v1/SnapshotRequest.js';
@@ -162,6 +164,21 @@ export interface EndpointClient extends grpc.Client {
   receive(callback: grpc.requestCallback<_ferry_v1_ReceiveResponse__Output>): grpc.ClientWritableStream<_ferry_v1_ReceiveRequest>;
   
   /**
+   * OpenZFS: the receive_resume_token of an interrupted receive into `filesystem`, for Send's resume_token
+   */
+  ResumeToken(argument: _ferry_v1_ResumeTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ResumeTokenResponse__Output>): grpc.ClientUnaryCall;
+  ResumeToken(argument: _ferry_v1_ResumeTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ResumeTokenResponse__Output>): grpc.ClientUnaryCall;
+  ResumeToken(argument: _ferry_v1_ResumeTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ResumeTokenResponse__Output>): grpc.ClientUnaryCall;
+  ResumeToken(argument: _ferry_v1_ResumeTokenRequest, callback: grpc.requestCallback<_ferry_v1_ResumeTokenResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * OpenZFS: the receive_resume_token of an interrupted receive into `filesystem`, for Send's resume_token
+   */
+  resumeToken(argument: _ferry_v1_ResumeTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ResumeTokenResponse__Output>): grpc.ClientUnaryCall;
+  resumeToken(argument: _ferry_v1_ResumeTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ResumeTokenResponse__Output>): grpc.ClientUnaryCall;
+  resumeToken(argument: _ferry_v1_ResumeTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ResumeTokenResponse__Output>): grpc.ClientUnaryCall;
+  resumeToken(argument: _ferry_v1_ResumeTokenRequest, callback: grpc.requestCallback<_ferry_v1_ResumeTokenResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * a full (no `from`) or incremental stream carrying `to`: first a header (size estimate), then chunks
    */
   Send(argument: _ferry_v1_SendRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ferry_v1_SendResponse__Output>;
@@ -238,6 +255,11 @@ export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
   Receive: grpc.handleClientStreamingCall<_ferry_v1_ReceiveRequest__Output, _ferry_v1_ReceiveResponse>;
   
   /**
+   * OpenZFS: the receive_resume_token of an interrupted receive into `filesystem`, for Send's resume_token
+   */
+  ResumeToken: grpc.handleUnaryCall<_ferry_v1_ResumeTokenRequest__Output, _ferry_v1_ResumeTokenResponse>;
+  
+  /**
    * a full (no `from`) or incremental stream carrying `to`: first a header (size estimate), then chunks
    */
   Send: grpc.handleServerStreamingCall<_ferry_v1_SendRequest__Output, _ferry_v1_SendResponse>;
@@ -259,6 +281,7 @@ export interface EndpointDefinition extends grpc.ServiceDefinition {
   Prune: MethodDefinition<_ferry_v1_PruneRequest, _ferry_v1_PruneResponse, _ferry_v1_PruneRequest__Output, _ferry_v1_PruneResponse__Output>
   ReadEntry: MethodDefinition<_ferry_v1_ReadEntryRequest, _ferry_v1_ReadEntryResponse, _ferry_v1_ReadEntryRequest__Output, _ferry_v1_ReadEntryResponse__Output>
   Receive: MethodDefinition<_ferry_v1_ReceiveRequest, _ferry_v1_ReceiveResponse, _ferry_v1_ReceiveRequest__Output, _ferry_v1_ReceiveResponse__Output>
+  ResumeToken: MethodDefinition<_ferry_v1_ResumeTokenRequest, _ferry_v1_ResumeTokenResponse, _ferry_v1_ResumeTokenRequest__Output, _ferry_v1_ResumeTokenResponse__Output>
   Send: MethodDefinition<_ferry_v1_SendRequest, _ferry_v1_SendResponse, _ferry_v1_SendRequest__Output, _ferry_v1_SendResponse__Output>
   Snapshot: MethodDefinition<_ferry_v1_SnapshotRequest, _ferry_v1_SnapshotResponse, _ferry_v1_SnapshotRequest__Output, _ferry_v1_SnapshotResponse__Output>
 }

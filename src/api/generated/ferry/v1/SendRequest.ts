@@ -14,6 +14,12 @@ export interface SendRequest {
    * every snapshot after `from` up to `to` in one stream (zfs send -I)
    */
   'intermediates'?: (boolean);
+  /**
+   * continue the receiver's interrupted receive (its ResumeToken) instead of sending from the start;
+   * FAILED_PRECONDITION RESUME_MISMATCH (a token of another step), RESUME_STALE (no longer resumable)
+   * or RESUME_UNSUPPORTED (this zfs has no send -t): send afresh
+   */
+  'resumeToken'?: (string);
 }
 
 export interface SendRequest__Output {
@@ -28,4 +34,10 @@ export interface SendRequest__Output {
    * every snapshot after `from` up to `to` in one stream (zfs send -I)
    */
   'intermediates'?: (boolean);
+  /**
+   * continue the receiver's interrupted receive (its ResumeToken) instead of sending from the start;
+   * FAILED_PRECONDITION RESUME_MISMATCH (a token of another step), RESUME_STALE (no longer resumable)
+   * or RESUME_UNSUPPORTED (this zfs has no send -t): send afresh
+   */
+  'resumeToken'?: (string);
 }

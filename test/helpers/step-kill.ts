@@ -1,4 +1,4 @@
-import { after, before, describe, it, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -7,32 +7,29 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { Engine, type EmbeddedRedis, type TransitionEvent } from '../src/engine/index.js';
-import { FerryMetrics } from '../src/observability/metrics.js';
-import { createLogger } from '../src/observability/logger.js';
-import { replicationRegistry } from '../src/replication/registry.js';
-import { runReport, startReplication } from '../src/replication/runs.js';
-import type { Report } from '../src/replication/report.js';
-import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
-import { btrfsGate, createSubvolume, mountBtrfsImage, sh, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
-import { stopProcess, until } from './helpers/processes.js';
-import { startTestRedis } from './helpers/redis.js';
-import { fastRetry } from './helpers/replication.js';
-import { must, ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
+import { Engine, type TransitionEvent } from '../../src/engine/index.js';
+import { FerryMetrics } from '../../src/observability/metrics.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { replicationRegistry } from '../../src/replication/registry.js';
+import { runReport, startReplication } from '../../src/replication/runs.js';
+import type { Report } from '../../src/replication/report.js';
+import { stopProcess, until } from './processes.js';
+import { fastRetry } from './replication.js';
+import { zfsUnavailable } from './zfs.js';
 
 /**
- * A replication step killed halfway: the only worker is SIGKILLed while the step streams a few
- * hundred MiB from sender to receiver; a second worker takes the stalled job over (lock 2 s,
- * stalled check 1 s). The run must end Completed with the receiver holding exactly the sender's
- * version and data, no partial dataset/subvolume left, and no transition committed twice.
+ * A replication step killed halfway (test/step-kill-*.test.ts): the only worker is SIGKILLed while
+ * the step streams a few hundred MiB from sender to receiver; a second worker takes the stalled job
+ * over (lock 2 s, stalled check 1 s). The run must end Completed with the receiver holding exactly
+ * the sender's version and data and no transition committed twice.
  */
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const MiB = 1024 * 1024;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const MiB = 1024 * 1024;
 /** data in the replicated filesystem: enough for a step of a few seconds through the worker */
-const DATA_MIB = 384;
+export const DATA_MIB = 384;
 /** the worker is killed once the step has streamed at least this much */
-const KILL_AFTER_BYTES = 8 * MiB;
+export const KILL_AFTER_BYTES = 8 * MiB;
 
 let seq = 0;
 
@@ -115,7 +112,7 @@ function commandLine(pid: number): string {
 // ---- data ------------------------------------------------------------------------------------
 
 /** Writes `mib` MiB of random data to `path` as a stream (1 MiB at a time). */
-async function writeRandomFile(path: string, mib: number): Promise<void> {
+export async function writeRandomFile(path: string, mib: number): Promise<void> {
   async function* chunks() {
     for (let i = 0; i < mib; i++) yield randomBytes(MiB);
   }
@@ -123,7 +120,7 @@ async function writeRandomFile(path: string, mib: number): Promise<void> {
 }
 
 /** path -> sha256 of every file below dir, read as streams. */
-async function hashTree(dir: string, prefix = ''): Promise<Record<string, string>> {
+export async function hashTree(dir: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const p = join(dir, e.name);
@@ -154,7 +151,7 @@ function assertNoDuplicateTransitions(log: TransitionEvent[]): void {
   }
 }
 
-interface KillResult {
+export interface KillResult {
   runId: string;
   report: Report;
   log: TransitionEvent[];
@@ -167,14 +164,15 @@ interface KillResult {
 
 /**
  * One run from `sender` to `receiver` (one filesystem) whose step is killed halfway: one worker,
- * SIGKILL once the step streamed KILL_AFTER_BYTES, then a second worker; resolves when the run ended.
+ * SIGKILL once the step streamed `killAfterBytes`, then a second worker; resolves when the run ended.
  * `receiverHas` tells whether the receiver has the snapshot (it must not, right after the kill).
  */
-async function runKilledHalfway(
+export async function runKilledHalfway(
   t: TestContext, redisUrl: string, sender: string, receiver: string,
   receiverHas: () => Promise<boolean>,
   /** looks at the receiver right after the kill, before the second worker starts */
   afterKill: () => Promise<void> = async () => undefined,
+  killAfterBytes = KILL_AFTER_BYTES,
 ): Promise<KillResult> {
   const prefix = `sk${process.pid}x${++seq}`;
   const timings: Record<string, number> = {};
@@ -203,7 +201,7 @@ async function runKilledHalfway(
       const child = await engine.get(childId);
       if (child && child.status !== 'active') throw new Error(`the filesystem ended before the kill (state ${JSON.stringify(child.value)}): make the data bigger`);
       const bytes = child?.progress.step?.bytes ?? 0;
-      return bytes >= KILL_AFTER_BYTES ? bytes : false;
+      return bytes >= killAfterBytes ? bytes : false;
     }, 30_000, 10);
     lap('step streaming');
 
@@ -250,12 +248,22 @@ async function runKilledHalfway(
   }
 }
 
-/** What every driver's run must show: Completed, one step, no duplicate transition. */
-function assertRunCompleted(t: TestContext, r: KillResult): void {
+/**
+ * What every driver's run must show: Completed, one step, no duplicate transition. The retried
+ * step sent the whole stream again, or with `resumed` (OpenZFS receive -s / send -t) only what was
+ * missing: less than the data minus half of what had streamed at the kill.
+ */
+export function assertRunCompleted(t: TestContext, r: KillResult, opts: { resumed?: boolean } = {}): void {
   t.diagnostic(`killed at ${(r.killedAtBytes / MiB).toFixed(1)} MiB; timings (ms): ${JSON.stringify(r.timings)}`);
   assert.equal(r.report.state, 'Completed', JSON.stringify(r.report));
   assert.deepEqual(r.report.filesystems.map((f) => [f.name, f.state, f.stepsDone, f.stepsTotal]), [['fs', 'Completed', 1, 1]], JSON.stringify(r.report));
-  assert.ok(r.report.filesystems[0].bytes >= DATA_MIB * MiB, `the retried step sent the whole stream: ${r.report.filesystems[0].bytes} bytes`);
+  const bytes = r.report.filesystems[0].bytes;
+  t.diagnostic(`the retried step sent ${(bytes / MiB).toFixed(1)} MiB`);
+  if (opts.resumed) {
+    assert.ok(bytes > 0 && bytes < DATA_MIB * MiB - r.killedAtBytes / 2, `the retried step resumed, sending only the rest: ${bytes} bytes of ${DATA_MIB} MiB, killed at ${r.killedAtBytes}`);
+  } else {
+    assert.ok(bytes >= DATA_MIB * MiB, `the retried step sent the whole stream: ${bytes} bytes`);
+  }
   assertNoDuplicateTransitions(r.log);
   const childPath = r.log.filter((e) => e.machineId === `${r.runId}.fs-0`).map((e) => e.to);
   t.diagnostic(`filesystem machine path: ${childPath.join(' -> ')}`);
@@ -266,7 +274,7 @@ function assertRunCompleted(t: TestContext, r: KillResult): void {
 // ---- gates -------------------------------------------------------------------------------------
 
 /** zfsUnavailable() throws under CI=true: then the tests fail (with that reason) instead of skipping. */
-function zfsGate(): { skip: string | false; failure: string | null } {
+export function zfsGate(): { skip: string | false; failure: string | null } {
   try {
     const reason = zfsUnavailable();
     return reason === null ? { skip: false, failure: null } : { skip: `zfs unavailable: ${reason}`, failure: null };
@@ -275,138 +283,3 @@ function zfsGate(): { skip: string | false; failure: string | null } {
   }
 }
 
-const zfs = zfsGate();
-const btrfs = btrfsGate();
-
-describe('a step killed halfway (worker SIGKILL) ends with the receiver consistent and the run Completed', () => {
-  let redis: EmbeddedRedis | undefined;
-  before(async () => {
-    if (zfs.skip === false || btrfs.skip === false) redis = await startTestRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
-
-  describe('zfs (zfs-fuse pools)', { skip: zfs.skip }, () => {
-    if (zfs.failure) {
-      it('zfs is available', () => assert.fail(zfs.failure!));
-      return;
-    }
-    let lab: ZfsLab | undefined;
-    let sendPool: TestPool;
-    let recvPool: TestPool;
-
-    /** like ZfsLab.createPool, on a 1.5 GiB sparse file: room for the data, a partial receive and the retried one */
-    async function createPool(l: ZfsLab, tag: string): Promise<TestPool> {
-      const name = `ferrytest${process.pid}${tag}`;
-      const file = join(l.dir, `${name}.img`);
-      const mountpoint = join(l.dir, 'mnt', name);
-      writeFileSync(file, '');
-      truncateSync(file, 1536 * MiB);
-      mkdirSync(dirname(mountpoint), { recursive: true });
-      await must('zpool', ['create', '-o', 'cachefile=none', '-m', mountpoint, name, file]);
-      const pool = { name, file, mountpoint };
-      l.pools.push(pool); // destroyed by lab.stop()
-      return pool;
-    }
-
-    before(async () => {
-      lab = new ZfsLab();
-      await lab.start();
-      sendPool = await createPool(lab, 'ks');
-      recvPool = await createPool(lab, 'kr');
-    });
-    after(async () => {
-      await lab?.stop();
-    });
-
-    it('zfs: the killed full receive leaves nothing; the retried step brings the sender\'s version and data', { timeout: 180_000 }, async (t) => {
-      const l = lab!;
-      const sroot = `${sendPool.name}/src`;
-      const rroot = `${recvPool.name}/dst`;
-      const started = Date.now();
-      await l.zfs(['create', sroot]);
-      await l.zfs(['create', `${sroot}/fs`]);
-      const mp = await l.mountpoint(`${sroot}/fs`);
-      mkdirSync(join(mp, 'sub'));
-      writeFileSync(join(mp, 'sub', 'small.txt'), 'small\n'.repeat(1000));
-      await writeRandomFile(join(mp, 'big.bin'), DATA_MIB);
-      await l.zfs(['snapshot', `${sroot}/fs@s1`]);
-      const sent = await l.guids(sroot);
-      t.diagnostic(`sender prepared in ${Date.now() - started} ms`);
-
-      const r = await runKilledHalfway(t, redis!.url, `zfs:${sroot}`, `zfs:${rroot}`, async () => (await l.listAll(rroot)).includes(`${rroot}/fs@s1`), async () => {
-        t.diagnostic(`receiver right after the kill: ${JSON.stringify(await l.listAll(recvPool.name))}`);
-      });
-      assertRunCompleted(t, r);
-
-      // exactly the sender's version, nothing else: no partial dataset, no verification clone
-      assert.deepEqual(await l.listAll(recvPool.name), [recvPool.name, rroot, `${rroot}/fs`, `${rroot}/fs@s1`].sort());
-      assert.deepEqual(await l.guids(rroot), { [`${rroot}/fs@s1`]: sent[`${sroot}/fs@s1`] });
-      const verifyStarted = Date.now();
-      const received = await l.snapshotFiles(`${rroot}/fs@s1`);
-      assert.deepEqual(received, await l.snapshotFiles(`${sroot}/fs@s1`));
-      assert.deepEqual(Object.keys(received).sort(), ['big.bin', 'sub/small.txt']);
-      t.diagnostic(`data verified in ${Date.now() - verifyStarted} ms; whole test ${Date.now() - started} ms`);
-    });
-  });
-
-  describe('btrfs (loop images)', { skip: btrfs.skip }, () => {
-    if (btrfs.failure) {
-      it('btrfs is available', () => assert.fail(btrfs.failure!));
-      return;
-    }
-    let a: BtrfsMount | undefined;
-    let b: BtrfsMount | undefined;
-    before(() => {
-      a = mountBtrfsImage('killa', 1536);
-      b = mountBtrfsImage('killb', 1536);
-    });
-    after(() => {
-      b?.cleanup();
-      a?.cleanup();
-    });
-
-    it('btrfs: the killed receive\'s partial subvolume is removed; the retried step brings the sender\'s version and data', { timeout: 180_000 }, async (t) => {
-      const s = join(a!.dir, 'src');
-      const rroot = join(b!.dir, 'dst'); // created by the first receive
-      const started = Date.now();
-      mkdirSync(s);
-      createSubvolume(join(s, 'fs'));
-      mkdirSync(join(s, 'fs', 'sub'));
-      writeFileSync(join(s, 'fs', 'sub', 'small.txt'), 'small\n'.repeat(1000));
-      await writeRandomFile(join(s, 'fs', 'big.bin'), DATA_MIB);
-      const sender = createBtrfsDriver(s);
-      const [v1] = await sender.snapshot(['fs'], 's1');
-      t.diagnostic(`sender prepared in ${Date.now() - started} ms`);
-      const receiver = createBtrfsDriver(rroot);
-
-      const snap = join(rroot, '.ferry', 'snapshots', 'fs', 's1');
-      const r = await runKilledHalfway(t, redis!.url, `btrfs:${s}`, `btrfs:${rroot}`, async () => (await receiver.listVersions('fs')).some((v) => v.guid === v1.guid), async () => {
-        // the killed receive left its subvolume behind, writable and without Received UUID: the retry must remove it
-        const partial = subvolumeFields(snap);
-        t.diagnostic(`receiver right after the kill: ${snap} ${JSON.stringify(partial)}`);
-        assert.deepEqual([partial.readonly, partial.receivedUuid], [false, '-'], 'the killed receive left a partial subvolume');
-      });
-      assertRunCompleted(t, r);
-
-      // exactly the sender's version
-      assert.deepEqual((await receiver.listVersions('fs')).map((v) => [v.name, v.guid]), [[v1.name, v1.guid]]);
-      const fields = subvolumeFields(snap);
-      assert.equal(fields.receivedUuid, v1.guid);
-      assert.equal(fields.readonly, true);
-      // every subvolume of the receiver's filesystem is a complete receive: no partial one (without
-      // Received UUID) left by the killed receive
-      const subvolumes = sh('btrfs', ['subvolume', 'list', '-R', b!.dir]).split('\n').filter(Boolean)
-        .map((line) => ({ received: /received_uuid (\S+)/.exec(line)?.[1], path: /\bpath (.*)$/.exec(line)?.[1] }));
-      assert.deepEqual(subvolumes, [{ received: v1.guid, path: 'dst/.ferry/snapshots/fs/s1' }]);
-      assert.equal(existsSync(join(rroot, '.ferry', 'locks', 'fs')), false, 'the lock of the killed worker was taken over and released');
-
-      const verifyStarted = Date.now();
-      const received = await hashTree(snap);
-      assert.deepEqual(received, await hashTree(join(s, '.ferry', 'snapshots', 'fs', 's1')));
-      assert.deepEqual(Object.keys(received).sort(), ['big.bin', 'sub/small.txt']);
-      t.diagnostic(`data verified in ${Date.now() - verifyStarted} ms; whole test ${Date.now() - started} ms`);
-    });
-  });
-});

@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+/**
+ * Kernel OpenZFS for the tests of what zfs-fuse lacks (resumable receive, dry-run sizes, atomic
+ * snapshots of several datasets): a Debian VM built by scripts/openzfs-vm/build.sh, booted with
+ * qemu (KVM when /dev/kvm is there), this repository shared read-only at the same path. The guest
+ * runs a shell command from the repository and powers off; its output and exit status come back
+ * through a shared temp folder.
+ */
+
+export const VM_DIR = process.env.FERRY_OPENZFS_VM ?? '/var/cache/ferry/openzfs-vm';
+const RECIPE_FILE = 'scripts/openzfs-vm/build.sh';
+
+function qemuBinary(): string | null {
+  for (const p of ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64']) if (existsSync(p)) return p;
+  return null;
+}
+
+function canUseKvm(): boolean {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false; // software emulation: slower, same results
+  }
+}
+
+/** The recipe number the build script writes into `ready`. */
+function recipe(repo: string): string {
+  return /^RECIPE=(\d+)/m.exec(readFileSync(join(repo, RECIPE_FILE), 'utf8'))?.[1] ?? '?';
+}
+
+/** Why the VM cannot run here, or null. In CI (CI=true) a missing VM is an error, not a skip. */
+export function openZfsVmUnavailable(repo: string): string | null {
+  let reason: string | null = null;
+  const ready = join(VM_DIR, 'ready');
+  if (!qemuBinary()) reason = 'qemu-system-x86_64 is not installed (npm run setup -- --test installs it)';
+  else if (!existsSync(ready)) reason = `no OpenZFS VM image in ${VM_DIR} (build it with: sudo bash ${RECIPE_FILE})`;
+  else if (readFileSync(ready, 'utf8').trim() !== recipe(repo)) reason = `the OpenZFS VM image in ${VM_DIR} is of an older recipe (rebuild: sudo bash ${RECIPE_FILE})`;
+  if (reason && process.env.CI === 'true') throw new Error(`the OpenZFS tests cannot run in CI: ${reason}`);
+  return reason;
+}
+
+export interface VmRun {
+  /** exit status of the command in the guest; null when the guest never wrote one (crash, timeout) */
+  exit: number | null;
+  /** what the command printed (stdout and stderr) */
+  log: string;
+  /** the guest's console: kernel messages and anything the init printed */
+  console: string;
+  /** whether the VM ran with KVM */
+  kvm: boolean;
+}
+
+/**
+ * Boots the VM, runs `script` (sh, in the repository) as root in it, and resolves once the guest
+ * powered off or `timeoutMs` passed (qemu is then killed). Everything it wrote is discarded.
+ */
+export async function runInOpenZfsVm(repo: string, script: string, opts: { timeoutMs?: number; memoryMiB?: number } = {}): Promise<VmRun> {
+  const qemu = qemuBinary();
+  if (!qemu) throw new Error('qemu-system-x86_64 is not installed');
+  const repoPath = realpathSync(repo);
+  const out = mkdtempSync(join(tmpdir(), 'ferry-openzfs-vm-'));
+  try {
+    writeFileSync(join(out, 'command.sh'), script);
+    copyFileSync(join(repoPath, 'scripts/openzfs-vm/guest-init.sh'), join(out, 'guest-init.sh'));
+    const consoleFile = join(out, 'console.log');
+    const kvm = canUseKvm();
+    const shares = [
+      '-virtfs', `local,path=${repoPath},mount_tag=ferry-repo,security_model=none,readonly=on`,
+      '-virtfs', `local,path=${out},mount_tag=ferry-out,security_model=none`,
+    ];
+    const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'init=/sbin/ferry-init', 'panic=-1', 'quiet', `ferry.repo=${repoPath}`];
+    const modules = join(repoPath, 'node_modules');
+    const modulesPath = existsSync(modules) ? realpathSync(modules) : modules;
+    if (relative(repoPath, modulesPath).startsWith('..')) {
+      shares.push('-virtfs', `local,path=${modulesPath},mount_tag=ferry-modules,security_model=none,readonly=on`);
+      append.push(`ferry.modules=${modulesPath}`);
+    }
+    const args = [
+      ...(kvm ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
+      '-m', String(opts.memoryMiB ?? 4096), '-smp', '2',
+      '-nographic', '-nodefaults', '-no-reboot', '-nic', 'none',
+      '-serial', `file:${consoleFile}`,
+      '-kernel', join(VM_DIR, 'vmlinuz'), '-initrd', join(VM_DIR, 'initrd.img'),
+      '-append', append.join(' '),
+      // writes at 64 MiB/s: with zfs' dirty data capped (guest-init.sh) a receive of a few hundred
+      // MiB takes seconds, as on a real disk, so tests can interrupt one halfway
+      '-drive', `file=${join(VM_DIR, 'rootfs.img')},if=virtio,format=raw,snapshot=on,throttling.bps-write=${64 * 1024 * 1024}`,
+      ...shares,
+    ];
+    const child = spawn(qemu, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      if (stderr.length < 20_000) stderr += d;
+    });
+    const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c) => resolve(c));
+    }).finally(() => clearTimeout(timer));
+    const read = (f: string) => (existsSync(join(out, f)) ? readFileSync(join(out, f), 'utf8') : '');
+    const exitText = read('exit').trim();
+    const console = read('console.log') + (stderr ? `\n[qemu stderr]\n${stderr}` : '') +
+      (timedOut ? `\n[killed after ${timeoutMs} ms]` : code !== 0 ? `\n[qemu exit ${code}]` : '');
+    return { exit: /^\d+$/.test(exitText) ? Number(exitText) : null, log: read('log'), console, kvm };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** The totals of node's test runner summary (`# tests 12`, `# pass 12`, ...) in `log`. */
+export function testSummary(log: string): Record<'tests' | 'pass' | 'fail' | 'skipped' | 'todo' | 'cancelled', number> {
+  const get = (k: string) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(log)?.[1] ?? NaN);
+  return { tests: get('tests'), pass: get('pass'), fail: get('fail'), skipped: get('skipped'), todo: get('todo'), cancelled: get('cancelled') };
+}

@@ -1,0 +1,49 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { openZfsVmUnavailable, runInOpenZfsVm, testSummary } from './helpers/openzfs-vm.js';
+
+/**
+ * The zfs tests again, on kernel OpenZFS instead of zfs-fuse: test/zfs.test.ts, the zfs step killed
+ * halfway, and test/openzfs/ (resumable receive, dry-run sizes), all inside the OpenZFS VM
+ * (scripts/openzfs-vm/build.sh) with CI=true, so nothing in there may skip.
+ */
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const FILES = ['test/zfs.test.ts', 'test/step-kill-zfs.test.ts', ...readdirSync(`${ROOT}test/openzfs`).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/openzfs/${f}`)];
+
+function gate(): { skip: string | false; failure: string | null } {
+  try {
+    const reason = openZfsVmUnavailable(ROOT);
+    return reason === null ? { skip: false, failure: null } : { skip: `OpenZFS VM unavailable: ${reason}`, failure: null };
+  } catch (err) {
+    return { skip: false, failure: (err as Error).message };
+  }
+}
+const vm = gate();
+
+describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumable receive', { skip: vm.skip }, () => {
+  it('every zfs test passes on OpenZFS, none skipped', { timeout: 20 * 60_000 }, async (t) => {
+    if (vm.failure) assert.fail(vm.failure);
+    const script = [
+      'set -e',
+      'export CI=true FERRY_LOG_LEVEL=warn',
+      'zfs version',
+      `exec node scripts/run-tests.mjs ${FILES.join(' ')}`,
+    ].join('\n');
+    const started = Date.now();
+    const r = await runInOpenZfsVm(ROOT, script, { timeoutMs: 18 * 60_000 });
+    t.diagnostic(`VM (${r.kvm ? 'KVM' : 'software emulation'}) ran ${FILES.join(', ')} in ${Math.round((Date.now() - started) / 1000)} s`);
+    const summary = testSummary(r.log);
+    const tail = (text: string) => text.split('\n').slice(-80).join('\n');
+    const context = `\n--- guest output (end) ---\n${tail(r.log)}\n--- guest console (end) ---\n${tail(r.console)}`;
+    assert.match(r.log, /zfs-2\.\d+\.\d+/, `the guest runs kernel OpenZFS${context}`);
+    assert.equal(r.exit, 0, `the tests in the VM failed (${JSON.stringify(summary)})${context}`);
+    assert.equal(summary.fail, 0, context);
+    assert.equal(summary.skipped, 0, `nothing may skip on OpenZFS${context}`);
+    assert.equal(summary.cancelled, 0, context);
+    assert.ok(summary.tests >= 30 && summary.pass === summary.tests, `tests ran and passed: ${JSON.stringify(summary)}${context}`);
+    t.diagnostic(`in the VM: ${JSON.stringify(summary)}`);
+  });
+});
