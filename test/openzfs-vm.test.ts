@@ -23,6 +23,16 @@ function gate(): { skip: string | false; failure: string | null } {
 }
 const vm = gate();
 
+/** Each `not ok` of the guest's test output with the 60 lines after it (its error and stack). */
+function failures(log: string): string {
+  const lines = log.split('\n');
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    if (/^\s*not ok /.test(line)) out.push(...lines.slice(i, i + 60), '...');
+  });
+  return out.join('\n') || '(none)';
+}
+
 describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumable receive', { skip: vm.skip }, () => {
   it('every zfs test passes on OpenZFS, none skipped', { timeout: 20 * 60_000 }, async (t) => {
     if (vm.failure) assert.fail(vm.failure);
@@ -36,8 +46,8 @@ describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumab
     const r = await runInOpenZfsVm(ROOT, script, { timeoutMs: 18 * 60_000 });
     t.diagnostic(`VM (${r.kvm ? 'KVM' : 'software emulation'}) ran ${FILES.join(', ')} in ${Math.round((Date.now() - started) / 1000)} s`);
     const summary = testSummary(r.log);
-    const tail = (text: string) => text.split('\n').slice(-80).join('\n');
-    const context = `\n--- guest output (end) ---\n${tail(r.log)}\n--- guest console (end) ---\n${tail(r.console)}`;
+    const tail = (text: string, n: number) => text.split('\n').slice(-n).join('\n');
+    const context = `\n--- failed tests in the guest ---\n${failures(r.log)}\n--- guest output (end) ---\n${tail(r.log, 30)}\n--- guest console (end) ---\n${tail(r.console, 30)}`;
     assert.match(r.log, /zfs-2\.\d+\.\d+/, `the guest runs kernel OpenZFS${context}`);
     assert.equal(r.exit, 0, `the tests in the VM failed (${JSON.stringify(summary)})${context}`);
     assert.equal(summary.fail, 0, context);

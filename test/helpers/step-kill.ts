@@ -56,8 +56,8 @@ async function startWorker(redisUrl: string, prefix: string): Promise<WorkerProc
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`ferry worker did not start within 30 s: ${err}`));
-    }, 30_000);
+      reject(new Error(`ferry worker did not start within 120 s: ${err}`));
+    }, 120_000); // seconds on a host; a minute in the OpenZFS VM's software emulation
     const onData = () => {
       if (!err.includes('worker running')) return;
       clearTimeout(timer);
@@ -202,7 +202,7 @@ export async function runKilledHalfway(
       if (child && child.status !== 'active') throw new Error(`the filesystem ended before the kill (state ${JSON.stringify(child.value)}): make the data bigger`);
       const bytes = child?.progress.step?.bytes ?? 0;
       return bytes >= killAfterBytes ? bytes : false;
-    }, 30_000, 10);
+    }, 120_000, 10);
     lap('step streaming');
 
     const orphans = childrenOf(first.child.pid!);
@@ -223,7 +223,7 @@ export async function runKilledHalfway(
       if (p?.startedAt && p.startedAt > killedAt) retried = { startedAt: p.startedAt, at: p.at, bytes: p.bytes ?? 0 };
       const run = await engine.get(runId);
       return !!run && run.status !== 'active';
-    }, 60_000, 50);
+    }, 300_000, 50);
     lap('run finished');
     if (retried) {
       const { startedAt, at, bytes } = retried;
