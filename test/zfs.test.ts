@@ -187,6 +187,11 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     assert.match(versions[0].guid, /^\d+$/);
     assert.ok(Math.abs(Date.parse(versions[0].creation!) - Date.now()) < 10 * 60_000, versions[0].creation);
     assert.deepEqual(await sender.listVersions('a/b'), [s1[1]]);
+    if (zfsFeatures().multiSnapshot) {
+      // OpenZFS: one `zfs snapshot` call for all of them, so one transaction group, one instant
+      assert.equal(new Set(s1.map((v) => v.createtxg)).size, 1, `one txg for s1: ${JSON.stringify(s1)}`);
+      assert.equal(new Set(s2.map((v) => v.createtxg)).size, 1, `one txg for s2: ${JSON.stringify(s2)}`);
+    }
 
     // a name taken on one filesystem: nothing is left on the others
     await lab.zfs(['snapshot', `${sroot}/a@taken`]);

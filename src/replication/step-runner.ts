@@ -56,19 +56,19 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metri
   if (sender.transferTo) {
     // local sender and receiver of the same kind: the data goes process to process through OS pipes
     let counted = 0;
-    const count = (total: number) => {
-      if (total > counted) {
-        metrics.bytesReplicated.inc({ filesystem: fs }, total - counted);
-        counted = total;
+    const count = (sofar: number) => {
+      if (sofar > counted) {
+        metrics.bytesReplicated.inc({ filesystem: fs }, sofar - counted);
+        counted = sofar;
       }
     };
     ctx.progress({ bytes: 0 });
     const done = await sender.transferTo(receiver, fs, from, step.to, {
       signal: ctx.signal,
       intermediates: step.intermediates,
-      onProgress: (b) => {
+      onProgress: (b, total) => {
         count(b);
-        ctx.progress({ bytes: counted });
+        ctx.progress({ bytes: counted, total });
       },
     });
     if (done) {

@@ -50,8 +50,11 @@ export interface TransferOptions {
   signal?: AbortSignal;
   /** as SendOptions.intermediates */
   intermediates?: boolean;
-  /** bytes carried so far, called every ~250 ms while the transfer runs (feeds the watchdog) */
-  onProgress?: (bytes: number) => void;
+  /**
+   * bytes carried so far, called every ~250 ms while the transfer runs (feeds the watchdog); `total`
+   * is the stream's size when the driver can tell in advance (as SendStream.sizeEstimate)
+   */
+  onProgress?: (bytes: number, total?: number) => void;
 }
 
 export interface TransferResult {

@@ -160,8 +160,12 @@ describe('OpenZFS: interrupted steps resume (receive -s, send -t); sizes from dr
     await tokenOf(receiver);
     assert.deepEqual((await receiver.listVersions('a')).map((v) => v.guid), [v1.guid], 'the receiver still ends at s1');
 
-    const retry = await retryWhileBusy(() => replicateStep(stepInput(`zfs:${sroot}`, `zfs:${rroot}`, v1, v2), stepContext(), new FerryMetrics()));
+    const retryCtx = stepContext();
+    const retry = await retryWhileBusy(() => replicateStep(stepInput(`zfs:${sroot}`, `zfs:${rroot}`, v1, v2), retryCtx, new FerryMetrics()));
     assert.ok(retry.bytes > 0 && retry.bytes < 192 * MiB - 8 * MiB, `resumed: ${retry.bytes} bytes sent again`);
+    // the fast path's progress carries the dry run's size of what is left (percentage and ETA)
+    const total = retryCtx.totals.find((t) => t !== undefined);
+    assert.ok(total !== undefined && Math.abs(total - retry.bytes) / retry.bytes < 0.02, `progress total ${total} vs ${retry.bytes} bytes sent`);
     assert.deepEqual((await receiver.listVersions('a')).map((v) => v.guid), [v1.guid, v2.guid]);
     assert.equal(await receiver.resumeToken('a'), null);
     assert.deepEqual(await lab.snapshotFiles(`${rroot}/a@s2`), await lab.snapshotFiles(`${sroot}/a@s2`));

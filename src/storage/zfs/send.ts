@@ -106,8 +106,18 @@ export function assertResumesStep(info: ResumeInfo, dataset: string, from: Versi
   }
 }
 
-/** The arguments of `zfs send` for a step: versions found on the sender by guid, validated. */
-export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: SendOptions = {}): Promise<string[]> {
+export interface SendPlan {
+  /** `zfs send` arguments */
+  args: string[];
+  /** bytes the stream will carry, when zfs can tell (OpenZFS dry run); undefined otherwise */
+  size?: number;
+}
+
+/**
+ * The `zfs send` of a step, versions found on the sender by guid and validated, and its size from a
+ * dry run where zfs has one (for a resumed stream, what is left).
+ */
+export async function planSend(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: SendOptions = {}): Promise<SendPlan> {
   assertZfsName('filesystem', fs);
   assertZfsName('snapshot', to?.name);
   if (from !== null) assertZfsName('snapshot', from?.name);
@@ -117,7 +127,7 @@ export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null
   if (opts.resumeToken !== undefined) {
     const info = await inspectResumeToken(opts.resumeToken, signal);
     assertResumesStep(info, ds, from, to);
-    args = ['send', '-t', opts.resumeToken];
+    return { args: ['send', '-t', opts.resumeToken], size: info.size };
   } else {
     assertFullName(`${ds}@${to.name}`);
     if (signal?.aborted) throw new TemporaryError(`sending ${ds}@${to.name} aborted`, { code: 'ABORTED', cause: signal.reason });
@@ -134,7 +144,7 @@ export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null
     }
     args = ['send', ...(fromV ? [opts.intermediates ? '-I' : '-i', `${ds}@${fromV.name}`] : []), `${ds}@${toV.name}`];
   }
-  return args;
+  return { args, size: await estimate(args, signal) };
 }
 
 /**
@@ -144,8 +154,7 @@ export async function sendArgs(ctx: ZfsContext, fs: string, from: Version | null
  */
 export async function createSendStream(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: SendOptions = {}): Promise<SendStream> {
   const { signal } = opts;
-  const args = await sendArgs(ctx, fs, from, to, opts);
-  const sizeEstimate = await estimate(args, signal);
+  const { args, size: sizeEstimate } = await planSend(ctx, fs, from, to, opts);
 
   const proc = spawnZfs(args, { signal, stdout: 'pipe' });
   const stream = new PassThrough({ highWaterMark: 1024 * 1024 });

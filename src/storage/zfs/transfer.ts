@@ -8,7 +8,7 @@ import { assertFullName, assertZfsName } from './names.js';
 import { cleanUp, receiveError, resumeTokenOf } from './receive.js';
 import { runZfs, spawnZfs, zfsLog, type ZfsProcess } from './run-zfs.js';
 import { isResumeRefusal } from '../resume.js';
-import { sendArgs } from './send.js';
+import { planSend, type SendPlan } from './send.js';
 
 /**
  * The local fast path zfs -> zfs: `zfs send ... | dd | zfs receive -u [-s] <target>` joined by OS
@@ -34,11 +34,11 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   }
 
   const resumable = zfsFeatures().resumable;
-  let args: string[] | undefined;
+  let plan: SendPlan | undefined;
   const token = resumable && existed ? await resumeTokenOf(target, signal) : null;
   if (token) {
     try {
-      args = await sendArgs(sender, fs, from, to, { signal, resumeToken: token });
+      plan = await planSend(sender, fs, from, to, { signal, resumeToken: token });
       log.info({ dataset: target, snapshot: to.name }, 'resuming an interrupted receive (zfs send -t)');
     } catch (err) {
       if (!isResumeRefusal(err)) throw err;
@@ -48,8 +48,9 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
       before = existed ? await readVersions(target, signal) : [];
     }
   }
-  const resuming = args !== undefined;
-  args ??= await sendArgs(sender, fs, from, to, { signal, intermediates: opts.intermediates });
+  const resuming = plan !== undefined;
+  plan ??= await planSend(sender, fs, from, to, { signal, intermediates: opts.intermediates });
+  const { args, size } = plan;
 
   if (existed && incremental && !resuming) {
     const newest = before[before.length - 1];
@@ -124,7 +125,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
     const outcome = await waitPipeline(
       { send: { done: s.done, kill: () => void s.stop() }, relay, receive: { done: r.done, kill: () => void r.stop() } },
       relay,
-      opts.onProgress,
+      opts.onProgress && ((b: number) => opts.onProgress!(b, size)),
     );
     const { first, errors, bytes } = outcome;
     const beforeGuids = new Set(before.map((v) => v.guid));
