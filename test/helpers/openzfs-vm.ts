@@ -87,6 +87,7 @@ export async function runInOpenZfsVm(repo: string, script: string, opts: { timeo
       append.push(`ferry.modules=${modulesPath}`);
     }
     const args = [
+      // Nehalem, not `max`: node segfaulted now and then under software emulation of newer CPU features
       ...(kvm ? ['-accel', 'kvm', '-cpu', 'host,-arch-capabilities'] : ['-accel', 'tcg,thread=multi', '-cpu', 'Nehalem']),
       '-m', String(opts.memoryMiB ?? 4096), '-smp', '2',
       '-nographic', '-nodefaults', '-no-reboot', '-nic', 'none',
