@@ -136,10 +136,13 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       await unary<DestroySnapshotResponse__Output>(`destroying ${fs}@${name} in ${url}`, (md, co, cb) => client().destroySnapshot({ endpoint, filesystem: fs, name }, md, co, cb), Math.max(deadlineMs, 600_000));
     },
 
-    async resumeToken(fs) {
-      const res = await unary<ResumeTokenResponse__Output>(`reading the resume token of ${fs} in ${url}`, (md, co, cb) => client().resumeToken({ endpoint, filesystem: fs }, md, co, cb));
-      return res.token ? res.token : null;
-    },
+    // only zfs receives can resume: no extra call per step for dir and btrfs agents
+    ...(kind === 'zfs' ? {
+      async resumeToken(fs: string) {
+        const res = await unary<ResumeTokenResponse__Output>(`reading the resume token of ${fs} in ${url}`, (md, co, cb) => client().resumeToken({ endpoint, filesystem: fs }, md, co, cb));
+        return res.token ? res.token : null;
+      },
+    } : {}),
 
     async send(fs, from, to, o: SendOptions = {}): Promise<SendStream> {
       const c = client();

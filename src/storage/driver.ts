@@ -21,8 +21,9 @@ export interface SendOptions {
   intermediates?: boolean;
   /**
    * continue the receiver's interrupted receive (its `resumeToken(fs)`) instead of sending from
-   * the start; PermanentError RESUME_MISMATCH when the token is of another step, RESUME_STALE when it
-   * can no longer be resumed (the caller then sends afresh). Only where `capabilities.resumable`.
+   * the start (zfs only). PermanentError RESUME_MISMATCH when the token is of another step,
+   * RESUME_STALE when it can no longer be resumed, RESUME_UNSUPPORTED when this zfs cannot (zfs-fuse):
+   * the caller then sends afresh.
    */
   resumeToken?: string;
 }
