@@ -33,7 +33,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { link, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -49,7 +49,7 @@ import { createFileSink } from '../src/archiver/sinks/file-sink.js';
 import type { FerryMetrics } from '../src/observability/metrics.js';
 import { archiverEngine, fastArchiveRetry } from '../test/helpers/archiver.js';
 import {
-  countRedisCommands, envInt, isMain, pool, round, sleep, startUsage, withTestRedis,
+  countRedisCommands, envInt, medianBy, passFail, pool, printReport, round, roundTripsPer, runIfMain, sleep, startUsage, withTestRedis,
   type CommandCount, type ResourceUsage,
 } from './lib.js';
 
@@ -409,18 +409,11 @@ export async function runFerry(
 }
 
 function roundTripProfile(c: CommandCount, entries: number): { roundTripsPerEntry: number; roundTrips: Record<string, number> } {
-  const byName: Record<string, number> = {};
-  for (const [k, v] of Object.entries(c.byName)) if (v / entries >= 0.01) byName[k] = round(v / entries, 2);
-  return { roundTripsPerEntry: round((c.roundTrips + c.pipelines) / entries, 2), roundTrips: byName };
+  const { perUnit, byName } = roundTripsPer(c, entries);
+  return { roundTripsPerEntry: perUnit, roundTrips: byName };
 }
 
 // ---- the suite -----------------------------------------------------------------------------
-
-function medianBy<T>(items: T[], key: (t: T) => number): T {
-  if (!items.length) throw new Error('no results');
-  const sorted = [...items].sort((a, b) => key(a) - key(b));
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
 
 /** One round on a fresh clone of `master`: baseline (half), ferry, baseline (other half), checks. */
 async function runRound(redisUrl: string, master: string, dir: string, opts: ArchiverBenchOptions & { warmMaster?: string }): Promise<{ baseline: BaselineResult; ferry: FerryResult; cloneMs: number }> {
@@ -505,7 +498,6 @@ export async function runArchiverBench(options: Partial<ArchiverBenchOptions> = 
 export function formatArchiverReport(r: ArchiverBenchReport): string {
   const b = r.baseline;
   const f = r.ferry;
-  const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
   const lines = [
     ...(r.rounds.length > 1 ? r.rounds.map((x, i) => `round ${i + 1}      ferry ${x.ferryEntriesPerSec.toFixed(0)} entries/s, baseline ${x.baselineEntriesPerSec.toFixed(0)} entries/s, ratio ${x.ratio.toFixed(3)}`) : []),
     `log          ${f.partitions} partitions x ${f.entries / f.partitions} committed entries = ${f.entries} entries, ${Math.round(b.bytes / b.entries)} tarball bytes each (written in ${(r.setupMs.master / 1000).toFixed(1)} s, not timed)`,
@@ -520,7 +512,7 @@ export function formatArchiverReport(r: ArchiverBenchReport): string {
   if (f.roundTrips) lines.push(`             client round trips/entry ${f.roundTripsPerEntry}: ${Object.entries(f.roundTrips).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   lines.push(
     `ratio        ferry/baseline = ${r.ratio.toFixed(3)}`,
-    `target       ratio >= ${r.targets.ratio}: ${mark(r.targets.ratioMet)}`,
+    `target       ratio >= ${r.targets.ratio}: ${passFail(r.targets.ratioMet)}`,
     `result       ${r.ok ? 'OK' : 'NOT OK'}`,
   );
   return lines.join('\n');
@@ -541,14 +533,7 @@ export function archiverReportJson(r: ArchiverBenchReport): string {
 export async function main(): Promise<void> {
   const opts = defaultArchiverOptions();
   process.stderr.write(`bench: archiver ${opts.partitions} partitions x ${opts.entriesPerPartition} entries of ${opts.entryBytes} bytes, ${opts.workers} workers, ${opts.rounds} round(s)${opts.profile ? ' (profiling)' : ''}...\n`);
-  const report = await runArchiverBench(opts);
-  process.stdout.write(`${formatArchiverReport(report)}\n${archiverReportJson(report)}\n`);
-  if (!report.ok && process.env.BENCH_STRICT === '1') process.exitCode = 1;
+  printReport(await runArchiverBench(opts), formatArchiverReport, archiverReportJson);
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

@@ -19,7 +19,7 @@ import { Engine, type Registry, type TransitionEvent } from '../src/engine/index
 import type { CommitArgs } from '../src/engine/store.js';
 import { createLogger } from '../src/observability/logger.js';
 import {
-  countRedisCommands, envInt, isMain, percentile, pool, round, sleep, startUsage, withTestRedis,
+  countRedisCommands, envInt, medianBy, passFail, percentile, pool, printReport, round, roundTripsPer, runIfMain, sleep, startUsage, withTestRedis,
   type CommandCount, type ResourceUsage,
 } from './lib.js';
 
@@ -412,9 +412,8 @@ async function metricValue(metric: { get(): Promise<{ values: Array<{ value: num
 }
 
 function roundTripProfile(c: CommandCount, events: number): RoundTripProfile {
-  const byName: Record<string, number> = {};
-  for (const [k, v] of Object.entries(c.byName)) if (v / events >= 0.01) byName[k] = round(v / events, 2);
-  return { perEvent: round((c.roundTrips + c.pipelines) / events, 2), byName };
+  const { perUnit, byName } = roundTripsPer(c, events);
+  return { perEvent: perUnit, byName };
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
@@ -481,13 +480,6 @@ export async function runEngineBench(options: Partial<EngineBenchOptions> = {}):
   return withTestRedis((redis) => body(redis.url, true));
 }
 
-/** the element with the median key (the lower middle one for an even count) */
-function medianBy<T>(items: T[], key: (t: T) => number): T {
-  if (!items.length) throw new Error('no results');
-  const sorted = [...items].sort((a, b) => key(a) - key(b));
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
-
 async function flushAll(url: string): Promise<void> {
   const r = new Redis(url);
   try {
@@ -500,7 +492,6 @@ async function flushAll(url: string): Promise<void> {
 export function formatReport(r: EngineBenchReport): string {
   const e = r.engine;
   const b = r.rawBullmq;
-  const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
   const lines = [
     ...r.rounds.map((x, i) => `round ${i + 1}      engine ${x.transitionsPerSec.toFixed(0)} transitions/s, raw ${x.jobsPerSec.toFixed(0)} jobs/s, ratio ${x.ratio.toFixed(3)}, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, ${x.eventsPerCommit} events/commit`),
     `median round (${r.rounds.length} rounds):`,
@@ -521,7 +512,7 @@ export function formatReport(r: EngineBenchReport): string {
   }
   lines.push(
     `ratio        engine/raw = ${r.ratio.toFixed(3)}`,
-    `targets      >= ${r.targets.transitionsPerSec} transitions/s with ${r.targets.machines} machines: ${mark(r.targets.transitionsPerSecMet)}; ratio >= ${r.targets.ratio}: ${mark(r.targets.ratioMet)}`,
+    `targets      >= ${r.targets.transitionsPerSec} transitions/s with ${r.targets.machines} machines: ${passFail(r.targets.transitionsPerSecMet)}; ratio >= ${r.targets.ratio}: ${passFail(r.targets.ratioMet)}`,
     `result       ${r.ok ? 'OK' : 'NOT OK'}`,
   );
   return lines.join('\n');
@@ -545,14 +536,7 @@ export function reportJson(r: EngineBenchReport): string {
 export async function main(): Promise<void> {
   const opts = defaultOptions();
   process.stderr.write(`bench: raw BullMQ ${opts.rawJobs} jobs, engine ${opts.machines} machines x ${opts.eventsPerMachine} events${opts.profile ? ' (profiling round trips)' : ''}...\n`);
-  const report = await runEngineBench(opts);
-  process.stdout.write(`${formatReport(report)}\n${reportJson(report)}\n`);
-  if (!report.ok && process.env.BENCH_STRICT === '1') process.exitCode = 1;
+  printReport(await runEngineBench(opts), formatReport, reportJson);
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

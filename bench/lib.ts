@@ -16,6 +16,28 @@ export function isMain(importMetaUrl: string): boolean {
   return !!entry && importMetaUrl === pathToFileURL(entry).href;
 }
 
+/**
+ * The tail of a bench file run on its own (`node --import tsx bench/<part>.bench.ts`): runs `main`,
+ * and on a failure prints it and sets the exit code (`exitCodeOf`, 1 by default). Nothing when the
+ * file is imported (bench/run.ts).
+ */
+export function runIfMain(importMetaUrl: string, main: () => Promise<void>, exitCodeOf: (err: unknown) => number = () => 1): void {
+  if (!isMain(importMetaUrl)) return;
+  main().catch((err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = exitCodeOf(err);
+  });
+}
+
+/** A part's report on stdout: its figures, then the JSON summary line; BENCH_STRICT=1 exits 1 when it is not ok. */
+export function printReport<R extends { ok: boolean }>(report: R, format: (r: R) => string, json: (r: R) => string): void {
+  process.stdout.write(`${format(report)}\n${json(report)}\n`);
+  if (!report.ok && process.env.BENCH_STRICT === '1') process.exitCode = 1;
+}
+
+/** a target line's verdict */
+export const passFail = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
+
 export function envInt(name: string, fallback: number): number {
   const v = process.env[name];
   if (v === undefined || v === '') return fallback;
@@ -50,6 +72,13 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (!sorted.length) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+/** the element with the median key (the lower middle one for an even count) */
+export function medianBy<T>(items: T[], key: (t: T) => number): T {
+  if (!items.length) throw new Error('no results');
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 export function round(n: number, digits = 1): number {
@@ -189,6 +218,13 @@ export function countRedisCommands(): { snapshot(clients: Redis[]): CommandCount
       pipelineProto.exec = origExec;
     },
   };
+}
+
+/** Client round trips per unit of work (event, entry), and the commands sent at least 0.01 times per unit. */
+export function roundTripsPer(c: CommandCount, units: number): { perUnit: number; byName: Record<string, number> } {
+  const byName: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c.byName)) if (v / units >= 0.01) byName[k] = round(v / units, 2);
+  return { perUnit: round((c.roundTrips + c.pipelines) / units, 2), byName };
 }
 
 function sha1(s: string): string {

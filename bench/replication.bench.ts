@@ -39,7 +39,7 @@ import { btrfsUnavailable, createSubvolume, mountBtrfsImage, subvolumeFields, ty
 import { startTestRedis } from '../test/helpers/redis.js';
 import { replicationEngine } from '../test/helpers/replication.js';
 import { must, run, tree, zfsUnavailable, ZfsLab } from '../test/helpers/zfs.js';
-import { envInt, isMain, round, sleep } from './lib.js';
+import { envInt, passFail, printReport, round, runIfMain, sleep } from './lib.js';
 
 export type BenchDriver = 'zfs' | 'btrfs';
 
@@ -957,7 +957,6 @@ export function isInterrupted(err: unknown): boolean {
 }
 
 export function formatReport(r: ReplicationBenchReport): string {
-  const mark = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
   const lines: string[] = [];
   for (const d of ['zfs', 'btrfs'] as const) {
     const p = r[d];
@@ -975,7 +974,7 @@ export function formatReport(r: ReplicationBenchReport): string {
       `       plain pipe  ${p.pipeMBps} MB/s (best; steps ${bestPipe.pipe.stepMs.join(' + ')} ms)`,
       ...(p.nodePipeMBps !== undefined ? [`       node pipe   ${p.nodePipeMBps} MB/s (best; the same tools joined by node: ${p.nodePipeRatio!.toFixed(3)} of the plain pipe)`] : []),
       `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms; node CPU ${best.ferry.nodeCpuMsPerGB} ms/GB, event loop busy ${Math.round(100 * best.ferry.eventLoopBusy)}%)`,
-      `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of the rounds' paired ratios; best ferry / best pipe ${p.bestRatio.toFixed(3)}); target >= ${r.target.ratio}: ${mark(p.ratio >= r.target.ratio)}`,
+      `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of the rounds' paired ratios; best ferry / best pipe ${p.bestRatio.toFixed(3)}); target >= ${r.target.ratio}: ${passFail(p.ratio >= r.target.ratio)}`,
       `       send only   ${p.sendOnlyMBps} MB/s (warm-up, send | wc -c)`,
       `       check       ${p.verified.ok ? `every receiver has the sender's snapshots (${d === 'zfs' ? 'guid, referenced bytes' : 'received uuid'}, ${p.verified.content ? 'sha256 of every file' : d === 'zfs' ? 'no file check' : 'file sizes'})` : `FAILED: ${p.verified.problems.join('; ')}`}`,
     );
@@ -994,14 +993,7 @@ export function reportJson(r: ReplicationBenchReport): string {
 export async function main(): Promise<void> {
   const opts = defaultOptions();
   process.stderr.write(`bench: replication, drivers ${opts.drivers.join(', ')}: ${opts.snapshots} snapshots x ${opts.mibPerSnapshot} MiB in ${opts.filesPerSnapshot} files, ${opts.rounds} rounds...\n`);
-  const report = await runReplicationBench(opts);
-  process.stdout.write(`${formatReport(report)}\n${reportJson(report)}\n`);
-  if (!report.ok && process.env.BENCH_STRICT === '1') process.exitCode = 1;
+  printReport(await runReplicationBench(opts), formatReport, reportJson);
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = isInterrupted(err) ? 130 : 1;
-  });
-}
+runIfMain(import.meta.url, main, (err) => (isInterrupted(err) ? 130 : 1));

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatReport as formatEngine, reportJson as engineJson, runEngineBench } from './engine.bench.js';
-import { isMain } from './lib.js';
+import { runIfMain } from './lib.js';
 import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
 
 const ALL_PARTS = ['engine', 'replication', 'archiver'] as const;
@@ -112,9 +112,4 @@ export async function main(): Promise<void> {
   else if (!ok && process.env.BENCH_STRICT === '1') process.exitCode = 1;
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

@@ -40,6 +40,7 @@ export {
   type ReplicationMachineEvent,
   type ReplicationOutput,
   type ReplicationState,
+  type ReplicationSummary,
 } from './replication.js';
 export {
   DEFAULT_PARTITION_RETRY,

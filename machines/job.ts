@@ -1,8 +1,8 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
 import { childIdOf } from './children.js';
-import { effect, type EffectError } from './effect.js';
+import { effect } from './effect.js';
 import { attemptsExhausted, backoffMs, readEffectError, type RetryPolicy } from './filesystem.js';
-import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput } from './replication.js';
+import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
 
 /**
  * The job machine: one invocation of a scheduled job (fan-out from one sender to many receivers).
@@ -90,18 +90,10 @@ export interface JobOutput {
   replications: Array<{ receiver: string; runId: string; state: string; bytes: number; problem: string | null }>;
 }
 
-/** What a parent (none today) and the engine's child reports carry of a replication machine. */
-export interface ReplicationSummary {
-  bytes: number;
-  problem: string | null;
-}
-
 /** Pure: the id of the replication machine for the index-th receiver. */
 export function replicationChildId(index: number): string {
   return `to-${index}`;
 }
-
-
 
 function entryOf(context: JobContext, event: { type: string; childId?: unknown }): ReplicationEntry | undefined {
   const id = childIdOf(event);
@@ -284,5 +276,3 @@ export const jobMachine = setup({
   },
   output: ({ event }) => event.output as JobOutput,
 });
-
-export type { EffectError };

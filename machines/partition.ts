@@ -212,6 +212,11 @@ function lastErrorOf(error: unknown): PartitionLastError {
   return { code: e.code, message: e.message };
 }
 
+/** a failure that leaves the machine running (archive to retry, acknowledge to repeat): only remembered */
+const lastErrorUpdate = (_: unknown, params: { error: unknown }): Pick<PartitionContext, 'lastError'> => ({
+  lastError: lastErrorOf(params.error),
+});
+
 export const partitionMachine = setup({
   types: {
     input: {} as PartitionInput,
@@ -279,19 +284,12 @@ export const partitionMachine = setup({
         lastError: null,
       };
     }),
-    recordTemporaryFailure: assign((_, params: { error: unknown }) => ({
-      lastError: lastErrorOf(params.error),
-    })),
+    recordTemporaryFailure: assign(lastErrorUpdate),
     recordPermanentFailure: assign(({ context }, params: { error: unknown }) => {
-      const e = readEffectError(params.error);
-      return {
-        lastError: { code: e.code, message: e.message },
-        problem: `archiving LSN ${context.nextLsn} failed (${e.code}): ${e.message}`,
-      };
+      const lastError = lastErrorOf(params.error);
+      return { lastError, problem: `archiving LSN ${context.nextLsn} failed (${lastError.code}): ${lastError.message}` };
     }),
-    recordAckFailure: assign((_, params: { error: unknown }) => ({
-      lastError: lastErrorOf(params.error),
-    })),
+    recordAckFailure: assign(lastErrorUpdate),
     /** the wait is over (timer, wakeup or nothing left): the next one is twice as long, up to maxMs */
     doubleBackoff: assign(({ context }) => ({
       backoffMs: Math.min(context.retry.maxMs, context.backoffMs * 2),

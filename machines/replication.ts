@@ -164,8 +164,14 @@ export interface ChildErrorEvent {
 /** Events the engine delivers to a replication machine (besides plan results and timers). */
 export type ReplicationEvent = ChildStateEvent | ChildDoneEvent | ChildErrorEvent | { type: 'ferry.reset' } | { type: 'ferry.wakeup' };
 
-/** Pure: what a job machine hears of one of its replications on each state change. */
-export function summarizeReplication(context: ReplicationContext): { bytes: number; problem: string | null } {
+/** What a parent (a job machine) hears of a replication machine with each of its state changes. */
+export interface ReplicationSummary {
+  bytes: number;
+  problem: string | null;
+}
+
+/** Pure: the summary the engine sends to the parent with each top-level state change. */
+export function summarizeReplication(context: ReplicationContext): ReplicationSummary {
   return { bytes: context.filesystems.reduce((sum, e) => sum + e.bytes, 0), problem: context.problem };
 }
 
@@ -176,7 +182,6 @@ export type ReplicationMachineEvent =
   | { type: 'xstate.error.actor.plan'; error: EffectError }
   | { type: 'xstate.after.planningBackoff.replication.PlanningError' };
 
-
 /** Pure: `fs-<index>`, the id of the filesystem machine for the plan's index-th filesystem. */
 export function filesystemChildId(index: number): string {
   return `fs-${index}`;
@@ -185,7 +190,6 @@ export function filesystemChildId(index: number): string {
 function isFinalState(state: FilesystemEntryState): state is FilesystemFinalState {
   return state === 'Completed' || state === 'PermanentError';
 }
-
 
 /** Pure: the entry of the child an event is about. */
 function entryOf(context: ReplicationContext, event: { type: string; childId?: unknown }): FilesystemEntry | undefined {

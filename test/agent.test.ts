@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -15,6 +15,7 @@ import { PassThrough } from 'node:stream';
 import { newEndpointClient, newHealthClient, type EndpointClient } from '../src/api/proto.js';
 import { closeRemoteClients } from '../src/api/remote-driver.js';
 import { startTestRedis } from './helpers/redis.js';
+import { tree } from './helpers/files.js';
 import { replicate, replicationEngine, tempDir } from './helpers/replication.js';
 import { stopProcess } from './helpers/processes.js';
 
@@ -36,16 +37,6 @@ async function startAgent(endpoints: string[], tokenFile: string): Promise<{ chi
   });
   assert.match(out, new RegExp(`agent on grpc://127\\.0\\.0\\.1:${port} serving ${endpoints.join(', ')}`));
   return { child, port };
-}
-
-function tree(dir: string, prefix = ''): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) Object.assign(out, tree(p, `${prefix}${e.name}/`));
-    else out[`${prefix}${e.name}`] = readFileSync(p, 'utf8');
-  }
-  return out;
 }
 
 function bearer(token = TOKEN): grpc.Metadata {

@@ -1,11 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, readlinkSync, lstatSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync, readlinkSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbeddedRedis } from '../src/engine/index.js';
 import type { Engine } from '../src/engine/engine.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { startTestRedis } from './helpers/redis.js';
+import { tree } from './helpers/files.js';
 import { replicate, replicationEngine, tempDir } from './helpers/replication.js';
 
 /** A sender root with filesystems and files; returns helpers to snapshot and to read trees. */
@@ -16,16 +17,6 @@ function makeSender(root: string, fss: string[]) {
     writeFileSync(join(root, fs, 'sub', 'b.txt'), `b of ${fs}\n`.repeat(100));
   }
   return createDirDriver(root);
-}
-
-function tree(dir: string, prefix = ''): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) Object.assign(out, tree(p, `${prefix}${e.name}/`));
-    else out[`${prefix}${e.name}`] = readFileSync(p, 'utf8');
-  }
-  return out;
 }
 
 describe('replication runs through the engine (dir driver)', () => {

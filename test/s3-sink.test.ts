@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { entryKey, type Sink } from '../src/archiver/contracts.js';
 import { createS3Sink, parseS3SinkUrl, redactSinkUrl, toSinkError } from '../src/archiver/sinks/s3-sink.js';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';

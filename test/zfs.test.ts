@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Engine } from '../src/engine/engine.js';
 import type { EmbeddedRedis } from '../src/engine/index.js';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';

@@ -7,13 +7,12 @@ import { createFileLogSource } from '../archiver/log-source/index.js';
 import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
-import { bearerMatches } from './auth.js';
-import { backpressuredWriter, bindServer } from './grpc-server.js';
+import { bindServer, healthHandlers, serverKit } from './grpc-server.js';
 import { writeHeadered } from './chunk-stream.js';
 import type { ReceiveRequest__Output } from './generated/ferry/v1/ReceiveRequest.js';
-import { logSourceHandlers, type HandlerKit } from './log-source-handlers.js';
-import { ENDPOINT_SERVICE, services, type EndpointHandlers, type HealthHandlers } from './proto.js';
-import { invalidField, permissionDenied, toStatus, unauthenticated } from './status.js';
+import { logSourceHandlers } from './log-source-handlers.js';
+import { ENDPOINT_SERVICE, services, type EndpointHandlers } from './proto.js';
+import { invalidField, permissionDenied } from './status.js';
 import { versionFromMsg, versionToMsg } from './version.js';
 
 export interface AgentOptions {
@@ -75,13 +74,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }
   if (!o.token) throw new InvalidArgumentError('--token-file is required', { code: 'INVALID_ARGUMENT' });
   const served = [...drivers.keys()];
-  const log = o.log;
 
-  const authorize = (md: grpc.Metadata) => {
-    if (!bearerMatches(md.get('authorization')[0], o.token)) {
-      throw unauthenticated('missing or wrong token: send the metadata "authorization: Bearer <token>" with the token of the agent\'s --token-file');
-    }
-  };
+  const kit = serverKit({ token: o.token, log: o.log, server: 'agent' });
+  const { unary, authorize, fail } = kit;
   const driverFor = (value: unknown, field: string): StorageDriver => {
     const text = stringField(value, field);
     let key: string;
@@ -96,32 +91,6 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     if (!d) throw permissionDenied(`endpoint ${JSON.stringify(text)} is not served by this agent (it serves ${served.join(', ') || 'no endpoint'})`);
     return d;
   };
-  const fail = (method: string, err: unknown) => {
-    const s = toStatus(err);
-    log?.[s.code === grpc.status.INTERNAL ? 'error' : 'info']({ method, code: grpc.status[s.code], err: s.details }, 'call refused or failed');
-    return s;
-  };
-  const kit: HandlerKit = {
-    unary: (method, fn) => (call, cb) => {
-      (async () => {
-        authorize(call.metadata);
-        return fn(call.request);
-      })().then((res) => cb(null, res), (err) => cb(fail(method, err)));
-    },
-    serverStream: <Req, Res>(method: string, fn: (req: Req, write: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>) => (call: grpc.ServerWritableStream<Req, Res>) => {
-      const ac = new AbortController();
-      call.on('cancelled', () => ac.abort(new TemporaryError(`the client cancelled ${method}`, { code: 'CANCELLED' })));
-      const write = backpressuredWriter<Res>(call, ac.signal);
-      (async () => {
-        authorize(call.metadata);
-        await fn(call.request, write, ac.signal);
-        if (!ac.signal.aborted) call.end();
-      })().catch((err) => {
-        if (!ac.signal.aborted) call.emit('error', fail(method, err));
-      });
-    },
-  };
-  const { unary } = kit;
 
   const impl: EndpointHandlers = {
     ListFilesystems: unary('ListFilesystems', async (req) => {
@@ -202,18 +171,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     ...logSourceHandlers(logSource, kit),
   };
 
-  const health: HealthHandlers = {
-    Check: (call, cb) => {
-      const service = call.request.service ?? '';
-      if (service === '' || service === ENDPOINT_SERVICE) cb(null, { status: 'SERVING' });
-      else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service)}` });
-    },
-  };
-
   const server = new grpc.Server();
   const svc = services();
   server.addService(svc.endpoint.service, impl);
-  server.addService(svc.health.service, health);
+  server.addService(svc.health.service, healthHandlers(ENDPOINT_SERVICE));
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--listen' });
   return { ...bound, endpoints: served, logRoot: logSource?.root ?? null };
 }

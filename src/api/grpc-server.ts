@@ -1,7 +1,77 @@
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError } from '../errors/index.js';
+import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
+import type { Logger } from '../observability/logger.js';
+import { bearerMatches } from './auth.js';
+import type { HealthHandlers } from './proto.js';
+import { toStatus, unauthenticated, type StatusError } from './status.js';
 
-/** What ferry's gRPC servers (agent, orchestrator) share: binding, shutdown, backpressured writes. */
+/**
+ * What ferry's gRPC servers (agent, orchestrator) share: binding, shutdown, backpressured writes,
+ * and the wrapping of their handlers (token check, error mapping, logging), so both refuse and
+ * report a call the same way.
+ */
+
+/** How a server wraps a handler: authentication, error mapping, logging, cancellation. */
+export interface HandlerKit {
+  unary<Req, Res>(method: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res>;
+  /** `write` resolves when the client can take more; `signal` aborts when the client cancels */
+  serverStream<Req, Res>(method: string, fn: (req: Req, write: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>): grpc.handleServerStreamingCall<Req, Res>;
+}
+
+/** The kit plus its parts, for handlers that wire a call themselves (client streams, long watches). */
+export interface ServerKit extends HandlerKit {
+  /** throws UNAUTHENTICATED unless the call carries the server's token as a Bearer token */
+  authorize(md: grpc.Metadata): void;
+  /** a failed call's gRPC status, logged (INTERNAL as an error, anything else as info) */
+  fail(method: string, err: unknown): StatusError;
+}
+
+/** The handler kit of a server whose calls must carry `token`; `server` names it in the refusal ("agent"). */
+export function serverKit(o: { token: string; log?: Logger; server: string }): ServerKit {
+  const authorize = (md: grpc.Metadata) => {
+    if (!bearerMatches(md.get('authorization')[0], o.token)) {
+      throw unauthenticated(`missing or wrong token: send the metadata "authorization: Bearer <token>" with the token of the ${o.server}'s --token-file`);
+    }
+  };
+  const fail = (method: string, err: unknown) => {
+    const s = toStatus(err);
+    o.log?.[s.code === grpc.status.INTERNAL ? 'error' : 'info']({ method, code: grpc.status[s.code], err: s.details }, 'call refused or failed');
+    return s;
+  };
+  return {
+    authorize,
+    fail,
+    unary: (method, fn) => (call, cb) => {
+      (async () => {
+        authorize(call.metadata);
+        return fn(call.request);
+      })().then((res) => cb(null, res), (err) => cb(fail(method, err)));
+    },
+    serverStream: <Req, Res>(method: string, fn: (req: Req, write: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>) => (call: grpc.ServerWritableStream<Req, Res>) => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort(new TemporaryError(`the client cancelled ${method}`, { code: 'CANCELLED' })));
+      const write = backpressuredWriter<Res>(call, ac.signal);
+      (async () => {
+        authorize(call.metadata);
+        await fn(call.request, write, ac.signal);
+        if (!ac.signal.aborted) call.end();
+      })().catch((err) => {
+        if (!ac.signal.aborted) call.emit('error', fail(method, err));
+      });
+    },
+  };
+}
+
+/** grpc.health.v1.Health/Check answering SERVING for `service` and for the server as a whole (""). */
+export function healthHandlers(service: string): HealthHandlers {
+  return {
+    Check: (call, cb) => {
+      const asked = call.request.service ?? '';
+      if (asked === '' || asked === service) cb(null, { status: 'SERVING' });
+      else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(asked)}` });
+    },
+  };
+}
 
 /**
  * Binds `server` on host:port (0 picks a free port); a port in use or a bad address is an

@@ -1,8 +1,8 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { LogSource, PartitionRef, PartitionState } from '../archiver/contracts.js';
 import { logNameProblem } from '../archiver/log-source/names.js';
 import { PermanentError } from '../errors/index.js';
 import { writeHeadered } from './chunk-stream.js';
+import type { HandlerKit } from './grpc-server.js';
 import type { PartitionState as PartitionStateMsg } from './generated/ferry/v1/PartitionState.js';
 import type { EndpointHandlers } from './proto.js';
 import { invalidField } from './status.js';
@@ -12,13 +12,6 @@ import { invalidField } from './status.js';
  * Acknowledge, Prune) over the agent's `--log-root`. Names and LSNs are checked here, so a bad
  * request is INVALID_ARGUMENT naming the field before the log source is touched.
  */
-
-/** How the agent wraps a handler: authentication, error mapping, logging, cancellation. */
-export interface HandlerKit {
-  unary<Req, Res>(method: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res>;
-  /** `write` resolves when the client can take more; `signal` aborts when the client cancels */
-  serverStream<Req, Res>(method: string, fn: (req: Req, write: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>): grpc.handleServerStreamingCall<Req, Res>;
-}
 
 export type LogSourceHandlers = Pick<EndpointHandlers, 'ListPartitions' | 'GetPartition' | 'ReadEntry' | 'Acknowledge' | 'Prune'>;
 

@@ -5,6 +5,7 @@ import type { OrchestratorClient } from './generated/ferry/v1/Orchestrator.js';
 import type { Transition__Output } from './generated/ferry/v1/Transition.js';
 import { jobFromMsg, jobSpecToMsg, partitionFromMsg, runFromMsg, targetFromMsg, transitionFromMsg } from './orchestrator-messages.js';
 import { newOrchestratorClient } from './orchestrator-proto.js';
+import { tokenMetadata } from './remote-call.js';
 import { fromStatus } from './status.js';
 import { validateJobSpec } from '../jobs/spec.js';
 
@@ -30,9 +31,7 @@ export class RemoteOrchestrator implements Orchestrator {
   }
 
   private metadata(): grpc.Metadata {
-    const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${this.o.token}`);
-    return md;
+    return tokenMetadata(this.o.token);
   }
 
   private call<Req, Res>(method: keyof OrchestratorClient, req: Req, where: string): Promise<Res> {

@@ -2,8 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
-import { bearerMatches } from './auth.js';
-import { backpressuredWriter, bindServer } from './grpc-server.js';
+import { backpressuredWriter, bindServer, healthHandlers, serverKit } from './grpc-server.js';
 import type { OrchestratorHandlers } from './generated/ferry/v1/Orchestrator.js';
 import type { Transition } from './generated/ferry/v1/Transition.js';
 import type { WatchTransitionsRequest__Output } from './generated/ferry/v1/WatchTransitionsRequest.js';
@@ -11,8 +10,8 @@ import { ORCHESTRATOR_SERVICE, orchestratorPackage } from './orchestrator-proto.
 import {
   jobSpecFromMsg, jobToMsg, partitionToMsg, runToMsg, targetToMsg, transitionToMsg,
 } from './orchestrator-messages.js';
-import { services, type HealthHandlers } from './proto.js';
-import { invalidField, toStatus, unauthenticated } from './status.js';
+import { services } from './proto.js';
+import { invalidField } from './status.js';
 
 export interface OrchestratorServerOptions {
   orchestrator: Orchestrator;
@@ -38,24 +37,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
   if (!o.token) throw new InvalidArgumentError('--token-file is required with --grpc: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
   const api = o.orchestrator;
   const closing = new AbortController();
-  const authorize = (md: grpc.Metadata) => {
-    if (!bearerMatches(md.get('authorization')[0], o.token)) {
-      throw unauthenticated('missing or wrong token: send the metadata "authorization: Bearer <token>" with the token of the server\'s --token-file');
-    }
-  };
-  const fail = (method: string, err: unknown) => {
-    const s = toStatus(err);
-    o.log?.[s.code === grpc.status.INTERNAL ? 'error' : 'info']({ method, code: grpc.status[s.code], err: s.details }, 'call refused or failed');
-    return s;
-  };
-  function unary<Req, Res>(method: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-    return (call, cb) => {
-      (async () => {
-        authorize(call.metadata);
-        return fn(call.request);
-      })().then((res) => cb(null, res), (err) => cb(fail(method, err)));
-    };
-  }
+  const { unary, authorize, fail } = serverKit({ token: o.token, log: o.log, server: 'server' });
 
   const impl: OrchestratorHandlers = {
     CreateJob: unary('CreateJob', async (req) => {
@@ -102,17 +84,9 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     },
   };
 
-  const health: HealthHandlers = {
-    Check: (call, cb) => {
-      const service = call.request.service ?? '';
-      if (service === '' || service === ORCHESTRATOR_SERVICE) cb(null, { status: 'SERVING' });
-      else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service)}` });
-    },
-  };
-
   const server = new grpc.Server();
   server.addService(orchestratorPackage().ferry.v1.Orchestrator.service, impl);
-  server.addService(services().health.service, health);
+  server.addService(services().health.service, healthHandlers(ORCHESTRATOR_SERVICE));
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--grpc' });
   return {
     ...bound,

@@ -107,9 +107,10 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     if (isUnreachable(e)) forget(c);
     throw e;
   });
-  const unary = <Res>(where: string, start: StartCall<Res>, ms = deadlineMs) => {
+  /** `start` makes the call on the channel given: the one dropped if the agent is unreachable */
+  const unary = <Res>(where: string, start: (c: EndpointClient, ...call: Parameters<StartCall<Res>>) => void, ms = deadlineMs) => {
     const c = client();
-    return dropIfUnreachable(c, unaryCall<Res>(where, metadata(), ms, start, { tls, target }));
+    return dropIfUnreachable(c, unaryCall<Res>(where, metadata(), ms, (md, co, cb) => start(c, md, co, cb), { tls, target }));
   };
 
   return {
@@ -118,28 +119,28 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     capabilities: CAPABILITIES[kind],
 
     async listFilesystems() {
-      const res = await unary<ListFilesystemsResponse__Output>(`listing ${url}`, (md, co, cb) => client().listFilesystems({ endpoint }, md, co, cb));
+      const res = await unary<ListFilesystemsResponse__Output>(`listing ${url}`, (c, md, co, cb) => c.listFilesystems({ endpoint }, md, co, cb));
       return res.filesystems ?? [];
     },
 
     async listVersions(fs) {
-      const res = await unary<ListVersionsResponse__Output>(`listing versions of ${fs} in ${url}`, (md, co, cb) => client().listVersions({ endpoint, filesystem: fs }, md, co, cb));
+      const res = await unary<ListVersionsResponse__Output>(`listing versions of ${fs} in ${url}`, (c, md, co, cb) => c.listVersions({ endpoint, filesystem: fs }, md, co, cb));
       return (res.versions ?? []).map((v, i) => versionFromMsg(v, `versions[${i}]`));
     },
 
     async snapshot(filesystems, name) {
-      const res = await unary<SnapshotResponse__Output>(`snapshot ${name} in ${url}`, (md, co, cb) => client().snapshot({ endpoint, filesystems, name }, md, co, cb), Math.max(deadlineMs, 600_000));
+      const res = await unary<SnapshotResponse__Output>(`snapshot ${name} in ${url}`, (c, md, co, cb) => c.snapshot({ endpoint, filesystems, name }, md, co, cb), Math.max(deadlineMs, 600_000));
       return (res.versions ?? []).map((v, i) => versionFromMsg(v, `versions[${i}]`));
     },
 
     async destroySnapshot(fs, name) {
-      await unary<DestroySnapshotResponse__Output>(`destroying ${fs}@${name} in ${url}`, (md, co, cb) => client().destroySnapshot({ endpoint, filesystem: fs, name }, md, co, cb), Math.max(deadlineMs, 600_000));
+      await unary<DestroySnapshotResponse__Output>(`destroying ${fs}@${name} in ${url}`, (c, md, co, cb) => c.destroySnapshot({ endpoint, filesystem: fs, name }, md, co, cb), Math.max(deadlineMs, 600_000));
     },
 
     // only zfs receives can resume: no extra call per step for dir and btrfs agents
     ...(kind === 'zfs' ? {
       async resumeToken(fs: string) {
-        const res = await unary<ResumeTokenResponse__Output>(`reading the resume token of ${fs} in ${url}`, (md, co, cb) => client().resumeToken({ endpoint, filesystem: fs }, md, co, cb));
+        const res = await unary<ResumeTokenResponse__Output>(`reading the resume token of ${fs} in ${url}`, (c, md, co, cb) => c.resumeToken({ endpoint, filesystem: fs }, md, co, cb));
         return res.token ? res.token : null;
       },
     } : {}),

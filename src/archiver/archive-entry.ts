@@ -40,7 +40,8 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
     ctx.progress({ bytes: body.length, entries: 0 });
     let status: ArchiveEntryOutput['status'] = 'archived';
     try {
-      const existing = await sink.head(key);
+      // put() looks for the object itself and hands back one that is there: one head per entry, not two
+      const existing = await sink.put(key, body, { sha256, size: body.length }, ctx.signal);
       if (existing) {
         if (existing.sha256 !== sha256) {
           throw new PermanentError(
@@ -49,8 +50,6 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
           );
         }
         status = 'present';
-      } else {
-        await sink.put(key, body, { sha256, size: body.length }, ctx.signal);
       }
       // a success clears a (lapsed) backoff; with none recorded at the check there is nothing to clear: one
       // Redis round trip less per entry (a failure recorded meanwhile stands, as if it came after this success)

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { lsnName } from './log-source/names.js';
 
 /**
  * Contracts of the WAL archiver: a log source on a storage node (partitions of entries numbered
@@ -58,13 +59,18 @@ export interface Sink {
   /** e.g. "file:///srv/archive" or "s3://bucket/prefix?endpoint=http://127.0.0.1:8080" */
   readonly url: string;
   head(key: string): Promise<SinkObjectInfo | null>;
-  /** writes the object only if absent; `sha256` is stored with it */
-  put(key: string, body: Readable | Buffer, info: { sha256: string; size: number }, signal?: AbortSignal): Promise<void>;
+  /**
+   * writes the object only if absent; `sha256` is stored with it. Returns the object found there
+   * already (left as it is: the caller compares checksums), or null when there was none, so a
+   * caller needs no head() of its own before a put
+   */
+  put(key: string, body: Readable | Buffer, info: { sha256: string; size: number }, signal?: AbortSignal): Promise<SinkObjectInfo | null>;
   get(key: string, signal?: AbortSignal): Promise<Readable>;
   /** keys under a prefix, sorted */
   list(prefix: string): Promise<string[]>;
 }
 
 export function entryKey(p: PartitionRef, lsn: number): string {
-  return `${p.storage}/${p.partition}/${String(lsn).padStart(20, '0')}.tar`;
+  // the entry's own name in the log source, so restore maps keys back with parseLsnName
+  return `${p.storage}/${p.partition}/${lsnName(lsn)}.tar`;
 }

@@ -38,8 +38,8 @@ export async function scanAndNotify(engine: Engine, source: LogSource, t: Archiv
     const id = partitionMachineId(p.storage, p.partition);
     // registered before the first archive, so no other consumer's position lets the source prune what is not archived yet;
     // through the source (acknowledging creates a position and never moves one back), so a remote source works the same
-    if (p.positions[ARCHIVER_CONSUMER] === undefined) await source.acknowledge(p, ARCHIVER_CONSUMER, Math.max(0, p.lowWaterMark - 1));
     const acked = p.positions[ARCHIVER_CONSUMER] ?? Math.max(0, p.lowWaterMark - 1);
+    if (p.positions[ARCHIVER_CONSUMER] === undefined) await source.acknowledge(p, ARCHIVER_CONSUMER, acked);
     const input: PartitionInput = {
       storage: p.storage, partition: p.partition, log: t.log, sink: t.sink,
       // resume after what this archiver acknowledged; the sink's checksum check makes a repeat harmless

@@ -25,16 +25,6 @@ export class SinkBackoff {
     });
   }
 
-  /** ms since epoch until which the sink is left alone, or 0 */
-  async until(sinkUrl: string): Promise<number> {
-    return (await this.backoff.get(sinkUrl))?.until ?? 0;
-  }
-
-  /** whether the sink is to be left alone now */
-  async active(sinkUrl: string): Promise<number | null> {
-    return (await this.check(sinkUrl)).activeUntil;
-  }
-
   /**
    * One read: `activeUntil` is set while the sink is to be left alone; `recorded` tells whether a
    * backoff (a lapsed one too) is stored at all, i.e. whether a success has something to clear.

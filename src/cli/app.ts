@@ -104,7 +104,8 @@ export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>,
   app.engine.startWorkers({ lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency });
   app.scheduler.startWorker(async (name, at) => {
     // a firing of a deleted job (its scheduler removed a moment too late) does nothing
-    if (!(await app.jobs.get(name))) return { skipped: 'no such job' };
-    return invokeJob(app.engine, app.jobs, name, at);
+    const job = await app.jobs.get(name);
+    if (!job) return { skipped: 'no such job' };
+    return invokeJob(app.engine, app.jobs, name, at, job);
   });
 }

@@ -1,4 +1,3 @@
-import type { UnhealthyTarget } from '../health/target-health.js';
 import type { Report } from '../replication/report.js';
 import { describeSchedule } from '../jobs/spec.js';
 import type { JobView, RunView, TargetView } from '../service/views.js';

@@ -23,8 +23,7 @@ import { createLogger } from '../observability/logger.js';
 import { readTokenFile } from '../api/auth.js';
 import { startAgent } from '../api/endpoint-server.js';
 import { startOrchestratorServer, type OrchestratorServer } from '../api/orchestrator-server.js';
-import { serverCredentials, serverTlsEnabled } from '../api/tls.js';
-import { addTlsOptions, tlsFromFlags, type TlsFlags } from './tls-options.js';
+import { addTlsOptions, serverTls, type TlsFlags } from './tls-options.js';
 import { startHealthChecker, type HealthChecker } from '../health/health-checker.js';
 import { registerTargetHealthMetrics } from '../observability/health-metrics.js';
 
@@ -53,6 +52,25 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The options of a process that works on the queues (`ferry worker`, `ferry serve`), read back as WorkerFlags. */
+function addWorkerOptions(cmd: Command): Command {
+  return cmd
+    .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
+    .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
+    .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000);
+}
+
+interface WorkerFlags {
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+}
+
+/** WorkerFlags as openApp and startAppWorkers take them. */
+function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number } {
+  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs };
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
@@ -70,7 +88,7 @@ async function withApp(opts: { workers: boolean; effectConcurrency?: number; gra
 }
 
 registerJobCommands(program, {
-  globals, positiveInt, printJson,
+  globals, positiveInt, collect, printJson,
   exit: async (code) => { process.exitCode = await code; },
 });
 
@@ -183,8 +201,8 @@ addServerOptions(program.command('status')
 addServerOptions(program.command('watch')
   .description('print transition events as they are committed, one per line (Ctrl-C to stop)')
   .option('--from <id>', 'resume after this transition id ("0" = from the oldest kept)')
-  .option('--kind <kind>', 'only machines of this kind (job, replication, filesystem, partition); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .option('--machine <id>', 'only this machine and its children; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--kind <kind>', 'only machines of this kind (job, replication, filesystem, partition); repeatable', collect, [] as string[])
+  .option('--machine <id>', 'only this machine and its children; repeatable', collect, [] as string[])
   .option('--json', 'one JSON object per line'))
   .action(async (o: ServerOptions & { from?: string; kind: string[]; machine: string[]; json?: boolean }) => {
     const stop = new AbortController();
@@ -258,13 +276,10 @@ program.command('restore')
     else process.stdout.write(`restored ${r.restored} entries (LSN ${r.firstLsn}..${r.lastLsn}) into ${o.into}\n`);
   });
 
-program.command('worker')
-  .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput')
-  .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
-  .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
-  .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
-  .action(async (o: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number }) => {
-    const app = await openApp(globals(), { workers: true, effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
+addWorkerOptions(program.command('worker')
+  .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput'))
+  .action(async (o: WorkerFlags) => {
+    const app = await openApp(globals(), { workers: true, ...workerOptions(o) });
     process.stderr.write(`ferry: worker running (pid ${process.pid}); Ctrl-C to stop\n`);
     await new Promise<never>(() => {});
     await app.close();
@@ -280,11 +295,9 @@ addTlsOptions(program.command('agent')
   .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string } & TlsFlags) => {
     const at = parseListenAddress(o.listen, '--listen', { allowPortZero: true });
     const token = readTokenFile(o.tokenFile, '--token-file');
-    const tls = tlsFromFlags(o);
-    const credentials = serverCredentials(tls);
+    const { credentials, scheme } = serverTls(o);
     const log = createLogger({ level: globals().logLevel, name: 'ferry-agent' });
     const agent = await startAgent({ endpoints: [...o.allow, ...o.endpoint], logRoot: o.logRoot, token, host: at.host, port: at.port, log, credentials });
-    const scheme = serverTlsEnabled(tls) ? 'grpcs' : 'grpc';
     const serving = [...agent.endpoints, ...(agent.logRoot ? [`log root ${agent.logRoot}`] : [])];
     process.stdout.write(`agent on ${scheme}://${agent.address} serving ${serving.join(', ')}\n`);
     process.stderr.write(`ferry: agent running (pid ${process.pid}); Ctrl-C to stop\n`);
@@ -297,23 +310,19 @@ addTlsOptions(program.command('agent')
     process.exitCode = EXIT.ok;
   });
 
-addTlsOptions(program.command('serve')
+addTlsOptions(addWorkerOptions(program.command('serve')
   .description('the orchestrator: the gRPC API (with --grpc), workers like `ferry worker`, Prometheus metrics and (with --inspect) the Stately inspector')
   .option('--grpc <addr>', 'serve the Orchestrator gRPC API on [host:]port (host 127.0.0.1 unless given); needs --token-file')
   .option('--token-file <file>', 'file holding the shared token every gRPC call must carry as "authorization: Bearer <token>"')
   .option('--metrics <addr>', '[host:]port of /metrics and /healthz (host 127.0.0.1 unless given)', '127.0.0.1:9464')
   .option('--no-metrics', 'serve no metrics endpoint')
-  .option('--inspect <port>', 'serve the Stately inspector on [host:]port (host 127.0.0.1 unless given) and feed it every process\'s transitions (from the transition log)')
-  .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
-  .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
-  .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
+  .option('--inspect <port>', 'serve the Stately inspector on [host:]port (host 127.0.0.1 unless given) and feed it every process\'s transitions (from the transition log)'))
   .option('--health-interval-ms <ms>', 'how often each healthy agent (grpc:// target) is health-checked; unhealthy ones follow their backoff', positiveInt, 10000))
-  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number; healthIntervalMs: number } & TlsFlags) => {
+  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; healthIntervalMs: number } & WorkerFlags & TlsFlags) => {
     const grpcAt = o.grpc === undefined ? null : parseListenAddress(o.grpc, '--grpc', { allowPortZero: true });
     if (grpcAt && !o.tokenFile) throw new InvalidArgumentError('--grpc needs --token-file: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
     const token = grpcAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
-    const tls = tlsFromFlags(o);
-    const credentials = serverCredentials(tls);
+    const { credentials, scheme } = serverTls(o);
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
     // the registry shows the whole cluster's transitions and bytes (all workers), not only this process's
@@ -335,7 +344,7 @@ addTlsOptions(program.command('serve')
       const lines: string[] = [];
       if (grpcAt) {
         grpcServer = await startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log });
-        lines.push(`orchestrator on ${serverTlsEnabled(tls) ? 'grpcs' : 'grpc'}://${grpcServer.address}`);
+        lines.push(`orchestrator on ${scheme}://${grpcServer.address}`);
       }
       if (metricsAt) {
         metricsServer = await startMetricsServer({ address: metricsAt, registry: metrics.registry, log: app.log });
@@ -346,7 +355,7 @@ addTlsOptions(program.command('serve')
         inspectorFeed = feedInspectorFromLog(app.engine, bridge.inspect, app.log);
         lines.push(`Stately inspector on ${inspector.server.pageUrl} (open it in a browser with internet access; clients connect to ${inspector.server.wsUrl})`);
       }
-      startAppWorkers(app, { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs });
+      startAppWorkers(app, workerOptions(o));
       checker = startHealthChecker({ health: app.health, intervalMs: o.healthIntervalMs, log: app.log });
       for (const line of lines) process.stdout.write(`${line}\n`);
       process.stderr.write(`ferry: serving (pid ${process.pid}); Ctrl-C to stop\n`);

@@ -1,5 +1,6 @@
+import type * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import type { TlsServerOptions } from '../api/tls.js';
+import { serverCredentials, serverTlsEnabled } from '../api/tls.js';
 
 /** The TLS flags as commander parses them (camelCase of --tls-cert, --tls-key, --tls-client-ca). */
 export interface TlsFlags {
@@ -10,7 +11,7 @@ export interface TlsFlags {
 
 /**
  * Adds --tls-cert, --tls-key and --tls-client-ca to a command that serves gRPC (`ferry agent`,
- * `ferry serve`), so every ferry server takes the same flags; read them back with tlsFromFlags.
+ * `ferry serve`), so every ferry server takes the same flags; read them back with serverTls.
  */
 export function addTlsOptions(cmd: Command): Command {
   return cmd
@@ -19,7 +20,8 @@ export function addTlsOptions(cmd: Command): Command {
     .option('--tls-client-ca <file>', 'mutual TLS: require a client certificate signed by this PEM CA (bundle)');
 }
 
-/** The parsed flags as serverCredentials options. */
-export function tlsFromFlags(o: TlsFlags): TlsServerOptions {
-  return { certFile: o.tlsCert, keyFile: o.tlsKey, clientCaFile: o.tlsClientCa };
+/** The parsed flags as the server's credentials (files read and checked now) and the scheme of its URLs. */
+export function serverTls(o: TlsFlags): { credentials: grpc.ServerCredentials; scheme: 'grpc' | 'grpcs' } {
+  const tls = { certFile: o.tlsCert, keyFile: o.tlsKey, clientCaFile: o.tlsClientCa };
+  return { credentials: serverCredentials(tls), scheme: serverTlsEnabled(tls) ? 'grpcs' : 'grpc' };
 }

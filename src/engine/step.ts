@@ -1,6 +1,6 @@
 import { createActor, initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
 import type {
-  ChildEntry, Clock, InboxEnvelope, MachineDefinition, MachineRecord, OutboxEntry, Registry, TimerEntry, TransitionEvent,
+  Clock, InboxEnvelope, MachineDefinition, MachineRecord, OutboxEntry, Registry, TimerEntry, TransitionEvent,
 } from './types.js';
 
 /**

@@ -12,7 +12,7 @@ export function targetsOf(endpoints: string[]): string[] {
  * the TARGET_UNHEALTHY refusal of TargetHealth.admit is thrown (nothing was tried). Without a
  * TargetHealth (tests of other concerns) nothing is checked.
  */
-export async function admitEndpoints(health: TargetHealth | undefined, endpoints: string[]): Promise<void> {
+async function admitEndpoints(health: TargetHealth | undefined, endpoints: string[]): Promise<void> {
   if (!health) return;
   for (const target of targetsOf(endpoints)) await health.admit(target);
 }
@@ -22,7 +22,7 @@ export async function admitEndpoints(health: TargetHealth | undefined, endpoints
  * target becomes (stays) unhealthy, so further work for it waits for its checks instead of
  * calling it. Never throws: the work's own error is what matters to the caller.
  */
-export async function reportUnreachable(health: TargetHealth | undefined, err: unknown, log?: Logger): Promise<void> {
+async function reportUnreachable(health: TargetHealth | undefined, err: unknown, log?: Logger): Promise<void> {
   if (!health || !isUnreachable(err)) return;
   const target = err.details.target;
   if (typeof target !== 'string') return;
@@ -30,5 +30,20 @@ export async function reportUnreachable(health: TargetHealth | undefined, err: u
     await health.reportFailure(target, err);
   } catch (e) {
     log?.warn({ target, err: (e as Error).message }, 'could not record the target as unhealthy');
+  }
+}
+
+/**
+ * The gate around work on some endpoints (a plan, a step): their agents must be healthy before
+ * `work` runs (else TARGET_UNHEALTHY: the machine waits for their next check without counting an
+ * attempt), and one that `work` could not reach becomes unhealthy.
+ */
+export async function onHealthyEndpoints<T>(health: TargetHealth | undefined, endpoints: string[], log: Logger | undefined, work: () => Promise<T>): Promise<T> {
+  await admitEndpoints(health, endpoints);
+  try {
+    return await work();
+  } catch (err) {
+    await reportUnreachable(health, err, log);
+    throw err;
   }
 }

@@ -75,6 +75,8 @@ export class TargetHealth {
   private readonly backoff: SharedBackoff;
   private readonly usedKey: string;
   private readonly upKey: string;
+  /** the backoff record of a target while it is unhealthy */
+  private readonly downKey: (target: string) => string;
 
   constructor(private readonly o: TargetHealthOptions) {
     this.clock = o.clock ?? systemClock;
@@ -84,9 +86,9 @@ export class TargetHealth {
     this.forgetAfterMs = o.forgetAfterMs ?? 86_400_000;
     this.usedKey = `${o.prefix}:health:used`;
     this.upKey = `${o.prefix}:health:up`;
+    this.downKey = (target) => `${o.prefix}:health:down:${target}`;
     this.backoff = new SharedBackoff({
-      redis: o.redis, clock: this.clock, initialMs: this.initialMs, maxMs: this.maxMs,
-      key: (target) => `${o.prefix}:health:down:${target}`,
+      redis: o.redis, clock: this.clock, initialMs: this.initialMs, maxMs: this.maxMs, key: this.downKey,
     });
   }
 
@@ -193,7 +195,7 @@ export class TargetHealth {
 
   /** Forgets a target (the checker does this for targets unused for `forgetAfterMs`). */
   async forget(target: string): Promise<void> {
-    await this.redis.multi().hdel(this.usedKey, target).hdel(this.upKey, target).del(`${this.o.prefix}:health:down:${target}`).exec();
+    await this.redis.multi().hdel(this.usedKey, target).hdel(this.upKey, target).del(this.downKey(target)).exec();
   }
 
   private record(target: string, used: string | null, up: string | null, down: BackoffRecord | null): TargetHealthRecord {
@@ -206,32 +208,4 @@ export class TargetHealth {
     }
     return { target, state: 'healthy', since: Number(up ?? used ?? 0), failures: 0, nextCheckAt: null, lastError: null, lastUsedAt };
   }
-}
-
-/** An unhealthy target as `ferry status --json` shows it. */
-export interface UnhealthyTarget {
-  target: string;
-  /** ISO time it became unhealthy */
-  since: string;
-  /** whole seconds it has been unhealthy */
-  unhealthySeconds: number;
-  failures: number;
-  lastError: string | null;
-  /** ISO time of its next check, or null */
-  nextCheckAt: string | null;
-}
-
-/** Pure: the unhealthy targets among `records`, longest down first, as of `now` (ms since epoch). */
-export function unhealthyTargets(records: TargetHealthRecord[], now: number): UnhealthyTarget[] {
-  return records
-    .filter((r) => r.state === 'unhealthy')
-    .sort((a, b) => a.since - b.since || (a.target < b.target ? -1 : 1))
-    .map((r) => ({
-      target: r.target,
-      since: iso(r.since),
-      unhealthySeconds: Math.max(0, Math.floor((now - r.since) / 1000)),
-      failures: r.failures,
-      lastError: r.lastError,
-      nextCheckAt: r.nextCheckAt === null ? null : iso(r.nextCheckAt),
-    }));
 }

@@ -2,7 +2,7 @@ import type { JobInput } from '../../machines/job.js';
 import type { Engine } from '../engine/engine.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { snapshotName } from '../replication/snapshots.js';
-import type { JobStore } from './store.js';
+import type { JobStore, StoredJob } from './store.js';
 
 export interface Invocation {
   /** the invocation's machine id: the one started, or the active one */
@@ -19,6 +19,9 @@ export function invocationId(job: string, at: number): string {
 
 export const notFound = (what: string) => new InvalidArgumentError(what, { code: 'NOT_FOUND' });
 
+/** NOT_FOUND for a job name nothing is stored under. */
+export const noSuchJob = (name: string) => notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
+
 /** The job's invocation that is still running, if any. */
 export async function activeInvocation(engine: Engine, jobs: JobStore, name: string): Promise<string | null> {
   const [latest] = await jobs.runs(name, 1);
@@ -31,10 +34,11 @@ export async function activeInvocation(engine: Engine, jobs: JobStore, name: str
  * Starts an invocation of a job: a job machine that snapshots (if asked) and replicates to every
  * receiver. Idempotent per firing time (a retried firing finds its machine). An invocation still
  * running is never doubled: the call returns it instead, as zrepl does not overlap runs of a job.
+ * `known`: the job as the caller just read it, so it is not read again.
  */
-export async function invokeJob(engine: Engine, jobs: JobStore, name: string, at: number): Promise<Invocation> {
-  const job = await jobs.get(name);
-  if (!job) throw notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
+export async function invokeJob(engine: Engine, jobs: JobStore, name: string, at: number, known?: StoredJob): Promise<Invocation> {
+  const job = known ?? (await jobs.get(name));
+  if (!job) throw noSuchJob(name);
   const runId = invocationId(name, at);
   const active = await activeInvocation(engine, jobs, name);
   if (active && active !== runId) return { runId: active, started: false };

@@ -1,9 +1,7 @@
 import type { Engine } from '../engine/engine.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { activeInvocation, invokeJob, notFound } from './invoke.js';
+import { activeInvocation, invokeJob, noSuchJob } from './invoke.js';
 import type { JobStore } from './store.js';
-
-export type JobSignal = 'wakeup' | 'reset';
 
 export interface SignalOutcome {
   outcome: string;
@@ -33,10 +31,11 @@ export async function signalJob(engine: Engine, jobs: JobStore, name: string, si
   if (signal !== 'wakeup' && signal !== 'reset') {
     throw new InvalidArgumentError(`signal: ${JSON.stringify(signal)} is not a signal: use wakeup or reset`, { code: 'INVALID_ARGUMENT', details: { field: 'signal' } });
   }
-  if (!(await jobs.get(name))) throw notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
+  const job = await jobs.get(name);
+  if (!job) throw noSuchJob(name);
   const active = await activeInvocation(engine, jobs, name);
   if (signal === 'wakeup' && !active) {
-    const inv = await invokeJob(engine, jobs, name, now);
+    const inv = await invokeJob(engine, jobs, name, now, job);
     return { outcome: `started invocation ${inv.runId}`, machines: [inv.runId] };
   }
   if (!active) return { outcome: `job ${name} has no active invocation: nothing to reset`, machines: [] };

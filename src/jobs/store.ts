@@ -15,7 +15,8 @@ export class JobStore {
     this.jobsKey = `${prefix}:jobs`;
   }
 
-  private runsKey(name: string): string {
+  /** the sorted set of a job's invocation ids, scored by firing time (ms) */
+  runsKey(name: string): string {
     return `${this.prefix}:jobruns:${name}`;
   }
 

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** buckets of ferry_state_seconds, this process's and the cluster-wide twin alike */
+const STATE_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600];
+
 /** ferry's Prometheus metrics, in one registry per process. */
 export class FerryMetrics {
   readonly registry = new Registry();
@@ -7,7 +10,7 @@ export class FerryMetrics {
     name: 'ferry_state_seconds',
     help: 'Seconds a machine spent in a state, observed when it leaves the state',
     labelNames: ['machine', 'state'] as const,
-    buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600],
+    buckets: STATE_BUCKETS,
     registers: [this.registry],
   });
   readonly transitions = new Counter({
@@ -93,18 +96,15 @@ export class FerryMetrics {
    * the whole cluster, fed from the transition log (src/observability/cluster-metrics.ts); what this
    * process counts itself goes to unregistered twins, so nothing is counted twice.
    */
-  readonly clusterView: boolean;
-
   constructor(opts: { defaults?: boolean; clusterView?: boolean } = {}) {
     if (opts.defaults) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_node_' });
-    this.clusterView = !!opts.clusterView;
-    if (this.clusterView) {
+    if (opts.clusterView) {
       for (const m of [this.stateSeconds, this.transitions, this.bytesReplicated]) {
         const name = (m as unknown as { name: string }).name;
         this.registry.removeSingleMetric(name);
       }
       this.cluster = {
-        stateSeconds: new Histogram({ name: 'ferry_state_seconds', help: 'Seconds a machine spent in a state, observed when it leaves the state (all processes, from the transition log)', labelNames: ['machine', 'state'] as const, buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600], registers: [this.registry] }),
+        stateSeconds: new Histogram({ name: 'ferry_state_seconds', help: 'Seconds a machine spent in a state, observed when it leaves the state (all processes, from the transition log)', labelNames: ['machine', 'state'] as const, buckets: STATE_BUCKETS, registers: [this.registry] }),
         transitions: new Counter({ name: 'ferry_transitions_total', help: 'Committed state changes, by machine kind and target state (all processes, from the transition log)', labelNames: ['machine', 'from', 'to'] as const, registers: [this.registry] }),
         bytesReplicated: new Counter({ name: 'ferry_bytes_replicated_total', help: 'Bytes of completed replication steps, by filesystem (all processes, from committed machine state)', labelNames: ['filesystem'] as const, registers: [this.registry] }),
       };

@@ -1,8 +1,8 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { filesystemMachine, filesystemMachineVersion, summarizeFilesystem, type FilesystemContext } from '../../machines/filesystem.js';
+import { filesystemMachine, filesystemMachineVersion, summarizeFilesystem, type FilesystemContext, type ReplicateStepInput } from '../../machines/filesystem.js';
 import { replicationMachine, replicationMachineVersion, summarizeReplication, type PlanInput, type ReplicationContext } from '../../machines/replication.js';
 import type { Registry } from '../engine/types.js';
-import { admitEndpoints, reportUnreachable } from '../health/gate.js';
+import { onHealthyEndpoints } from '../health/gate.js';
 import type { TargetHealth } from '../health/target-health.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { openEndpoint } from '../storage/endpoint.js';
@@ -38,23 +38,17 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
     effects: {
       plan: {
         timeoutMs: 120_000,
-        async run(input: PlanInput, ctx) {
-          await admitEndpoints(opts.health, [input.sender, input.receiver]);
+        run: (input: PlanInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, input.receiver], ctx.log, () => {
           ctx.progress({});
-          try {
-            return await planReplication({
-              sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
-              filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch,
-            });
-          } catch (err) {
-            await reportUnreachable(opts.health, err, ctx.log);
-            throw err;
-          }
-        },
+          return planReplication({
+            sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
+            filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch,
+          });
+        }),
       },
       replicateStep: {
         timeoutMs: opts.stepTimeoutMs ?? 120_000,
-        run: (input, ctx) => replicateStep(input, ctx, opts.metrics, opts.health),
+        run: (input: ReplicateStepInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, input.receiver], ctx.log, () => replicateStep(input, ctx, opts.metrics)),
       },
     },
   };

@@ -83,7 +83,7 @@ export async function runReport(engine: Engine, runId: string, read?: Awaited<Re
   // the parent hears of its children on state changes only: take steps and bytes from running children
   await Promise.all(ctx.filesystems.map(async (entry, i) => {
     if (entry.done || entry.state === 'Pending') return;
-    const child = await engine.snapshotOf(`${runId}.fs-${i}`);
+    const child = await engine.snapshotOf(`${runId}.${entry.childId}`);
     if (!child) return;
     const fs = report.filesystems[i];
     fs.stepsDone = child.context.stepsDone;

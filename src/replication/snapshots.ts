@@ -26,7 +26,7 @@ export async function snapshot(endpoint: string, o: { name?: string; prefix: str
   if (o.skipExisting) {
     const found = await Promise.all(names.map(async (fs) => ({ fs, v: (await driver.listVersions(fs)).find((v) => v.name === name) })));
     for (const f of found) if (f.v) existing.push({ filesystem: f.fs, ...f.v });
-    names = names.filter((fs) => !existing.some((e) => e.filesystem === fs));
+    names = found.filter((f) => !f.v).map((f) => f.fs);
     if (!names.length) return existing;
   }
   const versions = await driver.snapshot(names, name);

@@ -1,32 +1,22 @@
 import { Transform } from 'node:stream';
 import type { ReplicateStepInput, ReplicateStepOutput } from '../../machines/filesystem.js';
 import type { EffectContext } from '../engine/types.js';
-import { admitEndpoints, reportUnreachable } from '../health/gate.js';
-import type { TargetHealth } from '../health/target-health.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import type { SendStream, StorageDriver, Version } from '../storage/driver.js';
 import { isResumeRefusal } from '../storage/resume.js';
 import { openEndpoint } from '../storage/endpoint.js';
 
 /**
- * One replication step. First its agents must be healthy (when `health` is given) (else a TARGET_UNHEALTHY refusal: the
- * machine waits for their next check without counting an attempt); a failure to reach an agent
- * during the step makes that agent unhealthy. Observes the step's queueing delay and, when it
- * replicated data, its latency (`ferry_replication_{delay,latency}_seconds{type}`).
+ * One replication step (the registry runs it behind the agents' health gate). Observes the step's
+ * queueing delay and, when it replicated data, its latency (`ferry_replication_{delay,latency}_seconds{type}`).
  */
-export async function replicateStep(input: ReplicateStepInput, ctx: EffectContext, metrics: FerryMetrics, health?: TargetHealth): Promise<ReplicateStepOutput> {
-  await admitEndpoints(health, [input.sender, input.receiver]);
+export async function replicateStep(input: ReplicateStepInput, ctx: EffectContext, metrics: FerryMetrics): Promise<ReplicateStepOutput> {
   const type = input.step.from === null ? 'full' : 'incremental';
   const startedAt = Date.now();
   if (ctx.scheduledAt !== undefined) metrics.replicationDelay.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
-  try {
-    const done = await transferStep(input, ctx, metrics);
-    if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
-    return { bytes: done.bytes };
-  } catch (err) {
-    await reportUnreachable(health, err, ctx.log);
-    throw err;
-  }
+  const done = await transferStep(input, ctx, metrics);
+  if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
+  return { bytes: done.bytes };
 }
 
 /**
@@ -38,16 +28,16 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metri
   const sender = openEndpoint(input.sender);
   const receiver = openEndpoint(input.receiver);
   const { filesystem: fs, step } = input;
-  const have = await receiver.listVersions(fs);
-  if (have.some((v) => v.guid === step.to.guid)) {
+  const have = new Set((await receiver.listVersions(fs)).map((v) => v.guid));
+  if (have.has(step.to.guid)) {
     ctx.log.info({ filesystem: fs, to: step.to.name }, 'receiver already has this version: step done');
     return { bytes: 0, sent: false };
   }
   let from = step.from;
-  if (step.intermediates && from) {
+  if (step.intermediates && step.from) {
     // a batch cut short keeps the snapshots that arrived complete: continue after the newest of them
-    const sent = (await sender.listVersions(fs)).filter((v) => v.createtxg > from!.createtxg && v.createtxg < step.to.createtxg);
-    const arrived = sent.filter((v) => have.some((h) => h.guid === v.guid));
+    const after = step.from.createtxg;
+    const arrived = (await sender.listVersions(fs)).filter((v) => v.createtxg > after && v.createtxg < step.to.createtxg && have.has(v.guid));
     if (arrived.length) {
       from = arrived[arrived.length - 1];
       ctx.log.info({ filesystem: fs, from: from.name }, 'part of this batch arrived in an earlier attempt: continuing from it');

@@ -7,7 +7,7 @@ import { openSink } from '../archiver/sinks/index.js';
 import type { Engine } from '../engine/engine.js';
 import { stateName } from '../engine/step.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { invokeJob, notFound } from '../jobs/invoke.js';
+import { invokeJob, noSuchJob, notFound } from '../jobs/invoke.js';
 import type { JobScheduler } from '../jobs/scheduler.js';
 import { signalJob } from '../jobs/signals.js';
 import { validateJobSpec, type JobSpec } from '../jobs/spec.js';
@@ -56,7 +56,7 @@ export class LocalOrchestrator implements Orchestrator {
 
   async getJob(name: string): Promise<JobView> {
     const job = await this.d.jobs.get(required(name, 'name'));
-    if (!job) throw notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
+    if (!job) throw noSuchJob(name);
     return this.view(job);
   }
 
@@ -68,7 +68,7 @@ export class LocalOrchestrator implements Orchestrator {
     required(name, 'name');
     // the schedule first: a firing between the two would find no job and do nothing
     await this.d.scheduler.remove(name);
-    if (!(await this.d.jobs.delete(name))) throw notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
+    if (!(await this.d.jobs.delete(name))) throw noSuchJob(name);
   }
 
   runJob(name: string) {
@@ -121,8 +121,8 @@ export class LocalOrchestrator implements Orchestrator {
     const r = this.d.engine.redis;
     let scored: Array<[string, number]>;
     if (opts.job) {
-      if (!(await this.d.jobs.get(opts.job))) throw notFound(`no job named ${JSON.stringify(opts.job)}; see \`ferry job list\``);
-      scored = pairs(await r.zrevrange(`${this.d.engine.prefix}:jobruns:${opts.job}`, 0, limit - 1, 'WITHSCORES'));
+      if (!(await this.d.jobs.get(opts.job))) throw noSuchJob(opts.job);
+      scored = pairs(await r.zrevrange(this.d.jobs.runsKey(opts.job), 0, limit - 1, 'WITHSCORES'));
     } else {
       const [jobs, reps] = await Promise.all(['job', 'replication'].map((k) => r.zrevrange(this.d.engine.keys.index(k), 0, limit - 1, 'WITHSCORES')));
       scored = [...pairs(jobs), ...pairs(reps)].sort((a, b) => b[1] - a[1]).slice(0, limit);

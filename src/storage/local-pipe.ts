@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { TemporaryError } from '../errors/index.js';
+import { findExecutable } from './executables.js';
 
 /**
  * The local fast path (StorageDriver.transferTo): `send | dd | receive` joined by OS pipes, the
@@ -22,38 +23,19 @@ export function countLocalTransfer(): void {
   transfers++;
 }
 
+/** probed once per process: undefined before, null when missing */
 let ddPath: string | null | undefined;
 let setprivPath: string | null | undefined;
 
 /** util-linux setpriv, to start dd with --pdeathsig KILL: a dying ferry takes the relay along, which breaks both pipes (as the stream path does) */
 function findSetpriv(): string | null {
-  if (setprivPath !== undefined) return setprivPath;
-  setprivPath = null;
-  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
-    try {
-      accessSync(`${dir}/setpriv`, constants.X_OK);
-      setprivPath = `${dir}/setpriv`;
-      break;
-    } catch {
-      // next
-    }
-  }
+  if (setprivPath === undefined) setprivPath = findExecutable('setpriv', ['/usr/bin', '/bin', '/usr/sbin', '/sbin']);
   return setprivPath;
 }
 
 /** `dd` from coreutils, or null when there is none (the driver then uses the stream path). */
 export function findDd(): string | null {
-  if (ddPath !== undefined) return ddPath;
-  ddPath = null;
-  for (const dir of ['/usr/bin', '/bin', '/usr/local/bin']) {
-    try {
-      accessSync(`${dir}/dd`, constants.X_OK);
-      ddPath = `${dir}/dd`;
-      break;
-    } catch {
-      // next
-    }
-  }
+  if (ddPath === undefined) ddPath = findExecutable('dd', ['/usr/bin', '/bin', '/usr/local/bin']);
   return ddPath;
 }
 

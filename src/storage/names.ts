@@ -36,3 +36,9 @@ export function assertName(kind: NameKind, value: unknown): asserts value is str
   }
 }
 
+/** The filesystems of one snapshot call must be distinct (every driver takes each one once). */
+export function assertDistinct(filesystems: string[]): void {
+  if (new Set(filesystems).size !== filesystems.length) {
+    throw new InvalidArgumentError(`filesystem listed twice in ${JSON.stringify(filesystems)}`, { code: 'INVALID_ARGUMENT' });
+  }
+}

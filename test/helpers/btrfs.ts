@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { findExecutable } from '../../src/storage/executables.js';
 
 /**
  * Real btrfs filesystems for tests: a sparse image file, mkfs.btrfs, mount -o loop on a temp
@@ -13,15 +14,7 @@ const TOOLS = ['btrfs', 'mkfs.btrfs', 'mount', 'umount', 'losetup'];
 const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 
 function which(program: string): string | null {
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS]) {
-    try {
-      accessSync(join(dir, program), constants.X_OK);
-      return join(dir, program);
-    } catch {
-      // next
-    }
-  }
-  return null;
+  return findExecutable(program, [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS]);
 }
 
 /** Why btrfs tests cannot run here, or null when they can. */

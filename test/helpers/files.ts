@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,4 +15,15 @@ export async function collect(stream: AsyncIterable<Buffer | Uint8Array | string
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.from(c));
   return Buffer.concat(chunks);
+}
+
+/** Every file under `dir` (path relative to it -> its text), read synchronously. */
+export function tree(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) Object.assign(out, tree(p, `${prefix}${e.name}/`));
+    else out[`${prefix}${e.name}`] = readFileSync(p, 'utf8');
+  }
+  return out;
 }

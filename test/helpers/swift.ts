@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -443,10 +443,4 @@ export async function startSwift(opts: { bucket?: string } = {}): Promise<SwiftS
     logTail: tail,
     stop,
   };
-}
-
-/** pids of live processes whose command line mentions `needle` (to check that a harness left nothing behind) */
-export function processesMentioning(needle: string): number[] {
-  const r = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return (r.stdout ?? '').split('\n').filter((l) => l.includes(needle)).map((l) => Number(l.trim().split(/\s+/, 1)[0])).filter((p) => p !== process.pid);
 }

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { TemporaryError } from '../../src/errors/index.js';
+import { findExecutable } from '../../src/storage/executables.js';
 
 /**
  * Real zfs for tests: zfs-fuse (Debian) or kernel OpenZFS. Starts the zfs-fuse daemon when none
@@ -13,16 +14,7 @@ import { TemporaryError } from '../../src/errors/index.js';
  */
 
 function which(name: string): string | null {
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin']) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // next
-    }
-  }
-  return null;
+  return findExecutable(name, [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/sbin']);
 }
 
 /** Why zfs tests cannot run here, or null when they can. In CI (CI=true) a missing zfs fails instead. */

@@ -7,8 +7,8 @@ import type { ArchiverLogSource, PartitionRef, PartitionState } from '../contrac
 import { packEntry } from '../entry-tar.js';
 import { readdirOrEmpty, readNumberOrNull, serialized, writeNumberAtomic } from './fsio.js';
 import { entryPath, partitionLayout, positionPath, PRUNED_PREFIX, type PartitionLayout } from './layout.js';
-import { assertLsn, isValidLogName, lsnName, parseLsnName } from './names.js';
-import { assertPartitionExists, listEntryLsns, readCommitted, readPartitionState, readPositions } from './state.js';
+import { assertLsn, isValidLogName, lsnName } from './names.js';
+import { assertPartitionExists, entryLsns, listEntryLsns, readCommitted, readPartitionState, readPositions } from './state.js';
 
 export { appendEntry, commit, createPartition, registerConsumer, type EntryContent } from './writer.js';
 export { assertLogName, assertLsn, isValidLogName, lsnName, parseLsnName, LSN_WIDTH } from './names.js';
@@ -119,7 +119,7 @@ export function createFileLogSource(root: string): FileLogSource {
       // strictly below the lowest acknowledged position, and never an uncommitted entry
       const below = Math.min(...positions, committed + 1);
       let removed = 0;
-      for (const lsn of lsnsOf(names)) {
+      for (const lsn of entryLsns(names)) {
         if (lsn >= below) break;
         const aside = join(l.entriesDir, `${PRUNED_PREFIX}${lsnName(lsn)}-${randomHex(6)}`);
         try {
@@ -206,17 +206,6 @@ async function removeAside(path: string): Promise<void> {
     if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EACCES') throw err; // a directory: EISDIR on Linux, EPERM on macOS
     await removeTree(path);
   }
-}
-
-
-/** LSNs of the entry names among `names` (staging names skipped), ascending. */
-function lsnsOf(names: string[]): number[] {
-  const lsns: number[] = [];
-  for (const name of names) {
-    const lsn = parseLsnName(name);
-    if (lsn !== null) lsns.push(lsn);
-  }
-  return lsns.sort((a, b) => a - b);
 }
 
 async function dirNames(dir: string): Promise<string[]> {

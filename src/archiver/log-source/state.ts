@@ -7,7 +7,6 @@ import { readdirOrEmpty, readNumberOrNull } from './fsio.js';
 import type { PartitionLayout } from './layout.js';
 import { isValidLogName, parseLsnName } from './names.js';
 
-
 /** PermanentError PARTITION_NOT_FOUND unless `<root>/<storage>/<partition>` is a directory. */
 export async function assertPartitionExists(l: PartitionLayout): Promise<void> {
   let isDir = false;
@@ -29,14 +28,19 @@ export async function readCommitted(l: PartitionLayout): Promise<number> {
   return (await readNumberOrNull(l.committedFile)) ?? 0;
 }
 
-/** LSNs of the entries present (committed or not), ascending; staging names are skipped. */
-export async function listEntryLsns(l: PartitionLayout): Promise<number[]> {
+/** LSNs of the entry names among `names` (a listing of entries/; staging names skipped), ascending. */
+export function entryLsns(names: string[]): number[] {
   const lsns: number[] = [];
-  for (const name of await readdirOrEmpty(l.entriesDir)) {
+  for (const name of names) {
     const lsn = parseLsnName(name);
     if (lsn !== null) lsns.push(lsn);
   }
   return lsns.sort((a, b) => a - b);
+}
+
+/** LSNs of the entries present (committed or not), ascending; staging names are skipped. */
+export async function listEntryLsns(l: PartitionLayout): Promise<number[]> {
+  return entryLsns(await readdirOrEmpty(l.entriesDir));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, link, mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, link, mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import type { Sink, SinkObjectInfo } from '../contracts.js';
  * Names starting with '.' are the sink's temp files; keys may not use them, nor end in `.sha256`.
  */
 
-export const SIDE_SUFFIX = '.sha256';
+const SIDE_SUFFIX = '.sha256';
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Errors that clear up by themselves (full disk, I/O error, too many open files...): retried with backoff. */
@@ -43,7 +43,7 @@ function invalidKey(key: unknown, why: string): InvalidArgumentError {
 }
 
 /** Keys are relative '/'-separated paths; each segment a plain name that does not start with '.'. */
-export function assertSinkKey(key: unknown): asserts key is string {
+function assertSinkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) throw invalidKey(key, 'must be a non-empty string');
   if (key.length > 1024 || key.includes('\0') || key.includes('\\')) throw invalidKey(key, 'is too long or contains NUL or a backslash');
   for (const s of key.split('/')) {
@@ -61,7 +61,7 @@ function assertPrefix(prefix: unknown): asserts prefix is string {
 }
 
 /** The directory of a `file:` URL; InvalidArgumentError INVALID_SINK_URL for anything else. */
-export function fileSinkPath(url: string): string {
+function fileSinkPath(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -88,8 +88,6 @@ async function readSideFile(path: string): Promise<string | null> {
   }
 }
 
-
-
 /** Marks an error thrown by the body the caller gave put(): it is the caller's, not the sink's. */
 class BodyFailure {
   constructor(readonly error: unknown) {}
@@ -99,31 +97,35 @@ export function createFileSink(url: string): Sink {
   const root = fileSinkPath(url);
   const objectPath = (key: string) => join(root, ...key.split('/'));
 
+  /** The object stored at `path` (what head() answers), or null; errors are left to the caller to classify. */
+  async function stored(key: string, path: string): Promise<SinkObjectInfo | null> {
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null;
+      throw err;
+    }
+    if (!st.isFile()) throw new PermanentError(`file sink: ${path} (key ${key}) is not a regular file`, { code: 'SINK_ERROR', details: { key } });
+    let sha256 = await readSideFile(path + SIDE_SUFFIX);
+    if (sha256 === null) {
+      // an object whose checksum file is missing (a crash between link and checksum): hash the bytes, keep it
+      sha256 = (await hashFile(path)).sha256;
+      await writeFileAtomic(path + SIDE_SUFFIX, `${sha256}  ${basename(path)}\n`).catch(() => undefined);
+    }
+    return { key, size: st.size, sha256 };
+  }
+
   async function head(key: string): Promise<SinkObjectInfo | null> {
     assertSinkKey(key);
-    const path = objectPath(key);
     try {
-      let st;
-      try {
-        st = await lstat(path);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null;
-        throw err;
-      }
-      if (!st.isFile()) throw new PermanentError(`file sink: ${path} (key ${key}) is not a regular file`, { code: 'SINK_ERROR', details: { key } });
-      let sha256 = await readSideFile(path + SIDE_SUFFIX);
-      if (sha256 === null) {
-        // an object whose checksum file is missing (a crash between link and checksum): hash the bytes, keep it
-        sha256 = (await hashFile(path)).sha256;
-        await writeFileAtomic(path + SIDE_SUFFIX, `${sha256}  ${basename(path)}\n`).catch(() => undefined);
-      }
-      return { key, size: st.size, sha256 };
+      return await stored(key, objectPath(key));
     } catch (err) {
       throw classifySinkError(err, `head ${key}`);
     }
   }
 
-  async function put(key: string, body: Readable | Buffer, info: { sha256: string; size: number }, signal?: AbortSignal): Promise<void> {
+  async function put(key: string, body: Readable | Buffer, info: { sha256: string; size: number }, signal?: AbortSignal): Promise<SinkObjectInfo | null> {
     assertSinkKey(key);
     if (typeof info?.sha256 !== 'string' || !HEX64.test(info.sha256)) {
       throw new InvalidArgumentError(`put ${key}: sha256 must be 64 lowercase hex digits`, { code: 'INVALID_ARGUMENT' });
@@ -140,9 +142,10 @@ export function createFileSink(url: string): Sink {
     let created = false;
     try {
       signal?.throwIfAborted();
-      if (await exists(path)) {
+      const existing = await stored(key, path);
+      if (existing) {
         destroyBody(); // never overwrite: the object is there already
-        return;
+        return existing;
       }
       const fh = await openNewIn(dir, tmp);
       created = true;
@@ -179,11 +182,12 @@ export function createFileSink(url: string): Sink {
       try {
         await link(tmp, path); // atomic and never replaces: EEXIST if someone else put it meanwhile
       } catch (err) {
-        if (errnoCode(err) === 'EEXIST') return; // leave the existing object alone
+        if (errnoCode(err) === 'EEXIST') return null; // leave the existing object alone (it was not there at the check)
         throw err;
       }
       await writeFileAtomic(path + SIDE_SUFFIX, `${sha256}  ${basename(path)}\n`);
       await syncDir(dir);
+      return null;
     } catch (err) {
       destroyBody();
       if (err instanceof BodyFailure) throw err.error;
@@ -257,16 +261,6 @@ async function openNewIn(dir: string, path: string): Promise<FileHandle> {
   }
   await mkdir(dir, { recursive: true });
   return open(path, 'wx', 0o644);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
-    throw err;
-  }
 }
 
 async function* single(buf: Buffer): AsyncGenerator<Buffer> {

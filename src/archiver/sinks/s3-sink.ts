@@ -197,7 +197,7 @@ function isNetworkError(err: unknown, depth = 0): boolean {
   return cause !== undefined && isNetworkError(cause, depth + 1);
 }
 
-export function httpStatusOf(err: unknown): number | undefined {
+function httpStatusOf(err: unknown): number | undefined {
   const e = err as ErrorLike | null;
   return e?.$metadata?.httpStatusCode ?? e?.$response?.statusCode ?? undefined;
 }
@@ -428,13 +428,13 @@ export class S3Sink implements Sink {
   }
 
   /**
-   * Writes the object only if absent. Without If-None-Match (Swift answers 501 to it) this is a
-   * HEAD then a PUT: two writers racing on one key could both write; the archiver has one writer
-   * per partition. The payload's sha256 goes in x-amz-content-sha256, so the service itself refuses
+   * Writes the object only if absent; returns the object found there, or null when this wrote it.
+   * Without If-None-Match (Swift answers 501 to it) this is a HEAD then a PUT: two writers racing
+   * on one key could both write; the archiver has one writer per partition. The payload's sha256 goes in x-amz-content-sha256, so the service itself refuses
    * a body that does not match (no object is created); a stream body is also checked here, its
    * last chunk held back until the check passed.
    */
-  async put(key: string, body: Readable | Buffer, info: { sha256: string; size: number }, signal?: AbortSignal): Promise<void> {
+  async put(key: string, body: Readable | Buffer, info: { sha256: string; size: number }, signal?: AbortSignal): Promise<SinkObjectInfo | null> {
     checkKey(key, 'key');
     if (!Number.isSafeInteger(info?.size) || info.size < 0) {
       throw new InvalidArgumentError(`invalid size ${String(info?.size)} for sink key ${JSON.stringify(key)}`, { code: 'INVALID_ARGUMENT' });
@@ -462,7 +462,7 @@ export class S3Sink implements Sink {
     }
     if (existing) {
       if (!Buffer.isBuffer(body)) body.destroy(); // never overwritten: the caller compares checksums
-      return;
+      return existing;
     }
 
     // A stream is checked on its way out, and a failure aborts the upload: S3 stores an object only
@@ -516,6 +516,7 @@ export class S3Sink implements Sink {
       signal?.removeEventListener('abort', onCallerAbort);
       if (!done) checked?.destroy();
     }
+    return null;
   }
 
   /**

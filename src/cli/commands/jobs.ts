@@ -8,6 +8,8 @@ import { addServerOptions, withOrchestrator, type ServerOptions } from '../orche
 interface CliContext {
   globals: () => GlobalOptions;
   positiveInt: (v: string) => number;
+  /** a repeatable option's values, in order */
+  collect: (value: string, previous: string[]) => string[];
   printJson: (v: unknown) => void;
   /** runs the action and sets the exit status */
   exit: (code: Promise<number>) => Promise<void>;
@@ -41,7 +43,7 @@ export function registerJobCommands(program: Command, c: CliContext): void {
     .description('create a job; its schedule starts at once (workers of `ferry serve`/`ferry worker` invoke it)')
     .argument('<name>', 'job name: letters, digits, _ and -')
     .requiredOption('--sender <endpoint>', 'endpoint to replicate from')
-    .requiredOption('--receiver <endpoint>', 'endpoint to replicate to; repeat for fan-out (one replication per receiver)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .requiredOption('--receiver <endpoint>', 'endpoint to replicate to; repeat for fan-out (one replication per receiver)', c.collect, [] as string[])
     .option('--every <duration>', 'run every so long: 30s, 10m, 1h...')
     .option('--cron <pattern>', 'run on a cron pattern, e.g. "0 */15 * * * *" (seconds optional)')
     .option('--timezone <tz>', 'IANA time zone of --cron (default UTC)')

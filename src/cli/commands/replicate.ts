@@ -9,10 +9,11 @@ export async function replicateAndWait(app: App, o: ReplicateOptions, show: { pr
   const progress = new RunProgress(show.label ?? 'run', show.progress);
   try {
     for (;;) {
-      const rec = await app.engine.get(runId);
-      const report = await runReport(app.engine, runId);
+      // one read of the run per poll: the report is made from the same record
+      const read = await app.engine.snapshotOf(runId);
+      const report = read && (await runReport(app.engine, runId, read));
       if (report) progress.update(report);
-      if (isFinished(rec) && report) return report;
+      if (report && isFinished(read.record)) return report;
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {

@@ -10,7 +10,7 @@ import { PermanentError } from '../../errors/index.js';
  */
 export const META_DIR = '.ferry';
 /** statfs f_type of btrfs */
-export const BTRFS_SUPER_MAGIC = 0x9123683e;
+const BTRFS_SUPER_MAGIC = 0x9123683e;
 /** inode number of every subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID) */
 export const SUBVOLUME_INO = 256;
 

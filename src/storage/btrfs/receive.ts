@@ -8,10 +8,9 @@ import { makeRootOnBtrfs, type Layout } from './layout.js';
 import { assertName, nameProblem } from './names.js';
 import { runBtrfs, spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
 import { StreamFraming, corrupt, parseStreamStart, type StreamStart } from './stream.js';
-import { isSubvolume, listSnapshots, scanSnapshots, showSubvolume, toVersion, type Snapshot } from './subvolume.js';
+import { isSubvolume, scanSnapshots, showSubvolume, toVersion, type Snapshot } from './subvolume.js';
 
 type Chunks = AsyncIterator<unknown>;
-
 
 function asBuffer(chunk: unknown): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
@@ -86,12 +85,15 @@ async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, signal?: Ab
   stdin.end();
 }
 
+/** What a receive applies: from the stream's first command, or the fast path's step. */
+export type Incoming = Pick<StreamStart, 'kind' | 'name' | 'uuid' | 'parentUuid'>;
+
 /**
  * Like `zfs recv`: a full stream only into a filesystem without versions; an incremental one only
  * on top of the receiver's newest version, found by (received) UUID. Returns the version when this
  * exact one is already there.
  */
-export function check(layout: Layout, fs: string, start: StreamStart, snapshots: Snapshot[]): Version | null {
+function check(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[]): Version | null {
   const details = { fs, name: start.name, uuid: start.uuid, parentUuid: start.parentUuid };
   const already = snapshots.find((s) => s.version.guid === start.uuid);
   if (already) return already.version;
@@ -123,16 +125,55 @@ export function check(layout: Layout, fs: string, start: StreamStart, snapshots:
 }
 
 /**
- * Delete what interrupted receives left in the snapshot directory of `fs`: writable subvolumes
- * (btrfs receive sets a subvolume read-only, with its Received UUID, only once complete; ferry's
- * own snapshots are created read-only). Called under the filesystem's lock.
+ * Ready `fs` of the receiver for a receive (receiveStream and the local fast path): the root (on
+ * btrfs only) and the snapshot directory made, the filesystem's lock taken, and what interrupted
+ * receives left deleted: writable subvolumes (btrfs receive sets a subvolume read-only, with its
+ * Received UUID, only once complete; ferry's own snapshots are created read-only). Returns the
+ * lock's release and the receiver's versions from the same scan (one `btrfs subvolume show` per
+ * snapshot; they stay as they are while the lock is held).
  */
-export async function removePartials(layout: Layout, fs: string, signal?: AbortSignal): Promise<string[]> {
-  const { partial } = await scanSnapshots(layout, fs, signal);
-  for (const p of partial) await runBtrfs(['-q', 'subvolume', 'delete', p.path]);
-  return partial.map((p) => p.path);
+export async function lockForReceive(layout: Layout, fs: string, signal?: AbortSignal): Promise<{ release: () => Promise<void>; snapshots: Snapshot[] }> {
+  await makeRootOnBtrfs(layout.root);
+  await mkdir(layout.snapshotsDir(fs), { recursive: true });
+  const release = await acquireLock(layout.lockFile(fs), `btrfs filesystem ${fs} of ${layout.root}`);
+  try {
+    const { complete, partial } = await scanSnapshots(layout, fs, signal);
+    for (const p of partial) await runBtrfs(['-q', 'subvolume', 'delete', p.path]);
+    return { release, snapshots: complete };
+  } catch (err) {
+    await release();
+    throw err;
+  }
 }
 
+/**
+ * Under the lock: check() against the receiver's versions, then the path `btrfs receive` will
+ * create. `already` is the version when this exact one is there; SNAPSHOT_EXISTS when another
+ * snapshot has its name.
+ */
+export async function receiveTarget(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[]): Promise<{ already: Version | null; target: string }> {
+  const already = check(layout, fs, start, snapshots);
+  const target = layout.snapshotPath(fs, start.name);
+  if (already === null && (await lstatOrNull(target)) !== null) {
+    throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${start.name}`, {
+      code: 'SNAPSHOT_EXISTS',
+      details: { fs, name: start.name, uuid: start.uuid },
+    });
+  }
+  return { already, target };
+}
+
+/** After btrfs receive exited 0: the new version; RECEIVE_INCOMPLETE unless it is read-only with the stream's Received UUID. */
+export async function receivedVersion(target: string, fs: string, start: Incoming, signal?: AbortSignal): Promise<Version> {
+  const info = await showSubvolume(target, signal);
+  if (!info.readonly || info.receivedUuid !== start.uuid) {
+    throw new PermanentError(`btrfs receive of ${fs}@${start.name} exited 0 but left it ${info.readonly ? 'without the expected Received UUID' : 'writable'}`, {
+      code: 'RECEIVE_INCOMPLETE',
+      details: { fs, name: start.name, uuid: start.uuid, receivedUuid: info.receivedUuid },
+    });
+  }
+  return toVersion(start.name, info);
+}
 
 /**
  * `btrfs receive <root>/.ferry/snapshots/<fs>/`, checked before (first command parsed: name, UUID,
@@ -152,25 +193,16 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     signal?.throwIfAborted();
-    await makeRootOnBtrfs(layout.root);
-    await mkdir(layout.snapshotsDir(fs), { recursive: true });
-    release = await acquireLock(layout.lockFile(fs), `btrfs filesystem ${fs} of ${layout.root}`);
-    await removePartials(layout, fs, signal);
+    const locked = await lockForReceive(layout, fs, signal);
+    release = locked.release;
 
     const { start, head } = await readStart(chunks);
     const bad = nameProblem(start.name);
     if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(start.name)} ${bad}`);
-    const already = check(layout, fs, start, await listSnapshots(layout, fs, signal));
+    const { already, target } = await receiveTarget(layout, fs, start, locked.snapshots);
     if (already) {
       input.destroy(); // nothing to apply; a sender piped into it stops
       return already;
-    }
-    const target = layout.snapshotPath(fs, start.name);
-    if ((await lstatOrNull(target)) !== null) {
-      throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${start.name}`, {
-        code: 'SNAPSHOT_EXISTS',
-        details: { fs, name: start.name, uuid: start.uuid },
-      });
     }
 
     created = target; // nothing was there and we hold the lock: whatever appears there is this receive's
@@ -201,15 +233,9 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
     if (procError !== undefined) throw killedForFeed && feedError !== undefined ? feedError : procError;
     if (feedError !== undefined) throw feedError;
 
-    const info = await showSubvolume(target, signal);
-    if (!info.readonly || info.receivedUuid !== start.uuid) {
-      throw new PermanentError(`btrfs receive of ${fs}@${start.name} exited 0 but left it ${info.readonly ? 'without the expected Received UUID' : 'writable'}`, {
-        code: 'RECEIVE_INCOMPLETE',
-        details: { fs, name: start.name, uuid: start.uuid, receivedUuid: info.receivedUuid },
-      });
-    }
+    const version = await receivedVersion(target, fs, start, signal);
     created = null;
-    return toVersion(start.name, info);
+    return version;
   } catch (err) {
     input.destroy();
     if (proc) {

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
+import { findOnPath } from '../executables.js';
 
 /**
  * The one place the btrfs driver runs programs: `btrfs` only, spawned with an argument array
@@ -29,23 +28,10 @@ export function runningBtrfsProcesses(): number {
   return running.size;
 }
 
-const resolved = new Map<string, string>();
-
 /** Absolute path of `program`, searched in $PATH then /usr/sbin, /sbin, /usr/bin, /bin. */
-export function findBinary(program: string): string {
-  const cached = resolved.get(program);
-  if (cached) return cached;
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/')), ...EXTRA_DIRS];
-  for (const dir of dirs) {
-    const candidate = join(dir, program);
-    try {
-      accessSync(candidate, constants.X_OK);
-      resolved.set(program, candidate);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
+function findBinary(program: string): string {
+  const path = findOnPath(program, EXTRA_DIRS);
+  if (path) return path;
   throw new PermanentError(`${program} not found in $PATH or ${EXTRA_DIRS.join(', ')}: install btrfs-progs`, {
     code: 'TOOL_NOT_FOUND',
     details: { program },
@@ -72,7 +58,7 @@ const RULES: Rule[] = [
 ];
 
 /** The error for a btrfs run that failed: by its stderr; unknown failures are temporary (as src/errors). */
-export function classifyBtrfsFailure(args: readonly string[], exit: { code: number | null; signal: NodeJS.Signals | null }, stderr: string): FerryError {
+function classifyBtrfsFailure(args: readonly string[], exit: { code: number | null; signal: NodeJS.Signals | null }, stderr: string): FerryError {
   const text = stderr.trim();
   const how = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
   const message = `btrfs ${args.join(' ')} failed (${how})${text ? `: ${lastLines(text)}` : ''}`;

@@ -27,8 +27,7 @@ export async function findSendVersions(layout: Layout, fs: string, from: Version
   if (from !== null) assertVersionArgument('incremental source', from);
   signal?.throwIfAborted();
   const snapshots = await listSnapshots(layout, fs, signal);
-  const { toSnap, fromSnap } = findSendPair(snapshots, fs, from, to);
-  return { toSnap, fromSnap };
+  return findSendPair(snapshots, fs, from, to);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { lstat, mkdir } from 'node:fs/promises';
 import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
+import { assertDistinct } from '../names.js';
 import { assertOnBtrfs, type Layout } from './layout.js';
 import { assertName } from './names.js';
 import { runBtrfs } from './run-btrfs.js';
@@ -22,9 +23,7 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
   if (!Array.isArray(filesystems)) throw new InvalidArgumentError('filesystems must be a list of names', { code: 'INVALID_ARGUMENT' });
   for (const fs of filesystems) assertName('filesystem', fs);
   assertName('snapshot', name);
-  if (new Set(filesystems).size !== filesystems.length) {
-    throw new InvalidArgumentError(`filesystem listed twice in ${JSON.stringify(filesystems)}`, { code: 'INVALID_ARGUMENT' });
-  }
+  assertDistinct(filesystems);
   await assertOnBtrfs(layout.root);
   for (const fs of filesystems) {
     if (!(await isSubvolume(layout.live(fs)))) {

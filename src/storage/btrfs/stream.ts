@@ -40,7 +40,7 @@ export interface StreamStart {
 
 export const corrupt = (why: string): PermanentError => new PermanentError(`corrupt btrfs send stream: ${why}`, { code: 'CORRUPT_STREAM' });
 
-export function formatUuid(bytes: Buffer): string {
+function formatUuid(bytes: Buffer): string {
   const h = bytes.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -47,7 +47,7 @@ function isoTime(value: string | undefined): string | undefined {
 const uuidOrNull = (v: string | undefined): string | null => (v !== undefined && isUuid(v.toLowerCase()) ? v.toLowerCase() : null);
 
 /** Pure: parse the output of `btrfs subvolume show <path>`. */
-export function parseSubvolumeShow(path: string, text: string): SubvolumeInfo {
+function parseSubvolumeShow(path: string, text: string): SubvolumeInfo {
   const f = fields(text);
   const uuid = uuidOrNull(f.get('UUID'));
   const id = Number(f.get('Subvolume ID'));
@@ -86,7 +86,7 @@ export async function isSubvolume(path: string): Promise<boolean> {
 }
 
 /** A version's guid: its Received UUID when it was received (the sender's identity), else its own UUID. */
-export function guidOf(info: SubvolumeInfo): string {
+function guidOf(info: SubvolumeInfo): string {
   return info.receivedUuid ?? info.uuid;
 }
 

@@ -1,18 +1,11 @@
-import { mkdir } from 'node:fs/promises';
-import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
-import { acquireLock } from '../dir/lock.js';
-import { isAbortError, lstatOrNull } from '../dir/fsutil.js';
 import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../local-pipe.js';
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
-import { makeRootOnBtrfs, type Layout } from './layout.js';
+import type { Layout } from './layout.js';
 import { nameProblem } from './names.js';
-import { check, failedReceive, removePartials } from './receive.js';
-import { runBtrfs, spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
+import { failedReceive, lockForReceive, receivedVersion, receiveTarget, type Incoming } from './receive.js';
+import { spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
-import { isSubvolume, listSnapshots, showSubvolume, toVersion } from './subvolume.js';
-
-
 
 /**
  * The local fast path btrfs -> btrfs: `btrfs send [-p from] to | dd | btrfs receive <dir>` joined by
@@ -37,20 +30,11 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     signal?.throwIfAborted();
-    await makeRootOnBtrfs(receiver.root);
-    await mkdir(receiver.snapshotsDir(fs), { recursive: true });
-    release = await acquireLock(receiver.lockFile(fs), `btrfs filesystem ${fs} of ${receiver.root}`);
-    await removePartials(receiver, fs, signal);
-    const start = { version: 0, kind: fromSnap ? 'incremental' as const : 'full' as const, name, uuid: toSnap.version.guid, ctransid: null, parentUuid: fromSnap?.version.guid ?? null, length: 0 };
-    const already = check(receiver, fs, start, await listSnapshots(receiver, fs, signal));
+    const locked = await lockForReceive(receiver, fs, signal);
+    release = locked.release;
+    const start: Incoming = { kind: fromSnap ? 'incremental' : 'full', name, uuid: toSnap.version.guid, parentUuid: fromSnap?.version.guid ?? null };
+    const { already, target } = await receiveTarget(receiver, fs, start, locked.snapshots);
     if (already) return { bytes: 0, version: already };
-    const target = receiver.snapshotPath(fs, name);
-    if ((await lstatOrNull(target)) !== null) {
-      throw new PermanentError(`${fs} in ${receiver.root} already has a different snapshot named ${name}`, {
-        code: 'SNAPSHOT_EXISTS',
-        details: { fs, name, uuid: start.uuid },
-      });
-    }
 
     created = target; // nothing was there and we hold the lock: whatever appears there is this receive's
     send = spawnBtrfs(sendArgs(toSnap, fromSnap), { signal });
@@ -63,15 +47,9 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     const { first, errors, bytes } = await waitPipeline({ send: s, relay, receive: r }, relay, opts.onProgress);
     if (first !== null) throw errors[first];
 
-    const info = await showSubvolume(target, signal);
-    if (!info.readonly || info.receivedUuid !== start.uuid) {
-      throw new PermanentError(`btrfs receive of ${fs}@${name} exited 0 but left it ${info.readonly ? 'without the expected Received UUID' : 'writable'}`, {
-        code: 'RECEIVE_INCOMPLETE',
-        details: { fs, name, uuid: start.uuid, receivedUuid: info.receivedUuid },
-      });
-    }
+    const version = await receivedVersion(target, fs, start, signal);
     created = null;
-    return { bytes, version: toVersion(name, info) };
+    return { bytes, version };
   } catch (err) {
     relay?.release();
     relay?.kill();

@@ -1,5 +1,4 @@
-import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
-
+import { PermanentError } from '../../errors/index.js';
 
 export { nameProblem, isValidName, assertName, type NameKind } from '../names.js';
 

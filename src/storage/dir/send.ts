@@ -1,20 +1,19 @@
-import { findSendPair } from '../find-snapshot.js';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { writeTarEntry } from '../../util/tar-streams.js';
 import type { SendStream, Version } from '../driver.js';
+import { findSendPair } from '../find-snapshot.js';
 import { diffManifests, type WriteOp } from './diff.js';
 import { classifyError } from './fsutil.js';
 import type { Layout } from './layout.js';
 import { assertName } from './names.js';
 import { CONTENT_PREFIX, HEADER_ENTRY, STREAM_FORMAT, streamSize, type StreamHeader } from './stream-format.js';
-import { listSnapshots, loadManifest, type Snapshot } from './versions.js';
+import { listSnapshots, loadManifest } from './versions.js';
 
 /** Fixed tar mtime, so the same send produces the same bytes. */
 const EPOCH = new Date(0);
-
 
 export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<SendStream> {
   assertName('filesystem', fs);

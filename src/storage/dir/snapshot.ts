@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { chmod, link, mkdir, readlink, rename, stat, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
+import { PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
+import { assertDistinct } from '../names.js';
 import { nextCreateTxg } from './counter.js';
 import { errnoCode, lstatOrNull, randomHex, removeTree, writeHashed } from './fsutil.js';
 import { assertRootExists, type Layout } from './layout.js';
@@ -15,9 +16,7 @@ import { listSnapshots, loadManifest, newGuid, writeSnapshotFiles, type Snapshot
 export async function takeSnapshots(layout: Layout, filesystems: string[], name: string): Promise<Version[]> {
   for (const fs of filesystems) assertName('filesystem', fs);
   assertName('snapshot', name);
-  if (new Set(filesystems).size !== filesystems.length) {
-    throw new InvalidArgumentError(`filesystem listed twice in ${JSON.stringify(filesystems)}`, { code: 'INVALID_ARGUMENT' });
-  }
+  assertDistinct(filesystems);
   await assertRootExists(layout);
   for (const fs of filesystems) {
     const st = await stat(layout.visible(fs)).catch(() => null);

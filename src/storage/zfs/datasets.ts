@@ -1,6 +1,7 @@
 import { PermanentError, type FerryError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import { isValidZfsName } from './names.js';
+import { zfsFeatures } from './features.js';
 import { runZfs, zfsLog } from './run-zfs.js';
 
 /** The dataset names of one driver: `root` is the container, filesystems are relative to it. */
@@ -57,7 +58,7 @@ export async function listDescendants(ctx: ZfsContext, signal?: AbortSignal): Pr
  * Pure: versions from `zfs get -H -p -o name,property,value guid,createtxg,creation` output,
  * keeping only snapshots of `dataset`, oldest first by createtxg.
  */
-export function parseVersions(dataset: string, out: string): Version[] {
+function parseVersions(dataset: string, out: string): Version[] {
   const prefix = `${dataset}@`;
   const byName = new Map<string, { guid?: string; createtxg?: number; creation?: string }>();
   for (const line of out.split('\n')) {
@@ -80,19 +81,36 @@ export function parseVersions(dataset: string, out: string): Version[] {
 
 const VERSION_PROPS = 'guid,createtxg,creation';
 
+/** A dataset as a receive finds it: whether it exists, its versions, oldest first, and its partial receive. */
+export interface DatasetState {
+  exists: boolean;
+  versions: Version[];
+  /** OpenZFS: the receive_resume_token of an interrupted `receive -s` into it; null when none (always on zfs-fuse) */
+  resumeToken: string | null;
+}
+
 /**
- * Snapshots of one dataset, oldest first; [] when it does not exist. `zfs get -p` rather than
- * `zfs list -p`: zfs-fuse's `list` has no -p (it prints guids as "7.58E"), `get -p` is exact on both.
+ * Whether the dataset exists, and its snapshots, oldest first, from one command (the dataset's own
+ * lines tell it exists). `zfs get -p` rather than `zfs list -p`: zfs-fuse's `list` has no -p (it
+ * prints guids as "7.58E"), `get -p` is exact on both.
  */
-export async function readVersions(dataset: string, signal?: AbortSignal): Promise<Version[]> {
+export async function readDataset(dataset: string, signal?: AbortSignal): Promise<DatasetState> {
+  // the token comes in the same command where zfs has it (zfs-fuse refuses the property)
+  const props = zfsFeatures().resumable ? `${VERSION_PROPS},receive_resume_token` : VERSION_PROPS;
   let out: string;
   try {
-    out = await runZfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', VERSION_PROPS, dataset], { signal });
+    out = await runZfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', props, dataset], { signal });
   } catch (err) {
-    if (isNotFound(err)) return [];
+    if (isNotFound(err)) return { exists: false, versions: [], resumeToken: null };
     throw err;
   }
-  return parseVersions(dataset, out);
+  const token = out.split('\n').map((l) => l.split('\t')).find(([name, property]) => name === dataset && property === 'receive_resume_token')?.[2];
+  return { exists: true, versions: parseVersions(dataset, out), resumeToken: token === undefined || token === '' || token === '-' ? null : token };
+}
+
+/** Snapshots of one dataset, oldest first; [] when it does not exist. */
+export async function readVersions(dataset: string, signal?: AbortSignal): Promise<Version[]> {
+  return (await readDataset(dataset, signal)).versions;
 }
 
 /** The versions of the given snapshots (full names), in the order given. */

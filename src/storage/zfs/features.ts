@@ -10,7 +10,7 @@ export interface ZfsFeatures {
   resumable: boolean;
 }
 
-export const NO_FEATURES: ZfsFeatures = { multiSnapshot: false, dryRunSize: false, resumable: false };
+const NO_FEATURES: ZfsFeatures = { multiSnapshot: false, dryRunSize: false, resumable: false };
 
 /** The lines of one command's usage: `\tcmd ...` and the continuation lines under it. */
 function usageBlocks(usage: string, command: string): string[] {

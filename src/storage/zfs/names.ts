@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../../errors/index.js';
  * name must fit zfs' limit of 255 bytes.
  */
 const COMPONENT = /^[A-Za-z0-9_.:-]+$/;
-export const MAX_DATASET_NAME = 255;
+const MAX_DATASET_NAME = 255;
 
 export type ZfsNameKind = 'filesystem' | 'snapshot' | 'root dataset';
 

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
-import { datasetExists, isNotFound, readVersions, type ZfsContext } from './datasets.js';
+import { datasetExists, isNotFound, readDataset, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
@@ -90,6 +90,99 @@ export function receiveError(err: unknown, target: string, existed: boolean): un
   }
 }
 
+/** What a receive is about to apply, as its stream header (or the fast path's step) tells. */
+export interface Incoming {
+  incremental: boolean;
+  /** a `zfs send -t` stream continuing the receiver's partial state */
+  resuming: boolean;
+  fromguid: string;
+  /** the sender's name of the snapshot, e.g. "pool/data/a@s1" */
+  toname: string;
+}
+
+/** `zfs receive -A`: drop the partial state of an earlier interrupted receive that is not being resumed. */
+export async function discardPartial(target: string, signal?: AbortSignal, why?: unknown): Promise<DatasetState> {
+  zfsLog().warn({ dataset: target, ...(why === undefined ? {} : { err: (why as Error).message }) }, 'zfs receive -A: discarding the partial state of an earlier interrupted receive');
+  await runZfs(['receive', '-A', target], { signal });
+  return readDataset(target, signal);
+}
+
+/**
+ * The checks before `zfs receive` starts (receiveStream and the local fast path): an incremental
+ * stream only on top of the receiver's newest snapshot, only into an existing dataset, a new
+ * dataset only under an existing parent; the receiver's root dataset is created when missing.
+ */
+export async function checkReceiver(ctx: ZfsContext, fs: string, { exists: existed, versions: before }: Pick<DatasetState, 'exists' | 'versions'>, s: Incoming, signal?: AbortSignal): Promise<void> {
+  const target = ctx.dataset(fs);
+  if (existed && s.incremental && !s.resuming) {
+    // what `zfs receive` without -F demands on OpenZFS, checked here too because zfs-fuse applies an
+    // incremental stream on top of a newer receiver snapshot whose data did not change
+    const newest = before[before.length - 1];
+    if (newest?.guid !== s.fromguid) {
+      const base = before.find((v) => v.guid === s.fromguid);
+      throw new PermanentError(
+        `diverged: the stream ${s.toname} applies on top of ${base ? `@${base.name}` : `guid ${s.fromguid}`}, but the newest snapshot of ${target} ` +
+          `is ${newest ? `@${newest.name} (guid ${newest.guid})` : 'none'}. ferry never rolls back or overwrites (no zfs receive -F): ` +
+          'destroy the newer snapshots on the receiver by hand, or pick another receiver path',
+        { code: 'CONFLICT_DIVERGED', details: { dataset: target, fromguid: s.fromguid, newest: newest?.guid ?? null } },
+      );
+    }
+  }
+  if (existed) return;
+  if (s.incremental && !s.resuming) {
+    throw new PermanentError(`cannot apply an incremental stream (${s.toname}) to ${target}: it does not exist on the receiver`, {
+      code: 'NOT_FOUND',
+      details: { dataset: target, fromguid: s.fromguid },
+    });
+  }
+  const parentFs = posix.dirname(fs);
+  if (parentFs !== '.') {
+    const parent = ctx.dataset(parentFs);
+    if (!(await datasetExists(parent, signal))) {
+      throw new TemporaryError(`cannot receive ${target} yet: its parent ${parent} does not exist on the receiver (it is replicated first)`, {
+        code: 'PARENT_MISSING',
+        details: { dataset: target, parent },
+      });
+    }
+  } else if (!(await datasetExists(ctx.root, signal))) {
+    zfsLog().info({ dataset: ctx.root }, 'creating the receiver root dataset');
+    try {
+      await runZfs(['create', '-p', ctx.root], { signal });
+    } catch (err) {
+      if ((err as FerryError).code !== 'ALREADY_EXISTS') throw err; // created meanwhile by another step
+    }
+  }
+}
+
+/** The versions of `target` that were not there before the receive. */
+async function receivedSince(target: string, before: Version[]): Promise<Version[]> {
+  const beforeGuids = new Set(before.map((v) => v.guid));
+  return (await readVersions(target)).filter((v) => !beforeGuids.has(v.guid));
+}
+
+/** After `zfs receive` exited 0: the newest version it received, RECEIVE_NOT_APPLIED unless `toguid` is among them. */
+export async function receivedVersion(target: string, before: Version[], toguid: string, toname: string): Promise<Version> {
+  const fresh = await receivedSince(target, before);
+  if (fresh.length === 0 || (toguid !== '0' && !fresh.some((v) => v.guid === toguid))) {
+    throw new PermanentError(`zfs receive into ${target} exited 0 but ${toname} (guid ${toguid}) is not there`, {
+      code: 'RECEIVE_NOT_APPLIED',
+      details: { dataset: target, toguid },
+    });
+  }
+  return fresh[fresh.length - 1];
+}
+
+/**
+ * zfs-fuse sometimes reports an error (e.g. "I/O error") after a receive that did complete: the
+ * newest version received when `toguid` arrived all the same, else null (the error stands).
+ */
+export async function arrivedDespite(target: string, before: Version[], toguid: string, err: unknown): Promise<Version | null> {
+  const fresh = await receivedSince(target, before).catch(() => []);
+  if (!fresh.some((v) => v.guid === toguid)) return null;
+  zfsLog().warn({ dataset: target, err: (err as Error)?.message }, 'zfs receive reported an error but the snapshot arrived complete: taken as received');
+  return fresh[fresh.length - 1];
+}
+
 /**
  * `zfs receive -u [-s] root/fs` fed from `input`. Never -F: nothing on the receiver is rolled back
  * or overwritten. Returns the newest version received. On failure (zfs error, input error, abort)
@@ -124,18 +217,12 @@ export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable
 async function receive(ctx: ZfsContext, fs: string, target: string, input: Readable, signal?: AbortSignal): Promise<Version> {
   const log = zfsLog();
   const it = input[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-  let head: Head;
-  try {
-    head = await readHead(it, target);
-  } catch (err) {
-    input.destroy();
-    throw err;
-  }
+  const head = await readHead(it, target); // on failure receiveStream destroys the input
   const { header } = head;
   const incremental = header.fromguid !== '0';
 
-  let existed = await datasetExists(target, signal);
-  let before = existed ? await readVersions(target, signal) : [];
+  const found = await readDataset(target, signal);
+  let { exists: existed, versions: before } = found;
 
   // idempotent: this exact version is already here
   const have = header.compound || header.toguid === '0' ? undefined : before.find((v) => v.guid === header.toguid);
@@ -146,57 +233,10 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
   }
 
   const resumable = zfsFeatures().resumable;
-  if (resumable && existed && !header.resuming && (await resumeTokenOf(target, signal))) {
-    // an earlier receive was interrupted and is not being resumed: drop only its partial state
-    log.warn({ dataset: target }, 'zfs receive -A: discarding the partial state of an earlier interrupted receive');
-    await runZfs(['receive', '-A', target], { signal });
-    existed = await datasetExists(target, signal);
-    before = existed ? await readVersions(target, signal) : [];
+  if (!header.resuming && found.resumeToken) {
+    ({ exists: existed, versions: before } = await discardPartial(target, signal));
   }
-
-  if (existed && incremental && !header.resuming) {
-    // what `zfs receive` without -F demands on OpenZFS, checked here too because zfs-fuse applies an
-    // incremental stream on top of a newer receiver snapshot whose data did not change
-    const newest = before[before.length - 1];
-    if (newest?.guid !== header.fromguid) {
-      input.destroy();
-      const base = before.find((v) => v.guid === header.fromguid);
-      throw new PermanentError(
-        `diverged: the stream ${header.toname} applies on top of ${base ? `@${base.name}` : `guid ${header.fromguid}`}, but the newest snapshot of ${target} ` +
-          `is ${newest ? `@${newest.name} (guid ${newest.guid})` : 'none'}. ferry never rolls back or overwrites (no zfs receive -F): ` +
-          'destroy the newer snapshots on the receiver by hand, or pick another receiver path',
-        { code: 'CONFLICT_DIVERGED', details: { dataset: target, fromguid: header.fromguid, newest: newest?.guid ?? null } },
-      );
-    }
-  }
-
-  if (!existed) {
-    if (incremental && !header.resuming) {
-      input.destroy();
-      throw new PermanentError(`cannot apply an incremental stream (${header.toname}) to ${target}: it does not exist on the receiver`, {
-        code: 'NOT_FOUND',
-        details: { dataset: target, fromguid: header.fromguid },
-      });
-    }
-    const parentFs = posix.dirname(fs);
-    if (parentFs !== '.') {
-      const parent = ctx.dataset(parentFs);
-      if (!(await datasetExists(parent, signal))) {
-        input.destroy();
-        throw new TemporaryError(`cannot receive ${target} yet: its parent ${parent} does not exist on the receiver (it is replicated first)`, {
-          code: 'PARENT_MISSING',
-          details: { dataset: target, parent },
-        });
-      }
-    } else if (!(await datasetExists(ctx.root, signal))) {
-      log.info({ dataset: ctx.root }, 'creating the receiver root dataset');
-      try {
-        await runZfs(['create', '-p', ctx.root], { signal });
-      } catch (err) {
-        if ((err as FerryError).code !== 'ALREADY_EXISTS') throw err; // created meanwhile by another step
-      }
-    }
-  }
+  await checkReceiver(ctx, fs, { exists: existed, versions: before }, { incremental, resuming: header.resuming, fromguid: header.fromguid, toname: header.toname }, signal);
 
   // -s (keep a resumable state when interrupted) for plain streams only: compound (-I) streams restart
   const keepPartial = resumable && !header.compound;
@@ -250,27 +290,10 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
   }
   if (!inputEnded) input.destroy();
 
-  const beforeGuids = new Set(before.map((v) => v.guid));
-  const received = async () => (await readVersions(target)).filter((v) => !beforeGuids.has(v.guid));
-
-  if (inputError === null && zfsErr === null) {
-    const fresh = await received();
-    if (fresh.length === 0 || (header.toguid !== '0' && !fresh.some((v) => v.guid === header.toguid))) {
-      throw new PermanentError(`zfs receive into ${target} exited 0 but ${header.toname} (guid ${header.toguid}) is not there`, {
-        code: 'RECEIVE_NOT_APPLIED',
-        details: { dataset: target, toguid: header.toguid },
-      });
-    }
-    return fresh[fresh.length - 1];
-  }
-
+  if (inputError === null && zfsErr === null) return receivedVersion(target, before, header.toguid, header.toname);
   if (inputError === null && inputEnded && !(zfsErr instanceof PermanentError) && (zfsErr as FerryError)?.code !== 'ABORTED') {
-    // zfs-fuse sometimes reports an error (e.g. "I/O error") after a receive that did complete
-    const fresh = await received().catch(() => []);
-    if (fresh.some((v) => v.guid === header.toguid)) {
-      log.warn({ dataset: target, err: (zfsErr as Error)?.message }, 'zfs receive reported an error but the snapshot arrived complete: taken as received');
-      return fresh[fresh.length - 1];
-    }
+    const arrived = await arrivedDespite(target, before, header.toguid, zfsErr);
+    if (arrived) return arrived;
   }
 
   const error =
@@ -279,7 +302,7 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
       : inputError !== null
         ? new TemporaryError(`the stream into ${target} failed: ${(inputError as Error)?.message ?? String(inputError)}`, { code: 'STREAM_FAILED', cause: inputError })
         : receiveError(zfsErr, target, existed);
-  await cleanUp(target, existed, before, keepPartial);
+  await cleanUp(target, existed, keepPartial);
   throw error;
 }
 
@@ -291,7 +314,7 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
  * no snapshots and no children. Retries while zfs says busy (zfs-fuse's daemon finishes an
  * interrupted receive a moment after the command is gone) or the daemon removed it itself.
  */
-export async function cleanUp(target: string, existed: boolean, _before: Version[], resumable: boolean): Promise<void> {
+export async function cleanUp(target: string, existed: boolean, resumable: boolean): Promise<void> {
   const log = zfsLog();
   const deadline = Date.now() + CLEANUP_MS;
   if (existed) return;

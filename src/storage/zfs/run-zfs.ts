@@ -1,9 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { PermanentError, TemporaryError, type FerryError } from '../../errors/index.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
+import { findOnPath } from '../executables.js';
 
 /**
  * The one place the zfs driver runs `zfs`: child_process.spawn with an argument array (never a
@@ -30,23 +29,11 @@ export function zfsLog(): Logger {
 }
 
 const EXTRA_DIRS = ['/usr/sbin', '/sbin'];
-const binaries = new Map<string, string>();
 
 /** The absolute path of `name` from PATH, /usr/sbin or /sbin; PermanentError ZFS_NOT_FOUND if none. */
-export function findBinary(name: string): string {
-  const cached = binaries.get(name);
-  if (cached) return cached;
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/')), ...EXTRA_DIRS];
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      binaries.set(name, candidate);
-      return candidate;
-    } catch {
-      // next directory
-    }
-  }
+function findBinary(name: string): string {
+  const path = findOnPath(name, EXTRA_DIRS);
+  if (path) return path;
   throw new PermanentError(`${name} not found in PATH, /usr/sbin or /sbin: install OpenZFS (zfsutils-linux) or zfs-fuse`, {
     code: 'ZFS_NOT_FOUND',
     details: { binary: name },
@@ -206,7 +193,7 @@ export function spawnZfs(args: readonly string[], opts: SpawnZfsOptions = {}): Z
 }
 
 /** Default limit for commands that do not stream (list, get, snapshot, create, destroy). */
-export const COMMAND_TIMEOUT_MS = 5 * 60_000;
+const COMMAND_TIMEOUT_MS = 5 * 60_000;
 
 /** Runs `zfs ...args` to completion; resolves with stdout, rejects with a typed error. */
 export async function runZfs(args: readonly string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {

@@ -1,21 +1,11 @@
 import { PassThrough } from 'node:stream';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { SendOptions, SendStream, Version } from '../driver.js';
+import { findSendPair } from '../find-snapshot.js';
 import { readVersions, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
-
-function find(versions: Version[], fs: string, wanted: Version, role: string): Version {
-  const found = versions.find((v) => v.guid === wanted.guid);
-  if (!found) {
-    throw new PermanentError(`${role} snapshot ${fs}@${wanted.name} (guid ${wanted.guid}) does not exist on the sender`, {
-      code: 'SNAPSHOT_NOT_FOUND',
-      details: { fs, name: wanted.name, guid: wanted.guid },
-    });
-  }
-  return found;
-}
 
 /** `size\t<bytes>` from `zfs send -n -P` output (OpenZFS prints it on stdout, older ones on stderr). */
 export function parseDryRunSize(out: string): number | undefined {
@@ -34,7 +24,7 @@ async function estimate(args: string[], signal?: AbortSignal): Promise<number | 
 }
 
 /** What `zfs send -n -v -P -t <token>` tells of a resume token (OpenZFS). */
-export interface ResumeInfo {
+interface ResumeInfo {
   /** guid of the incremental source, "0" for a full stream (decimal, as Version.guid) */
   fromguid: string;
   /** guid of the snapshot the interrupted stream carried */
@@ -55,7 +45,7 @@ const toDecimal = (v: string): string => BigInt(v).toString(10);
  * Pure: parses the dry run's token dump (`\tfromguid = 0x...`, `\ttoguid = 0x...`, `\ttoname = ...`,
  * `\tbytes = 0x...`) and its `size\t<n>` line; null when it has no toguid or toname.
  */
-export function parseResumeInfo(out: string): ResumeInfo | null {
+function parseResumeInfo(out: string): ResumeInfo | null {
   const field = (name: string) => new RegExp(`^\\s*${name}\\s*=\\s*(\\S.*?)\\s*$`, 'm').exec(out)?.[1];
   const toguid = field('toguid');
   const toname = field('toname');
@@ -76,7 +66,7 @@ export function parseResumeInfo(out: string): ResumeInfo | null {
  * checks its snapshots still exist. RESUME_STALE when zfs cannot resume from it (the snapshot is
  * gone, the token is damaged): the receiver's partial state is then of no use.
  */
-export async function inspectResumeToken(token: string, signal?: AbortSignal): Promise<ResumeInfo> {
+async function inspectResumeToken(token: string, signal?: AbortSignal): Promise<ResumeInfo> {
   if (typeof token !== 'string' || !/^[0-9A-Za-z][0-9A-Za-z-]*$/.test(token) || token.length > 100_000) {
     throw new InvalidArgumentError(`invalid zfs resume token ${JSON.stringify(String(token).slice(0, 80))}`, { code: 'INVALID_ARGUMENT' });
   }
@@ -94,7 +84,7 @@ export async function inspectResumeToken(token: string, signal?: AbortSignal): P
 }
 
 /** RESUME_MISMATCH unless the token continues exactly this step: same dataset, same from and to guids. */
-export function assertResumesStep(info: ResumeInfo, dataset: string, from: Version | null, to: Version): void {
+function assertResumesStep(info: ResumeInfo, dataset: string, from: Version | null, to: Version): void {
   const tokenDataset = info.toname.split('@')[0];
   const fromguid = from?.guid ?? '0';
   if (tokenDataset !== dataset || info.toguid !== to.guid || info.fromguid !== fromguid) {
@@ -123,27 +113,19 @@ export async function planSend(ctx: ZfsContext, fs: string, from: Version | null
   if (from !== null) assertZfsName('snapshot', from?.name);
   const { signal } = opts;
   const ds = ctx.dataset(fs);
-  let args: string[];
   if (opts.resumeToken !== undefined) {
     const info = await inspectResumeToken(opts.resumeToken, signal);
     assertResumesStep(info, ds, from, to);
     return { args: ['send', '-t', opts.resumeToken], size: info.size };
-  } else {
-    assertFullName(`${ds}@${to.name}`);
-    if (signal?.aborted) throw new TemporaryError(`sending ${ds}@${to.name} aborted`, { code: 'ABORTED', cause: signal.reason });
-    const versions = await readVersions(ds, signal);
-    const toV = find(versions, fs, to, 'target');
-    const fromV = from === null ? null : find(versions, fs, from, 'incremental source');
-    assertZfsName('snapshot', toV.name); // the name on the sender now, found by guid
-    if (fromV) assertZfsName('snapshot', fromV.name);
-    if (fromV && fromV.createtxg >= toV.createtxg) {
-      throw new PermanentError(`cannot send ${fs} from ${fromV.name} to ${toV.name}: the target is not newer`, {
-        code: 'NOT_NEWER',
-        details: { fs, from: fromV.name, to: toV.name },
-      });
-    }
-    args = ['send', ...(fromV ? [opts.intermediates ? '-I' : '-i', `${ds}@${fromV.name}`] : []), `${ds}@${toV.name}`];
   }
+  assertFullName(`${ds}@${to.name}`);
+  if (signal?.aborted) throw new TemporaryError(`sending ${ds}@${to.name} aborted`, { code: 'ABORTED', cause: signal.reason });
+  const versions = (await readVersions(ds, signal)).map((version) => ({ version }));
+  const { toSnap: { version: toV }, fromSnap } = findSendPair(versions, fs, from, to);
+  const fromV = fromSnap?.version ?? null;
+  assertZfsName('snapshot', toV.name); // the name on the sender now, found by guid
+  if (fromV) assertZfsName('snapshot', fromV.name);
+  const args = ['send', ...(fromV ? [opts.intermediates ? '-I' : '-i', `${ds}@${fromV.name}`] : []), `${ds}@${toV.name}`];
   return { args, size: await estimate(args, signal) };
 }
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, PermanentError, type FerryError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
+import { assertDistinct } from '../names.js';
 import { listDescendants, readSnapshotVersions, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
@@ -22,9 +23,7 @@ export async function takeSnapshots(ctx: ZfsContext, filesystems: string[], name
   if (!Array.isArray(filesystems)) throw new InvalidArgumentError('filesystems must be an array', { code: 'INVALID_ARGUMENT' });
   for (const fs of filesystems) assertZfsName('filesystem', fs);
   assertZfsName('snapshot', name);
-  if (new Set(filesystems).size !== filesystems.length) {
-    throw new InvalidArgumentError(`filesystem listed twice in ${JSON.stringify(filesystems)}`, { code: 'INVALID_ARGUMENT' });
-  }
+  assertDistinct(filesystems);
   const full = filesystems.map((fs) => `${ctx.dataset(fs)}@${name}`);
   full.forEach(assertFullName);
   if (full.length === 0) return [];

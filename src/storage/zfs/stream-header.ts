@@ -64,6 +64,17 @@ function readBegin(buf: Buffer, at: number): Begin {
   };
 }
 
+/** What the driver needs of the BEGIN record of the (first) snapshot the stream carries. */
+function header(compound: boolean, b: Begin): StreamHeader {
+  return {
+    compound,
+    toguid: b.toguid.toString(),
+    fromguid: b.fromguid.toString(),
+    toname: b.toname,
+    resuming: ((b.versioninfo >> 2n) & FEATURE_RESUMING) !== 0n,
+  };
+}
+
 /**
  * Pure: the header of a stream whose first `buf.length` bytes are given, or 'need-more' when
  * more bytes are needed. Throws PermanentError CORRUPT_STREAM when it is not a zfs stream.
@@ -71,30 +82,12 @@ function readBegin(buf: Buffer, at: number): Begin {
 export function parseStreamHeader(buf: Buffer): StreamHeader | 'need-more' {
   if (buf.length < RECORD_BYTES) return 'need-more';
   const first = readBegin(buf, 0);
-  if (Number(first.versioninfo & 3n) !== DMU_COMPOUNDSTREAM) {
-    return {
-      compound: false,
-      toguid: first.toguid.toString(),
-      fromguid: first.fromguid.toString(),
-      toname: first.toname,
-      resuming: ((first.versioninfo >> 2n) & FEATURE_RESUMING) !== 0n,
-    };
-  }
+  if (Number(first.versioninfo & 3n) !== DMU_COMPOUNDSTREAM) return header(false, first);
   if (first.payloadlen > MAX_PAYLOAD) throw corrupt(`compound header payload of ${first.payloadlen} bytes`);
   const end = RECORD_BYTES + first.payloadlen;
   const sub = end + RECORD_BYTES;
   if (buf.length < sub + RECORD_BYTES) return 'need-more';
   const endType = first.le ? buf.readUInt32LE(end) : buf.readUInt32BE(end);
   if (endType !== DRR_END) throw corrupt('compound header is not followed by an END record');
-  const inner = readBegin(buf, sub);
-  return {
-    compound: true,
-    toguid: inner.toguid.toString(),
-    fromguid: inner.fromguid.toString(),
-    toname: inner.toname,
-    resuming: ((inner.versioninfo >> 2n) & FEATURE_RESUMING) !== 0n,
-  };
+  return header(true, readBegin(buf, sub));
 }
-
-/** Bytes the header needs at most before parseStreamHeader can decide (for buffering limits). */
-export const MAX_HEADER_BYTES = 3 * RECORD_BYTES + MAX_PAYLOAD;

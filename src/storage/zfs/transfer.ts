@@ -1,12 +1,11 @@
-import { posix } from 'node:path';
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../local-pipe.js';
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
-import { datasetExists, readVersions, type ZfsContext } from './datasets.js';
+import { readDataset, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
-import { cleanUp, receiveError, resumeTokenOf } from './receive.js';
-import { runZfs, spawnZfs, zfsLog, type ZfsProcess } from './run-zfs.js';
+import { arrivedDespite, checkReceiver, cleanUp, discardPartial, receiveError, receivedVersion } from './receive.js';
+import { spawnZfs, zfsLog, type ZfsProcess } from './run-zfs.js';
 import { isResumeRefusal } from '../resume.js';
 import { planSend, type SendPlan } from './send.js';
 
@@ -25,8 +24,8 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   const aborted = () => new TemporaryError(`receiving ${target} aborted`, { code: 'ABORTED', cause: signal?.reason });
   if (signal?.aborted) throw aborted();
   const incremental = from !== null;
-  let existed = await datasetExists(target, signal);
-  let before = existed ? await readVersions(target, signal) : [];
+  const found = await readDataset(target, signal);
+  let { exists: existed, versions: before } = found;
   const have = before.find((v) => v.guid === to.guid);
   if (have) {
     log.info({ dataset: target, snapshot: have.name, guid: have.guid }, 'receiver already has this version: nothing to receive');
@@ -35,35 +34,20 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
 
   const resumable = zfsFeatures().resumable;
   let plan: SendPlan | undefined;
-  const token = resumable && existed ? await resumeTokenOf(target, signal) : null;
-  if (token) {
+  if (found.resumeToken) {
     try {
-      plan = await planSend(sender, fs, from, to, { signal, resumeToken: token });
+      plan = await planSend(sender, fs, from, to, { signal, resumeToken: found.resumeToken });
       log.info({ dataset: target, snapshot: to.name }, 'resuming an interrupted receive (zfs send -t)');
     } catch (err) {
       if (!isResumeRefusal(err)) throw err;
-      log.warn({ dataset: target, err: (err as Error).message }, 'zfs receive -A: discarding the partial state of an earlier interrupted receive');
-      await runZfs(['receive', '-A', target], { signal });
-      existed = await datasetExists(target, signal);
-      before = existed ? await readVersions(target, signal) : [];
+      ({ exists: existed, versions: before } = await discardPartial(target, signal, err));
     }
   }
   const resuming = plan !== undefined;
   plan ??= await planSend(sender, fs, from, to, { signal, intermediates: opts.intermediates });
   const { args, size } = plan;
 
-  if (existed && incremental && !resuming) {
-    const newest = before[before.length - 1];
-    if (newest?.guid !== from.guid) {
-      const base = before.find((v) => v.guid === from.guid);
-      throw new PermanentError(
-        `diverged: the stream ${sender.dataset(fs)}@${to.name} applies on top of ${base ? `@${base.name}` : `guid ${from.guid}`}, but the newest snapshot of ${target} ` +
-          `is ${newest ? `@${newest.name} (guid ${newest.guid})` : 'none'}. ferry never rolls back or overwrites (no zfs receive -F): ` +
-          'destroy the newer snapshots on the receiver by hand, or pick another receiver path',
-        { code: 'CONFLICT_DIVERGED', details: { dataset: target, fromguid: from.guid, newest: newest?.guid ?? null } },
-      );
-    }
-  }
+  // receiveStream leaves this one to zfs receive (which refuses it); here it is refused before anything runs
   if (existed && !incremental && !resuming) {
     throw new PermanentError(
       `${target} already exists on the receiver without the stream's base snapshot: ferry never overwrites it ` +
@@ -71,31 +55,8 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
       { code: 'CONFLICT_EXISTS', details: { dataset: target } },
     );
   }
-  if (!existed) {
-    if (incremental) {
-      throw new PermanentError(`cannot apply an incremental stream (${to.name}) to ${target}: it does not exist on the receiver`, {
-        code: 'NOT_FOUND',
-        details: { dataset: target, fromguid: from.guid },
-      });
-    }
-    const parentFs = posix.dirname(fs);
-    if (parentFs !== '.') {
-      const parent = receiver.dataset(parentFs);
-      if (!(await datasetExists(parent, signal))) {
-        throw new TemporaryError(`cannot receive ${target} yet: its parent ${parent} does not exist on the receiver (it is replicated first)`, {
-          code: 'PARENT_MISSING',
-          details: { dataset: target, parent },
-        });
-      }
-    } else if (!(await datasetExists(receiver.root, signal))) {
-      log.info({ dataset: receiver.root }, 'creating the receiver root dataset');
-      try {
-        await runZfs(['create', '-p', receiver.root], { signal });
-      } catch (err) {
-        if ((err as FerryError).code !== 'ALREADY_EXISTS') throw err;
-      }
-    }
-  }
+  const toname = `${sender.dataset(fs)}@${to.name}`;
+  await checkReceiver(receiver, fs, { exists: existed, versions: before }, { incremental, resuming, fromguid: from?.guid ?? '0', toname }, signal);
 
   // -s only for plain streams: compound (-I) streams restart (as receiveStream)
   const keepPartial = resumable && (resuming || !(incremental && opts.intermediates));
@@ -128,30 +89,14 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
       opts.onProgress && ((b: number) => opts.onProgress!(b, size)),
     );
     const { first, errors, bytes } = outcome;
-    const beforeGuids = new Set(before.map((v) => v.guid));
-    const received = async () => (await readVersions(target)).filter((v) => !beforeGuids.has(v.guid));
-
-    if (first === null) {
-      const fresh = await received();
-      if (!fresh.some((v) => v.guid === to.guid)) {
-        throw new PermanentError(`zfs receive into ${target} exited 0 but ${to.name} (guid ${to.guid}) is not there`, {
-          code: 'RECEIVE_NOT_APPLIED',
-          details: { dataset: target, toguid: to.guid },
-        });
-      }
-      return { bytes, version: fresh[fresh.length - 1] };
-    }
+    if (first === null) return { bytes, version: await receivedVersion(target, before, to.guid, toname) };
     const recvErr = errors.receive;
     if (
       first === 'receive' && !signal?.aborted && errors.send === undefined && errors.relay === undefined &&
       !(recvErr instanceof PermanentError) && (recvErr as FerryError)?.code !== 'ABORTED'
     ) {
-      // zfs-fuse sometimes reports an error (e.g. "I/O error") after a receive that did complete
-      const fresh = await received().catch(() => []);
-      if (fresh.some((v) => v.guid === to.guid)) {
-        log.warn({ dataset: target, err: (recvErr as Error)?.message }, 'zfs receive reported an error but the snapshot arrived complete: taken as received');
-        return { bytes, version: fresh[fresh.length - 1] };
-      }
+      const arrived = await arrivedDespite(target, before, to.guid, recvErr);
+      if (arrived) return { bytes, version: arrived };
     }
     const error = signal?.aborted
       ? aborted()
@@ -160,7 +105,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
         : first === 'send'
           ? errors.send
           : (errors.relay ?? errors.receive ?? errors.send);
-    await cleanUp(target, existed, before, keepPartial);
+    await cleanUp(target, existed, keepPartial);
     throw error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
