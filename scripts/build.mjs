@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Compiles ferry to JavaScript with tsc, into a tree laid out like the repository (src/, machines/,
+// proto/, bin/ferry.mjs and, with --tests, test/). `node <out>/bin/ferry.mjs` then starts without
+// tsx's loader: about 2.5 times faster, which matters on slow machines and under the OpenZFS test
+// VM's emulated CPU.
+//
+//   node scripts/build.mjs [--out DIR] [--tests]      (npm run build: into dist/)
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const MARKER = '.ferry-build';
+
+const { values } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'dist') }, tests: { type: 'boolean', default: false } } });
+const out = resolve(values.out);
+const dirs = ['src', 'machines', ...(values.tests ? ['test'] : [])];
+
+// a directory we did not build is never emptied
+if (existsSync(out) && readdirSync(out).length > 0) {
+  if (!existsSync(join(out, MARKER))) {
+    console.error(`build: ${out} exists and was not built by scripts/build.mjs; refusing to overwrite it`);
+    process.exit(2);
+  }
+  rmSync(out, { recursive: true, force: true });
+}
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, MARKER), `built from ${ROOT} at ${new Date().toISOString()}\n`);
+
+// outside the repository, packages resolve through a link to its node_modules
+const modules = realpathSync(join(ROOT, 'node_modules'));
+if (relative(ROOT, out).startsWith('..')) symlinkSync(modules, join(out, 'node_modules'), 'dir');
+
+const config = join(out, '.tsconfig.build.json');
+writeFileSync(config, JSON.stringify({
+  extends: join(ROOT, 'tsconfig.json'),
+  compilerOptions: {
+    noEmit: false, noEmitOnError: true, allowImportingTsExtensions: false,
+    rootDir: ROOT, outDir: out, typeRoots: [join(modules, '@types')],
+  },
+  include: dirs.map((d) => join(ROOT, d)),
+}, null, 2));
+const tsc = spawnSync(process.execPath, [join(modules, 'typescript/bin/tsc'), '-p', config], { stdio: 'inherit' });
+rmSync(config);
+if (tsc.status !== 0) {
+  console.error(`build: tsc failed (exit ${tsc.status ?? tsc.signal})`);
+  process.exit(1);
+}
+
+// what tsc does not copy: Lua scripts, fixtures, protos, the launcher, package.json ("type": "module")
+function copyAssets(dir) {
+  for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) copyAssets(path);
+    else if (!e.name.endsWith('.ts')) {
+      mkdirSync(dirname(join(out, path)), { recursive: true });
+      cpSync(join(ROOT, path), join(out, path));
+    }
+  }
+}
+dirs.forEach(copyAssets);
+cpSync(join(ROOT, 'proto'), join(out, 'proto'), { recursive: true });
+mkdirSync(join(out, 'bin'), { recursive: true });
+cpSync(join(ROOT, 'bin/ferry.mjs'), join(out, 'bin/ferry.mjs'));
+cpSync(join(ROOT, 'package.json'), join(out, 'package.json'));
+const launcher = relative(process.cwd(), join(out, 'bin/ferry.mjs'));
+console.error(`build: ${dirs.join(', ')} compiled into ${out}; run: node ${launcher.startsWith('..') ? join(out, 'bin/ferry.mjs') : launcher}`);
