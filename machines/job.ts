@@ -1,6 +1,6 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
 import { childIdOf } from './children.js';
-import { effect } from './effect.js';
+import { effect, isTargetUnhealthy, targetWaitMs } from './effect.js';
 import { attemptsExhausted, backoffMs, readEffectError, type RetryPolicy } from './filesystem.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
 
@@ -9,7 +9,8 @@ import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, Rep
  *
  * `Snapshotting` (only when the job asks for a snapshot before each run) runs the `takeSnapshot`
  * effect on the sender; a temporary failure waits in `SnapshottingWait` for the named delay
- * `snapshotBackoff`. `Replicating` spawns one replication machine per receiver (child ids `to-<index>`),
+ * `snapshotBackoff`. A snapshot refused with TARGET_UNHEALTHY (the sender's agent is down, so nothing
+ * was tried) waits there as long as the error says, without counting an attempt. `Replicating` spawns one replication machine per receiver (child ids `to-<index>`),
  * all at once: a slow or unreachable receiver never holds up the others. The invocation ends in
  * `Completed` when every replication completed, else in `PermanentError` naming the failed receivers.
  * `ferry.reset` (zrepl's `signal reset`) ends an active invocation in PermanentError; `ferry.wakeup`
@@ -75,6 +76,11 @@ export interface JobContext {
   snapshotTaken: string | null;
   replication: JobReplicationOptions;
   attempt: number;
+  /**
+   * set while waiting for an unhealthy sender: the wait its error asked for, used by
+   * `snapshotBackoff` instead of the backoff; null otherwise (absent in older snapshots: same as null)
+   */
+  waitMs?: number | null;
   problem: string | null;
   replications: ReplicationEntry[];
 }
@@ -119,6 +125,9 @@ export type JobEvent =
   | { type: 'ferry.reset' }
   | { type: 'ferry.wakeup' }
   | { type: 'ferry.child.state'; childId: string; state: string; summary?: ReplicationSummary }
+  | { type: 'xstate.done.actor.snapshot'; output: TakeSnapshotOutput }
+  | { type: 'xstate.error.actor.snapshot'; error: unknown }
+  | { type: 'xstate.after.snapshotBackoff.job.SnapshottingWait' }
   | { type: `xstate.done.actor.to-${number}`; output: ReplicationOutput }
   | { type: `xstate.error.actor.to-${number}`; error: unknown };
 
@@ -135,11 +144,12 @@ export const jobMachine = setup({
     replication: effect<ReplicationInput, ReplicationOutput>(),
   },
   delays: {
-    snapshotBackoff: ({ context }) => backoffMs(context.replication.retry, context.attempt),
+    snapshotBackoff: ({ context }) => context.waitMs ?? backoffMs(context.replication.retry, context.attempt),
   },
   guards: {
     wantsSnapshot: ({ context }) => context.snapshot !== null,
     isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
+    isTargetUnhealthy: (_, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
     snapshotAttemptsExhausted: ({ context }) => attemptsExhausted(context.replication.retry, context.attempt + 1),
     isUnfinishedChild: ({ context, event }) => {
       const e = entryOf(context, event);
@@ -149,11 +159,17 @@ export const jobMachine = setup({
     allDone: ({ context }) => context.replications.every((r) => r.done),
   },
   actions: {
-    recordSnapshot: assign((_, params: { output: TakeSnapshotOutput }) => ({ snapshotTaken: params.output?.name ?? null, attempt: 0, problem: null })),
+    recordSnapshot: assign((_, params: { output: TakeSnapshotOutput }) => ({ snapshotTaken: params.output?.name ?? null, attempt: 0, waitMs: null, problem: null })),
     recordSnapshotFailure: assign(({ context }, params: { error: unknown; final: boolean }) => ({
       attempt: context.attempt + 1,
+      waitMs: null,
       problem: `${params.final ? `snapshot gave up after ${context.attempt + 1} attempts` : 'snapshot failed'}: ${readEffectError(params.error).message}`,
     })),
+    /** nothing was tried: wait as long as the error says, and keep the attempt count */
+    recordSnapshotTargetWait: assign(({ context }, params: { error: unknown }) => {
+      const error = readEffectError(params.error);
+      return { waitMs: targetWaitMs(error, backoffMs(context.replication.retry, Math.max(1, context.attempt))), problem: `snapshot waits: ${error.message}` };
+    }),
     spawnReplications: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ replications: context.replications.map((r) => ({ ...r, state: 'Planning' })) });
       for (const r of context.replications) {
@@ -233,6 +249,11 @@ export const jobMachine = setup({
             guard: { type: 'isPermanentFailure', params: ({ event }) => ({ error: event.error }) },
             target: 'PermanentError',
             actions: { type: 'recordSnapshotFailure', params: ({ event }) => ({ error: event.error, final: true }) },
+          },
+          {
+            guard: { type: 'isTargetUnhealthy', params: ({ event }) => ({ error: event.error }) },
+            target: 'SnapshottingWait',
+            actions: { type: 'recordSnapshotTargetWait', params: ({ event }) => ({ error: event.error }) },
           },
           {
             guard: 'snapshotAttemptsExhausted',

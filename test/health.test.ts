@@ -13,6 +13,11 @@ import { closeRemoteClients } from '../src/api/remote-driver.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
 import { createLogger } from '../src/observability/logger.js';
 import { replicationRegistry } from '../src/replication/registry.js';
+import { jobRegistry } from '../src/jobs/registry.js';
+import { JobStore } from '../src/jobs/store.js';
+import { invokeJob } from '../src/jobs/invoke.js';
+import { validateJobSpec } from '../src/jobs/spec.js';
+import { mergeRegistries } from '../src/engine/merge-registries.js';
 import { runReport, startReplication } from '../src/replication/runs.js';
 import { openEndpoint } from '../src/storage/endpoint.js';
 import { startNodeProcess, stopProcess, until } from './helpers/processes.js';
@@ -308,6 +313,56 @@ describe('health-gated scheduling with real agents', () => {
     } finally {
       if (served) await stopProcess(served);
       conn.disconnect();
+    }
+  });
+
+  it('a job whose sender agent is down waits to take its snapshot, counting no attempt, then snapshots and replicates', async () => {
+    const prefix = `hj${process.pid}x${++seq}`;
+    const metrics = new FerryMetrics();
+    const health: TargetHealth = new TargetHealth({ redis: () => engine.redis, prefix, initialMs: 200, maxMs: 800, probeTimeoutMs: 1000 });
+    const engine: Engine = new Engine({
+      redisUrl: redis.url, prefix, registry: mergeRegistries(replicationRegistry({ metrics, health }), jobRegistry({ health })), metrics,
+      logger: createLogger({ level: 'warn', pretty: false }),
+    });
+    engine.startWorkers({ watchdogIntervalMs: 500 });
+    const jobs = new JobStore(engine.redis, prefix);
+    try {
+      const src = join(d.path, 'a');
+      mkdirSync(join(src, 'two'));
+      writeFileSync(join(src, 'two', 'file.bin'), randomBytes(64 * 1024));
+      mkdirSync(join(d.path, 'c'));
+      const retry = { initialMs: 200, maxMs: 400, maxAttempts: 2 };
+      await jobs.put(validateJobSpec({
+        name: 'snapshot-waits', sender: `grpc://${a.target}/dir:${src}`, receivers: [`dir:${d.path}/c`], filesystems: 'two', snapshotPrefix: 'auto', retry,
+      }));
+
+      await stopProcess(a.child, 'SIGTERM');
+      const { runId: id } = await invokeJob(engine, jobs, 'snapshot-waits', Date.now());
+      // down for several failed checks: longer than the retry policy allows failures (2 x 200 ms)
+      await until('several failed checks of the sender', async () => {
+        const r = await health.get(a.target);
+        return r && r.state === 'unhealthy' && r.failures >= 6 ? r : undefined;
+      }, 60_000, 50);
+      const waiting = await engine.snapshotOf(id);
+      assert.equal(waiting?.status, 'active', 'the invocation still waits, it did not give up');
+      assert.ok((waiting?.context.attempt as number) < retry.maxAttempts, `attempts counted: ${waiting?.context.attempt}`);
+      assert.match(String(waiting?.context.problem), /unhealthy|UNAVAILABLE|unreachable/i);
+
+      a = await startAgent(`dir:${src}`, tokenFile, a.port);
+      agentsToStop.push(a);
+      const ended = await engine.waitFor(id, (r) => r.status !== 'active', { timeoutMs: 120_000 });
+      const done = (await engine.snapshotOf(id))!;
+      assert.equal(done.value, 'Completed', `${ended.status}: ${JSON.stringify(done.context.problem)}`);
+      const taken = done.context.snapshotTaken as string;
+      assert.match(taken, /^auto_\d{8}T\d{6}Z$/);
+      assert.deepEqual(readdirSync(join(d.path, 'c', 'two')).sort(), ['file.bin']);
+      assert.deepEqual(hashTree(join(d.path, 'c', 'two')), hashTree(join(src, 'two')));
+
+      const log = (await engine.transitions.read('0', 10_000)).filter((e) => e.machineId === id);
+      const waits = log.filter((e) => e.to === 'SnapshottingWait').length;
+      assert.ok(waits > retry.maxAttempts, `waits: ${waits}`);
+    } finally {
+      await engine.close();
     }
   });
 });

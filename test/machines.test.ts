@@ -4,6 +4,7 @@ import { createActor, initialTransition, transition, type AnyMachineSnapshot, ty
 import {
   filesystemMachine,
   filesystemMachineVersion,
+  jobMachine,
   replicationMachine,
   replicationMachineVersion,
   summarizeFilesystem,
@@ -11,6 +12,7 @@ import {
   type FilesystemOutput,
   type FilesystemState,
   type FilesystemSummary,
+  type JobInput,
   type Plan,
   type ReplicationInput,
   type ReplicationOutput,
@@ -680,5 +682,65 @@ describe('replicationReport', () => {
     assert.equal(report.state, 'PermanentError');
     assert.equal(report.problem, '1 of 2 filesystems failed: fs1: bad');
     assert.deepEqual(report.filesystems.map((f) => f.bytes), [10, 0]);
+  });
+});
+
+describe('job machine: the snapshot before the replications', () => {
+  function startJob(maxAttempts = 2) {
+    const input: JobInput = {
+      runId: 'nightly.20261121T000000Z', job: 'nightly', sender: 'grpc://127.0.0.1:7002/dir:/src', receivers: ['dir:/a', 'dir:/b'],
+      snapshot: { name: 'ferry_20261121T000000Z' },
+      replication: { initial: 'most_recent', concurrency: 2, retry: { initialMs: 1000, maxMs: 8000, maxAttempts } },
+    };
+    const [snapshot, actions] = initialTransition(jobMachine, input);
+    return new Driver(jobMachine, snapshot, actions);
+  }
+
+  it('TARGET_UNHEALTHY (the sender agent is down) waits as long as the error says and counts no attempt', () => {
+    const job = startJob(2);
+    assert.equal(job.value, 'Snapshotting');
+    assert.equal(spawns(job.actions)[0].input.name, 'ferry_20261121T000000Z');
+    for (const wait of [500, 4000, 30000, 30000]) {
+      job.send({ type: 'xstate.error.actor.snapshot', error: unhealthy(wait) });
+      assert.equal(job.value, 'SnapshottingWait', 'more refusals than maxAttempts allows failures: still waiting');
+      assert.equal(job.context.attempt, 0);
+      assert.match(job.context.problem, /^snapshot waits: target 127\.0\.0\.1:7002 is unhealthy/);
+      const [timer] = raises(job.actions);
+      assert.equal(timer.event.type, 'xstate.after.snapshotBackoff.job.SnapshottingWait', 'the same named delay');
+      assert.equal(timer.delay, wait);
+      job.send(timer.event);
+      assert.equal(job.value, 'Snapshotting');
+    }
+    job.send({ type: 'xstate.done.actor.snapshot', output: { name: 'ferry_20261121T000000Z', filesystems: 3 } });
+    assert.equal(job.value, 'Replicating');
+    assert.equal(job.context.waitMs, null);
+    assert.equal(job.context.problem, null);
+    assert.equal(spawns(job.actions).length, 2, 'one replication per receiver');
+  });
+
+  it('real failures still count and give up; after a refusal the backoff is the policy\'s again', () => {
+    const job = startJob(2);
+    job.send({ type: 'xstate.error.actor.snapshot', error: unhealthy(250) });
+    job.send(raises(job.actions)[0].event);
+    job.send({ type: 'xstate.error.actor.snapshot', error: effectError('temporary', 'zfs: dataset is busy') });
+    assert.equal(job.context.attempt, 1);
+    assert.equal(job.context.waitMs, null);
+    assert.equal(raises(job.actions)[0].delay, 1000, 'the backoff of the first counted failure');
+    job.send(raises(job.actions)[0].event);
+    job.send({ type: 'xstate.error.actor.snapshot', error: effectError('temporary', 'zfs: dataset is busy') });
+    assert.equal(job.value, 'PermanentError');
+    assert.equal(job.context.problem, 'snapshot gave up after 2 attempts: zfs: dataset is busy');
+  });
+
+  it('a snapshot of the previous shape (no waitMs) restores and waits with the backoff', () => {
+    const job = startJob(3);
+    job.send({ type: 'xstate.error.actor.snapshot', error: effectError('temporary', 'EAGAIN') });
+    const persisted = JSON.parse(JSON.stringify(jobMachine.getPersistedSnapshot(job.snapshot)));
+    delete persisted.context.waitMs;
+    const restored = createActor(jobMachine as AnyStateMachine, { snapshot: persisted }).getSnapshot() as ReturnType<typeof jobMachine['resolveState']>;
+    const [next] = transition(jobMachine, restored, { type: 'xstate.after.snapshotBackoff.job.SnapshottingWait' });
+    assert.equal(next.value, 'Snapshotting');
+    const [, again] = transition(jobMachine, next, { type: 'xstate.error.actor.snapshot', error: effectError('temporary', 'EAGAIN') });
+    assert.equal(raises(again as Action[])[0].delay, 2000);
   });
 });

@@ -55,7 +55,7 @@ export async function openApp(g: GlobalOptions, opts: {
   const health = new TargetHealth({ redis: () => engine.redis, prefix: g.prefix, log });
   const registry = mergeRegistries(
     replicationRegistry({ metrics, health }),
-    jobRegistry(),
+    jobRegistry({ health }),
     archiverRegistry({ metrics, redis: () => engine.redis, prefix: g.prefix, clock: systemClock }),
   );
   const engine: Engine = new Engine({

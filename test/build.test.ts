@@ -1,0 +1,72 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EmbeddedRedis } from '../src/engine/index.js';
+import { startTestRedis } from './helpers/redis.js';
+import { tempDir } from './helpers/replication.js';
+
+/**
+ * scripts/build.mjs (npm run build): the compiled tree outside the repository holds no TypeScript,
+ * so its bin/ferry.mjs can only work by running the compiled JavaScript, Lua scripts and protos
+ * included (ferry demo goes through the engine).
+ */
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function node(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run build: a compiled tree that runs without tsx', () => {
+  let redis: EmbeddedRedis;
+  const temp = tempDir('build');
+  before(async () => { redis = await startTestRedis(); });
+  after(async () => {
+    await redis.stop();
+    temp.remove();
+  });
+
+  it('compiles, and the compiled ferry runs the demo through the engine', { timeout: 180_000 }, async () => {
+    const out = join(temp.path, 'tree');
+    const built = await node(['scripts/build.mjs', '--out', out]);
+    assert.equal(built.code, 0, built.stderr);
+    assert.ok(existsSync(join(out, 'src/cli/main.js')) && !existsSync(join(out, 'src/cli/main.ts')), 'JavaScript, no TypeScript');
+    assert.ok(existsSync(join(out, 'src/engine/commands/commit-4.lua')), 'the Lua scripts are copied');
+    assert.ok(existsSync(join(out, 'proto')), 'the protos are copied');
+    assert.ok(!existsSync(join(out, 'test')), 'no tests without --tests');
+
+    const demo = await node([join(out, 'bin/ferry.mjs'), 'demo', '--json'], { REDIS_URL: redis.url, FERRY_STATE_DIR: '/nonexistent-ferry-state' });
+    assert.equal(demo.code, 0, demo.stderr);
+    const report = JSON.parse(demo.stdout.trim().split('\n').pop()!);
+    assert.equal(report.full.state, 'Completed');
+    assert.equal(report.incremental.state, 'Completed');
+
+    // built again over its own earlier output: replaced
+    const again = await node(['scripts/build.mjs', '--out', out, '--tests']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(existsSync(join(out, 'test/build.test.js')), '--tests compiles the tests');
+  });
+
+  it('refuses to overwrite a directory it did not build, and leaves it as it was', { timeout: 60_000 }, async () => {
+    const dir = join(temp.path, 'mine');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'keep.txt'), 'mine\n');
+    const r = await node(['scripts/build.mjs', '--out', dir]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /was not built by scripts\/build\.mjs; refusing to overwrite it/);
+    assert.equal(readFileSync(join(dir, 'keep.txt'), 'utf8'), 'mine\n');
+    assert.ok(!existsSync(join(dir, 'src')));
+  });
+});
