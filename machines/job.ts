@@ -9,9 +9,9 @@ import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, Rep
  *
  * `Snapshotting` (only when the job asks for a snapshot before each run) runs the `takeSnapshot`
  * effect on the sender; a temporary failure waits in `SnapshottingWait` for the named delay
- * `snapshotBackoff`. A snapshot refused with TARGET_UNHEALTHY (the sender's agent is down, so nothing
- * was tried) waits there as long as the error says, without counting an attempt. `Replicating` spawns one replication machine per receiver (child ids `to-<index>`),
- * all at once: a slow or unreachable receiver never holds up the others. The invocation ends in
+ * `snapshotBackoff`. A snapshot refused with TARGET_UNHEALTHY (the sender's agent is down, so
+ * nothing was tried) waits there as long as the error says, without counting an attempt.
+ * `Replicating` spawns one replication machine per receiver (child ids `to-<index>`), all at once: a slow or unreachable receiver never holds up the others. The invocation ends in
  * `Completed` when every replication completed, else in `PermanentError` naming the failed receivers.
  * `ferry.reset` (zrepl's `signal reset`) ends an active invocation in PermanentError; `ferry.wakeup`
  * cuts a snapshot retry wait short. Pure: no I/O and no clock.

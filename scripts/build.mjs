@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Compiles ferry to JavaScript with tsc, into a tree laid out like the repository (src/, machines/,
 // proto/, bin/ferry.mjs and, with --tests, test/). `node <out>/bin/ferry.mjs` then starts without
-// tsx's loader: about 2.5 times faster, which matters on slow machines and under the OpenZFS test
+// tsx's loader, about twice as fast, which matters on slow machines and under the OpenZFS test
 // VM's emulated CPU.
 //
 //   node scripts/build.mjs [--out DIR] [--tests]      (npm run build: into dist/)
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,10 @@ const out = resolve(values.out);
 const dirs = ['src', 'machines', ...(values.tests ? ['test'] : [])];
 
 // a directory we did not build is never emptied
+if (existsSync(out) && !statSync(out).isDirectory()) {
+  console.error(`build: ${out} exists and is not a directory`);
+  process.exit(2);
+}
 if (existsSync(out) && readdirSync(out).length > 0) {
   if (!existsSync(join(out, MARKER))) {
     console.error(`build: ${out} exists and was not built by scripts/build.mjs; refusing to overwrite it`);

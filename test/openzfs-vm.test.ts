@@ -40,7 +40,7 @@ describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumab
       'set -e',
       'export CI=true FERRY_LOG_LEVEL=warn',
       'zfs version',
-      // the compiled tree: node starts in seconds there, not in the 40 s tsx takes under emulation
+      // the compiled tree: under emulation node starts in about half the time tsx takes
       `cd ${GUEST_BUILD}`,
       `exec node --test --test-timeout=900000 ${FILES.map((f) => f.replace(/\.ts$/, '.js')).join(' ')}`,
     ].join('\n');
