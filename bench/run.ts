@@ -4,6 +4,7 @@
  *   engine       bench/engine.bench.ts       runEngineBench()
  *   replication  bench/replication.bench.ts  runReplicationBench()
  *   archiver     bench/archiver.bench.ts     runArchiverBench(), when that file exists
+ *   startup      bench/startup.bench.ts      runStartupBench()
  *
  * BENCH_PARTS=engine,replication picks parts (default: all that exist). Each part prints its
  * human-readable figures on stdout; the LAST stdout line is one JSON object
@@ -16,8 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { formatReport as formatEngine, reportJson as engineJson, runEngineBench } from './engine.bench.js';
 import { runIfMain } from './lib.js';
 import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
+import { formatStartupReport, runStartupBench } from './startup.bench.js';
 
-const ALL_PARTS = ['engine', 'replication', 'archiver'] as const;
+const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup'] as const;
 type Part = (typeof ALL_PARTS)[number];
 
 interface PartOutput {
@@ -67,6 +69,10 @@ const runners: Record<Part, () => Promise<PartOutput | null>> = {
     const format = [mod.formatArchiverReport, mod.formatReport].find((f): f is (r: unknown) => string => typeof f === 'function');
     const toJson = [mod.archiverReportJson, mod.reportJson].find((f): f is (r: unknown) => string => typeof f === 'function');
     return { text: format ? format(report) : JSON.stringify(report, null, 2), json: toJson ? JSON.parse(toJson(report)) : report, ok: okOf(report) };
+  },
+  async startup() {
+    const report = await runStartupBench();
+    return { text: formatStartupReport(report), json: report, ok: report.ok };
   },
 };
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Compiles ferry to JavaScript with tsc, into a tree laid out like the repository (src/, machines/,
 // proto/, bin/ferry.mjs and, with --tests, test/). `node <out>/bin/ferry.mjs` then starts without
-// tsx's loader, about twice as fast, which matters on slow machines and under the OpenZFS test
-// VM's emulated CPU.
+// tsx's loader, in about two thirds of the time (bench/startup.bench.ts), which matters on slow
+// machines and under the OpenZFS test VM's emulated CPU.
 //
 //   node scripts/build.mjs [--out DIR] [--tests]      (npm run build: into dist/)
 import { spawnSync } from 'node:child_process';
