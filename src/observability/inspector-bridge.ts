@@ -2,8 +2,7 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
-import { createWebSocketInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
-import { createInspectorServer } from '@statelyai/inspect/server';
+import type { StatelyInspectionEvent } from '@statelyai/inspect';
 import type { InspectFn, InspectionEvent } from '../engine/inspection.js';
 import type { MachineRecord, Registry } from '../engine/types.js';
 import { listenOn, trackSockets, urlHost, type ListenAddress } from './metrics-server.js';
@@ -211,6 +210,9 @@ export interface InspectorServer {
  * a busy port as an error, and drop open WebSocket connections on close.
  */
 export async function startInspectorServer(address: ListenAddress, flag = '--inspect'): Promise<InspectorServer> {
+  // imported here, not at the top: only `--inspect` needs the library, and loading it slows every
+  // command's start; before createServer is swapped below, so nothing else runs while it is
+  const { createInspectorServer } = await import('@statelyai/inspect/server');
   const original = http.createServer;
   let server: Server | undefined;
   let listenCalled = false;
@@ -272,6 +274,7 @@ export interface Inspector {
  */
 export async function startInspector(opts: { address: ListenAddress; bridge: InspectorBridge; source: InspectorSource; log?: Logger }): Promise<Inspector> {
   const server = await startInspectorServer(opts.address);
+  const { createWebSocketInspector } = await import('@statelyai/inspect');
   const client = createWebSocketInspector({ url: server.wsUrl });
   opts.bridge.start((m) => client.adapter.send(m as unknown as StatelyInspectionEvent), opts.source, opts.log);
   return {

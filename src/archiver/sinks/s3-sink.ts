@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
-import {
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { Sink, SinkObjectInfo } from '../contracts.js';
 
@@ -264,7 +257,14 @@ function isNotFound(err: unknown): boolean {
 
 // ---- clients -------------------------------------------------------------------------------
 
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+// loaded on first use: the SDK is a good part of ferry's start time, and most commands never touch S3
+let sdkLoading: Promise<S3Sdk> | undefined;
+const loadSdk = (): Promise<S3Sdk> => (sdkLoading ??= import('@aws-sdk/client-s3'));
+
 interface ClientEntry {
+  sdk: S3Sdk;
   client: S3Client;
   /** buckets seen to exist through this client (a HEAD 404 does not tell a missing bucket from a missing key) */
   buckets: Set<string>;
@@ -276,13 +276,15 @@ const SILENT_LOGGER = { trace() {}, debug() {}, info() {}, warn() {}, error() {}
 const clients = new Map<string, ClientEntry>();
 const MAX_CLIENTS = 32;
 
-function clientFor(cfg: S3SinkConfig): ClientEntry {
+async function clientFor(cfg: S3SinkConfig): Promise<ClientEntry> {
+  const sdk = await loadSdk();
   const secretHash = createHash('sha256').update(`${cfg.credentials.secretAccessKey}\0${cfg.credentials.sessionToken ?? ''}`).digest('hex');
   const id = JSON.stringify([cfg.endpoint ?? '', cfg.region, cfg.credentials.accessKeyId, secretHash]);
   let entry = clients.get(id);
   if (!entry) {
     entry = {
-      client: new S3Client({
+      sdk,
+      client: new sdk.S3Client({
         region: cfg.region,
         ...(cfg.endpoint ? { endpoint: cfg.endpoint, forcePathStyle: true } : {}),
         credentials: cfg.credentials,
@@ -376,12 +378,16 @@ export class S3Sink implements Sink {
   /** the sink URL with the secret key hidden */
   readonly url: string;
   private readonly label: string;
-  private readonly entry: ClientEntry;
+  private client: Promise<ClientEntry> | undefined;
 
   constructor(private readonly cfg: S3SinkConfig) {
     this.url = cfg.redactedUrl;
     this.label = `s3://${cfg.bucket}${cfg.prefix ? `/${cfg.prefix}` : ''}${cfg.endpoint ? ` at ${cfg.endpoint}` : ''}`;
-    this.entry = clientFor(cfg);
+  }
+
+  /** the shared client of this endpoint and credentials, made on first use */
+  private entry(): Promise<ClientEntry> {
+    return (this.client ??= clientFor(this.cfg));
   }
 
   private objectKey(key: string): string {
@@ -395,20 +401,22 @@ export class S3Sink implements Sink {
 
   /** A HEAD of a missing object and of an object in a missing bucket both answer 404: tell them apart once. */
   private async checkBucket(): Promise<void> {
-    if (this.entry.buckets.has(this.cfg.bucket)) return;
+    const { sdk, client, buckets } = await this.entry();
+    if (buckets.has(this.cfg.bucket)) return;
     try {
-      await this.entry.client.send(new HeadBucketCommand({ Bucket: this.cfg.bucket }));
+      await client.send(new sdk.HeadBucketCommand({ Bucket: this.cfg.bucket }));
     } catch (err) {
       throw this.fail(err, 'check bucket', undefined);
     }
-    this.entry.buckets.add(this.cfg.bucket);
+    buckets.add(this.cfg.bucket);
   }
 
   async head(key: string, signal?: AbortSignal): Promise<SinkObjectInfo | null> {
     checkKey(key, 'key');
+    const { sdk, client } = await this.entry();
     let r;
     try {
-      r = await this.entry.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.objectKey(key) }), { abortSignal: signal });
+      r = await client.send(new sdk.HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.objectKey(key) }), { abortSignal: signal });
     } catch (err) {
       if (isNotFound(err) && !signal?.aborted) {
         await this.checkBucket();
@@ -460,6 +468,7 @@ export class S3Sink implements Sink {
       if (!Buffer.isBuffer(body)) body.destroy();
       throw err;
     }
+    const { sdk, client } = await this.entry(); // made by the head above
     if (existing) {
       if (!Buffer.isBuffer(body)) body.destroy(); // never overwritten: the caller compares checksums
       return existing;
@@ -483,7 +492,7 @@ export class S3Sink implements Sink {
         }
       });
     }
-    const command = new PutObjectCommand({
+    const command = new sdk.PutObjectCommand({
       Bucket: this.cfg.bucket,
       Key: this.objectKey(key),
       Body: checked ?? body,
@@ -504,7 +513,7 @@ export class S3Sink implements Sink {
     signal?.addEventListener('abort', onCallerAbort, { once: true });
     let done = false;
     try {
-      await this.entry.client.send(command, {
+      await client.send(command, {
         abortSignal: checked ? controller.signal : signal,
         requestTimeout: REQUEST_TIMEOUT_MS + Math.ceil(info.size / 1_000_000) * 1_000,
       });
@@ -526,9 +535,10 @@ export class S3Sink implements Sink {
    */
   async get(key: string, signal?: AbortSignal): Promise<Readable> {
     checkKey(key, 'key');
+    const { sdk, client } = await this.entry();
     let r;
     try {
-      r = await this.entry.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.objectKey(key) }), { abortSignal: signal });
+      r = await client.send(new sdk.GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.objectKey(key) }), { abortSignal: signal });
     } catch (err) {
       if (isNotFound(err) && !signal?.aborted) {
         throw new PermanentError(`S3 sink ${this.label} has no object ${JSON.stringify(key)}`, { code: 'NOT_FOUND', cause: err, details: { key } });
@@ -558,12 +568,13 @@ export class S3Sink implements Sink {
   async list(prefix: string): Promise<string[]> {
     checkKey(prefix, 'prefix');
     const root = this.cfg.prefix ? `${this.cfg.prefix}/` : '';
+    const { sdk, client, buckets } = await this.entry();
     const keys: string[] = [];
     let token: string | undefined;
     for (;;) {
       let r;
       try {
-        r = await this.entry.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: root + prefix, ContinuationToken: token }));
+        r = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: root + prefix, ContinuationToken: token }));
       } catch (err) {
         throw this.fail(err, 'list', prefix);
       }
@@ -576,7 +587,7 @@ export class S3Sink implements Sink {
       }
       token = r.NextContinuationToken;
     }
-    this.entry.buckets.add(this.cfg.bucket);
+    buckets.add(this.cfg.bucket);
     return keys.sort();
   }
 }
