@@ -157,6 +157,15 @@ export function backoffMs(retry: RetryPolicy, attempt: number): number {
   return Math.min(max, initial * 2 ** exponent);
 }
 
+/**
+ * Pure: the wait after a TARGET_UNHEALTHY refusal (which counts no attempt): the error's own wait,
+ * else (an error from an older worker) the backoff after the failures so far (0 failures: as 1).
+ * One rule for every machine that waits for an unhealthy agent.
+ */
+export function unhealthyWaitMs(retry: RetryPolicy, attempt: number, error: EffectError): number {
+  return targetWaitMs(error, backoffMs(retry, attempt));
+}
+
 /** Pure: whether `attempts` failed attempts in a row use up the policy. */
 export function attemptsExhausted(retry: RetryPolicy, attempts: number): boolean {
   const max = retry.maxAttempts;
@@ -227,7 +236,7 @@ export const filesystemMachine = setup({
     /** nothing was tried: wait as long as the error says, and keep the attempt count */
     recordTargetWait: assign(({ context }, params: { error: unknown }) => {
       const error = readEffectError(params.error);
-      return { waitMs: targetWaitMs(error, backoffMs(context.retry, Math.max(1, context.attempt))), problem: error.message };
+      return { waitMs: unhealthyWaitMs(context.retry, context.attempt, error), problem: error.message };
     }),
     giveUp: assign(({ context }, params: { error: unknown }) => ({
       attempt: context.attempt + 1,

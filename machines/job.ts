@@ -1,7 +1,7 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
 import { childIdOf } from './children.js';
-import { effect, isTargetUnhealthy, targetWaitMs } from './effect.js';
-import { attemptsExhausted, backoffMs, readEffectError, type RetryPolicy } from './filesystem.js';
+import { effect, isTargetUnhealthy } from './effect.js';
+import { attemptsExhausted, backoffMs, readEffectError, unhealthyWaitMs, type RetryPolicy } from './filesystem.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
 
 /**
@@ -168,7 +168,7 @@ export const jobMachine = setup({
     /** nothing was tried: wait as long as the error says, and keep the attempt count */
     recordSnapshotTargetWait: assign(({ context }, params: { error: unknown }) => {
       const error = readEffectError(params.error);
-      return { waitMs: targetWaitMs(error, backoffMs(context.replication.retry, Math.max(1, context.attempt))), problem: `snapshot waits: ${error.message}` };
+      return { waitMs: unhealthyWaitMs(context.replication.retry, context.attempt, error), problem: `snapshot waits: ${error.message}` };
     }),
     spawnReplications: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ replications: context.replications.map((r) => ({ ...r, state: 'Planning' })) });

@@ -1,10 +1,11 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
 import { childIdOf } from './children.js';
-import { effect, isTargetUnhealthy, targetWaitMs, type EffectError } from './effect.js';
+import { effect, isTargetUnhealthy, type EffectError } from './effect.js';
 import {
   attemptsExhausted,
   backoffMs,
   readEffectError,
+  unhealthyWaitMs,
   type FilesystemFinalState,
   type FilesystemInput,
   type FilesystemOutput,
@@ -299,7 +300,7 @@ export const replicationMachine = setup({
     /** nothing was tried: wait as long as the error says, and keep the attempt count */
     recordPlanningWait: assign(({ context }, params: { error: unknown }) => {
       const error = readEffectError(params.error);
-      return { waitMs: targetWaitMs(error, backoffMs(context.retry, Math.max(1, context.attempt))), problem: `planning waits: ${error.message}` };
+      return { waitMs: unhealthyWaitMs(context.retry, context.attempt, error), problem: `planning waits: ${error.message}` };
     }),
     giveUpPlanning: assign(({ context }, params: { error: unknown }) => ({
       attempt: context.attempt + 1,
