@@ -34,7 +34,7 @@ export async function snapshot(endpoint: string, o: { name?: string; prefix: str
 }
 
 /** `<filesystem>@<snapshot>` as a person writes it; InvalidArgumentError unless it is exactly that. */
-export function parseSnapshotSpec(text: string): { filesystem: string; name: string } {
+function parseSnapshotSpec(text: string): { filesystem: string; name: string } {
   const at = text.indexOf('@');
   if (at <= 0 || at === text.length - 1 || text.includes('@', at + 1)) {
     throw new InvalidArgumentError(`expected <filesystem>@<snapshot>, got ${JSON.stringify(text)}`, { code: 'INVALID_ARGUMENT' });

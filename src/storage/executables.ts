@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** The absolute directories of $PATH, in order (relative entries would depend on the cwd). */
-export function pathDirs(): string[] {
+function pathDirs(): string[] {
   return (process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'));
 }
 

@@ -320,9 +320,11 @@ export async function cleanUp(target: string, existed: boolean, resumable: boole
   if (existed) return;
   for (;;) {
     try {
-      if (!(await datasetExists(target))) return;
-      if (resumable && (await resumeTokenOf(target))) return; // kept for zfs send -t
-      if ((await readVersions(target)).length === 0 && !(await hasChildren(target))) {
+      // one zfs get: whether it exists, its snapshots and (OpenZFS) its resume token
+      const state = await readDataset(target);
+      if (!state.exists) return;
+      if (resumable && state.resumeToken) return; // kept for zfs send -t
+      if (state.versions.length === 0 && !(await hasChildren(target))) {
         log.warn({ dataset: target }, 'destroying the empty dataset left by a failed receive');
         await runZfs(['destroy', target]);
       }
