@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { envInt, passFail, percentile, printReport, round, runIfMain } from './lib.js';
+import { envInt, medianBy, passFail, printReport, round, runIfMain } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** the compiled tree must start in at most this share of the tsx start */
@@ -39,7 +39,6 @@ function timeOnce(args: string[]): number {
   return ms;
 }
 
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 
 export async function runStartupBench(): Promise<StartupReport> {
   const runs = envInt('STARTUP_RUNS', 15);
@@ -55,6 +54,7 @@ export async function runStartupBench(): Promise<StartupReport> {
     for (let i = 0; i < runs; i++) {
       for (const [name, args] of Object.entries(cases) as Array<[keyof typeof cases, string[]]>) times[name].push(timeOnce(args));
     }
+    const median = (xs: number[]) => medianBy(xs, (x) => x);
     const nodeMs = median(times.node);
     const tsxMs = median(times.tsx);
     const compiledMs = median(times.compiled);

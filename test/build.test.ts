@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EmbeddedRedis } from '../src/engine/index.js';
+import { runProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 
@@ -14,20 +13,7 @@ import { tempDir } from './helpers/replication.js';
  * included (ferry demo goes through the engine).
  */
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function node(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const node = (args: string[], env: Record<string, string> = {}) => runProcess(process.execPath, args, { env: { FERRY_LOG_LEVEL: 'warn', ...env } });
 
 describe('npm run build: a compiled tree that runs without tsx', () => {
   let redis: EmbeddedRedis;

@@ -4,22 +4,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbeddedRedis } from '../src/engine/index.js';
+import { runProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 
 interface Result { code: number | null; stdout: string; stderr: string }
 
 function ferry(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/ferry.mjs', ...args], {
-      env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(process.execPath, ['bin/ferry.mjs', ...args], { cwd: process.cwd(), env: { FERRY_LOG_LEVEL: 'warn', ...env } });
 }
 
 const lastJson = (s: string) => JSON.parse(s.trim().split('\n').pop()!);

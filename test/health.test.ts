@@ -20,7 +20,7 @@ import { validateJobSpec } from '../src/jobs/spec.js';
 import { mergeRegistries } from '../src/engine/merge-registries.js';
 import { runReport, startReplication } from '../src/replication/runs.js';
 import { openEndpoint } from '../src/storage/endpoint.js';
-import { startNodeProcess, stopProcess, until } from './helpers/processes.js';
+import { runProcess, startNodeProcess, stopProcess, until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 import { sample } from './helpers/metrics.js';
@@ -54,15 +54,9 @@ async function startAgent(endpoint: string, tokenFile: string, port?: number): P
 }
 
 /** `node src/cli/main.ts ARGS`: its exit status and stdout. */
-function ferry(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    child.once('exit', (code) => resolve({ code, out, err }));
-  });
+async function ferry(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runProcess(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: process.cwd(), env: { FERRY_LOG_LEVEL: 'warn', ...env } });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 

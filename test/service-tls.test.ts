@@ -6,21 +6,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type EmbeddedRedis } from '../src/engine/embedded-redis.js';
 import { makeTestCertificates, type TestCertificates } from './helpers/certs.js';
-import { stopProcess, until } from './helpers/processes.js';
+import { runProcess, stopProcess, until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-function ferry(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/ferry.mjs', ...args], { cwd: ROOT, env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    child.once('exit', (code) => resolve({ code, out, err }));
-  });
+async function ferry(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runProcess(process.execPath, ['bin/ferry.mjs', ...args], { env: { FERRY_LOG_LEVEL: 'warn', ...env } });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe('ferry serve --grpc with mutual TLS, and the CLI with --server grpcs://', () => {

@@ -2,10 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EmbeddedRedis } from '../src/engine/index.js';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
 import { btrfsGate, createSubvolume, mountBtrfsImage, sh, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
-import { startTestRedis } from './helpers/redis.js';
 import { assertRunCompleted, DATA_MIB, hashTree, runKilledHalfway, writeRandomFile } from './helpers/step-kill.js';
 
 /** A btrfs step killed halfway (worker SIGKILL; see test/helpers/step-kill.ts). */
@@ -17,14 +15,6 @@ describe('a btrfs step killed halfway (worker SIGKILL) ends with the receiver co
     it('btrfs is available', () => assert.fail(btrfs.failure!));
     return;
   }
-  let redis: EmbeddedRedis | undefined;
-  before(async () => {
-    redis = await startTestRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
-
   let a: BtrfsMount | undefined;
   let b: BtrfsMount | undefined;
   before(() => {
@@ -51,7 +41,7 @@ describe('a btrfs step killed halfway (worker SIGKILL) ends with the receiver co
     const receiver = createBtrfsDriver(rroot);
 
     const snap = join(rroot, '.ferry', 'snapshots', 'fs', 's1');
-    const r = await runKilledHalfway(t, redis!.url, `btrfs:${s}`, `btrfs:${rroot}`, async () => (await receiver.listVersions('fs')).some((v) => v.guid === v1.guid), async () => {
+    const r = await runKilledHalfway(t, `btrfs:${s}`, `btrfs:${rroot}`, async () => (await receiver.listVersions('fs')).some((v) => v.guid === v1.guid), async () => {
       // the killed receive left its subvolume behind, writable and without Received UUID: the retry must remove it
       const partial = subvolumeFields(snap);
       t.diagnostic(`receiver right after the kill: ${snap} ${JSON.stringify(partial)}`);

@@ -2,9 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EmbeddedRedis } from '../src/engine/index.js';
 import { createZfsDriver, zfsFeatures } from '../src/storage/zfs/index.js';
-import { startTestRedis } from './helpers/redis.js';
 import { assertRunCompleted, DATA_MIB, MiB, runKilledHalfway, writeRandomFile, zfsGate } from './helpers/step-kill.js';
 import { ZfsLab, type TestPool } from './helpers/zfs.js';
 
@@ -22,14 +20,6 @@ describe('a zfs step killed halfway (worker SIGKILL) ends with the receiver cons
     it('zfs is available', () => assert.fail(zfs.failure!));
     return;
   }
-  let redis: EmbeddedRedis | undefined;
-  before(async () => {
-    redis = await startTestRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
-
   let lab: ZfsLab | undefined;
   let sendPool: TestPool;
   let recvPool: TestPool;
@@ -67,7 +57,7 @@ describe('a zfs step killed halfway (worker SIGKILL) ends with the receiver cons
     t.diagnostic(`sender prepared in ${Date.now() - started} ms`);
 
     const receiver = createZfsDriver(rroot);
-    const r = await runKilledHalfway(t, redis!.url, `zfs:${sroot}`, `zfs:${rroot}`, async () => (await l.listAll(rroot)).includes(`${rroot}/fs@s1`), async () => {
+    const r = await runKilledHalfway(t, `zfs:${sroot}`, `zfs:${rroot}`, async () => (await l.listAll(rroot)).includes(`${rroot}/fs@s1`), async () => {
       t.diagnostic(`receiver right after the kill: ${JSON.stringify(await l.listAll(recvPool.name))}`);
       if (resumable) {
         // the receive ends (its input closed) a moment after the worker died; then the token is there

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { runProcess } from './processes.js';
 
 /**
  * Kernel OpenZFS for the tests of what zfs-fuse lacks (resumable receive, dry-run sizes, atomic
@@ -144,15 +145,8 @@ export async function runInOpenZfsVm(
 
 /** scripts/build.mjs --tests into `dir`; its output becomes the error if it fails. */
 async function compile(repo: string, dir: string): Promise<void> {
-  const child = spawn(process.execPath, [join(repo, 'scripts/build.mjs'), '--tests', '--out', dir], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  if (code !== 0) throw new Error(`compiling the repository for the VM failed (exit ${code}):\n${output}`);
+  const r = await runProcess(process.execPath, [join(repo, 'scripts/build.mjs'), '--tests', '--out', dir], { cwd: repo });
+  if (r.code !== 0) throw new Error(`compiling the repository for the VM failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
 }
 
 /** The totals of node's test runner summary (`# tests 12`, `# pass 12`, ...) in `log`. */

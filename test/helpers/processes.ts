@@ -18,6 +18,28 @@ export async function startNodeProcess(script: string, args: string[], env: Reco
   return child;
 }
 
+export interface ProcessResult { code: number | null; stdout: string; stderr: string }
+
+/**
+ * Runs a command without a shell (from the repository root unless `cwd` says otherwise) to its end:
+ * its exit status and all it printed. Never rejects for a non-zero exit; killed after `timeoutMs`.
+ */
+export function runProcess(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -14,6 +14,7 @@ import { replicationRegistry } from '../../src/replication/registry.js';
 import { runReport, startReplication } from '../../src/replication/runs.js';
 import type { Report } from '../../src/replication/report.js';
 import { stopProcess, until } from './processes.js';
+import { startTestRedis } from './redis.js';
 import { fastRetry } from './replication.js';
 import { zfsUnavailable } from './zfs.js';
 
@@ -163,17 +164,20 @@ export interface KillResult {
 }
 
 /**
- * One run from `sender` to `receiver` (one filesystem) whose step is killed halfway: one worker,
- * SIGKILL once the step streamed `killAfterBytes`, then a second worker; resolves when the run ended.
- * `receiverHas` tells whether the receiver has the snapshot (it must not, right after the kill).
+ * One run from `sender` to `receiver` (one filesystem) whose step is killed halfway, on a redis-server
+ * of its own: one worker, SIGKILL once the step streamed `killAfterBytes`, then a second worker;
+ * resolves when the run ended. `receiverHas` tells whether the receiver has the snapshot (it must
+ * not, right after the kill).
  */
 export async function runKilledHalfway(
-  t: TestContext, redisUrl: string, sender: string, receiver: string,
+  t: TestContext, sender: string, receiver: string,
   receiverHas: () => Promise<boolean>,
   /** looks at the receiver right after the kill, before the second worker starts */
   afterKill: () => Promise<void> = async () => undefined,
   killAfterBytes = KILL_AFTER_BYTES,
 ): Promise<KillResult> {
+  const redis = await startTestRedis();
+  const redisUrl = redis.url;
   const prefix = `sk${process.pid}x${++seq}`;
   const timings: Record<string, number> = {};
   let mark = Date.now();
@@ -245,6 +249,7 @@ export async function runKilledHalfway(
   } finally {
     await engine.close();
     for (const w of workers) await stopProcess(w.child);
+    await redis.stop();
   }
 }
 

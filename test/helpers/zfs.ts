@@ -6,6 +6,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { TemporaryError } from '../../src/errors/index.js';
 import { findExecutable } from '../../src/storage/executables.js';
+import { runProcess, type ProcessResult } from './processes.js';
 
 /**
  * Real zfs for tests: zfs-fuse (Debian) or kernel OpenZFS. Starts the zfs-fuse daemon when none
@@ -28,27 +29,11 @@ export function zfsUnavailable(): string | null {
   return reason;
 }
 
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type Run = ProcessResult;
 
 /** Runs a command without a shell; never rejects for a non-zero exit. */
 export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(which(cmd) ?? cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(which(cmd) ?? cmd, args, { cwd: process.cwd(), timeoutMs });
 }
 
 /** Runs a command; rejects with its stderr when it fails. */

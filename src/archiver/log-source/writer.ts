@@ -1,7 +1,7 @@
-import { link, mkdir, open, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
-import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree } from '../../storage/dir/fsutil.js';
+import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree, writeFileSynced } from '../../storage/dir/fsutil.js';
 import { serialized, syncDir, writeNumberAtomic } from './fsio.js';
 import { APPEND_PREFIX, entryPath, partitionLayout, positionPath } from './layout.js';
 import { assertLsn, lsnName } from './names.js';
@@ -26,15 +26,6 @@ function assertContentPath(rel: string): void {
   }
 }
 
-async function writeFileSynced(path: string, data: Buffer): Promise<void> {
-  const fh = await open(path, 'wx', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * Appends entry `lsn` (appended, not committed: consumers do not see it until `commit`). A Buffer

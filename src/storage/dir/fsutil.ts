@@ -58,6 +58,17 @@ async function makeWritable(path: string): Promise<void> {
   for (const name of await readdir(path)) await makeWritable(join(path, name));
 }
 
+/** Creates `path` (it must not exist) with `data`, fsynced before it is closed. */
+export async function writeFileSynced(path: string, data: string | Buffer): Promise<void> {
+  const fh = await open(path, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Write-temp, fsync, rename: readers see the old or the new content, never a torn file. The temp
  * file is hidden (`.<name>.tmp-…`, so listings skip it) and removed on any failure.
@@ -65,13 +76,7 @@ async function makeWritable(path: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomHex(6)}`);
   try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeFileSynced(tmp, data);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
