@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { setup } from 'xstate';
 import { Engine, type Registry, type TransitionEvent } from '../src/engine/index.js';
 import type { CommitArgs } from '../src/engine/store.js';
-import { createLogger } from '../src/observability/logger.js';
+import { createLogger } from '../src/util/logger.js';
 import {
   countRedisCommands, envInt, medianBy, passFail, percentile, pool, printReport, round, roundTripsPer, runIfMain, sleep, startUsage, withTestRedis,
   type CommandCount, type ResourceUsage,

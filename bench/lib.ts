@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Pipeline, Redis } from 'ioredis';
-import type { EmbeddedRedis } from '../src/engine/index.js';
+import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { startTestRedis } from '../test/helpers/redis.js';
 
 /**

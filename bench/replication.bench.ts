@@ -29,7 +29,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Engine, MachineRecord } from '../src/engine/index.js';
-import { createLogger } from '../src/observability/logger.js';
+import { createLogger } from '../src/util/logger.js';
 import { runReport, startReplication } from '../src/replication/runs.js';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
 import type { StorageDriver } from '../src/storage/driver.js';

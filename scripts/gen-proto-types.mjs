@@ -1,4 +1,4 @@
-// Regenerates the TypeScript types of every .proto under proto/ into src/api/generated/ with
+// Regenerates the TypeScript types of every .proto under proto/ into src/grpc/generated/ with
 // @grpc/proto-loader's own generator, so message types are never kept by hand.
 //
 //   node scripts/gen-proto-types.mjs            # or: npm run proto:gen
@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PROTO_DIR = join(ROOT, 'proto');
-const DEFAULT_OUT = join(ROOT, 'src', 'api', 'generated');
+const DEFAULT_OUT = join(ROOT, 'src', 'grpc', 'generated');
 
 /**
- * The same decoding as LOADER_OPTIONS in src/api/proto.ts (keepCase false, longs Number, enums
+ * The same decoding as LOADER_OPTIONS in src/grpc/proto.ts (keepCase false, longs Number, enums
  * String, defaults false, oneofs true): the generated types describe what the loader hands over.
  */
 const DECODING = ['--keepCase=false', '--longs=Number', '--enums=String', '--defaults=false', '--oneofs'];

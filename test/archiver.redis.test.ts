@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EmbeddedRedis } from '../src/engine/index.js';
+import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { appendEntry, commit, createFileLogSource, registerConsumer } from '../src/archiver/log-source/index.js';
 import { openSink } from '../src/archiver/sinks/index.js';
 import { entryKey } from '../src/archiver/contracts.js';

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
 import { incrementalPath, type IncrementalPathResult } from '../src/replication/incremental-path.js';
-import { batchSteps, globToRegExp, planReplication } from '../src/replication/planner.js';
+import { batchSteps, planReplication } from '../src/replication/planner.js';
+import { globToRegExp } from '../src/util/glob.js';
 import type { StorageDriver, Version } from '../src/storage/driver.js';
 
 /** A version; the guid defaults to one derived from the name, so tests can also make them differ. */

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers/replication.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const GENERATED = join(ROOT, 'src', 'api', 'generated');
+const GENERATED = join(ROOT, 'src', 'grpc', 'generated');
 
 /** relative path -> content of every file under dir */
 function files(dir: string, base = dir): Map<string, string> {
@@ -25,7 +25,7 @@ function protos(dir = join(ROOT, 'proto')): string[] {
 }
 
 describe('generated proto types', () => {
-  it('src/api/generated is what scripts/gen-proto-types.mjs makes of proto/ now (run `npm run proto:gen` after changing a .proto)', () => {
+  it('src/grpc/generated is what scripts/gen-proto-types.mjs makes of proto/ now (run `npm run proto:gen` after changing a .proto)', () => {
     const d = tempDir('proto-gen');
     try {
       const out = join(d.path, 'generated');
@@ -36,7 +36,7 @@ describe('generated proto types', () => {
       const missing = [...fresh.keys()].filter((k) => !committed.has(k));
       const extra = [...committed.keys()].filter((k) => !fresh.has(k));
       const stale = [...fresh.keys()].filter((k) => committed.has(k) && committed.get(k) !== fresh.get(k));
-      assert.deepEqual({ missing, extra, stale }, { missing: [], extra: [], stale: [] }, 'src/api/generated is out of date: run `npm run proto:gen` and commit the result');
+      assert.deepEqual({ missing, extra, stale }, { missing: [], extra: [], stale: [] }, 'src/grpc/generated is out of date: run `npm run proto:gen` and commit the result');
     } finally {
       d.remove();
     }

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, statSync, writeFileSync, readlinkSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EmbeddedRedis } from '../src/engine/index.js';
+import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import type { Engine } from '../src/engine/engine.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { startTestRedis } from './helpers/redis.js';

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, type EmbeddedRedis } from '../src/engine/embedded-redis.js';
+import { freePort, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { makeTestCertificates, type TestCertificates } from './helpers/certs.js';
 import { runProcess, stopProcess, until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';

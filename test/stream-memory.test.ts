@@ -6,10 +6,11 @@ import { createReadStream, mkdirSync, readFileSync, rmSync, statfsSync, writeFil
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, type EmbeddedRedis } from '../src/engine/index.js';
-import { freePort } from '../src/engine/embedded-redis.js';
+import { Engine } from '../src/engine/index.js';
+import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
+import { freePort } from '../src/cli/embedded-redis.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
-import { createLogger } from '../src/observability/logger.js';
+import { createLogger } from '../src/util/logger.js';
 import { replicationRegistry } from '../src/replication/registry.js';
 import { runReport, startReplication } from '../src/replication/runs.js';
 import { createDirDriver } from '../src/storage/dir/index.js';

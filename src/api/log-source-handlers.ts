@@ -1,11 +1,11 @@
 import type { LogSource, PartitionRef, PartitionState } from '../archiver/contracts.js';
 import { logNameProblem } from '../archiver/log-source/names.js';
 import { PermanentError } from '../errors/index.js';
-import { writeHeadered } from './chunk-stream.js';
-import type { HandlerKit } from './grpc-server.js';
-import type { PartitionState as PartitionStateMsg } from './generated/ferry/v1/PartitionState.js';
-import type { EndpointHandlers } from './proto.js';
-import { invalidField } from './status.js';
+import { writeHeadered } from '../grpc/chunk-stream.js';
+import type { HandlerKit } from '../grpc/server-kit.js';
+import type { PartitionState as PartitionStateMsg } from '../grpc/generated/ferry/v1/PartitionState.js';
+import type { EndpointHandlers } from '../grpc/proto.js';
+import { invalidField } from '../grpc/status.js';
 
 /**
  * The log-source calls of the Endpoint service (ListPartitions, GetPartition, ReadEntry,

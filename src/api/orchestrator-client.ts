@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { Orchestrator, PartitionStatus, RunView, TargetView, TransitionEvent, WatchFilter, JobView } from '../service/views.js';
-import type { OrchestratorClient } from './generated/ferry/v1/Orchestrator.js';
-import type { Transition__Output } from './generated/ferry/v1/Transition.js';
+import type { OrchestratorClient } from '../grpc/generated/ferry/v1/Orchestrator.js';
+import type { Transition__Output } from '../grpc/generated/ferry/v1/Transition.js';
 import { jobFromMsg, jobSpecToMsg, partitionFromMsg, runFromMsg, targetFromMsg, transitionFromMsg } from './orchestrator-messages.js';
-import { newOrchestratorClient } from './orchestrator-proto.js';
-import { tokenMetadata } from './remote-call.js';
-import { fromStatus } from './status.js';
+import { newOrchestratorClient } from '../grpc/orchestrator-proto.js';
+import { tokenMetadata } from '../grpc/remote-call.js';
+import { fromStatus } from '../grpc/status.js';
 import { validateJobSpec } from '../jobs/spec.js';
 
 export interface RemoteOrchestratorOptions {

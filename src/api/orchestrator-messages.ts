@@ -3,13 +3,13 @@ import type { TransitionEvent } from '../engine/types.js';
 import type { JobSpec, JobSpecInput } from '../jobs/spec.js';
 import type { FilesystemReport } from '../replication/report.js';
 import type { JobView, RunView, TargetView } from '../service/views.js';
-import type { FilesystemReport as FilesystemReportMsg, FilesystemReport__Output as FilesystemReportOut } from './generated/ferry/v1/FilesystemReport.js';
-import type { Job as JobMsg, Job__Output as JobOut } from './generated/ferry/v1/Job.js';
-import type { JobSpec as JobSpecMsg, JobSpec__Output as JobSpecOut } from './generated/ferry/v1/JobSpec.js';
-import type { Partition as PartitionMsg, Partition__Output as PartitionOut } from './generated/ferry/v1/Partition.js';
-import type { Run as RunMsg, Run__Output as RunOut } from './generated/ferry/v1/Run.js';
-import type { Target as TargetMsg, Target__Output as TargetOut } from './generated/ferry/v1/Target.js';
-import type { Transition as TransitionMsg, Transition__Output as TransitionOut } from './generated/ferry/v1/Transition.js';
+import type { FilesystemReport as FilesystemReportMsg, FilesystemReport__Output as FilesystemReportOut } from '../grpc/generated/ferry/v1/FilesystemReport.js';
+import type { Job as JobMsg, Job__Output as JobOut } from '../grpc/generated/ferry/v1/Job.js';
+import type { JobSpec as JobSpecMsg, JobSpec__Output as JobSpecOut } from '../grpc/generated/ferry/v1/JobSpec.js';
+import type { Partition as PartitionMsg, Partition__Output as PartitionOut } from '../grpc/generated/ferry/v1/Partition.js';
+import type { Run as RunMsg, Run__Output as RunOut } from '../grpc/generated/ferry/v1/Run.js';
+import type { Target as TargetMsg, Target__Output as TargetOut } from '../grpc/generated/ferry/v1/Target.js';
+import type { Transition as TransitionMsg, Transition__Output as TransitionOut } from '../grpc/generated/ferry/v1/Transition.js';
 
 /**
  * The orchestrator's views to ferry.v1 messages and back (proto3 has no null: "" and 0 stand for

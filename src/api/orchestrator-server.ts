@@ -1,17 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
-import { backpressuredWriter, bindServer, healthHandlers, serverKit } from './grpc-server.js';
-import type { OrchestratorHandlers } from './generated/ferry/v1/Orchestrator.js';
-import type { Transition } from './generated/ferry/v1/Transition.js';
-import type { WatchTransitionsRequest__Output } from './generated/ferry/v1/WatchTransitionsRequest.js';
-import { ORCHESTRATOR_SERVICE, orchestratorPackage } from './orchestrator-proto.js';
+import { backpressuredWriter, bindServer, healthHandlers, serverKit } from '../grpc/server-kit.js';
+import type { OrchestratorHandlers } from '../grpc/generated/ferry/v1/Orchestrator.js';
+import type { Transition } from '../grpc/generated/ferry/v1/Transition.js';
+import type { WatchTransitionsRequest__Output } from '../grpc/generated/ferry/v1/WatchTransitionsRequest.js';
+import { ORCHESTRATOR_SERVICE, orchestratorPackage } from '../grpc/orchestrator-proto.js';
 import {
   jobSpecFromMsg, jobToMsg, partitionToMsg, runToMsg, targetToMsg, transitionToMsg,
 } from './orchestrator-messages.js';
-import { services } from './proto.js';
-import { invalidField } from './status.js';
+import { services } from '../grpc/proto.js';
+import { invalidField } from '../grpc/status.js';
 
 export interface OrchestratorServerOptions {
   orchestrator: Orchestrator;

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { feedExtract, writeTarEntry } from '../util/tar-streams.js';
 import { FerryError, PermanentError, TemporaryError } from '../errors/index.js';
-import { classifyError, errnoCode, isAbortError, writeHashed } from '../storage/dir/fsutil.js';
+import { classifyError, errnoCode, isAbortError, writeHashed } from '../util/fs.js';
 
 /**
  * The archived form of one log entry: a tarball whose bytes depend only on the entry's names,

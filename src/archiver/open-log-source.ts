@@ -1,4 +1,4 @@
-import { createRemoteLogSource } from '../api/remote-log-source.js';
+import { createRemoteLogSource } from './log-source/remote.js';
 import type { ArchiverLogSource } from './contracts.js';
 import { createFileLogSource } from './log-source/index.js';
 

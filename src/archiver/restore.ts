@@ -1,7 +1,7 @@
 import { link, mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, PermanentError } from '../errors/index.js';
-import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree } from '../storage/dir/fsutil.js';
+import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree } from '../util/fs.js';
 import { entryKey, type PartitionRef, type Sink, type SinkObjectInfo } from './contracts.js';
 import { entrySha256, extractEntry } from './entry-tar.js';
 import { assertLogName, assertLsn, lsnName, parseLsnName } from './log-source/names.js';

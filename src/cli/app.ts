@@ -6,7 +6,7 @@ import type { InspectFn } from '../engine/inspection.js';
 import { archiverRegistry } from '../archiver/registry.js';
 import { TargetHealth, type TargetHealthRecord } from '../health/target-health.js';
 import { FerryMetrics } from '../observability/metrics.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../util/logger.js';
 import { replicationRegistry } from '../replication/registry.js';
 import { jobRegistry } from '../jobs/registry.js';
 import { JobScheduler } from '../jobs/scheduler.js';

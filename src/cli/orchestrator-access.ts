@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { readTokenFile } from '../api/auth.js';
+import { readTokenFile } from '../grpc/auth.js';
 import { RemoteOrchestrator } from '../api/orchestrator-client.js';
-import { channelCredentials, clientTlsFromEnv } from '../api/tls.js';
+import { channelCredentials, clientTlsFromEnv } from '../grpc/tls.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
 import { openApp, type GlobalOptions } from './app.js';

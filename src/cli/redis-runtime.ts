@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { REDIS_MISSING_HINT, findRedisServer, startEmbeddedRedis } from '../engine/embedded-redis.js';
+import { REDIS_MISSING_HINT, findRedisServer, startEmbeddedRedis } from './embedded-redis.js';
 import { PermanentError } from '../errors/index.js';
 
 export interface RedisHandle {

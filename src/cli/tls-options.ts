@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { serverCredentials, serverTlsEnabled } from '../api/tls.js';
+import { serverCredentials, serverTlsEnabled } from '../grpc/tls.js';
 
 /** The TLS flags as commander parses them (camelCase of --tls-cert, --tls-key, --tls-client-ca). */
 export interface TlsFlags {

@@ -4,7 +4,7 @@ import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import type { Logger } from 'pino';
 import { toErrorData } from '../errors/index.js';
 import { FerryMetrics } from '../observability/metrics.js';
-import { createLogger, machineLogger } from '../observability/logger.js';
+import { createLogger, machineLogger } from '../util/logger.js';
 import { assertMachineId, makeKeys, type Keys } from './keys.js';
 import { SnapshotStore } from './store.js';
 import { applyEvents, createRecord, restoreSnapshot, type StepResult } from './step.js';

@@ -1,5 +1,4 @@
 export { Engine, type EngineOptions, type WorkerOptions } from './engine.js';
-export { startEmbeddedRedis, findRedisServer, freePort, REDIS_MISSING_HINT, type EmbeddedRedis } from './embedded-redis.js';
 export { TransitionLog } from './transition-log.js';
 export { stateName } from './step.js';
 export type { InspectionEvent, InspectFn } from './inspection.js';

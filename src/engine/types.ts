@@ -1,12 +1,9 @@
 import type { AnyStateMachine, AnyMachineSnapshot, EventObject } from 'xstate';
 import type { Logger } from 'pino';
 
-/** Where time comes from; injected so decisions and tests do not depend on the wall clock. */
-export interface Clock {
-  now(): number;
-}
+import type { Clock } from '../util/clock.js';
 
-export const systemClock: Clock = { now: () => Date.now() };
+export { systemClock, type Clock } from '../util/clock.js';
 
 /** A running child as the engine tracks it: results carrying another key are stale and dropped. */
 export interface ChildEntry {

@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { TemporaryError } from '../errors/index.js';
-import { ENDPOINT_SERVICE, newHealthClient } from '../api/proto.js';
-import type { HealthCheckResponse__Output as HealthCheckResponse } from '../api/generated/grpc/health/v1/HealthCheckResponse.js';
-import { channelCredentials, clientTlsFromEnv } from '../api/tls.js';
-import { fromStatus } from '../api/status.js';
+import { ENDPOINT_SERVICE, newHealthClient } from '../grpc/proto.js';
+import type { HealthCheckResponse__Output as HealthCheckResponse } from '../grpc/generated/grpc/health/v1/HealthCheckResponse.js';
+import { channelCredentials, clientTlsFromEnv } from '../grpc/tls.js';
+import { fromStatus } from '../grpc/status.js';
 
 /**
  * One `grpc.health.v1.Health/Check` of the Endpoint service of the agent at `target` (host:port),

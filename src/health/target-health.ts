@@ -6,7 +6,7 @@ import { TemporaryError } from '../errors/index.js';
 import { parseEndpoint } from '../storage/endpoint.js';
 import { SharedBackoff, type BackoffRecord, type ClaimResult } from '../util/shared-backoff.js';
 import { probeTarget } from './probe.js';
-import { agentTarget } from '../api/remote-call.js';
+import { agentTarget } from '../grpc/remote-call.js';
 
 export type TargetState = 'healthy' | 'unhealthy';
 

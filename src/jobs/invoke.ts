@@ -1,7 +1,7 @@
 import type { JobInput } from '../../machines/job.js';
 import type { Engine } from '../engine/engine.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { snapshotName } from '../replication/snapshots.js';
+import { snapshotName } from '../storage/snapshots.js';
 import type { JobStore, StoredJob } from './store.js';
 
 export interface Invocation {

@@ -3,7 +3,7 @@ import { jobMachine, jobMachineVersion, type TakeSnapshotInput, type TakeSnapsho
 import type { Registry } from '../engine/types.js';
 import { onHealthyEndpoints } from '../health/gate.js';
 import type { TargetHealth } from '../health/target-health.js';
-import { snapshot } from '../replication/snapshots.js';
+import { snapshot } from '../storage/snapshots.js';
 
 /**
  * The job machine and its snapshot effect, as the engine runs them. With `health`, the snapshot

@@ -2,6 +2,7 @@ import type { FilesystemPlan, InitialReplicationPolicy, Plan } from '../../machi
 import type { Step, Version } from '../../machines/filesystem.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { globToRegExp } from '../util/glob.js';
 import { incrementalPath } from './incremental-path.js';
 
 export interface PlanReplicationOptions {
@@ -45,20 +46,6 @@ export function batchSteps(steps: Step[], sender: Version[]): Step[] {
     else out.push(step);
   }
   return out;
-}
-
-/**
- * Pure: a tiny glob as an anchored RegExp. `*` matches any run of characters, `/` included (so
- * `data/*` takes every descendant of `data`), `?` matches one character; everything else is literal.
- */
-export function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (const ch of glob) {
-    if (ch === '*') source += '.*';
-    else if (ch === '?') source += '.';
-    else source += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`, 'u');
 }
 
 /**

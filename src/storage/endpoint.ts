@@ -4,7 +4,7 @@ import type { StorageDriver } from './driver.js';
 import { createBtrfsDriver } from './btrfs/index.js';
 import { createDirDriver } from './dir/index.js';
 import { createZfsDriver } from './zfs/index.js';
-import { createRemoteDriver } from '../api/remote-driver.js';
+import { createRemoteDriver } from './remote/driver.js';
 
 export type EndpointKind = 'dir' | 'zfs' | 'btrfs';
 

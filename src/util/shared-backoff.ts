@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import type { Clock } from '../engine/types.js';
+import type { Clock } from './clock.js';
 
 /** One key's backoff as stored: present from the first failure until a success clears it. */
 export interface BackoffRecord {

@@ -1,7 +1,7 @@
 import { Engine } from '../../src/engine/index.js';
 import { systemClock } from '../../src/engine/types.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/util/logger.js';
 import { archiverRegistry } from '../../src/archiver/registry.js';
 import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../src/archiver/coordinator.js';
 import { openLogSource } from '../../src/archiver/open-log-source.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/engine/embedded-redis.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/cli/embedded-redis.js';
 
 /** A real redis-server on a free loopback port, in a temp dir removed on stop. */
 export async function startTestRedis(opts: { appendonly?: boolean } = {}): Promise<EmbeddedRedis> {

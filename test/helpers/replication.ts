@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/index.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/util/logger.js';
 import { replicationRegistry } from '../../src/replication/registry.js';
 import { runReport, startReplication, type ReplicateOptions } from '../../src/replication/runs.js';
 import type { Report } from '../../src/replication/report.js';

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { Engine, type TransitionEvent } from '../../src/engine/index.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/util/logger.js';
 import { replicationRegistry } from '../../src/replication/registry.js';
 import { runReport, startReplication } from '../../src/replication/runs.js';
 import type { Report } from '../../src/replication/report.js';

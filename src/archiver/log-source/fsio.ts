@@ -1,6 +1,6 @@
 import { open, readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { errnoCode, writeFileAtomic } from '../../storage/dir/fsutil.js';
+import { errnoCode, writeFileAtomic } from '../../util/fs.js';
 import { parseNumberFile } from './names.js';
 
 /** Runs `fn` after every earlier call with the same key has settled (one writer per file in this process). */

@@ -2,7 +2,7 @@ import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
-import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree } from '../../storage/dir/fsutil.js';
+import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree } from '../../util/fs.js';
 import type { ArchiverLogSource, PartitionRef, PartitionState } from '../contracts.js';
 import { packEntry } from '../entry-tar.js';
 import { readdirOrEmpty, readNumberOrNull, serialized, writeNumberAtomic } from './fsio.js';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
-import { errnoCode } from '../../storage/dir/fsutil.js';
+import { errnoCode } from '../../util/fs.js';
 import type { PartitionState } from '../contracts.js';
 import { readdirOrEmpty, readNumberOrNull } from './fsio.js';
 import type { PartitionLayout } from './layout.js';

@@ -1,7 +1,7 @@
 import { link, mkdir, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
-import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree, writeFileSynced } from '../../storage/dir/fsutil.js';
+import { classifyError, errnoCode, lstatOrNull, randomHex, removeTree, writeFileSynced } from '../../util/fs.js';
 import { serialized, syncDir, writeNumberAtomic } from './fsio.js';
 import { APPEND_PREFIX, entryPath, partitionLayout, positionPath } from './layout.js';
 import { assertLsn, lsnName } from './names.js';

@@ -4,7 +4,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
-import { errnoCode, hashFile, isAbortError, randomHex, writeFileAtomic } from '../../storage/dir/fsutil.js';
+import { errnoCode, hashFile, isAbortError, randomHex, writeFileAtomic } from '../../util/fs.js';
 import { syncDir } from '../log-source/fsio.js';
 import type { Sink, SinkObjectInfo } from '../contracts.js';
 

@@ -5,7 +5,7 @@ import type { Report } from '../../replication/report.js';
 import { createDirDriver } from '../../storage/dir/index.js';
 import type { App } from '../app.js';
 import { formatReport } from '../format.js';
-import { snapshotName } from '../../replication/snapshots.js';
+import { snapshotName } from '../../storage/snapshots.js';
 import { replicateAndWait } from './replicate.js';
 import { changeSampleData, writeSampleData } from './demo-data.js';
 

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { FerryError, InvalidArgumentError, TemporaryError } from '../../errors/index.js';
-import { classifyError } from '../dir/fsutil.js';
+import { classifyError } from '../../util/fs.js';
 import type { StorageDriver } from '../driver.js';
 import { destroySnapshot } from './destroy.js';
 import { assertOnBtrfs, makeLayout, META_DIR } from './layout.js';

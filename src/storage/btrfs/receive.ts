@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 import { acquireLock } from '../dir/lock.js';
-import { isAbortError, lstatOrNull } from '../dir/fsutil.js';
+import { isAbortError, lstatOrNull } from '../../util/fs.js';
 import type { Version } from '../driver.js';
 import { makeRootOnBtrfs, type Layout } from './layout.js';
 import { assertName, nameProblem } from './names.js';

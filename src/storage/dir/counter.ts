@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { PermanentError } from '../../errors/index.js';
-import { errnoCode, writeFileAtomic } from './fsutil.js';
+import { errnoCode, writeFileAtomic } from '../../util/fs.js';
 import type { Layout } from './layout.js';
 import { acquireLockWaiting } from './lock.js';
 

@@ -1,7 +1,7 @@
 import { realpath, rename } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
-import { errnoCode, lstatOrNull, randomHex, removeTree } from './fsutil.js';
+import { errnoCode, lstatOrNull, randomHex, removeTree } from '../../util/fs.js';
 import type { Layout } from './layout.js';
 import { lockFilesystem } from './lock.js';
 import { assertName } from './names.js';

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { StorageDriver } from '../driver.js';
 import { destroySnapshot } from './destroy.js';
-import { classifyError } from './fsutil.js';
+import { classifyError } from '../../util/fs.js';
 import { assertRootExists, makeLayout, META_DIR } from './layout.js';
 import { assertName, isValidName } from './names.js';
 import { receiveStream } from './receive.js';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
-import { lstatOrNull } from './fsutil.js';
+import { lstatOrNull } from '../../util/fs.js';
 
 /**
  * Where everything lives under one root (see docs/dir-driver.md):

@@ -1,7 +1,7 @@
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TemporaryError } from '../../errors/index.js';
-import { errnoCode, randomHex, removeTree } from './fsutil.js';
+import { errnoCode, randomHex, removeTree } from '../../util/fs.js';
 import type { Layout } from './layout.js';
 
 /**

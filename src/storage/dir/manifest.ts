@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
-import { errnoCode, hashFile } from './fsutil.js';
+import { errnoCode, hashFile } from '../../util/fs.js';
 import { assertRelativePath } from './names.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink';

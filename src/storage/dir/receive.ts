@@ -8,7 +8,7 @@ import { FerryError, PermanentError, TemporaryError } from '../../errors/index.j
 import type { Version } from '../driver.js';
 import { nextCreateTxg } from './counter.js';
 import type { Op, WriteOp } from './diff.js';
-import { classifyError, errnoCode, isAbortError, lstatOrNull, randomHex, removeTree, writeHashed } from './fsutil.js';
+import { classifyError, errnoCode, isAbortError, lstatOrNull, randomHex, removeTree, writeHashed } from '../../util/fs.js';
 import { META_DIR, type Layout } from './layout.js';
 import { assertValidManifest, manifestDifference, readManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { lockFilesystem } from './lock.js';

@@ -6,7 +6,7 @@ import { writeTarEntry } from '../../util/tar-streams.js';
 import type { SendStream, Version } from '../driver.js';
 import { findSendPair } from '../find-snapshot.js';
 import { diffManifests, type WriteOp } from './diff.js';
-import { classifyError } from './fsutil.js';
+import { classifyError } from '../../util/fs.js';
 import type { Layout } from './layout.js';
 import { assertName } from './names.js';
 import { CONTENT_PREFIX, HEADER_ENTRY, STREAM_FORMAT, streamSize, type StreamHeader } from './stream-format.js';

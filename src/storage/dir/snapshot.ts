@@ -5,7 +5,7 @@ import { PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import { assertDistinct } from '../names.js';
 import { nextCreateTxg } from './counter.js';
-import { errnoCode, lstatOrNull, randomHex, removeTree, writeHashed } from './fsutil.js';
+import { errnoCode, lstatOrNull, randomHex, removeTree, writeHashed } from '../../util/fs.js';
 import { assertRootExists, type Layout } from './layout.js';
 import { lockFilesystem, type Release } from './lock.js';
 import { permissionBits, walk, type Manifest, type ManifestEntry } from './manifest.js';

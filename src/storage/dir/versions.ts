@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
-import { errnoCode, lstatOrNull, randomHex, writeFileAtomic } from './fsutil.js';
+import { errnoCode, lstatOrNull, randomHex, writeFileAtomic } from '../../util/fs.js';
 import type { Layout } from './layout.js';
 import type { Manifest } from './manifest.js';
 

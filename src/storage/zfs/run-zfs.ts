@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { PermanentError, TemporaryError, type FerryError } from '../../errors/index.js';
-import { createLogger, type Logger } from '../../observability/logger.js';
+import { createLogger, type Logger } from '../../util/logger.js';
 import { findOnPath } from '../executables.js';
 
 /**

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { chmod, lstat, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
+import { FerryError, PermanentError, TemporaryError } from '../errors/index.js';
 
 export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');

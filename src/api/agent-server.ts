@@ -2,18 +2,18 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../util/logger.js';
 import { createFileLogSource } from '../archiver/log-source/index.js';
 import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
-import { bindServer, healthHandlers, serverKit } from './grpc-server.js';
-import { writeHeadered } from './chunk-stream.js';
-import type { ReceiveRequest__Output } from './generated/ferry/v1/ReceiveRequest.js';
+import { bindServer, healthHandlers, serverKit } from '../grpc/server-kit.js';
+import { writeHeadered } from '../grpc/chunk-stream.js';
+import type { ReceiveRequest__Output } from '../grpc/generated/ferry/v1/ReceiveRequest.js';
 import { logSourceHandlers } from './log-source-handlers.js';
-import { ENDPOINT_SERVICE, services, type EndpointHandlers } from './proto.js';
-import { invalidField, permissionDenied } from './status.js';
-import { versionFromMsg, versionToMsg } from './version.js';
+import { ENDPOINT_SERVICE, services, type EndpointHandlers } from '../grpc/proto.js';
+import { invalidField, permissionDenied } from '../grpc/status.js';
+import { versionFromMsg, versionToMsg } from '../storage/remote/version-message.js';
 
 export interface AgentOptions {
   /** local endpoints served, as a person writes them ("dir:/srv/a"); nothing else is reachable */

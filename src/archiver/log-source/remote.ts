@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
-import type { ArchiverLogSource, PartitionRef, PartitionState } from '../archiver/contracts.js';
-import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
-import { agentAddress } from '../storage/endpoint.js';
-import { readHeadered } from './chunk-stream.js';
-import type { AcknowledgeResponse__Output } from './generated/ferry/v1/AcknowledgeResponse.js';
-import type { GetPartitionResponse__Output } from './generated/ferry/v1/GetPartitionResponse.js';
-import type { ListPartitionsResponse__Output } from './generated/ferry/v1/ListPartitionsResponse.js';
-import type { PartitionState__Output } from './generated/ferry/v1/PartitionState.js';
-import type { PruneResponse__Output } from './generated/ferry/v1/PruneResponse.js';
-import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from './remote-call.js';
-import { clientFor } from './remote-driver.js';
+import type { ArchiverLogSource, PartitionRef, PartitionState } from '../contracts.js';
+import { InvalidArgumentError, TemporaryError } from '../../errors/index.js';
+import { agentAddress } from '../../storage/endpoint.js';
+import { readHeadered } from '../../grpc/chunk-stream.js';
+import type { AcknowledgeResponse__Output } from '../../grpc/generated/ferry/v1/AcknowledgeResponse.js';
+import type { GetPartitionResponse__Output } from '../../grpc/generated/ferry/v1/GetPartitionResponse.js';
+import type { ListPartitionsResponse__Output } from '../../grpc/generated/ferry/v1/ListPartitionsResponse.js';
+import type { PartitionState__Output } from '../../grpc/generated/ferry/v1/PartitionState.js';
+import type { PruneResponse__Output } from '../../grpc/generated/ferry/v1/PruneResponse.js';
+import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from '../../grpc/remote-call.js';
+import { clientFor } from '../../storage/remote/driver.js';
 
 export interface RemoteLogSourceOptions {
   /** default: the file named by FERRY_TOKEN_FILE, read at each call */

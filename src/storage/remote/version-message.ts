@@ -1,6 +1,6 @@
-import type { Version } from '../storage/driver.js';
-import type { Version as VersionMsg, Version__Output as VersionMsgOutput } from './generated/ferry/v1/Version.js';
-import { invalidField } from './status.js';
+import type { Version } from '../driver.js';
+import type { Version as VersionMsg, Version__Output as VersionMsgOutput } from '../../grpc/generated/ferry/v1/Version.js';
+import { invalidField } from '../../grpc/status.js';
 
 export function versionToMsg(v: Version): VersionMsg {
   return { name: v.name, guid: v.guid, createtxg: v.createtxg, creation: v.creation ?? '' };

@@ -1,18 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
-import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../storage/driver.js';
-import { MAX_CHUNK, readHeadered } from './chunk-stream.js';
-import type { DestroySnapshotResponse__Output } from './generated/ferry/v1/DestroySnapshotResponse.js';
-import type { ListFilesystemsResponse__Output } from './generated/ferry/v1/ListFilesystemsResponse.js';
-import type { ListVersionsResponse__Output } from './generated/ferry/v1/ListVersionsResponse.js';
-import type { ReceiveRequest } from './generated/ferry/v1/ReceiveRequest.js';
-import type { ReceiveResponse__Output } from './generated/ferry/v1/ReceiveResponse.js';
-import type { SnapshotResponse__Output } from './generated/ferry/v1/SnapshotResponse.js';
-import type { ResumeTokenResponse__Output } from './generated/ferry/v1/ResumeTokenResponse.js';
-import { newEndpointClient, type EndpointClient } from './proto.js';
-import { agentTarget, tokenMetadata, unaryCall, type StartCall, type TokenSource } from './remote-call.js';
-import { fromStatus, isUnreachable } from './status.js';
-import { channelCredentials, clientTlsFromEnv } from './tls.js';
-import { versionFromMsg, versionToMsg } from './version.js';
+import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../driver.js';
+import { MAX_CHUNK, readHeadered } from '../../grpc/chunk-stream.js';
+import type { DestroySnapshotResponse__Output } from '../../grpc/generated/ferry/v1/DestroySnapshotResponse.js';
+import type { ListFilesystemsResponse__Output } from '../../grpc/generated/ferry/v1/ListFilesystemsResponse.js';
+import type { ListVersionsResponse__Output } from '../../grpc/generated/ferry/v1/ListVersionsResponse.js';
+import type { ReceiveRequest } from '../../grpc/generated/ferry/v1/ReceiveRequest.js';
+import type { ReceiveResponse__Output } from '../../grpc/generated/ferry/v1/ReceiveResponse.js';
+import type { SnapshotResponse__Output } from '../../grpc/generated/ferry/v1/SnapshotResponse.js';
+import type { ResumeTokenResponse__Output } from '../../grpc/generated/ferry/v1/ResumeTokenResponse.js';
+import { newEndpointClient, type EndpointClient } from '../../grpc/proto.js';
+import { agentTarget, tokenMetadata, unaryCall, type StartCall, type TokenSource } from '../../grpc/remote-call.js';
+import { fromStatus, isUnreachable } from '../../grpc/status.js';
+import { channelCredentials, clientTlsFromEnv } from '../../grpc/tls.js';
+import { versionFromMsg, versionToMsg } from './version-message.js';
 
 type Kind = StorageDriver['kind'];
 

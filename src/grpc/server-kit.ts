@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../util/logger.js';
 import { bearerMatches } from './auth.js';
 import type { HealthHandlers } from './proto.js';
 import { toStatus, unauthenticated, type StatusError } from './status.js';

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../errors/index.js';
-import { globToRegExp } from './planner.js';
-import type { Version } from '../storage/driver.js';
-import { openEndpoint } from '../storage/endpoint.js';
+import { globToRegExp } from '../util/glob.js';
+import type { Version } from './driver.js';
+import { openEndpoint } from './endpoint.js';
 
 /** prefix plus UTC timestamp, e.g. ferry_20261121T101500Z */
 export function snapshotName(prefix: string, at = new Date()): string {
