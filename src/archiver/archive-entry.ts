@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { AcknowledgeInput, ArchiveEntryInput, ArchiveEntryOutput } from '../../machines/partition.js';
 import type { EffectContext } from '../engine/types.js';
 import { PermanentError, TemporaryError, FerryError } from '../errors/index.js';
-import type { FerryMetrics } from '../observability/metrics.js';
+import type { ArchiverMetrics } from './metrics.js';
 import { entryKey } from './contracts.js';
 import { openLogSource } from './open-log-source.js';
 import { openSink } from './sinks/index.js';
@@ -23,7 +23,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
  * the same checksum is already there (then it counts as archived; a different checksum is a
  * permanent error, never an overwrite). Then the consumer position moves and the source prunes.
  */
-export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext, deps: { metrics: FerryMetrics; backoff: SinkBackoff }): Promise<ArchiveEntryOutput> {
+export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext, deps: { metrics: ArchiverMetrics; backoff: SinkBackoff }): Promise<ArchiveEntryOutput> {
   const started = process.hrtime.bigint();
   const ref = { storage: input.storage, partition: input.partition };
   try {

@@ -2,7 +2,7 @@ import type { PartitionContext, PartitionInput } from '../../machines/partition.
 import { partitionMachineId } from '../../machines/partition.js';
 import type { Engine } from '../engine/engine.js';
 import { stateName } from '../engine/step.js';
-import type { FerryMetrics } from '../observability/metrics.js';
+import type { ArchiverMetrics } from './metrics.js';
 import { ARCHIVER_CONSUMER } from './archive-entry.js';
 import type { LogSource, PartitionState } from './contracts.js';
 
@@ -32,7 +32,7 @@ export interface ArchiveTarget {
  * Reports every partition of a log source to its partition machine (starting machines for new
  * partitions). Runs at start and on every rescan, so nothing depends on a notification arriving.
  */
-export async function scanAndNotify(engine: Engine, source: LogSource, t: ArchiveTarget, metrics?: FerryMetrics): Promise<PartitionState[]> {
+export async function scanAndNotify(engine: Engine, source: LogSource, t: ArchiveTarget, metrics?: ArchiverMetrics): Promise<PartitionState[]> {
   const partitions = await source.listPartitions();
   await Promise.all(partitions.map(async (p) => {
     const id = partitionMachineId(p.storage, p.partition);

@@ -2,12 +2,12 @@ import type { AnyMachineSnapshot } from 'xstate';
 import type { Redis } from 'ioredis';
 import { partitionMachine, partitionMachineVersion, summarizePartition, type PartitionContext } from '../../machines/partition.js';
 import type { Clock, Registry } from '../engine/types.js';
-import type { FerryMetrics } from '../observability/metrics.js';
+import type { ArchiverMetrics } from './metrics.js';
 import { acknowledgeEntry, archiveEntry } from './archive-entry.js';
 import { SinkBackoff } from './sink-backoff.js';
 
 export interface ArchiverRegistryOptions {
-  metrics: FerryMetrics;
+  metrics: ArchiverMetrics;
   /** the engine's connection, once it exists (the sink backoff lives in Redis) */
   redis: () => Redis;
   prefix: string;

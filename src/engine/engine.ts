@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import type { Logger } from 'pino';
 import { toErrorData } from '../errors/index.js';
-import { FerryMetrics } from '../observability/metrics.js';
+import { EngineMetrics } from './metrics.js';
 import { createLogger, machineLogger } from '../util/logger.js';
 import { assertMachineId, makeKeys, type Keys } from './keys.js';
 import { SnapshotStore } from './store.js';
@@ -21,7 +21,7 @@ export interface EngineOptions {
   prefix?: string;
   clock?: Clock;
   logger?: Logger;
-  metrics?: FerryMetrics;
+  metrics?: EngineMetrics;
   /** receives XState-shaped inspection events per committed transition */
   inspect?: InspectFn;
   /** receives what machines `emit` (after the commit), e.g. to count gaps in a metric */
@@ -63,7 +63,7 @@ export class Engine {
   readonly keys: Keys;
   readonly store: SnapshotStore;
   readonly transitions: TransitionLog;
-  readonly metrics: FerryMetrics;
+  readonly metrics: EngineMetrics;
   readonly log: Logger;
   readonly clock: Clock;
   readonly registry: Registry;
@@ -85,7 +85,7 @@ export class Engine {
     this.prefix = opts.prefix ?? 'ferry';
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? createLogger();
-    this.metrics = opts.metrics ?? new FerryMetrics();
+    this.metrics = opts.metrics ?? new EngineMetrics();
     this.inspect = opts.inspect;
     this.onEmit = opts.onEmit;
     this.batchSize = opts.batchSize ?? 64;

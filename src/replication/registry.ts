@@ -4,13 +4,13 @@ import { replicationMachine, replicationMachineVersion, summarizeReplication, ty
 import type { Registry } from '../engine/types.js';
 import { onHealthyEndpoints } from '../health/gate.js';
 import type { TargetHealth } from '../health/target-health.js';
-import type { FerryMetrics } from '../observability/metrics.js';
+import type { ReplicationMetrics } from './metrics.js';
 import { openEndpoint } from '../storage/endpoint.js';
 import { planReplication } from './planner.js';
 import { replicateStep } from './step-runner.js';
 
 export interface ReplicationRegistryOptions {
-  metrics: FerryMetrics;
+  metrics: ReplicationMetrics;
   /** abort a step with no progress for this long, in milliseconds. @defaultValue 120000 */
   stepTimeoutMs?: number;
   /**

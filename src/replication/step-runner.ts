@@ -1,7 +1,7 @@
 import { Transform } from 'node:stream';
 import type { ReplicateStepInput, ReplicateStepOutput } from '../../machines/filesystem.js';
 import type { EffectContext } from '../engine/types.js';
-import type { FerryMetrics } from '../observability/metrics.js';
+import type { ReplicationMetrics } from './metrics.js';
 import type { SendStream, StorageDriver, Version } from '../storage/driver.js';
 import { isResumeRefusal } from '../storage/resume.js';
 import { openEndpoint } from '../storage/endpoint.js';
@@ -10,7 +10,7 @@ import { openEndpoint } from '../storage/endpoint.js';
  * One replication step (the registry runs it behind the agents' health gate). Observes the step's
  * queueing delay and, when it replicated data, its latency (`ferry_replication_{delay,latency}_seconds{type}`).
  */
-export async function replicateStep(input: ReplicateStepInput, ctx: EffectContext, metrics: FerryMetrics): Promise<ReplicateStepOutput> {
+export async function replicateStep(input: ReplicateStepInput, ctx: EffectContext, metrics: ReplicationMetrics): Promise<ReplicateStepOutput> {
   const type = input.step.from === null ? 'full' : 'incremental';
   const startedAt = Date.now();
   if (ctx.scheduledAt !== undefined) metrics.replicationDelay.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
@@ -24,7 +24,7 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
  * watchdog). Idempotent: a step whose `to` version already exists on the receiver (a retried job
  * whose first run finished) succeeds without sending (`sent` false).
  */
-async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metrics: FerryMetrics): Promise<{ bytes: number; sent: boolean }> {
+async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metrics: ReplicationMetrics): Promise<{ bytes: number; sent: boolean }> {
   const sender = openEndpoint(input.sender);
   const receiver = openEndpoint(input.receiver);
   const { filesystem: fs, step } = input;

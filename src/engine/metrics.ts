@@ -1,0 +1,50 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** buckets of ferry_state_seconds; the cluster-wide twin in src/observability uses the same */
+export const STATE_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600];
+
+/**
+ * The engine's own Prometheus metrics, registered in the registry it is given (the app composes one
+ * registry from every layer's metrics; see src/observability/metrics.ts).
+ */
+export class EngineMetrics {
+  readonly stateSeconds: Histogram<'machine' | 'state'>;
+  readonly transitions: Counter<'machine' | 'from' | 'to'>;
+  readonly watchdogTimeouts: Counter<'effect'>;
+  readonly staleEvents: Counter<'machine' | 'from'>;
+  readonly commitConflicts: Counter;
+
+  constructor(readonly registry: Registry = new Registry()) {
+    const registers = [registry];
+    this.stateSeconds = new Histogram({
+      name: 'ferry_state_seconds',
+      help: 'Seconds a machine spent in a state, observed when it leaves the state',
+      labelNames: ['machine', 'state'] as const,
+      buckets: STATE_BUCKETS,
+      registers,
+    });
+    this.transitions = new Counter({
+      name: 'ferry_transitions_total',
+      help: 'Committed state changes, by machine kind and target state',
+      labelNames: ['machine', 'from', 'to'] as const,
+      registers,
+    });
+    this.watchdogTimeouts = new Counter({
+      name: 'ferry_watchdog_timeouts_total',
+      help: 'Effects aborted by the watchdog for lack of progress, by effect',
+      labelNames: ['effect'] as const,
+      registers,
+    });
+    this.staleEvents = new Counter({
+      name: 'ferry_stale_events_total',
+      help: 'Inbox events dropped because their child or timer was no longer current (late or duplicate results)',
+      labelNames: ['machine', 'from'] as const,
+      registers,
+    });
+    this.commitConflicts = new Counter({
+      name: 'ferry_commit_conflicts_total',
+      help: 'Commits that lost the compare-and-set on the machine version and were retried',
+      registers,
+    });
+  }
+}
