@@ -300,8 +300,8 @@ async function archiveTimed(engine: Engine, metrics: FerryMetrics, log: string, 
   for (;;) {
     const all = (await allPartitionStatus(engine)).filter((s) => marks.has(s.id));
     if (all.length >= marks.size && all.every((s) => settled(s, marks.get(s.id)!))) {
-      const last = (await engine.redis.xrevrange(engine.keys.transitions, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
-      return { t0, scanMs, endMs: Number(last[0][0].split('-')[0]), status: all };
+      const last = await engine.transitions.lastId();
+      return { t0, scanMs, endMs: Number(last.split('-')[0]), status: all };
     }
     if (Date.now() > deadline) throw new Error(`ferry: archiving did not settle after ${timeoutMs} ms`);
     await sleep(20);
@@ -360,7 +360,7 @@ export async function runFerry(
     const usage: ResourceUsage = await stopUsage();
     const cpu = process.cpuUsage(cpu0);
     const eff1 = await effectTime(metrics);
-    const roundTrips = counter?.snapshot([engine.redis]) ?? null;
+    const roundTrips = counter?.snapshot([engine.connection]) ?? null;
     const fsyncCount = fsyncs?.count() ?? 0;
     counter?.stop();
     fsyncs?.stop();

@@ -15,8 +15,8 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { setup } from 'xstate';
-import { Engine, type Registry, type TransitionEvent } from '../src/engine/index.js';
-import type { CommitArgs } from '../src/engine/store.js';
+import { Engine, openRedis, type Registry, type TransitionEvent } from '../src/engine/index.js';
+import { makeKeys } from '../src/engine/keys.js';
 import { createLogger } from '../src/util/logger.js';
 import {
   countRedisCommands, envInt, medianBy, passFail, percentile, pool, printReport, round, roundTripsPer, runIfMain, sleep, startUsage, withTestRedis,
@@ -264,26 +264,24 @@ export async function runEngineLoad(
   const E = opts.eventsPerMachine;
   const total = M * E;
   const prefix = uniquePrefix('engine');
-  const engine = new Engine({
-    redisUrl, prefix, registry: benchRegistry, logger: logger(),
-    // the whole run must stay in the (approximately capped) log
-    transitionLogMaxLen: Math.max(100_000, 2 * M * (E + 1)),
-  });
-  const admin = new Redis(redisUrl);
-  const counter = opts.profile ? countRedisCommands() : null;
-
-  // counters around the engine's own calls (instance-level wrappers; cheap)
+  // the engine's keys, read by the bench's own connection (the engine does not expose its keys)
+  const keys = makeKeys(prefix);
+  // counters of the engine's drain jobs and commits (after the machines' creation), through its trace hook
   let drainJobs = 0;
   let commits = 0;
   let committedEvents = 0;
-  const origDrain = engine.drain.bind(engine);
-  engine.drain = (id: string) => { drainJobs++; return origDrain(id); };
-  const origCommit = engine.store.commit.bind(engine.store);
-  engine.store.commit = async (a: CommitArgs) => {
-    const ok = await origCommit(a);
-    if (ok && a.expectedVersion > 0) { commits++; committedEvents += a.consumed; }
-    return ok;
-  };
+  const redis = openRedis(redisUrl);
+  const engine = new Engine({
+    redis, prefix, registry: benchRegistry, logger: logger(),
+    // the whole run must stay in the (approximately capped) log
+    transitionLogMaxLen: Math.max(100_000, 2 * M * (E + 1)),
+    trace: {
+      drainJob: () => { drainJobs++; },
+      committed: (c) => { if (c.expectedVersion > 0) { commits++; committedEvents += c.consumed; } },
+    },
+  });
+  const admin = new Redis(redisUrl);
+  const counter = opts.profile ? countRedisCommands() : null;
 
   try {
     engine.startWorkers({ drainConcurrency: opts.drainConcurrency });
@@ -294,7 +292,7 @@ export async function runEngineLoad(
     const tStart = Date.now();
     await pool(M, 100, (i) => engine.start('toggle', ids[i], {}));
     const startsPerSec = round((M * 1000) / Math.max(1, Date.now() - tStart));
-    const initial = await admin.xlen(engine.keys.transitions);
+    const initial = await admin.xlen(keys.transitions);
     if (initial !== M) throw new Error(`expected ${M} initial transitions in the log, found ${initial}`);
 
     const target = M + total;
@@ -327,13 +325,13 @@ export async function runEngineLoad(
         throw new Error(`engine: ${len - M}/${total} transitions committed after ${opts.phaseTimeoutMs} ms; queues ${JSON.stringify(counts)}`);
       }
       await sleep(5);
-      len = await admin.xlen(engine.keys.transitions);
+      len = await admin.xlen(keys.transitions);
     }
     const sentAt = await sending;
     if (sendError) throw sendError;
     const usage = await stopUsage();
-    const roundTrips = counter ? counter.snapshot([engine.redis]) : null;
-    const last = (await admin.xrevrange(engine.keys.transitions, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    const roundTrips = counter ? counter.snapshot([redis]) : null;
+    const last = (await admin.xrevrange(keys.transitions, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
     const lastCommit = streamMs(last[0][0]);
 
     // ---- latency and exactly-once check from the transition log ----
@@ -364,7 +362,7 @@ export async function runEngineLoad(
     let missing = 0;
     for (let i = 0; i < seen.length; i++) if (!seen[i]) missing++;
     // every machine's record must be at its final version too
-    const versions = await admin.pipeline(ids.map((id) => ['hget', engine.keys.record(id), 'version'])).exec();
+    const versions = await admin.pipeline(ids.map((id) => ['hget', keys.record(id), 'version'])).exec();
     const behind = (versions ?? []).filter(([, v]) => Number(v) !== E + 1).length;
     missing += behind;
 
@@ -398,6 +396,7 @@ export async function runEngineLoad(
   } finally {
     counter?.stop();
     await engine.close();
+    redis.disconnect();
     admin.disconnect();
   }
 }

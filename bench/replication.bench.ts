@@ -384,7 +384,7 @@ async function waitFinished(engine: Engine, id: string, signal: AbortSignal, tim
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     signal.throwIfAborted();
-    const rec = await engine.store.get(id);
+    const rec = await engine.get(id);
     if (rec && rec.status !== 'active') return rec;
     if (Date.now() > deadline) throw new Error(`replication ${id} not finished after ${timeoutMs} ms (state ${rec ? JSON.stringify(rec.value) : 'absent'})`);
     await sleep(50);

@@ -4,9 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { Engine, type InspectionEvent, type TransitionEvent } from '../src/engine/index.js';
+import type { InspectionEvent, TransitionEvent } from '../src/engine/index.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { createLogger } from '../src/util/logger.js';
+import { openTestEngine } from './helpers/engine.js';
 import { startTestRedis } from './helpers/redis.js';
 import { startNodeProcess, stopProcess, until } from './helpers/processes.js';
 import { registry } from './fixtures/machines.js';
@@ -30,7 +31,7 @@ describe('engine with a real redis-server', () => {
   it('applies events in order, exactly once, with two worker processes', async () => {
     const prefix = uniquePrefix();
     const workers = await Promise.all([0, 1].map(() => startNodeProcess('test/fixtures/worker.ts', [redis.url, prefix])));
-    const client = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet() });
+    const client = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
     try {
       const ids = Array.from({ length: 100 }, (_, i) => `c${i}`);
       await Promise.all(ids.map((id) => client.start('counter', id, {})));
@@ -52,7 +53,7 @@ describe('engine with a real redis-server', () => {
     const prefix = uniquePrefix();
     const dir = mkdtempSync(join(tmpdir(), 'ferry-eff-'));
     const inspected: InspectionEvent[] = [];
-    const engine = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet(), inspect: (e) => inspected.push(e) });
+    const engine = openTestEngine(redis.url, { prefix, registry, logger: quiet(), inspect: (e) => inspected.push(e) });
     engine.startWorkers({ watchdogIntervalMs: 100 });
     try {
       const file = join(dir, 'log');
@@ -79,7 +80,7 @@ describe('engine with a real redis-server', () => {
   it('aborts an effect without progress (watchdog) and the machine retries it', async () => {
     const prefix = uniquePrefix();
     const dir = mkdtempSync(join(tmpdir(), 'ferry-wd-'));
-    const engine = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet() });
+    const engine = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
     engine.startWorkers({ watchdogIntervalMs: 100 });
     try {
       const file = join(dir, 'log');
@@ -97,7 +98,7 @@ describe('engine with a real redis-server', () => {
 
   it('ignores a fired timer whose registry entry is gone or was replaced', async () => {
     const prefix = uniquePrefix();
-    const engine = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet() });
+    const engine = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
     engine.startWorkers();
     try {
       await engine.start('timer', 't1', { delayMs: 60_000 });
@@ -123,7 +124,7 @@ describe('engine with a real redis-server', () => {
 
   it('runs child machines durably and returns their output to the parent', async () => {
     const prefix = uniquePrefix();
-    const engine = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet() });
+    const engine = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
     engine.startWorkers();
     try {
       await engine.start('parent', 'p1', { n: 1 });
@@ -146,7 +147,7 @@ describe('engine with a real redis-server', () => {
     const file = join(dir, 'log');
     writeFileSync(file, '');
     const workers: ChildProcess[] = await Promise.all([0, 1].map(() => startNodeProcess('test/fixtures/worker.ts', [redis.url, prefix])));
-    const client = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet() });
+    const client = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
     try {
       await client.start('worker', 'k1', { file, sleepMs: 3000 });
       const line = await until('the effect to start', () => readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('start k1')));
@@ -177,7 +178,7 @@ describe('timers survive a restart of every process', () => {
     const port = redis.port;
     const prefix = uniquePrefix();
     let worker = await startNodeProcess('test/fixtures/worker.ts', [redis.url, prefix]);
-    let client = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet() });
+    let client = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
     try {
       await client.start('timer', 'r1', { delayMs: 2500 });
       await client.waitFor('r1', (r) => r.value === 'Waiting' && Object.keys(r.timers).length === 1);
@@ -188,7 +189,7 @@ describe('timers survive a restart of every process', () => {
       await redis.stop();
       redis = await startEmbeddedRedis({ dir, appendonly: true, port });
       worker = await startNodeProcess('test/fixtures/worker.ts', [redis.url, prefix]);
-      client = new Engine({ redisUrl: redis.url, prefix, registry, logger: quiet() });
+      client = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
       const rec = await client.waitFor('r1', (r) => r.status === 'done', { timeoutMs: 20_000 });
       assert.equal(rec.value, 'Fired');
     } finally {

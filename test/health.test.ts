@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Engine } from '../src/engine/index.js';
+import { openRedis } from '../src/engine/index.js';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { freePort } from '../src/cli/embedded-redis.js';
 import { TemporaryError, toErrorData } from '../src/errors/index.js';
@@ -22,6 +22,7 @@ import { mergeRegistries } from '../src/engine/merge-registries.js';
 import { runReport, startReplication } from '../src/replication/runs.js';
 import { openEndpoint } from '../src/storage/endpoint.js';
 import { runProcess, startNodeProcess, stopProcess, until } from './helpers/processes.js';
+import { TestEngine } from './helpers/engine.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 import { sample } from './helpers/metrics.js';
@@ -87,7 +88,7 @@ describe('target health: records in Redis, backoff, the gate', () => {
 
   it('a failure makes a target unhealthy; refusals carry the wait until the next check; checks double it; a success clears it', async () => {
     const clock = new ManualClock();
-    const health = new TargetHealth({ redis: () => conn, prefix: `th${process.pid}x${++seq}`, clock, initialMs: 1000, maxMs: 4000, probeTimeoutMs: 500 });
+    const health = new TargetHealth({ redis: conn, prefix: `th${process.pid}x${++seq}`, clock, initialMs: 1000, maxMs: 4000, probeTimeoutMs: 500 });
     // nothing listens there: every health check fails
     const target = `127.0.0.1:${await freePort()}`;
 
@@ -177,9 +178,10 @@ describe('health-gated scheduling with real agents', () => {
   it('the receiving agent stopped mid-run and started again later: the run ends Completed, the waits counted no attempt', async () => {
     const prefix = `hg${process.pid}x${++seq}`;
     const metrics = new FerryMetrics();
-    const health: TargetHealth = new TargetHealth({ redis: () => engine.redis, prefix, initialMs: 200, maxMs: 800, probeTimeoutMs: 1000 });
-    const engine: Engine = new Engine({
-      redisUrl: redis.url, prefix, registry: replicationRegistry({ metrics, health }), metrics, logger: createLogger({ level: 'warn', pretty: false }),
+    const conn = openRedis(redis.url);
+    const health = new TargetHealth({ redis: conn, prefix, initialMs: 200, maxMs: 800, probeTimeoutMs: 1000 });
+    const engine = new TestEngine(conn, {
+      prefix, registry: replicationRegistry({ metrics, health }), metrics, logger: createLogger({ level: 'warn', pretty: false }),
     });
     engine.startWorkers({ watchdogIntervalMs: 500 });
     try {
@@ -271,7 +273,7 @@ describe('health-gated scheduling with real agents', () => {
   it('ferry serve checks every agent: it finds one down and back without any work running; ferry_target_healthy says so', async () => {
     const prefix = `hs${process.pid}x${++seq}`;
     const conn = new Redis(redis.url);
-    const health = new TargetHealth({ redis: () => conn, prefix });
+    const health = new TargetHealth({ redis: conn, prefix });
     let served: ChildProcess | null = null;
     try {
       // two targets some work has used
@@ -314,13 +316,14 @@ describe('health-gated scheduling with real agents', () => {
   it('a job whose sender agent is down waits to take its snapshot, counting no attempt, then snapshots and replicates', async () => {
     const prefix = `hj${process.pid}x${++seq}`;
     const metrics = new FerryMetrics();
-    const health: TargetHealth = new TargetHealth({ redis: () => engine.redis, prefix, initialMs: 200, maxMs: 800, probeTimeoutMs: 1000 });
-    const engine: Engine = new Engine({
-      redisUrl: redis.url, prefix, registry: mergeRegistries(replicationRegistry({ metrics, health }), jobRegistry({ health })), metrics,
+    const conn = openRedis(redis.url);
+    const health = new TargetHealth({ redis: conn, prefix, initialMs: 200, maxMs: 800, probeTimeoutMs: 1000 });
+    const engine = new TestEngine(conn, {
+      prefix, registry: mergeRegistries(replicationRegistry({ metrics, health }), jobRegistry({ health })), metrics,
       logger: createLogger({ level: 'warn', pretty: false }),
     });
     engine.startWorkers({ watchdogIntervalMs: 500 });
-    const jobs = new JobStore(engine.redis, prefix);
+    const jobs = new JobStore(conn, prefix);
     try {
       const src = join(d.path, 'a');
       mkdirSync(join(src, 'two'));

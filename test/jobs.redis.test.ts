@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine } from '../src/engine/engine.js';
+import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import { freePort, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { mergeRegistries } from '../src/engine/merge-registries.js';
 import { invokeJob } from '../src/jobs/invoke.js';
@@ -51,7 +51,7 @@ describe('job specs', () => {
 
 describe('jobs through the engine: schedules, fan-out, snapshots, signals', () => {
   let redis: EmbeddedRedis;
-  let engine: Engine;
+  let engine: TestEngine;
   let jobs: JobStore;
   let scheduler: JobScheduler;
   let api: LocalOrchestrator;
@@ -66,10 +66,10 @@ describe('jobs through the engine: schedules, fan-out, snapshots, signals', () =
     const metrics = new FerryMetrics();
     const log = createLogger({ level: 'warn', pretty: false });
     const prefix = `jobs${process.pid}`;
-    engine = new Engine({ redisUrl: redis.url, prefix, registry: mergeRegistries(replicationRegistry({ metrics }), jobRegistry()), metrics, logger: log });
+    engine = openTestEngine(redis.url, { prefix, registry: mergeRegistries(replicationRegistry({ metrics }), jobRegistry()), metrics, logger: log });
     engine.startWorkers({ watchdogIntervalMs: 500 });
-    jobs = new JobStore(engine.redis, prefix);
-    scheduler = new JobScheduler(engine.redis, prefix, log);
+    jobs = new JobStore(engine.connection, prefix);
+    scheduler = new JobScheduler(engine.connection, prefix, log);
     scheduler.startWorker((name, at) => invokeJob(engine, jobs, name, at));
     api = new LocalOrchestrator({ engine, jobs, scheduler, metrics });
   });

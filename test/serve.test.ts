@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../src/engine/engine.js';
+import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import { freePort, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
 import { createLogger } from '../src/util/logger.js';
@@ -78,7 +78,7 @@ describe('ferry serve: metrics and the Stately inspector', () => {
     const [metricsPort, inspectPort] = [await freePort(), await freePort()];
     let served: Served | null = null;
     let ws: WsClient | null = null;
-    let engine: Engine | null = null;
+    let engine: TestEngine | null = null;
     try {
       served = await serve(['--metrics', `127.0.0.1:${metricsPort}`, '--inspect', String(inspectPort), '--key-prefix', prefix], { REDIS_URL: redis.url });
       const lines = served.out().trim().split('\n');
@@ -106,7 +106,7 @@ describe('ferry serve: metrics and the Stately inspector', () => {
       mkdirSync(join(d.path, 's', 'data'), { recursive: true });
       writeFileSync(join(d.path, 's', 'data', 'f.txt'), 'served\n'.repeat(1000));
       await sender.snapshot(['data'], 's1');
-      engine = new Engine({ redisUrl: redis.url, prefix, registry: replicationRegistry({ metrics: new FerryMetrics() }), logger: createLogger({ level: 'warn', pretty: false }) });
+      engine = openTestEngine(redis.url, { prefix, registry: replicationRegistry({ metrics: new FerryMetrics() }), logger: createLogger({ level: 'warn', pretty: false }) });
       const runId = await startReplication(engine, { sender: `dir:${d.path}/s`, receiver: `dir:${d.path}/r`, retry: fastRetry });
       await engine.waitFor(runId, (r) => r.status !== 'active', { timeoutMs: 60_000 });
       const report = await runReport(engine, runId);

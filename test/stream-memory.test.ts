@@ -6,7 +6,7 @@ import { createReadStream, mkdirSync, readFileSync, rmSync, statfsSync, writeFil
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../src/engine/index.js';
+import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { freePort } from '../src/cli/embedded-redis.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
@@ -142,7 +142,7 @@ async function startFerry(args: string[], env: Record<string, string>, readyText
 describe('streaming a 2 GiB step between agents keeps the worker\'s memory flat', () => {
   let dir: { path: string; remove(): void } | undefined;
   let redis: EmbeddedRedis | undefined;
-  let engine: Engine | undefined;
+  let engine: TestEngine | undefined;
   const procs: Proc[] = [];
 
   after(async () => {
@@ -205,7 +205,7 @@ describe('streaming a 2 GiB step between agents keeps the worker\'s memory flat'
 
     // this process starts the run and watches; only the worker process runs machines and steps
     const metrics = new FerryMetrics();
-    engine = new Engine({ redisUrl: redis.url, prefix, registry: replicationRegistry({ metrics }), metrics, logger: createLogger({ level: 'warn', pretty: false }) });
+    engine = openTestEngine(redis.url, { prefix, registry: replicationRegistry({ metrics }), metrics, logger: createLogger({ level: 'warn', pretty: false }) });
     const sampler = sampleRss(pids);
     let peaks: Record<string, number>;
     let runId: string;

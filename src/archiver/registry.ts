@@ -8,8 +8,8 @@ import { SinkBackoff } from './sink-backoff.js';
 
 export interface ArchiverRegistryOptions {
   metrics: ArchiverMetrics;
-  /** the engine's connection, once it exists (the sink backoff lives in Redis) */
-  redis: () => Redis;
+  /** the process's shared connection (the sink backoff lives in Redis; see openRedis in src/util/redis.ts) */
+  redis: Redis;
   prefix: string;
   clock: Clock;
   /** first sink-wide backoff, in milliseconds. @defaultValue 5000 */

@@ -13,7 +13,7 @@ export class SinkBackoff {
   private readonly backoff: SharedBackoff;
 
   constructor(
-    redis: () => Redis,
+    redis: Redis,
     prefix: string,
     private readonly clock: Clock,
     initialMs = 5_000,

@@ -7,6 +7,7 @@ import { archiverRegistry } from '../archiver/registry.js';
 import { TargetHealth, type TargetHealthRecord } from '../health/target-health.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../util/logger.js';
+import { openRedis } from '../util/redis.js';
 import { replicationRegistry } from '../replication/registry.js';
 import { jobRegistry } from '../jobs/registry.js';
 import { JobScheduler } from '../jobs/scheduler.js';
@@ -52,26 +53,29 @@ export async function openApp(g: GlobalOptions, opts: {
   const redis: RedisHandle = await acquireRedis();
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
   const metrics = opts.metrics ?? new FerryMetrics();
-  const health = new TargetHealth({ redis: () => engine.redis, prefix: g.prefix, log });
+  // one connection for the engine, the stores and the health records; the engine's workers duplicate it
+  const conn = openRedis(redis.url, log);
+  const health = new TargetHealth({ redis: conn, prefix: g.prefix, log });
   const registry = mergeRegistries(
     replicationRegistry({ metrics, health }),
     jobRegistry({ health }),
-    archiverRegistry({ metrics, redis: () => engine.redis, prefix: g.prefix, clock: systemClock }),
+    archiverRegistry({ metrics, redis: conn, prefix: g.prefix, clock: systemClock }),
   );
-  const engine: Engine = new Engine({
-    redisUrl: redis.url, prefix: g.prefix, registry, logger: log, metrics, inspect: opts.inspect,
+  const engine = new Engine({
+    redis: conn, prefix: g.prefix, registry, logger: log, metrics, inspect: opts.inspect,
     onEmit: (rec, e) => {
       if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
     },
   });
-  const jobs = new JobStore(engine.redis, g.prefix);
-  const scheduler = new JobScheduler(engine.redis, g.prefix, log);
+  const jobs = new JobStore(conn, g.prefix);
+  const scheduler = new JobScheduler(conn, g.prefix, log);
   const orchestrator = new LocalOrchestrator({ engine, jobs, scheduler, metrics, targets: opts.targets ?? (async () => targetViews(await health.list())) });
   if (opts.workers) startAppWorkers({ engine, jobs, scheduler }, opts);
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
     await scheduler.close();
     await engine.close();
+    conn.disconnect();
     await redis.release();
     log.flush?.();
   })());

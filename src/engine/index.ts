@@ -3,6 +3,8 @@ export { TransitionLog } from './transition-log.js';
 export { stateName } from './step.js';
 export type { InspectionEvent, InspectFn } from './inspection.js';
 export type {
-  Clock, EffectContext, EffectDefinition, MachineDefinition, MachineRecord, Registry, TransitionEvent, InboxEnvelope,
+  Clock, EffectContext, EffectDefinition, EngineTrace, MachineDefinition, MachineRecord, Registry, TransitionEvent, InboxEnvelope,
 } from './types.js';
+/** opens a connection as the engine expects it (the caller owns and closes it) */
+export { openRedis } from '../util/redis.js';
 export { mergeRegistries } from './merge-registries.js';

@@ -1,29 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { defineScripts } from '../util/redis-scripts.js';
+import { topScored } from '../util/redis.js';
 import type { Keys } from './keys.js';
-import type { InboxEnvelope, MachineRecord, TransitionEvent } from './types.js';
+import type { ChildEntry, InboxEnvelope, MachineRecord, TransitionEvent } from './types.js';
 
-/** Lua scripts live beside this file as `commands/<name>-<numKeys>.lua`. */
-function loadScript(name: string): { lua: string; numberOfKeys: number } {
-  const file = fileURLToPath(new URL(`./commands/${name}.lua`, import.meta.url));
-  return { lua: readFileSync(file, 'utf8'), numberOfKeys: Number(name.split('-').pop()) };
-}
-
-const SCRIPTS = { ferryCommit: 'commit-4', ferryRead: 'read-2', ferryRemoveOutbox: 'remove-outbox-1' } as const;
-
-type ScriptedRedis = Redis & {
+interface StoreCommands {
   ferryCommit(...args: (string | number)[]): Promise<number>;
   ferryRead(...args: (string | number)[]): Promise<[string[], string[]]>;
   ferryRemoveOutbox(...args: string[]): Promise<number>;
-};
-
-export function defineScripts(redis: Redis): ScriptedRedis {
-  for (const [command, file] of Object.entries(SCRIPTS)) {
-    if (!(command in redis)) redis.defineCommand(command, loadScript(file));
-  }
-  return redis as ScriptedRedis;
 }
+
+/** The scripts live beside this file as `commands/<name>-<numKeys>.lua`. */
+const SCRIPTS_FOLDER = new URL('./commands/', import.meta.url);
+const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-4', ferryRead: 'read-2', ferryRemoveOutbox: 'remove-outbox-1' };
 
 const JSON_FIELDS = new Set(['value', 'snapshot', 'children', 'timers', 'spawned']);
 
@@ -72,11 +61,15 @@ export interface CommitArgs {
   deleteFields?: string[];
 }
 
-/** Snapshot store: reads a record with its inbox head, commits with compare-and-set on the version. */
+/**
+ * Snapshot store: every read and write of the engine's machine keys (record, inbox, outbox, index,
+ * transition log appends). Reads a record with its inbox head, commits with compare-and-set on the
+ * version.
+ */
 export class SnapshotStore {
-  readonly redis: ScriptedRedis;
-  constructor(redis: Redis, readonly keys: Keys, readonly logMaxLen: number) {
-    this.redis = defineScripts(redis);
+  private readonly redis: Redis & StoreCommands;
+  constructor(redis: Redis, private readonly keys: Keys, private readonly logMaxLen: number) {
+    this.redis = defineScripts<StoreCommands>(redis, SCRIPTS_FOLDER, SCRIPTS);
   }
 
   async read(id: string, maxEvents: number, skipSnapshot: boolean): Promise<{ record: MachineRecord | null; envelopes: InboxEnvelope[]; raw: string[] }> {
@@ -86,6 +79,39 @@ export class SnapshotStore {
 
   async get(id: string): Promise<MachineRecord | null> {
     return decodeHash(await this.redis.hgetall(this.keys.record(id)));
+  }
+
+  /** the machine's registry of running children, or null when the machine does not exist */
+  async children(id: string): Promise<Record<string, ChildEntry> | null> {
+    const raw = await this.redis.hget(this.keys.record(id), 'children');
+    return raw ? (JSON.parse(raw) as Record<string, ChildEntry>) : null;
+  }
+
+  /** each machine's status, in the order of `ids` (null: no such machine); one round trip */
+  async statuses(ids: string[]): Promise<Array<MachineRecord['status'] | null>> {
+    if (!ids.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.keys.record(id), 'status');
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.map((_, i) => {
+      const [err, status] = replies[i] ?? [null, null];
+      return !err && status ? (status as MachineRecord['status']) : null;
+    });
+  }
+
+  /** Appends an envelope to the machine's inbox (the caller schedules its drain). */
+  async append(id: string, env: InboxEnvelope): Promise<void> {
+    await this.redis.rpush(this.keys.inbox(id), JSON.stringify(env));
+  }
+
+  /** Lists a top-level machine under its kind, scored by its creation time (ms since epoch). */
+  async index(kind: string, id: string, createdAt: number): Promise<void> {
+    await this.redis.zadd(this.keys.index(kind), createdAt, id);
+  }
+
+  /** top-level machines of a kind, newest first, with their creation times */
+  async list(kind: string, limit: number): Promise<Array<[id: string, createdAt: number]>> {
+    return topScored(this.redis, this.keys.index(kind), limit);
   }
 
   /** @returns false when another commit won the compare-and-set */

@@ -126,3 +126,14 @@ export interface Registry {
   machines: Record<string, MachineDefinition>;
   effects: Record<string, EffectDefinition>;
 }
+
+/**
+ * Calls for benchmarks and diagnostics, made synchronously in the engine's hot path: keep them cheap.
+ * bench/engine.bench.ts counts drain jobs, commits and events per commit with them.
+ */
+export interface EngineTrace {
+  /** a drain job of this process starts on a machine */
+  drainJob?(machineId: string): void;
+  /** a commit of this process won its compare-and-set (`expectedVersion` 0: the machine's creation) */
+  committed?(c: { machineId: string; expectedVersion: number; consumed: number }): void;
+}

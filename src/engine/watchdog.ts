@@ -16,11 +16,12 @@ export class Watchdog {
   private readonly watched = new Map<string, Watched>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly clock: Clock, private readonly checkEveryMs: number) {}
+  constructor(private readonly clock: Clock) {}
 
-  start(): void {
+  /** Checks every `checkEveryMs` milliseconds until stopped; a second start changes nothing. */
+  start(checkEveryMs: number): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.check(), this.checkEveryMs);
+    this.timer = setInterval(() => this.check(), checkEveryMs);
     this.timer.unref();
   }
 

@@ -28,8 +28,8 @@ export interface TargetHealthRecord {
 }
 
 export interface TargetHealthOptions {
-  /** the engine's connection, once it exists */
-  redis: () => Redis;
+  /** the process's shared connection (see openRedis in src/util/redis.ts) */
+  redis: Redis;
   /** the installation's key prefix (`--key-prefix`) */
   prefix: string;
   clock?: Clock;
@@ -72,6 +72,7 @@ export class TargetHealth {
   readonly probeTimeoutMs: number;
   readonly forgetAfterMs: number;
   private readonly clock: Clock;
+  private readonly redis: Redis;
   private readonly backoff: SharedBackoff;
   private readonly usedKey: string;
   private readonly upKey: string;
@@ -80,6 +81,7 @@ export class TargetHealth {
 
   constructor(private readonly o: TargetHealthOptions) {
     this.clock = o.clock ?? systemClock;
+    this.redis = o.redis;
     this.initialMs = o.initialMs ?? 1_000;
     this.maxMs = Math.max(this.initialMs, o.maxMs ?? 30_000);
     this.probeTimeoutMs = o.probeTimeoutMs ?? 2_000;
@@ -90,10 +92,6 @@ export class TargetHealth {
     this.backoff = new SharedBackoff({
       redis: o.redis, clock: this.clock, initialMs: this.initialMs, maxMs: this.maxMs, key: this.downKey,
     });
-  }
-
-  private get redis(): Redis {
-    return this.o.redis();
   }
 
   /**

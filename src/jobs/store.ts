@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError } from '../errors/index.js';
+import { topScored } from '../util/redis.js';
 import type { JobSpec } from './spec.js';
 
 export interface StoredJob {
@@ -16,7 +17,7 @@ export class JobStore {
   }
 
   /** the sorted set of a job's invocation ids, scored by firing time (ms) */
-  runsKey(name: string): string {
+  private runsKey(name: string): string {
     return `${this.prefix}:jobruns:${name}`;
   }
 
@@ -53,5 +54,10 @@ export class JobStore {
   /** invocation ids, newest first */
   async runs(name: string, limit = 20): Promise<string[]> {
     return this.redis.zrevrange(this.runsKey(name), 0, limit - 1);
+  }
+
+  /** invocation ids, newest first, with their firing times (ms since epoch) */
+  async runsWithTimes(name: string, limit = 20): Promise<Array<[id: string, at: number]>> {
+    return topScored(this.redis, this.runsKey(name), limit);
   }
 }

@@ -24,7 +24,7 @@ export function scrapeRefresher(opts: { log?: Logger; timeoutMs?: number }): (wh
 }
 
 /** What the gauges read: an Engine (with or without workers) on the installation's prefix. */
-export type QueueMetricsSource = Pick<Engine, 'queueCounts' | 'list' | 'redis' | 'keys'>;
+export type QueueMetricsSource = Pick<Engine, 'queueCounts' | 'list' | 'statuses'>;
 
 export interface QueueMetricsOptions {
   log?: Logger;
@@ -70,10 +70,7 @@ export function registerQueueMetrics(registry: Registry, source: QueueMetricsSou
     collect: () => refresh('ferry_runs_in_flight', async () => {
       const ids = await source.list('replication', runsLimit);
       if (!ids.length) return runsInFlight.set(0);
-      const pipeline = source.redis.pipeline();
-      for (const id of ids) pipeline.hget(source.keys.record(id), 'status');
-      const replies = (await pipeline.exec()) ?? [];
-      runsInFlight.set(replies.filter(([err, status]) => !err && status === 'active').length);
+      runsInFlight.set((await source.statuses(ids)).filter((status) => status === 'active').length);
     }),
   });
 

@@ -118,14 +118,13 @@ export class LocalOrchestrator implements Orchestrator {
 
   async listRuns(opts: { job?: string; limit?: number } = {}): Promise<RunView[]> {
     const limit = Math.min(Math.max(1, opts.limit || 20), 1000);
-    const r = this.d.engine.redis;
     let scored: Array<[string, number]>;
     if (opts.job) {
       if (!(await this.d.jobs.get(opts.job))) throw noSuchJob(opts.job);
-      scored = pairs(await r.zrevrange(this.d.jobs.runsKey(opts.job), 0, limit - 1, 'WITHSCORES'));
+      scored = await this.d.jobs.runsWithTimes(opts.job, limit);
     } else {
-      const [jobs, reps] = await Promise.all(['job', 'replication'].map((k) => r.zrevrange(this.d.engine.keys.index(k), 0, limit - 1, 'WITHSCORES')));
-      scored = [...pairs(jobs), ...pairs(reps)].sort((a, b) => b[1] - a[1]).slice(0, limit);
+      const [jobs, reps] = await Promise.all(['job', 'replication'].map((k) => this.d.engine.listWithTimes(k, limit)));
+      scored = [...jobs, ...reps].sort((a, b) => b[1] - a[1]).slice(0, limit);
     }
     const views = await Promise.all(scored.map(([id, at]) => this.runView(id, at)));
     return views.filter((v): v is RunView => v !== null);
@@ -174,10 +173,4 @@ export class LocalOrchestrator implements Orchestrator {
   }
 
   async close(): Promise<void> {}
-}
-
-function pairs(flat: string[]): Array<[string, number]> {
-  const out: Array<[string, number]> = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], Number(flat[i + 1])]);
-  return out;
 }

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { Clock } from './clock.js';
+import { defineScripts } from './redis-scripts.js';
 
 /** One key's backoff as stored: present from the first failure until a success clears it. */
 export interface BackoffRecord {
@@ -19,8 +18,8 @@ export interface BackoffRecord {
 }
 
 export interface SharedBackoffOptions {
-  /** the engine's connection, once it exists */
-  redis: () => Redis;
+  /** the process's shared connection (see openRedis in ./redis.ts) */
+  redis: Redis;
   /** the Redis key of one name's record */
   key: (name: string) => string;
   clock: Clock;
@@ -37,22 +36,14 @@ export type ClaimResult = { kind: 'claimed' } | { kind: 'none' } | { kind: 'wait
 
 const MAX_ERROR_TEXT = 1000;
 
-const SCRIPTS = { ferryBackoffFailed: 'backoff-failed-1', ferryBackoffClaim: 'backoff-claim-1' } as const;
-
-type ScriptedRedis = Redis & {
+interface BackoffCommands {
   ferryBackoffFailed(key: string, ...args: (string | number)[]): Promise<[number, number, number, number]>;
   ferryBackoffClaim(key: string, ...args: (string | number)[]): Promise<number>;
-};
+}
 
 /** The scripts live beside this file as `commands/<name>-<numKeys>.lua`. */
-function scripted(redis: Redis): ScriptedRedis {
-  for (const [command, name] of Object.entries(SCRIPTS)) {
-    if (command in redis) continue;
-    const file = fileURLToPath(new URL(`./commands/${name}.lua`, import.meta.url));
-    redis.defineCommand(command, { lua: readFileSync(file, 'utf8'), numberOfKeys: Number(name.split('-').pop()) });
-  }
-  return redis as ScriptedRedis;
-}
+const SCRIPTS_FOLDER = new URL('./commands/', import.meta.url);
+const SCRIPTS: Record<keyof BackoffCommands, string> = { ferryBackoffFailed: 'backoff-failed-1', ferryBackoffClaim: 'backoff-claim-1' };
 
 function decode(h: Record<string, string>): BackoffRecord | null {
   if (h.until === undefined) return null;
@@ -75,16 +66,20 @@ function decode(h: Record<string, string>): BackoffRecord | null {
  * atomically (a Lua script), so many workers failing together double the wait once, not each.
  */
 export class SharedBackoff {
-  constructor(private readonly o: SharedBackoffOptions) {}
+  private readonly redis: Redis & BackoffCommands;
+
+  constructor(private readonly o: SharedBackoffOptions) {
+    this.redis = defineScripts<BackoffCommands>(o.redis, SCRIPTS_FOLDER, SCRIPTS);
+  }
 
   async get(name: string): Promise<BackoffRecord | null> {
-    return decode(await this.o.redis().hgetall(this.o.key(name)));
+    return decode(await this.redis.hgetall(this.o.key(name)));
   }
 
   /** Records a failure; returns the backoff in effect after it. */
   async failed(name: string, error?: unknown): Promise<BackoffRecord> {
     const text = error === undefined ? '' : (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_TEXT);
-    const [until, delayMs, failures, since] = await scripted(this.o.redis()).ferryBackoffFailed(
+    const [until, delayMs, failures, since] = await this.redis.ferryBackoffFailed(
       this.o.key(name), this.o.clock.now(), this.o.initialMs, this.o.maxMs, text, this.o.ttlMs ?? 0,
     );
     return { until: Number(until), delayMs: Number(delayMs), failures: Number(failures), since: Number(since), lastError: text || null, claimedUntil: null };
@@ -95,14 +90,14 @@ export class SharedBackoff {
    * are told when to look again. `none` when no backoff is recorded (a success cleared it).
    */
   async claim(name: string, leaseMs: number): Promise<ClaimResult> {
-    const r = Number(await scripted(this.o.redis()).ferryBackoffClaim(this.o.key(name), this.o.clock.now(), Math.max(1, Math.round(leaseMs))));
+    const r = Number(await this.redis.ferryBackoffClaim(this.o.key(name), this.o.clock.now(), Math.max(1, Math.round(leaseMs))));
     return r === 0 ? { kind: 'claimed' } : r < 0 ? { kind: 'none' } : { kind: 'wait', at: r };
   }
 
   /** Clears the backoff; returns the record it cleared, or null when there was none. */
   async succeeded(name: string): Promise<BackoffRecord | null> {
     const key = this.o.key(name);
-    const res = await this.o.redis().multi().hgetall(key).del(key).exec();
+    const res = await this.redis.multi().hgetall(key).del(key).exec();
     const h = (res?.[0]?.[1] ?? {}) as Record<string, string>;
     return decode(h);
   }

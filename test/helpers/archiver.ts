@@ -1,4 +1,5 @@
-import { Engine } from '../../src/engine/index.js';
+import { openRedis, type Engine } from '../../src/engine/index.js';
+import { TestEngine } from './engine.js';
 import { systemClock } from '../../src/engine/types.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
 import { createLogger } from '../../src/util/logger.js';
@@ -8,13 +9,14 @@ import { openLogSource } from '../../src/archiver/open-log-source.js';
 
 let n = 0;
 
-/** An engine with the partition machine and in-process workers, on its own key prefix. */
-export function archiverEngine(redisUrl: string, o: { sinkBackoffMs?: number; effectConcurrency?: number; workers?: boolean } = {}): { engine: Engine; metrics: FerryMetrics; prefix: string } {
+/** An engine with the partition machine and in-process workers, on its own key prefix and connection. */
+export function archiverEngine(redisUrl: string, o: { sinkBackoffMs?: number; effectConcurrency?: number; workers?: boolean } = {}): { engine: TestEngine; metrics: FerryMetrics; prefix: string } {
   const metrics = new FerryMetrics();
   const prefix = `arc${process.pid}x${++n}`;
-  const engine: Engine = new Engine({
-    redisUrl, prefix, metrics, logger: createLogger({ level: 'warn', pretty: false }),
-    registry: archiverRegistry({ metrics, redis: () => engine.redis, prefix, clock: systemClock, sinkBackoffMs: o.sinkBackoffMs ?? 200 }),
+  const redis = openRedis(redisUrl);
+  const engine = new TestEngine(redis, {
+    prefix, metrics, logger: createLogger({ level: 'warn', pretty: false }),
+    registry: archiverRegistry({ metrics, redis, prefix, clock: systemClock, sinkBackoffMs: o.sinkBackoffMs ?? 200 }),
     onEmit: (_rec, e) => { if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage) }); },
   });
   if (o.workers !== false) engine.startWorkers({ effectConcurrency: o.effectConcurrency ?? 4, watchdogIntervalMs: 200 });

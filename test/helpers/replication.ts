@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../src/engine/index.js';
+import type { Engine } from '../../src/engine/index.js';
+import { openTestEngine, type TestEngine } from './engine.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
 import { createLogger } from '../../src/util/logger.js';
 import { replicationRegistry } from '../../src/replication/registry.js';
@@ -10,11 +11,11 @@ import type { Report } from '../../src/replication/report.js';
 
 let n = 0;
 
-/** An engine with ferry's replication machines and in-process workers, on its own key prefix. */
-export function replicationEngine(redisUrl: string): Engine {
+/** An engine with ferry's replication machines and in-process workers, on its own key prefix and connection. */
+export function replicationEngine(redisUrl: string): TestEngine {
   const metrics = new FerryMetrics();
-  const engine = new Engine({
-    redisUrl, prefix: `rep${process.pid}x${++n}`, registry: replicationRegistry({ metrics }), metrics,
+  const engine = openTestEngine(redisUrl, {
+    prefix: `rep${process.pid}x${++n}`, registry: replicationRegistry({ metrics }), metrics,
     logger: createLogger({ level: 'warn', pretty: false }),
   });
   engine.startWorkers({ watchdogIntervalMs: 200 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { Engine, type TransitionEvent } from '../../src/engine/index.js';
+import type { TransitionEvent } from '../../src/engine/index.js';
+import { openTestEngine } from './engine.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
 import { createLogger } from '../../src/util/logger.js';
 import { replicationRegistry } from '../../src/replication/registry.js';
@@ -189,8 +190,8 @@ export async function runKilledHalfway(
   const workers: WorkerProcess[] = [];
   const metrics = new FerryMetrics();
   // the run is started and watched from here; only the worker processes run machines and steps
-  const engine = new Engine({
-    redisUrl, prefix, registry: replicationRegistry({ metrics }), metrics, logger: createLogger({ level: 'warn', pretty: false }),
+  const engine = openTestEngine(redisUrl, {
+    prefix, registry: replicationRegistry({ metrics }), metrics, logger: createLogger({ level: 'warn', pretty: false }),
   });
   try {
     const first = await startWorker(redisUrl, prefix);
