@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { RemoteOrchestrator } from '../src/api/orchestrator-client.js';
-import { newOrchestratorClient } from '../src/grpc/orchestrator-proto.js';
+import { newHealthClient, newOrchestratorClient } from '../src/grpc/proto.js';
 import { freePort, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { TransitionLog } from '../src/engine/transition-log.js';
 import type { TransitionEvent } from '../src/engine/types.js';
@@ -155,7 +155,6 @@ describe('the service: agents, orchestrator and workers as separate processes', 
       const missing = await unary((cb) => raw.getRun({ id: 'no-such-run' }, md, cb));
       assert.equal(missing.err?.code, grpc.status.NOT_FOUND);
       // health answers without the token
-      const { newHealthClient } = await import('../src/grpc/proto.js');
       const health = newHealthClient(`127.0.0.1:${ports.grpc}`);
       const h = await unary<{ status?: string }>((cb) => health.check({ service: 'ferry.v1.Orchestrator' }, new grpc.Metadata(), {}, cb));
       assert.equal(h.res?.status, 'SERVING');

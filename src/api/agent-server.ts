@@ -11,7 +11,7 @@ import { bindServer, healthHandlers, serverKit } from '../grpc/server-kit.js';
 import { writeHeadered } from '../grpc/chunk-stream.js';
 import type { ReceiveRequest__Output } from '../grpc/generated/ferry/v1/ReceiveRequest.js';
 import { logSourceHandlers } from './log-source-handlers.js';
-import { ENDPOINT_SERVICE, services, type EndpointHandlers } from '../grpc/proto.js';
+import { ENDPOINT_SERVICE, serviceDefinition, type EndpointHandlers } from '../grpc/proto.js';
 import { invalidField, permissionDenied } from '../grpc/status.js';
 import { versionFromMsg, versionToMsg } from '../storage/remote/version-message.js';
 
@@ -172,9 +172,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
 
   const server = new grpc.Server();
-  const svc = services();
-  server.addService(svc.endpoint.service, impl);
-  server.addService(svc.health.service, healthHandlers(ENDPOINT_SERVICE));
+  server.addService(serviceDefinition('endpoint'), impl);
+  server.addService(serviceDefinition('health'), healthHandlers(ENDPOINT_SERVICE));
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--listen' });
   return { ...bound, endpoints: served, logRoot: logSource?.root ?? null };
 }

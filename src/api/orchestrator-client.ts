@@ -4,7 +4,7 @@ import type { Orchestrator, PartitionStatus, RunView, TargetView, TransitionEven
 import type { OrchestratorClient } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition__Output } from '../grpc/generated/ferry/v1/Transition.js';
 import { jobFromMsg, jobSpecToMsg, partitionFromMsg, runFromMsg, targetFromMsg, transitionFromMsg } from './orchestrator-messages.js';
-import { newOrchestratorClient } from '../grpc/orchestrator-proto.js';
+import { newOrchestratorClient } from '../grpc/proto.js';
 import { tokenMetadata } from '../grpc/remote-call.js';
 import { fromStatus } from '../grpc/status.js';
 import { validateJobSpec } from '../jobs/spec.js';

@@ -6,11 +6,10 @@ import { backpressuredWriter, bindServer, healthHandlers, serverKit } from '../g
 import type { OrchestratorHandlers } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition } from '../grpc/generated/ferry/v1/Transition.js';
 import type { WatchTransitionsRequest__Output } from '../grpc/generated/ferry/v1/WatchTransitionsRequest.js';
-import { ORCHESTRATOR_SERVICE, orchestratorPackage } from '../grpc/orchestrator-proto.js';
+import { ORCHESTRATOR_SERVICE, serviceDefinition } from '../grpc/proto.js';
 import {
   jobSpecFromMsg, jobToMsg, partitionToMsg, runToMsg, targetToMsg, transitionToMsg,
 } from './orchestrator-messages.js';
-import { services } from '../grpc/proto.js';
 import { invalidField } from '../grpc/status.js';
 
 export interface OrchestratorServerOptions {
@@ -85,8 +84,8 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
   };
 
   const server = new grpc.Server();
-  server.addService(orchestratorPackage().ferry.v1.Orchestrator.service, impl);
-  server.addService(services().health.service, healthHandlers(ORCHESTRATOR_SERVICE));
+  server.addService(serviceDefinition('orchestrator'), impl);
+  server.addService(serviceDefinition('health'), healthHandlers(ORCHESTRATOR_SERVICE));
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--grpc' });
   return {
     ...bound,

@@ -13,19 +13,13 @@ import { allPartitionStatus } from '../archiver/coordinator.js';
 import { openSink } from '../archiver/sinks/index.js';
 import { openLogSource } from '../archiver/open-log-source.js';
 import { restorePartition } from '../archiver/restore.js';
-import { FerryMetrics } from '../observability/metrics.js';
-import { parseListenAddress, startMetricsServer, type MetricsServer } from '../observability/metrics-server.js';
-import { registerQueueMetrics } from '../observability/queue-metrics.js';
-import { startClusterMetrics } from '../observability/cluster-metrics.js';
-import { feedInspectorFromLog } from '../observability/inspector-feed.js';
-import { InspectorBridge, startInspector, type Inspector } from '../observability/inspector-bridge.js';
+import { parseListenAddress } from '../observability/metrics-server.js';
 import { createLogger } from '../util/logger.js';
 import { readTokenFile } from '../grpc/auth.js';
 import { startAgent } from '../api/agent-server.js';
-import { startOrchestratorServer, type OrchestratorServer } from '../api/orchestrator-server.js';
+import { startOrchestratorServer } from '../api/orchestrator-server.js';
+import { serveMetrics, startServe, type ServeHandle } from '../service/serve.js';
 import { addTlsOptions, serverTls, type TlsFlags } from './tls-options.js';
-import { startHealthChecker, type HealthChecker } from '../health/health-checker.js';
-import { registerTargetHealthMetrics } from '../observability/health-metrics.js';
 
 /** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -325,39 +319,16 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     const { credentials, scheme } = serverTls(o);
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
-    // the registry shows the whole cluster's transitions and bytes (all workers), not only this process's
-    const metrics = new FerryMetrics({ defaults: true, clusterView: true });
-    const bridge = inspectAt ? new InspectorBridge() : null;
-    // workers start once the listeners are up: a busy port fails before any job is taken
-    // the inspector is fed from the transition log (every process's commits), not by this engine
-    const app = await openApp(globals(), { workers: false, graceful: true, metrics });
-    let metricsServer: MetricsServer | null = null;
-    let inspector: Inspector | null = null;
-    let grpcServer: OrchestratorServer | null = null;
-    let clusterMetrics: { stop(): Promise<void> } | null = null;
-    let inspectorFeed: { stop(): Promise<void> } | null = null;
-    let checker: HealthChecker | null = null;
+    const app = await openApp(globals(), { workers: false, graceful: true, metrics: serveMetrics() });
+    let served: ServeHandle | null = null;
     try {
-      registerQueueMetrics(metrics.registry, app.engine, { log: app.log });
-      registerTargetHealthMetrics(metrics.registry, app.health, { log: app.log });
-      clusterMetrics = startClusterMetrics(app.engine, metrics, app.log);
-      const lines: string[] = [];
-      if (grpcAt) {
-        grpcServer = await startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log });
-        lines.push(`orchestrator on ${scheme}://${grpcServer.address}`);
-      }
-      if (metricsAt) {
-        metricsServer = await startMetricsServer({ address: metricsAt, registry: metrics.registry, log: app.log });
-        lines.push(`metrics on ${metricsServer.url}/metrics`);
-      }
-      if (bridge && inspectAt) {
-        inspector = await startInspector({ address: inspectAt, bridge, source: app.engine, log: app.log });
-        inspectorFeed = feedInspectorFromLog(app.engine, bridge.inspect, app.log);
-        lines.push(`Stately inspector on ${inspector.server.pageUrl} (open it in a browser with internet access; clients connect to ${inspector.server.wsUrl})`);
-      }
-      startAppWorkers(app, workerOptions(o));
-      checker = startHealthChecker({ health: app.health, intervalMs: o.healthIntervalMs, log: app.log });
-      for (const line of lines) process.stdout.write(`${line}\n`);
+      served = await startServe(app, {
+        // the API is started here, not in src/service: src/api sits above it
+        api: grpcAt ? { scheme, start: () => startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log }) } : undefined,
+        metricsAt, inspectAt, healthIntervalMs: o.healthIntervalMs,
+        startWorkers: () => startAppWorkers(app, workerOptions(o)),
+      });
+      for (const line of served.lines) process.stdout.write(`${line}\n`);
       process.stderr.write(`ferry: serving (pid ${process.pid}); Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
         if (app.interrupted.aborted) resolve();
@@ -365,14 +336,8 @@ addTlsOptions(addWorkerOptions(program.command('serve')
       });
       process.stderr.write('ferry: stopping: waiting for running jobs to finish\n');
     } finally {
-      await grpcServer?.close(5000);
-      await clusterMetrics?.stop();
-      await inspectorFeed?.stop();
-      // metrics first (no scrape of a closing engine), workers next (their last transitions still reach the inspector), the inspector last
-      await metricsServer?.close();
-      await checker?.stop();
-      await app.close();
-      await inspector?.close();
+      // a failed start has closed what it started (the app too)
+      await served?.close();
       // a library may keep a handle open (the inspector client retries a lost connection every 5 s)
       setTimeout(() => process.exit(), 2000).unref();
     }

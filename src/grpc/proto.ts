@@ -2,11 +2,13 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as EndpointProto } from './generated/endpoint.js';
-import type { EndpointClient } from './generated/ferry/v1/Endpoint.js';
 import type { ProtoGrpcType as HealthProto } from './generated/health.js';
+import type { ProtoGrpcType as OrchestratorProto } from './generated/orchestrator.js';
+import type { EndpointClient } from './generated/ferry/v1/Endpoint.js';
 import type { HealthClient } from './generated/grpc/health/v1/Health.js';
+import type { OrchestratorClient } from './generated/ferry/v1/Orchestrator.js';
 
-/** proto/ at the repository root (this file is src/api/proto.ts) */
+/** proto/ at the repository root (this file is src/grpc/proto.ts) */
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto/', import.meta.url));
 
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -21,34 +23,56 @@ export const LOADER_OPTIONS: protoLoader.Options = {
  */
 export type { EndpointClient, EndpointHandlers } from './generated/ferry/v1/Endpoint.js';
 export type { HealthClient, HealthHandlers } from './generated/grpc/health/v1/Health.js';
+export type { OrchestratorClient, OrchestratorHandlers } from './generated/ferry/v1/Orchestrator.js';
 
-export const ENDPOINT_SERVICE = 'ferry.v1.Endpoint';
+/** The client constructor (with its `service` definition) that grpc.loadPackageDefinition makes of each service. */
+interface Constructors {
+  endpoint: EndpointProto['ferry']['v1']['Endpoint'];
+  orchestrator: OrchestratorProto['ferry']['v1']['Orchestrator'];
+  health: HealthProto['grpc']['health']['v1']['Health'];
+}
+export type ServiceKind = keyof Constructors;
 
-/** What grpc.loadPackageDefinition makes of the loaded protos. */
-type Packages = EndpointProto & HealthProto;
+/** Each service's .proto and full name (the name is also what grpc.health.v1.Health/Check takes). */
+const SERVICES: Record<ServiceKind, { file: string; name: string }> = {
+  endpoint: { file: 'ferry/v1/endpoint.proto', name: 'ferry.v1.Endpoint' },
+  orchestrator: { file: 'ferry/v1/orchestrator.proto', name: 'ferry.v1.Orchestrator' },
+  health: { file: 'grpc/health/v1/health.proto', name: 'grpc.health.v1.Health' },
+};
 
-interface Loaded {
-  endpoint: Packages['ferry']['v1']['Endpoint'];
-  health: Packages['grpc']['health']['v1']['Health'];
+export const ENDPOINT_SERVICE = SERVICES.endpoint.name;
+export const ORCHESTRATOR_SERVICE = SERVICES.orchestrator.name;
+
+const loaded: Partial<Constructors> = {};
+
+/**
+ * The service's client constructor, its .proto loaded on first use and kept for the process. Each
+ * file is loaded on its own: endpoint.proto and orchestrator.proto both declare messages of
+ * ferry.v1 (GetPartitionRequest), which one protobuf root rejects as duplicates; and a process
+ * loads only what it serves or calls (the CLI with --server never parses endpoint.proto).
+ */
+function constructor<K extends ServiceKind>(kind: K): Constructors[K] {
+  const cached = loaded[kind];
+  if (cached) return cached;
+  const { file, name } = SERVICES[kind];
+  let node: unknown = grpc.loadPackageDefinition(protoLoader.loadSync(file, LOADER_OPTIONS));
+  for (const part of name.split('.')) node = (node as Record<string, unknown>)[part];
+  return (loaded[kind] = node as Constructors[K]);
 }
 
-let loaded: Loaded | null = null;
-
-/** Loads both protos once per process. */
-export function services(): Loaded {
-  if (loaded) return loaded;
-  const def = protoLoader.loadSync(['ferry/v1/endpoint.proto', 'grpc/health/v1/health.proto'], LOADER_OPTIONS);
-  const pkg = grpc.loadPackageDefinition(def) as unknown as Packages;
-  loaded = { endpoint: pkg.ferry.v1.Endpoint, health: pkg.grpc.health.v1.Health };
-  return loaded;
+/** What server.addService takes for the service. */
+export function serviceDefinition<K extends ServiceKind>(kind: K): Constructors[K]['service'] {
+  return constructor(kind).service;
 }
 
 export function newEndpointClient(address: string, credentials = grpc.credentials.createInsecure(), options?: grpc.ChannelOptions): EndpointClient {
-  const Client = services().endpoint;
-  return new Client(address, credentials, options);
+  return new (constructor('endpoint'))(address, credentials, options);
 }
 
 export function newHealthClient(address: string, credentials = grpc.credentials.createInsecure(), options?: grpc.ChannelOptions): HealthClient {
-  const Client = services().health;
-  return new Client(address, credentials, options);
+  return new (constructor('health'))(address, credentials, options);
+}
+
+export function newOrchestratorClient(address: string, credentials = grpc.credentials.createInsecure(), options?: grpc.ChannelOptions): OrchestratorClient {
+  return new (constructor('orchestrator'))(address, credentials, options);
 }
