@@ -1,7 +1,7 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
 import { childIdOf } from './children.js';
-import { effect, isTargetUnhealthy } from './effect.js';
-import { attemptsExhausted, backoffMs, readEffectError, unhealthyWaitMs, type RetryPolicy } from './filesystem.js';
+import { effect, isTargetUnhealthy, readEffectError } from './effect.js';
+import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
 
 /**

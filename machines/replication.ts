@@ -1,19 +1,15 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
 import { childIdOf } from './children.js';
-import { effect, isTargetUnhealthy, type EffectError } from './effect.js';
+import { effect, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
 import {
-  attemptsExhausted,
-  backoffMs,
-  readEffectError,
-  unhealthyWaitMs,
   type FilesystemFinalState,
   type FilesystemInput,
   type FilesystemOutput,
   type FilesystemState,
   type FilesystemSummary,
-  type RetryPolicy,
   type Step,
 } from './filesystem.js';
+import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 
 /**
  * The replication machine: one run from one sender endpoint to one receiver endpoint.

@@ -1,5 +1,5 @@
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
-import type { RetryPolicy } from '../../machines/filesystem.js';
+import type { RetryPolicy } from '../../machines/retry.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { validateReplicateOptions } from '../replication/runs.js';
 

@@ -1,5 +1,6 @@
 import type { FilesystemPlan, InitialReplicationPolicy, Plan } from '../../machines/replication.js';
-import type { Step, Version } from '../../machines/filesystem.js';
+import type { Step } from '../../machines/filesystem.js';
+import type { Version } from '../../machines/version.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { globToRegExp } from '../util/glob.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { InitialReplicationPolicy, ReplicationContext, ReplicationInput } from '../../machines/replication.js';
-import type { RetryPolicy } from '../../machines/filesystem.js';
+import type { RetryPolicy } from '../../machines/retry.js';
 import type { Engine } from '../engine/engine.js';
 import type { EffectProgress, MachineRecord } from '../engine/types.js';
 import { InvalidArgumentError } from '../errors/index.js';
