@@ -1,4 +1,5 @@
 import type { FilesystemEntryState, ReplicationContext } from '../../machines/replication.js';
+import { stateName } from '../util/state-name.js';
 
 /** One filesystem of a replication report. */
 export interface FilesystemReport {
@@ -38,15 +39,6 @@ export interface ReplicationSnapshotLike {
 
 /** Progress of running effects per child id (`fs-<index>`), e.g. from the engine's watchdog. */
 export type LiveProgress = Record<string, { bytes?: number } | undefined>;
-
-function stateName(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value !== null && typeof value === 'object') {
-    const [key] = Object.keys(value);
-    if (key !== undefined) return key;
-  }
-  return String(value);
-}
 
 function iso(ms: number | null | undefined): string | null {
   if (typeof ms !== 'number' || !Number.isFinite(ms)) return null;

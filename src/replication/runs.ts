@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors/index.js';
 import { parseEndpoint } from '../storage/endpoint.js';
 import { replicationReport, type Report } from './report.js';
 import { snapshotRegExp } from './planner.js';
-import { stateName } from '../engine/step.js';
+import { stateName } from '../util/state-name.js';
 
 export interface ReplicateOptions {
   sender: string;

@@ -5,7 +5,7 @@ import { openLogSource } from '../archiver/open-log-source.js';
 import { partitionMachineId } from '../../machines/partition.js';
 import { openSink } from '../archiver/sinks/index.js';
 import type { Engine } from '../engine/engine.js';
-import { stateName } from '../engine/step.js';
+import { stateName } from '../util/state-name.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { invokeJob, noSuchJob, notFound } from '../jobs/invoke.js';
 import type { JobScheduler } from '../jobs/scheduler.js';
