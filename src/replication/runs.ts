@@ -8,6 +8,7 @@ import { parseEndpoint } from '../storage/endpoint.js';
 import { replicationReport, type Report } from './report.js';
 import { snapshotRegExp } from './planner.js';
 import { stateName } from '../util/state-name.js';
+import { compactUtcStamp } from '../util/time.js';
 
 export interface ReplicateOptions {
   sender: string;
@@ -28,8 +29,7 @@ export const DEFAULT_RETRY: RetryPolicy = { initialMs: 5_000, maxMs: 300_000, ma
 const POLICIES: InitialReplicationPolicy[] = ['most_recent', 'all', 'fail'];
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `run-${stamp}-${randomBytes(3).toString('hex')}`;
+  return `run-${compactUtcStamp(now)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Checks a run request before anything starts; every problem names the flag. */
