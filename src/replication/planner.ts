@@ -3,6 +3,7 @@ import type { Step } from '../../machines/filesystem.js';
 import type { Version } from '../../machines/version.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { assertSameKind } from '../storage/endpoint.js';
 import { globToRegExp } from '../util/glob.js';
 import { incrementalPath } from './incremental-path.js';
 
@@ -62,14 +63,7 @@ export function batchSteps(steps: Step[], sender: Version[]): Step[] {
 export async function planReplication(opts: PlanReplicationOptions): Promise<Plan> {
   const { sender, receiver } = opts;
   const initial = opts.initial ?? 'most_recent';
-  if (sender.kind !== receiver.kind) {
-    throw new InvalidArgumentError(
-      `cannot replicate from ${sender.endpoint} (${sender.kind}) to ${receiver.endpoint} (${receiver.kind}): ` +
-        'sender and receiver must use the same storage kind; pick a receiver endpoint of kind ' +
-        `${sender.kind}`,
-      { code: 'ENDPOINT_KIND_MISMATCH', details: { sender: sender.endpoint, receiver: receiver.endpoint } },
-    );
-  }
+  assertSameKind(sender, receiver);
   if (initial !== 'most_recent' && initial !== 'all' && initial !== 'fail') {
     throw new InvalidArgumentError(`unknown initial replication policy "${String(initial)}": use most_recent, all or fail`, {
       code: 'INVALID_INITIAL_POLICY',

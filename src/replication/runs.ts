@@ -4,7 +4,7 @@ import type { RetryPolicy } from '../../machines/retry.js';
 import type { Engine } from '../engine/engine.js';
 import type { EffectProgress, MachineRecord } from '../engine/types.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { parseEndpoint } from '../storage/endpoint.js';
+import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
 import { replicationReport, type Report } from './report.js';
 import { snapshotRegExp } from './planner.js';
 import { stateName } from '../util/state-name.js';
@@ -36,10 +36,8 @@ export function newRunId(now = new Date()): string {
 export function validateReplicateOptions(o: ReplicateOptions): ReplicationInput {
   const s = parseEndpoint(o.sender);
   const r = parseEndpoint(o.receiver);
-  if (s.kind !== r.kind) {
-    throw new InvalidArgumentError(`sender is a ${s.kind} endpoint and receiver a ${r.kind} endpoint: both must use the same driver`, { code: 'DRIVER_MISMATCH' });
-  }
-  if (s.kind === r.kind && s.location === r.location) throw new InvalidArgumentError('sender and receiver are the same endpoint', { code: 'SAME_ENDPOINT' });
+  assertSameKind({ kind: s.kind, endpoint: o.sender }, { kind: r.kind, endpoint: o.receiver });
+  if (s.location === r.location) throw new InvalidArgumentError('sender and receiver are the same endpoint', { code: 'SAME_ENDPOINT' });
   const initial = o.initial ?? 'most_recent';
   if (!POLICIES.includes(initial)) throw new InvalidArgumentError(`--initial must be one of ${POLICIES.join(', ')}, not ${JSON.stringify(initial)}`, { code: 'INVALID_ARGUMENT' });
   const concurrency = o.concurrency ?? 4;
