@@ -22,13 +22,19 @@ export interface PlanReplicationOptions {
   batch?: boolean;
 }
 
-/** A user's regular expression, or an InvalidArgumentError naming the flag. */
-export function snapshotRegExp(flag: string, source: string | undefined): RegExp | null {
+/** The snapshot name filters: field (job spec, details.field) -> CLI flag (in the message). */
+const SNAPSHOT_FILTER_FLAGS = { include_snapshots: '--include-snapshots', exclude_snapshots: '--exclude-snapshots' } as const;
+
+/** A user's regular expression, or an InvalidArgumentError naming the flag (message) and the field (details). */
+export function snapshotRegExp(field: keyof typeof SNAPSHOT_FILTER_FLAGS, source: string | undefined): RegExp | null {
   if (source === undefined || source === '') return null;
   try {
     return new RegExp(source);
   } catch (err) {
-    throw new InvalidArgumentError(`${flag} ${JSON.stringify(source)} is not a valid regular expression: ${(err as Error).message}`, { code: 'INVALID_ARGUMENT' });
+    throw new InvalidArgumentError(`${SNAPSHOT_FILTER_FLAGS[field]} ${JSON.stringify(source)} is not a valid regular expression: ${(err as Error).message}`, {
+      code: 'INVALID_ARGUMENT',
+      details: { field },
+    });
   }
 }
 
@@ -71,8 +77,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   }
 
   const filter = opts.filesystems === undefined || opts.filesystems === '' ? null : globToRegExp(opts.filesystems);
-  const include = snapshotRegExp('--include-snapshots', opts.includeSnapshots);
-  const exclude = snapshotRegExp('--exclude-snapshots', opts.excludeSnapshots);
+  const include = snapshotRegExp('include_snapshots', opts.includeSnapshots);
+  const exclude = snapshotRegExp('exclude_snapshots', opts.excludeSnapshots);
   const wanted = (v: Version) => (!include || include.test(v.name)) && !(exclude && exclude.test(v.name));
   const batch = !!opts.batch && sender.capabilities.batch && receiver.capabilities.batch;
   const names = (await sender.listFilesystems())
