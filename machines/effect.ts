@@ -17,6 +17,26 @@ export interface EffectError {
 }
 
 /**
+ * Pure: reads the `error` of an `xstate.error.actor.*` event. The engine always delivers an
+ * EffectError; anything else (a thrown value from a misbehaving effect) counts as temporary, so a
+ * bug shows up as retries carrying its message instead of a silent stop.
+ */
+export function readEffectError(error: unknown): EffectError {
+  if (error !== null && typeof error === 'object') {
+    const e = error as Partial<EffectError>;
+    const message = typeof e.message === 'string' ? e.message : String(error);
+    return {
+      name: typeof e.name === 'string' ? e.name : 'Error',
+      message,
+      kind: e.kind === 'permanent' ? 'permanent' : 'temporary',
+      code: typeof e.code === 'string' ? e.code : 'ERROR',
+      ...(typeof e.retryAfterMs === 'number' ? { retryAfterMs: e.retryAfterMs } : {}),
+    };
+  }
+  return { name: 'Error', message: String(error), kind: 'temporary', code: 'ERROR' };
+}
+
+/**
  * The code of a temporary error that says the work was not tried: a target it needs is down (its
  * health check fails). Machines wait `retryAfterMs` and try again without counting an attempt, so
  * an agent that is down for long delays the work instead of failing it.

@@ -1,5 +1,7 @@
 import { assign, setup } from 'xstate';
-import { effect, isTargetUnhealthy, targetWaitMs, type EffectError } from './effect.js';
+import { effect, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
+import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
+import type { Version } from './version.js';
 
 /**
  * The filesystem machine: one filesystem in one replication run.
@@ -15,37 +17,12 @@ import { effect, isTargetUnhealthy, targetWaitMs, type EffectError } from './eff
  */
 export const filesystemMachineVersion = '1';
 
-/**
- * One snapshot of one filesystem. Structurally the same as `Version` in src/storage/driver.ts
- * (machines import nothing from src/): matched by guid, ordered by createtxg.
- */
-export interface Version {
-  name: string;
-  guid: string;
-  createtxg: number;
-  creation?: string;
-}
-
 /** One replication step: a full send (`from` null) or an incremental send from `from` to `to`. */
 export interface Step {
   from: Version | null;
   to: Version;
   /** the stream also carries every sender snapshot between `from` and `to` (zfs send -I) */
   intermediates?: boolean;
-}
-
-/** Retry policy for temporary failures. */
-export interface RetryPolicy {
-  /** first wait after a temporary failure, in milliseconds */
-  initialMs: number;
-  /** the wait doubles after each further failure, up to this many milliseconds */
-  maxMs: number;
-  /**
-   * attempts per unit of work (a step, a planning), the first one included; after this many
-   * temporary failures in a row the unit gives up with a permanent error. 0 (or a non-finite
-   * number) means no limit.
-   */
-  maxAttempts: number;
 }
 
 export interface FilesystemInput {
@@ -143,53 +120,6 @@ export function summarizeFilesystem(context: FilesystemContext): FilesystemSumma
     bytes: context.bytes,
     problem: context.problem,
   };
-}
-
-/**
- * Pure: the wait before attempt `attempt + 1`, after `attempt` (>= 1) failures in a row:
- * initialMs * 2^(attempt-1), capped at maxMs.
- */
-export function backoffMs(retry: RetryPolicy, attempt: number): number {
-  const initial = Math.max(0, retry.initialMs);
-  const max = Math.max(initial, retry.maxMs);
-  const exponent = Math.max(0, attempt - 1);
-  // 2^exponent overflows to Infinity for large exponents; Math.min caps it.
-  return Math.min(max, initial * 2 ** exponent);
-}
-
-/**
- * Pure: the wait after a TARGET_UNHEALTHY refusal (which counts no attempt): the error's own wait,
- * else (an error from an older worker) the backoff after the failures so far (0 failures: as 1).
- * One rule for every machine that waits for an unhealthy agent.
- */
-export function unhealthyWaitMs(retry: RetryPolicy, attempt: number, error: EffectError): number {
-  return targetWaitMs(error, backoffMs(retry, attempt));
-}
-
-/** Pure: whether `attempts` failed attempts in a row use up the policy. */
-export function attemptsExhausted(retry: RetryPolicy, attempts: number): boolean {
-  const max = retry.maxAttempts;
-  return typeof max === 'number' && Number.isFinite(max) && max > 0 && attempts >= max;
-}
-
-/**
- * Pure: reads the `error` of an `xstate.error.actor.*` event. The engine always delivers an
- * EffectError; anything else (a thrown value from a misbehaving effect) counts as temporary, so a
- * bug shows up as retries carrying its message instead of a silent stop.
- */
-export function readEffectError(error: unknown): EffectError {
-  if (error !== null && typeof error === 'object') {
-    const e = error as Partial<EffectError>;
-    const message = typeof e.message === 'string' ? e.message : String(error);
-    return {
-      name: typeof e.name === 'string' ? e.name : 'Error',
-      message,
-      kind: e.kind === 'permanent' ? 'permanent' : 'temporary',
-      code: typeof e.code === 'string' ? e.code : 'ERROR',
-      ...(typeof e.retryAfterMs === 'number' ? { retryAfterMs: e.retryAfterMs } : {}),
-    };
-  }
-  return { name: 'Error', message: String(error), kind: 'temporary', code: 'ERROR' };
 }
 
 function outputOf(context: FilesystemContext, state: FilesystemFinalState): FilesystemOutput {

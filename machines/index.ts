@@ -1,10 +1,17 @@
-export { effect, isTargetUnhealthy, targetWaitMs, TARGET_UNHEALTHY, type EffectError } from './effect.js';
+export { effect, isTargetUnhealthy, readEffectError, targetWaitMs, TARGET_UNHEALTHY, type EffectError } from './effect.js';
 export {
   attemptsExhausted,
   backoffMs,
+  doubledWaitMs,
+  halvedWaitMs,
+  resolveWaitWindow,
+  unhealthyWaitMs,
+  type RetryPolicy,
+} from './retry.js';
+export type { Version } from './version.js';
+export {
   filesystemMachine,
   filesystemMachineVersion,
-  readEffectError,
   summarizeFilesystem,
   type FilesystemContext,
   type FilesystemEvent,
@@ -15,9 +22,7 @@ export {
   type FilesystemSummary,
   type ReplicateStepInput,
   type ReplicateStepOutput,
-  type RetryPolicy,
   type Step,
-  type Version,
 } from './filesystem.js';
 export {
   filesystemChildId,
@@ -58,7 +63,6 @@ export {
   type PartitionInput,
   type PartitionLastError,
   type PartitionNotifyEvent,
-  type PartitionRetry,
   type PartitionSignal,
   type PartitionState,
   type PartitionSummary,

@@ -1,7 +1,16 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
-import { childIdOf } from './children.js';
-import { effect, isTargetUnhealthy } from './effect.js';
-import { attemptsExhausted, backoffMs, readEffectError, unhealthyWaitMs, type RetryPolicy } from './filesystem.js';
+import {
+  allChildrenCompleted,
+  allChildrenDone,
+  childMachineFailed,
+  failedChildrenSummary,
+  isUnfinishedChild,
+  releasedChildId,
+  updateUnfinishedChild,
+  type ChildEntry,
+} from './children.js';
+import { effect, isTargetUnhealthy, readEffectError } from './effect.js';
+import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
 
 /**
@@ -52,18 +61,11 @@ export interface TakeSnapshotOutput {
   filesystems: number;
 }
 
-export interface ReplicationEntry {
-  index: number;
-  /** `to-<index>` */
-  childId: string;
+/** The job machine's record of one receiver's replication (child id `to-<index>`). */
+export interface ReplicationEntry extends ChildEntry {
   receiver: string;
   /** the replication machine's id, `<runId>.to-<index>` */
   runId: string;
-  /** 'Pending' until spawned, then the child's last reported state */
-  state: string;
-  done: boolean;
-  bytes: number;
-  problem: string | null;
 }
 
 export interface JobContext {
@@ -99,15 +101,6 @@ export interface JobOutput {
 /** Pure: the id of the replication machine for the index-th receiver. */
 export function replicationChildId(index: number): string {
   return `to-${index}`;
-}
-
-function entryOf(context: JobContext, event: { type: string; childId?: unknown }): ReplicationEntry | undefined {
-  const id = childIdOf(event);
-  return id === undefined ? undefined : context.replications.find((e) => e.childId === id);
-}
-
-function replaceEntry(context: JobContext, next: ReplicationEntry): ReplicationEntry[] {
-  return context.replications.map((e) => (e.index === next.index ? next : e));
 }
 
 function outputOf(context: JobContext, state: JobOutput['state']): JobOutput {
@@ -151,12 +144,9 @@ export const jobMachine = setup({
     isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
     isTargetUnhealthy: (_, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
     snapshotAttemptsExhausted: ({ context }) => attemptsExhausted(context.replication.retry, context.attempt + 1),
-    isUnfinishedChild: ({ context, event }) => {
-      const e = entryOf(context, event);
-      return e !== undefined && e.state !== 'Pending' && !e.done;
-    },
-    allCompleted: ({ context }) => context.replications.every((r) => r.done && r.state === 'Completed'),
-    allDone: ({ context }) => context.replications.every((r) => r.done),
+    isUnfinishedChild: ({ context, event }) => isUnfinishedChild(context.replications, event),
+    allCompleted: ({ context }) => allChildrenCompleted(context.replications),
+    allDone: ({ context }) => allChildrenDone(context.replications),
   },
   actions: {
     recordSnapshot: assign((_, params: { output: TakeSnapshotOutput }) => ({ snapshotTaken: params.output?.name ?? null, attempt: 0, waitMs: null, problem: null })),
@@ -183,32 +173,26 @@ export const jobMachine = setup({
       }
     }),
     recordChildState: assign(({ context }, params: { event: Extract<JobEvent, { type: 'ferry.child.state' }> }) => {
-      const entry = entryOf(context, params.event);
-      if (entry === undefined || entry.done) return {};
       const s = params.event.summary;
-      return { replications: replaceEntry(context, { ...entry, state: params.event.state, bytes: s?.bytes ?? entry.bytes, problem: s ? s.problem : entry.problem }) };
+      const replications = updateUnfinishedChild(context.replications, params.event, (entry) => ({
+        ...entry, state: params.event.state, bytes: s?.bytes ?? entry.bytes, problem: s ? s.problem : entry.problem,
+      }));
+      return replications ? { replications } : {};
     }),
     recordChildDone: assign(({ context }, params: { type: string; output: ReplicationOutput | undefined }) => {
-      const entry = entryOf(context, params);
-      if (entry === undefined || entry.done) return {};
       const out = params.output;
-      return {
-        replications: replaceEntry(context, {
-          ...entry, done: true, state: out?.state ?? 'PermanentError', bytes: out?.bytes ?? entry.bytes,
-          problem: out === undefined ? 'replication finished without output' : out.problem,
-        }),
-      };
+      const replications = updateUnfinishedChild(context.replications, params, (entry) => ({
+        ...entry, done: true, state: out?.state ?? 'PermanentError', bytes: out?.bytes ?? entry.bytes,
+        problem: out === undefined ? 'replication finished without output' : out.problem,
+      }));
+      return replications ? { replications } : {};
     }),
     recordChildError: assign(({ context }, params: { type: string; error: unknown }) => {
-      const entry = entryOf(context, params);
-      if (entry === undefined || entry.done) return {};
-      return { replications: replaceEntry(context, { ...entry, done: true, state: 'PermanentError', problem: `replication machine failed: ${readEffectError(params.error).message}` }) };
+      const replications = updateUnfinishedChild(context.replications, params, (entry) => ({ ...entry, ...childMachineFailed('replication', params.error) }));
+      return replications ? { replications } : {};
     }),
-    releaseChild: stopChild((_, params: { type: string }) => childIdOf(params) ?? ''),
-    recordRunFailure: assign(({ context }) => {
-      const failed = context.replications.filter((r) => r.state !== 'Completed');
-      return { problem: `${failed.length} of ${context.replications.length} receivers failed: ${failed.map((r) => `${r.receiver}: ${r.problem ?? 'failed'}`).join('; ')}` };
-    }),
+    releaseChild: stopChild(releasedChildId),
+    recordRunFailure: assign(({ context }) => ({ problem: failedChildrenSummary(context.replications, 'receivers', (r) => r.receiver) })),
     recordReset: assign({ problem: 'reset by operator (ferry signal reset)' }),
   },
 }).createMachine({

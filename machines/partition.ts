@@ -1,6 +1,6 @@
 import { assign, enqueueActions, setup } from 'xstate';
-import { effect, type EffectError } from './effect.js';
-import { readEffectError } from './filesystem.js';
+import { effect, readEffectError, type EffectError } from './effect.js';
+import { doubledWaitMs, halvedWaitMs, resolveWaitWindow, type RetryPolicy } from './retry.js';
 
 /**
  * The partition machine: the WAL archiver of one log partition (one storage, one partition).
@@ -21,15 +21,8 @@ import { readEffectError } from './filesystem.js';
  */
 export const partitionMachineVersion = '1';
 
-/** Waits after temporary failures, in milliseconds. */
-export interface PartitionRetry {
-  /** the first wait, and the shortest the wait is ever halved back to */
-  initialMs: number;
-  /** the wait doubles after each further failure, up to this */
-  maxMs: number;
-}
-
-export const DEFAULT_PARTITION_RETRY: Readonly<PartitionRetry> = Object.freeze({ initialMs: 5_000, maxMs: 300_000 });
+/** 5 s doubling to 5 min; no `maxAttempts`: a partition never gives up on its next entry. */
+export const DEFAULT_PARTITION_RETRY: Readonly<RetryPolicy> = Object.freeze({ initialMs: 5_000, maxMs: 300_000 });
 
 export interface PartitionInput {
   /** storage name ([A-Za-z0-9_-], validated by the caller) */
@@ -42,7 +35,8 @@ export interface PartitionInput {
   sink: string;
   /** the first LSN to archive: the partition's low water mark, or 1 if it is empty */
   nextLsn: number;
-  retry?: Partial<PartitionRetry>;
+  /** waits after temporary failures (`maxAttempts` does not apply: a partition never gives up) */
+  retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
 }
 
 /** Input of the `archiveEntry` effect: archive entry `lsn` of the partition to the sink. */
@@ -88,7 +82,8 @@ export interface PartitionContext {
    * `retry.maxMs`, each time a wait ends, and halves, down to `retry.initialMs`, on each success
    */
   backoffMs: number;
-  retry: PartitionRetry;
+  /** `initialMs` and `maxMs` only */
+  retry: RetryPolicy;
   /** entries uploaded */
   archived: number;
   /** entries found already in the sink with the same content */
@@ -175,14 +170,6 @@ export function summarizePartition(context: PartitionContext): PartitionSummary 
 function toLsn(value: unknown): number {
   const n = typeof value === 'number' ? value : Number(value);
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
-}
-
-function resolveRetry(retry: Partial<PartitionRetry> | undefined): PartitionRetry {
-  const initial = Number(retry?.initialMs);
-  const max = Number(retry?.maxMs);
-  const initialMs = Number.isFinite(initial) && initial > 0 ? initial : DEFAULT_PARTITION_RETRY.initialMs;
-  const maxMs = Number.isFinite(max) && max > 0 ? Math.max(initialMs, max) : Math.max(initialMs, DEFAULT_PARTITION_RETRY.maxMs);
-  return { initialMs, maxMs };
 }
 
 /** What a notification does to the positions: the gap rule and the high water mark. */
@@ -280,7 +267,7 @@ export const partitionMachine = setup({
         nextLsn: context.nextLsn + 1,
         archived: context.archived + (present ? 0 : 1),
         present: context.present + (present ? 1 : 0),
-        backoffMs: Math.max(context.retry.initialMs, Math.floor(context.backoffMs / 2)),
+        backoffMs: halvedWaitMs(context.retry, context.backoffMs),
         lastError: null,
       };
     }),
@@ -291,15 +278,13 @@ export const partitionMachine = setup({
     }),
     recordAckFailure: assign(lastErrorUpdate),
     /** the wait is over (timer, wakeup or nothing left): the next one is twice as long, up to maxMs */
-    doubleBackoff: assign(({ context }) => ({
-      backoffMs: Math.min(context.retry.maxMs, context.backoffMs * 2),
-    })),
+    doubleBackoff: assign(({ context }) => ({ backoffMs: doubledWaitMs(context.retry, context.backoffMs) })),
     clearProblem: assign({ problem: null }),
   },
 }).createMachine({
   id: 'partition',
   context: ({ input }) => {
-    const retry = resolveRetry(input.retry);
+    const retry = resolveWaitWindow(input.retry, DEFAULT_PARTITION_RETRY);
     return {
       storage: input.storage,
       partition: input.partition,

@@ -1,19 +1,24 @@
 import { assign, enqueueActions, setup, stopChild } from 'xstate';
-import { childIdOf } from './children.js';
-import { effect, isTargetUnhealthy, type EffectError } from './effect.js';
 import {
-  attemptsExhausted,
-  backoffMs,
-  readEffectError,
-  unhealthyWaitMs,
+  allChildrenCompleted,
+  allChildrenDone,
+  childMachineFailed,
+  failedChildrenSummary,
+  isUnfinishedChild,
+  releasedChildId,
+  updateUnfinishedChild,
+  type ChildEntry,
+} from './children.js';
+import { effect, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
+import {
   type FilesystemFinalState,
   type FilesystemInput,
   type FilesystemOutput,
   type FilesystemState,
   type FilesystemSummary,
-  type RetryPolicy,
   type Step,
 } from './filesystem.js';
+import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 
 /**
  * The replication machine: one run from one sender endpoint to one receiver endpoint.
@@ -82,24 +87,19 @@ export interface Plan {
 /** Where a planned filesystem is, as the replication machine last heard. */
 export type FilesystemEntryState = 'Pending' | FilesystemState;
 
-/** The replication machine's record of one planned filesystem (also the report's source). */
-export interface FilesystemEntry {
-  /** index in the plan */
-  index: number;
-  /** `fs-<index>` */
-  childId: string;
+/**
+ * The replication machine's record of one planned filesystem (also the report's source): `index`
+ * in the plan, child id `fs-<index>`.
+ */
+export interface FilesystemEntry extends ChildEntry {
   name: string;
   steps: Step[];
   /** the planning conflict, if any */
   planProblem: string | null;
   /** 'Pending' until spawned, then the child's last reported top-level state */
   state: FilesystemEntryState;
-  /** the child reached a final state and its output was recorded */
-  done: boolean;
   stepsDone: number;
   stepsTotal: number;
-  bytes: number;
-  problem: string | null;
   /** epoch ms of the child's next retry while it waits, else null */
   sleepUntil: number | null;
 }
@@ -192,25 +192,9 @@ function isFinalState(state: FilesystemEntryState): state is FilesystemFinalStat
   return state === 'Completed' || state === 'PermanentError';
 }
 
-/** Pure: the entry of the child an event is about. */
-function entryOf(context: ReplicationContext, event: { type: string; childId?: unknown }): FilesystemEntry | undefined {
-  const childId = childIdOf(event);
-  return childId === undefined ? undefined : context.filesystems.find((e) => e.childId === childId);
-}
-
 /** A spawned, unfinished child that is not waiting for a retry holds a concurrency slot. */
 function holdsSlot(e: FilesystemEntry): boolean {
   return e.state !== 'Pending' && !e.done && e.state !== 'WorkingWait' && !isFinalState(e.state);
-}
-
-function replaceEntry(context: ReplicationContext, next: FilesystemEntry): FilesystemEntry[] {
-  return context.filesystems.map((e) => (e.index === next.index ? next : e));
-}
-
-function failedSummary(context: ReplicationContext): string {
-  const failed = context.filesystems.filter((e) => e.state !== 'Completed');
-  const list = failed.map((e) => `${e.name}: ${e.problem ?? 'failed'}`).join('; ');
-  return `${failed.length} of ${context.filesystems.length} filesystems failed: ${list}`;
 }
 
 function outputOf(context: ReplicationContext, state: ReplicationFinalState): ReplicationOutput {
@@ -255,17 +239,11 @@ export const replicationMachine = setup({
     isTargetUnhealthy: (_, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
     planningAttemptsExhausted: ({ context }) => attemptsExhausted(context.retry, context.attempt + 1),
     /** a done/error event of one of our spawned filesystem children that is not recorded yet */
-    isUnfinishedChild: ({ context, event }) => {
-      const e = entryOf(context, event);
-      return e !== undefined && e.state !== 'Pending' && !e.done;
-    },
-    childReportsWorking: ({ context, event }) => {
-      if (event.type !== 'ferry.child.state' || event.state !== 'Working') return false;
-      const e = entryOf(context, event);
-      return e !== undefined && e.state !== 'Pending' && !e.done;
-    },
-    allCompleted: ({ context }) => context.filesystems.every((e) => e.done && e.state === 'Completed'),
-    allDone: ({ context }) => context.filesystems.every((e) => e.done),
+    isUnfinishedChild: ({ context, event }) => isUnfinishedChild(context.filesystems, event),
+    childReportsWorking: ({ context, event }) =>
+      event.type === 'ferry.child.state' && event.state === 'Working' && isUnfinishedChild(context.filesystems, event),
+    allCompleted: ({ context }) => allChildrenCompleted(context.filesystems),
+    allDone: ({ context }) => allChildrenDone(context.filesystems),
     /** nothing pending, and every unfinished child waits for its retry time */
     allWaiting: ({ context }) => {
       const unfinished = context.filesystems.filter((e) => !e.done);
@@ -334,56 +312,42 @@ export const replicationMachine = setup({
       }
     }),
     recordChildState: assign(({ context }, params: { event: ChildStateEvent }) => {
-      const entry = entryOf(context, params.event);
-      // unknown or not yet spawned child, or a report that arrives after the child's output: keep what we have
-      if (entry === undefined || entry.state === 'Pending' || entry.done) return {};
       const { state, summary, sleepUntil } = params.event;
-      return {
-        filesystems: replaceEntry(context, {
-          ...entry,
-          state,
-          stepsDone: summary?.stepsDone ?? entry.stepsDone,
-          stepsTotal: summary?.stepsTotal ?? entry.stepsTotal,
-          bytes: summary?.bytes ?? entry.bytes,
-          problem: summary === undefined ? entry.problem : summary.problem,
-          sleepUntil: state === 'WorkingWait' && typeof sleepUntil === 'number' ? sleepUntil : null,
-        }),
-      };
+      const filesystems = updateUnfinishedChild(context.filesystems, params.event, (entry): FilesystemEntry => ({
+        ...entry,
+        state,
+        stepsDone: summary?.stepsDone ?? entry.stepsDone,
+        stepsTotal: summary?.stepsTotal ?? entry.stepsTotal,
+        bytes: summary?.bytes ?? entry.bytes,
+        problem: summary === undefined ? entry.problem : summary.problem,
+        sleepUntil: state === 'WorkingWait' && typeof sleepUntil === 'number' ? sleepUntil : null,
+      }));
+      return filesystems ? { filesystems } : {};
     }),
     recordChildDone: assign(({ context }, params: { type: string; output: FilesystemOutput | undefined }) => {
-      const entry = entryOf(context, params);
-      if (entry === undefined || entry.done) return {};
       const out = params.output;
-      return {
-        filesystems: replaceEntry(context, {
-          ...entry,
-          done: true,
-          state: out?.state === 'Completed' ? 'Completed' : 'PermanentError',
-          stepsDone: out?.stepsDone ?? entry.stepsDone,
-          stepsTotal: out?.stepsTotal ?? entry.stepsTotal,
-          bytes: out?.bytes ?? entry.bytes,
-          problem: out === undefined ? 'filesystem machine finished without output' : out.problem,
-          sleepUntil: null,
-        }),
-      };
+      const filesystems = updateUnfinishedChild(context.filesystems, params, (entry): FilesystemEntry => ({
+        ...entry,
+        done: true,
+        state: out?.state === 'Completed' ? 'Completed' : 'PermanentError',
+        stepsDone: out?.stepsDone ?? entry.stepsDone,
+        stepsTotal: out?.stepsTotal ?? entry.stepsTotal,
+        bytes: out?.bytes ?? entry.bytes,
+        problem: out === undefined ? 'filesystem machine finished without output' : out.problem,
+        sleepUntil: null,
+      }));
+      return filesystems ? { filesystems } : {};
     }),
     /** the filesystem machine itself failed (a bug or a corrupt snapshot): that filesystem failed */
     recordChildError: assign(({ context }, params: { type: string; error: unknown }) => {
-      const entry = entryOf(context, params);
-      if (entry === undefined || entry.done) return {};
-      return {
-        filesystems: replaceEntry(context, {
-          ...entry,
-          done: true,
-          state: 'PermanentError',
-          problem: `filesystem machine failed: ${readEffectError(params.error).message}`,
-          sleepUntil: null,
-        }),
-      };
+      const filesystems = updateUnfinishedChild(context.filesystems, params, (entry): FilesystemEntry => ({
+        ...entry, ...childMachineFailed('filesystem', params.error), sleepUntil: null,
+      }));
+      return filesystems ? { filesystems } : {};
     }),
     /** drop a finished child from the snapshot's children (its output is in context) */
-    releaseChild: stopChild((_, params: { type: string }) => childIdOf(params) ?? ''),
-    recordRunFailure: assign(({ context }) => ({ problem: failedSummary(context) })),
+    releaseChild: stopChild(releasedChildId),
+    recordRunFailure: assign(({ context }) => ({ problem: failedChildrenSummary(context.filesystems, 'filesystems', (e) => e.name) })),
     recordReset: assign({ problem: 'reset by operator (ferry signal reset)' }),
   },
 }).createMachine({

@@ -4,6 +4,7 @@ import type { AcknowledgeInput, ArchiveEntryInput, ArchiveEntryOutput } from '..
 import type { EffectContext } from '../engine/types.js';
 import { PermanentError, TemporaryError, FerryError } from '../errors/index.js';
 import type { ArchiverMetrics } from './metrics.js';
+import { isoTime } from '../util/time.js';
 import { entryKey } from './contracts.js';
 import { openLogSource } from './open-log-source.js';
 import { openSink } from './sinks/index.js';
@@ -29,7 +30,7 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
   try {
     const backoff = await deps.backoff.check(input.sink);
     if (backoff.activeUntil !== null) {
-      throw new TemporaryError(`sink ${input.sink} is backing off after a failure until ${new Date(backoff.activeUntil).toISOString()}`, { code: 'SINK_BACKOFF' });
+      throw new TemporaryError(`sink ${input.sink} is backing off after a failure until ${isoTime(backoff.activeUntil)}`, { code: 'SINK_BACKOFF' });
     }
     const source = openLogSource(input.log);
     const sink = openSink(input.sink);

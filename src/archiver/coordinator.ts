@@ -1,7 +1,7 @@
 import type { PartitionContext, PartitionInput } from '../../machines/partition.js';
 import { partitionMachineId } from '../../machines/partition.js';
 import type { Engine } from '../engine/engine.js';
-import { stateName } from '../engine/step.js';
+import { stateName } from '../util/state-name.js';
 import type { ArchiverMetrics } from './metrics.js';
 import { ARCHIVER_CONSUMER } from './archive-entry.js';
 import type { LogSource, PartitionState } from './contracts.js';

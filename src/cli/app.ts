@@ -8,6 +8,7 @@ import { TargetHealth, type TargetHealthRecord } from '../health/target-health.j
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../util/logger.js';
 import { openRedis } from '../util/redis.js';
+import { isoOrNull, isoTime } from '../util/time.js';
 import { replicationRegistry } from '../replication/registry.js';
 import { jobRegistry } from '../jobs/registry.js';
 import { JobScheduler } from '../jobs/scheduler.js';
@@ -97,9 +98,8 @@ export async function openApp(g: GlobalOptions, opts: {
 
 /** The health records as the orchestrator shows them. */
 export function targetViews(records: TargetHealthRecord[]): TargetView[] {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return records.map((r) => ({
-    target: r.target, healthy: r.state !== 'unhealthy', since: iso(r.since)!, failures: r.failures, lastError: r.lastError, nextCheckAt: iso(r.nextCheckAt),
+    target: r.target, healthy: r.state !== 'unhealthy', since: isoTime(r.since), failures: r.failures, lastError: r.lastError, nextCheckAt: isoOrNull(r.nextCheckAt),
   }));
 }
 

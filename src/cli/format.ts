@@ -1,6 +1,7 @@
 import type { Report } from '../replication/report.js';
-import { describeSchedule } from '../jobs/spec.js';
+import type { JobSchedule } from '../jobs/spec.js';
 import type { JobView, RunView, TargetView } from '../service/views.js';
+import { formatDuration, formatDurationExact } from './duration.js';
 
 export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -8,6 +9,13 @@ export function humanBytes(n: number): string {
   let i = 0;
   while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** A job's schedule for a person: "every 10m", "cron \"0 * * * *\" (UTC)", "on demand". */
+export function describeSchedule(s: JobSchedule | undefined): string {
+  if (!s) return 'on demand';
+  if ('everyMs' in s) return `every ${formatDurationExact(s.everyMs)}`;
+  return `cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ' (UTC)'}`;
 }
 
 function table(rows: string[][]): string {
@@ -78,13 +86,3 @@ export function formatUnhealthy(targets: TargetView[], now = Date.now()): string
   for (const t of bad) rows.push([t.target, t.since, formatDuration((now - Date.parse(t.since)) / 1000), String(t.failures), t.lastError ?? '']);
   return `unhealthy targets (work for them waits until a health check finds them back):\n${table(rows).replace(/^/gm, '  ')}`;
 }
-
-/** A duration for a person: 45s, 1m20s, 2h5m, 3d4h. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
-  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600) ? `${Math.floor((s % 86_400) / 3600)}h` : ''}`;
-}
-

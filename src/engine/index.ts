@@ -1,6 +1,5 @@
 export { Engine, type EngineOptions, type WorkerOptions } from './engine.js';
 export { TransitionLog } from './transition-log.js';
-export { stateName } from './step.js';
 export type { InspectionEvent, InspectFn } from './inspection.js';
 export type {
   Clock, EffectContext, EffectDefinition, EngineTrace, MachineDefinition, MachineRecord, Registry, TransitionEvent, InboxEnvelope,

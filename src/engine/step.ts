@@ -2,6 +2,7 @@ import { createActor, initialTransition, transition, type AnyMachineSnapshot, ty
 import type {
   Clock, InboxEnvelope, MachineDefinition, MachineRecord, OutboxEntry, Registry, TimerEntry, TransitionEvent,
 } from './types.js';
+import { stateName } from '../util/state-name.js';
 
 /**
  * The engine's pure core: applies inbox events to a machine record with xstate's pure
@@ -25,15 +26,6 @@ export interface StepResult {
   emitted: EventObject[];
   /** each applied event with the snapshot it produced (for inspection) */
   steps: Array<{ event: EventObject; snapshot: AnyMachineSnapshot }>;
-}
-
-export function stateName(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const [k, v] = Object.entries(value as Record<string, unknown>)[0] ?? [];
-    return k === undefined ? '' : v && typeof v === 'object' ? `${k}.${stateName(v)}` : `${k}.${String(v)}`;
-  }
-  return String(value);
 }
 
 export function restoreSnapshot(machine: AnyStateMachine, persisted: unknown): AnyMachineSnapshot {

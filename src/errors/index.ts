@@ -37,6 +37,33 @@ export class PermanentError extends FerryError {
 /** Bad input from a person (CLI flag, endpoint URL, name): never retried. */
 export class InvalidArgumentError extends PermanentError {}
 
+/**
+ * Bad input in a named field (a job spec field, a gRPC request field): the message starts with the
+ * field, and `details.field` carries it, so callers point at the field without reading the message.
+ */
+export function invalidField(field: string, problem: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${field}: ${problem}`, { code: 'INVALID_ARGUMENT', details: { field } });
+}
+
+/** The field an InvalidArgumentError names in `details.field`, if any. */
+export function fieldOf(err: unknown): string | undefined {
+  const field = err instanceof InvalidArgumentError ? err.details.field : undefined;
+  return typeof field === 'string' ? field : undefined;
+}
+
+/**
+ * Runs `check`; an InvalidArgumentError it throws without a field gets `field` (same message and
+ * code), for checks that do not know which field their input came from (an endpoint parser).
+ */
+export function withField<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError) || fieldOf(err) !== undefined) throw err;
+    throw new InvalidArgumentError(err.message, { code: err.code, cause: err, details: { ...err.details, field } });
+  }
+}
+
 /** The shape an error takes when it crosses into a machine event (JSON-safe). */
 export type ErrorData = EffectError;
 

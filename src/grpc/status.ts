@@ -12,10 +12,8 @@ export interface StatusError {
   metadata: grpc.Metadata;
 }
 
-/** A request problem the agent itself finds: INVALID_ARGUMENT naming the field. */
-export function invalidField(field: string, problem: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${field}: ${problem}`, { code: 'INVALID_ARGUMENT', details: { field } });
-}
+/** A request problem the agent itself finds: INVALID_ARGUMENT naming the field (declared in src/errors). */
+export { invalidField } from '../errors/index.js';
 
 export class StatusFerryError extends PermanentError {
   constructor(readonly status: grpc.status, message: string, code: string) {

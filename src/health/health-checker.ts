@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../engine/types.js';
+import { isoTime } from '../util/time.js';
 import type { TargetHealth } from './target-health.js';
 
 export interface HealthCheckerOptions {
@@ -53,7 +54,7 @@ export function startHealthChecker(o: HealthCheckerOptions): HealthChecker {
     const due: Array<Promise<void>> = [];
     for (const r of records) {
       if (!extra.has(r.target) && r.lastUsedAt !== null && now - r.lastUsedAt > health.forgetAfterMs) {
-        o.log?.info({ target: r.target, lastUsedAt: new Date(r.lastUsedAt).toISOString() }, 'target not used for long: forgotten');
+        o.log?.info({ target: r.target, lastUsedAt: isoTime(r.lastUsedAt) }, 'target not used for long: forgotten');
         checkedAt.delete(r.target);
         due.push(health.forget(r.target));
         continue;

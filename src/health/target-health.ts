@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../engine/types.js';
 import { TemporaryError } from '../errors/index.js';
 import { parseEndpoint } from '../storage/endpoint.js';
 import { SharedBackoff, type BackoffRecord, type ClaimResult } from '../util/shared-backoff.js';
+import { isoTime } from '../util/time.js';
 import { probeTarget } from './probe.js';
 import { agentTarget } from '../grpc/remote-call.js';
 
@@ -52,8 +53,6 @@ export function targetOf(endpoint: string): string | null {
   const r = parseEndpoint(endpoint).remote;
   return r ? agentTarget(r.address, r.tls) : null;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Per-target (agent) health shared by every ferry process through Redis. A target becomes
@@ -121,7 +120,7 @@ export class TargetHealth {
     const now = this.clock.now();
     const retryAfterMs = Math.max(MIN_WAIT_MS, at - now);
     return new TemporaryError(
-      `target ${target} is unhealthy since ${iso(down.since)} (${down.failures} failure${down.failures === 1 ? '' : 's'} in a row${down.lastError ? `, last: ${down.lastError}` : ''}): waiting for its next check at ${iso(now + retryAfterMs)}`,
+      `target ${target} is unhealthy since ${isoTime(down.since)} (${down.failures} failure${down.failures === 1 ? '' : 's'} in a row${down.lastError ? `, last: ${down.lastError}` : ''}): waiting for its next check at ${isoTime(now + retryAfterMs)}`,
       { code: TARGET_UNHEALTHY, details: { target, since: down.since, failures: down.failures, retryAfterMs } },
     );
   }
@@ -151,9 +150,9 @@ export class TargetHealth {
     const rec = await this.backoff.failed(target, err);
     await this.redis.hsetnx(this.upKey, target, String(rec.since));
     if (rec.failures === 1) {
-      this.o.log?.warn({ target, err: rec.lastError, nextCheckAt: iso(rec.until) }, 'target unhealthy: work for it waits until a check finds it back');
+      this.o.log?.warn({ target, err: rec.lastError, nextCheckAt: isoTime(rec.until) }, 'target unhealthy: work for it waits until a check finds it back');
     } else {
-      this.o.log?.debug({ target, failures: rec.failures, err: rec.lastError, nextCheckAt: iso(rec.until) }, 'target still unhealthy');
+      this.o.log?.debug({ target, failures: rec.failures, err: rec.lastError, nextCheckAt: isoTime(rec.until) }, 'target still unhealthy');
     }
     return rec;
   }

@@ -2,6 +2,7 @@ import type { JobInput } from '../../machines/job.js';
 import type { Engine } from '../engine/engine.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { snapshotName } from '../storage/snapshots.js';
+import { compactUtcStampMs } from '../util/time.js';
 import type { JobStore, StoredJob } from './store.js';
 
 export interface Invocation {
@@ -13,8 +14,7 @@ export interface Invocation {
 
 /** `<job>.<UTC time to the millisecond>`: sorts by time, and the same firing gives the same id. */
 export function invocationId(job: string, at: number): string {
-  const iso = new Date(at).toISOString();
-  return `${job}.${iso.replace(/[-:]/g, '').replace('.', '')}`;
+  return `${job}.${compactUtcStampMs(new Date(at))}`;
 }
 
 export const notFound = (what: string) => new InvalidArgumentError(what, { code: 'NOT_FOUND' });

@@ -1,4 +1,4 @@
-import type { Step, Version as MachineVersion } from '../../machines/filesystem.js';
+import type { Step } from '../../machines/filesystem.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import type { Version } from '../storage/driver.js';
 
@@ -20,11 +20,6 @@ export interface Conflict {
 }
 
 export type IncrementalPathResult = { steps: Step[] } | { conflict: Conflict };
-
-// The machines declare their own Version (they import nothing from src/); keep the two identical.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const versionShapesMatch: Same<Version, MachineVersion> = true;
-void versionShapesMatch;
 
 function byCreatetxg(a: Version, b: Version): number {
   return a.createtxg - b.createtxg;

@@ -1,7 +1,9 @@
 import type { FilesystemPlan, InitialReplicationPolicy, Plan } from '../../machines/replication.js';
-import type { Step, Version } from '../../machines/filesystem.js';
+import type { Step } from '../../machines/filesystem.js';
+import type { Version } from '../../machines/version.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { assertSameKind } from '../storage/endpoint.js';
 import { globToRegExp } from '../util/glob.js';
 import { incrementalPath } from './incremental-path.js';
 
@@ -20,13 +22,19 @@ export interface PlanReplicationOptions {
   batch?: boolean;
 }
 
-/** A user's regular expression, or an InvalidArgumentError naming the flag. */
-export function snapshotRegExp(flag: string, source: string | undefined): RegExp | null {
+/** The snapshot name filters: field (job spec, details.field) -> CLI flag (in the message). */
+const SNAPSHOT_FILTER_FLAGS = { include_snapshots: '--include-snapshots', exclude_snapshots: '--exclude-snapshots' } as const;
+
+/** A user's regular expression, or an InvalidArgumentError naming the flag (message) and the field (details). */
+export function snapshotRegExp(field: keyof typeof SNAPSHOT_FILTER_FLAGS, source: string | undefined): RegExp | null {
   if (source === undefined || source === '') return null;
   try {
     return new RegExp(source);
   } catch (err) {
-    throw new InvalidArgumentError(`${flag} ${JSON.stringify(source)} is not a valid regular expression: ${(err as Error).message}`, { code: 'INVALID_ARGUMENT' });
+    throw new InvalidArgumentError(`${SNAPSHOT_FILTER_FLAGS[field]} ${JSON.stringify(source)} is not a valid regular expression: ${(err as Error).message}`, {
+      code: 'INVALID_ARGUMENT',
+      details: { field },
+    });
   }
 }
 
@@ -61,14 +69,7 @@ export function batchSteps(steps: Step[], sender: Version[]): Step[] {
 export async function planReplication(opts: PlanReplicationOptions): Promise<Plan> {
   const { sender, receiver } = opts;
   const initial = opts.initial ?? 'most_recent';
-  if (sender.kind !== receiver.kind) {
-    throw new InvalidArgumentError(
-      `cannot replicate from ${sender.endpoint} (${sender.kind}) to ${receiver.endpoint} (${receiver.kind}): ` +
-        'sender and receiver must use the same storage kind; pick a receiver endpoint of kind ' +
-        `${sender.kind}`,
-      { code: 'ENDPOINT_KIND_MISMATCH', details: { sender: sender.endpoint, receiver: receiver.endpoint } },
-    );
-  }
+  assertSameKind(sender, receiver);
   if (initial !== 'most_recent' && initial !== 'all' && initial !== 'fail') {
     throw new InvalidArgumentError(`unknown initial replication policy "${String(initial)}": use most_recent, all or fail`, {
       code: 'INVALID_INITIAL_POLICY',
@@ -76,8 +77,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   }
 
   const filter = opts.filesystems === undefined || opts.filesystems === '' ? null : globToRegExp(opts.filesystems);
-  const include = snapshotRegExp('--include-snapshots', opts.includeSnapshots);
-  const exclude = snapshotRegExp('--exclude-snapshots', opts.excludeSnapshots);
+  const include = snapshotRegExp('include_snapshots', opts.includeSnapshots);
+  const exclude = snapshotRegExp('exclude_snapshots', opts.excludeSnapshots);
   const wanted = (v: Version) => (!include || include.test(v.name)) && !(exclude && exclude.test(v.name));
   const batch = !!opts.batch && sender.capabilities.batch && receiver.capabilities.batch;
   const names = (await sender.listFilesystems())

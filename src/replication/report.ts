@@ -1,4 +1,6 @@
 import type { FilesystemEntryState, ReplicationContext } from '../../machines/replication.js';
+import { stateName } from '../util/state-name.js';
+import { isoOrNull } from '../util/time.js';
 
 /** One filesystem of a replication report. */
 export interface FilesystemReport {
@@ -39,21 +41,6 @@ export interface ReplicationSnapshotLike {
 /** Progress of running effects per child id (`fs-<index>`), e.g. from the engine's watchdog. */
 export type LiveProgress = Record<string, { bytes?: number } | undefined>;
 
-function stateName(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value !== null && typeof value === 'object') {
-    const [key] = Object.keys(value);
-    if (key !== undefined) return key;
-  }
-  return String(value);
-}
-
-function iso(ms: number | null | undefined): string | null {
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) return null;
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
-}
-
 /**
  * Pure: the report of one replication run from its machine snapshot. `live` adds the bytes that the
  * running steps have moved so far to the filesystems still working.
@@ -71,7 +58,7 @@ export function replicationReport(id: string, snapshot: ReplicationSnapshotLike,
       stepsTotal: e.stepsTotal,
       bytes: e.bytes + (typeof extra === 'number' && Number.isFinite(extra) && extra > 0 ? extra : 0),
       problem: e.problem,
-      sleepUntil: !e.done && e.state === 'WorkingWait' ? iso(e.sleepUntil) : null,
+      sleepUntil: !e.done && e.state === 'WorkingWait' ? isoOrNull(e.sleepUntil) : null,
     };
   });
 
@@ -80,7 +67,7 @@ export function replicationReport(id: string, snapshot: ReplicationSnapshotLike,
     const times = entries
       .filter((e) => !e.done && e.state === 'WorkingWait' && typeof e.sleepUntil === 'number')
       .map((e) => e.sleepUntil as number);
-    if (times.length > 0) sleepUntil = iso(Math.min(...times));
+    if (times.length > 0) sleepUntil = isoOrNull(Math.min(...times));
   }
 
   let problem = snapshot.context?.problem ?? null;

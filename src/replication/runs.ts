@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { InitialReplicationPolicy, ReplicationContext, ReplicationInput } from '../../machines/replication.js';
-import type { RetryPolicy } from '../../machines/filesystem.js';
+import type { RetryPolicy } from '../../machines/retry.js';
 import type { Engine } from '../engine/engine.js';
 import type { EffectProgress, MachineRecord } from '../engine/types.js';
-import { InvalidArgumentError } from '../errors/index.js';
-import { parseEndpoint } from '../storage/endpoint.js';
+import { InvalidArgumentError, withField } from '../errors/index.js';
+import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
 import { replicationReport, type Report } from './report.js';
 import { snapshotRegExp } from './planner.js';
-import { stateName } from '../engine/step.js';
+import { stateName } from '../util/state-name.js';
+import { compactUtcStamp } from '../util/time.js';
 
 export interface ReplicateOptions {
   sender: string;
@@ -28,26 +29,28 @@ export const DEFAULT_RETRY: RetryPolicy = { initialMs: 5_000, maxMs: 300_000, ma
 const POLICIES: InitialReplicationPolicy[] = ['most_recent', 'all', 'fail'];
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `run-${stamp}-${randomBytes(3).toString('hex')}`;
+  return `run-${compactUtcStamp(now)}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Checks a run request before anything starts; every problem names the flag. */
+/**
+ * Checks a run request before anything starts; every problem names the flag in its message and the
+ * field (sender, receiver, initial, concurrency, include_snapshots, exclude_snapshots) in `details.field`.
+ */
 export function validateReplicateOptions(o: ReplicateOptions): ReplicationInput {
-  const s = parseEndpoint(o.sender);
-  const r = parseEndpoint(o.receiver);
-  if (s.kind !== r.kind) {
-    throw new InvalidArgumentError(`sender is a ${s.kind} endpoint and receiver a ${r.kind} endpoint: both must use the same driver`, { code: 'DRIVER_MISMATCH' });
-  }
-  if (s.kind === r.kind && s.location === r.location) throw new InvalidArgumentError('sender and receiver are the same endpoint', { code: 'SAME_ENDPOINT' });
+  const s = withField('sender', () => parseEndpoint(o.sender));
+  const r = withField('receiver', () => parseEndpoint(o.receiver));
+  assertSameKind({ kind: s.kind, endpoint: o.sender }, { kind: r.kind, endpoint: o.receiver });
+  if (s.location === r.location) throw new InvalidArgumentError('sender and receiver are the same endpoint', { code: 'SAME_ENDPOINT', details: { field: 'receiver' } });
   const initial = o.initial ?? 'most_recent';
-  if (!POLICIES.includes(initial)) throw new InvalidArgumentError(`--initial must be one of ${POLICIES.join(', ')}, not ${JSON.stringify(initial)}`, { code: 'INVALID_ARGUMENT' });
+  if (!POLICIES.includes(initial)) {
+    throw new InvalidArgumentError(`--initial must be one of ${POLICIES.join(', ')}, not ${JSON.stringify(initial)}`, { code: 'INVALID_ARGUMENT', details: { field: 'initial' } });
+  }
   const concurrency = o.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-    throw new InvalidArgumentError(`--concurrency must be an integer from 1 to 1000, not ${JSON.stringify(o.concurrency)}`, { code: 'INVALID_ARGUMENT' });
+    throw new InvalidArgumentError(`--concurrency must be an integer from 1 to 1000, not ${JSON.stringify(o.concurrency)}`, { code: 'INVALID_ARGUMENT', details: { field: 'concurrency' } });
   }
-  snapshotRegExp('--include-snapshots', o.includeSnapshots);
-  snapshotRegExp('--exclude-snapshots', o.excludeSnapshots);
+  snapshotRegExp('include_snapshots', o.includeSnapshots);
+  snapshotRegExp('exclude_snapshots', o.excludeSnapshots);
   return {
     runId: o.runId ?? newRunId(), sender: o.sender, receiver: o.receiver, initial, concurrency,
     filesystems: o.filesystems, includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, batch: o.batch,

@@ -5,7 +5,8 @@ import { openLogSource } from '../archiver/open-log-source.js';
 import { partitionMachineId } from '../../machines/partition.js';
 import { openSink } from '../archiver/sinks/index.js';
 import type { Engine } from '../engine/engine.js';
-import { stateName } from '../engine/step.js';
+import { stateName } from '../util/state-name.js';
+import { isoOrNull } from '../util/time.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { invokeJob, noSuchJob, notFound } from '../jobs/invoke.js';
 import type { JobScheduler } from '../jobs/scheduler.js';
@@ -17,7 +18,6 @@ import { runReport } from '../replication/runs.js';
 import { matchesFilter, type JobView, type Orchestrator, type RunView, type TargetView, type WatchFilter } from './views.js';
 import type { TransitionEvent } from '../engine/types.js';
 
-const iso = (ms: number | null | undefined) => (typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
 
 function required(value: string | undefined, field: string): string {
   if (!value) throw new InvalidArgumentError(`${field}: required`, { code: 'INVALID_ARGUMENT', details: { field } });
@@ -41,9 +41,9 @@ export class LocalOrchestrator implements Orchestrator {
     const [lastRun] = await this.d.jobs.runs(job.spec.name, 1);
     return {
       spec: job.spec,
-      createdAt: iso(job.createdAt)!,
+      createdAt: isoOrNull(job.createdAt)!,
       lastRun: lastRun ?? null,
-      nextRunAt: job.spec.schedule ? iso(await this.d.scheduler.nextRunAt(job.spec.name)) : null,
+      nextRunAt: job.spec.schedule ? isoOrNull(await this.d.scheduler.nextRunAt(job.spec.name)) : null,
     };
   }
 
@@ -97,7 +97,7 @@ export class LocalOrchestrator implements Orchestrator {
       }));
       return {
         id, kind: 'job', state: stateName(s.value), problem: c.problem, job: c.job, sender: c.sender, receiver: null,
-        bytes: replications.reduce((n, r) => n + r.bytes, 0), createdAt: iso(createdAt), snapshot: c.snapshotTaken,
+        bytes: replications.reduce((n, r) => n + r.bytes, 0), createdAt: isoOrNull(createdAt), snapshot: c.snapshotTaken,
         replications, filesystems: [],
       };
     }
@@ -112,7 +112,7 @@ export class LocalOrchestrator implements Orchestrator {
     return {
       id, kind: 'replication', state: report.state, problem: report.problem, job: job ?? null,
       sender: c.sender, receiver: c.receiver, bytes: report.filesystems.reduce((n, f) => n + f.bytes, 0),
-      createdAt: iso(createdAt), snapshot: null, replications: [], filesystems: report.filesystems,
+      createdAt: isoOrNull(createdAt), snapshot: null, replications: [], filesystems: report.filesystems,
     };
   }
 

@@ -1,16 +1,8 @@
 import type { Readable } from 'node:stream';
+import type { Version } from '../../machines/version.js';
 
-/** One snapshot of one filesystem, as the planner sees it. Matched by guid, ordered by createtxg. */
-export interface Version {
-  /** snapshot name without the filesystem part, e.g. "ferry_20261121T101500Z" */
-  name: string;
-  /** identity across sender and receiver: zfs guid, btrfs (received) uuid, dir driver guid */
-  guid: string;
-  /** creation order on the node that created it (zfs createtxg, dir driver counter) */
-  createtxg: number;
-  /** ISO time the snapshot was taken, informational only */
-  creation?: string;
-}
+// declared once in machines/ (the lowest layer); drivers and their users take it from here
+export type { Version };
 
 export interface SendOptions {
   signal?: AbortSignal;

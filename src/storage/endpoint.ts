@@ -63,6 +63,28 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
   }
 }
 
+/** An endpoint with its driver kind: a ParsedEndpoint with what the person wrote, or a StorageDriver. */
+export interface KindedEndpoint {
+  kind: EndpointKind;
+  /** the endpoint as a person wrote it */
+  endpoint: string;
+}
+
+/**
+ * Throws InvalidArgumentError ENDPOINT_KIND_MISMATCH (details: field `receiver`, sender, receiver)
+ * unless both ends are of one storage kind: only the driver kind that made a stream can apply it.
+ * The one check for a run request (before anything starts) and for the planner (given drivers).
+ */
+export function assertSameKind(sender: KindedEndpoint, receiver: KindedEndpoint): void {
+  if (sender.kind === receiver.kind) return;
+  throw new InvalidArgumentError(
+    `cannot replicate from ${sender.endpoint} (${sender.kind}) to ${receiver.endpoint} (${receiver.kind}): ` +
+      'sender and receiver must use the same storage kind (the same driver makes and applies the stream); ' +
+      `pick a receiver endpoint of kind ${sender.kind}`,
+    { code: 'ENDPOINT_KIND_MISMATCH', details: { field: 'receiver', sender: sender.endpoint, receiver: receiver.endpoint } },
+  );
+}
+
 /** Opens the storage driver for an endpoint. */
 export function openEndpoint(endpoint: string): StorageDriver {
   const { kind, location, remote } = parseEndpoint(endpoint);

@@ -1,11 +1,12 @@
 import { InvalidArgumentError } from '../errors/index.js';
 import { globToRegExp } from '../util/glob.js';
+import { compactUtcStamp } from '../util/time.js';
 import type { Version } from './driver.js';
 import { openEndpoint } from './endpoint.js';
 
 /** prefix plus UTC timestamp, e.g. ferry_20261121T101500Z */
 export function snapshotName(prefix: string, at = new Date()): string {
-  return `${prefix}_${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `${prefix}_${compactUtcStamp(at)}`;
 }
 
 /**

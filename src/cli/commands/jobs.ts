@@ -1,6 +1,7 @@
 import { Argument, Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { parseDuration, type JobSchedule, type JobSpec } from '../../jobs/spec.js';
+import type { JobSchedule, JobSpec } from '../../jobs/spec.js';
+import { parseDuration } from '../duration.js';
 import type { GlobalOptions } from '../app.js';
 import { formatJob, formatJobs } from '../format.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from '../orchestrator-access.js';
