@@ -2,6 +2,7 @@ export { effect, isTargetUnhealthy, readEffectError, targetWaitMs, TARGET_UNHEAL
 export {
   attemptsExhausted,
   backoffMs,
+  DEFAULT_BACKOFF,
   doubledWaitMs,
   halvedWaitMs,
   resolveWaitWindow,

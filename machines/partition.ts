@@ -1,6 +1,6 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { effect, readEffectError, type EffectError } from './effect.js';
-import { doubledWaitMs, halvedWaitMs, resolveWaitWindow, type RetryPolicy } from './retry.js';
+import { DEFAULT_BACKOFF, doubledWaitMs, halvedWaitMs, resolveWaitWindow, type RetryPolicy } from './retry.js';
 
 /**
  * The partition machine: the WAL archiver of one log partition (one storage, one partition).
@@ -22,7 +22,8 @@ import { doubledWaitMs, halvedWaitMs, resolveWaitWindow, type RetryPolicy } from
 export const partitionMachineVersion = '1';
 
 /** 5 s doubling to 5 min; no `maxAttempts`: a partition never gives up on its next entry. */
-export const DEFAULT_PARTITION_RETRY: Readonly<RetryPolicy> = Object.freeze({ initialMs: 5_000, maxMs: 300_000 });
+/** a partition never gives up: the default backoff, no attempt limit */
+export const DEFAULT_PARTITION_RETRY: Readonly<RetryPolicy> = DEFAULT_BACKOFF;
 
 export interface PartitionInput {
   /** storage name ([A-Za-z0-9_-], validated by the caller) */

@@ -18,6 +18,9 @@ export interface RetryPolicy {
   maxAttempts?: number;
 }
 
+/** The design's backoff for temporary failures: 5 s, doubling up to 5 min; each machine sets its own limit. */
+export const DEFAULT_BACKOFF: Readonly<RetryPolicy> = Object.freeze({ initialMs: 5_000, maxMs: 300_000 });
+
 /**
  * Pure: the wait before attempt `attempt + 1`, after `attempt` (>= 1) failures in a row:
  * initialMs * 2^(attempt-1), capped at maxMs.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { InitialReplicationPolicy, ReplicationContext, ReplicationInput } from '../../machines/replication.js';
-import type { RetryPolicy } from '../../machines/retry.js';
+import { DEFAULT_BACKOFF, type RetryPolicy } from '../../machines/retry.js';
 import type { Engine } from '../engine/engine.js';
 import type { EffectProgress, MachineRecord } from '../engine/types.js';
 import { InvalidArgumentError, withField } from '../errors/index.js';
@@ -25,7 +25,7 @@ export interface ReplicateOptions {
   runId?: string;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { initialMs: 5_000, maxMs: 300_000, maxAttempts: 10 };
+export const DEFAULT_RETRY: RetryPolicy = { ...DEFAULT_BACKOFF, maxAttempts: 10 };
 const POLICIES: InitialReplicationPolicy[] = ['most_recent', 'all', 'fail'];
 
 export function newRunId(now = new Date()): string {
