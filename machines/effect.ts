@@ -67,3 +67,13 @@ export function effect<TInput, TOutput>() {
     throw new Error('ferry effects are run by the engine (src/engine), not by the machine itself');
   });
 }
+
+/**
+ * The guards every machine uses on an effect's `xstate.error.actor.*` (params: the event's error),
+ * spread into each machine's `setup({ guards })`; the transitions naming them stay in each machine,
+ * written out, so the Stately editor draws them from the source.
+ */
+export const effectErrorGuards = {
+  isPermanentFailure: (_: unknown, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
+  isTargetUnhealthy: (_: unknown, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
+};

@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import { effect, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
+import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { Version } from './version.js';
 
@@ -139,11 +139,10 @@ export const filesystemMachine = setup({
     retryBackoff: ({ context }) => context.waitMs ?? backoffMs(context.retry, context.attempt),
   },
   guards: {
+    ...effectErrorGuards,
     hasProblem: ({ context }) => context.problem !== null,
     noStepsLeft: ({ context }) => context.stepsDone >= context.steps.length,
     isLastStep: ({ context }) => context.stepsDone + 1 >= context.steps.length,
-    isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
-    isTargetUnhealthy: (_, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
     attemptsExhausted: ({ context }) => attemptsExhausted(context.retry, context.attempt + 1),
   },
   actions: {

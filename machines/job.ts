@@ -9,7 +9,7 @@ import {
   updateUnfinishedChild,
   type ChildEntry,
 } from './children.js';
-import { effect, isTargetUnhealthy, readEffectError } from './effect.js';
+import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
 
@@ -140,9 +140,8 @@ export const jobMachine = setup({
     snapshotBackoff: ({ context }) => context.waitMs ?? backoffMs(context.replication.retry, context.attempt),
   },
   guards: {
+    ...effectErrorGuards,
     wantsSnapshot: ({ context }) => context.snapshot !== null,
-    isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
-    isTargetUnhealthy: (_, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
     snapshotAttemptsExhausted: ({ context }) => attemptsExhausted(context.replication.retry, context.attempt + 1),
     isUnfinishedChild: ({ context, event }) => isUnfinishedChild(context.replications, event),
     allCompleted: ({ context }) => allChildrenCompleted(context.replications),

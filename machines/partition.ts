@@ -1,5 +1,5 @@
 import { assign, enqueueActions, setup } from 'xstate';
-import { effect, readEffectError, type EffectError } from './effect.js';
+import { effect, effectErrorGuards, readEffectError, type EffectError } from './effect.js';
 import { DEFAULT_BACKOFF, doubledWaitMs, halvedWaitMs, resolveWaitWindow, type RetryPolicy } from './retry.js';
 
 /**
@@ -220,6 +220,7 @@ export const partitionMachine = setup({
     backoff: ({ context }) => context.backoffMs,
   },
   guards: {
+    ...effectErrorGuards,
     /** entries up to the high water mark remain */
     hasWork: ({ context }) => context.nextLsn <= context.highWaterMark,
     caughtUp: ({ context }) => context.nextLsn > context.highWaterMark,
@@ -240,7 +241,6 @@ export const partitionMachine = setup({
       const n = notifyEffect(context, event);
       return n.gap && n.nextLsn > n.highWaterMark;
     },
-    isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
   },
   actions: {
     /** the gap rule and the high water mark of a `ferry.notify`, in any state */

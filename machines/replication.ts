@@ -9,7 +9,7 @@ import {
   updateUnfinishedChild,
   type ChildEntry,
 } from './children.js';
-import { effect, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
+import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
 import {
   type FilesystemFinalState,
   type FilesystemInput,
@@ -235,8 +235,7 @@ export const replicationMachine = setup({
     planningBackoff: ({ context }) => context.waitMs ?? backoffMs(context.retry, context.attempt),
   },
   guards: {
-    isPermanentFailure: (_, params: { error: unknown }) => readEffectError(params.error).kind === 'permanent',
-    isTargetUnhealthy: (_, params: { error: unknown }) => isTargetUnhealthy(readEffectError(params.error)),
+    ...effectErrorGuards,
     planningAttemptsExhausted: ({ context }) => attemptsExhausted(context.retry, context.attempt + 1),
     /** a done/error event of one of our spawned filesystem children that is not recorded yet */
     isUnfinishedChild: ({ context, event }) => isUnfinishedChild(context.filesystems, event),
