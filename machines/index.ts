@@ -49,7 +49,6 @@ export {
   type ReplicationSummary,
 } from './replication.js';
 export {
-  DEFAULT_PARTITION_RETRY,
   partitionMachine,
   partitionMachineId,
   partitionMachineVersion,

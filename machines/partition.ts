@@ -21,10 +21,6 @@ import { DEFAULT_BACKOFF, doubledWaitMs, halvedWaitMs, resolveWaitWindow, type R
  */
 export const partitionMachineVersion = '1';
 
-/** 5 s doubling to 5 min; no `maxAttempts`: a partition never gives up on its next entry. */
-/** a partition never gives up: the default backoff, no attempt limit */
-export const DEFAULT_PARTITION_RETRY: Readonly<RetryPolicy> = DEFAULT_BACKOFF;
-
 export interface PartitionInput {
   /** storage name ([A-Za-z0-9_-], validated by the caller) */
   storage: string;
@@ -36,7 +32,7 @@ export interface PartitionInput {
   sink: string;
   /** the first LSN to archive: the partition's low water mark, or 1 if it is empty */
   nextLsn: number;
-  /** waits after temporary failures (`maxAttempts` does not apply: a partition never gives up) */
+  /** waits after temporary failures (`maxAttempts` does not apply: a partition never gives up). @defaultValue DEFAULT_BACKOFF: 5 s doubling to 5 min */
   retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
 }
 
@@ -285,7 +281,7 @@ export const partitionMachine = setup({
 }).createMachine({
   id: 'partition',
   context: ({ input }) => {
-    const retry = resolveWaitWindow(input.retry, DEFAULT_PARTITION_RETRY);
+    const retry = resolveWaitWindow(input.retry, DEFAULT_BACKOFF);
     return {
       storage: input.storage,
       partition: input.partition,

@@ -14,7 +14,7 @@ import { openLogSource } from '../src/archiver/open-log-source.js';
 import { entryKey } from '../src/archiver/contracts.js';
 import { startAgent as startAgentInProcess, type Agent } from '../src/api/agent-server.js';
 import { newEndpointClient, type EndpointClient } from '../src/grpc/proto.js';
-import { closeRemoteClients } from '../src/storage/remote/driver.js';
+import { closeRemoteClients } from '../src/grpc/endpoint-channels.js';
 import { createRemoteLogSource, parseLogSourceUrl } from '../src/archiver/log-source/remote.js';
 import { InvalidArgumentError, PermanentError } from '../src/errors/index.js';
 import { startTestRedis } from './helpers/redis.js';

@@ -13,7 +13,7 @@ import { openEndpoint, parseEndpoint } from '../src/storage/endpoint.js';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
 import { PassThrough } from 'node:stream';
 import { newEndpointClient, newHealthClient, type EndpointClient } from '../src/grpc/proto.js';
-import { closeRemoteClients } from '../src/storage/remote/driver.js';
+import { closeRemoteClients } from '../src/grpc/endpoint-channels.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tree } from './helpers/files.js';
 import { replicate, replicationEngine, tempDir } from './helpers/replication.js';

@@ -85,9 +85,13 @@ function importGraph(): Graph {
     const local = new Set<string>();
     const ext: string[] = [];
     for (const spec of specifiers(f)) {
-      if (!spec.startsWith('.')) ext.push(spec);
+      if (!spec.startsWith('.')) {
+        ext.push(spec);
+        continue;
+      }
+      const target = resolveRelative(f, spec);
       // a file naming itself (generated types of a recursive message: Run holds Runs) is no cycle
-      else if (resolveRelative(f, spec) !== f) local.add(resolveRelative(f, spec));
+      if (target !== f) local.add(target);
     }
     edges.set(f, local);
     external.set(f, ext);

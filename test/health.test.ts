@@ -10,7 +10,7 @@ import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { freePort } from '../src/cli/embedded-redis.js';
 import { TemporaryError, toErrorData } from '../src/errors/index.js';
 import { TargetHealth, type TargetHealthRecord } from '../src/health/target-health.js';
-import { closeRemoteClients } from '../src/storage/remote/driver.js';
+import { closeRemoteClients } from '../src/grpc/endpoint-channels.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
 import { createLogger } from '../src/util/logger.js';
 import { replicationRegistry } from '../src/replication/registry.js';

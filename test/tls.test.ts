@@ -9,7 +9,7 @@ import { freePort } from '../src/cli/embedded-redis.js';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
 import { startAgent, type Agent } from '../src/api/agent-server.js';
 import { newEndpointClient, newHealthClient } from '../src/grpc/proto.js';
-import { closeRemoteClients } from '../src/storage/remote/driver.js';
+import { closeRemoteClients } from '../src/grpc/endpoint-channels.js';
 import { channelCredentials, serverCredentials } from '../src/grpc/tls.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { openEndpoint, parseEndpoint } from '../src/storage/endpoint.js';

@@ -20,6 +20,7 @@ import { startAgent } from '../api/agent-server.js';
 import { startOrchestratorServer } from '../api/orchestrator-server.js';
 import { serveMetrics, startServe, type ServeHandle } from '../service/serve.js';
 import { addTlsOptions, serverTls, type TlsFlags } from './tls-options.js';
+import { isoTime } from '../util/time.js';
 
 /** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -207,7 +208,7 @@ addServerOptions(program.command('watch')
       process.exitCode = await withOrchestrator(globals(), o, async (api) => {
         await api.watchTransitions({ kinds: o.kind, machineIds: o.machine, afterId: o.from }, (e) => {
           if (o.json) printJson(e);
-          else process.stdout.write(`${e.id} ${new Date(e.at).toISOString()} ${e.kind} ${e.machineId} ${e.from ?? '(start)'} -> ${e.to} on ${e.event}\n`);
+          else process.stdout.write(`${e.id} ${isoTime(e.at)} ${e.kind} ${e.machineId} ${e.from ?? '(start)'} -> ${e.to} on ${e.event}\n`);
         }, stop.signal);
         return EXIT.ok;
       });

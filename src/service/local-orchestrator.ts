@@ -6,8 +6,8 @@ import { partitionMachineId } from '../../machines/partition.js';
 import { openSink } from '../archiver/sinks/index.js';
 import type { Engine } from '../engine/engine.js';
 import { stateName } from '../util/state-name.js';
-import { isoOrNull } from '../util/time.js';
-import { InvalidArgumentError } from '../errors/index.js';
+import { isoOrNull, isoTime } from '../util/time.js';
+import { invalidField } from '../errors/index.js';
 import { invokeJob, noSuchJob, notFound } from '../jobs/invoke.js';
 import type { JobScheduler } from '../jobs/scheduler.js';
 import { signalJob } from '../jobs/signals.js';
@@ -18,9 +18,8 @@ import { runReport } from '../replication/runs.js';
 import { matchesFilter, type JobView, type Orchestrator, type RunView, type TargetView, type WatchFilter } from './views.js';
 import type { TransitionEvent } from '../engine/types.js';
 
-
 function required(value: string | undefined, field: string): string {
-  if (!value) throw new InvalidArgumentError(`${field}: required`, { code: 'INVALID_ARGUMENT', details: { field } });
+  if (!value) throw invalidField(field, 'required');
   return value;
 }
 
@@ -41,7 +40,7 @@ export class LocalOrchestrator implements Orchestrator {
     const [lastRun] = await this.d.jobs.runs(job.spec.name, 1);
     return {
       spec: job.spec,
-      createdAt: isoOrNull(job.createdAt)!,
+      createdAt: isoTime(job.createdAt),
       lastRun: lastRun ?? null,
       nextRunAt: job.spec.schedule ? isoOrNull(await this.d.scheduler.nextRunAt(job.spec.name)) : null,
     };
@@ -140,13 +139,13 @@ export class LocalOrchestrator implements Orchestrator {
     try {
       openSink(sink);
     } catch (err) {
-      throw new InvalidArgumentError(`sink: ${(err as Error).message}`, { code: 'INVALID_ARGUMENT', details: { field: 'sink' } });
+      throw invalidField('sink', (err as Error).message);
     }
     let source;
     try {
       source = openLogSource(log);
     } catch (err) {
-      throw new InvalidArgumentError(`log: ${(err as Error).message}`, { code: 'INVALID_ARGUMENT', details: { field: 'log' } });
+      throw invalidField('log', (err as Error).message);
     }
     // the machines keep the normalized root (an absolute path or grpc://HOST:PORT), as `ferry archive` gives it
     const parts = await scanAndNotify(this.d.engine, source, { log: source.root, sink }, this.d.metrics);

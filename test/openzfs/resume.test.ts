@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReplicateStepInput } from '../../machines/filesystem.js';
 import { startAgent, type Agent } from '../../src/api/agent-server.js';
-import { closeRemoteClients } from '../../src/storage/remote/driver.js';
+import { closeRemoteClients } from '../../src/grpc/endpoint-channels.js';
 import type { EffectContext } from '../../src/engine/types.js';
 import { TemporaryError, type FerryError } from '../../src/errors/index.js';
 import { createLogger } from '../../src/util/logger.js';

@@ -9,7 +9,7 @@ import type { ListPartitionsResponse__Output } from '../../grpc/generated/ferry/
 import type { PartitionState__Output } from '../../grpc/generated/ferry/v1/PartitionState.js';
 import type { PruneResponse__Output } from '../../grpc/generated/ferry/v1/PruneResponse.js';
 import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from '../../grpc/remote-call.js';
-import { clientFor } from '../../storage/remote/driver.js';
+import { clientFor } from '../../grpc/endpoint-channels.js';
 
 export interface RemoteLogSourceOptions {
   /** default: the file named by FERRY_TOKEN_FILE, read at each call */

@@ -8,10 +8,10 @@ import type { ReceiveRequest } from '../../grpc/generated/ferry/v1/ReceiveReques
 import type { ReceiveResponse__Output } from '../../grpc/generated/ferry/v1/ReceiveResponse.js';
 import type { SnapshotResponse__Output } from '../../grpc/generated/ferry/v1/SnapshotResponse.js';
 import type { ResumeTokenResponse__Output } from '../../grpc/generated/ferry/v1/ResumeTokenResponse.js';
-import { newEndpointClient, type EndpointClient } from '../../grpc/proto.js';
+import { clientFor, forgetClient } from '../../grpc/endpoint-channels.js';
+import type { EndpointClient } from '../../grpc/proto.js';
 import { agentTarget, tokenMetadata, unaryCall, type StartCall, type TokenSource } from '../../grpc/remote-call.js';
 import { fromStatus, isUnreachable } from '../../grpc/status.js';
-import { channelCredentials, clientTlsFromEnv } from '../../grpc/tls.js';
 import { versionFromMsg, versionToMsg } from './version-message.js';
 
 type Kind = StorageDriver['kind'];
@@ -46,54 +46,6 @@ const CAPABILITIES: Record<Kind, DriverCapabilities> = {
   zfs: { batch: true, resumable: false, atomicSnapshots: false },
 };
 
-/**
- * One channel per agent address, scheme and TLS files per process: drivers and log sources are
- * opened per step, connections are kept. TLS files are read when the channel is made (a renewed
- * certificate is used by processes started after it, or by a channel for other file names).
- */
-const clients = new Map<string, EndpointClient>();
-
-/**
- * Each channel has its own subchannel (not grpc-js's process-wide pool), so a channel dropped by
- * `forget` takes its reconnect backoff with it and health probes do not share it.
- */
-const CHANNEL_OPTIONS = { 'grpc.use_local_subchannel_pool': 1 };
-
-function channelKey(address: string, tls: boolean, files: { caFile?: string; certFile?: string; keyFile?: string }): string {
-  return JSON.stringify([tls ? 'grpcs' : 'grpc', address, files.caFile, files.certFile, files.keyFile]);
-}
-
-export function clientFor(address: string, tls = false): EndpointClient {
-  const files = tls ? clientTlsFromEnv() : {};
-  const key = channelKey(address, tls, files);
-  let c = clients.get(key);
-  if (!c) {
-    c = newEndpointClient(address, channelCredentials({ tls, ...files }), CHANNEL_OPTIONS);
-    clients.set(key, c);
-  }
-  return c;
-}
-
-/**
- * Drops a channel that could not reach its agent: grpc-js fails calls at once while it waits to
- * reconnect (a wait that grows to 2 minutes), which would fail the first steps after the agent is
- * back; the next call dials afresh instead. Calls still running on it finish (close lets them).
- * Only the channel that saw the error is dropped, not a newer one.
- */
-function forget(failed: EndpointClient): void {
-  for (const [key, c] of clients) {
-    if (c !== failed) continue;
-    clients.delete(key);
-    failed.close();
-  }
-}
-
-/** Closes every cached channel (tests; a process exits fine without it, idle channels hold no handle). */
-export function closeRemoteClients(): void {
-  for (const c of clients.values()) c.close();
-  clients.clear();
-}
-
 /** A StorageDriver whose every method is a call to `ferry agent` (proto/ferry/v1/endpoint.proto). */
 export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOptions = {}): StorageDriver {
   const { url, address, endpoint, kind, tls } = remote;
@@ -104,7 +56,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
   const target = agentTarget(address, tls);
   /** an unreachable agent's channel is dropped, so the first call after it is back dials afresh */
   const dropIfUnreachable = <T>(c: EndpointClient, p: Promise<T>): Promise<T> => p.catch((e: unknown) => {
-    if (isUnreachable(e)) forget(c);
+    if (isUnreachable(e)) forgetClient(c);
     throw e;
   });
   /** `start` makes the call on the channel given: the one dropped if the agent is unreachable */
@@ -172,7 +124,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
           if (!ended) stream.destroy();
           if (!err) return resolve(res!);
           const e = fromStatus(err, where, { tls, target });
-          if (isUnreachable(e)) forget(agent);
+          if (isUnreachable(e)) forgetClient(agent);
           reject(e);
         });
         callRef = call;

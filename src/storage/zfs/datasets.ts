@@ -1,5 +1,6 @@
 import { PermanentError, type FerryError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
+import { isoTime } from '../../util/time.js';
 import { isValidZfsName } from './names.js';
 import { zfsFeatures } from './features.js';
 import { runZfs, zfsLog } from './run-zfs.js';
@@ -68,7 +69,7 @@ function parseVersions(dataset: string, out: string): Version[] {
     const entry = byName.get(snap) ?? {};
     if (property === 'guid' && /^\d+$/.test(value)) entry.guid = value;
     else if (property === 'createtxg' && /^\d+$/.test(value)) entry.createtxg = Number(value);
-    else if (property === 'creation' && /^\d+$/.test(value)) entry.creation = new Date(Number(value) * 1000).toISOString();
+    else if (property === 'creation' && /^\d+$/.test(value)) entry.creation = isoTime(Number(value) * 1000);
     byName.set(snap, entry);
   }
   const versions: Version[] = [];
