@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import tar from 'tar-stream';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
 import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
+import { acquireLease, DEFAULT_LOCK_LEASE_MS } from '../src/storage/dir/lock.js';
 import { planReplication } from '../src/replication/planner.js';
 import { collect, tempBase } from './helpers/files.js';
 
@@ -57,8 +58,18 @@ async function streamHeader(bytes: Buffer): Promise<{ ops: { op: string; path: s
 
 const snapData = (root: string, fs: string, snap: string) => join(root, '.ferry', 'snapshots', fs, snap, 'data');
 
-async function stagingLeft(root: string, fs: string): Promise<string[]> {
-  return existsSync(join(root, '.ferry', 'tmp', fs)) ? readdir(join(root, '.ferry', 'tmp', fs)) : [];
+/** What is left in <root>/.ferry/tmp: nothing once every snapshot, receive or destroy has ended. */
+async function stagingLeft(root: string): Promise<string[]> {
+  return existsSync(join(root, '.ferry', 'tmp')) ? readdir(join(root, '.ferry', 'tmp')) : [];
+}
+
+/** The lock of `fs` is absent or its newest generation released (see src/storage/dir/lock.ts). */
+async function lockIsFree(root: string, fs: string): Promise<boolean> {
+  const dir = join(root, '.ferry', 'locks', fs);
+  if (!existsSync(dir)) return true;
+  const names = await readdir(dir);
+  const top = Math.max(0, ...names.filter((n) => /^[0-9]+$/.test(n)).map(Number));
+  return top === 0 || names.includes(`${top}.released`);
 }
 
 async function ino(path: string): Promise<number> {
@@ -193,7 +204,7 @@ describe('dir driver', () => {
     assert.equal(await ino(join(snapData(b, 'data', 's2'), 'moved/big-renamed.bin')), await ino(join(snapData(b, 'data', 's1'), 'big.bin')));
     // ...without ever changing it: its s1 is still exactly the sender's s1 (the chmod of `secret` did not leak).
     assert.deepEqual(await treeOf(snapData(b, 'data', 's1')), await treeOf(snapData(a, 'data', 's1')));
-    assert.deepEqual(await stagingLeft(b, 'data'), []);
+    assert.deepEqual(await stagingLeft(b), []);
 
     // The receiver can itself be a sender (a cascade A -> B -> C), streaming straight from send to receive.
     const c = join(base, 'c');
@@ -237,7 +248,7 @@ describe('dir driver', () => {
     assert.deepEqual(await treeOf(snapData(a, 'data', 's3')), trees.s3);
     assert.equal(await ino(join(snapData(a, 'data', 's3'), 'keep.txt')), keepIno);
     assert.equal((await lstat(join(snapData(a, 'data', 's3'), 'ro', 'locked.txt'))).nlink, 2);
-    assert.deepEqual(await stagingLeft(a, 'data'), []);
+    assert.deepEqual(await stagingLeft(a), []);
     // a middle snapshot the receiver never got: the plan then goes from the common s2 straight to the next one
     await A.destroySnapshot('data', 's3');
     assert.deepEqual(await treeOf(snapData(a, 'data', 's2')), trees.s2);
@@ -291,9 +302,9 @@ describe('dir driver', () => {
       assert.deepEqual(await B.listVersions('data'), before.versions, label);
       assert.deepEqual(await treeOf(join(b, 'data')), before.tree, label);
       assert.equal(await readlink(join(b, 'data')), before.link, label);
-      assert.deepEqual(await stagingLeft(b, 'data'), [], `${label}: staging left behind`);
+      assert.deepEqual(await stagingLeft(b), [], `${label}: staging left behind`);
       assert.ok(!existsSync(join(b, '.ferry', 'snapshots', 'data', 's2')), label);
-      assert.ok(!existsSync(join(b, '.ferry', 'locks', 'data')), `${label}: lock left behind`);
+      assert.ok(await lockIsFree(b, 'data'), `${label}: lock left held`);
     };
 
     // 1. The stream fails halfway (a dropped connection): retryable.
@@ -389,7 +400,7 @@ describe('dir driver', () => {
     await assertRejectsWith(receiveBytes(B, 'data', (await sendBytes(A, 'data', s1, s2)).bytes), PermanentError, undefined, 'ALREADY_EXISTS');
     assert.deepEqual(await B.listVersions('data'), before.versions);
     assert.deepEqual(await treeOf(join(b, 'data')), before.tree);
-    assert.deepEqual(await stagingLeft(b, 'data'), []);
+    assert.deepEqual(await stagingLeft(b), []);
 
     // From s2, which C never received.
     await receiveBytes(C, 'data', (await sendBytes(A, 'data', null, s1)).bytes);
@@ -437,22 +448,24 @@ describe('dir driver', () => {
     const A = createDirDriver(a);
     const B = createDirDriver(b);
     const [s1] = await A.snapshot(['data'], 's1');
-    // What a receive killed mid-way leaves: its staging and its lock, naming a process that is gone.
-    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    // What a receive killed mid-way leaves: its staging and its lock, whose lease ran out.
     await mkdir(join(b, '.ferry', 'tmp', 'data', 'recv-0123456789ab', 'data'), { recursive: true });
     await writeFile(join(b, '.ferry', 'tmp', 'data', 'recv-0123456789ab', 'data', 'half'), 'half a file');
-    await mkdir(join(b, '.ferry', 'locks'), { recursive: true });
-    await writeFile(join(b, '.ferry', 'locks', 'data'), `${deadPid} deadbeef\n`);
+    await mkdir(join(b, '.ferry', 'locks', 'data'), { recursive: true });
+    await writeFile(join(b, '.ferry', 'locks', 'data', '7'), '{"pid":1}\n');
+    const longAgo = new Date(Date.now() - 2 * DEFAULT_LOCK_LEASE_MS);
+    await utimes(join(b, '.ferry', 'locks', 'data', '7'), longAgo, longAgo);
 
     await receiveBytes(B, 'data', (await sendBytes(A, 'data', null, s1)).bytes);
-    assert.deepEqual(await stagingLeft(b, 'data'), []);
-    assert.ok(!existsSync(join(b, '.ferry', 'locks', 'data')));
+    assert.ok(!existsSync(join(b, '.ferry', 'tmp', 'data')), 'staging left behind');
+    assert.deepEqual(await readdir(join(b, '.ferry', 'locks', 'data')), ['8', '8.released']);
     assert.deepEqual((await B.listVersions('data')).map((v) => v.guid), [s1.guid]);
 
-    // A lock held by a live process is respected: busy, retry later.
-    await writeFile(join(b, '.ferry', 'locks', 'data'), `${process.ppid} other\n`);
+    // A lock whose holder renews it is respected: busy, retry later. It is free once released.
+    const held = await acquireLease(join(b, '.ferry', 'locks', 'data'), 'test holder');
     await assertRejectsWith(B.snapshot(['data'], 's2'), TemporaryError, undefined, 'BUSY');
-    await rm(join(b, '.ferry', 'locks', 'data'));
+    await held.release();
+    await B.snapshot(['data'], 's2');
   });
 
   it('lists filesystems and versions, and refuses duplicate snapshot names', async (t) => {
@@ -518,7 +531,7 @@ describe('dir driver', () => {
     }
     assert.deepEqual(await readdir(outside), []);
     assert.deepEqual(await B.listVersions('data'), []);
-    assert.deepEqual(await stagingLeft(b, 'data'), []);
+    assert.deepEqual(await stagingLeft(b), []);
   });
 
   it('refuses invalid names before touching anything', async (t) => {

@@ -21,7 +21,7 @@ export async function nextCreateTxg(layout: Layout): Promise<number> {
 
 async function bump(layout: Layout): Promise<number> {
   // '.counter' can never be a filesystem's lock: names do not start with '.'.
-  const release = await acquireLockWaiting(`${layout.locksDir}/.counter`, `counter of ${layout.root}`);
+  const release = await acquireLockWaiting(`${layout.locksDir}/.counter`, `counter of ${layout.root}`, { leaseMs: layout.lockLeaseMs });
   try {
     let current = 0;
     try {

@@ -24,7 +24,7 @@ export async function destroySnapshot(layout: Layout, fs: string, name: string):
   // before the lock, which would create .ferry (and the root) for a snapshot that is not there
   if (!(await lstatOrNull(layout.snapshotDir(fs, name)))) throw notFound(layout, fs, name);
   // under the lock: a snapshot or receive of `fs` links files from one of its versions meanwhile
-  const release = await lockFilesystem(layout, fs);
+  const lock = await lockFilesystem(layout, fs);
   try {
     if (!(await listSnapshots(layout, fs)).some((s) => s.version.name === name)) throw notFound(layout, fs, name);
     await assertNotVisible(layout, fs, name);
@@ -32,7 +32,7 @@ export async function destroySnapshot(layout: Layout, fs: string, name: string):
     await rename(layout.snapshotDir(fs, name), doomed);
     await removeTree(doomed);
   } finally {
-    await release();
+    await lock.release();
   }
 }
 

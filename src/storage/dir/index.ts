@@ -20,15 +20,24 @@ async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+export interface DirDriverOptions {
+  /**
+   * How long the lock of a filesystem outlives a holder that stopped renewing it (a crashed
+   * process), in milliseconds.
+   * @defaultValue DEFAULT_LOCK_LEASE_MS (30 s)
+   */
+  lockLeaseMs?: number;
+}
+
 /**
  * The `dir:/abs/path` driver: plain directories, no privileges. Layout and stream format are in
  * docs/dir-driver.md.
  */
-export function createDirDriver(root: string): StorageDriver {
+export function createDirDriver(root: string, opts: DirDriverOptions = {}): StorageDriver {
   if (typeof root !== 'string' || !isAbsolute(root) || root.includes('\0')) {
     throw new InvalidArgumentError(`dir driver root must be an absolute path, got ${JSON.stringify(root)}`, { code: 'INVALID_ENDPOINT' });
   }
-  const layout = makeLayout(resolve(root));
+  const layout = makeLayout(resolve(root), opts);
   const endpoint = `dir:${root}`;
   return {
     kind: 'dir',

@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
+import { readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
-import { lstatOrNull } from '../../util/fs.js';
+import { errnoCode, lstatOrNull } from '../../util/fs.js';
 
 /**
  * Where everything lives under one root (see docs/dir-driver.md):
@@ -10,7 +10,7 @@ import { lstatOrNull } from '../../util/fs.js';
  *   <root>/.ferry/snapshots/<fs>/<snap>/meta.json, manifest.json
  *   <root>/.ferry/counter                        last createtxg handed out
  *   <root>/.ferry/tmp/<fs>/                      staging, on the same device so rename() is atomic
- *   <root>/.ferry/locks/<fs>                     who is snapshotting/receiving <fs>
+ *   <root>/.ferry/locks/<fs>/                    the lease of whoever snapshots/receives/destroys in <fs> (lock.ts)
  */
 export const META_DIR = '.ferry';
 
@@ -20,6 +20,8 @@ export interface Layout {
   counterFile: string;
   locksDir: string;
   lockFile(fs: string): string;
+  /** lease of the locks, in milliseconds (lock.ts DEFAULT_LOCK_LEASE_MS) */
+  lockLeaseMs?: number;
   tmpDir(fs: string): string;
   snapshotsDir(fs: string): string;
   snapshotDir(fs: string, snap: string): string;
@@ -28,13 +30,14 @@ export interface Layout {
   visibleTarget(fs: string, snap: string): string;
 }
 
-export function makeLayout(root: string): Layout {
+export function makeLayout(root: string, opts: { lockLeaseMs?: number } = {}): Layout {
   const meta = join(root, META_DIR);
   const snapshotsDir = (fs: string) => join(meta, 'snapshots', fs);
   const snapshotDir = (fs: string, snap: string) => join(snapshotsDir(fs), snap);
   return {
     root,
     meta,
+    lockLeaseMs: opts.lockLeaseMs,
     counterFile: join(meta, 'counter'),
     locksDir: join(meta, 'locks'),
     lockFile: (fs) => join(meta, 'locks', fs),
@@ -51,5 +54,15 @@ export async function assertRootExists(layout: Layout): Promise<void> {
   if (!st) throw new PermanentError(`dir root ${layout.root} does not exist`, { code: 'NOT_FOUND', details: { path: layout.root } });
   if (!(await stat(layout.root)).isDirectory()) {
     throw new PermanentError(`dir root ${layout.root} is not a directory`, { code: 'NOT_A_DIRECTORY', details: { path: layout.root } });
+  }
+}
+
+/** Whether <root>/<fs> is the receiver's symlink to `snap`'s tree. */
+export async function isVisible(layout: Layout, fs: string, snap: string): Promise<boolean> {
+  try {
+    return (await readlink(layout.visible(fs))) === layout.visibleTarget(fs, snap);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'EINVAL') return false;
+    throw err;
   }
 }

@@ -1,94 +1,177 @@
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { hostname } from 'node:os';
+import { mkdir, readdir, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TemporaryError } from '../../errors/index.js';
-import { errnoCode, randomHex, removeTree } from '../../util/fs.js';
+import { errnoCode, lstatOrNull, randomHex, removeTree } from '../../util/fs.js';
 import type { Layout } from './layout.js';
+import { settleReceives } from './commit.js';
 
 /**
- * Lock files name their holder as "<pid> <token>". The token tells this process's own locks from
- * those a crashed earlier process with the same pid left behind (pid 1 in containers, for instance).
+ * A lock shared by processes and containers that see the same directory: a lease, not a PID.
+ *
+ * The lock is a directory of generations. Generation `n` is the file `<n>`, created with O_EXCL by
+ * the process that takes the lock; `<n>.released` marks it free. The holder is the creator of the
+ * highest generation, as long as it is not released and its mtime (renewed by the holder every
+ * quarter lease) is younger than the lease. Taking the lock, free or stale, is creating the next
+ * generation: only one process can create a given name, so two processes that find the same dead
+ * holder cannot both take over (the race of check, rm, create). A creator then checks it is the
+ * highest generation (a slow process may re-create a generation that was cleared) and otherwise
+ * backs off. Generations below the holder's are cleared by the holder.
+ *
+ * A holder stalled longer than its lease may have lost the lock: `assertHeld` tells, and callers
+ * ask it just before the step they must not take without the lock. Clocks of the processes sharing
+ * the directory must agree to well within a lease.
  */
-const PROCESS_TOKEN = randomHex(8);
 
-function holderIsAlive(content: string): boolean {
-  const [pidText, token] = content.trim().split(' ');
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return token === PROCESS_TOKEN;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM'; // exists, owned by someone else
-  }
+/** @defaultValue 30 s: a dead holder's lock is taken over after this. */
+export const DEFAULT_LOCK_LEASE_MS = 30_000;
+
+export interface LockOptions {
+  /** how long a holder that stopped renewing keeps the lock, in milliseconds */
+  leaseMs?: number;
+}
+
+export interface Lease {
+  /** Frees the lock (nothing when it was lost meanwhile). */
+  release(): Promise<void>;
+  /** Throws TemporaryError LOCK_LOST unless the lock is still ours with most of a lease ahead. */
+  assertHeld(): Promise<void>;
 }
 
 export type Release = () => Promise<void>;
 
-/**
- * Take the lock file at `path`, or throw TemporaryError (code BUSY) when a live process holds it.
- * A lock left by a dead process is taken over; `onStale` runs first so the caller can clear what
- * that process left half-done. The file appears complete or not at all: written aside, then link()ed,
- * which fails with EEXIST atomically.
- */
-export async function acquireLock(path: string, what: string): Promise<Release> {
-  await mkdir(dirname(path), { recursive: true });
-  const aside = `${path}.${process.pid}.${randomHex(4)}`;
-  await writeFile(aside, `${process.pid} ${PROCESS_TOKEN}\n`);
-  try {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await link(aside, path);
-        return async () => {
-          await rm(path, { force: true });
-        };
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-      }
-      let content = '';
-      try {
-        content = await readFile(path, 'utf8');
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') continue; // released meanwhile
-        throw err;
-      }
-      if (holderIsAlive(content)) {
-        throw new TemporaryError(`${what} is busy: held by pid ${content.trim().split(' ')[0]} (${path})`, {
-          code: 'BUSY',
-          details: { lock: path },
-        });
-      }
-      await rm(path, { force: true }); // stale: its holder is gone
-    }
-    throw new TemporaryError(`${what} is busy: could not take ${path}`, { code: 'BUSY', details: { lock: path } });
-  } finally {
-    await rm(aside, { force: true });
+interface Generations {
+  top: number;
+  released: boolean;
+  all: string[];
+}
+
+const RELEASED = '.released';
+
+async function readGenerations(dir: string): Promise<Generations> {
+  const all = await readdir(dir);
+  let top = 0;
+  const released = new Set<number>();
+  for (const name of all) {
+    if (/^[0-9]+$/.test(name)) top = Math.max(top, Number(name));
+    else if (name.endsWith(RELEASED) && /^[0-9]+$/.test(name.slice(0, -RELEASED.length))) released.add(Number(name.slice(0, -RELEASED.length)));
   }
+  return { top, released: top === 0 || released.has(top), all };
+}
+
+const busy = (what: string, dir: string, why: string) =>
+  new TemporaryError(`${what} is busy: ${why} (${dir})`, { code: 'BUSY', details: { lock: dir } });
+
+/** A plain file where the lock directory goes: a lock of an earlier ferry, gone once older than a lease. */
+async function clearLegacyLockFile(dir: string, leaseMs: number, what: string): Promise<void> {
+  const st = await lstatOrNull(dir);
+  if (!st || st.isDirectory()) return;
+  if (Date.now() - st.mtimeMs <= leaseMs) throw busy(what, dir, 'held by an earlier version of ferry');
+  await unlink(dir).catch((err) => (['ENOENT', 'EISDIR', 'EPERM'].includes(errnoCode(err) ?? '') ? undefined : Promise.reject(err)));
+}
+
+/** Take the lock at `dir`, or throw TemporaryError BUSY while another process holds it. */
+export async function acquireLease(dir: string, what: string, opts: LockOptions = {}): Promise<Lease> {
+  const leaseMs = opts.leaseMs ?? DEFAULT_LOCK_LEASE_MS;
+  await clearLegacyLockFile(dir, leaseMs, what);
+  await mkdir(dir, { recursive: true });
+  const seen = await readGenerations(dir);
+  if (!seen.released) {
+    const st = await stat(join(dir, String(seen.top))).catch((err) => (errnoCode(err) === 'ENOENT' ? null : Promise.reject(err)));
+    if (!st) throw busy(what, dir, 'changing hands');
+    if (Date.now() - st.mtimeMs <= leaseMs) throw busy(what, dir, `held (generation ${seen.top}, renewed ${new Date(st.mtimeMs).toISOString()})`);
+  }
+  const gen = seen.top + 1;
+  const mine = join(dir, String(gen));
+  const startedAt = Date.now();
+  try {
+    await writeFile(mine, `${JSON.stringify({ host: hostname(), pid: process.pid, token: randomHex(8), at: new Date(startedAt).toISOString() })}\n`, { flag: 'wx' });
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') throw busy(what, dir, 'taken by another process just now');
+    throw err;
+  }
+  const after = await readGenerations(dir);
+  if (after.top !== gen) {
+    await rm(mine, { force: true });
+    throw busy(what, dir, 'taken by another process just now');
+  }
+  for (const name of after.all) {
+    const n = Number(name.endsWith(RELEASED) ? name.slice(0, -RELEASED.length) : name);
+    if (Number.isInteger(n) && n < gen) await rm(join(dir, name), { force: true });
+  }
+  return holdLease(dir, gen, leaseMs, startedAt, what);
+}
+
+function holdLease(dir: string, gen: number, leaseMs: number, startedAt: number, what: string): Lease {
+  const mine = join(dir, String(gen));
+  let renewedAt = startedAt;
+  let lost = false;
+  let renewing: Promise<void> = Promise.resolve();
+  const renew = async () => {
+    if (lost) return;
+    const at = Date.now();
+    try {
+      await utimes(mine, new Date(at), new Date(at));
+      if ((await readGenerations(dir)).top !== gen) lost = true;
+      else renewedAt = at;
+    } catch {
+      lost = true; // cleared by a new holder
+    }
+  };
+  const timer = setInterval(() => (renewing = renewing.then(renew)), Math.max(1, Math.floor(leaseMs / 4)));
+  timer.unref();
+  return {
+    async release() {
+      clearInterval(timer);
+      await renewing;
+      if (!lost) await writeFile(join(dir, `${gen}${RELEASED}`), '', { flag: 'w' });
+      lost = true;
+    },
+    async assertHeld() {
+      await (renewing = renewing.then(renew));
+      // a quarter lease to spare: whoever judged us stale did so after our last renewal plus a lease
+      if (lost || Date.now() - renewedAt > (leaseMs * 3) / 4) {
+        throw new TemporaryError(`${what}: lock lost (not renewed within its lease of ${leaseMs} ms) (${dir})`, { code: 'LOCK_LOST', details: { lock: dir } });
+      }
+    },
+  };
+}
+
+/** acquireLease, as a release function, for callers that do not need assertHeld. */
+export async function acquireLock(dir: string, what: string, opts: LockOptions = {}): Promise<Release> {
+  const lease = await acquireLease(dir, what, opts);
+  return () => lease.release();
 }
 
 /** Like acquireLock, but waits a little for a live holder: for short critical sections. */
-export async function acquireLockWaiting(path: string, what: string, timeoutMs = 5000): Promise<Release> {
-  const deadline = Date.now() + timeoutMs;
+export async function acquireLockWaiting(dir: string, what: string, opts: LockOptions & { timeoutMs?: number } = {}): Promise<Release> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
   for (;;) {
     try {
-      return await acquireLock(path, what);
+      return await acquireLock(dir, what, opts);
     } catch (err) {
-      if (!(err instanceof TemporaryError) || Date.now() > deadline) throw err;
+      if (!(err instanceof TemporaryError) || err.code !== 'BUSY' || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
     }
   }
 }
 
 /**
- * Take the lock of `fs` and clear its staging area: whoever staged there before us is gone
- * (a crashed snapshot or receive), since a live holder would still have the lock.
+ * Take the lock of `fs`, clear its staging area (whoever staged there before us is gone: a live
+ * holder would still have the lock) and settle a receive a crash cut short at its commit. The
+ * release removes the emptied staging directory again.
  */
-export async function lockFilesystem(layout: Layout, fs: string): Promise<Release> {
-  const release = await acquireLock(layout.lockFile(fs), `filesystem ${fs} of ${layout.root}`);
+export async function lockFilesystem(layout: Layout, fs: string): Promise<Lease> {
+  const lease = await acquireLease(layout.lockFile(fs), `filesystem ${fs} of ${layout.root}`, { leaseMs: layout.lockLeaseMs });
+  const release = async () => {
+    await removeTree(layout.tmpDir(fs)).catch(() => undefined);
+    await lease.release();
+  };
   try {
     await removeTree(layout.tmpDir(fs));
     await mkdir(layout.tmpDir(fs), { recursive: true });
-    return release;
+    await settleReceives(layout, fs);
+    return { release, assertHeld: () => lease.assertHeld() };
   } catch (err) {
     await release();
     throw err;

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { chmod, copyFile, link, mkdir, readdir, readlink, rename, rmdir, symlink, utimes } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -8,20 +8,21 @@ import { FerryError, PermanentError, TemporaryError } from '../../errors/index.j
 import type { Version } from '../driver.js';
 import { nextCreateTxg } from './counter.js';
 import type { Op, WriteOp } from './diff.js';
-import { classifyError, errnoCode, isAbortError, lstatOrNull, randomHex, removeTree, writeHashed } from '../../util/fs.js';
-import { META_DIR, type Layout } from './layout.js';
+import { classifyError, errnoCode, isAbortError, randomHex, removeTree, writeHashed } from '../../util/fs.js';
+import { assertVisibleReplaceable, commitReceive } from './commit.js';
+import type { Layout } from './layout.js';
 import { assertValidManifest, manifestDifference, readManifest, type Manifest, type ManifestEntry } from './manifest.js';
-import { lockFilesystem } from './lock.js';
+import { lockFilesystem, type Lease } from './lock.js';
 import { assertName, assertRelativePath, nameProblem } from './names.js';
-import { CONTENT_PREFIX, HEADER_ENTRY, MAX_HEADER_BYTES, STREAM_FORMAT, type StreamHeader } from './stream-format.js';
-import { listSnapshots, loadManifest, writeSnapshotFiles, type Snapshot } from './versions.js';
+import { assertHeaderSize, CONTENT_PREFIX, HEADER_ENTRY, STREAM_FORMAT, type StreamHeader } from './stream-format.js';
+import { listSnapshots, loadManifest, type Snapshot } from './versions.js';
 
 const corrupt = (why: string) => new PermanentError(`corrupt stream: ${why}`, { code: 'CORRUPT_STREAM' });
 
 /**
- * Receive into a staging directory under .ferry/tmp/<fs>, verify it completely, then rename it
- * into .ferry/snapshots/<fs>/<name> and repoint <root>/<fs>. Any failure before the rename
- * removes the staging and leaves the receiver as it was.
+ * Receive into a staging directory under .ferry/tmp/<fs>, verify it completely, then commit it
+ * (commit.ts): the version exists exactly when <root>/<fs> shows it. Any failure before the
+ * commit point removes the staging and leaves the receiver as it was.
  */
 export async function receiveStream(layout: Layout, fs: string, input: Readable, signal?: AbortSignal): Promise<Version> {
   assertName('filesystem', fs);
@@ -29,15 +30,15 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
   extract.on('error', () => undefined); // surfaces through the entry iterator; never as an unheard 'error' event
   const onAbort = () => extract.destroy(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
-  let release: (() => Promise<void>) | undefined;
+  let lease: Lease | undefined;
   const staging = join(layout.tmpDir(fs), `recv-${randomHex(6)}`);
   try {
     signal?.throwIfAborted();
     await mkdir(layout.root, { recursive: true });
     await assertVisibleReplaceable(layout, fs);
-    release = await lockFilesystem(layout, fs);
+    lease = await lockFilesystem(layout, fs);
     pump(input, extract);
-    return await receiveInto(layout, fs, extract, staging, signal);
+    return await receiveInto(layout, fs, extract, staging, lease, signal);
   } catch (err) {
     extract.destroy();
     input.destroy(); // the sender sees the receiver is gone, as with a pipe whose reader exited
@@ -46,7 +47,7 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await removeTree(staging).catch(() => undefined);
-    await release?.();
+    await lease?.release();
   }
 }
 
@@ -70,7 +71,7 @@ function classifyReceiveError(err: unknown, fs: string): unknown {
   return new PermanentError(`corrupt stream: ${message}`, { code: 'CORRUPT_STREAM', cause: err });
 }
 
-async function receiveInto(layout: Layout, fs: string, extract: tar.Extract, staging: string, signal?: AbortSignal): Promise<Version> {
+async function receiveInto(layout: Layout, fs: string, extract: tar.Extract, staging: string, lease: Lease, signal?: AbortSignal): Promise<Version> {
   const entries = extract[Symbol.asyncIterator]();
   const first = await entries.next();
   if (first.done || first.value.header.name !== HEADER_ENTRY) throw corrupt(`first entry is not ${HEADER_ENTRY}`);
@@ -113,13 +114,23 @@ async function receiveInto(layout: Layout, fs: string, extract: tar.Extract, sta
   if (difference !== null) {
     throw new PermanentError(`received ${fs}@${header.to.name} does not match the sender's manifest: ${difference}`, { code: 'CHECKSUM_MISMATCH' });
   }
-  return commit(layout, fs, header, staging, actual);
+  // The receiver's own order: createtxg is local, the guid and name are the sender's.
+  const meta = {
+    format: 'ferry-dir-meta-v1' as const, fs, name: header.to.name, guid: header.to.guid, createtxg: await nextCreateTxg(layout),
+    creation: header.to.creation ?? new Date().toISOString(), manifest: 'manifest.json' as const, receivedFrom: header.from?.guid ?? null,
+  };
+  return commitReceive(layout, fs, staging, meta, actual, () => lease.assertHeld());
 }
 
 async function readHeader(entry: AsyncIterable<unknown> & { header: tar.Header }): Promise<StreamHeader> {
-  if ((entry.header.size ?? 0) > MAX_HEADER_BYTES) throw corrupt('header too large');
+  assertHeaderSize(entry.header.size ?? 0);
   const chunks: Buffer[] = [];
-  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of entry) {
+    size += (chunk as Buffer).length;
+    assertHeaderSize(size);
+    chunks.push(chunk as Buffer);
+  }
   let header: StreamHeader;
   try {
     header = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StreamHeader;
@@ -240,49 +251,4 @@ async function linkOrFalse(existing: string, to: string): Promise<boolean> {
 async function finishFile(path: string, op: WriteOp): Promise<void> {
   await chmod(path, op.mode);
   if (op.mtimeMs !== undefined && Number.isFinite(op.mtimeMs)) await utimes(path, new Date(), new Date(op.mtimeMs));
-}
-
-async function commit(layout: Layout, fs: string, header: StreamHeader, staging: string, manifest: Manifest): Promise<Version> {
-  // The receiver's own order: createtxg is local, the guid and name are the sender's.
-  const version: Version = { name: header.to.name, guid: header.to.guid, createtxg: await nextCreateTxg(layout), creation: header.to.creation };
-  await writeSnapshotFiles(
-    staging,
-    { format: 'ferry-dir-meta-v1', fs, ...version, creation: version.creation ?? new Date().toISOString(), manifest: 'manifest.json', receivedFrom: header.from?.guid ?? null },
-    manifest,
-  );
-  const final = layout.snapshotDir(fs, header.to.name);
-  await mkdir(layout.snapshotsDir(fs), { recursive: true });
-  await rename(staging, final);
-  try {
-    await pointVisible(layout, fs, header.to.name);
-  } catch (err) {
-    await rename(final, staging); // back to staging, removed by the caller: as if never received
-    throw err;
-  }
-  return version;
-}
-
-/**
- * <root>/<fs> on a receiver is a symlink the driver owns. Anything else there (a sender's tree,
- * a person's files) is not overwritten; an empty directory is taken over.
- */
-async function assertVisibleReplaceable(layout: Layout, fs: string): Promise<'absent' | 'ours' | 'empty-dir'> {
-  const path = layout.visible(fs);
-  const st = await lstatOrNull(path);
-  if (!st) return 'absent';
-  if (st.isSymbolicLink() && (await readlink(path)).startsWith(`${META_DIR}/snapshots/${fs}/`)) return 'ours';
-  if (st.isDirectory() && (await readdir(path)).length === 0) return 'empty-dir';
-  throw new PermanentError(`refusing to receive ${fs}: ${path} exists and was not created by the receiver`, {
-    code: 'CONFLICT_NOT_RECEIVER',
-    details: { fs, path },
-  });
-}
-
-/** Repoint <root>/<fs> at the new snapshot with one rename() of a fresh symlink. */
-async function pointVisible(layout: Layout, fs: string, snap: string): Promise<void> {
-  const state = await assertVisibleReplaceable(layout, fs);
-  const tmp = join(layout.tmpDir(fs), `link-${randomHex(6)}`);
-  await symlink(layout.visibleTarget(fs, snap), tmp);
-  if (state === 'empty-dir') await rmdir(layout.visible(fs)); // rename() cannot replace a directory with a symlink
-  await rename(tmp, layout.visible(fs));
 }

@@ -9,7 +9,7 @@ import { diffManifests, type WriteOp } from './diff.js';
 import { classifyError } from '../../util/fs.js';
 import type { Layout } from './layout.js';
 import { assertName } from './names.js';
-import { CONTENT_PREFIX, HEADER_ENTRY, STREAM_FORMAT, streamSize, type StreamHeader } from './stream-format.js';
+import { assertHeaderSize, CONTENT_PREFIX, HEADER_ENTRY, STREAM_FORMAT, streamSize, type StreamHeader } from './stream-format.js';
 import { listSnapshots, loadManifest } from './versions.js';
 
 /** Fixed tar mtime, so the same send produces the same bytes. */
@@ -25,6 +25,7 @@ export async function createSendStream(layout: Layout, fs: string, from: Version
   const ops = diffManifests(fromSnap ? await loadManifest(fromSnap.dir) : [], manifest);
   const header: StreamHeader = { format: STREAM_FORMAT, fs, from: fromSnap?.version ?? null, to: toSnap.version, manifest, ops };
   const headerBytes = Buffer.from(JSON.stringify(header));
+  assertHeaderSize(headerBytes.length);
   const writes = ops.flatMap((op, index) => (op.op === 'write' ? [{ op, index }] : []));
   signal?.throwIfAborted();
 

@@ -7,7 +7,7 @@ import { assertDistinct } from '../names.js';
 import { nextCreateTxg } from './counter.js';
 import { errnoCode, lstatOrNull, randomHex, removeTree, writeHashed } from '../../util/fs.js';
 import { assertRootExists, type Layout } from './layout.js';
-import { lockFilesystem, type Release } from './lock.js';
+import { lockFilesystem, type Lease } from './lock.js';
 import { permissionBits, walk, type Manifest, type ManifestEntry } from './manifest.js';
 import { assertName } from './names.js';
 import { listSnapshots, loadManifest, newGuid, writeSnapshotFiles, type Snapshot } from './versions.js';
@@ -28,11 +28,11 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
     }
   }
 
-  const releases: Release[] = [];
+  const locks: Lease[] = [];
   const staged: { fs: string; dir: string; manifest: Manifest }[] = [];
   const committed: string[] = [];
   try {
-    for (const fs of [...filesystems].sort()) releases.push(await lockFilesystem(layout, fs));
+    for (const fs of [...filesystems].sort()) locks.push(await lockFilesystem(layout, fs));
     for (const fs of filesystems) {
       const previous = (await listSnapshots(layout, fs)).at(-1);
       const dir = join(layout.tmpDir(fs), `snap-${randomHex(6)}`);
@@ -55,7 +55,7 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
     throw err;
   } finally {
     for (const { dir } of staged) await removeTree(dir);
-    for (const release of releases) await release();
+    for (const lock of locks) await lock.release();
   }
 }
 

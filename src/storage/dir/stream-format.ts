@@ -1,3 +1,4 @@
+import { PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import type { Op } from './diff.js';
 import type { Manifest } from './manifest.js';
@@ -9,8 +10,22 @@ import type { Manifest } from './manifest.js';
 export const STREAM_FORMAT = 'ferry-dir-v1';
 export const HEADER_ENTRY = `${STREAM_FORMAT}.json`;
 export const CONTENT_PREFIX = 'content/';
-/** A header bigger than this is not a header: refuse it before buffering it. */
-export const MAX_HEADER_BYTES = 512 * 1024 * 1024;
+/**
+ * The most a header may take, in bytes: it is buffered and parsed whole, so it bounds what one
+ * stream can make a receiver hold in memory. A full send of a filesystem needs about 300 bytes
+ * per file (its manifest entry and its write op), so this is about 100,000 files.
+ */
+export const MAX_HEADER_BYTES = 32 * 1024 * 1024;
+
+/** Refuses a header over MAX_HEADER_BYTES (on send, before anything is streamed; on receive, before it is buffered). */
+export function assertHeaderSize(bytes: number): void {
+  if (bytes > MAX_HEADER_BYTES) {
+    throw new PermanentError(
+      `stream header of ${bytes} bytes or more is over the limit MAX_HEADER_BYTES (${MAX_HEADER_BYTES} bytes, about 100,000 files)`,
+      { code: 'HEADER_TOO_LARGE', details: { limit: MAX_HEADER_BYTES, bytes } },
+    );
+  }
+}
 
 export interface StreamHeader {
   format: typeof STREAM_FORMAT;

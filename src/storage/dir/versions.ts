@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import { errnoCode, lstatOrNull, randomHex, writeFileAtomic } from '../../util/fs.js';
-import type { Layout } from './layout.js';
+import { isVisible, type Layout } from './layout.js';
 import type { Manifest } from './manifest.js';
 
 export const META_FILE = 'meta.json';
 export const MANIFEST_FILE = 'manifest.json';
+/** meta of a received snapshot before its commit point (commit.ts): a version only once visible */
+export const PENDING_META_FILE = 'meta.pending.json';
 
 /** `<snapshot>/meta.json`: small, so listing versions does not read manifests. */
 export interface SnapshotMeta {
@@ -33,9 +35,9 @@ export function newGuid(): string {
   return randomHex(16);
 }
 
-export async function writeSnapshotFiles(dir: string, meta: SnapshotMeta, manifest: Manifest): Promise<void> {
+export async function writeSnapshotFiles(dir: string, meta: SnapshotMeta, manifest: Manifest, opts: { pending?: boolean } = {}): Promise<void> {
   await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest));
-  await writeFileAtomic(join(dir, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
+  await writeFileAtomic(join(dir, opts.pending ? PENDING_META_FILE : META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -59,20 +61,44 @@ export async function listSnapshots(layout: Layout, fs: string): Promise<Snapsho
   const out: Snapshot[] = [];
   for (const name of names) {
     const dir = layout.snapshotDir(fs, name);
-    let meta: Partial<SnapshotMeta>;
-    try {
-      meta = (await readJson(join(dir, META_FILE))) as Partial<SnapshotMeta>;
-    } catch (err) {
-      // destroyed (renamed away whole) since readdir: no longer a version, not a corrupt one
-      if (errnoCode(err) === 'ENOENT' && !(await lstatOrNull(dir))) continue;
-      throw err;
-    }
+    const meta = await readMeta(layout, fs, name);
+    if (meta === null) continue;
     if (meta.name !== name || typeof meta.guid !== 'string' || !Number.isSafeInteger(meta.createtxg)) {
       throw new PermanentError(`corrupt metadata ${join(dir, META_FILE)}`, { code: 'CORRUPT_METADATA' });
     }
     out.push({ version: { name: meta.name, guid: meta.guid, createtxg: meta.createtxg!, creation: meta.creation }, dir });
   }
   return out.sort((a, b) => a.version.createtxg - b.version.createtxg);
+}
+
+/**
+ * A snapshot's meta, or null when it is not a version: destroyed (renamed away whole) since the
+ * readdir, or received but not committed (pending and not what <root>/<fs> shows; see commit.ts).
+ */
+async function readMeta(layout: Layout, fs: string, name: string): Promise<Partial<SnapshotMeta> | null> {
+  const dir = layout.snapshotDir(fs, name);
+  try {
+    return (await readJson(join(dir, META_FILE))) as Partial<SnapshotMeta>;
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  if (await isVisible(layout, fs, name)) {
+    try {
+      return (await readJson(join(dir, PENDING_META_FILE))) as Partial<SnapshotMeta>;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      return readMeta(layout, fs, name); // rolled forward meanwhile: meta.json is there now
+    }
+  }
+  if (await lstatOrNull(join(dir, PENDING_META_FILE))) return null;
+  if (!(await lstatOrNull(dir))) return null;
+  try {
+    return (await readJson(join(dir, META_FILE))) as Partial<SnapshotMeta>; // committed meanwhile
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    if (!(await lstatOrNull(dir))) return null;
+    throw new PermanentError(`corrupt metadata: ${join(dir, META_FILE)} is missing`, { code: 'CORRUPT_METADATA' });
+  }
 }
 
 export async function loadManifest(snapshotDir: string): Promise<Manifest> {
