@@ -12,30 +12,9 @@ import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { acquireLease, DEFAULT_LOCK_LEASE_MS } from '../src/storage/dir/lock.js';
 import { planReplication } from '../src/replication/planner.js';
-import { collect, tempBase } from './helpers/files.js';
+import { collect, tempBase, treeOf } from './helpers/files.js';
 
 // ---- helpers -------------------------------------------------------------------------------
-
-
-/** Describe a tree as path -> "type mode content", independently of the driver's own code. */
-async function treeOf(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  async function visit(abs: string, rel: string): Promise<void> {
-    for (const name of (await readdir(abs)).sort()) {
-      const a = join(abs, name);
-      const r = rel ? `${rel}/${name}` : name;
-      const st = await lstat(a);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isSymbolicLink()) out[r] = `symlink -> ${await readlink(a)}`;
-      else if (st.isDirectory()) {
-        out[r] = `dir ${mode}`;
-        await visit(a, r);
-      } else out[r] = `file ${mode} ${createHash('sha256').update(await readFile(a)).digest('hex')}`;
-    }
-  }
-  await visit(dir, '');
-  return out;
-}
 
 
 async function sendBytes(driver: StorageDriver, fs: string, from: Version | null, to: Version): Promise<{ bytes: Buffer; sizeEstimate?: number }> {

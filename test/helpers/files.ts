@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,5 +26,25 @@ export function tree(dir: string, prefix = ''): Record<string, string> {
     if (e.isDirectory()) Object.assign(out, tree(p, `${prefix}${e.name}/`));
     else out[`${prefix}${e.name}`] = readFileSync(p, 'utf8');
   }
+  return out;
+}
+
+/** Describe a tree as path -> "type mode content", independently of the drivers' own code. */
+export async function treeOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function visit(abs: string, rel: string): Promise<void> {
+    for (const name of (await readdir(abs)).sort()) {
+      const a = join(abs, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await lstat(a);
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isSymbolicLink()) out[r] = `symlink -> ${await readlink(a)}`;
+      else if (st.isDirectory()) {
+        out[r] = `dir ${mode}`;
+        await visit(a, r);
+      } else out[r] = `file ${mode} ${createHash('sha256').update(await readFile(a)).digest('hex')}`;
+    }
+  }
+  await visit(dir, '');
   return out;
 }
