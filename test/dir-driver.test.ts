@@ -11,6 +11,7 @@ import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/err
 import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { acquireLease, DEFAULT_LOCK_LEASE_MS } from '../src/storage/dir/lock.js';
+import { MAX_HEADER_BYTES } from '../src/storage/dir/stream-format.js';
 import { planReplication } from '../src/replication/planner.js';
 import { collect, tempBase, treeOf } from './helpers/files.js';
 
@@ -511,6 +512,28 @@ describe('dir driver', () => {
     assert.deepEqual(await readdir(outside), []);
     assert.deepEqual(await B.listVersions('data'), []);
     assert.deepEqual(await stagingLeft(b), []);
+  });
+
+  it('refuses a stream header over MAX_HEADER_BYTES before buffering it, leaving nothing behind', async (t) => {
+    const b = join(await tempBase(t), 'b');
+    const B = createDirDriver(b);
+    // A tar entry header (ustar) announcing a stream header one byte over the limit, then a little of it.
+    const entry = Buffer.alloc(512);
+    entry.write('ferry-dir-v1.json', 0);
+    entry.write('0000644\0', 100);
+    entry.write(`${(MAX_HEADER_BYTES + 1).toString(8).padStart(11, '0')}\0`, 124);
+    entry.write('00000000000\0', 136);
+    entry.write('0', 156);
+    entry.write('ustar\0' + '00', 257);
+    entry.write('        ', 148);
+    entry.write(`${entry.reduce((sum, byte) => sum + byte, 0).toString(8).padStart(6, '0')}\0 `, 148);
+    const stream = Buffer.concat([entry, Buffer.alloc(64 * 1024, 0x20)]);
+    const err = await assertRejectsWith(receiveBytes(B, 'data', stream), PermanentError, 'MAX_HEADER_BYTES', 'HEADER_TOO_LARGE');
+    assert.ok(err.message.includes(String(MAX_HEADER_BYTES)), err.message);
+    assert.deepEqual(await B.listVersions('data'), []);
+    assert.ok(!existsSync(join(b, 'data')), 'nothing visible');
+    assert.deepEqual(await stagingLeft(b), []);
+    assert.ok(await lockIsFree(b, 'data'));
   });
 
   it('refuses invalid names before touching anything', async (t) => {

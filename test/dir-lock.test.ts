@@ -1,0 +1,71 @@
+// The dir driver's lock (src/storage/dir/lock.ts) with real processes contending: never two
+// holders at once, and a holder that dies is taken over once its lease has run out, by one process.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { acquireLease } from '../src/storage/dir/lock.js';
+import { tempBase } from './helpers/files.js';
+
+const LEASE_MS = 1500;
+
+function contender(dir: string, journal: string, id: string, rounds: number, die = false): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lock-contender.ts', dir, journal, id, String(rounds), String(LEASE_MS), ...(die ? ['die'] : [])], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stderr })));
+}
+
+/** Replays the journal: every "begin" must find the lock free (or held by a process that died holding it). */
+function assertNoOverlap(lines: string[]): void {
+  let holder: string | null = null;
+  for (const [i, line] of lines.entries()) {
+    const [what, id, dies] = line.split(' ');
+    if (what === 'begin') {
+      assert.equal(holder, null, `line ${i + 1}: ${id} took the lock while ${holder} held it`);
+      holder = dies ? null : id; // a dead holder's lock is free again once its lease ran out
+    } else {
+      assert.equal(holder, id, `line ${i + 1}: ${id} released a lock it did not hold`);
+      holder = null;
+    }
+  }
+  assert.equal(holder, null);
+}
+
+describe('dir lock', () => {
+  it('never has two holders among many processes, and dead holders are taken over by one process', async (t) => {
+    const base = await tempBase(t);
+    const dir = join(base, 'locks', 'data');
+    const journal = join(base, 'journal');
+    // Five holders die holding the lock, so the others race to take over each of their stale locks.
+    const runs = await Promise.all([
+      ...Array.from({ length: 6 }, (_, i) => contender(dir, journal, `p${i}`, 15)),
+      ...Array.from({ length: 5 }, (_, i) => contender(dir, journal, `dead${i}`, 1, true)),
+    ]);
+    for (const [i, run] of runs.entries()) {
+      if (i < 6) assert.equal(run.code, 0, run.stderr);
+      else assert.equal(run.signal, 'SIGKILL', run.stderr);
+    }
+    const lines = (await readFile(journal, 'utf8')).trim().split('\n');
+    assert.equal(lines.filter((l) => l.startsWith('end')).length, 6 * 15);
+    assert.equal(lines.filter((l) => l.endsWith('dies')).length, 5);
+    assertNoOverlap(lines);
+  });
+
+  it('is busy while a holder renews it, and free once it is released', async (t) => {
+    const dir = join(await tempBase(t), 'lock');
+    const held = await acquireLease(dir, 'the lock', { leaseMs: 200 });
+    // several leases go by: the holder renews it, so nobody may take it
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(acquireLease(dir, 'the lock', { leaseMs: 200 }), (err: Error & { code?: string }) => err.code === 'BUSY' && /the lock is busy/.test(err.message));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await held.assertHeld();
+    await held.release();
+    const next = await acquireLease(dir, 'the lock', { leaseMs: 200 });
+    await next.release();
+  });
+});
