@@ -13,7 +13,7 @@ import { createDirDriver } from '../src/storage/dir/index.js';
 import { acquireLease, DEFAULT_LOCK_LEASE_MS } from '../src/storage/dir/lock.js';
 import { MAX_HEADER_BYTES } from '../src/storage/dir/stream-format.js';
 import { planReplication } from '../src/replication/planner.js';
-import { collect, tempBase, treeOf } from './helpers/files.js';
+import { collect, lockIsFree, tempBase, treeOf } from './helpers/files.js';
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -41,15 +41,6 @@ const snapData = (root: string, fs: string, snap: string) => join(root, '.ferry'
 /** What is left in <root>/.ferry/tmp: nothing once every snapshot, receive or destroy has ended. */
 async function stagingLeft(root: string): Promise<string[]> {
   return existsSync(join(root, '.ferry', 'tmp')) ? readdir(join(root, '.ferry', 'tmp')) : [];
-}
-
-/** The lock of `fs` is absent or its newest generation released (see src/storage/dir/lock.ts). */
-async function lockIsFree(root: string, fs: string): Promise<boolean> {
-  const dir = join(root, '.ferry', 'locks', fs);
-  if (!existsSync(dir)) return true;
-  const names = await readdir(dir);
-  const top = Math.max(0, ...names.filter((n) => /^[0-9]+$/.test(n)).map(Number));
-  return top === 0 || names.includes(`${top}.released`);
 }
 
 async function ino(path: string): Promise<number> {

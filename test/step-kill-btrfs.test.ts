@@ -1,10 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
 import { btrfsGate, createSubvolume, mountBtrfsImage, sh, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
 import { assertRunCompleted, DATA_MIB, hashTree, runKilledHalfway, writeRandomFile } from './helpers/step-kill.js';
+import { lockIsFree } from './helpers/files.js';
 
 /** A btrfs step killed halfway (worker SIGKILL; see test/helpers/step-kill.ts). */
 
@@ -59,7 +60,7 @@ describe('a btrfs step killed halfway (worker SIGKILL) ends with the receiver co
     const subvolumes = sh('btrfs', ['subvolume', 'list', '-R', b!.dir]).split('\n').filter(Boolean)
       .map((line) => ({ received: /received_uuid (\S+)/.exec(line)?.[1], path: /\bpath (.*)$/.exec(line)?.[1] }));
     assert.deepEqual(subvolumes, [{ received: v1.guid, path: 'dst/.ferry/snapshots/fs/s1' }]);
-    assert.equal(existsSync(join(rroot, '.ferry', 'locks', 'fs')), false, 'the lock of the killed worker was taken over and released');
+    assert.ok(await lockIsFree(rroot, 'fs'), 'the lock of the killed worker was taken over and released');
 
     const verifyStarted = Date.now();
     const received = await hashTree(snap);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,4 +47,13 @@ export async function treeOf(dir: string): Promise<Record<string, string>> {
   }
   await visit(dir, '');
   return out;
+}
+
+/** The dir/btrfs lock of `fs` under `root` is absent or its newest generation released (src/storage/dir/lock.ts). */
+export async function lockIsFree(root: string, fs: string): Promise<boolean> {
+  const dir = join(root, '.ferry', 'locks', fs);
+  if (!existsSync(dir)) return true;
+  const names = await readdir(dir);
+  const top = Math.max(0, ...names.filter((n) => /^[0-9]+$/.test(n)).map(Number));
+  return top === 0 || names.includes(`${top}.released`);
 }
