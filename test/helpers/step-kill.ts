@@ -16,7 +16,6 @@ import { runReport, startReplication } from '../../src/replication/runs.js';
 import type { Report } from '../../src/replication/report.js';
 import { stopProcess, until } from './processes.js';
 import { startTestRedis } from './redis.js';
-import { fastRetry } from './replication.js';
 import { zfsUnavailable } from './zfs.js';
 
 /**
@@ -198,7 +197,8 @@ export async function runKilledHalfway(
     workers.push(first);
     lap('first worker started');
 
-    const runId = await startReplication(engine, { sender, receiver, retry: fastRetry });
+    // retries for longer than the killed worker's lock lease (30 s), which a dir or btrfs retry waits out
+    const runId = await startReplication(engine, { sender, receiver, retry: { initialMs: 100, maxMs: 2000, maxAttempts: 60 } });
     const childId = `${runId}.fs-0`;
     const killedAtBytes = await until('the step to stream past the kill point', async () => {
       const run = await engine.get(runId);
