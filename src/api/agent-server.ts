@@ -1,19 +1,21 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { createFileLogSource } from '../archiver/log-source/index.js';
-import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
-import { bindServer, healthHandlers, serverKit } from '../grpc/server-kit.js';
+import { bindServer, healthHandlers, newServer, serverKit } from '../grpc/server-kit.js';
 import { writeHeadered } from '../grpc/chunk-stream.js';
-import type { ReceiveRequest__Output } from '../grpc/generated/ferry/v1/ReceiveRequest.js';
 import { logSourceHandlers } from './log-source-handlers.js';
 import { ENDPOINT_SERVICE, serviceDefinition, type EndpointHandlers } from '../grpc/proto.js';
 import { invalidField, permissionDenied } from '../grpc/status.js';
 import { versionFromMsg, versionToMsg } from '../storage/remote/version-message.js';
+import type { Version } from '../storage/driver.js';
+import type { Version__Output } from '../grpc/generated/ferry/v1/Version.js';
+import { receiveHandler } from './receive-handler.js';
+import { filesystemField, snapshotField, textField, textList } from './request-fields.js';
 
 export interface AgentOptions {
   /** local endpoints served, as a person writes them ("dir:/srv/a"); nothing else is reachable */
@@ -30,6 +32,8 @@ export interface AgentOptions {
   log?: Logger;
   /** defaults to openEndpoint (tests inject drivers) */
   open?: (endpoint: string) => StorageDriver;
+  /** Receive: how long to wait for the client's next message before the receive is aborted; default RECEIVE_IDLE_MS (receive-handler.ts) */
+  receiveIdleMs?: number;
 }
 
 export interface Agent {
@@ -44,9 +48,19 @@ export interface Agent {
   close(graceMs?: number): Promise<void>;
 }
 
-function stringField(value: unknown, field: string, opts: { allowEmpty?: boolean } = {}): string {
-  if (typeof value !== 'string' || (!opts.allowEmpty && value === '')) throw invalidField(field, 'required');
-  return value;
+/** Most filesystems one Snapshot call may name. */
+const MAX_SNAPSHOT_FILESYSTEMS = 10_000;
+
+/** A zfs resume token as `zfs get receive_resume_token` prints it: hex digits and '-'. */
+const RESUME_TOKEN = /^[0-9A-Za-z-]*$/;
+
+/** A Version of a request: the message's own checks, a snapshot name of the driver's kind, a bounded guid. */
+function versionField(kind: StorageDriver['kind'], m: Version__Output | null | undefined, field: string): Version {
+  const v = versionFromMsg(m, field);
+  snapshotField(kind, v.name, `${field}.name`);
+  textField(v.guid, `${field}.guid`, { max: 200 });
+  if (v.creation !== undefined) textField(v.creation, `${field}.creation`, { max: 100 });
+  return v;
 }
 
 /** A driver's bad-name error with its message starting with the request field that carried the name (by the error's `details.kind`). */
@@ -76,9 +90,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const served = [...drivers.keys()];
 
   const kit = serverKit({ token: o.token, log: o.log, server: 'agent' });
-  const { unary, authorize, fail } = kit;
+  const { unary } = kit;
   const driverFor = (value: unknown, field: string): StorageDriver => {
-    const text = stringField(value, field);
+    const text = textField(value, field);
     let key: string;
     try {
       const p = parseEndpoint(text);
@@ -99,20 +113,20 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     }),
     ListVersions: unary('ListVersions', async (req) => {
       const d = driverFor(req.endpoint, 'endpoint');
-      const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
+      const fs = filesystemField(d.kind, req.filesystem, 'filesystem', { allowRoot: true });
       return { versions: (await d.listVersions(fs)).map(versionToMsg) };
     }),
     Snapshot: unary('Snapshot', async (req) => {
       const d = driverFor(req.endpoint, 'endpoint');
-      const filesystems = req.filesystems ?? [];
+      const filesystems = textList(req.filesystems, 'filesystems', { max: MAX_SNAPSHOT_FILESYSTEMS }).map((fs, i) => filesystemField(d.kind, fs, `filesystems[${i}]`, { allowRoot: true }));
       if (!filesystems.length) throw invalidField('filesystems', 'at least one filesystem is required');
-      const name = stringField(req.name, 'name');
+      const name = snapshotField(d.kind, req.name, 'name');
       return { versions: (await d.snapshot(filesystems, name)).map(versionToMsg) };
     }),
     DestroySnapshot: unary('DestroySnapshot', async (req) => {
       const d = driverFor(req.endpoint, 'endpoint');
-      const fs = stringField(req.filesystem, 'filesystem');
-      const name = stringField(req.name, 'name');
+      const fs = filesystemField(d.kind, req.filesystem, 'filesystem');
+      const name = snapshotField(d.kind, req.name, 'name');
       await d.destroySnapshot(fs, name).catch((err: unknown) => {
         throw namingField(err, { filesystem: 'filesystem', snapshot: 'name' });
       });
@@ -121,57 +135,27 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
     Send: kit.serverStream('Send', async (req, write, signal) => {
       const d = driverFor(req.endpoint, 'endpoint');
-      const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
-      const to = versionFromMsg(req.to, 'to');
-      const from = req.from ? versionFromMsg(req.from, 'from') : null;
-      const resumeToken = req.resumeToken ? req.resumeToken : undefined;
+      const fs = filesystemField(d.kind, req.filesystem, 'filesystem', { allowRoot: true });
+      const to = versionField(d.kind, req.to, 'to');
+      const from = req.from ? versionField(d.kind, req.from, 'from') : null;
+      const resumeToken = textField(req.resumeToken, 'resume_token', { optional: true, max: 16_384 }) || undefined;
+      if (resumeToken && !RESUME_TOKEN.test(resumeToken)) throw invalidField('resume_token', 'is not a zfs resume token (letters, digits and \'-\')');
       const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken });
       await writeHeadered(stream, { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } }, write, signal);
     }),
 
     ResumeToken: unary('ResumeToken', async (req) => {
       const d = driverFor(req.endpoint, 'endpoint');
-      const fs = stringField(req.filesystem, 'filesystem', { allowEmpty: d.kind === 'zfs' });
+      const fs = filesystemField(d.kind, req.filesystem, 'filesystem', { allowRoot: true });
       return { token: (await d.resumeToken?.(fs)) ?? '' };
     }),
 
-    Receive: (call, cb) => {
-      const ac = new AbortController();
-      call.on('cancelled', () => ac.abort(new TemporaryError('the client cancelled the receive', { code: 'CANCELLED' })));
-      (async () => {
-        authorize(call.metadata);
-        const messages = call[Symbol.asyncIterator]() as AsyncIterator<ReceiveRequest__Output>;
-        const first = await messages.next();
-        const header = first.done ? null : first.value.header;
-        if (!header) throw invalidField('header', 'the first message must be a header {endpoint, filesystem}');
-        const d = driverFor(header.endpoint, 'header.endpoint');
-        const fs = stringField(header.filesystem, 'header.filesystem', { allowEmpty: d.kind === 'zfs' });
-        // pulled only as fast as the driver reads: gRPC flow control pushes back on the client
-        const data = Readable.from((async function* chunks() {
-          for (;;) {
-            const r = await messages.next();
-            if (r.done) return;
-            if (r.value.header) throw invalidField('header', 'only the first message may be a header');
-            if (r.value.chunk?.length) yield r.value.chunk;
-          }
-        })(), { objectMode: false });
-        const onAbort = () => data.destroy(ac.signal.reason as Error);
-        ac.signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          const v = await d.receive(fs, data, { signal: ac.signal });
-          return { version: versionToMsg(v) };
-        } finally {
-          ac.signal.removeEventListener('abort', onAbort);
-        }
-      })().then((res) => cb(null, res), (err) => {
-        if (!ac.signal.aborted) cb(fail('Receive', err));
-      });
-    },
+    Receive: receiveHandler({ kit, driverFor, idleMs: o.receiveIdleMs }),
 
     ...logSourceHandlers(logSource, kit),
   };
 
-  const server = new grpc.Server();
+  const server = newServer();
   server.addService(serviceDefinition('endpoint'), impl);
   server.addService(serviceDefinition('health'), healthHandlers(ENDPOINT_SERVICE));
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--listen' });

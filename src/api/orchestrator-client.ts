@@ -5,6 +5,7 @@ import type { OrchestratorClient } from '../grpc/generated/ferry/v1/Orchestrator
 import type { Transition__Output } from '../grpc/generated/ferry/v1/Transition.js';
 import { jobFromMsg, jobSpecToMsg, partitionFromMsg, runFromMsg, targetFromMsg, transitionFromMsg } from './orchestrator-messages.js';
 import { newOrchestratorClient } from '../grpc/proto.js';
+import { KEEPALIVE_OPTIONS } from '../grpc/progress.js';
 import { tokenMetadata } from '../grpc/remote-call.js';
 import { fromStatus } from '../grpc/status.js';
 import { validateJobSpec } from '../jobs/spec.js';
@@ -27,7 +28,7 @@ type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOption
 export class RemoteOrchestrator implements Orchestrator {
   private readonly client: OrchestratorClient;
   constructor(private readonly o: RemoteOrchestratorOptions) {
-    this.client = newOrchestratorClient(o.address, o.credentials);
+    this.client = newOrchestratorClient(o.address, o.credentials, KEEPALIVE_OPTIONS);
   }
 
   private metadata(): grpc.Metadata {

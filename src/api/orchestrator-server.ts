@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
-import { backpressuredWriter, bindServer, healthHandlers, serverKit } from '../grpc/server-kit.js';
+import { backpressuredWriter, bindServer, healthHandlers, newServer, serverKit } from '../grpc/server-kit.js';
 import type { OrchestratorHandlers } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition } from '../grpc/generated/ferry/v1/Transition.js';
 import type { WatchTransitionsRequest__Output } from '../grpc/generated/ferry/v1/WatchTransitionsRequest.js';
@@ -11,6 +11,9 @@ import {
   jobSpecFromMsg, jobToMsg, partitionToMsg, runToMsg, targetToMsg, transitionToMsg,
 } from './orchestrator-messages.js';
 import { invalidField } from '../grpc/status.js';
+import { quote } from '../errors/index.js';
+import type { JobSpec__Output } from '../grpc/generated/ferry/v1/JobSpec.js';
+import { integerField, jobNameField, logNameField, runIdField, textField, textList } from './request-fields.js';
 
 export interface OrchestratorServerOptions {
   orchestrator: Orchestrator;
@@ -31,6 +34,25 @@ export interface OrchestratorServer {
 /** Redis stream ids, as WatchTransitions takes them back */
 const STREAM_ID = /^\d+(-\d+)?$/;
 
+/**
+ * The sizes of a job spec as received (its meaning is validateJobSpec's, whose field names these
+ * are): strings bounded, at most MAX_RECEIVERS receivers as sent, every_ms a safe integer.
+ */
+function boundJobSpec(m: JobSpec__Output): void {
+  for (const f of ['name', 'sender', 'filesystems', 'includeSnapshots', 'excludeSnapshots', 'initial', 'snapshotPrefix'] as const) {
+    textField(m[f], f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), { optional: true });
+  }
+  textList(m.receivers, 'receivers', { max: MAX_RECEIVERS });
+  if (m.schedule) {
+    textField(m.schedule.cron, 'schedule.cron', { optional: true, max: 256 });
+    textField(m.schedule.timezone, 'schedule.timezone', { optional: true, max: 64 });
+    integerField(m.schedule.everyMs, 'schedule.every_ms');
+  }
+}
+
+/** Receivers a CreateJob may send (validateJobSpec keeps at most 32 distinct ones). */
+const MAX_RECEIVERS = 256;
+
 /** ferry.v1.Orchestrator over an Orchestrator (the local one), plus grpc.health.v1.Health/Check. */
 export async function startOrchestratorServer(o: OrchestratorServerOptions): Promise<OrchestratorServer> {
   if (!o.token) throw new InvalidArgumentError('--token-file is required with --grpc: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
@@ -41,21 +63,22 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
   const impl: OrchestratorHandlers = {
     CreateJob: unary('CreateJob', async (req) => {
       if (!req.spec) throw invalidField('spec', 'required');
+      boundJobSpec(req.spec);
       return jobToMsg(await api.createJob(jobSpecFromMsg(req.spec) as never, { replace: !!req.replace }));
     }),
-    GetJob: unary('GetJob', async (req) => jobToMsg(await api.getJob(req.name ?? ''))),
+    GetJob: unary('GetJob', async (req) => jobToMsg(await api.getJob(jobNameField(req.name)))),
     ListJobs: unary('ListJobs', async () => ({ jobs: (await api.listJobs()).map(jobToMsg) })),
     DeleteJob: unary('DeleteJob', async (req) => {
-      await api.deleteJob(req.name ?? '');
+      await api.deleteJob(jobNameField(req.name));
       return {};
     }),
-    RunJob: unary('RunJob', async (req) => api.runJob(req.name ?? '')),
-    SignalJob: unary('SignalJob', async (req) => api.signalJob(req.name ?? '', (req.signal ?? '').toLowerCase())),
-    GetRun: unary('GetRun', async (req) => runToMsg(await api.getRun(req.id ?? ''))),
-    ListRuns: unary('ListRuns', async (req) => ({ runs: (await api.listRuns({ job: req.job || undefined, limit: req.limit || undefined })).map(runToMsg) })),
+    RunJob: unary('RunJob', async (req) => api.runJob(jobNameField(req.name))),
+    SignalJob: unary('SignalJob', async (req) => api.signalJob(jobNameField(req.name), textField(req.signal, 'signal', { max: 32 }).toLowerCase())),
+    GetRun: unary('GetRun', async (req) => runToMsg(await api.getRun(runIdField(req.id)))),
+    ListRuns: unary('ListRuns', async (req) => ({ runs: (await api.listRuns({ job: req.job ? jobNameField(req.job, 'job') : undefined, limit: req.limit || undefined })).map(runToMsg) })),
     ListTargets: unary('ListTargets', async () => ({ targets: (await api.listTargets()).map(targetToMsg) })),
-    NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({ partitions: await api.notifyLogEntries(req.log ?? '', req.sink ?? '') })),
-    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(req.storage ?? '', req.partition ?? ''))),
+    NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({ partitions: await api.notifyLogEntries(textField(req.log, 'log'), textField(req.sink, 'sink')) })),
+    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(logNameField(req.storage, 'storage'), logNameField(req.partition, 'partition')))),
     ListPartitions: unary('ListPartitions', async () => ({ partitions: (await api.listPartitions()).map(partitionToMsg) })),
 
     WatchTransitions: (call: grpc.ServerWritableStream<WatchTransitionsRequest__Output, Transition>) => {
@@ -69,11 +92,12 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
       (async () => {
         authorize(call.metadata);
         const req = call.request;
-        const afterId = req.afterId ?? '';
-        if (afterId && !STREAM_ID.test(afterId)) throw invalidField('after_id', `${JSON.stringify(afterId)} is not an event id (digits, or digits-digits as events carry them)`);
-        const kinds = (req.kinds ?? []).filter(Boolean);
-        for (const k of kinds) if (!/^[a-z][a-z0-9-]*$/.test(k)) throw invalidField('kinds', `${JSON.stringify(k)} is not a machine kind`);
-        await api.watchTransitions({ kinds, machineIds: (req.machineIds ?? []).filter(Boolean), afterId }, (e) => write(transitionToMsg(e)), ac.signal);
+        const afterId = textField(req.afterId, 'after_id', { optional: true, max: 64 });
+        if (afterId && !STREAM_ID.test(afterId)) throw invalidField('after_id', `${quote(afterId)} is not an event id (digits, or digits-digits as events carry them)`);
+        const kinds = textList((req.kinds ?? []).filter(Boolean), 'kinds', { max: 32, maxChars: 64 });
+        for (const k of kinds) if (!/^[a-z][a-z0-9-]*$/.test(k)) throw invalidField('kinds', `${quote(k)} is not a machine kind`);
+        const machineIds = textList((req.machineIds ?? []).filter(Boolean), 'machine_ids', { maxChars: 512 });
+        await api.watchTransitions({ kinds, machineIds, afterId }, (e) => write(transitionToMsg(e)), ac.signal);
       })().then(() => {
         if (!gone.signal.aborted) call.end();
       }, (err) => {
@@ -83,7 +107,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     },
   };
 
-  const server = new grpc.Server();
+  const server = newServer();
   server.addService(serviceDefinition('orchestrator'), impl);
   server.addService(serviceDefinition('health'), healthHandlers(ORCHESTRATOR_SERVICE));
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--grpc' });

@@ -1,4 +1,7 @@
 import type { EffectError } from '../../machines/effect.js';
+import { PROBLEM_CHARS, truncate } from './bounded.js';
+
+export { quote, truncate, QUOTE_CHARS } from './bounded.js';
 
 /**
  * Two roots for every error a machine must decide on: a TemporaryError is worth
@@ -40,9 +43,10 @@ export class InvalidArgumentError extends PermanentError {}
 /**
  * Bad input in a named field (a job spec field, a gRPC request field): the message starts with the
  * field, and `details.field` carries it, so callers point at the field without reading the message.
+ * The problem is cut to PROBLEM_CHARS: it may quote what was sent, which may be huge.
  */
 export function invalidField(field: string, problem: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${field}: ${problem}`, { code: 'INVALID_ARGUMENT', details: { field } });
+  return new InvalidArgumentError(`${field}: ${truncate(problem, PROBLEM_CHARS)}`, { code: 'INVALID_ARGUMENT', details: { field } });
 }
 
 /** The field an InvalidArgumentError names in `details.field`, if any. */
@@ -60,7 +64,7 @@ export function withField<T>(field: string, check: () => T): T {
     return check();
   } catch (err) {
     if (!(err instanceof InvalidArgumentError) || fieldOf(err) !== undefined) throw err;
-    throw new InvalidArgumentError(err.message, { code: err.code, cause: err, details: { ...err.details, field } });
+    throw new InvalidArgumentError(truncate(err.message, PROBLEM_CHARS), { code: err.code, cause: err, details: { ...err.details, field } });
   }
 }
 

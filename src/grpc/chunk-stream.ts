@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { TemporaryError } from '../errors/index.js';
+import { DEFAULT_PROGRESS_TIMEOUT_MS, stalledError, withinProgress } from './progress.js';
 import { fromStatus } from './status.js';
 
 /**
@@ -18,6 +19,9 @@ export const MAX_CHUNK = 256 * 1024;
 export async function writeHeadered<H>(
   stream: Readable, header: H, write: (msg: { header: H } | { chunk: Buffer }) => Promise<void>, signal: AbortSignal,
 ): Promise<void> {
+  // the loop below sees the stream's error; until it reads (the header waits for the client), an
+  // error with no listener would crash the agent
+  stream.on('error', () => {});
   try {
     await write({ header });
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -33,19 +37,23 @@ export async function writeHeadered<H>(
  * Client side: waits for the header, then returns it with the chunks as a Readable pulled as its
  * consumer reads (an unread stream stops reading the call, and HTTP/2 flow control stops the
  * agent). Aborting `signal` or destroying the Readable cancels the call; gRPC errors become
- * ferry's typed errors, prefixed with `where`.
+ * ferry's typed errors, prefixed with `where`. A message the consumer asks for that does not come
+ * within `progressTimeoutMs` cancels the call with a temporary DEADLINE_EXCEEDED error (see progress.ts).
  */
 export async function readHeadered<H>(
-  call: grpc.ClientReadableStream<{ header?: H | null; chunk?: Buffer }>, where: string, signal?: AbortSignal, o: { tls?: boolean; target?: string } = {},
+  call: grpc.ClientReadableStream<{ header?: H | null; chunk?: Buffer }>, where: string, signal?: AbortSignal,
+  o: { tls?: boolean; target?: string; progressTimeoutMs?: number } = {},
 ): Promise<{ header: H; stream: Readable }> {
   let finished = false;
   const cancel = () => { if (!finished) { finished = true; call.cancel(); } };
   signal?.addEventListener('abort', cancel, { once: true });
   if (signal?.aborted) cancel();
   const messages = call[Symbol.asyncIterator]() as AsyncIterator<{ header?: H | null; chunk?: Buffer }>;
+  const ms = o.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
+  const next = (waitingFor: string) => withinProgress(messages.next(), ms, () => stalledError(where, waitingFor, ms), cancel);
   let first: IteratorResult<{ header?: H | null; chunk?: Buffer }>;
   try {
-    first = await messages.next();
+    first = await next('the header');
   } catch (err) {
     signal?.removeEventListener('abort', cancel);
     throw fromStatus(err, where, o);
@@ -60,7 +68,7 @@ export async function readHeadered<H>(
     for (;;) {
       let r: IteratorResult<{ header?: H | null; chunk?: Buffer }>;
       try {
-        r = await messages.next();
+        r = await next('the next chunk');
       } catch (err) {
         throw fromStatus(err, where, o);
       }

@@ -1,4 +1,5 @@
 import { newEndpointClient, type EndpointClient } from './proto.js';
+import { KEEPALIVE_OPTIONS } from './progress.js';
 import { channelCredentials, clientTlsFromEnv } from './tls.js';
 
 /**
@@ -10,9 +11,10 @@ const clients = new Map<string, EndpointClient>();
 
 /**
  * Each channel has its own subchannel (not grpc-js's process-wide pool), so a channel dropped by
- * `forgetClient` takes its reconnect backoff with it and health probes do not share it.
+ * `forgetClient` takes its reconnect backoff with it and health probes do not share it. Keepalive
+ * pings during calls find a connection whose agent vanished (see KEEPALIVE_OPTIONS).
  */
-const CHANNEL_OPTIONS = { 'grpc.use_local_subchannel_pool': 1 };
+const CHANNEL_OPTIONS = { 'grpc.use_local_subchannel_pool': 1, ...KEEPALIVE_OPTIONS };
 
 function channelKey(address: string, tls: boolean, files: { caFile?: string; certFile?: string; keyFile?: string }): string {
   return JSON.stringify([tls ? 'grpcs' : 'grpc', address, files.caFile, files.certFile, files.keyFile]);

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
 import type { Logger } from '../util/logger.js';
 import { bearerMatches } from './auth.js';
+import { KEEPALIVE_OPTIONS } from './progress.js';
 import type { HealthHandlers } from './proto.js';
 import { toStatus, unauthenticated, type StatusError } from './status.js';
 
@@ -60,6 +61,11 @@ export function serverKit(o: { token: string; log?: Logger; server: string }): S
       });
     },
   };
+}
+
+/** A server with ferry's options: keepalive pings, so a client that vanished has its calls cancelled. */
+export function newServer(): grpc.Server {
+  return new grpc.Server({ ...KEEPALIVE_OPTIONS });
 }
 
 /** grpc.health.v1.Health/Check answering SERVING for `service` and for the server as a whole (""). */

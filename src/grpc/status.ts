@@ -12,6 +12,45 @@ export interface StatusError {
   metadata: grpc.Metadata;
 }
 
+/**
+ * The most a status message may take in the `grpc-message` trailer, percent-encoded as grpc-js
+ * sends it: a longer trailer never reaches the client, whose call then waits for its deadline.
+ */
+export const MAX_STATUS_DETAILS_BYTES = 4096;
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Pure: lone surrogates replaced by U+FFFD (String.prototype.toWellFormed, which ES2022 lacks). */
+function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\ufffd');
+}
+
+/** A ferry error code as trailing metadata takes it (an ASCII header value); anything else is left out. */
+function setErrorCode(metadata: grpc.Metadata, code: string): void {
+  if (/^[A-Za-z0-9_.-]{1,100}$/.test(code)) metadata.set(ERROR_CODE_KEY, code);
+}
+
+/**
+ * Pure: `details` as a status may carry it: well-formed (grpc-js's encodeURI throws on a lone
+ * surrogate) and, once percent-encoded, at most MAX_STATUS_DETAILS_BYTES, cut with its full length
+ * said. The last guard: messages are bounded where they are made (src/errors quote, invalidField).
+ */
+export function boundStatusDetails(details: string, max = MAX_STATUS_DETAILS_BYTES): string {
+  const text = wellFormed(details);
+  if (encodeURI(text).length <= max) return text;
+  const suffix = `…(${Buffer.byteLength(text)} bytes)`;
+  const budget = max - encodeURI(suffix).length;
+  // the longest prefix whose encoding fits (encoded length grows with the prefix)
+  let lo = 0;
+  let hi = Math.min(text.length, budget);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (encodeURI(wellFormed(text.slice(0, mid))).length <= budget) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${wellFormed(text.slice(0, lo))}${suffix}`;
+}
+
 /** A request problem the agent itself finds: INVALID_ARGUMENT naming the field (declared in src/errors). */
 export { invalidField } from '../errors/index.js';
 
@@ -34,19 +73,19 @@ export const permissionDenied = (message: string) => new StatusFerryError(grpc.s
 export function toStatus(err: unknown): StatusError {
   const metadata = new grpc.Metadata();
   if (err instanceof FerryError) {
-    metadata.set(ERROR_CODE_KEY, err.code);
+    setErrorCode(metadata, err.code);
     const code = err instanceof StatusFerryError ? err.status
       : err.code === 'NOT_FOUND' ? grpc.status.NOT_FOUND
       : err.code === 'ALREADY_EXISTS' ? grpc.status.ALREADY_EXISTS
       : err instanceof InvalidArgumentError ? grpc.status.INVALID_ARGUMENT
         : err instanceof PermanentError ? grpc.status.FAILED_PRECONDITION
           : grpc.status.UNAVAILABLE;
-    return { code, details: err.message, metadata };
+    return { code, details: boundStatusDetails(err.message), metadata };
   }
   const e = err instanceof Error ? err : new Error(String(err));
   const nodeCode = (e as { code?: unknown }).code;
-  if (typeof nodeCode === 'string') metadata.set(ERROR_CODE_KEY, nodeCode);
-  return { code: isRetryable(e) && typeof nodeCode === 'string' ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL, details: e.message, metadata };
+  if (typeof nodeCode === 'string') setErrorCode(metadata, nodeCode);
+  return { code: isRetryable(e) && typeof nodeCode === 'string' ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL, details: boundStatusDetails(e.message), metadata };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import type { RetryPolicy } from '../../machines/retry.js';
-import { fieldOf, invalidField } from '../errors/index.js';
+import { fieldOf, invalidField, quote } from '../errors/index.js';
 import { validateReplicateOptions } from '../replication/runs.js';
 
 /** A job as ferry stores it: what to replicate from one sender to every receiver, and when. */
@@ -27,6 +27,12 @@ export type JobSchedule = { everyMs: number; timezone?: string } | { cron: strin
 export type JobSpecInput = Partial<Omit<JobSpec, 'retry'>> & { retry?: Partial<RetryPolicy> };
 
 const JOB_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Why `value` is not a job name, or null when it is (names are Redis keys and BullMQ scheduler ids). */
+export function jobNameProblem(value: unknown): string | null {
+  if (typeof value === 'string' && JOB_NAME.test(value)) return null;
+  return `${quote(value ?? '')} is not a job name: use 1 to 64 letters, digits, '_' or '-'`;
+}
 const SNAPSHOT_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MIN_EVERY_MS = 1000;
 
@@ -42,7 +48,8 @@ function looksLikeCron(pattern: string): boolean {
  */
 export function validateJobSpec(raw: JobSpecInput): JobSpec {
   const name = raw.name ?? '';
-  if (!JOB_NAME.test(name)) throw invalidField('name', `${JSON.stringify(name)} is not a job name: use 1 to 64 letters, digits, '_' or '-'`);
+  const nameProblem = jobNameProblem(name);
+  if (nameProblem !== null) throw invalidField('name', nameProblem);
   if (!raw.sender) throw invalidField('sender', 'required: the endpoint to replicate from');
   const receivers = [...new Set(raw.receivers ?? [])];
   if (!receivers.length) throw invalidField('receivers', 'at least one receiver is required');
@@ -70,7 +77,7 @@ export function validateJobSpec(raw: JobSpecInput): JobSpec {
     ...(raw.excludeSnapshots ? { excludeSnapshots: raw.excludeSnapshots } : {}),
   };
   if (raw.snapshotPrefix) {
-    if (!SNAPSHOT_PREFIX.test(raw.snapshotPrefix)) throw invalidField('snapshot_prefix', `${JSON.stringify(raw.snapshotPrefix)}: use 1 to 64 letters, digits, '_', '.', ':' or '-'`);
+    if (!SNAPSHOT_PREFIX.test(raw.snapshotPrefix)) throw invalidField('snapshot_prefix', `${quote(raw.snapshotPrefix)}: use 1 to 64 letters, digits, '_', '.', ':' or '-'`);
     spec.snapshotPrefix = raw.snapshotPrefix;
   }
   const s = raw.schedule;
@@ -80,15 +87,15 @@ export function validateJobSpec(raw: JobSpecInput): JobSpec {
       try {
         new Intl.DateTimeFormat('en', { timeZone: tz });
       } catch {
-        throw invalidField('schedule.timezone', `${JSON.stringify(tz)} is not an IANA time zone`);
+        throw invalidField('schedule.timezone', `${quote(tz)} is not an IANA time zone`);
       }
     }
     if ('cron' in s && s.cron) {
-      if (!looksLikeCron(s.cron)) throw invalidField('schedule.cron', `${JSON.stringify(s.cron)} is not a cron pattern (5 or 6 fields, e.g. "*/15 * * * *")`);
+      if (!looksLikeCron(s.cron)) throw invalidField('schedule.cron', `${quote(s.cron)} is not a cron pattern (5 or 6 fields, e.g. "*/15 * * * *")`);
       spec.schedule = { cron: s.cron.trim(), ...(tz ? { timezone: tz } : {}) };
     } else if ('everyMs' in s && s.everyMs) {
       const every = Number(s.everyMs);
-      if (!Number.isInteger(every) || every < MIN_EVERY_MS) throw invalidField('schedule.every_ms', `must be a whole number of milliseconds, at least ${MIN_EVERY_MS}`);
+      if (!Number.isSafeInteger(every) || every < MIN_EVERY_MS) throw invalidField('schedule.every_ms', `must be a whole number of milliseconds, at least ${MIN_EVERY_MS}`);
       spec.schedule = { everyMs: every };
     }
   }

@@ -1,5 +1,5 @@
 import { isAbsolute, normalize } from 'node:path';
-import { InvalidArgumentError } from '../errors/index.js';
+import { InvalidArgumentError, quote } from '../errors/index.js';
 import type { StorageDriver } from './driver.js';
 import { createBtrfsDriver } from './btrfs/index.js';
 import { createDirDriver } from './dir/index.js';
@@ -32,10 +32,10 @@ function parseRemote(endpoint: string, scheme: 'grpc' | 'grpcs', rest: string): 
   const m = /^\/\/([^/]+)\/(.+)$/.exec(rest);
   const address = m ? agentAddress(m[1]) : null;
   if (!m || !address) {
-    throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: expected ${scheme}://host:port/<endpoint>, e.g. ${scheme}://10.0.0.5:7001/dir:/srv/a`, { code: 'INVALID_ENDPOINT' });
+    throw new InvalidArgumentError(`invalid endpoint ${quote(endpoint)}: expected ${scheme}://host:port/<endpoint>, e.g. ${scheme}://10.0.0.5:7001/dir:/srv/a`, { code: 'INVALID_ENDPOINT' });
   }
   const inner = parseEndpoint(m[2]);
-  if (inner.remote) throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: an agent serves local endpoints, not grpc:// or grpcs:// ones`, { code: 'INVALID_ENDPOINT' });
+  if (inner.remote) throw new InvalidArgumentError(`invalid endpoint ${quote(endpoint)}: an agent serves local endpoints, not grpc:// or grpcs:// ones`, { code: 'INVALID_ENDPOINT' });
   const local = `${inner.kind}:${inner.location}`;
   return { kind: inner.kind, location: `${scheme}://${address}/${local}`, remote: { address, endpoint: local, tls: scheme === 'grpcs' } };
 }
@@ -43,23 +43,23 @@ function parseRemote(endpoint: string, scheme: 'grpc' | 'grpcs', rest: string): 
 /** Parses an endpoint as a person writes it; throws InvalidArgumentError naming the problem. */
 export function parseEndpoint(endpoint: string): ParsedEndpoint {
   const m = /^([a-z]+):(.*)$/.exec(endpoint ?? '');
-  if (!m) throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: ${USAGE}`, { code: 'INVALID_ENDPOINT' });
+  if (!m) throw new InvalidArgumentError(`invalid endpoint ${quote(endpoint)}: ${USAGE}`, { code: 'INVALID_ENDPOINT' });
   const [, kind, location] = m;
   switch (kind) {
     case 'dir':
     case 'btrfs':
-      if (!isAbsolute(location)) throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: the path must be absolute (${USAGE})`, { code: 'INVALID_ENDPOINT' });
+      if (!isAbsolute(location)) throw new InvalidArgumentError(`invalid endpoint ${quote(endpoint)}: the path must be absolute (${USAGE})`, { code: 'INVALID_ENDPOINT' });
       return { kind, location: normalize(location).replace(/(.)\/$/, '$1') };
     case 'zfs':
       if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9][A-Za-z0-9_.:-]*)*$/.test(location)) {
-        throw new InvalidArgumentError(`invalid endpoint ${JSON.stringify(endpoint)}: not a valid pool/dataset name`, { code: 'INVALID_ENDPOINT' });
+        throw new InvalidArgumentError(`invalid endpoint ${quote(endpoint)}: not a valid pool/dataset name`, { code: 'INVALID_ENDPOINT' });
       }
       return { kind, location };
     case 'grpc':
     case 'grpcs':
       return parseRemote(endpoint, kind, location);
     default:
-      throw new InvalidArgumentError(`unknown endpoint kind "${kind}" in ${JSON.stringify(endpoint)}: ${USAGE}`, { code: 'INVALID_ENDPOINT' });
+      throw new InvalidArgumentError(`unknown endpoint kind "${kind}" in ${quote(endpoint)}: ${USAGE}`, { code: 'INVALID_ENDPOINT' });
   }
 }
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors/index.js';
+import { InvalidArgumentError, quote } from '../errors/index.js';
 
 /**
  * Filesystem and snapshot names of the dir and btrfs drivers become path components under the root
@@ -29,9 +29,9 @@ export function isValidName(value: unknown): value is string {
 export function assertName(kind: NameKind, value: unknown): asserts value is string {
   const problem = nameProblem(value);
   if (problem !== null) {
-    throw new InvalidArgumentError(`invalid ${kind} name ${JSON.stringify(value)}: ${problem}`, {
+    throw new InvalidArgumentError(`invalid ${kind} name ${quote(value)}: ${problem}`, {
       code: 'INVALID_NAME',
-      details: { kind, value: String(value) },
+      details: { kind, value: quote(value) },
     });
   }
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
+import { InvalidArgumentError, PermanentError, quote } from '../../errors/index.js';
 
 /**
  * Storage, partition and consumer names become directory and file names under the log root, so
@@ -27,9 +27,9 @@ export function isValidLogName(value: unknown): value is string {
 export function assertLogName(kind: LogNameKind, value: unknown): asserts value is string {
   const problem = logNameProblem(value);
   if (problem !== null) {
-    throw new InvalidArgumentError(`invalid ${kind} name ${JSON.stringify(value)}: ${problem}`, {
+    throw new InvalidArgumentError(`invalid ${kind} name ${quote(value)}: ${problem}`, {
       code: 'INVALID_NAME',
-      details: { kind, value: String(value) },
+      details: { kind, value: quote(value) },
     });
   }
 }

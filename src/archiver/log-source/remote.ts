@@ -14,8 +14,10 @@ import { clientFor } from '../../grpc/endpoint-channels.js';
 export interface RemoteLogSourceOptions {
   /** default: the file named by FERRY_TOKEN_FILE, read at each call */
   token?: TokenSource;
-  /** per unary call (ReadEntry has none: the archiver's watchdog aborts it); default 60 s */
+  /** per unary call; default 60 s */
   deadlineMs?: number;
+  /** ReadEntry: how long the stream may wait for the agent's next message; default DEFAULT_PROGRESS_TIMEOUT_MS (2 min) */
+  progressTimeoutMs?: number;
 }
 
 /**
@@ -80,7 +82,7 @@ export function createRemoteLogSource(logUrl: string, opts: RemoteLogSourceOptio
     async readEntry(p, lsn, signal) {
       const where = `reading entry ${lsn} of ${name(p)}`;
       const call = client().readEntry({ ...ref(p), lsn }, tokenMetadata(opts.token));
-      const { header, stream } = await readHeadered(call, where, signal);
+      const { header, stream } = await readHeadered(call, where, signal, { progressTimeoutMs: opts.progressTimeoutMs });
       const size = header.size || undefined;
       if (size === undefined) return { stream };
       // a stream that ends cleanly but short would be archived as a different entry: refuse it

@@ -37,6 +37,7 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
     await mkdir(layout.root, { recursive: true });
     await assertVisibleReplaceable(layout, fs);
     lease = await lockFilesystem(layout, fs);
+    signal?.throwIfAborted();
     pump(input, extract);
     return await receiveInto(layout, fs, extract, staging, lease, signal);
   } catch (err) {

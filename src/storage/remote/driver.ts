@@ -11,6 +11,7 @@ import type { ResumeTokenResponse__Output } from '../../grpc/generated/ferry/v1/
 import { clientFor, forgetClient } from '../../grpc/endpoint-channels.js';
 import type { EndpointClient } from '../../grpc/proto.js';
 import { agentTarget, tokenMetadata, unaryCall, type StartCall, type TokenSource } from '../../grpc/remote-call.js';
+import { DEFAULT_PROGRESS_TIMEOUT_MS, stalledError, withinProgress } from '../../grpc/progress.js';
 import { fromStatus, isUnreachable } from '../../grpc/status.js';
 import { versionFromMsg, versionToMsg } from './version-message.js';
 
@@ -33,6 +34,12 @@ export interface RemoteDriverOptions {
   token?: TokenSource;
   /** per unary call; default 60 s (taking and destroying snapshots 10 min) */
   deadlineMs?: number;
+  /**
+   * Send and Receive: how long a stream may wait for the agent (the next message, room to write,
+   * the answer after the last byte) before it is cancelled with a temporary DEADLINE_EXCEEDED error;
+   * default DEFAULT_PROGRESS_TIMEOUT_MS (2 min)
+   */
+  progressTimeoutMs?: number;
 }
 
 /**
@@ -50,6 +57,7 @@ const CAPABILITIES: Record<Kind, DriverCapabilities> = {
 export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOptions = {}): StorageDriver {
   const { url, address, endpoint, kind, tls } = remote;
   const deadlineMs = opts.deadlineMs ?? 60_000;
+  const progressTimeoutMs = opts.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
   const metadata = () => tokenMetadata(opts.token);
   const client = () => clientFor(address, tls);
   /** the agent as health records name it (see targetOf) */
@@ -102,7 +110,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       const call = c.send({
         endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates, resumeToken: o.resumeToken ?? '',
       }, metadata());
-      const { header, stream } = await dropIfUnreachable(c, readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls, target }));
+      const { header, stream } = await dropIfUnreachable(c, readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls, target, progressTimeoutMs }));
       const size = header.sizeEstimate?.bytes;
       return { stream, ...(size === undefined ? {} : { sizeEstimate: size }) };
     },
@@ -134,13 +142,18 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       const cancel = () => { if (!settled) call.cancel(); };
       o.signal?.addEventListener('abort', cancel, { once: true });
       if (o.signal?.aborted) cancel();
+      /** an agent that takes nothing, or does not answer, for progressTimeoutMs: cancelled, and that is the error */
+      let stall: Error | null = null;
+      const progress = <T>(wait: Promise<T>, waitingFor: string) => withinProgress(wait, progressTimeoutMs, () => (stall = stalledError(where, waitingFor, progressTimeoutMs)), cancel);
       const write = async (msg: ReceiveRequest) => {
         if (settled || call.write(msg)) return;
-        await new Promise<void>((resolve) => {
-          const done = () => { call.off('drain', done); onSettled = () => {}; resolve(); };
+        let done = () => {};
+        const drained = new Promise<void>((resolve) => {
+          done = () => { call.off('drain', done); onSettled = () => {}; resolve(); };
           call.on('drain', done);
           onSettled = done;
         });
+        await progress(drained, 'the agent to take more').finally(done);
       };
       try {
         await write({ header: { endpoint, filesystem: fs } });
@@ -154,11 +167,12 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
         ended = true;
         cancel();
         o.signal?.removeEventListener('abort', cancel);
+        if (stall) throw stall;
         if (settled) await response; // the agent's answer (its error) says more than the stream's
         throw err;
       }
       try {
-        const res = await response;
+        const res = await progress(response, 'the answer after the last byte');
         return versionFromMsg(res.version, 'version');
       } finally {
         o.signal?.removeEventListener('abort', cancel);

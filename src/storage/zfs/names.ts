@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../errors/index.js';
+import { InvalidArgumentError, quote } from '../../errors/index.js';
 
 /**
  * Names become arguments of `zfs`, so every one is checked before any command runs: each
@@ -39,9 +39,9 @@ export function isValidZfsName(kind: ZfsNameKind, value: unknown): value is stri
 export function assertZfsName(kind: ZfsNameKind, value: unknown): asserts value is string {
   const problem = zfsNameProblem(kind, value);
   if (problem !== null) {
-    throw new InvalidArgumentError(`invalid ${kind} name ${JSON.stringify(value)}: ${problem}`, {
+    throw new InvalidArgumentError(`invalid ${kind} name ${quote(value)}: ${problem}`, {
       code: 'INVALID_NAME',
-      details: { kind, value: String(value) },
+      details: { kind, value: quote(value) },
     });
   }
 }

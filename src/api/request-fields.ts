@@ -1,0 +1,110 @@
+import { logNameProblem, type LogNameKind } from '../archiver/log-source/names.js';
+import { invalidField, quote } from '../errors/index.js';
+import { jobNameProblem } from '../jobs/spec.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { nameProblem } from '../storage/names.js';
+import { zfsNameProblem } from '../storage/zfs/names.js';
+
+/**
+ * The checks of request fields at the edge of both gRPC servers, before anything is looked up:
+ * each refusal is an InvalidArgumentError (INVALID_ARGUMENT) naming the field, quoting at most a
+ * short prefix of what was sent. Each kind of name is checked by the validator of the layer that
+ * owns it (storage/names, storage/zfs/names, archiver/log-source/names, jobs/spec); this file only
+ * picks the one for the field, and bounds everything else (free text, repeated fields, integers).
+ */
+
+/** Longest free text (an endpoint, a log root, a sink URL, a glob) a request may carry. */
+export const MAX_TEXT_CHARS = 4096;
+/** Most items of a repeated field (filesystems of a snapshot, machine ids of a watch). */
+export const MAX_ITEMS = 1000;
+
+type DriverKind = StorageDriver['kind'];
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A string field: present (unless `optional`), at most `max` characters, no control characters (NUL, newline...). */
+export function textField(value: unknown, field: string, o: { max?: number; optional?: boolean } = {}): string {
+  const max = o.max ?? MAX_TEXT_CHARS;
+  if (value === undefined || value === null || value === '') {
+    if (o.optional) return '';
+    throw invalidField(field, 'required');
+  }
+  if (typeof value !== 'string') throw invalidField(field, `must be a string, not ${typeof value}`);
+  if (value.length > max) throw invalidField(field, `must be at most ${max} characters, not ${value.length}: ${quote(value, 40)}`);
+  const control = CONTROL.exec(value);
+  if (control) throw invalidField(field, `must not contain control characters (${JSON.stringify(control[0])} at ${control.index}): ${quote(value)}`);
+  return value;
+}
+
+/** A repeated string field: at most `max` items, each a textField named `field[i]`. */
+export function textList(values: unknown, field: string, o: { max?: number; maxChars?: number } = {}): string[] {
+  const list = values ?? [];
+  if (!Array.isArray(list)) throw invalidField(field, 'must be a list');
+  const max = o.max ?? MAX_ITEMS;
+  if (list.length > max) throw invalidField(field, `at most ${max} items, not ${list.length}`);
+  return list.map((v, i) => textField(v, `${field}[${i}]`, { max: o.maxChars }));
+}
+
+function nameOf(kind: DriverKind, role: 'filesystem' | 'snapshot', value: unknown, field: string): string {
+  const problem = kind === 'zfs' ? zfsNameProblem(role, value) : nameProblem(value);
+  if (problem !== null) throw invalidField(field, `invalid ${role} name ${quote(value)}: ${problem}`);
+  return value as string;
+}
+
+/**
+ * A filesystem name of a driver of `kind` (dir and btrfs: one path component; zfs: a dataset path
+ * under the endpoint). On zfs "" names the endpoint's own dataset, where the calls that take it allow it.
+ */
+export function filesystemField(kind: DriverKind, value: unknown, field: string, o: { allowRoot?: boolean } = {}): string {
+  if (value === undefined || value === '') {
+    if (o.allowRoot && kind === 'zfs') return '';
+    throw invalidField(field, 'required');
+  }
+  return nameOf(kind, 'filesystem', value, field);
+}
+
+/** A snapshot name (the part after '@') of a driver of `kind`. */
+export function snapshotField(kind: DriverKind, value: unknown, field: string): string {
+  if (value === undefined || value === '') throw invalidField(field, 'required');
+  return nameOf(kind, 'snapshot', value, field);
+}
+
+/** A storage, partition or consumer name of a log source. */
+export function logNameField(value: unknown, field: LogNameKind | string): string {
+  if (value === undefined || value === '') throw invalidField(field, 'required');
+  const problem = logNameProblem(value);
+  if (problem !== null) throw invalidField(field, `${quote(value)} ${problem}`);
+  return value as string;
+}
+
+/** A job name. */
+export function jobNameField(value: unknown, field = 'name'): string {
+  if (value === undefined || value === '') throw invalidField(field, 'required');
+  const problem = jobNameProblem(value);
+  if (problem !== null) throw invalidField(field, problem);
+  return value as string;
+}
+
+/** Run ids: `run-<UTC stamp>-<hex>` (replications) and `<job>.<UTC stamp>` (job invocations). */
+const RUN_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+/** A run id (what GetRun takes): letters, digits, '_', '.', ':' and '-', at most 200. */
+export function runIdField(value: unknown, field = 'id'): string {
+  if (value === undefined || value === '') throw invalidField(field, 'required');
+  if (typeof value !== 'string' || !RUN_ID.test(value)) {
+    throw invalidField(field, `${quote(value)} is not a run id: at most 200 letters, digits, '_', '.', ':' or '-' (see \`ferry status\`)`);
+  }
+  return value;
+}
+
+/**
+ * An integer field (int64/uint64 arrive as numbers, proto3 sends 0 as absent): a safe integer
+ * (|n| <= 2^53 - 1: larger ones lost their low digits on the way) of at least `min`.
+ */
+export function integerField(value: unknown, field: string, min = 0): number {
+  const n = value ?? 0;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) {
+    throw invalidField(field, `must be an integer >= ${min} (and at most 2^53 - 1), not ${typeof value === 'number' ? String(value) : quote(value ?? 'absent', 40)}`);
+  }
+  return n;
+}
