@@ -54,8 +54,8 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     GetRun: unary('GetRun', async (req) => runToMsg(await api.getRun(req.id ?? ''))),
     ListRuns: unary('ListRuns', async (req) => ({ runs: (await api.listRuns({ job: req.job || undefined, limit: req.limit || undefined })).map(runToMsg) })),
     ListTargets: unary('ListTargets', async () => ({ targets: (await api.listTargets()).map(targetToMsg) })),
-    NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({ partitions: await api.notifyLogEntries(req.log ?? '', req.sink ?? '') })),
-    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(req.storage ?? '', req.partition ?? ''))),
+    NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({ partitions: await api.notifyLogEntries(req.log ?? '', req.sink ?? '', req.consumer || undefined) })),
+    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(req.storage ?? '', req.partition ?? '', req.consumer || undefined))),
     ListPartitions: unary('ListPartitions', async () => ({ partitions: (await api.listPartitions()).map(partitionToMsg) })),
 
     WatchTransitions: (call: grpc.ServerWritableStream<WatchTransitionsRequest__Output, Transition>) => {
