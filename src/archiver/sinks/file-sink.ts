@@ -277,6 +277,7 @@ export function createFileSink(url: string): Sink {
         if (e.isDirectory()) await visit(path);
         else if (e.isFile() && TEMP_NAME.test(e.name)) {
           const st = await lstat(path).catch(() => null);
+          // gone meanwhile, or not ours to remove (permissions): left, it only takes space
           if (st && st.mtimeMs < cutoff && (await unlink(path).then(() => true, () => false))) removed++;
         }
       }
