@@ -287,9 +287,10 @@ async function archiveTimed(engine: Engine, metrics: FerryMetrics, log: string, 
   const sink = pathToFileURL(sinkDir).href;
   const before = await archiveTotal(metrics);
   const t0 = Date.now();
-  const parts = await scanAndNotify(engine, createFileLogSource(log), { log, sink, retry: fastArchiveRetry });
+  const target = { log, sink, retry: fastArchiveRetry };
+  const parts = await scanAndNotify(engine, createFileLogSource(log), target);
   const scanMs = Date.now() - t0;
-  const marks = scannedMarks(parts);
+  const marks = scannedMarks(parts, target);
   const deadline = t0 + timeoutMs;
   // every archive effect counts here once it acknowledged and pruned (or failed)
   for (let done = 0; done < expected; done = (await archiveTotal(metrics)) - before) {

@@ -49,6 +49,7 @@ export {
   type ReplicationSummary,
 } from './replication.js';
 export {
+  LEGACY_CONSUMER,
   partitionMachine,
   partitionMachineId,
   partitionMachineVersion,

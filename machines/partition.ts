@@ -3,7 +3,9 @@ import { effect, effectErrorGuards, readEffectError, type EffectError } from './
 import { DEFAULT_BACKOFF, doubledWaitMs, halvedWaitMs, resolveWaitWindow, type RetryPolicy } from './retry.js';
 
 /**
- * The partition machine: the WAL archiver of one log partition (one storage, one partition).
+ * The partition machine: the WAL archiver of one log partition (one storage, one partition) into
+ * one sink, acknowledging as one consumer of the log source: (log root, sink, consumer, storage,
+ * partition) is its identity, so another sink or consumer on the same partition is another machine.
  *
  * Entries are archived strictly in LSN order, one at a time. `Idle` means caught up (`nextLsn` is
  * above the highest committed LSN heard of); a `ferry.notify` from the log source with new entries
@@ -30,6 +32,8 @@ export interface PartitionInput {
   log: string;
   /** sink url, e.g. "file:///srv/archive" */
   sink: string;
+  /** the consumer whose position in the log source this machine moves ([A-Za-z0-9_-], validated by the caller) */
+  consumer: string;
   /** the first LSN to archive: the partition's low water mark, or 1 if it is empty */
   nextLsn: number;
   /** waits after temporary failures (`maxAttempts` does not apply: a partition never gives up). @defaultValue DEFAULT_BACKOFF: 5 s doubling to 5 min */
@@ -42,6 +46,8 @@ export interface ArchiveEntryInput {
   partition: string;
   log: string;
   sink: string;
+  /** absent in effects queued before consumers had names: LEGACY_CONSUMER */
+  consumer?: string;
   lsn: number;
 }
 
@@ -57,8 +63,16 @@ export interface AcknowledgeInput {
   storage: string;
   partition: string;
   log: string;
+  /** absent in effects queued before consumers had names: LEGACY_CONSUMER */
+  consumer?: string;
   lsn: number;
 }
+
+/**
+ * The one consumer name every archiver used before consumers had names. Snapshots of machines
+ * started then have no `consumer` in their context and go on acknowledging as this one.
+ */
+export const LEGACY_CONSUMER = 'archiver';
 
 export interface PartitionLastError {
   code: string;
@@ -70,6 +84,8 @@ export interface PartitionContext {
   partition: string;
   log: string;
   sink: string;
+  /** absent in snapshots of machines started before consumers had names: LEGACY_CONSUMER */
+  consumer?: string;
   /** the next LSN to archive (the one in flight while Working) */
   nextLsn: number;
   /** the highest committed LSN any notification reported */
@@ -144,9 +160,13 @@ export interface PartitionSummary {
   problem: string | null;
 }
 
-/** Pure: the durable machine id of a partition's archiver, `wal.<storage>.<partition>`. */
-export function partitionMachineId(storage: string, partition: string): string {
-  return `wal.${storage}.${partition}`;
+/**
+ * Pure: the durable machine id of a partition's archiver, `wal.<target>.<storage>.<partition>`,
+ * where `target` names the (log root, sink, consumer) it archives for (a digest the caller makes:
+ * machines hash nothing). Machines started before targets had names are `wal.<storage>.<partition>`.
+ */
+export function partitionMachineId(target: string, storage: string, partition: string): string {
+  return `wal.${target}.${storage}.${partition}`;
 }
 
 /** Pure: what status views and the parent see of a partition machine. */
@@ -287,6 +307,7 @@ export const partitionMachine = setup({
       partition: input.partition,
       log: input.log,
       sink: input.sink,
+      consumer: input.consumer,
       nextLsn: Math.max(1, toLsn(input.nextLsn)),
       highWaterMark: 0,
       backoffMs: retry.initialMs,
@@ -326,6 +347,7 @@ export const partitionMachine = setup({
           storage: context.storage,
           partition: context.partition,
           log: context.log,
+          consumer: context.consumer ?? LEGACY_CONSUMER,
           lsn: context.nextLsn - 1,
         }),
         onDone: { target: 'Idle' },
@@ -344,6 +366,7 @@ export const partitionMachine = setup({
           partition: context.partition,
           log: context.log,
           sink: context.sink,
+          consumer: context.consumer ?? LEGACY_CONSUMER,
           lsn: context.nextLsn,
         }),
         onDone: [

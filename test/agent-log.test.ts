@@ -11,6 +11,7 @@ import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { freePort } from '../src/cli/embedded-redis.js';
 import { appendEntry, commit, createFileLogSource, createPartition, registerConsumer } from '../src/archiver/log-source/index.js';
 import { openLogSource } from '../src/archiver/open-log-source.js';
+import { defaultConsumer } from '../src/archiver/archive-target.js';
 import { entryKey } from '../src/archiver/contracts.js';
 import { startAgent as startAgentInProcess, type Agent } from '../src/api/agent-server.js';
 import { newEndpointClient, type EndpointClient } from '../src/grpc/proto.js';
@@ -250,9 +251,10 @@ describe('ferry archive --log grpc://: archiving a remote log source through the
       for (const [key, sum] of want) {
         assert.equal(sha256(readFileSync(join(sinkDir, key))), sum, key);
       }
-      // the archiver's position moved on the agent's root, which pruned below it (6 stays, 7 is not committed)
+      // the archiver's position (its consumer is named after the sink) moved on the agent's root,
+      // which pruned below it (6 stays, 7 is not committed)
       for (const p of ['a', 'b']) {
-        assert.equal(readFileSync(join(log, 'st', p, 'positions', 'archiver'), 'utf8').trim(), '6');
+        assert.equal(readFileSync(join(log, 'st', p, 'positions', defaultConsumer(`file://${sinkDir}`)), 'utf8').trim(), '6');
         assert.deepEqual(readdirSync(ENTRIES(log, 'st', p)).map(Number), p === 'a' ? [6, 7] : [6]);
       }
     } finally {
@@ -275,7 +277,7 @@ describe('ferry archive --log grpc://: archiving a remote log source through the
       const tokenFile = join(d.path, 'token');
       writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
       agent = await startAgentProcess(['--log-root', log, '--token-file', tokenFile]);
-      const args = ['bin/ferry.mjs', '--key-prefix', `agentlogcli${process.pid}`, 'archive', '--log', `grpc://127.0.0.1:${agent.port}`, '--sink', `file://${sinkDir}`, '--once', '--json'];
+      const args = ['bin/ferry.mjs', '--key-prefix', `agentlogcli${process.pid}`, 'archive', '--log', `grpc://127.0.0.1:${agent.port}`, '--sink', `file://${sinkDir}`, '--consumer', 'offsite_1', '--once', '--json'];
       const run = (env: Record<string, string | undefined>) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, FERRY_LOG_LEVEL: 'warn', REDIS_URL: redis.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
@@ -291,9 +293,11 @@ describe('ferry archive --log grpc://: archiving a remote log source through the
       const r = await run({ FERRY_TOKEN_FILE: tokenFile });
       assert.equal(r.code, 0, r.stderr);
       const sum = JSON.parse(r.stdout.trim().split('\n').pop()!);
-      assert.deepEqual([sum.partitions, sum.archived, sum.failed.length], [1, 3, 0]);
+      assert.deepEqual([sum.consumer, sum.partitions, sum.archived, sum.failed.length], ['offsite_1', 1, 3, 0]);
       for (let lsn = 1; lsn <= 3; lsn++) assert.ok(existsSync(join(sinkDir, entryKey({ storage: 'st', partition: 'c' }, lsn))), `entry ${lsn} archived`);
-      assert.equal(readFileSync(join(log, 'st', 'c', 'positions', 'archiver'), 'utf8').trim(), '3');
+      // --consumer travels with every Acknowledge: the agent's root has that position, and no other
+      assert.deepEqual(readdirSync(join(log, 'st', 'c', 'positions')), ['offsite_1']);
+      assert.equal(readFileSync(join(log, 'st', 'c', 'positions', 'offsite_1'), 'utf8').trim(), '3');
     } finally {
       if (agent) await stopProcess(agent.child);
       d.remove();

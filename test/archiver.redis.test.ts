@@ -9,6 +9,12 @@ import { openSink } from '../src/archiver/sinks/index.js';
 import { entryKey } from '../src/archiver/contracts.js';
 import { restorePartition } from '../src/archiver/restore.js';
 import { scanAndNotify, allPartitionStatus } from '../src/archiver/coordinator.js';
+import { defaultConsumer } from '../src/archiver/archive-target.js';
+import { InvalidArgumentError } from '../src/errors/index.js';
+import { LocalOrchestrator } from '../src/service/local-orchestrator.js';
+import { JobStore } from '../src/jobs/store.js';
+import { JobScheduler } from '../src/jobs/scheduler.js';
+import { createLogger } from '../src/util/logger.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 import { archiveOnce, archiverEngine, fastArchiveRetry } from './helpers/archiver.js';
@@ -76,7 +82,7 @@ describe('WAL archiver through the engine', () => {
       // pruning: only below the lowest acknowledged position
       assert.deepEqual(readdirSync(LSN_DIR(log, 'st1', 'p0')).map(Number).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 4));
       assert.deepEqual(readdirSync(LSN_DIR(log, 'st1', 'p1')).map(Number), [15], 'only the archiver consumes p1: everything below its position is pruned');
-      assert.equal(readFileSync(join(log, 'st1', 'p1', 'positions', 'archiver'), 'utf8').trim(), '15');
+      assert.equal(readFileSync(join(log, 'st1', 'p1', 'positions', defaultConsumer(`file://${sinkDir}`)), 'utf8').trim(), '15');
 
       const into = join(d.path, 'restored');
       const r = await restorePartition({ sink: openSink(`file://${sinkDir}`), storage: 'st1', partition: 'p3', into });
@@ -153,6 +159,50 @@ describe('WAL archiver through the engine', () => {
       assert.match(counts, /status="fail"\} 1/);
       // the failed partition's entries are not pruned past what was archived
       assert.ok(existsSync(join(LSN_DIR(log, 's', 'diff'), String(2).padStart(20, '0'))));
+    } finally {
+      await engine.close();
+      d.remove();
+    }
+  });
+
+  it('the orchestrator: NotifyLogEntries takes a consumer, GetPartition tells the archivers of one partition apart', async () => {
+    const d = tempDir('orch');
+    const { engine, prefix } = archiverEngine(redis.url);
+    const api = new LocalOrchestrator({ engine, jobs: new JobStore(engine.connection, prefix), scheduler: new JobScheduler(engine.connection, prefix, createLogger({ level: 'warn', pretty: false })) });
+    try {
+      const log = join(d.path, 'log');
+      await writeEntries(log, 's', 'o', 1, 3);
+      await registerConsumer(log, 's', 'o', 'replica', 0); // holds the log: both sinks can get everything
+      const [A, B] = [`file://${join(d.path, 'A')}`, `file://${join(d.path, 'B')}`];
+      await assert.rejects(api.notifyLogEntries(log, A, 'no/slash'), (e: unknown) => e instanceof InvalidArgumentError && /^consumer: "no\/slash" may only contain/.test(e.message));
+      assert.equal(await api.notifyLogEntries(log, A, 'alpha'), 1);
+      assert.equal(await api.notifyLogEntries(log, B), 1);
+      await until('both archived', async () => (await allPartitionStatus(engine)).filter((s) => s.nextLsn === 4 && s.state === 'Idle').length === 2, 30_000, 100);
+      for (const dir of ['A', 'B']) assert.deepEqual(sinkKeys(join(d.path, dir), 's', 'o'), [1, 2, 3]);
+      const alpha = await api.getPartition('s', 'o', 'alpha');
+      assert.deepEqual([alpha.sink, alpha.consumer, alpha.archived], [A, 'alpha', 3]);
+      assert.equal((await api.getPartition('s', 'o', defaultConsumer(B))).sink, B);
+      await assert.rejects(api.getPartition('s', 'o'), /archived by 2 archivers/);
+      await assert.rejects(api.getPartition('s', 'o', 'nobody'), /no partition s\/o archived as consumer nobody/);
+    } finally {
+      await engine.close();
+      d.remove();
+    }
+  });
+
+  it('a machine from before partitions had targets (`wal.<storage>.<partition>`, no consumer) is shown as the legacy consumer and left alone', async () => {
+    const d = tempDir('legacy');
+    const { engine } = archiverEngine(redis.url);
+    try {
+      const log = join(d.path, 'log');
+      const sink = `file://${join(d.path, 'S')}`;
+      await writeEntries(log, 's', 'l', 1, 2);
+      // as the old coordinator started it
+      await engine.start('partition', 'wal.s.l', { storage: 's', partition: 'l', log, sink, nextLsn: 1 } as never);
+      const all = await archiveOnce(engine, log, sink);
+      assert.deepEqual(all.map((s) => [s.id.split('.').length, s.archived]), [[4, 2]], 'the new machine archives the partition');
+      const legacy = (await allPartitionStatus(engine)).find((s) => s.id === 'wal.s.l')!;
+      assert.deepEqual([legacy.consumer, legacy.state, legacy.archived], ['archiver', 'Idle', 0], 'the old one is never notified again');
     } finally {
       await engine.close();
       d.remove();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -130,6 +130,36 @@ describe('file sink', () => {
     await assert.rejects(sink.put(key, Readable.from(slow()), info(full), ac.signal));
     assert.equal(await sink.head(key), null);
     assert.deepEqual(await readdir(join(base, 's', 'p')), []);
+  });
+
+  it('removeOrphans removes the temp files of dead puts older than the age given; a live put whose temp file it took fails temporarily', async (t) => {
+    const base = await tempBase(t);
+    const sink = createFileSink(sinkUrl(base));
+    const dir = join(base, 's', 'p');
+    await mkdir(dir, { recursive: true });
+    const names = ['.00000000000000000001.tar.tmp-0123456789ab', '.00000000000000000001.tar.sha256.tmp-abcdef', '.00000000000000000002.tar.tmp-ffff'];
+    for (const n of names) await writeFile(join(dir, n), 'partial');
+    await writeFile(join(dir, '.notes'), 'not a temp file of the sink');
+    const old = new Date(Date.now() - 3 * 3600_000);
+    await utimes(join(dir, names[0]), old, old);
+    await utimes(join(dir, names[1]), old, old);
+    assert.equal(await sink.removeOrphans!(3600_000), 2);
+    assert.deepEqual((await readdir(dir)).sort(), ['.00000000000000000002.tar.tmp-ffff', '.notes']);
+    assert.equal(await sink.removeOrphans!(0), 1, 'age 0: every temp file');
+    assert.equal(await createFileSink(sinkUrl(join(base, 'none'))).removeOrphans!(0), 0, 'a sink never written to has none');
+
+    // a put still writing when its temp file is taken: nothing is stored, and the error says retry
+    const key = 's/p/00000000000000000003.tar';
+    const full = Buffer.alloc(10_000, 7);
+    async function* cleanedMidWrite(): AsyncGenerator<Buffer> {
+      yield full.subarray(0, 5000);
+      assert.equal(await sink.removeOrphans!(0), 1);
+      yield full.subarray(5000);
+    }
+    await assert.rejects(sink.put(key, Readable.from(cleanedMidWrite()), info(full)), (e: unknown) => e instanceof TemporaryError && e.code === 'SINK_TEMP_REMOVED');
+    assert.equal(await sink.head(key), null);
+    await sink.put(key, full, info(full));
+    assert.equal((await sink.head(key))?.sha256, sha(full), 'the retry stores it');
   });
 
   it('refuses invalid URLs and keys; classifies filesystem errors', async (t) => {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { createActor, initialTransition, transition, type AnyStateMachine, type SnapshotFrom } from 'xstate';
 import {
   partitionMachine,
+  LEGACY_CONSUMER,
   partitionMachineId,
   partitionMachineVersion,
   summarizePartition,
@@ -61,7 +62,7 @@ class Driver {
 }
 
 function start(input: Partial<PartitionInput> = {}) {
-  const full: PartitionInput = { storage: 'node1', partition: '7', log: '/var/lib/wal', sink: 'file:///srv/archive', nextLsn: 1, ...input };
+  const full: PartitionInput = { storage: 'node1', partition: '7', log: '/var/lib/wal', sink: 'file:///srv/archive', consumer: 'c1', nextLsn: 1, ...input };
   const [snapshot, actions] = initialTransition(partitionMachine, full);
   return new Driver(snapshot, actions);
 }
@@ -76,8 +77,8 @@ function restore(snapshot: Snapshot): Snapshot {
 describe('partition machine', () => {
   it('exports a version and a stable id', () => {
     assert.equal(partitionMachineVersion, '1');
-    assert.equal(partitionMachineId('node1', '7'), 'wal.node1.7');
-    assert.equal(partitionMachineId('s_a-b', 'p-1'), 'wal.s_a-b.p-1');
+    assert.equal(partitionMachineId('0123abcd', 'node1', '7'), 'wal.0123abcd.node1.7');
+    assert.equal(partitionMachineId('t', 's_a-b', 'p-1'), 'wal.t.s_a-b.p-1');
   });
 
   it('starts Idle with the input and defaults, doing nothing', () => {
@@ -85,7 +86,7 @@ describe('partition machine', () => {
     assert.equal(p.value, 'Idle');
     assert.deepEqual(p.actions, []);
     assert.deepEqual(p.context, {
-      storage: 'node1', partition: '7', log: '/var/lib/wal', sink: 'file:///srv/archive',
+      storage: 'node1', partition: '7', log: '/var/lib/wal', sink: 'file:///srv/archive', consumer: 'c1',
       nextLsn: 42, highWaterMark: 0, backoffMs: 5000, retry: { initialMs: 5000, maxMs: 300000 },
       archived: 0, present: 0, gaps: 0, lastError: null, problem: null,
     } satisfies PartitionContext);
@@ -104,7 +105,7 @@ describe('partition machine', () => {
     p.send(notify(1, 3));
     assert.equal(p.value, 'Working');
     const [s] = spawns(p.actions);
-    assert.deepEqual(s.input, { storage: 'node1', partition: '7', log: '/var/lib/wal', sink: 'file:///srv/archive', lsn: 1 });
+    assert.deepEqual(s.input, { storage: 'node1', partition: '7', log: '/var/lib/wal', sink: 'file:///srv/archive', consumer: 'c1', lsn: 1 });
 
     const seen: number[] = [p.startedLsn()];
     // a notification while working raises the high water mark but starts nothing
@@ -156,7 +157,7 @@ describe('partition machine', () => {
     assert.equal(s.length, 1);
     assert.equal(s[0].id, 'acknowledge');
     assert.equal(s[0].src, 'acknowledge');
-    assert.deepEqual(s[0].input, { storage: 'node1', partition: '7', log: '/var/lib/wal', lsn: 9 });
+    assert.deepEqual(s[0].input, { storage: 'node1', partition: '7', log: '/var/lib/wal', consumer: 'c1', lsn: 9 });
     assert.equal(p.context.highWaterMark, 9);
 
     // another notification during the acknowledgement does not start a second one
@@ -439,5 +440,16 @@ describe('partition machine', () => {
     const [reset, resetActions] = transition(partitionMachine, failed, { type: 'ferry.reset' });
     assert.equal(reset.value, 'Working');
     assert.equal(spawns(resetActions as Action[])[0].input.lsn, 3);
+  });
+
+  it('a snapshot from before consumers had names (no consumer in its context) acknowledges as the legacy consumer', () => {
+    const p = start({ nextLsn: 1 });
+    p.send(notify(1, 3));
+    const persisted = JSON.parse(JSON.stringify(partitionMachine.getPersistedSnapshot(p.snapshot)));
+    delete persisted.context.consumer;
+    const legacy = new Driver(createActor(partitionMachine as AnyStateMachine, { snapshot: persisted }).getSnapshot() as Snapshot, []);
+    legacy.send(archived());
+    assert.equal(spawns(legacy.actions)[0].input.consumer, LEGACY_CONSUMER);
+    assert.equal(LEGACY_CONSUMER, 'archiver');
   });
 });

@@ -120,6 +120,15 @@ describe('s3 sink URL', () => {
     assert.throws(() => parseS3SinkUrl('s3://bucket/x', { AWS_ACCESS_KEY_ID: 'only-id' }), InvalidArgumentError);
   });
 
+  it('its location is bucket, prefix and endpoint: the same for other credentials, region or a trailing slash (one consumer per place)', () => {
+    const at = (url: string) => createS3Sink(url).location;
+    const loc = 's3://wal-bucket/node-1/p?endpoint=http://127.0.0.1:8080';
+    assert.equal(at('s3://wal-bucket/node-1/p?endpoint=http://127.0.0.1:8080/&access_key=a&secret_key=b'), loc);
+    assert.equal(at('s3://wal-bucket/node-1/p/?endpoint=http://127.0.0.1:8080&region=eu-west-1&access_key=c&secret_key=d'), loc);
+    assert.notEqual(at('s3://wal-bucket/node-2?endpoint=http://127.0.0.1:8080&access_key=a&secret_key=b'), loc);
+    assert.doesNotMatch(at('s3://wal-bucket?access_key=a&secret_key=secret'), /secret|access/);
+  });
+
   it('redacts the secret from any string', () => {
     assert.equal(redactSinkUrl('s3://b/p?access_key=a&secret_key=xyz&region=r'), 's3://b/p?access_key=a&secret_key=***&region=r');
     assert.equal(redactSinkUrl('x?secret_key=xyz'), 'x?secret_key=***');

@@ -85,13 +85,13 @@ export class RemoteOrchestrator implements Orchestrator {
     return (res.targets ?? []).map(targetFromMsg);
   }
 
-  async notifyLogEntries(log: string, sink: string): Promise<number> {
-    const res = await this.call<object, { partitions?: number }>('notifyLogEntries', { log, sink }, 'notifying log entries');
+  async notifyLogEntries(log: string, sink: string, consumer?: string): Promise<number> {
+    const res = await this.call<object, { partitions?: number }>('notifyLogEntries', { log, sink, consumer: consumer ?? '' }, 'notifying log entries');
     return res.partitions ?? 0;
   }
 
-  async getPartition(storage: string, partition: string): Promise<PartitionStatus> {
-    return partitionFromMsg(await this.call('getPartition', { storage, partition }, `getting partition ${storage}/${partition}`));
+  async getPartition(storage: string, partition: string, consumer?: string): Promise<PartitionStatus> {
+    return partitionFromMsg(await this.call('getPartition', { storage, partition, consumer: consumer ?? '' }, `getting partition ${storage}/${partition}`));
   }
 
   async listPartitions(): Promise<PartitionStatus[]> {

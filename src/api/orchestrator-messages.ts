@@ -95,12 +95,13 @@ export function partitionToMsg(p: PartitionStatus): PartitionMsg {
   return {
     id: p.id, storage: p.storage, partition: p.partition, state: p.state, nextLsn: p.nextLsn, highWaterMark: p.highWaterMark,
     archived: p.archived, present: p.present, gaps: p.gaps, backoffMs: p.backoffMs, problem: p.problem ?? '',
+    log: p.log, sink: p.sink, consumer: p.consumer,
   };
 }
 
 export function partitionFromMsg(m: PartitionOut): PartitionStatus {
   return {
-    id: m.id ?? '', storage: m.storage ?? '', partition: m.partition ?? '', state: m.state ?? '', nextLsn: Number(m.nextLsn ?? 0),
+    id: m.id ?? '', storage: m.storage ?? '', partition: m.partition ?? '', log: m.log ?? '', sink: m.sink ?? '', consumer: m.consumer ?? '', state: m.state ?? '', nextLsn: Number(m.nextLsn ?? 0),
     highWaterMark: Number(m.highWaterMark ?? 0), archived: Number(m.archived ?? 0), present: Number(m.present ?? 0), gaps: Number(m.gaps ?? 0),
     backoffMs: Number(m.backoffMs ?? 0), lastError: null, problem: orNull(m.problem),
   };

@@ -77,8 +77,12 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     GetRun: unary('GetRun', async (req) => runToMsg(await api.getRun(runIdField(req.id)))),
     ListRuns: unary('ListRuns', async (req) => ({ runs: (await api.listRuns({ job: req.job ? jobNameField(req.job, 'job') : undefined, limit: req.limit || undefined })).map(runToMsg) })),
     ListTargets: unary('ListTargets', async () => ({ targets: (await api.listTargets()).map(targetToMsg) })),
-    NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({ partitions: await api.notifyLogEntries(textField(req.log, 'log'), textField(req.sink, 'sink')) })),
-    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(logNameField(req.storage, 'storage'), logNameField(req.partition, 'partition')))),
+    NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({
+      partitions: await api.notifyLogEntries(textField(req.log, 'log'), textField(req.sink, 'sink'), req.consumer ? logNameField(req.consumer, 'consumer') : undefined),
+    })),
+    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(
+      logNameField(req.storage, 'storage'), logNameField(req.partition, 'partition'), req.consumer ? logNameField(req.consumer, 'consumer') : undefined,
+    ))),
     ListPartitions: unary('ListPartitions', async () => ({ partitions: (await api.listPartitions()).map(partitionToMsg) })),
 
     WatchTransitions: (call: grpc.ServerWritableStream<WatchTransitionsRequest__Output, Transition>) => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { AcknowledgeInput, ArchiveEntryInput, ArchiveEntryOutput } from '../../machines/partition.js';
+import { LEGACY_CONSUMER, type AcknowledgeInput, type ArchiveEntryInput, type ArchiveEntryOutput } from '../../machines/partition.js';
 import type { EffectContext } from '../engine/types.js';
 import { PermanentError, TemporaryError, FerryError } from '../errors/index.js';
 import type { ArchiverMetrics } from './metrics.js';
@@ -9,9 +9,6 @@ import { entryKey } from './contracts.js';
 import { openLogSource } from './open-log-source.js';
 import { openSink } from './sinks/index.js';
 import type { SinkBackoff } from './sink-backoff.js';
-
-/** The archiver's consumer name in the log source's positions. */
-export const ARCHIVER_CONSUMER = 'archiver';
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -59,7 +56,7 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
       if (err instanceof FerryError && err.code === 'SINK_UNAVAILABLE') await deps.backoff.failed(input.sink, err);
       throw err;
     }
-    await source.acknowledgeAndPrune(ref, ARCHIVER_CONSUMER, input.lsn);
+    await source.acknowledgeAndPrune(ref, input.consumer ?? LEGACY_CONSUMER, input.lsn);
     deps.metrics.walArchive.inc({ status: status === 'present' ? 'skipped' : 'success' });
     deps.metrics.walArchiveLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     ctx.progress({ bytes: body.length, entries: 1 });
@@ -74,5 +71,5 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
 export async function acknowledgeEntry(input: AcknowledgeInput): Promise<void> {
   const source = openLogSource(input.log);
   const ref = { storage: input.storage, partition: input.partition };
-  await source.acknowledgeAndPrune(ref, ARCHIVER_CONSUMER, input.lsn);
+  await source.acknowledgeAndPrune(ref, input.consumer ?? LEGACY_CONSUMER, input.lsn);
 }

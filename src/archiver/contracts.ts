@@ -58,6 +58,11 @@ export interface SinkObjectInfo {
 export interface Sink {
   /** e.g. "file:///srv/archive" or "s3://bucket/prefix?endpoint=http://127.0.0.1:8080" */
   readonly url: string;
+  /**
+   * where the objects are, without credentials or options that do not change it (region, a
+   * trailing '/'): two URLs with one location are one sink. Part of a partition's identity.
+   */
+  readonly location: string;
   head(key: string): Promise<SinkObjectInfo | null>;
   /**
    * writes the object only if absent; `sha256` is stored with it. Returns the object found there
@@ -68,6 +73,11 @@ export interface Sink {
   get(key: string, signal?: AbortSignal): Promise<Readable>;
   /** keys under a prefix, sorted */
   list(prefix: string): Promise<string[]>;
+  /**
+   * removes what puts killed mid-write left behind and older than `olderThanMs` (a sink whose
+   * failed puts leave nothing has no such method); returns how many were removed
+   */
+  removeOrphans?(olderThanMs: number): Promise<number>;
 }
 
 export function entryKey(p: PartitionRef, lsn: number): string {

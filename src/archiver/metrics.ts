@@ -5,7 +5,7 @@ export class ArchiverMetrics {
   readonly walArchive: Counter<'status'>;
   readonly walArchiveLatency: Histogram;
   readonly walGaps: Counter<'storage'>;
-  readonly walBacklog: Gauge<'storage' | 'partition'>;
+  readonly walBacklog: Gauge<'storage' | 'partition' | 'consumer'>;
 
   constructor(readonly registry: Registry = new Registry()) {
     const registers = [registry];
@@ -29,8 +29,8 @@ export class ArchiverMetrics {
     });
     this.walBacklog = new Gauge({
       name: 'ferry_wal_archive_backlog_entries',
-      help: 'Committed entries not archived yet, per partition (as of the last scan)',
-      labelNames: ['storage', 'partition'] as const,
+      help: 'Committed entries not archived yet, per partition and consumer (as of the last scan)',
+      labelNames: ['storage', 'partition', 'consumer'] as const,
       registers,
     });
   }

@@ -12,6 +12,7 @@ import { archive, formatPartitions } from './commands/archive.js';
 import { allPartitionStatus } from '../archiver/coordinator.js';
 import { openSink } from '../archiver/sinks/index.js';
 import { openLogSource } from '../archiver/open-log-source.js';
+import { archiveTargetIdentity } from '../archiver/archive-target.js';
 import { restorePartition } from '../archiver/restore.js';
 import { parseListenAddress } from '../observability/metrics-server.js';
 import { createLogger } from '../util/logger.js';
@@ -223,13 +224,14 @@ program.command('archive')
   .argument('[status]', 'show the partitions instead of archiving')
   .option('--log <source>', 'log source: a root directory (docs/wal-log-source.md), or grpc://HOST:PORT of a `ferry agent --log-root` (token: FERRY_TOKEN_FILE)')
   .option('--sink <url>', 'file:///abs/path or s3://bucket/prefix?endpoint=URL')
+  .option('--consumer <name>', 'the position this archiver moves in the log source ([A-Za-z0-9_-], up to 200); default: derived from the sink, so each sink has its own')
   .option('--workers <n>', 'entries archived at once (across partitions; one per partition)', positiveInt, 4)
   .option('--once', 'stop when everything committed is archived')
   .option('--interval <seconds>', 'rescan the log source this often', positiveInt, 5)
   .option('--retry-initial-ms <ms>', 'first backoff after a failure', positiveInt, 5000)
   .option('--retry-max-ms <ms>', 'longest backoff', positiveInt, 300000)
   .option('--json', 'print JSON')
-  .action(async (what: string | undefined, o: { log?: string; sink?: string; workers: number; once?: boolean; interval: number; retryInitialMs: number; retryMaxMs: number; json?: boolean }) => {
+  .action(async (what: string | undefined, o: { log?: string; sink?: string; consumer?: string; workers: number; once?: boolean; interval: number; retryInitialMs: number; retryMaxMs: number; json?: boolean }) => {
     if (what !== undefined && what !== 'status') throw new InvalidArgumentError(`unknown archive subcommand ${JSON.stringify(what)}: use \`ferry archive status\` or \`ferry archive --log DIR --sink URL\``, { code: 'INVALID_ARGUMENT' });
     if (what === 'status') {
       return withApp({ workers: false }, async (app) => {
@@ -241,12 +243,11 @@ program.command('archive')
     }
     if (!o.log) throw new InvalidArgumentError('--log <source> is required: the log source to archive (a directory or grpc://HOST:PORT)', { code: 'INVALID_ARGUMENT' });
     if (!o.sink) throw new InvalidArgumentError('--sink <url> is required: file:///abs/path or s3://bucket/prefix?endpoint=URL', { code: 'INVALID_ARGUMENT' });
-    const { log, sink } = o;
-    // both are checked before Redis is started or reached
-    openLogSource(log);
-    openSink(sink);
+    const { log, sink, consumer } = o;
+    // all three are checked before Redis is started or reached
+    archiveTargetIdentity(openLogSource(log).root, sink, consumer);
     return withApp({ workers: true, effectConcurrency: o.workers, graceful: true }, async (app) => {
-      const sum = await archive(app, { log, sink, once: !!o.once, intervalSec: o.interval, progress: !o.json, retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs } }, app.interrupted);
+      const sum = await archive(app, { log, sink, consumer, once: !!o.once, intervalSec: o.interval, progress: !o.json, retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs } }, app.interrupted);
       if (o.json) printJson(sum);
       else {
         process.stdout.write(`archived ${sum.archived} entries (${sum.present} already in the sink) from ${sum.partitions} partitions; ${sum.gaps} gaps; ${sum.failed.length} failed\n`);

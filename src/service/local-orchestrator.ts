@@ -1,8 +1,8 @@
 import type { JobContext } from '../../machines/job.js';
 import type { ReplicationContext } from '../../machines/replication.js';
-import { allPartitionStatus, partitionStatus, scanAndNotify } from '../archiver/coordinator.js';
+import { allPartitionStatus, partitionStatusesOf, removeSinkOrphans, scanAndNotify } from '../archiver/coordinator.js';
+import { logNameProblem } from '../archiver/log-source/names.js';
 import { openLogSource } from '../archiver/open-log-source.js';
-import { partitionMachineId } from '../../machines/partition.js';
 import { openSink } from '../archiver/sinks/index.js';
 import type { Engine } from '../engine/engine.js';
 import { stateName } from '../util/state-name.js';
@@ -34,6 +34,9 @@ export interface LocalOrchestratorDeps {
 
 /** The orchestrator over Redis: what `ferry serve` serves over gRPC and what the CLI uses without --server. */
 export class LocalOrchestrator implements Orchestrator {
+  /** sinks whose orphaned temp files NotifyLogEntries removed already */
+  private readonly cleanedSinks = new Set<string>();
+
   constructor(private readonly d: LocalOrchestratorDeps) {}
 
   private async view(job: StoredJob): Promise<JobView> {
@@ -133,7 +136,7 @@ export class LocalOrchestrator implements Orchestrator {
     return this.d.targets ? this.d.targets() : [];
   }
 
-  async notifyLogEntries(log: string, sink: string): Promise<number> {
+  async notifyLogEntries(log: string, sink: string, consumer?: string): Promise<number> {
     required(log, 'log');
     required(sink, 'sink');
     try {
@@ -147,16 +150,26 @@ export class LocalOrchestrator implements Orchestrator {
     } catch (err) {
       throw invalidField('log', (err as Error).message);
     }
+    const problem = consumer ? logNameProblem(consumer) : null;
+    if (problem !== null) throw invalidField('consumer', `${JSON.stringify(consumer)} ${problem}`);
+    // the temp files of puts killed mid-write, once per sink for this orchestrator (as `ferry archive` does at its start)
+    if (!this.cleanedSinks.has(sink)) {
+      await removeSinkOrphans(sink);
+      this.cleanedSinks.add(sink);
+    }
     // the machines keep the normalized root (an absolute path or grpc://HOST:PORT), as `ferry archive` gives it
-    const parts = await scanAndNotify(this.d.engine, source, { log: source.root, sink }, this.d.metrics);
+    const parts = await scanAndNotify(this.d.engine, source, { log: source.root, sink, consumer: consumer || undefined }, this.d.metrics);
     return parts.length;
   }
 
-  async getPartition(storage: string, partition: string) {
-    const id = partitionMachineId(required(storage, 'storage'), required(partition, 'partition'));
-    const s = await partitionStatus(this.d.engine, id);
-    if (!s) throw notFound(`no partition ${storage}/${partition}; see \`ferry archive status\``);
-    return s;
+  async getPartition(storage: string, partition: string, consumer?: string) {
+    const all = await partitionStatusesOf(this.d.engine, required(storage, 'storage'), required(partition, 'partition'));
+    const matching = consumer ? all.filter((s) => s.consumer === consumer) : all;
+    if (!matching.length) throw notFound(`no partition ${storage}/${partition}${consumer ? ` archived as consumer ${consumer}` : ''}; see \`ferry archive status\``);
+    if (matching.length > 1) {
+      throw invalidField('consumer', `${storage}/${partition} is archived by ${matching.length} archivers (${matching.map((s) => `${s.consumer} into ${s.sink}`).join(', ')}): give the consumer of one (ListPartitions shows them all)`);
+    }
+    return matching[0];
   }
 
   listPartitions() {

@@ -78,8 +78,10 @@ export interface Orchestrator {
   getRun(id: string): Promise<RunView>;
   listRuns(opts?: { job?: string; limit?: number }): Promise<RunView[]>;
   listTargets(): Promise<TargetView[]>;
-  notifyLogEntries(log: string, sink: string): Promise<number>;
-  getPartition(storage: string, partition: string): Promise<PartitionStatus>;
+  /** `consumer`: the position the archiver moves in the log source; default: derived from the sink */
+  notifyLogEntries(log: string, sink: string, consumer?: string): Promise<number>;
+  /** `consumer` picks one when several archivers (sinks, consumers) archive the partition */
+  getPartition(storage: string, partition: string, consumer?: string): Promise<PartitionStatus>;
   listPartitions(): Promise<PartitionStatus[]>;
   /** calls onEvent for every matching transition until the signal aborts */
   watchTransitions(filter: WatchFilter, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void>;

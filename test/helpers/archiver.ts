@@ -25,12 +25,16 @@ export function archiverEngine(redisUrl: string, o: { sinkBackoffMs?: number; ef
 
 export const fastArchiveRetry = { initialMs: 100, maxMs: 800 };
 
-/** Scans, notifies, and waits until every partition is caught up or failed. `log`: a root directory or grpc://HOST:PORT. */
-export async function archiveOnce(engine: Engine, log: string, sink: string, timeoutMs = 60_000): Promise<PartitionStatus[]> {
+/**
+ * Scans, notifies, and waits until every partition of this target is caught up or failed; returns
+ * their status. `log`: a root directory or grpc://HOST:PORT; `consumer`: default derived from the sink.
+ */
+export async function archiveOnce(engine: Engine, log: string, sink: string, timeoutMs = 60_000, consumer?: string): Promise<PartitionStatus[]> {
   const deadline = Date.now() + timeoutMs;
-  const marks = scannedMarks(await scanAndNotify(engine, openLogSource(log), { log, sink, retry: fastArchiveRetry }));
+  const target = { log, sink, consumer, retry: fastArchiveRetry };
+  const marks = scannedMarks(await scanAndNotify(engine, openLogSource(log), target), target);
   for (;;) {
-    const all = await allPartitionStatus(engine);
+    const all = (await allPartitionStatus(engine)).filter((s) => marks.has(s.id));
     if (all.length >= marks.size && all.every((s) => settled(s, marks.get(s.id) ?? 0))) return all;
     if (Date.now() > deadline) throw new Error(`archiving did not settle: ${JSON.stringify(all.filter((s) => !settled(s, marks.get(s.id) ?? 0)))}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -16,6 +16,8 @@ import type { Sink, SinkObjectInfo } from '../contracts.js';
 
 const SIDE_SUFFIX = '.sha256';
 const HEX64 = /^[0-9a-f]{64}$/;
+/** a put's temp file (and its checksum file's): `.<name>.tmp-<hex>` */
+const TEMP_NAME = /^\..+\.tmp-[0-9a-f]+$/;
 
 /** Errors that clear up by themselves (full disk, I/O error, too many open files...): retried with backoff. */
 const TEMPORARY_CODES = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN', 'EINTR', 'ETIMEDOUT', 'ESTALE', 'ENOTCONN', 'EHOSTDOWN']);
@@ -183,6 +185,10 @@ export function createFileSink(url: string): Sink {
         await link(tmp, path); // atomic and never replaces: EEXIST if someone else put it meanwhile
       } catch (err) {
         if (errnoCode(err) === 'EEXIST') return null; // leave the existing object alone (it was not there at the check)
+        if (errnoCode(err) === 'ENOENT') {
+          // removeOrphans took the temp file of this (very slow) put: nothing was stored, try again
+          throw new TemporaryError(`file sink: put ${key}: its temp file was removed as an orphan before it was linked`, { code: 'SINK_TEMP_REMOVED', cause: err, details: { key } });
+        }
         throw err;
       }
       await writeFileAtomic(path + SIDE_SUFFIX, `${sha256}  ${basename(path)}\n`);
@@ -249,7 +255,42 @@ export function createFileSink(url: string): Sink {
     return keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   }
 
-  return { url, head, put, get, list };
+  /**
+   * Removes the temp files of puts that died mid-write: any `.<name>.tmp-*` file not written to
+   * for `olderThanMs`. A put writes its temp file and links it within one archive effect (a minute
+   * at most before the engine gives up on it), so an old one has no live writer; should a writer
+   * still be at it, its link finds no file and the put fails temporarily (retried), storing nothing.
+   */
+  async function removeOrphans(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    async function visit(dir: string): Promise<void> {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
+        throw err;
+      }
+      for (const e of entries) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) await visit(path);
+        else if (e.isFile() && TEMP_NAME.test(e.name)) {
+          const st = await lstat(path).catch(() => null);
+          // gone meanwhile, or not ours to remove (permissions): left, it only takes space
+          if (st && st.mtimeMs < cutoff && (await unlink(path).then(() => true, () => false))) removed++;
+        }
+      }
+    }
+    try {
+      await visit(root);
+    } catch (err) {
+      throw classifySinkError(err, 'removing orphaned temp files');
+    }
+    return removed;
+  }
+
+  return { url, location: `file://${root}`, head, put, get, list, removeOrphans };
 }
 
 /** Creates `path` (never an existing file); its directory is made only when missing, not on every put. */

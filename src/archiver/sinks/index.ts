@@ -4,6 +4,7 @@ import { createFileSink } from './file-sink.js';
 import { createS3Sink } from './s3-sink.js';
 
 export { createFileSink } from './file-sink.js';
+export { redactSinkUrl } from './s3-sink.js';
 
 /**
  * The sink a URL names: `file:///abs/path` (a local directory, ./file-sink.ts) or

@@ -377,11 +377,14 @@ function checkKey(key: string, what: 'key' | 'prefix'): void {
 export class S3Sink implements Sink {
   /** the sink URL with the secret key hidden */
   readonly url: string;
+  /** bucket, prefix and endpoint: not the region or credentials, which can change while the objects stay */
+  readonly location: string;
   private readonly label: string;
   private client: Promise<ClientEntry> | undefined;
 
   constructor(private readonly cfg: S3SinkConfig) {
     this.url = cfg.redactedUrl;
+    this.location = `s3://${cfg.bucket}${cfg.prefix ? `/${cfg.prefix}` : ''}${cfg.endpoint ? `?endpoint=${cfg.endpoint}` : ''}`;
     this.label = `s3://${cfg.bucket}${cfg.prefix ? `/${cfg.prefix}` : ''}${cfg.endpoint ? ` at ${cfg.endpoint}` : ''}`;
   }
 

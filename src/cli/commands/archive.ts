@@ -1,9 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { COMMIT_SIGNAL } from '../../archiver/log-source/writer.js';
-import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../archiver/coordinator.js';
+import { allPartitionStatus, removeSinkOrphans, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../archiver/coordinator.js';
+import { archiveTargetIdentity } from '../../archiver/archive-target.js';
 import { isRemoteLogSource, openLogSource } from '../../archiver/open-log-source.js';
-import { openSink } from '../../archiver/sinks/index.js';
 import type { App } from '../app.js';
 import { formatTable } from '../format.js';
 
@@ -11,6 +11,8 @@ export interface ArchiveOptions {
   /** a log source root directory, or grpc://HOST:PORT of a `ferry agent --log-root` */
   log: string;
   sink: string;
+  /** the consumer name in the log source's positions; default: derived from the sink */
+  consumer?: string;
   once: boolean;
   /** seconds between rescans of the log source */
   intervalSec: number;
@@ -19,6 +21,10 @@ export interface ArchiveOptions {
 }
 
 export interface ArchiveSummary {
+  /** the consumer this archiver acknowledged as */
+  consumer: string;
+  /** temp files of interrupted puts removed from the sink at start */
+  orphansRemoved: number;
   partitions: number;
   archived: number;
   present: number;
@@ -26,8 +32,10 @@ export interface ArchiveSummary {
   failed: PartitionStatus[];
 }
 
-function summarize(all: PartitionStatus[]): ArchiveSummary {
+function summarize(all: PartitionStatus[], consumer: string, orphansRemoved: number): ArchiveSummary {
   return {
+    consumer,
+    orphansRemoved,
     partitions: all.length,
     archived: all.reduce((n, s) => n + s.archived, 0),
     present: all.reduce((n, s) => n + s.present, 0),
@@ -42,15 +50,16 @@ function summarize(all: PartitionStatus[]): ArchiveSummary {
  */
 export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal): Promise<ArchiveSummary> {
   const source = openLogSource(o.log);
-  openSink(o.sink); // validates the URL before anything starts
-  // the machines get the source's normalized root (an absolute path, or grpc://HOST:PORT)
-  const target = { log: source.root, sink: o.sink, retry: o.retry };
+  // the machines get the source's normalized root (an absolute path, or grpc://HOST:PORT); validates sink and consumer
+  const { consumer } = archiveTargetIdentity(source.root, o.sink, o.consumer);
+  const target = { log: source.root, sink: o.sink, consumer, retry: o.retry };
+  const orphansRemoved = await removeSinkOrphans(o.sink);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: ' archive |{bar}| {value}/{total} entries | {partitions} partitions | {failed} failed' }, cliProgress.Presets.shades_classic)
     : null;
   let partitions = await scanAndNotify(app.engine, source, target, app.metrics);
-  let marks = scannedMarks(partitions);
-  const total = () => partitions.reduce((n, p) => n + Math.max(0, p.highWaterMark - (p.positions.archiver ?? Math.max(0, p.lowWaterMark - 1))), 0);
+  let marks = scannedMarks(partitions, target);
+  const total = () => partitions.reduce((n, p) => n + Math.max(0, p.highWaterMark - (p.positions[consumer] ?? Math.max(0, p.lowWaterMark - 1))), 0);
   const startTotal = total();
   bar?.start(Math.max(1, startTotal), 0, { partitions: partitions.length, failed: 0 });
   let lastScan = Date.now();
@@ -61,14 +70,14 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
   try {
     for (;;) {
       const all = (await allPartitionStatus(app.engine)).filter((s) => marks.has(s.id));
-      const sum = summarize(all);
+      const sum = summarize(all, consumer, orphansRemoved);
       bar?.update(Math.min(startTotal, sum.archived + sum.present), { partitions: all.length, failed: sum.failed.length });
       if (o.once && all.length === marks.size && all.every((s) => settled(s, marks.get(s.id) ?? 0))) return sum;
       if (signal.aborted) return sum;
       if (signalled || Date.now() - lastScan >= o.intervalSec * 1000) {
         signalled = false;
         partitions = await scanAndNotify(app.engine, source, target, app.metrics);
-        marks = scannedMarks(partitions);
+        marks = scannedMarks(partitions, target);
         lastScan = Date.now();
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -92,7 +101,7 @@ function watchCommits(root: string, onCommit: () => void): FSWatcher | null {
 export function formatPartitions(all: PartitionStatus[]): string {
   if (!all.length) return 'no partitions yet: start with `ferry archive --log DIR --sink URL`';
   return formatTable([
-    ['PARTITION', 'STATE', 'NEXT LSN', 'HIGH WATER', 'ARCHIVED', 'PRESENT', 'GAPS', 'LAST ERROR'],
-    ...all.map((s) => [`${s.storage}/${s.partition}`, s.state, String(s.nextLsn), String(s.highWaterMark), String(s.archived), String(s.present), String(s.gaps), s.problem ?? (s.lastError ? `${s.lastError.code}: ${s.lastError.message}` : '')]),
+    ['PARTITION', 'SINK', 'CONSUMER', 'STATE', 'NEXT LSN', 'HIGH WATER', 'ARCHIVED', 'PRESENT', 'GAPS', 'LAST ERROR'],
+    ...all.map((s) => [`${s.storage}/${s.partition}`, s.sink, s.consumer, s.state, String(s.nextLsn), String(s.highWaterMark), String(s.archived), String(s.present), String(s.gaps), s.problem ?? (s.lastError ? `${s.lastError.code}: ${s.lastError.message}` : '')]),
   ]);
 }

@@ -10,6 +10,11 @@ export interface NotifyLogEntriesRequest {
    * file:///abs/path or s3://bucket/prefix?endpoint=URL
    */
   'sink'?: (string);
+  /**
+   * the position the archiver moves in the log source ([A-Za-z0-9_-], up to 200 characters);
+   * "" = derived from the sink, so each sink has its own
+   */
+  'consumer'?: (string);
 }
 
 export interface NotifyLogEntriesRequest__Output {
@@ -21,4 +26,9 @@ export interface NotifyLogEntriesRequest__Output {
    * file:///abs/path or s3://bucket/prefix?endpoint=URL
    */
   'sink'?: (string);
+  /**
+   * the position the archiver moves in the log source ([A-Za-z0-9_-], up to 200 characters);
+   * "" = derived from the sink, so each sink has its own
+   */
+  'consumer'?: (string);
 }

@@ -14,6 +14,13 @@ export interface Partition {
   'gaps'?: (number | string | Long);
   'backoffMs'?: (number | string | Long);
   'problem'?: (string);
+  /**
+   * where the partition is archived from and to (the sink URL with secret_key=***), and as which
+   * consumer of the log source
+   */
+  'log'?: (string);
+  'sink'?: (string);
+  'consumer'?: (string);
 }
 
 export interface Partition__Output {
@@ -28,4 +35,11 @@ export interface Partition__Output {
   'gaps'?: (number);
   'backoffMs'?: (number);
   'problem'?: (string);
+  /**
+   * where the partition is archived from and to (the sink URL with secret_key=***), and as which
+   * consumer of the log source
+   */
+  'log'?: (string);
+  'sink'?: (string);
+  'consumer'?: (string);
 }
