@@ -171,6 +171,45 @@ describe('engine with a real redis-server', () => {
   });
 });
 
+describe('no machine waits on a job that no longer exists', () => {
+  let redis: EmbeddedRedis;
+  before(async () => { redis = await startTestRedis(); });
+  after(async () => { await redis.stop(); });
+
+  it('an effect whose worker dies more often than maxStalledCount reaches its machine as EFFECT_STALLED, and the machine retries it', async () => {
+    const prefix = uniquePrefix();
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-stall-'));
+    const file = join(dir, 'log');
+    writeFileSync(file, '');
+    // BullMQ fails the job at its second stall (maxStalledCount 1): two SIGKILLs of the worker holding it
+    const env = { FERRY_TEST_MAX_STALLED: '1' };
+    const starts = () => readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('start s1 0 '));
+    let worker = await startNodeProcess('test/fixtures/worker.ts', [redis.url, prefix], env);
+    const client = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
+    try {
+      await client.start('worker', 's1', { file, sleepMs: 4000 });
+      for (let kill = 1; kill <= 2; kill++) {
+        await until(`run ${kill} of the effect`, () => starts().length >= kill);
+        await stopProcess(worker, 'SIGKILL');
+        worker = await startNodeProcess('test/fixtures/worker.ts', [redis.url, prefix], env);
+      }
+      const rec = await client.waitFor('s1', (r) => r.status === 'done', { timeoutMs: 60_000 });
+      const ctx = (rec.snapshot as any).context;
+      assert.deepEqual(ctx.errors, ['EFFECT_STALLED']);
+      assert.equal(ctx.result, 'ok-1');
+      // the job given up on never ran a third time; the machine's retry is a new job
+      assert.equal(starts().length, 2);
+      const log = await client.transitions.read('0');
+      assertNoDuplicateTransitions(log, 's1');
+      assert.deepEqual(log.filter((e) => e.machineId === 's1').map((e) => e.to), ['Working', 'WorkingWait', 'Working', 'Completed']);
+    } finally {
+      await client.close();
+      await stopProcess(worker);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('timers survive a restart of every process', () => {
   it('a pending timer fires after redis-server and all workers restarted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-aof-'));
