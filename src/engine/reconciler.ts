@@ -125,7 +125,7 @@ export class Reconciler {
           if (!first.problems.has(p.id)) continue;
           await p.repair();
           this.d.metrics.reconciled.inc({ reason: p.reason });
-          machineLogger(this.d.log, 'machine', id).warn({ reason: p.reason, detail: p.id }, 'reconciler: the machine waited on work that no longer exists; repaired');
+          machineLogger(this.d.log, view.kind, id).warn({ reason: p.reason, detail: p.id.slice(0, 300) }, 'reconciler: the machine waited on work that no longer exists; repaired');
           report.repaired.push({ machineId: id, reason: p.reason, detail: p.id });
         }
       });

@@ -52,6 +52,7 @@ export function decodeHash(h: Record<string, string>): MachineRecord | null {
 /** What the reconciler reads of one machine, in one atomic step. */
 export interface MachineView {
   id: string;
+  kind: string;
   version: number;
   status: MachineRecord['status'];
   children: Record<string, ChildEntry>;
@@ -163,17 +164,17 @@ export class SnapshotStore {
   /** The machine as the reconciler needs it (record fields, outbox, inbox head), or null when it does not exist. */
   async view(id: string): Promise<MachineView | null> {
     const replies = await this.redis.multi()
-      .hmget(this.keys.record(id), 'version', 'status', 'children', 'timers')
+      .hmget(this.keys.record(id), 'version', 'status', 'children', 'timers', 'kind')
       .lrange(this.keys.outbox(id), 0, -1)
       .lrange(this.keys.inbox(id), 0, RECONCILE_INBOX_READ - 1)
       .llen(this.keys.inbox(id))
       .exec();
     if (!replies) return null;
     for (const [err] of replies) if (err) throw err;
-    const [version, status, children, timers] = replies[0][1] as Array<string | null>;
+    const [version, status, children, timers, kind] = replies[0][1] as Array<string | null>;
     if (!version) return null;
     return {
-      id, version: Number(version), status: status as MachineRecord['status'],
+      id, kind: kind ?? '', version: Number(version), status: status as MachineRecord['status'],
       children: children ? JSON.parse(children) : {}, timers: timers ? JSON.parse(timers) : {},
       outbox: replies[1][1] as string[],
       inbox: (replies[2][1] as string[]).map((r) => JSON.parse(r) as InboxEnvelope),
