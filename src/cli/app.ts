@@ -41,7 +41,7 @@ export interface App {
 
 /** Redis (given or embedded), the engine with ferry's machines, and an orderly shutdown. */
 export async function openApp(g: GlobalOptions, opts: {
-  workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number;
+  workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; reconcileIntervalMs?: number;
   /** the command ends by itself on interruption (prints its summary); a second signal, or the shutdown bound, still exits */
   graceful?: boolean;
   /** the metrics registry to count into (e.g. one with Node default metrics, for `ferry serve`) */
@@ -102,8 +102,10 @@ export function targetViews(records: TargetHealthRecord[]): TargetView[] {
 }
 
 /** This process's workers: the engine's queues and the job schedules' firings. */
-export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number }): void {
-  app.engine.startWorkers({ lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency });
+export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number; reconcileIntervalMs?: number }): void {
+  app.engine.startWorkers({
+    lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency, reconcileIntervalMs: opts.reconcileIntervalMs,
+  });
   app.scheduler.startWorker(async (name, at) => {
     // a firing of a deleted job (its scheduler removed a moment too late) does nothing
     const job = await app.jobs.get(name);

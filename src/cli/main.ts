@@ -59,18 +59,20 @@ function addWorkerOptions(cmd: Command): Command {
   return cmd
     .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
     .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
-    .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000);
+    .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
+    .option('--reconcile-interval-ms <ms>', 'how often one worker of the cluster repairs machines waiting on jobs that no longer exist (docs/engine.md)', positiveInt, 60000);
 }
 
 interface WorkerFlags {
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
+  reconcileIntervalMs: number;
 }
 
 /** WorkerFlags as openApp and startAppWorkers take them. */
-function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number } {
-  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs };
+function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number; reconcileIntervalMs: number } {
+  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs, reconcileIntervalMs: o.reconcileIntervalMs };
 }
 
 /** Resolves on the first SIGINT/SIGTERM (or a closed stdout): long-running commands then stop in order. */
