@@ -193,7 +193,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.reconciler.stop();
+    await this.reconciler.stop();
     await this.workers.close();
     await this.queues.close();
   }

@@ -68,6 +68,8 @@ export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
+  /** ends the grace wait of a pass in progress when the reconciler stops */
+  private wake: (() => void) | null = null;
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -86,11 +88,13 @@ export class Reconciler {
     this.timer.unref();
   }
 
-  /** Stops the periodic passes; a pass in progress stops at its next machine. */
-  stop(): void {
+  /** Stops the periodic passes; a pass in progress stops at its next machine, and this waits for it. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.stopped = true;
+    this.wake?.();
+    await this.running;
   }
 
   /** One pass over every machine record. */
@@ -115,7 +119,14 @@ export class Reconciler {
         });
       } while (cursor !== '0' && !this.stopped);
       if (!suspects.size) return report;
-      if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
+      if (graceMs > 0) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, graceMs);
+          this.wake = () => { clearTimeout(t); r(); };
+        });
+        this.wake = null;
+      }
+      if (this.stopped) return report;
       await this.eachLimited([...suspects.keys()], async (id) => {
         const first = suspects.get(id)!;
         const view = await this.d.store.view(id);
