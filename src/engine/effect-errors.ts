@@ -33,8 +33,8 @@ export function givenUpError(data: EffectJobData, reason: unknown, attempts: { s
       message: `${what}: its worker died ${attempts.stalled ?? 'too many'} times while running it (BullMQ: ${message})`,
     };
   }
-  const data0 = toErrorData(reason);
-  if (data0.code === EFFECT_UNKNOWN) return data0;
+  const thrown = toErrorData(reason);
+  if (thrown.code === EFFECT_UNKNOWN) return thrown;
   return { name: 'EffectFailed', kind: 'temporary', code: EFFECT_FAILED, message: `${what} failed after ${attempts.made ?? 1} attempt(s): ${message}` };
 }
 

@@ -79,7 +79,8 @@ export class Reconciler {
     this.stopped = false;
     const tick = () => {
       if (this.running) return;
-      this.running = this.pass({ holdMs: intervalMs, graceMs })
+      // held a little less than the interval, so this process's next tick finds it free again
+      this.running = this.pass({ holdMs: intervalMs * 0.9, graceMs })
         .catch((err: Error) => this.d.log.warn({ err: err.message }, 'reconciler pass failed; next one in an interval'))
         .finally(() => { this.running = null; });
     };
