@@ -7,7 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { InspectionEvent, TransitionEvent } from '../src/engine/index.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { createLogger } from '../src/util/logger.js';
-import { openTestEngine } from './helpers/engine.js';
+import { Queue, Worker } from 'bullmq';
+import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import { startTestRedis } from './helpers/redis.js';
 import { startNodeProcess, stopProcess, until } from './helpers/processes.js';
 import { registry } from './fixtures/machines.js';
@@ -166,6 +167,152 @@ describe('engine with a real redis-server', () => {
     } finally {
       await client.close();
       await Promise.all(workers.map((w) => stopProcess(w)));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('no machine waits on a job that no longer exists', () => {
+  let redis: EmbeddedRedis;
+  before(async () => { redis = await startTestRedis(); });
+  after(async () => { await redis.stop(); });
+
+  it('an effect whose worker dies more often than maxStalledCount reaches its machine as EFFECT_STALLED, and the machine retries it', async () => {
+    const prefix = uniquePrefix();
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-stall-'));
+    const file = join(dir, 'log');
+    writeFileSync(file, '');
+    // BullMQ fails the job at its second stall (maxStalledCount 1): two SIGKILLs of the worker holding it
+    const env = { FERRY_TEST_MAX_STALLED: '1' };
+    const starts = () => readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('start s1 0 '));
+    let worker = await startNodeProcess('test/fixtures/worker.ts', [redis.url, prefix], env);
+    const client = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
+    try {
+      await client.start('worker', 's1', { file, sleepMs: 4000 });
+      for (let kill = 1; kill <= 2; kill++) {
+        await until(`run ${kill} of the effect`, () => starts().length >= kill);
+        await stopProcess(worker, 'SIGKILL');
+        worker = await startNodeProcess('test/fixtures/worker.ts', [redis.url, prefix], env);
+      }
+      const rec = await client.waitFor('s1', (r) => r.status === 'done', { timeoutMs: 60_000 });
+      const ctx = (rec.snapshot as any).context;
+      assert.deepEqual(ctx.errors, ['EFFECT_STALLED']);
+      assert.equal(ctx.result, 'ok-1');
+      // the job given up on never ran a third time; the machine's retry is a new job
+      assert.equal(starts().length, 2);
+      const log = await client.transitions.read('0');
+      assertNoDuplicateTransitions(log, 's1');
+      assert.deepEqual(log.filter((e) => e.machineId === 's1').map((e) => e.to), ['Working', 'WorkingWait', 'Working', 'Completed']);
+    } finally {
+      await client.close();
+      await stopProcess(worker);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  /** A queue of the engine's, opened beside it, to lose jobs by hand. */
+  const engineQueue = (engine: TestEngine, name: string) => new Queue(name, { connection: engine.connection as never, prefix: engine.prefix });
+
+  it('reconciler: an effect job removed by hand reaches its machine as EFFECT_LOST once, whichever of two workers looks; counted', async () => {
+    const prefix = uniquePrefix();
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-lost-'));
+    const file = join(dir, 'log');
+    writeFileSync(file, '');
+    const a = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
+    const b = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
+    const effects = engineQueue(a, 'effects');
+    try {
+      await a.start('worker', 'l1', { file, sleepMs: 10 });
+      const rec = await a.get('l1');
+      const key = rec!.children.job.key;
+      assert.equal(await effects.remove(key), 1);
+      const reports = await Promise.all([a.reconcile({ graceMs: 100 }), b.reconcile({ graceMs: 100 })]);
+      assert.deepEqual(reports.map((r) => r.ran).sort(), [false, true], 'two passes at once');
+      const report = reports.find((r) => r.ran)!;
+      assert.deepEqual(report.repaired.map((r) => [r.machineId, r.reason]), [['l1', 'effect_lost']]);
+      // a second pass finds the error in the inbox (not yet drained): nothing more to repair
+      assert.deepEqual((await a.reconcile({ graceMs: 0 })).repaired, []);
+      a.startWorkers({ reconcileIntervalMs: 0 });
+      const done = await a.waitFor('l1', (r) => r.status === 'done', { timeoutMs: 20_000 });
+      assert.deepEqual((done.snapshot as any).context.errors, ['EFFECT_LOST']);
+      const metric = await a.metrics.registry.getSingleMetricAsString('ferry_engine_reconciled_total');
+      assert.match(metric, /ferry_engine_reconciled_total\{reason="effect_lost"\} 1/);
+    } finally {
+      await effects.close();
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reconciler: an effect job BullMQ failed without its machine hearing of it is delivered as EFFECT_FAILED', async () => {
+    const prefix = uniquePrefix();
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-failed-'));
+    const file = join(dir, 'log');
+    writeFileSync(file, '');
+    const engine = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
+    // a bare BullMQ worker (not the engine's: no handler tells the machine) fails the job for good
+    const effects = engineQueue(engine, 'effects');
+    const bareConnection = engine.connection.duplicate();
+    const bare = new Worker('effects', async () => { throw new Error('out of memory'); }, { connection: bareConnection as never, prefix });
+    try {
+      await engine.start('worker', 'f1', { file, sleepMs: 10 });
+      const key = (await engine.get('f1'))!.children.job.key;
+      await until('the job to fail', async () => (await effects.getJobState(key)) === 'failed');
+      await bare.close();
+      const report = await engine.reconcile({ graceMs: 100 });
+      assert.deepEqual(report.repaired.map((r) => r.reason), ['effect_failed']);
+      engine.startWorkers({ reconcileIntervalMs: 0 });
+      const done = await engine.waitFor('f1', (r) => r.status === 'done', { timeoutMs: 20_000 });
+      assert.deepEqual((done.snapshot as any).context.errors, ['EFFECT_FAILED']);
+    } finally {
+      await bare.close();
+      bareConnection.disconnect();
+      await effects.close();
+      await engine.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reconciler: an inbox whose drain job was removed, a timer whose job was removed, an outbox nobody dispatched', async () => {
+    const prefix = uniquePrefix();
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-strand-'));
+    const file = join(dir, 'log');
+    writeFileSync(file, '');
+    const engine = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
+    const [drain, timers, effects] = ['drain', 'timers', 'effects'].map((n) => engineQueue(engine, n));
+    try {
+      // an event in the inbox, its drain job gone
+      await engine.start('counter', 'i1', {});
+      await engine.send('i1', { type: 'add', n: 7 } as never);
+      const drainJob = await drain.getDeduplicationJobId('i1');
+      assert.ok(drainJob);
+      assert.equal(await drain.remove(drainJob), 1);
+      // a timer entry, its job gone
+      await engine.start('timer', 'i2', { delayMs: 200 });
+      const timerKey = Object.values((await engine.get('i2'))!.timers)[0].key;
+      assert.equal(await timers.remove(timerKey), 1);
+      // a commit whose dispatch was cut short: the effect entry back in the outbox, its job never added
+      await engine.start('worker', 'i3', { file, sleepMs: 10 });
+      const rec = (await engine.get('i3'))!;
+      const key = rec.children.job.key;
+      assert.equal(await effects.remove(key), 1);
+      const input = (await engine.snapshotOf('i3'))!.context.input;
+      await engine.connection.rpush(`${prefix}:m:{i3}:outbox`, JSON.stringify({ op: 'effect', jobId: key, machineId: 'i3', childId: 'job', key, src: 'work', input: { ...input, attempt: 0 } }));
+
+      const report = await engine.reconcile({ graceMs: 100 });
+      assert.deepEqual(report.repaired.map((r) => `${r.machineId}:${r.reason}`).sort(), ['i1:inbox_stranded', 'i2:timer_lost', 'i3:outbox_stranded']);
+      engine.startWorkers({ reconcileIntervalMs: 0 });
+      const counted = await engine.waitFor('i1', (r) => (r.snapshot as any).context.seen.length === 1, { timeoutMs: 20_000 });
+      assert.deepEqual((counted.snapshot as any).context.seen, [7]);
+      assert.equal((await engine.waitFor('i2', (r) => r.status === 'done', { timeoutMs: 20_000 })).value, 'Fired');
+      const done = await engine.waitFor('i3', (r) => r.status === 'done', { timeoutMs: 20_000 });
+      assert.deepEqual((done.snapshot as any).context.errors, [], 'the outbox was dispatched: the effect ran as committed');
+      const metric = await engine.metrics.registry.getSingleMetricAsString('ferry_engine_reconciled_total');
+      for (const reason of ['inbox_stranded', 'timer_lost', 'outbox_stranded']) assert.match(metric, new RegExp(`reason="${reason}"\\} 1`));
+    } finally {
+      await Promise.all([drain, timers, effects].map((q) => q.close()));
+      await engine.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

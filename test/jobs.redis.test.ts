@@ -125,6 +125,28 @@ describe('jobs through the engine: schedules, fan-out, snapshots, signals', () =
     assert.equal(again, 'NOT_FOUND', 'a deleted job is not invoked');
   });
 
+  it('every run a job lists has its machine, from the moment it is listed (job show lastRun, then status RUN)', async () => {
+    for (const n of ['race-s', 'race-r']) mkdirSync(join(d.path, n), { recursive: true });
+    await jobs.put(validateJobSpec({ name: 'race', sender: `dir:${join(d.path, 'race-s')}`, receivers: [`dir:${join(d.path, 'race-r')}`] }));
+    // the engine as invokeJob sees it, looking at the job's runs the moment the machine is created
+    const unbacked: string[] = [];
+    const watched = Object.create(engine, {
+      start: {
+        value: async (kind: string, id: string, input: unknown) => {
+          for (const run of await jobs.runs('race', 10)) if (!(await engine.get(run))) unbacked.push(run);
+          return engine.start(kind, id, input);
+        },
+      },
+    }) as TestEngine;
+    const { runId, started } = await invokeJob(watched, jobs, 'race', Date.parse('2026-02-03T04:05:06Z'));
+    assert.equal(started, true);
+    assert.deepEqual(unbacked, [], 'a run listed before its machine existed');
+    assert.equal((await api.getJob('race')).lastRun, runId);
+    assert.equal((await api.getRun(runId)).id, runId);
+    await engine.waitFor(runId, (r) => r.status !== 'active', { timeoutMs: 30_000 });
+    await api.deleteJob('race');
+  });
+
   it('wakeup cuts a retry wait short and reset ends the invocation, as zrepl signals do', async () => {
     const closed = await freePort();
     mkdirSync(join(d.path, 'r3'));

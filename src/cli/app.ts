@@ -17,6 +17,7 @@ import { invokeJob } from '../jobs/invoke.js';
 import { LocalOrchestrator } from '../service/local-orchestrator.js';
 import type { TargetView } from '../service/views.js';
 import { acquireRedis, type RedisHandle } from './redis-runtime.js';
+import { EXIT_FORCED, stoppedByClosedStdout, stopRequested } from './shutdown.js';
 
 export interface GlobalOptions {
   prefix: string;
@@ -24,7 +25,7 @@ export interface GlobalOptions {
 }
 
 export interface App {
-  /** aborted on the first SIGINT/SIGTERM; commands that stop gracefully watch it */
+  /** aborted on the first SIGINT/SIGTERM or a closed stdout (src/cli/shutdown.ts); commands that stop gracefully watch it */
   interrupted: AbortSignal;
   engine: Engine;
   log: Logger;
@@ -40,8 +41,8 @@ export interface App {
 
 /** Redis (given or embedded), the engine with ferry's machines, and an orderly shutdown. */
 export async function openApp(g: GlobalOptions, opts: {
-  workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number;
-  /** the command ends by itself on interruption (prints its summary); a second signal still exits */
+  workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; reconcileIntervalMs?: number;
+  /** the command ends by itself on interruption (prints its summary); a second signal, or the shutdown bound, still exits */
   graceful?: boolean;
   /** the metrics registry to count into (e.g. one with Node default metrics, for `ferry serve`) */
   metrics?: FerryMetrics;
@@ -80,20 +81,17 @@ export async function openApp(g: GlobalOptions, opts: {
     await redis.release();
     log.flush?.();
   })());
-  const interrupted = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (opts.graceful && !interrupted.signal.aborted) {
-      interrupted.abort();
-      process.once(sig, onSignal);
-      return;
-    }
-    interrupted.abort();
-    process.stderr.write(`ferry: ${sig}: stopping (work in progress resumes on the next run)\n`);
-    close().finally(() => process.exit(130));
+  // a command that does not stop by itself is stopped here; the bound of src/cli/shutdown.ts holds either way
+  const onStop = () => {
+    if (!stoppedByClosedStdout()) process.stderr.write(`ferry: ${String(stopRequested.reason)}: stopping (work in progress resumes on the next run)\n`);
+    close().finally(() => process.exit(stoppedByClosedStdout() ? 0 : EXIT_FORCED));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return { interrupted: interrupted.signal, engine, log, metrics, health, jobs, scheduler, orchestrator, close };
+  if (!opts.graceful) stopRequested.addEventListener('abort', onStop, { once: true });
+  const closeApp = () => {
+    stopRequested.removeEventListener('abort', onStop);
+    return close();
+  };
+  return { interrupted: stopRequested, engine, log, metrics, health, jobs, scheduler, orchestrator, close: closeApp };
 }
 
 /** The health records as the orchestrator shows them. */
@@ -104,8 +102,10 @@ export function targetViews(records: TargetHealthRecord[]): TargetView[] {
 }
 
 /** This process's workers: the engine's queues and the job schedules' firings. */
-export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number }): void {
-  app.engine.startWorkers({ lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency });
+export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number; reconcileIntervalMs?: number }): void {
+  app.engine.startWorkers({
+    lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency, reconcileIntervalMs: opts.reconcileIntervalMs,
+  });
   app.scheduler.startWorker(async (name, at) => {
     // a firing of a deleted job (its scheduler removed a moment too late) does nothing
     const job = await app.jobs.get(name);

@@ -22,15 +22,22 @@ import { startOrchestratorServer } from '../api/orchestrator-server.js';
 import { serveMetrics, startServe, type ServeHandle } from '../service/serve.js';
 import { addTlsOptions, serverTls, type TlsFlags } from './tls-options.js';
 import { isoTime } from '../util/time.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, stopRequested } from './shutdown.js';
 
-/** Exit statuses: 0 success, 1 the run did not complete, 2 bad input, 3 anything else. */
+/**
+ * Exit statuses: 0 success (and a long-running command stopped by a signal, or any command whose stdout
+ * reader went away), 1 the run did not complete, 2 bad input, 3 anything else, 130 a one-shot command
+ * interrupted, or a stop forced by a second signal or --shutdown-timeout-ms (src/cli/shutdown.ts).
+ */
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
 
 const program = new Command('ferry')
   .description('Replicate filesystem snapshots between storage nodes with durable XState machines on Redis/BullMQ.\nRedis: REDIS_URL, or an embedded redis-server started from PATH.')
   .option('--key-prefix <prefix>', 'prefix of every Redis key and BullMQ queue', 'ferry')
   .option('--log-level <level>', 'pino log level on stderr (trace, debug, info, warn, error, silent)', process.env.FERRY_LOG_LEVEL ?? 'warn')
-  .showHelpAfterError();
+  .option('--shutdown-timeout-ms <ms>', 'after SIGINT/SIGTERM, exit anyway (status 130) if stopping takes longer; a second signal exits at once', (v) => positiveInt(v), DEFAULT_SHUTDOWN_TIMEOUT_MS)
+  .showHelpAfterError()
+  .hook('preAction', () => installShutdown({ timeoutMs: (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs }));
 
 const globals = (): GlobalOptions => {
   const o = program.opts() as { keyPrefix: string; logLevel?: string };
@@ -53,18 +60,28 @@ function addWorkerOptions(cmd: Command): Command {
   return cmd
     .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
     .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
-    .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000);
+    .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
+    .option('--reconcile-interval-ms <ms>', 'how often one worker of the cluster repairs machines waiting on jobs that no longer exist (docs/engine.md)', positiveInt, 60000);
 }
 
 interface WorkerFlags {
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
+  reconcileIntervalMs: number;
 }
 
 /** WorkerFlags as openApp and startAppWorkers take them. */
-function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number } {
-  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs };
+function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number; reconcileIntervalMs: number } {
+  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs, reconcileIntervalMs: o.reconcileIntervalMs };
+}
+
+/** Resolves on the first SIGINT/SIGTERM (or a closed stdout): long-running commands then stop in order. */
+function untilStopRequested(): Promise<void> {
+  return new Promise((resolve) => {
+    if (stopRequested.aborted) resolve();
+    else stopRequested.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 function printJson(value: unknown): void {
@@ -201,22 +218,15 @@ addServerOptions(program.command('watch')
   .option('--machine <id>', 'only this machine and its children; repeatable', collect, [] as string[])
   .option('--json', 'one JSON object per line'))
   .action(async (o: ServerOptions & { from?: string; kind: string[]; machine: string[]; json?: boolean }) => {
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    try {
-      process.exitCode = await withOrchestrator(globals(), o, async (api) => {
-        await api.watchTransitions({ kinds: o.kind, machineIds: o.machine, afterId: o.from }, (e) => {
-          if (o.json) printJson(e);
-          else process.stdout.write(`${e.id} ${isoTime(e.at)} ${e.kind} ${e.machineId} ${e.from ?? '(start)'} -> ${e.to} on ${e.event}\n`);
-        }, stop.signal);
-        return EXIT.ok;
-      });
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    // until a signal, or until stdout's reader goes away (`ferry watch | head`)
+    process.exitCode = await withOrchestrator(globals(), o, async (api) => {
+      await api.watchTransitions({ kinds: o.kind, machineIds: o.machine, afterId: o.from }, (e) => {
+        if (stopRequested.aborted) return;
+        if (o.json) printJson(e);
+        else process.stdout.write(`${e.id} ${isoTime(e.at)} ${e.kind} ${e.machineId} ${e.from ?? '(start)'} -> ${e.to} on ${e.event}\n`);
+      }, stopRequested);
+      return EXIT.ok;
+    });
   });
 
 program.command('archive')
@@ -275,10 +285,12 @@ program.command('restore')
 addWorkerOptions(program.command('worker')
   .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput'))
   .action(async (o: WorkerFlags) => {
-    const app = await openApp(globals(), { workers: true, ...workerOptions(o) });
+    const app = await openApp(globals(), { workers: true, graceful: true, ...workerOptions(o) });
     process.stderr.write(`ferry: worker running (pid ${process.pid}); Ctrl-C to stop\n`);
-    await new Promise<never>(() => {});
+    await untilStopRequested();
+    process.stderr.write('ferry: worker stopping: waiting for running jobs to finish\n');
     await app.close();
+    process.exitCode = EXIT.ok;
   });
 
 addTlsOptions(program.command('agent')
@@ -297,12 +309,11 @@ addTlsOptions(program.command('agent')
     const serving = [...agent.endpoints, ...(agent.logRoot ? [`log root ${agent.logRoot}`] : [])];
     process.stdout.write(`agent on ${scheme}://${agent.address} serving ${serving.join(', ')}\n`);
     process.stderr.write(`ferry: agent running (pid ${process.pid}); Ctrl-C to stop\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    process.stderr.write('ferry: agent stopping: letting running calls finish (10 s at most)\n');
-    await agent.close(10_000);
+    await untilStopRequested();
+    const graceMs = (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs;
+    process.stderr.write(`ferry: agent stopping: letting running calls finish (${graceMs / 1000} s at most)\n`);
+    // a second short of the bound, so the bound is left for what follows
+    await agent.close(Math.max(0, graceMs - 1000));
     process.exitCode = EXIT.ok;
   });
 
@@ -332,10 +343,7 @@ addTlsOptions(addWorkerOptions(program.command('serve')
       });
       for (const line of served.lines) process.stdout.write(`${line}\n`);
       process.stderr.write(`ferry: serving (pid ${process.pid}); Ctrl-C to stop\n`);
-      await new Promise<void>((resolve) => {
-        if (app.interrupted.aborted) resolve();
-        else app.interrupted.addEventListener('abort', () => resolve(), { once: true });
-      });
+      await untilStopRequested();
       process.stderr.write('ferry: stopping: waiting for running jobs to finish\n');
     } finally {
       // a failed start has closed what it started (the app too)
@@ -348,7 +356,10 @@ addTlsOptions(addWorkerOptions(program.command('serve')
 
 try {
   await program.parseAsync(process.argv);
+  if (stoppedByClosedStdout()) process.exitCode = EXIT.ok;
 } catch (err) {
+  // whatever failed after stdout's reader went away is of no interest to anyone
+  if (stoppedByClosedStdout()) process.exit(EXIT.ok);
   if (err instanceof FerryError) {
     process.stderr.write(`ferry: ${err.message}\n`);
     process.exitCode = err instanceof InvalidArgumentError || err.code === 'REDIS_MISSING' ? EXIT.usage : EXIT.error;

@@ -67,9 +67,7 @@ export class Dispatcher {
           break;
         }
         case 'timer':
-          await queues.timers.add('timer', { machineId: o.machineId, sendId: o.sendId, key: o.key, event: o.event } satisfies TimerJobData, {
-            jobId: o.jobId, delay: Math.max(0, o.delay), removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 },
-          });
+          await queues.timers.add('timer', { machineId: o.machineId, sendId: o.sendId, key: o.key, event: o.event } satisfies TimerJobData, queues.timerJobOptions(o.jobId, o.delay));
           break;
         case 'cancel-timer':
           // best effort: a timer that fires anyway finds no registry entry and is ignored

@@ -1,8 +1,9 @@
 import type { Job } from 'bullmq';
 import type { EventObject } from 'xstate';
 import type { Logger } from 'pino';
-import { toErrorData } from '../errors/index.js';
+import { toErrorData, type ErrorData } from '../errors/index.js';
 import { machineLogger } from '../util/logger.js';
+import { failureOf, givenUpError, unknownEffect } from './effect-errors.js';
 import type { EngineMetrics } from './metrics.js';
 import type { EffectJobData } from './queues.js';
 import type { SnapshotStore } from './store.js';
@@ -19,6 +20,11 @@ export interface EffectRunnerDeps {
   watchdog: Watchdog;
   /** delivers the effect's result to its machine */
   enqueue(id: string, env: InboxEnvelope): Promise<void>;
+}
+
+/** The inbox envelope of an effect's failure: the machine's `xstate.error.actor.<childId>`, under the child's key (stale once applied). */
+export function effectErrorEnvelope(data: Pick<EffectJobData, 'childId' | 'key'>, error: ErrorData, at: number): InboxEnvelope {
+  return { event: { type: `xstate.error.actor.${data.childId}`, error } as EventObject, from: 'effect', key: data.key, ref: data.childId, at };
 }
 
 /** no progress for this long aborts an effect whose definition names no `timeoutMs` */
@@ -40,7 +46,7 @@ export class EffectRunner {
     const data = job.data;
     const def = this.d.registry.effects[data.src];
     const log = machineLogger(this.d.log, 'effect', data.machineId, { effect: data.src, childId: data.childId, jobId: job.id });
-    if (!def) throw new Error(`effect "${data.src}" is not registered in this worker`);
+    if (!def) throw unknownEffect(data.src);
     // skip work whose result would be stale anyway (the machine moved on)
     const children = await store.children(data.machineId);
     if (children?.[data.childId]?.key !== data.key) {
@@ -82,11 +88,28 @@ export class EffectRunner {
         : toErrorData(err);
       if (!timedOut && error.kind === 'temporary' && job.attemptsMade + 1 < (def.attempts ?? 1)) throw err;
       log.info({ error }, 'effect failed; the machine decides what next');
-      await reply({ type: `xstate.error.actor.${data.childId}`, error } as EventObject);
+      await this.d.enqueue(data.machineId, effectErrorEnvelope(data, error, clock.now()));
       return { ok: false, error };
     } finally {
       watchdog.unwatch(jobId);
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * An effect job BullMQ failed for good (its worker died too often, or an error came out of the
+   * processor): the machine hears of it as `xstate.error.actor.<childId>`, if it still waits for
+   * that child under that key. A second delivery (the reconciler's) is dropped as stale by the drain.
+   * @returns whether an event was delivered
+   */
+  async giveUp(job: Job<EffectJobData>, err: Error): Promise<boolean> {
+    const data = job.data;
+    const children = await this.d.store.children(data.machineId);
+    if (children?.[data.childId]?.key !== data.key) return false;
+    const f = failureOf(job);
+    const error = givenUpError(data, err, { stalled: f.stalled, made: f.made });
+    machineLogger(this.d.log, 'effect', data.machineId, { effect: data.src, childId: data.childId, jobId: job.id }).warn({ error }, 'effect job failed for good; the machine decides what next');
+    await this.d.enqueue(data.machineId, effectErrorEnvelope(data, error, this.d.clock.now()));
+    return true;
   }
 }

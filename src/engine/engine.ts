@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventObject } from 'xstate';
 import type { Logger } from 'pino';
@@ -9,7 +10,8 @@ import { EffectRunner } from './effect-runner.js';
 import type { InspectFn } from './inspection.js';
 import { assertMachineId, makeKeys } from './keys.js';
 import { EngineMetrics } from './metrics.js';
-import { EngineQueues, type TimerJobData } from './queues.js';
+import { EngineQueues, type EffectJobData, type TimerJobData } from './queues.js';
+import { Reconciler, type ReconcileReport } from './reconciler.js';
 import { SnapshotStore } from './store.js';
 import { TransitionLog } from './transition-log.js';
 import { systemClock, type Clock, type EngineTrace, type InboxEnvelope, type MachineRecord, type Registry } from './types.js';
@@ -67,6 +69,7 @@ export class Engine {
   private readonly queues: EngineQueues;
   private readonly dispatcher: Dispatcher;
   private readonly workers: EngineWorkers;
+  private readonly reconciler: Reconciler;
   private closed = false;
 
   constructor(opts: EngineOptions) {
@@ -81,7 +84,7 @@ export class Engine {
     const keys = makeKeys(this.prefix);
     this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? 100_000);
     this.transitions = new TransitionLog(opts.redis, keys.transitions);
-    this.queues = new EngineQueues(opts.redis, this.prefix);
+    this.queues = new EngineQueues(opts.redis, this.prefix, this.log);
     const listeners: CommitListeners = { log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
     const common = { store: this.store, queues: this.queues, registry: this.registry, clock: this.clock, listeners };
     this.dispatcher = new Dispatcher(common);
@@ -98,7 +101,10 @@ export class Engine {
         effects: (job, _token, signal) => effects.run(job, signal),
         timers: (job) => this.fireTimer(job.data as TimerJobData),
       },
+      // drain and timer jobs that fail for good leave an inbox or a timer entry: the reconciler repairs those
+      onFailedForGood: { effects: (job, err) => effects.giveUp(job as Job<EffectJobData>, err) },
     });
+    this.reconciler = new Reconciler({ store: this.store, queues: this.queues, dispatcher: this.dispatcher, clock: this.clock, log: this.log, metrics: this.metrics });
   }
 
   // ---- API ---------------------------------------------------------------
@@ -170,12 +176,24 @@ export class Engine {
   /** Starts this process's workers; call once per process that should do work. */
   startWorkers(opts: WorkerOptions = {}): void {
     this.workers.start(opts);
+    const every = opts.reconcileIntervalMs ?? 60_000;
+    if (every > 0) this.reconciler.start(every, opts.reconcileGraceMs ?? 5000);
+  }
+
+  /**
+   * One reconciler pass now (tests, recovery tools): repairs machines that wait on jobs that no longer
+   * exist (docs/engine.md). Skipped (`ran: false`) while another worker's pass holds the lock.
+   */
+  async reconcile(opts: { graceMs?: number } = {}): Promise<ReconcileReport> {
+    const graceMs = opts.graceMs ?? 5000;
+    return this.reconciler.pass({ graceMs, holdMs: graceMs * 2 + 60_000, release: true });
   }
 
   /** Stops the workers (letting running jobs finish) and the queues; the connection stays open for its owner to close. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.reconciler.stop();
     await this.workers.close();
     await this.queues.close();
   }

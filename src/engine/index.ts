@@ -1,5 +1,6 @@
 export { Engine, type EngineOptions, type WorkerOptions } from './engine.js';
 export { TransitionLog } from './transition-log.js';
+export type { ReconcileReport, ReconcileReason } from './reconciler.js';
 export type { InspectionEvent, InspectFn } from './inspection.js';
 export type {
   Clock, EffectContext, EffectDefinition, EngineTrace, MachineDefinition, MachineRecord, Registry, TransitionEvent, InboxEnvelope,

@@ -10,6 +10,12 @@ export interface Keys {
   transitions: string;
   /** top-level machines by kind, scored by creation time */
   index(kind: string): string;
+  /** SCAN pattern of every machine record (the inbox and outbox lists match too: scan for hashes) */
+  recordPattern: string;
+  /** the machine id in a record key */
+  idOfRecord(key: string): string;
+  /** held by the worker whose reconciler pass runs (src/engine/reconciler.ts) */
+  reconcilerLock: string;
 }
 
 const MACHINE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -21,12 +27,21 @@ export function assertMachineId(id: string): void {
   }
 }
 
+/** `s` as a literal in a Redis glob pattern */
+function globLiteral(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
 export function makeKeys(prefix: string): Keys {
+  const recordStart = `${prefix}:m:{`;
   return {
     record: (id) => `${prefix}:m:{${id}}`,
     inbox: (id) => `${prefix}:m:{${id}}:inbox`,
     outbox: (id) => `${prefix}:m:{${id}}:outbox`,
     transitions: `${prefix}:transitions`,
     index: (kind) => `${prefix}:index:${kind}`,
+    recordPattern: `${globLiteral(recordStart)}*}`,
+    idOfRecord: (key) => key.slice(recordStart.length, -1),
+    reconcilerLock: `${prefix}:reconciler`,
   };
 }

@@ -13,6 +13,7 @@ export class EngineMetrics {
   readonly watchdogTimeouts: Counter<'effect'>;
   readonly staleEvents: Counter<'machine' | 'from'>;
   readonly commitConflicts: Counter;
+  readonly reconciled: Counter<'reason'>;
 
   constructor(readonly registry: Registry = new Registry()) {
     const registers = [registry];
@@ -44,6 +45,12 @@ export class EngineMetrics {
     this.commitConflicts = new Counter({
       name: 'ferry_commit_conflicts_total',
       help: 'Commits that lost the compare-and-set on the machine version and were retried',
+      registers,
+    });
+    this.reconciled = new Counter({
+      name: 'ferry_engine_reconciled_total',
+      help: 'Machines the reconciler found waiting on work that no longer exists, and repaired, by reason (effect_lost, effect_failed, timer_lost, inbox_stranded, outbox_stranded)',
+      labelNames: ['reason'] as const,
       registers,
     });
   }

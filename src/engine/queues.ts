@@ -1,11 +1,23 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
 
 /** An effect job: run `src` for the machine's child `childId`, registered under `key`. */
 export interface EffectJobData { machineId: string; childId: string; key: string; src: string; input: unknown }
 /** A timer job: when due, deliver `event` to the machine, if its timer `sendId` still has `key`. */
 export interface TimerJobData { machineId: string; sendId: string; key: string; event: EventObject }
+
+/** What the reconciler learns of a job: BullMQ's state, or 'missing' when there is no such job. */
+export type JobState = 'waiting' | 'active' | 'delayed' | 'prioritized' | 'waiting-children' | 'completed' | 'failed' | 'missing';
+
+/** Pure: whether a job in this state will never run (again), so whoever waits on it waits forever. */
+export function isGone(state: JobState): boolean {
+  return state === 'missing' || state === 'failed' || state === 'completed';
+}
+
+/** BullMQ retries of a drain or timer job that failed (Redis went away mid-job, say); the reconciler covers the rest. */
+const INFRA_ATTEMPTS = { attempts: 3, backoff: { type: 'exponential', delay: 1000 } };
 
 export type QueueName = 'drain' | 'effects' | 'timers';
 export const QUEUE_NAMES: readonly QueueName[] = ['drain', 'effects', 'timers'];
@@ -19,16 +31,39 @@ export class EngineQueues {
   readonly effects: Queue;
   readonly timers: Queue;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, prefix: string, log: Logger) {
     const connection = redis as unknown as ConnectionOptions;
     this.drain = new Queue('drain', { connection, prefix });
     this.effects = new Queue('effects', { connection, prefix });
     this.timers = new Queue('timers', { connection, prefix });
+    // without a listener BullMQ prints every connection error as a multi-line dump on stderr
+    for (const name of QUEUE_NAMES) this[name].on('error', (err) => log.warn({ err: err.message, queue: name }, 'queue error'));
   }
 
-  async scheduleDrain(id: string): Promise<void> {
+  /**
+   * Schedules the machine's drain. `replaceStale` (the reconciler's repair): first drop a deduplication
+   * key whose job is gone, which would otherwise keep every new drain out.
+   */
+  async scheduleDrain(id: string, opts: { replaceStale?: boolean } = {}): Promise<void> {
+    if (opts.replaceStale && isGone(await this.drainState(id))) await this.drain.removeDeduplicationKey(id);
     // at most one drain per machine active, one more waiting: events are applied one machine-step at a time
-    await this.drain.add('drain', { id }, { deduplication: { id, keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 1000 });
+    await this.drain.add('drain', { id }, { deduplication: { id, keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 1000, ...INFRA_ATTEMPTS });
+  }
+
+  /** Options of a timer job (see dispatch.ts). */
+  timerJobOptions(jobId: string, delay: number) {
+    return { jobId, delay: Math.max(0, delay), removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 }, ...INFRA_ATTEMPTS };
+  }
+
+  async jobState(queue: QueueName, jobId: string): Promise<JobState> {
+    const state = await this[queue].getJobState(jobId);
+    return state === 'unknown' ? 'missing' : (state as JobState);
+  }
+
+  /** The state of the machine's drain job; 'missing' when none is queued or running (or its deduplication key names a job that is gone). */
+  async drainState(id: string): Promise<JobState> {
+    const jobId = await this.drain.getDeduplicationJobId(id);
+    return jobId ? this.jobState('drain', jobId) : 'missing';
   }
 
   /** job counts by queue and state */

@@ -8,11 +8,12 @@ interface StoreCommands {
   ferryCommit(...args: (string | number)[]): Promise<number>;
   ferryRead(...args: (string | number)[]): Promise<[string[], string[]]>;
   ferryRemoveOutbox(...args: string[]): Promise<number>;
+  ferryUnlock(...args: string[]): Promise<number>;
 }
 
 /** The scripts live beside this file as `commands/<name>-<numKeys>.lua`. */
 const SCRIPTS_FOLDER = new URL('./commands/', import.meta.url);
-const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-4', ferryRead: 'read-2', ferryRemoveOutbox: 'remove-outbox-1' };
+const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-4', ferryRead: 'read-2', ferryRemoveOutbox: 'remove-outbox-1', ferryUnlock: 'unlock-1' };
 
 const JSON_FIELDS = new Set(['value', 'snapshot', 'children', 'timers', 'spawned']);
 
@@ -47,6 +48,24 @@ export function decodeHash(h: Record<string, string>): MachineRecord | null {
     spawned: parse('spawned', []), stateSince: Number(h.stateSince ?? 0), progress,
   };
 }
+
+/** What the reconciler reads of one machine, in one atomic step. */
+export interface MachineView {
+  id: string;
+  kind: string;
+  version: number;
+  status: MachineRecord['status'];
+  children: Record<string, ChildEntry>;
+  timers: MachineRecord['timers'];
+  /** committed, not yet dispatched (JSON) */
+  outbox: string[];
+  /** the head of the inbox (at most RECONCILE_INBOX_READ envelopes) and its length */
+  inbox: InboxEnvelope[];
+  inboxLength: number;
+}
+
+/** inbox envelopes the reconciler reads per machine */
+const RECONCILE_INBOX_READ = 100;
 
 export interface CommitArgs {
   record: MachineRecord;
@@ -134,6 +153,43 @@ export class SnapshotStore {
 
   async removeOutbox(id: string, entries: string[]): Promise<void> {
     if (entries.length) await this.redis.ferryRemoveOutbox(this.keys.outbox(id), ...entries);
+  }
+
+  /** One SCAN step over the machine records: the next cursor ("0" at the end) and the ids found. */
+  async scanRecords(cursor: string, count: number): Promise<[next: string, ids: string[]]> {
+    const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.recordPattern, 'COUNT', count, 'TYPE', 'hash');
+    return [next, keys.map((k) => this.keys.idOfRecord(k))];
+  }
+
+  /** The machine as the reconciler needs it (record fields, outbox, inbox head), or null when it does not exist. */
+  async view(id: string): Promise<MachineView | null> {
+    const replies = await this.redis.multi()
+      .hmget(this.keys.record(id), 'version', 'status', 'children', 'timers', 'kind')
+      .lrange(this.keys.outbox(id), 0, -1)
+      .lrange(this.keys.inbox(id), 0, RECONCILE_INBOX_READ - 1)
+      .llen(this.keys.inbox(id))
+      .exec();
+    if (!replies) return null;
+    for (const [err] of replies) if (err) throw err;
+    const [version, status, children, timers, kind] = replies[0][1] as Array<string | null>;
+    if (!version) return null;
+    return {
+      id, kind: kind ?? '', version: Number(version), status: status as MachineRecord['status'],
+      children: children ? JSON.parse(children) : {}, timers: timers ? JSON.parse(timers) : {},
+      outbox: replies[1][1] as string[],
+      inbox: (replies[2][1] as string[]).map((r) => JSON.parse(r) as InboxEnvelope),
+      inboxLength: replies[3][1] as number,
+    };
+  }
+
+  /** Takes the reconciler's lock for `ttlMs` unless another holder has it. */
+  async lock(token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys.reconcilerLock, token, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+  }
+
+  /** Releases the reconciler's lock if `token` still holds it. */
+  async unlock(token: string): Promise<void> {
+    await this.redis.ferryUnlock(this.keys.reconcilerLock, token);
   }
 
   async setProgress(id: string, childId: string, progress: unknown): Promise<void> {

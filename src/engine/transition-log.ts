@@ -30,6 +30,8 @@ export class TransitionLog {
    */
   async follow(afterId: string, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void> {
     const conn = this.redis.duplicate();
+    // its owner's connection already logs connection errors; unheard, ioredis prints each as a stack trace
+    conn.on('error', () => undefined);
     const onAbort = () => conn.disconnect();
     signal.addEventListener('abort', onAbort, { once: true });
     let last = afterId === '0' ? '0-0' : afterId;

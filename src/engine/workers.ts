@@ -15,6 +15,12 @@ export interface WorkerOptions {
   stalledIntervalMs?: number;
   /** how often the watchdog checks running effects, in milliseconds. @defaultValue 5000 */
   watchdogIntervalMs?: number;
+  /** times a job's worker may die (its lock lapse) before BullMQ fails the job; the machine then hears of it. @defaultValue 5 */
+  maxStalledCount?: number;
+  /** how often this process offers to run the reconciler's pass (one worker of the cluster takes each turn), in milliseconds; 0: never. @defaultValue 60000 */
+  reconcileIntervalMs?: number;
+  /** how long a problem the reconciler found must stay unchanged before it is repaired, in milliseconds. @defaultValue 5000 */
+  reconcileGraceMs?: number;
   /** which queues this process works on. @defaultValue all */
   roles?: QueueName[];
 }
@@ -29,6 +35,8 @@ export interface EngineWorkersDeps {
   /** started with the effects worker */
   watchdog: Watchdog;
   processors: Record<QueueName, Processor>;
+  /** called when BullMQ fails a job of the queue for good (no attempts left, or stalled too often) */
+  onFailedForGood: Partial<Record<QueueName, (job: Job, err: Error) => Promise<unknown>>>;
 }
 
 /** timer jobs handled at once per process: each only appends to an inbox */
@@ -50,7 +58,7 @@ export class EngineWorkers {
       prefix: this.d.prefix,
       lockDuration: opts.lockDurationMs ?? 30_000,
       stalledInterval: opts.stalledIntervalMs ?? 30_000,
-      maxStalledCount: 5,
+      maxStalledCount: opts.maxStalledCount ?? 5,
     };
     const concurrency: Record<QueueName, number> = {
       drain: opts.drainConcurrency ?? 50,
@@ -61,7 +69,7 @@ export class EngineWorkers {
       if (!roles.has(name)) continue;
       const w = new Worker(name, this.d.processors[name], { ...common, connection: this.connection() as unknown as ConnectionOptions, concurrency: concurrency[name] });
       w.on('error', (err) => this.d.log.warn({ err: err.message, queue: name }, 'worker error'));
-      w.on('failed', (job, err) => this.d.log.warn({ err: err.message, queue: name, jobId: job?.id }, 'job failed'));
+      w.on('failed', (job, err) => this.failed(name, job, err));
       this.workers.push(w);
     }
     if (roles.has('effects')) this.d.watchdog.start(opts.watchdogIntervalMs ?? 5000);
@@ -72,6 +80,16 @@ export class EngineWorkers {
     this.d.watchdog.stop();
     await Promise.all(this.workers.map((w) => w.close()));
     for (const c of this.connections) c.disconnect();
+  }
+
+  private failed(queue: QueueName, job: Job | undefined, err: Error): void {
+    // BullMQ sets finishedOn only when it gives up; otherwise the job is retried
+    const forGood = typeof job?.finishedOn === 'number';
+    this.d.log.warn({ err: err.message, queue, jobId: job?.id, forGood }, forGood ? 'job failed for good' : 'job failed; retried');
+    const handler = this.d.onFailedForGood[queue];
+    if (!job || !forGood || !handler) return;
+    // if this fails too (Redis gone), the reconciler finds the failed job later
+    handler(job, err).catch((e: Error) => this.d.log.warn({ err: e.message, queue, jobId: job.id }, 'a failed job could not be reported to its machine'));
   }
 
   private connection(): Redis {

@@ -53,8 +53,9 @@ export async function invokeJob(engine: Engine, jobs: JobStore, name: string, at
       ...(s.excludeSnapshots ? { excludeSnapshots: s.excludeSnapshots } : {}),
     },
   };
-  // recorded first: a crash between the two leaves an id without machine, which reads as finished
-  await jobs.addRun(name, runId, at);
+  // the machine first, so every run the job lists exists (`job show` lastRun, then `status RUN`); a crash
+  // between the two leaves a run the job does not list, which the retried firing (same id) records
   const started = await engine.start('job', runId, input);
+  await jobs.addRun(name, runId, at);
   return { runId, started };
 }

@@ -25,6 +25,8 @@ export class JobScheduler {
 
   constructor(private readonly redis: Redis, private readonly prefix: string, private readonly log: Logger) {
     this.queue = new Queue<InvokeJobData>('jobs', { connection: redis as unknown as ConnectionOptions, prefix });
+    // without listeners a lost Redis prints multi-line dumps on stderr (BullMQ, ioredis)
+    this.queue.on('error', (err) => this.log.warn({ err: err.message, queue: 'jobs' }, 'queue error'));
   }
 
   /** Creates or replaces the job's schedule; a job without one has its scheduler removed. */
@@ -55,6 +57,7 @@ export class JobScheduler {
   /** Takes firings in this process; `invoke` gets the job name and the firing's scheduled time. */
   startWorker(invoke: (name: string, at: number, job: Job<InvokeJobData>) => Promise<unknown>): void {
     const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
+    connection.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
     this.worker = new Worker<InvokeJobData>('jobs', (job) => invoke(job.data.job, firingTime(job), job), {
       connection: connection as unknown as ConnectionOptions, prefix: this.prefix, concurrency: 4,
     });
