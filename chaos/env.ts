@@ -59,6 +59,21 @@ export class ChaosEnv {
     this.procs = new Processes(ctx.figures, { FERRY_LOG_LEVEL: 'warn' }, cwd);
   }
 
+  /**
+   * Runs `fn` in a fresh env and closes it whatever happens; when `fn` succeeds, the transition
+   * log is checked for duplicates first.
+   */
+  static async use<T>(ctx: ScenarioContext, fn: (env: ChaosEnv) => Promise<T>): Promise<T> {
+    const env = await ChaosEnv.start(ctx);
+    try {
+      const result = await fn(env);
+      await env.countDuplicateTransitions();
+      return result;
+    } finally {
+      await env.close();
+    }
+  }
+
   static async start(ctx: ScenarioContext): Promise<ChaosEnv> {
     const env = new ChaosEnv(ctx, 0);
     env.redis = await startEmbeddedRedis({ dir: join(env.dir, 'redis'), appendonly: true });

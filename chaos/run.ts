@@ -4,7 +4,7 @@
  * their targets and, as the last line, one JSON object of all figures plus `ok`. Exits 1 when a
  * must-be-zero figure is not 0 or a scenario could not run to its end.
  *
- *   --budget <seconds>   total time (default 480; each scenario gets its share)
+ *   --budget <seconds>   total time (default 420; each scenario gets its share)
  *   --seed <n>           seed of every random choice (default: random, printed)
  *   --only <a,b>         only these scenarios (see --list)
  *   --scale <f>          multiply the data sizes (default 1; the test uses 0.05)
@@ -18,7 +18,7 @@ import { Rng } from './random.js';
 import type { Scenario } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 
-export const DEFAULT_BUDGET_S = 480;
+export const DEFAULT_BUDGET_S = 420;
 /** of a scenario's slot, the part spent injecting faults; the rest is for runs to settle and be checked */
 const FAULT_PART = 0.6;
 

@@ -48,26 +48,25 @@ export const driverKill: Scenario = {
 };
 
 async function killRuns(ctx: ScenarioContext, driver: string, lab: DriverLab): Promise<void> {
-  const env = await ChaosEnv.start(ctx);
   try {
-    const filesystems = ['fs0', 'fs1'];
-    for (const fs of filesystems) await makeTree(await lab.data(fs), ctx.rng, { files: 16, bytes: scaledBytes(ctx, 32) });
-    const workers = [await env.startWorker('worker-a'), await env.startWorker('worker-b')];
-    await env.createJob(driver, lab.sender, lab.receiver);
-    for (const [i, snap] of ['s1', 's2'].entries()) {
-      if (i > 0) for (const fs of filesystems) await mutateTree(await lab.data(fs), ctx.rng);
-      const r = await env.ferry(['snapshot', lab.sender, '--name', snap, '--json']);
-      if (r.code !== 0) throw new Error(`ferry snapshot ${lab.sender} failed (${r.code}): ${r.stderr}`);
-      const runId = await env.runJob(driver);
-      ctx.figures.add('runsStarted');
-      const kills = await killWorkersWhileRunning(env, runId, workers, { minMs: 100, maxMs: 1500, maxKills: 4 });
-      const state = await env.waitFinal(runId);
-      ctx.log(`${driver} ${i ? 'incremental' : 'full'} run: ${kills} worker kills, ended ${state ?? 'NOT FINAL'}`);
-      await env.account(runId, state, `driver-kill ${driver} ${snap}`, filesystems, (fs) => lab.compare(fs, snap));
-    }
-    await env.countDuplicateTransitions();
+    await ChaosEnv.use(ctx, async (env) => {
+      const filesystems = ['fs0', 'fs1'];
+      for (const fs of filesystems) await makeTree(await lab.data(fs), ctx.rng, { files: 16, bytes: scaledBytes(ctx, 96) });
+      const workers = [await env.startWorker('worker-a'), await env.startWorker('worker-b')];
+      await env.createJob(driver, lab.sender, lab.receiver);
+      for (const [i, snap] of ['s1', 's2'].entries()) {
+        if (i > 0) for (const fs of filesystems) await mutateTree(await lab.data(fs), ctx.rng);
+        const r = await env.ferry(['snapshot', lab.sender, '--name', snap, '--json']);
+        if (r.code !== 0) throw new Error(`ferry snapshot ${lab.sender} failed (${r.code}): ${r.stderr}`);
+        const runId = await env.runJob(driver);
+        ctx.figures.add('runsStarted');
+        const kills = await killWorkersWhileRunning(env, runId, workers, { minMs: 50, maxMs: 800, maxKills: 4 });
+        const state = await env.waitFinal(runId);
+        ctx.log(`${driver} ${i ? 'incremental' : 'full'} run: ${kills} worker kills, ended ${state ?? 'NOT FINAL'}`);
+        await env.account(runId, state, `driver-kill ${driver} ${snap}`, filesystems, (fs) => lab.compare(fs, snap));
+      }
+    });
   } finally {
-    await env.close();
     await lab.close();
   }
 }

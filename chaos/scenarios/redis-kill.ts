@@ -17,8 +17,7 @@ export const redisKill: Scenario = {
   share: 0.15,
   async run(ctx) {
     const { rng } = ctx;
-    const env = await ChaosEnv.start(ctx);
-    try {
+    await ChaosEnv.use(ctx, async (env) => {
       const pair = await prepareDirPair(env, 'rd', 2, { files: 20, bytes: scaledBytes(ctx, 64) });
       await env.startWorker('worker-a');
       await env.startWorker('worker-b');
@@ -52,8 +51,6 @@ export const redisKill: Scenario = {
       ctx.figures.add('redisKills');
       await env.procs.stopAll();
       await env.restartRedis();
-    } finally {
-      await env.close();
-    }
+    });
   },
 };

@@ -20,8 +20,7 @@ export const repeatedKill: Scenario = {
   title: 'the worker holding the same step SIGKILLed six times',
   share: 0.15,
   async run(ctx) {
-    const env = await ChaosEnv.start(ctx);
-    try {
+    await ChaosEnv.use(ctx, async (env) => {
       const data = scaledBytes(ctx, 150);
       const pair = await prepareDirPair(env, 'rk', 1, { files: 3, bytes: data });
       let worker: FerryProcess = await env.startWorker('worker-1', ['--concurrency', '1']);
@@ -51,9 +50,6 @@ export const repeatedKill: Scenario = {
       const state = await env.waitFinal(runId);
       ctx.log(`${kills} kills of the step's worker; the run ended ${state ?? 'NOT FINAL'}`);
       await env.account(runId, state, `repeated-kill (${kills} kills)`, pair.filesystems, dirCompare(pair.sender, pair.receiver, newestSnap(pair)));
-      await env.countDuplicateTransitions();
-    } finally {
-      await env.close();
-    }
+    });
   },
 };

@@ -13,8 +13,7 @@ export const rpcAuth: Scenario = {
   title: 'every RPC without a token and with wrong ones',
   share: 0.03,
   async run(ctx) {
-    const env = await ChaosEnv.start(ctx);
-    try {
+    await ChaosEnv.use(ctx, async (env) => {
       const { targets, close } = await startTargets(env);
       const wrong: Auth[] = [
         { kind: 'none' }, { kind: 'raw', value: 'Bearer wrong-token' }, { kind: 'raw', value: `Bearer ${env.token}x` },
@@ -33,8 +32,6 @@ export const rpcAuth: Scenario = {
       }
       ctx.log(`${ctx.figures.values.rpcAuthCalls} calls, ${ctx.figures.values.unauthenticatedAccepted} not refused`);
       close();
-    } finally {
-      await env.close();
-    }
+    });
   },
 };

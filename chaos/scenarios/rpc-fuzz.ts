@@ -24,8 +24,7 @@ export const rpcFuzz: Scenario = {
   title: 'crafted and random messages (traversal, NUL, huge, int64 edges, bad streams) on every RPC',
   share: 0.15,
   async run(ctx) {
-    const env = await ChaosEnv.start(ctx);
-    try {
+    await ChaosEnv.use(ctx, async (env) => {
       const { lab, targets, close } = await startTargets(env);
       const before = listOutside(lab);
       const token: Auth = { kind: 'token', token: env.token };
@@ -71,9 +70,7 @@ export const rpcFuzz: Scenario = {
       const changed = diffListings(before, after);
       if (changed.length) ctx.figures.add('filesOutsideAllowList', changed.length, changed.slice(0, 5).join('; '));
       close();
-    } finally {
-      await env.close();
-    }
+    });
   },
 };
 

@@ -20,38 +20,38 @@ export const smallTmpfs: Scenario = {
   title: 'a receiver on an 8 MiB tmpfs: the run that does not fit fails cleanly',
   share: 0.05,
   async run(ctx) {
-    const env = await ChaosEnv.start(ctx);
-    const mnt = join(env.dir, 'tmpfs');
-    mkdirSync(mnt);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'chaos-tmpfs', mnt], { encoding: 'utf8' });
-    if (m.status !== 0) {
-      ctx.figures.add('scenariosSkipped', 1, `small-tmpfs: cannot mount a tmpfs (needs root): ${m.stderr.trim()}`);
-      ctx.log(`skipped: mount failed: ${m.stderr.trim()}`);
-      await env.close();
-      return;
-    }
-    try {
-      const sender = join(env.dir, 'tmpfs-send');
-      for (const fs of ['fsA', 'fsB']) await makeTree(join(sender, fs), ctx.rng, { files: 5, bytes: MiB });
-      await snapshot(env, sender, 's1');
-      const first = await replicate(env, sender, mnt);
-      await settle(env, first, 'small-tmpfs full run (fits)', sender, mnt, 's1');
+    await ChaosEnv.use(ctx, async (env) => {
+      const mnt = join(env.dir, 'tmpfs');
+      mkdirSync(mnt);
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'chaos-tmpfs', mnt], { encoding: 'utf8' });
+      if (m.status !== 0) {
+        ctx.figures.add('scenariosSkipped', 1, `small-tmpfs: cannot mount a tmpfs (needs root): ${m.stderr.trim()}`);
+        ctx.log(`skipped: mount failed: ${m.stderr.trim()}`);
+        return;
+      }
+      try {
+        const sender = join(env.dir, 'tmpfs-send');
+        for (const fs of ['fsA', 'fsB']) await makeTree(join(sender, fs), ctx.rng, { files: 5, bytes: MiB });
+        await snapshot(env, sender, 's1');
+        const first = await replicate(env, sender, mnt);
+        await settle(env, first, 'small-tmpfs full run (fits)', sender, mnt, 's1');
 
-      await makeTree(join(sender, 'fsB', 'grown'), ctx.rng, { files: 4, bytes: 20 * MiB });
-      await snapshot(env, sender, 's2');
-      const second = await replicate(env, sender, mnt);
-      await settle(env, second, 'small-tmpfs incremental run (does not fit)', sender, mnt, 's2');
-      // whatever the run says: fsB shows s1 or s2 exactly, never a mix
-      const asNew = await compareReceived(join(sender, '.ferry/snapshots/fsB/s2/data'), join(mnt, 'fsB'));
-      const asOld = await compareReceived(join(sender, '.ferry/snapshots/fsB/s1/data'), join(mnt, 'fsB'));
-      if (asNew !== null && asOld !== null) ctx.figures.add('tornReceivers', 1, `fsB on the full tmpfs is neither s1 (${asOld}) nor s2 (${asNew})`);
-      ctx.log(`the run that does not fit ended ${second.state ?? 'NOT FINAL'}; fsB shows ${asNew === null ? 's2' : asOld === null ? 's1' : 'a torn tree'}`);
-    } finally {
-      await env.procs.stopAll();
-      for (let i = 0; i < 20 && spawnSync('umount', [mnt]).status !== 0; i++) await sleep(250);
-      spawnSync('umount', ['-l', mnt]);
-      await env.close();
-    }
+        await makeTree(join(sender, 'fsB', 'grown'), ctx.rng, { files: 4, bytes: 20 * MiB });
+        await snapshot(env, sender, 's2');
+        const second = await replicate(env, sender, mnt);
+        await settle(env, second, 'small-tmpfs incremental run (does not fit)', sender, mnt, 's2');
+        // whatever the run says: fsB shows s1 or s2 exactly, never a mix
+        const asNew = await compareReceived(join(sender, '.ferry/snapshots/fsB/s2/data'), join(mnt, 'fsB'));
+        const asOld = await compareReceived(join(sender, '.ferry/snapshots/fsB/s1/data'), join(mnt, 'fsB'));
+        if (asNew !== null && asOld !== null) ctx.figures.add('tornReceivers', 1, `fsB on the full tmpfs is neither s1 (${asOld}) nor s2 (${asNew})`);
+        ctx.log(`the run that does not fit ended ${second.state ?? 'NOT FINAL'}; fsB shows ${asNew === null ? 's2' : asOld === null ? 's1' : 'a torn tree'}`);
+      } finally {
+        // unmounted before the env removes its temp dir
+        await env.procs.stopAll();
+        for (let i = 0; i < 20 && spawnSync('umount', [mnt]).status !== 0; i++) await sleep(250);
+        spawnSync('umount', ['-l', mnt]);
+      }
+    });
   },
 };
 
