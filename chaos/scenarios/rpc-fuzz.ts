@@ -14,8 +14,10 @@ import { DEADLINE_MS, diffListings, listOutside, randomLike, startTargets, withF
  *   2. random messages and raw undecodable bytes until the scenario's time is up.
  * Every call must get an answer within 10 s, no process may die, and nothing outside the agent's
  * allowed directory and log root may change.
- * Safety: crafted paths point into this scenario's temp dir only, and no job it creates has a schedule.
+ * Safety: the servers run in a scratch cwd, crafted paths point into this scenario's temp dir only,
+ * and no job it creates has a schedule (docs/chaos.md).
  */
+
 /** calls in flight at once */
 const PARALLEL = 8;
 
