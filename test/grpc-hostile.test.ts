@@ -320,6 +320,10 @@ describe('gRPC servers against hostile clients', () => {
         );
       }
       for (const [method, field, fn] of cases) assertRefused(await unary(fn), field, `${method} ${field} ${JSON.stringify(bad.slice(0, 10))}`);
+      // a log root relative to the server's working directory, which the client neither sees nor chooses
+      for (const relative of ['.', '..', 'wal', '../x']) {
+        assertRefused(await unary((md, o, cb) => orchClient.notifyLogEntries({ log: relative, sink: 'file:///tmp/x' }, md, o, cb)), 'log', `NotifyLogEntries log ${relative}`);
+      }
       const watch = orchClient.watchTransitions({ afterId: bad }, bearer(), { deadline: Date.now() + DEADLINE_MS });
       if (bad !== '../x') assertRefused(await serverStream(watch), 'after_id', 'WatchTransitions after_id');
       else assert.equal((await serverStream(watch))?.code, grpc.status.INVALID_ARGUMENT);

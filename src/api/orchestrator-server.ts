@@ -13,7 +13,7 @@ import {
 import { invalidField } from '../grpc/status.js';
 import { quote } from '../errors/index.js';
 import type { JobSpec__Output } from '../grpc/generated/ferry/v1/JobSpec.js';
-import { integerField, jobNameField, logNameField, runIdField, textField, textList } from './request-fields.js';
+import { integerField, jobNameField, logNameField, logRootField, runIdField, textField, textList } from './request-fields.js';
 
 export interface OrchestratorServerOptions {
   orchestrator: Orchestrator;
@@ -78,7 +78,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     ListRuns: unary('ListRuns', async (req) => ({ runs: (await api.listRuns({ job: req.job ? jobNameField(req.job, 'job') : undefined, limit: req.limit || undefined })).map(runToMsg) })),
     ListTargets: unary('ListTargets', async () => ({ targets: (await api.listTargets()).map(targetToMsg) })),
     NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({
-      partitions: await api.notifyLogEntries(textField(req.log, 'log'), textField(req.sink, 'sink'), req.consumer ? logNameField(req.consumer, 'consumer') : undefined),
+      partitions: await api.notifyLogEntries(logRootField(req.log), textField(req.sink, 'sink'), req.consumer ? logNameField(req.consumer, 'consumer') : undefined),
     })),
     GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(
       logNameField(req.storage, 'storage'), logNameField(req.partition, 'partition'), req.consumer ? logNameField(req.consumer, 'consumer') : undefined,

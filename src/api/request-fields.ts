@@ -1,4 +1,6 @@
 import { logNameProblem, type LogNameKind } from '../archiver/log-source/names.js';
+import { isRemoteLogSource } from '../archiver/open-log-source.js';
+import { isAbsolute } from 'node:path';
 import { invalidField, quote } from '../errors/index.js';
 import { jobNameProblem } from '../jobs/spec.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -34,6 +36,17 @@ export function textField(value: unknown, field: string, o: { max?: number; opti
   const control = CONTROL.exec(value);
   if (control) throw invalidField(field, `must not contain control characters (${JSON.stringify(control[0])} at ${control.index}): ${quote(value)}`);
   return value;
+}
+
+/**
+ * A log root sent to the orchestrator: an agent's `grpc://HOST:PORT` or an absolute path on the
+ * orchestrator's host. A relative path would be resolved against the server's working directory,
+ * which the caller neither sees nor chooses.
+ */
+export function logRootField(value: unknown, field = 'log'): string {
+  const log = textField(value, field);
+  if (!isRemoteLogSource(log) && !isAbsolute(log)) throw invalidField(field, `must be an absolute path or grpc://HOST:PORT, not ${quote(log)}`);
+  return log;
 }
 
 /** A repeated string field: at most `max` items, each a textField named `field[i]`. */
