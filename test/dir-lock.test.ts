@@ -5,13 +5,15 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { acquireLease } from '../src/storage/dir/lock.js';
+import { describeHolder } from '../src/storage/dir/holder.js';
 import { tempBase } from './helpers/files.js';
 
 const LEASE_MS = 1500;
 
-function contender(dir: string, journal: string, id: string, rounds: number, die = false): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lock-contender.ts', dir, journal, id, String(rounds), String(LEASE_MS), ...(die ? ['die'] : [])], {
+function contender(dir: string, journal: string, id: string, rounds: number, die = false, leaseMs = LEASE_MS): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lock-contender.ts', dir, journal, id, String(rounds), String(leaseMs), ...(die ? ['die'] : [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -67,5 +69,45 @@ describe('dir lock', () => {
     await held.release();
     const next = await acquireLease(dir, 'the lock', { leaseMs: 200 });
     await next.release();
+  });
+
+  it('takes over at once from a holder that provably died in this PID namespace', async (t) => {
+    const base = await tempBase(t);
+    const dir = join(base, 'lock');
+    // a lease of an hour: only the proof of death can free it within this test
+    const dead = await contender(dir, join(base, 'journal'), 'dead', 1, true, 3_600_000);
+    assert.equal(dead.signal, 'SIGKILL', dead.stderr);
+    const lease = await acquireLease(dir, 'the lock', { leaseMs: 3_600_000 });
+    await lease.release();
+  });
+
+  it('waits out the lease of a holder whose death it cannot prove (another PID namespace, another boot)', async (t) => {
+    const me = await describeHolder('t', new Date());
+    const gone = 2 ** 22 + 17; // above any pid_max here: no such process
+    for (const [why, holder] of [
+      ['another PID namespace', { ...me, pid: gone, pidNs: 'pid:[1]' }],
+      ['another boot', { ...me, pid: gone, bootId: '00000000-0000-0000-0000-000000000000' }],
+      ['unknown', { host: 'elsewhere', pid: gone, token: 't', at: me.at }],
+    ] as const) {
+      const dir = join(await tempBase(t), 'lock');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, '1'), JSON.stringify(holder));
+      await assert.rejects(acquireLease(dir, 'the lock', { leaseMs: 3_600_000 }), (err: Error & { code?: string }) => err.code === 'BUSY', why);
+    }
+  });
+
+  it('tells a reused PID from its holder by the start time', async (t) => {
+    const dir = join(await tempBase(t), 'lock');
+    await mkdir(dir, { recursive: true });
+    // our parent is alive, but was not started at the holder's recorded time
+    const me = await describeHolder('t', new Date());
+    await writeFile(join(dir, '1'), JSON.stringify({ ...me, pid: process.ppid, startTicks: '1' }));
+    const lease = await acquireLease(dir, 'the lock', { leaseMs: 3_600_000 });
+    await lease.release();
+    // the same PID with its real start time is a live holder
+    const live = join(await tempBase(t), 'lock');
+    await mkdir(live, { recursive: true });
+    await writeFile(join(live, '1'), JSON.stringify(me));
+    await assert.rejects(acquireLease(live, 'the lock', { leaseMs: 3_600_000 }), (err: Error & { code?: string }) => err.code === 'BUSY');
   });
 });

@@ -1,10 +1,10 @@
-import { hostname } from 'node:os';
-import { mkdir, readdir, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TemporaryError } from '../../errors/index.js';
 import { errnoCode, lstatOrNull, randomHex, removeTree } from '../../util/fs.js';
 import type { Layout } from './layout.js';
 import { settleReceives } from './commit.js';
+import { describeHolder, holderIsDead } from './holder.js';
 
 /**
  * A lock shared by processes and containers that see the same directory: a lease, not a PID.
@@ -21,9 +21,13 @@ import { settleReceives } from './commit.js';
  * A holder stalled longer than its lease may have lost the lock: `assertHeld` tells, and callers
  * ask it just before the step they must not take without the lock. Clocks of the processes sharing
  * the directory must agree to well within a lease.
+ *
+ * A holder that provably died (same kernel boot and PID namespace, its PID gone or reused: see
+ * holder.ts) is taken over at once, the same way; only processes that cannot see the holder's PIDs
+ * (other containers, other hosts) wait out the lease.
  */
 
-/** @defaultValue 30 s: a dead holder's lock is taken over after this. */
+/** @defaultValue 30 s: a dead holder's lock is taken over after this (at once where its death is provable). */
 export const DEFAULT_LOCK_LEASE_MS = 30_000;
 
 export interface LockOptions {
@@ -79,13 +83,15 @@ export async function acquireLease(dir: string, what: string, opts: LockOptions 
   if (!seen.released) {
     const st = await stat(join(dir, String(seen.top))).catch((err) => (errnoCode(err) === 'ENOENT' ? null : Promise.reject(err)));
     if (!st) throw busy(what, dir, 'changing hands');
-    if (Date.now() - st.mtimeMs <= leaseMs) throw busy(what, dir, `held (generation ${seen.top}, renewed ${new Date(st.mtimeMs).toISOString()})`);
+    if (Date.now() - st.mtimeMs <= leaseMs && !(await holderIsDead(await readFile(join(dir, String(seen.top)), 'utf8').catch(() => '')))) {
+      throw busy(what, dir, `held (generation ${seen.top}, renewed ${new Date(st.mtimeMs).toISOString()})`);
+    }
   }
   const gen = seen.top + 1;
   const mine = join(dir, String(gen));
   const startedAt = Date.now();
   try {
-    await writeFile(mine, `${JSON.stringify({ host: hostname(), pid: process.pid, token: randomHex(8), at: new Date(startedAt).toISOString() })}\n`, { flag: 'wx' });
+    await writeFile(mine, `${JSON.stringify(await describeHolder(randomHex(8), new Date(startedAt)))}\n`, { flag: 'wx' });
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') throw busy(what, dir, 'taken by another process just now');
     throw err;
