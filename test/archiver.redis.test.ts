@@ -161,6 +161,8 @@ describe('WAL archiver through the engine', () => {
       assert.equal(failed.length, 1, `Failed is visible at the default level (warn): ${JSON.stringify(lines)}`);
       assert.equal(failed[0].level, LEVEL.warn);
       assert.match(String(failed[0].problem), /CHECKSUM_MISMATCH/);
+      const effectError = lines.find((l) => l.msg.startsWith('effect failed') && (l.error as { code?: string }).code === 'CHECKSUM_MISMATCH');
+      assert.equal(effectError?.level, LEVEL.warn, 'the effect\'s PermanentError at warn too');
       assert.deepEqual(readFileSync(join(sinkDir, entryKey({ storage: 's', partition: 'diff' }, 2))), other, 'never overwritten');
       assert.deepEqual(sinkKeys(sinkDir, 's', 'diff'), [1, 2], 'nothing after the failed entry');
       const counts = await metrics.registry.getSingleMetricAsString('ferry_wal_archive_total');
