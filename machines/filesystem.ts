@@ -27,6 +27,8 @@ export interface Step {
 
 export interface FilesystemInput {
   runId: string;
+  /** the job of the run (absent for a one-off `ferry replicate`): labels its metrics */
+  job?: string;
   /** filesystem name relative to the endpoint roots (the same on both sides) */
   name: string;
   /** sender endpoint, e.g. "zfs:p1/data" */
@@ -62,6 +64,8 @@ export interface ReplicateStepOutput {
 
 export interface FilesystemContext {
   runId: string;
+  /** the job of the input (absent in one-off runs and in snapshots of older versions) */
+  job?: string;
   name: string;
   sender: string;
   receiver: string;
@@ -176,6 +180,7 @@ export const filesystemMachine = setup({
   id: 'filesystem',
   context: ({ input }) => ({
     runId: input.runId,
+    ...(input.job !== undefined ? { job: input.job } : {}),
     name: input.name,
     sender: input.sender,
     receiver: input.receiver,

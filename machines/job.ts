@@ -164,6 +164,7 @@ export const jobMachine = setup({
       for (const r of context.replications) {
         const input: ReplicationInput = {
           runId: r.runId,
+          job: context.job,
           sender: context.sender,
           receiver: r.receiver,
           ...context.replication,

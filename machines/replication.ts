@@ -39,6 +39,8 @@ export type InitialReplicationPolicy = 'most_recent' | 'all' | 'fail';
 
 export interface ReplicationInput {
   runId: string;
+  /** the job this run belongs to (absent for a one-off `ferry replicate`): labels its metrics */
+  job?: string;
   /** sender endpoint, e.g. "zfs:p1/data" */
   sender: string;
   /** receiver endpoint, e.g. "zfs:p2/backup" */
@@ -106,6 +108,8 @@ export interface FilesystemEntry extends ChildEntry {
 
 export interface ReplicationContext {
   runId: string;
+  /** the job of the input (absent in one-off runs and in snapshots of older versions) */
+  job?: string;
   sender: string;
   receiver: string;
   initial: InitialReplicationPolicy;
@@ -299,6 +303,7 @@ export const replicationMachine = setup({
       for (const e of starting) {
         const input: FilesystemInput = {
           runId: context.runId,
+          ...(context.job !== undefined ? { job: context.job } : {}),
           name: e.name,
           sender: context.sender,
           receiver: context.receiver,
@@ -353,6 +358,7 @@ export const replicationMachine = setup({
   id: 'replication',
   context: ({ input }) => ({
     runId: input.runId,
+    ...(input.job !== undefined ? { job: input.job } : {}),
     sender: input.sender,
     receiver: input.receiver,
     initial: input.initial ?? 'most_recent',

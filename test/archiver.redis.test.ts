@@ -16,6 +16,7 @@ import { JobStore } from '../src/jobs/store.js';
 import { JobScheduler } from '../src/jobs/scheduler.js';
 import { createLogger } from '../src/util/logger.js';
 import { startTestRedis } from './helpers/redis.js';
+import { captureLog, LEVEL } from './helpers/log-capture.js';
 import { tempDir } from './helpers/replication.js';
 import { archiveOnce, archiverEngine, fastArchiveRetry } from './helpers/archiver.js';
 import { startSwift, swiftUnavailableReason, type SwiftServer } from './helpers/swift.js';
@@ -98,9 +99,10 @@ describe('WAL archiver through the engine', () => {
     }
   });
 
-  it('a gap (entries pruned before archiving) is logged, counted and skipped; restore stops at it', async () => {
+  it('a gap (entries pruned before archiving) is logged at warn, counted and skipped; restore stops at it', async () => {
     const d = tempDir('gap');
-    const { engine, metrics } = archiverEngine(redis.url);
+    const { logger, lines } = captureLog('warn');
+    const { engine, metrics } = archiverEngine(redis.url, { logger });
     try {
       const log = join(d.path, 'log');
       const sink = `file://${join(d.path, 'sink')}`;
@@ -114,6 +116,9 @@ describe('WAL archiver through the engine', () => {
       assert.equal(s.nextLsn, 10);
       assert.deepEqual(sinkKeys(join(d.path, 'sink'), 's', 'g'), [1, 2, 3, 7, 8, 9]);
       assert.match(await metrics.registry.getSingleMetricAsString('ferry_wal_archive_gaps_total'), /ferry_wal_archive_gaps_total\{storage="s"\} 1/);
+      const gapLines = lines.filter((l) => l.msg === 'archive.gap');
+      assert.equal(gapLines.length, 1, 'the gap is visible at the default level (warn)');
+      assert.equal(gapLines[0].level, LEVEL.warn);
       await assert.rejects(
         restorePartition({ sink: openSink(sink), storage: 's', partition: 'g', into: join(d.path, 'out') }),
         (e: unknown) => (e as { code?: string }).code === 'GAP' && /\b4\b/.test((e as Error).message),
@@ -125,9 +130,10 @@ describe('WAL archiver through the engine', () => {
     }
   });
 
-  it('an entry already in the sink: same content counts as archived, different content fails the partition and is not overwritten', async () => {
+  it('an entry already in the sink: same content counts as archived, different content fails the partition (logged at warn) and is not overwritten', async () => {
     const d = tempDir('dup');
-    const { engine, metrics } = archiverEngine(redis.url);
+    const { logger, lines } = captureLog('warn');
+    const { engine, metrics } = archiverEngine(redis.url, { logger });
     try {
       const log = join(d.path, 'log');
       const sinkDir = join(d.path, 'sink');
@@ -151,6 +157,12 @@ describe('WAL archiver through the engine', () => {
       assert.equal(diff.state, 'Failed');
       assert.equal(diff.nextLsn, 2);
       assert.match(diff.problem ?? '', /CHECKSUM_MISMATCH/);
+      const failed = lines.filter((l) => l.machineKind === 'partition' && l.to === 'Failed');
+      assert.equal(failed.length, 1, `Failed is visible at the default level (warn): ${JSON.stringify(lines)}`);
+      assert.equal(failed[0].level, LEVEL.warn);
+      assert.match(String(failed[0].problem), /CHECKSUM_MISMATCH/);
+      const effectError = lines.find((l) => l.msg.startsWith('effect failed') && (l.error as { code?: string }).code === 'CHECKSUM_MISMATCH');
+      assert.equal(effectError?.level, LEVEL.warn, 'the effect\'s PermanentError at warn too');
       assert.deepEqual(readFileSync(join(sinkDir, entryKey({ storage: 's', partition: 'diff' }, 2))), other, 'never overwritten');
       assert.deepEqual(sinkKeys(sinkDir, 's', 'diff'), [1, 2], 'nothing after the failed entry');
       const counts = await metrics.registry.getSingleMetricAsString('ferry_wal_archive_total');

@@ -29,7 +29,7 @@ describe('npm run build: a compiled tree that runs without tsx', () => {
     const built = await node(['scripts/build.mjs', '--out', out]);
     assert.equal(built.code, 0, built.stderr);
     assert.ok(existsSync(join(out, 'src/cli/main.js')) && !existsSync(join(out, 'src/cli/main.ts')), 'JavaScript, no TypeScript');
-    assert.ok(existsSync(join(out, 'src/engine/commands/commit-4.lua')), 'the Lua scripts are copied');
+    assert.ok(existsSync(join(out, 'src/engine/commands/commit-5.lua')), 'the Lua scripts are copied');
     assert.ok(existsSync(join(out, 'proto')), 'the protos are copied');
     assert.ok(!existsSync(join(out, 'test')), 'no tests without --tests');
 

@@ -258,8 +258,8 @@ describe('health-gated scheduling with real agents', () => {
 
       // Praefect's two histograms: every step was scheduled and started; the steps that moved data took time
       const text2 = await metrics.registry.metrics();
-      assert.ok((sample(text2, 'ferry_replication_delay_seconds_count', { type: 'full' }) ?? 0) >= 1);
-      assert.ok((sample(text2, 'ferry_replication_delay_seconds_count', { type: 'incremental' }) ?? 0) >= 3);
+      assert.ok((sample(text2, 'ferry_replication_step_queue_wait_seconds_count', { type: 'full' }) ?? 0) >= 1);
+      assert.ok((sample(text2, 'ferry_replication_step_queue_wait_seconds_count', { type: 'incremental' }) ?? 0) >= 3);
       assert.equal(sample(text2, 'ferry_replication_latency_seconds_count', { type: 'full' }), 1);
       const incremental = sample(text2, 'ferry_replication_latency_seconds_count', { type: 'incremental' }) ?? 0;
       // a step the stopping agent finished but could not answer is found done on retry: nothing sent then

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -15,6 +15,7 @@ import { replicationRegistry } from '../src/replication/registry.js';
 import { runReport, startReplication } from '../src/replication/runs.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { until } from './helpers/processes.js';
+import { serve, stop, type Served } from './helpers/serve.js';
 import { startTestRedis } from './helpers/redis.js';
 import { fastRetry, tempDir } from './helpers/replication.js';
 import { sample } from './helpers/metrics.js';
@@ -31,33 +32,6 @@ const inspectPackage = createRequire(import.meta.url).resolve('@statelyai/inspec
 const WebSocket = createRequire(inspectPackage)('ws') as new (url: string) => WsClient;
 
 interface Message { type: string; sessionId: string; rootId?: string; parentId?: string; sourceId?: string; name?: string; definition?: string; _version?: string; event?: { type: string }; snapshot?: { status: string; value?: unknown; context?: unknown } }
-
-interface Served { child: ChildProcess; out(): string; err(): string; exit: Promise<number | null> }
-
-/** `ferry serve ...`; resolves once it says it is serving (after its listener lines). */
-async function serve(args: string[], env: Record<string, string>): Promise<Served> {
-  const child = spawn(process.execPath, ['bin/ferry.mjs', 'serve', ...args], { env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await Promise.race([
-    until('ferry serve to start', () => err.includes('ferry: serving'), 30_000),
-    exit.then((code) => { throw new Error(`ferry serve exited with ${code}: ${err}`); }),
-  ]);
-  return { child, out: () => out, err: () => err, exit };
-}
-
-async function stop(s: Served, timeoutMs = 15_000): Promise<number | null> {
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return s.child.exitCode;
-  s.child.kill('SIGTERM');
-  const t = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
-  const code = await s.exit;
-  clearTimeout(t);
-  return code;
-}
-
 
 function refused(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -120,12 +94,12 @@ describe('ferry serve: metrics and the Stately inspector', () => {
       assert.ok((sample(text, 'ferry_transitions_total', { machine: 'replication' }) ?? 0) > 0, 'replication transitions counted by the serve process');
       assert.ok((sample(text, 'ferry_transitions_total', { machine: 'filesystem', to: 'Completed' }) ?? 0) > 0);
       assert.ok((sample(text, 'ferry_state_seconds_count', { machine: 'replication', state: 'Planning' }) ?? 0) > 0);
-      assert.ok((sample(text, 'ferry_bytes_replicated_total', { filesystem: 'data' }) ?? 0) >= 7000, 'bytes received, counted where the step ran');
+      assert.ok((sample(text, 'ferry_replicated_bytes_total', { filesystem: 'data' }) ?? 0) >= 7000, 'bytes of the completed step, committed with its result');
       assert.ok((sample(text, 'ferry_queue_jobs', { queue: 'effects', state: 'completed' }) ?? 0) >= 2, 'plan and step jobs');
       assert.equal(sample(text, 'ferry_queue_jobs', { queue: 'drain', state: 'active' }) !== undefined, true);
       assert.equal(sample(text, 'ferry_runs_in_flight'), 0);
-      assert.ok((sample(text, 'ferry_node_process_cpu_seconds_total') ?? 0) > 0);
-      assert.ok(sample(text, 'ferry_node_nodejs_heap_size_used_bytes') !== undefined);
+      assert.ok((sample(text, 'process_cpu_seconds_total') ?? 0) > 0);
+      assert.ok(sample(text, 'nodejs_heap_size_used_bytes') !== undefined);
 
       const health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
       assert.equal(health.status, 200);

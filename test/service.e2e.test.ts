@@ -247,12 +247,12 @@ describe('the service: agents, orchestrator and workers as separate processes', 
     const everything = await allTransitions(redis.url);
     assert.equal(sample(text, 'ferry_transitions_total'), everything.length, 'every committed transition counted once');
     assert.equal(sample(text, 'ferry_transitions_total', { machine: 'job', to: 'Completed' }), 1);
-    assert.equal(sample(text, 'ferry_bytes_replicated_total'), final.bytes, 'bytes of the run');
+    assert.equal(sample(text, 'ferry_replicated_bytes_total'), final.bytes, 'bytes of the run');
     assert.ok(final.bytes >= 2 * 3 * 4 * (4 << 20), `at least the data: ${final.bytes}`);
     assert.equal(sample(text, 'ferry_runs_in_flight'), 0);
     assert.ok(sample(text, 'ferry_state_seconds_count', { machine: 'filesystem', state: 'WorkingWait' })! >= 1);
     assert.ok(sample(text, 'ferry_queue_jobs') !== undefined, 'queue depths');
-    assert.ok(sample(text, 'ferry_node_process_resident_memory_bytes')! > 0, 'Node defaults');
+    assert.ok(sample(text, 'process_resident_memory_bytes')! > 0, 'Node defaults');
 
     // the inspector saw the run's machines
     const sessions = (type: string) => new Set(messages.filter((m) => m.type === type).map((m) => m.sessionId));

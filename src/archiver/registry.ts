@@ -25,6 +25,8 @@ export function archiverRegistry(o: ArchiverRegistryOptions): Registry {
         machine: partitionMachine,
         version: partitionMachineVersion,
         summarize: (s: AnyMachineSnapshot) => summarizePartition(s.context as PartitionContext),
+        // a skipped gap loses entries and a Failed partition archives nothing until reset: a person must hear of both
+        warn: { states: ['Failed'], emitted: ['archive.gap'] },
       },
     },
     effects: {

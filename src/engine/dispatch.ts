@@ -30,7 +30,7 @@ export class Dispatcher {
   async create(args: CreateArgs): Promise<boolean> {
     const result = createRecord(this.d.registry, this.d.clock, args);
     const outbox = result.outbox.map((o) => JSON.stringify(o));
-    const ok = await this.d.store.commit({ record: result.record, expectedVersion: 0, consumed: 0, outbox, log: result.log, writeSnapshot: true });
+    const ok = await this.d.store.commit({ record: result.record, expectedVersion: 0, consumed: 0, outbox, log: result.log, writeSnapshot: true, stats: result.stats });
     if (!ok) {
       // already created (a re-dispatched spawn): finish any dispatch a crash interrupted
       await this.flushOutbox(args.id);

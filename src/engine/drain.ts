@@ -63,7 +63,7 @@ export class Drainer {
       const ended = Object.keys(record.children).filter((c) => !result.record.children[c]).map((c) => `progress:${c}`);
       const commit = { expectedVersion: record.version, consumed: envelopes.length };
       const ok = await store.commit({
-        ...commit, record: result.record, outbox, log: result.log, writeSnapshot: result.applied.length > 0, deleteFields: ended,
+        ...commit, record: result.record, outbox, log: result.log, writeSnapshot: result.applied.length > 0, deleteFields: ended, stats: result.stats,
       });
       if (!ok) {
         this.cache.delete(id);

@@ -87,7 +87,8 @@ export class EffectRunner {
         ? { name: 'WatchdogTimeout', message: new WatchdogTimeout(jobId, timeoutMs).message, kind: 'temporary' as const, code: 'WATCHDOG_TIMEOUT' }
         : toErrorData(err);
       if (!timedOut && error.kind === 'temporary' && job.attemptsMade + 1 < (def.attempts ?? 1)) throw err;
-      log.info({ error }, 'effect failed; the machine decides what next');
+      // a permanent error stops the work until a person acts: visible at the default level
+      log[error.kind === 'permanent' ? 'warn' : 'info']({ error }, 'effect failed; the machine decides what next');
       await this.d.enqueue(data.machineId, effectErrorEnvelope(data, error, clock.now()));
       return { ok: false, error };
     } finally {

@@ -14,7 +14,7 @@ import { EngineQueues, type EffectJobData, type TimerJobData } from './queues.js
 import { Reconciler, type ReconcileReport } from './reconciler.js';
 import { SnapshotStore } from './store.js';
 import { TransitionLog } from './transition-log.js';
-import { systemClock, type Clock, type EngineTrace, type InboxEnvelope, type MachineRecord, type Registry } from './types.js';
+import { systemClock, type Clock, type EngineTrace, type InboxEnvelope, type MachineRecord, type Registry, type Stat } from './types.js';
 import { Watchdog } from './watchdog.js';
 import { EngineWorkers, type WorkerOptions } from './workers.js';
 
@@ -85,7 +85,7 @@ export class Engine {
     this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? 100_000);
     this.transitions = new TransitionLog(opts.redis, keys.transitions);
     this.queues = new EngineQueues(opts.redis, this.prefix, this.log);
-    const listeners: CommitListeners = { log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
+    const listeners: CommitListeners = { registry: this.registry, log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
     const common = { store: this.store, queues: this.queues, registry: this.registry, clock: this.clock, listeners };
     this.dispatcher = new Dispatcher(common);
     const drainer = new Drainer({ ...common, dispatcher: this.dispatcher, batchSize: opts.batchSize ?? 64 });
@@ -171,6 +171,11 @@ export class Engine {
   /** BullMQ job counts of the drain, effects and timers queues, by state */
   async queueCounts(): Promise<Record<string, Record<string, number>>> {
     return this.queues.counts();
+  }
+
+  /** the durable numbers machines' commits changed (their definitions' `stats`), as they stand now */
+  async stats(): Promise<Stat[]> {
+    return this.store.stats();
   }
 
   /** Starts this process's workers; call once per process that should do work. */

@@ -8,6 +8,8 @@ export interface Keys {
   outbox(id: string): string;
   /** the global transition log (capped stream) */
   transitions: string;
+  /** the durable numbers machines' commits change (hash: field `[name, labels]` as JSON, value a number) */
+  stats: string;
   /** top-level machines by kind, scored by creation time */
   index(kind: string): string;
   /** SCAN pattern of every machine record (the inbox and outbox lists match too: scan for hashes) */
@@ -39,6 +41,7 @@ export function makeKeys(prefix: string): Keys {
     inbox: (id) => `${prefix}:m:{${id}}:inbox`,
     outbox: (id) => `${prefix}:m:{${id}}:outbox`,
     transitions: `${prefix}:transitions`,
+    stats: `${prefix}:stats`,
     index: (kind) => `${prefix}:index:${kind}`,
     recordPattern: `${globLiteral(recordStart)}*}`,
     idOfRecord: (key) => key.slice(recordStart.length, -1),

@@ -1,6 +1,6 @@
 import { createActor, initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
 import type {
-  Clock, InboxEnvelope, MachineDefinition, MachineRecord, OutboxEntry, Registry, TimerEntry, TransitionEvent,
+  Clock, InboxEnvelope, MachineDefinition, MachineRecord, OutboxEntry, Registry, StatChange, TimerEntry, TransitionEvent,
 } from './types.js';
 import { stateName } from '../util/state-name.js';
 
@@ -26,6 +26,8 @@ export interface StepResult {
   emitted: EventObject[];
   /** each applied event with the snapshot it produced (for inspection) */
   steps: Array<{ event: EventObject; snapshot: AnyMachineSnapshot }>;
+  /** the durable numbers these events changed (the definition's `stats`), committed with the record */
+  stats: StatChange[];
 }
 
 export function restoreSnapshot(machine: AnyStateMachine, persisted: unknown): AnyMachineSnapshot {
@@ -183,9 +185,10 @@ export function createRecord(registry: Registry, clock: Clock, args: CreateArgs)
     parentKey: args.parent?.key ?? null, version: 1, defVersion: def.version, status: 'active', value: null, snapshot: null,
     children: {}, timers: {}, spawned: [], stateSince: clock.now(), progress: {},
   };
-  const result: StepResult = { record: rec, snapshot: snap, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [], emitted: [] };
+  const result: StepResult = { record: rec, snapshot: snap, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [], emitted: [], stats: [] };
   interpretActions(ctx, rec, actions as any, 1, result.outbox, result.unknownActions, result.emitted);
   after(ctx, rec, null, snap, 'xstate.init', 1, result);
+  if (def.stats) result.stats.push(...def.stats(null, snap, clock.now()));
   result.steps.push({ event: { type: 'xstate.init' }, snapshot: snap });
   rec.snapshot = def.machine.getPersistedSnapshot(snap);
   return result;
@@ -199,7 +202,7 @@ export function applyEvents(
   if (!def) throw new Error(`unknown machine kind "${record.kind}"`);
   const ctx: StepContext = { registry, clock, def };
   const rec: MachineRecord = structuredClone({ ...record, snapshot: null });
-  const result: StepResult = { record: rec, snapshot, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [], emitted: [] };
+  const result: StepResult = { record: rec, snapshot, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [], emitted: [], stats: [] };
   let snap = snapshot;
   let version = rec.version;
   for (const env of envelopes) {
@@ -218,6 +221,7 @@ export function applyEvents(
     version += 1;
     interpretActions(ctx, rec, actions as any, version, result.outbox, result.unknownActions, result.emitted);
     after(ctx, rec, prev, next, env.event.type, version, result);
+    if (def.stats) result.stats.push(...def.stats(snap, next, clock.now()));
     snap = next;
     result.applied.push(env);
     result.steps.push({ event: env.event, snapshot: next });

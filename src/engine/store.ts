@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { defineScripts } from '../util/redis-scripts.js';
 import { topScored } from '../util/redis.js';
 import type { Keys } from './keys.js';
-import type { ChildEntry, InboxEnvelope, MachineRecord, TransitionEvent } from './types.js';
+import type { ChildEntry, InboxEnvelope, MachineRecord, Stat, StatChange, TransitionEvent } from './types.js';
 
 interface StoreCommands {
   ferryCommit(...args: (string | number)[]): Promise<number>;
@@ -13,7 +13,7 @@ interface StoreCommands {
 
 /** The scripts live beside this file as `commands/<name>-<numKeys>.lua`. */
 const SCRIPTS_FOLDER = new URL('./commands/', import.meta.url);
-const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-4', ferryRead: 'read-2', ferryRemoveOutbox: 'remove-outbox-1', ferryUnlock: 'unlock-1' };
+const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-5', ferryRead: 'read-2', ferryRemoveOutbox: 'remove-outbox-1', ferryUnlock: 'unlock-1' };
 
 const JSON_FIELDS = new Set(['value', 'snapshot', 'children', 'timers', 'spawned']);
 
@@ -78,6 +78,13 @@ export interface CommitArgs {
   writeSnapshot: boolean;
   /** hash fields to delete (progress of children that ended) */
   deleteFields?: string[];
+  /** durable numbers to change with this commit */
+  stats?: StatChange[];
+}
+
+/** the stats hash field of a number: its name and labels (sorted, so one number has one field) */
+function statField(name: string, labels: Record<string, string>): string {
+  return JSON.stringify([name, Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))]);
 }
 
 /**
@@ -138,13 +145,29 @@ export class SnapshotStore {
     const fields = encodeRecord(a.record, a.writeSnapshot);
     const id = a.record.id;
     const args: (string | number)[] = [
-      this.keys.record(id), this.keys.inbox(id), this.keys.outbox(id), this.keys.transitions,
+      this.keys.record(id), this.keys.inbox(id), this.keys.outbox(id), this.keys.transitions, this.keys.stats,
       String(a.expectedVersion), a.consumed, this.logMaxLen, fields.length / 2, ...fields,
       (a.deleteFields ?? []).length, ...(a.deleteFields ?? []),
       a.outbox.length, ...a.outbox,
       a.log.length, ...a.log.map((l) => JSON.stringify(l)),
+      (a.stats ?? []).length, ...(a.stats ?? []).flatMap((c) => [c.op, statField(c.name, c.labels), String(c.value)]),
     ];
     return (await this.redis.ferryCommit(...args)) === 1;
+  }
+
+  /** every durable number the commits changed (fields that do not parse are skipped) */
+  async stats(): Promise<Stat[]> {
+    const out: Stat[] = [];
+    for (const [field, raw] of Object.entries(await this.redis.hgetall(this.keys.stats))) {
+      try {
+        const [name, labels] = JSON.parse(field) as [string, Record<string, string>];
+        const value = Number(raw);
+        if (typeof name === 'string' && labels && typeof labels === 'object' && Number.isFinite(value)) out.push({ name, labels, value });
+      } catch {
+        // not a field this version wrote
+      }
+    }
+    return out;
   }
 
   async pendingOutbox(id: string): Promise<string[]> {

@@ -114,12 +114,41 @@ export interface EffectDefinition<TInput = any, TOutput = any> {
   timeoutMs?: number;
 }
 
+/**
+ * A change to one durable number, written in the same atomic step as the commit that caused it, so
+ * it is counted exactly once and survives every process (read back with `Engine.stats()`).
+ */
+export interface StatChange {
+  /** `add` to a counter, or `set` a value (a gauge, a timestamp) */
+  op: 'add' | 'set';
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A durable number as `Engine.stats()` reads it back. */
+export interface Stat {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
 export interface MachineDefinition {
   machine: AnyStateMachine;
   /** bump when a change makes old snapshots incompatible */
   version: string;
   /** what a parent learns about this machine on each state change */
   summarize?(snapshot: AnyMachineSnapshot): unknown;
+  /**
+   * Pure: the durable numbers one applied event changes (`before` is null for the machine's first
+   * snapshot; `at` is the commit's time, ms since epoch). Committed atomically with the snapshot.
+   */
+  stats?(before: AnyMachineSnapshot | null, after: AnyMachineSnapshot, at: number): StatChange[];
+  /**
+   * What a person must hear of at the default log level: entering one of these top-level `states`
+   * (with the machine's summary), and these `emitted` event types, are logged at warn (else debug/info).
+   */
+  warn?: { states?: readonly string[]; emitted?: readonly string[] };
 }
 
 export interface Registry {

@@ -1,6 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { jobMachine, jobMachineVersion, type TakeSnapshotInput, type TakeSnapshotOutput } from '../../machines/job.js';
-import type { Registry } from '../engine/types.js';
+import { jobMachine, jobMachineVersion, type JobContext, type TakeSnapshotInput, type TakeSnapshotOutput } from '../../machines/job.js';
+import type { Registry, StatChange } from '../engine/types.js';
+import { jobLabel, STAT } from '../replication/committed-stats.js';
 import { onHealthyEndpoints } from '../health/gate.js';
 import type { TargetHealth } from '../health/target-health.js';
 import { snapshot } from '../storage/snapshots.js';
@@ -12,7 +13,10 @@ import { snapshot } from '../storage/snapshots.js';
 export function jobRegistry(opts: { health?: TargetHealth } = {}): Registry {
   return {
     machines: {
-      job: { machine: jobMachine, version: jobMachineVersion, summarize: (s: AnyMachineSnapshot) => ({ problem: s.context.problem }) },
+      job: {
+        machine: jobMachine, version: jobMachineVersion, summarize: (s: AnyMachineSnapshot) => ({ problem: s.context.problem }),
+        stats: jobStats, warn: { states: ['PermanentError'] },
+      },
     },
     effects: {
       takeSnapshot: {
@@ -26,4 +30,10 @@ export function jobRegistry(opts: { health?: TargetHealth } = {}): Registry {
       },
     },
   };
+}
+
+/** Pure: an invocation that completes sets its job's last success (seconds since epoch). */
+export function jobStats(before: AnyMachineSnapshot | null, after: AnyMachineSnapshot, at: number): StatChange[] {
+  if (after.value !== 'Completed' || before?.value === 'Completed') return [];
+  return [{ op: 'set', name: STAT.lastSuccess, labels: jobLabel((after.context as JobContext).job), value: at / 1000 }];
 }

@@ -7,7 +7,6 @@ import { ReplicationMetrics } from '../replication/metrics.js';
 export interface ClusterTwins {
   stateSeconds: Histogram<'machine' | 'state'>;
   transitions: Counter<'machine' | 'from' | 'to'>;
-  bytesReplicated: Counter<'filesystem'>;
 }
 
 // a FerryMetrics is every layer's metrics at once, so it is what each layer asks for
@@ -23,20 +22,20 @@ export class FerryMetrics {
   readonly cluster: ClusterTwins | null = null;
 
   /**
-   * With `clusterView`, the registry's transitions, state seconds and bytes replicated are those of
-   * the whole cluster, fed from the transition log (src/observability/cluster-metrics.ts); what this
-   * process counts itself goes to unregistered twins, so nothing is counted twice.
+   * `defaults`: prom-client's Node.js process metrics, unprefixed (`process_*`, `nodejs_*`), as stock
+   * Node.js dashboards expect them. With `clusterView`, the registry's transitions and state seconds
+   * are those of the whole cluster, fed from the transition log (src/observability/cluster-metrics.ts);
+   * what this process counts itself goes to unregistered twins, so nothing is counted twice.
    */
   constructor(opts: { defaults?: boolean; clusterView?: boolean } = {}) {
     Object.assign(this, new EngineMetrics(this.registry), new ReplicationMetrics(this.registry), new ArchiverMetrics(this.registry));
-    if (opts.defaults) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_node_' });
+    if (opts.defaults) collectDefaultMetrics({ register: this.registry });
     if (opts.clusterView) {
-      for (const name of ['ferry_state_seconds', 'ferry_transitions_total', 'ferry_bytes_replicated_total']) this.registry.removeSingleMetric(name);
+      for (const name of ['ferry_state_seconds', 'ferry_transitions_total']) this.registry.removeSingleMetric(name);
       const registers = [this.registry];
       this.cluster = {
         stateSeconds: new Histogram({ name: 'ferry_state_seconds', help: 'Seconds a machine spent in a state, observed when it leaves the state (all processes, from the transition log)', labelNames: ['machine', 'state'] as const, buckets: STATE_BUCKETS, registers }),
         transitions: new Counter({ name: 'ferry_transitions_total', help: 'Committed state changes, by machine kind and target state (all processes, from the transition log)', labelNames: ['machine', 'from', 'to'] as const, registers }),
-        bytesReplicated: new Counter({ name: 'ferry_bytes_replicated_total', help: 'Bytes of completed replication steps, by filesystem (all processes, from committed machine state)', labelNames: ['filesystem'] as const, registers }),
       };
     }
   }

@@ -4,6 +4,7 @@ import { replicationMachine, replicationMachineVersion, summarizeReplication, ty
 import type { Registry } from '../engine/types.js';
 import { onHealthyEndpoints } from '../health/gate.js';
 import type { TargetHealth } from '../health/target-health.js';
+import { filesystemStats } from './committed-stats.js';
 import type { ReplicationMetrics } from './metrics.js';
 import { openEndpoint } from '../storage/endpoint.js';
 import { planReplication } from './planner.js';
@@ -28,11 +29,14 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
         machine: replicationMachine,
         version: replicationMachineVersion,
         summarize: (s: AnyMachineSnapshot) => summarizeReplication(s.context as ReplicationContext),
+        warn: { states: ['PermanentError'] },
       },
       filesystem: {
         machine: filesystemMachine,
         version: filesystemMachineVersion,
         summarize: (s: AnyMachineSnapshot) => summarizeFilesystem(s.context as FilesystemContext),
+        stats: filesystemStats,
+        warn: { states: ['PermanentError'] },
       },
     },
     effects: {

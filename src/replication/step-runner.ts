@@ -8,13 +8,15 @@ import { openEndpoint } from '../storage/endpoint.js';
 
 /**
  * One replication step (the registry runs it behind the agents' health gate). Observes the step's
- * queueing delay and, when it replicated data, its latency (`ferry_replication_{delay,latency}_seconds{type}`).
+ * wait in the queue and, when it replicated data, its latency
+ * (`ferry_replication_step_queue_wait_seconds{type}`, `ferry_replication_latency_seconds{type}`). Its
+ * bytes are counted when its result is committed (committed-stats.ts), not here.
  */
 export async function replicateStep(input: ReplicateStepInput, ctx: EffectContext, metrics: ReplicationMetrics): Promise<ReplicateStepOutput> {
   const type = input.step.from === null ? 'full' : 'incremental';
   const startedAt = Date.now();
-  if (ctx.scheduledAt !== undefined) metrics.replicationDelay.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
-  const done = await transferStep(input, ctx, metrics);
+  if (ctx.scheduledAt !== undefined) metrics.stepQueueWait.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
+  const done = await transferStep(input, ctx);
   if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
   return { bytes: done.bytes };
 }
@@ -24,7 +26,7 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
  * watchdog). Idempotent: a step whose `to` version already exists on the receiver (a retried job
  * whose first run finished) succeeds without sending (`sent` false).
  */
-async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metrics: ReplicationMetrics): Promise<{ bytes: number; sent: boolean }> {
+async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Promise<{ bytes: number; sent: boolean }> {
   const sender = openEndpoint(input.sender);
   const receiver = openEndpoint(input.receiver);
   const { filesystem: fs, step } = input;
@@ -46,23 +48,16 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metri
   if (sender.transferTo) {
     // local sender and receiver of the same kind: the data goes process to process through OS pipes
     let counted = 0;
-    const count = (sofar: number) => {
-      if (sofar > counted) {
-        metrics.bytesReplicated.inc({ filesystem: fs }, sofar - counted);
-        counted = sofar;
-      }
-    };
     ctx.progress({ bytes: 0 });
     const done = await sender.transferTo(receiver, fs, from, step.to, {
       signal: ctx.signal,
       intermediates: step.intermediates,
       onProgress: (b, total) => {
-        count(b);
+        counted = Math.max(counted, b);
         ctx.progress({ bytes: counted, total });
       },
     });
     if (done) {
-      count(done.bytes);
       ctx.log.info({ filesystem: fs, from: step.from?.name ?? null, to: step.to.name, bytes: done.bytes, fastPath: true }, 'step replicated');
       return { bytes: done.bytes, sent: true };
     }
@@ -73,7 +68,6 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext, metri
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
-      metrics.bytesReplicated.inc({ filesystem: fs }, chunk.length);
       ctx.progress({ bytes, total: sizeEstimate });
       done(null, chunk);
     },

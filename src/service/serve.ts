@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import { startHealthChecker, type HealthChecker } from '../health/health-checker.js';
 import type { TargetHealth } from '../health/target-health.js';
 import { startClusterMetrics } from '../observability/cluster-metrics.js';
+import { registerCommittedMetrics } from '../observability/committed-metrics.js';
 import { registerTargetHealthMetrics } from '../observability/health-metrics.js';
 import { feedInspectorFromLog } from '../observability/inspector-feed.js';
 import { InspectorBridge, startInspector, type Inspector } from '../observability/inspector-bridge.js';
@@ -50,7 +51,7 @@ export interface ServeHandle {
   close(): Promise<void>;
 }
 
-/** The registry of `ferry serve`: Node defaults, and the whole cluster's transitions and bytes (all workers), not only this process's. */
+/** The registry of `ferry serve`: Node defaults, and the whole cluster's transitions (all workers), not only this process's. */
 export function serveMetrics(): FerryMetrics {
   return new FerryMetrics({ defaults: true, clusterView: true });
 }
@@ -84,6 +85,7 @@ export async function startServe(app: ServeApp, o: ServeOptions): Promise<ServeH
   try {
     registerQueueMetrics(metrics.registry, app.engine, { log: app.log });
     registerTargetHealthMetrics(metrics.registry, app.health, { log: app.log });
+    registerCommittedMetrics(metrics.registry, app.engine, { log: app.log });
     clusterMetrics = startClusterMetrics(app.engine, metrics, app.log);
     if (o.api) {
       apiServer = await o.api.start();

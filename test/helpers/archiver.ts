@@ -2,7 +2,7 @@ import { openRedis, type Engine } from '../../src/engine/index.js';
 import { TestEngine } from './engine.js';
 import { systemClock } from '../../src/engine/types.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
-import { createLogger } from '../../src/util/logger.js';
+import { createLogger, type Logger } from '../../src/util/logger.js';
 import { archiverRegistry } from '../../src/archiver/registry.js';
 import { allPartitionStatus, scanAndNotify, scannedMarks, settled, type PartitionStatus } from '../../src/archiver/coordinator.js';
 import { openLogSource } from '../../src/archiver/open-log-source.js';
@@ -10,12 +10,12 @@ import { openLogSource } from '../../src/archiver/open-log-source.js';
 let n = 0;
 
 /** An engine with the partition machine and in-process workers, on its own key prefix and connection. */
-export function archiverEngine(redisUrl: string, o: { sinkBackoffMs?: number; effectConcurrency?: number; workers?: boolean } = {}): { engine: TestEngine; metrics: FerryMetrics; prefix: string } {
+export function archiverEngine(redisUrl: string, o: { sinkBackoffMs?: number; effectConcurrency?: number; workers?: boolean; logger?: Logger } = {}): { engine: TestEngine; metrics: FerryMetrics; prefix: string } {
   const metrics = new FerryMetrics();
   const prefix = `arc${process.pid}x${++n}`;
   const redis = openRedis(redisUrl);
   const engine = new TestEngine(redis, {
-    prefix, metrics, logger: createLogger({ level: 'warn', pretty: false }),
+    prefix, metrics, logger: o.logger ?? createLogger({ level: 'warn', pretty: false }),
     registry: archiverRegistry({ metrics, redis, prefix, clock: systemClock, sinkBackoffMs: o.sinkBackoffMs ?? 200 }),
     onEmit: (_rec, e) => { if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage) }); },
   });

@@ -5,6 +5,7 @@
   KEYS[2] inbox (list): the first ARGV[2] entries were applied by this batch
   KEYS[3] outbox (list): effects, timers, child starts and notifications to dispatch
   KEYS[4] transition log (stream)
+  KEYS[5] durable numbers (hash: field = JSON [name, labels], value = a number)
 
   ARGV[1] expected version ("0" = the record must not exist yet)
   ARGV[2] number of inbox entries consumed
@@ -12,7 +13,8 @@
   ARGV[4] number of hash field/value pairs that follow (n)
   ARGV[5 .. 4+2n] field, value pairs (must include "version")
   then: count of hash fields to delete, the fields; count of outbox entries, the entries;
-  count of log entries, the entries (JSON)
+  count of log entries, the entries (JSON); count of stat changes, then per change its op ("add"
+  or "set"), its field and its value
 
   Output: 1 committed; 0 version mismatch (another commit won: re-read and retry)
 ]]
@@ -44,5 +46,16 @@ i = i + nout + 1
 local nlog = tonumber(ARGV[i])
 for j = 1, nlog do
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i + j])
+end
+i = i + nlog + 1
+
+local nstats = tonumber(ARGV[i])
+for j = 0, nstats - 1 do
+  local op, field, value = ARGV[i + 1 + j * 3], ARGV[i + 2 + j * 3], ARGV[i + 3 + j * 3]
+  if op == 'add' then
+    redis.call('HINCRBYFLOAT', KEYS[5], field, value)
+  else
+    redis.call('HSET', KEYS[5], field, value)
+  end
 end
 return 1
