@@ -9,16 +9,25 @@ cd "$(dirname "$0")/.."
 declare -A provides=([redis-server]=redis-server [zfs-fuse]=zfs-fuse [btrfs-progs]=mkfs.btrfs
   [swift]=swift-config [swift-proxy]=swift-proxy-server [swift-object]=swift-object-server
   [swift-container]=swift-container-server [swift-account]=swift-account-server [memcached]=memcached
-  [qemu-system-x86]=qemu-system-x86_64 [debootstrap]=debootstrap [strace]=strace [prometheus]=promtool)
+  [qemu-system-x86]=qemu-system-x86_64 [debootstrap]=debootstrap [strace]=strace [prometheus]=promtool
+  [python3-grpcio]=py:grpc [python3-grpc-tools]=py:grpc_tools)
 wanted=(redis-server)
 # the tests also need real zfs (zfs-fuse), btrfs, an S3-compatible server (Swift with s3api), and
 # for kernel OpenZFS a VM (qemu) whose image debootstrap builds; strace kills a dir receive at each
-# of its syscalls (test/dir-crash.test.ts); prometheus's promtool checks /metrics (test/metrics.test.ts)
-[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs swift swift-proxy swift-object swift-container swift-account memcached qemu-system-x86 debootstrap strace prometheus)
+# of its syscalls (test/dir-crash.test.ts); prometheus's promtool checks /metrics
+# (test/metrics.test.ts); protoc and Python's grpc are the API's other client
+# (test/proto-compat.test.ts)
+[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs swift swift-proxy swift-object swift-container swift-account memcached qemu-system-x86 debootstrap strace prometheus python3-grpcio python3-grpc-tools)
+
+# a program on PATH, or py:MODULE, a module of Debian's /usr/bin/python3
+present() {
+  if [[ $1 == py:* ]]; then /usr/bin/python3 -c "import ${1#py:}" >/dev/null 2>&1
+  else PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; fi
+}
 
 missing=()
 for pkg in "${wanted[@]}"; do
-  PATH="$PATH:/usr/sbin:/sbin" command -v "${provides[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+  present "${provides[$pkg]}" || missing+=("$pkg")
 done
 
 if ((${#missing[@]})); then

@@ -191,11 +191,11 @@ describe('WAL archiver through the engine', () => {
       assert.equal(await api.notifyLogEntries(log, B), 1);
       await until('both archived', async () => (await allPartitionStatus(engine)).filter((s) => s.nextLsn === 4 && s.state === 'Idle').length === 2, 30_000, 100);
       for (const dir of ['A', 'B']) assert.deepEqual(sinkKeys(join(d.path, dir), 's', 'o'), [1, 2, 3]);
-      const alpha = await api.getPartition('s', 'o', 'alpha');
+      const alpha = await api.getPartition({ storage: 's', partition: 'o', consumer: 'alpha' });
       assert.deepEqual([alpha.sink, alpha.consumer, alpha.archived], [A, 'alpha', 3]);
-      assert.equal((await api.getPartition('s', 'o', defaultConsumer(B))).sink, B);
-      await assert.rejects(api.getPartition('s', 'o'), /archived by 2 archivers/);
-      await assert.rejects(api.getPartition('s', 'o', 'nobody'), /no partition s\/o archived as consumer nobody/);
+      assert.equal((await api.getPartition({ storage: 's', partition: 'o', consumer: defaultConsumer(B) })).sink, B);
+      await assert.rejects(api.getPartition({ storage: 's', partition: 'o' }), /archived by 2 archivers/);
+      await assert.rejects(api.getPartition({ storage: 's', partition: 'o', consumer: 'nobody' }), /no partition s\/o archived as consumer nobody/);
     } finally {
       await engine.close();
       d.remove();

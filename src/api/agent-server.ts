@@ -6,7 +6,7 @@ import { createFileLogSource } from '../archiver/log-source/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
-import { bindServer, healthHandlers, newServer, serverKit } from '../grpc/server-kit.js';
+import { addStandardServices, bindServer, newServer, serverKit } from '../grpc/server-kit.js';
 import { writeHeadered } from '../grpc/chunk-stream.js';
 import { logSourceHandlers } from './log-source-handlers.js';
 import { ENDPOINT_SERVICE, serviceDefinition, type EndpointHandlers } from '../grpc/proto.js';
@@ -157,7 +157,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   const server = newServer();
   server.addService(serviceDefinition('endpoint'), impl);
-  server.addService(serviceDefinition('health'), healthHandlers(ENDPOINT_SERVICE));
+  addStandardServices(server, 'endpoint');
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--listen' });
   return { ...bound, endpoints: served, logRoot: logSource?.root ?? null };
 }

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { JobSpec } from '../jobs/spec.js';
-import type { Orchestrator, PartitionStatus, RunView, TargetView, TransitionEvent, WatchFilter, JobView } from '../service/views.js';
+import type { Orchestrator, PartitionReset, PartitionSelector, PartitionStatus, RunView, TargetView, TransitionEvent, WatchFilter, JobView } from '../service/views.js';
 import type { OrchestratorClient } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition__Output } from '../grpc/generated/ferry/v1/Transition.js';
 import { jobFromMsg, jobSpecToMsg, partitionFromMsg, runFromMsg, targetFromMsg, transitionFromMsg } from './orchestrator-messages.js';
@@ -23,6 +23,11 @@ export interface RemoteOrchestratorOptions {
 
 type Callback<Res> = (err: grpc.ServiceError | null, res?: Res) => void;
 type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<Res>) => unknown;
+
+/** A selector as GetPartitionRequest and ResetPartitionRequest carry it ("" for what is not given). */
+function selectorMsg(sel: PartitionSelector) {
+  return { storage: sel.storage, partition: sel.partition, consumer: sel.consumer ?? '', sink: sel.sink ?? '', log: sel.log ?? '' };
+}
 
 /** The Orchestrator over gRPC: what the CLI uses with --server. Errors come back typed (fromStatus). */
 export class RemoteOrchestrator implements Orchestrator {
@@ -90,8 +95,13 @@ export class RemoteOrchestrator implements Orchestrator {
     return res.partitions ?? 0;
   }
 
-  async getPartition(storage: string, partition: string, consumer?: string): Promise<PartitionStatus> {
-    return partitionFromMsg(await this.call('getPartition', { storage, partition, consumer: consumer ?? '' }, `getting partition ${storage}/${partition}`));
+  async getPartition(sel: PartitionSelector): Promise<PartitionStatus> {
+    return partitionFromMsg(await this.call('getPartition', selectorMsg(sel), `getting partition ${sel.storage}/${sel.partition}`));
+  }
+
+  async resetPartition(sel: PartitionSelector): Promise<PartitionReset> {
+    const res = await this.call<object, { id?: string; problem?: string }>('resetPartition', selectorMsg(sel), `resetting partition ${sel.storage}/${sel.partition}`);
+    return { id: res.id ?? '', problem: res.problem ?? '' };
   }
 
   async listPartitions(): Promise<PartitionStatus[]> {

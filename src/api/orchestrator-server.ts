@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
-import { backpressuredWriter, bindServer, healthHandlers, newServer, serverKit } from '../grpc/server-kit.js';
+import { addStandardServices, backpressuredWriter, bindServer, newServer, serverKit } from '../grpc/server-kit.js';
 import type { OrchestratorHandlers } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition } from '../grpc/generated/ferry/v1/Transition.js';
 import type { WatchTransitionsRequest__Output } from '../grpc/generated/ferry/v1/WatchTransitionsRequest.js';
@@ -13,7 +13,7 @@ import {
 import { invalidField } from '../grpc/status.js';
 import { quote } from '../errors/index.js';
 import type { JobSpec__Output } from '../grpc/generated/ferry/v1/JobSpec.js';
-import { integerField, jobNameField, logNameField, logRootField, runIdField, textField, textList } from './request-fields.js';
+import { integerField, jobNameField, logNameField, logRootField, partitionSelectorField, runIdField, textField, textList } from './request-fields.js';
 
 export interface OrchestratorServerOptions {
   orchestrator: Orchestrator;
@@ -80,10 +80,9 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     NotifyLogEntries: unary('NotifyLogEntries', async (req) => ({
       partitions: await api.notifyLogEntries(logRootField(req.log), textField(req.sink, 'sink'), req.consumer ? logNameField(req.consumer, 'consumer') : undefined),
     })),
-    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(
-      logNameField(req.storage, 'storage'), logNameField(req.partition, 'partition'), req.consumer ? logNameField(req.consumer, 'consumer') : undefined,
-    ))),
+    GetPartition: unary('GetPartition', async (req) => partitionToMsg(await api.getPartition(partitionSelectorField(req)))),
     ListPartitions: unary('ListPartitions', async () => ({ partitions: (await api.listPartitions()).map(partitionToMsg) })),
+    ResetPartition: unary('ResetPartition', async (req) => api.resetPartition(partitionSelectorField(req))),
 
     WatchTransitions: (call: grpc.ServerWritableStream<WatchTransitionsRequest__Output, Transition>) => {
       const gone = new AbortController();
@@ -113,7 +112,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
 
   const server = newServer();
   server.addService(serviceDefinition('orchestrator'), impl);
-  server.addService(serviceDefinition('health'), healthHandlers(ORCHESTRATOR_SERVICE));
+  addStandardServices(server, 'orchestrator');
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--grpc' });
   return {
     ...bound,

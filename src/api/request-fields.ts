@@ -1,6 +1,7 @@
 import { logNameProblem, type LogNameKind } from '../archiver/log-source/names.js';
 import { isRemoteLogSource } from '../archiver/open-log-source.js';
 import { isAbsolute } from 'node:path';
+import type { PartitionSelector } from '../archiver/partition-select.js';
 import { invalidField, quote } from '../errors/index.js';
 import { jobNameProblem } from '../jobs/spec.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -120,4 +121,15 @@ export function integerField(value: unknown, field: string, min = 0): number {
     throw invalidField(field, `must be an integer >= ${min} (and at most 2^53 - 1), not ${typeof value === 'number' ? String(value) : quote(value ?? 'absent', 40)}`);
   }
   return n;
+}
+
+/** GetPartition's and ResetPartition's selection of one archiver: names by the log source's rules, sink and log as free text. */
+export function partitionSelectorField(req: { storage?: string; partition?: string; consumer?: string; sink?: string; log?: string }): PartitionSelector {
+  return {
+    storage: logNameField(req.storage, 'storage'),
+    partition: logNameField(req.partition, 'partition'),
+    ...(req.consumer ? { consumer: logNameField(req.consumer, 'consumer') } : {}),
+    ...(req.sink ? { sink: textField(req.sink, 'sink') } : {}),
+    ...(req.log ? { log: textField(req.log, 'log') } : {}),
+  };
 }

@@ -43,7 +43,7 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
       if (existing) {
         if (existing.sha256 !== sha256) {
           throw new PermanentError(
-            `entry ${input.lsn} of ${input.storage}/${input.partition} is already in the sink as ${key} with different content (sha256 ${existing.sha256}, local ${sha256}); ferry never overwrites an archived entry: inspect both, remove the wrong one, then reset the partition`,
+            `entry ${input.lsn} of ${input.storage}/${input.partition} is already in the sink as ${key} with different content (sha256 ${existing.sha256}, local ${sha256}); ferry never overwrites an archived entry: inspect both, remove the wrong one, then run \`ferry archive reset ${input.storage}/${input.partition} --consumer ${input.consumer ?? LEGACY_CONSUMER}\` (ResetPartition)`,
             { code: 'CHECKSUM_MISMATCH' },
           );
         }

@@ -30,6 +30,11 @@ export interface RestoreOptions {
   into: string;
   onProgress?: (p: RestoreProgress) => void;
   signal?: AbortSignal;
+  /**
+   * How the caller names `fromLsn` and `toLsn` in its errors, e.g. the CLI's `--from` and `--to-lsn`.
+   * @defaultValue { from: 'fromLsn', to: 'toLsn' }
+   */
+  flags?: { from: string; to: string };
 }
 
 export interface RestoreResult {
@@ -52,12 +57,13 @@ export interface RestoreResult {
  */
 export async function restorePartition(o: RestoreOptions): Promise<RestoreResult> {
   const { sink, storage, partition, signal } = o;
+  const flags = o.flags ?? { from: 'fromLsn', to: 'toLsn' };
   assertLogName('storage', storage);
   assertLogName('partition', partition);
-  if (o.fromLsn !== undefined) assertLsn(o.fromLsn, 'fromLsn');
-  if (o.toLsn !== undefined) assertLsn(o.toLsn, 'toLsn');
+  if (o.fromLsn !== undefined) assertLsn(o.fromLsn, flags.from);
+  if (o.toLsn !== undefined) assertLsn(o.toLsn, flags.to);
   if (o.fromLsn !== undefined && o.toLsn !== undefined && o.fromLsn > o.toLsn) {
-    throw new InvalidArgumentError(`invalid LSN range: fromLsn ${o.fromLsn} is above toLsn ${o.toLsn}`, { code: 'INVALID_LSN' });
+    throw new InvalidArgumentError(`invalid LSN range: ${flags.from} ${o.fromLsn} is above ${flags.to} ${o.toLsn}`, { code: 'INVALID_LSN' });
   }
   if (typeof o.into !== 'string' || o.into.length === 0) {
     throw new InvalidArgumentError(`invalid restore target ${JSON.stringify(o.into)}: must be a directory path`, { code: 'INVALID_ARGUMENT' });
@@ -91,7 +97,7 @@ export async function restorePartition(o: RestoreOptions): Promise<RestoreResult
     const kept = restored > 0
       ? `entries ${firstLsn}..${lsn - 1} (${restored}) were restored into ${into} and stay there`
       : `nothing was restored into ${into}`;
-    const next = after !== undefined ? `; the next archived LSN is ${after} (restore from there with fromLsn ${after})` : '';
+    const next = after !== undefined ? `; the next archived LSN is ${after} (restore from there with ${flags.from} ${after})` : '';
     return new PermanentError(`gap in the archive of ${where}: LSN ${lsn} is not archived, restore stopped; ${kept}${next}`, {
       code: 'GAP',
       details: { storage, partition, sink: sink.url, missingLsn: lsn, restored, firstLsn, lastRestoredLsn: restored > 0 ? lsn - 1 : null, nextArchivedLsn: after ?? null },

@@ -9,11 +9,10 @@ import { demo } from './commands/demo.js';
 import { replicateAndWait } from './commands/replicate.js';
 import { destroySnapshot, list, snapshot } from '../storage/snapshots.js';
 import { archive, formatPartitions } from './commands/archive.js';
-import { allPartitionStatus } from '../archiver/coordinator.js';
-import { openSink } from '../archiver/sinks/index.js';
 import { openLogSource } from '../archiver/open-log-source.js';
 import { archiveTargetIdentity } from '../archiver/archive-target.js';
-import { restorePartition } from '../archiver/restore.js';
+import { restoreCommand, type RestoreFlags } from './commands/restore.js';
+import { archiveReset } from './commands/archive-reset.js';
 import { parseListenAddress } from '../observability/metrics-server.js';
 import { createLogger } from '../util/logger.js';
 import { readTokenFile } from '../grpc/auth.js';
@@ -229,9 +228,10 @@ addServerOptions(program.command('watch')
     });
   });
 
-program.command('archive')
-  .description('archive every committed WAL entry of a log source to a sink, in LSN order per partition; `ferry archive status` shows partitions')
-  .argument('[status]', 'show the partitions instead of archiving')
+addServerOptions(program.command('archive')
+  .description('archive every committed WAL entry of a log source to a sink, in LSN order per partition; `ferry archive status` shows partitions; `ferry archive reset STORAGE/PARTITION` resumes a Failed one (--consumer, --sink, --log pick it when several archive it; --server works too)')
+  .argument('[status|reset]', 'show the partitions, or reset a Failed one, instead of archiving')
+  .argument('[partition]', 'with reset: STORAGE/PARTITION'))
   .option('--log <source>', 'log source: a root directory (docs/wal-log-source.md), or grpc://HOST:PORT of a `ferry agent --log-root` (token: FERRY_TOKEN_FILE)')
   .option('--sink <url>', 'file:///abs/path or s3://bucket/prefix?endpoint=URL')
   .option('--consumer <name>', 'the position this archiver moves in the log source ([A-Za-z0-9_-], up to 200); default: derived from the sink, so each sink has its own')
@@ -241,15 +241,16 @@ program.command('archive')
   .option('--retry-initial-ms <ms>', 'first backoff after a failure', positiveInt, 5000)
   .option('--retry-max-ms <ms>', 'longest backoff', positiveInt, 300000)
   .option('--json', 'print JSON')
-  .action(async (what: string | undefined, o: { log?: string; sink?: string; consumer?: string; workers: number; once?: boolean; interval: number; retryInitialMs: number; retryMaxMs: number; json?: boolean }) => {
-    if (what !== undefined && what !== 'status') throw new InvalidArgumentError(`unknown archive subcommand ${JSON.stringify(what)}: use \`ferry archive status\` or \`ferry archive --log DIR --sink URL\``, { code: 'INVALID_ARGUMENT' });
+  .action(async (what: string | undefined, partition: string | undefined, o: ServerOptions & { log?: string; sink?: string; consumer?: string; workers: number; once?: boolean; interval: number; retryInitialMs: number; retryMaxMs: number; json?: boolean }) => {
+    if (what === 'reset') return void (process.exitCode = await archiveReset(globals(), partition, o, (line) => process.stdout.write(`${line}\n`)));
+    if (what !== undefined && what !== 'status') throw new InvalidArgumentError(`unknown archive subcommand ${JSON.stringify(what)}: use \`ferry archive status\`, \`ferry archive reset STORAGE/PARTITION\` or \`ferry archive --log DIR --sink URL\``, { code: 'INVALID_ARGUMENT' });
     if (what === 'status') {
-      return withApp({ workers: false }, async (app) => {
-        const all = await allPartitionStatus(app.engine);
+      return void (process.exitCode = await withOrchestrator(globals(), o, async (api) => {
+        const all = await api.listPartitions();
         if (o.json) printJson({ partitions: all });
         else process.stdout.write(`${formatPartitions(all)}\n`);
         return EXIT.ok;
-      });
+      }));
     }
     if (!o.log) throw new InvalidArgumentError('--log <source> is required: the log source to archive (a directory or grpc://HOST:PORT)', { code: 'INVALID_ARGUMENT' });
     if (!o.sink) throw new InvalidArgumentError('--sink <url> is required: file:///abs/path or s3://bucket/prefix?endpoint=URL', { code: 'INVALID_ARGUMENT' });
@@ -268,7 +269,7 @@ program.command('archive')
   });
 
 program.command('restore')
-  .description('extract archived entries of one partition in LSN order into a directory; stops with an error at a gap')
+  .description('extract archived entries of one partition in LSN order into a directory; at a gap it stops and exits 1, naming the next archived LSN to go on from with --from')
   .requiredOption('--sink <url>', 'file:///abs/path or s3://bucket/prefix?endpoint=URL')
   .requiredOption('--storage <name>', 'storage name')
   .requiredOption('--partition <id>', 'partition id')
@@ -276,10 +277,8 @@ program.command('restore')
   .option('--to-lsn <lsn>', 'last LSN (default: the highest archived)', positiveInt)
   .requiredOption('--into <dir>', 'directory to write the entries into')
   .option('--json', 'print JSON')
-  .action(async (o: { sink: string; storage: string; partition: string; from?: number; toLsn?: number; into: string; json?: boolean }) => {
-    const r = await restorePartition({ sink: openSink(o.sink), storage: o.storage, partition: o.partition, fromLsn: o.from, toLsn: o.toLsn, into: o.into });
-    if (o.json) printJson(r);
-    else process.stdout.write(`restored ${r.restored} entries (LSN ${r.firstLsn}..${r.lastLsn}) into ${o.into}\n`);
+  .action(async (o: RestoreFlags) => {
+    process.exitCode = await restoreCommand(o, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
   });
 
 addWorkerOptions(program.command('worker')

@@ -43,21 +43,31 @@ const SERVICES: Record<ServiceKind, { file: string; name: string }> = {
 export const ENDPOINT_SERVICE = SERVICES.endpoint.name;
 export const ORCHESTRATOR_SERVICE = SERVICES.orchestrator.name;
 
-const loaded: Partial<Constructors> = {};
+let loaded: grpc.GrpcObject | null = null;
 
 /**
- * The service's client constructor, its .proto loaded on first use and kept for the process. Each
- * file is loaded on its own: endpoint.proto and orchestrator.proto both declare messages of
- * ferry.v1 (GetPartitionRequest), which one protobuf root rejects as duplicates; and a process
- * loads only what it serves or calls (the CLI with --server never parses endpoint.proto).
+ * Every .proto of the API loaded together, once per process: message names are unique across
+ * proto/ (buf lint and test/proto-compat.test.ts check it), so they share one root.
  */
+function load(): grpc.GrpcObject {
+  return (loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync(Object.values(SERVICES).map((s) => s.file), LOADER_OPTIONS)));
+}
+
+/** The full name of a service kind (ferry.v1.Endpoint). */
+export function serviceName(kind: ServiceKind): string {
+  return SERVICES[kind].name;
+}
+
+/** The .proto file of a service kind, relative to PROTO_ROOT. */
+export function protoFileOf(kind: ServiceKind): string {
+  return SERVICES[kind].file;
+}
+
+/** The service's client constructor (with its `service` definition). */
 function constructor<K extends ServiceKind>(kind: K): Constructors[K] {
-  const cached = loaded[kind];
-  if (cached) return cached;
-  const { file, name } = SERVICES[kind];
-  let node: unknown = grpc.loadPackageDefinition(protoLoader.loadSync(file, LOADER_OPTIONS));
-  for (const part of name.split('.')) node = (node as Record<string, unknown>)[part];
-  return (loaded[kind] = node as Constructors[K]);
+  let node: unknown = load();
+  for (const part of SERVICES[kind].name.split('.')) node = (node as Record<string, unknown>)[part];
+  return node as Constructors[K];
 }
 
 /** What server.addService takes for the service. */

@@ -3,7 +3,8 @@ import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
 import type { Logger } from '../util/logger.js';
 import { bearerMatches } from './auth.js';
 import { KEEPALIVE_OPTIONS } from './progress.js';
-import type { HealthHandlers } from './proto.js';
+import { serviceDefinition, serviceName, type HealthHandlers } from './proto.js';
+import { addReflection } from './reflection.js';
 import { toStatus, unauthenticated, type StatusError } from './status.js';
 
 /**
@@ -77,6 +78,16 @@ export function healthHandlers(service: string): HealthHandlers {
       else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(asked)}` });
     },
   };
+}
+
+/**
+ * What both servers answer without a token, besides `service` itself: grpc.health.v1.Health/Check
+ * (SERVING for `service` and ""), and server reflection of `service` and Health.
+ */
+export function addStandardServices(server: grpc.Server, kind: 'endpoint' | 'orchestrator'): void {
+  const service = serviceName(kind);
+  server.addService(serviceDefinition('health'), healthHandlers(service));
+  addReflection(server, kind, [service, serviceName('health')]);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { JobContext } from '../../machines/job.js';
 import type { ReplicationContext } from '../../machines/replication.js';
-import { allPartitionStatus, partitionStatusesOf, removeSinkOrphans, scanAndNotify } from '../archiver/coordinator.js';
+import { allPartitionStatus, removeSinkOrphans, scanAndNotify } from '../archiver/coordinator.js';
+import { resetPartition, selectPartition, type PartitionSelector } from '../archiver/partition-select.js';
 import { logNameProblem } from '../archiver/log-source/names.js';
 import { openLogSource } from '../archiver/open-log-source.js';
 import { openSink } from '../archiver/sinks/index.js';
@@ -21,6 +22,11 @@ import type { TransitionEvent } from '../engine/types.js';
 function required(value: string | undefined, field: string): string {
   if (!value) throw invalidField(field, 'required');
   return value;
+}
+
+/** A selector with its names required (INVALID_ARGUMENT naming the field otherwise). */
+function selectorOf(sel: PartitionSelector): PartitionSelector {
+  return { ...sel, storage: required(sel.storage, 'storage'), partition: required(sel.partition, 'partition') };
 }
 
 export interface LocalOrchestratorDeps {
@@ -162,14 +168,12 @@ export class LocalOrchestrator implements Orchestrator {
     return parts.length;
   }
 
-  async getPartition(storage: string, partition: string, consumer?: string) {
-    const all = await partitionStatusesOf(this.d.engine, required(storage, 'storage'), required(partition, 'partition'));
-    const matching = consumer ? all.filter((s) => s.consumer === consumer) : all;
-    if (!matching.length) throw notFound(`no partition ${storage}/${partition}${consumer ? ` archived as consumer ${consumer}` : ''}; see \`ferry archive status\``);
-    if (matching.length > 1) {
-      throw invalidField('consumer', `${storage}/${partition} is archived by ${matching.length} archivers (${matching.map((s) => `${s.consumer} into ${s.sink}`).join(', ')}): give the consumer of one (ListPartitions shows them all)`);
-    }
-    return matching[0];
+  getPartition(sel: PartitionSelector) {
+    return selectPartition(this.d.engine, selectorOf(sel));
+  }
+
+  resetPartition(sel: PartitionSelector) {
+    return resetPartition(this.d.engine, selectorOf(sel));
   }
 
   listPartitions() {

@@ -1,4 +1,5 @@
 import type { PartitionStatus } from '../archiver/coordinator.js';
+import type { PartitionReset, PartitionSelector } from '../archiver/partition-select.js';
 import type { TransitionEvent } from '../engine/types.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { FilesystemReport } from '../replication/report.js';
@@ -58,7 +59,7 @@ export interface WatchFilter {
   afterId?: string;
 }
 
-export type { PartitionStatus, TransitionEvent };
+export type { PartitionReset, PartitionSelector, PartitionStatus, TransitionEvent };
 
 /** Pure: whether a transition passes a watch filter. */
 export function matchesFilter(e: TransitionEvent, f: WatchFilter): boolean {
@@ -80,9 +81,11 @@ export interface Orchestrator {
   listTargets(): Promise<TargetView[]>;
   /** `consumer`: the position the archiver moves in the log source; default: derived from the sink */
   notifyLogEntries(log: string, sink: string, consumer?: string): Promise<number>;
-  /** `consumer` picks one when several archivers (sinks, consumers) archive the partition */
-  getPartition(storage: string, partition: string, consumer?: string): Promise<PartitionStatus>;
+  /** the one archiver of a partition; `consumer`, `sink` and `log` pick one when several archive it */
+  getPartition(sel: PartitionSelector): Promise<PartitionStatus>;
   listPartitions(): Promise<PartitionStatus[]>;
+  /** resumes a Failed archiver (selected as by getPartition) after a person fixed the cause */
+  resetPartition(sel: PartitionSelector): Promise<PartitionReset>;
   /** calls onEvent for every matching transition until the signal aborts */
   watchTransitions(filter: WatchFilter, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;

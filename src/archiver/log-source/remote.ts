@@ -4,8 +4,8 @@ import { InvalidArgumentError, TemporaryError } from '../../errors/index.js';
 import { agentAddress } from '../../storage/endpoint.js';
 import { readHeadered } from '../../grpc/chunk-stream.js';
 import type { AcknowledgeResponse__Output } from '../../grpc/generated/ferry/v1/AcknowledgeResponse.js';
-import type { GetPartitionResponse__Output } from '../../grpc/generated/ferry/v1/GetPartitionResponse.js';
-import type { ListPartitionsResponse__Output } from '../../grpc/generated/ferry/v1/ListPartitionsResponse.js';
+import type { EndpointGetPartitionResponse__Output } from '../../grpc/generated/ferry/v1/EndpointGetPartitionResponse.js';
+import type { EndpointListPartitionsResponse__Output } from '../../grpc/generated/ferry/v1/EndpointListPartitionsResponse.js';
 import type { PartitionState__Output } from '../../grpc/generated/ferry/v1/PartitionState.js';
 import type { PruneResponse__Output } from '../../grpc/generated/ferry/v1/PruneResponse.js';
 import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from '../../grpc/remote-call.js';
@@ -69,13 +69,13 @@ export function createRemoteLogSource(logUrl: string, opts: RemoteLogSourceOptio
 
     async listPartitions() {
       const where = `listing log partitions of ${url}`;
-      const res = await unary<ListPartitionsResponse__Output>(where, (md, co, cb) => client().listPartitions({}, md, co, cb));
+      const res = await unary<EndpointListPartitionsResponse__Output>(where, (md, co, cb) => client().listPartitions({}, md, co, cb));
       return (res.partitions ?? []).map((m) => stateFromMsg(m, where));
     },
 
     async partitionState(p) {
       const where = `reading log partition ${name(p)}`;
-      const res = await unary<GetPartitionResponse__Output>(where, (md, co, cb) => client().getPartition(ref(p), md, co, cb));
+      const res = await unary<EndpointGetPartitionResponse__Output>(where, (md, co, cb) => client().getPartition(ref(p), md, co, cb));
       return stateFromMsg(res.partition, where);
     },
 

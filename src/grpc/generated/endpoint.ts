@@ -6,12 +6,12 @@ import type { AcknowledgeResponse as _ferry_v1_AcknowledgeResponse, AcknowledgeR
 import type { DestroySnapshotRequest as _ferry_v1_DestroySnapshotRequest, DestroySnapshotRequest__Output as _ferry_v1_DestroySnapshotRequest__Output } from './ferry/v1/DestroySnapshotRequest.js';
 import type { DestroySnapshotResponse as _ferry_v1_DestroySnapshotResponse, DestroySnapshotResponse__Output as _ferry_v1_DestroySnapshotResponse__Output } from './ferry/v1/DestroySnapshotResponse.js';
 import type { EndpointClient as _ferry_v1_EndpointClient, EndpointDefinition as _ferry_v1_EndpointDefinition } from './ferry/v1/Endpoint.js';
-import type { GetPartitionRequest as _ferry_v1_GetPartitionRequest, GetPartitionRequest__Output as _ferry_v1_GetPartitionRequest__Output } from './ferry/v1/GetPartitionRequest.js';
-import type { GetPartitionResponse as _ferry_v1_GetPartitionResponse, GetPartitionResponse__Output as _ferry_v1_GetPartitionResponse__Output } from './ferry/v1/GetPartitionResponse.js';
+import type { EndpointGetPartitionRequest as _ferry_v1_EndpointGetPartitionRequest, EndpointGetPartitionRequest__Output as _ferry_v1_EndpointGetPartitionRequest__Output } from './ferry/v1/EndpointGetPartitionRequest.js';
+import type { EndpointGetPartitionResponse as _ferry_v1_EndpointGetPartitionResponse, EndpointGetPartitionResponse__Output as _ferry_v1_EndpointGetPartitionResponse__Output } from './ferry/v1/EndpointGetPartitionResponse.js';
+import type { EndpointListPartitionsRequest as _ferry_v1_EndpointListPartitionsRequest, EndpointListPartitionsRequest__Output as _ferry_v1_EndpointListPartitionsRequest__Output } from './ferry/v1/EndpointListPartitionsRequest.js';
+import type { EndpointListPartitionsResponse as _ferry_v1_EndpointListPartitionsResponse, EndpointListPartitionsResponse__Output as _ferry_v1_EndpointListPartitionsResponse__Output } from './ferry/v1/EndpointListPartitionsResponse.js';
 import type { ListFilesystemsRequest as _ferry_v1_ListFilesystemsRequest, ListFilesystemsRequest__Output as _ferry_v1_ListFilesystemsRequest__Output } from './ferry/v1/ListFilesystemsRequest.js';
 import type { ListFilesystemsResponse as _ferry_v1_ListFilesystemsResponse, ListFilesystemsResponse__Output as _ferry_v1_ListFilesystemsResponse__Output } from './ferry/v1/ListFilesystemsResponse.js';
-import type { ListPartitionsRequest as _ferry_v1_ListPartitionsRequest, ListPartitionsRequest__Output as _ferry_v1_ListPartitionsRequest__Output } from './ferry/v1/ListPartitionsRequest.js';
-import type { ListPartitionsResponse as _ferry_v1_ListPartitionsResponse, ListPartitionsResponse__Output as _ferry_v1_ListPartitionsResponse__Output } from './ferry/v1/ListPartitionsResponse.js';
 import type { ListVersionsRequest as _ferry_v1_ListVersionsRequest, ListVersionsRequest__Output as _ferry_v1_ListVersionsRequest__Output } from './ferry/v1/ListVersionsRequest.js';
 import type { ListVersionsResponse as _ferry_v1_ListVersionsResponse, ListVersionsResponse__Output as _ferry_v1_ListVersionsResponse__Output } from './ferry/v1/ListVersionsResponse.js';
 import type { PartitionState as _ferry_v1_PartitionState, PartitionState__Output as _ferry_v1_PartitionState__Output } from './ferry/v1/PartitionState.js';
@@ -45,12 +45,12 @@ export interface ProtoGrpcType {
       DestroySnapshotRequest: MessageTypeDefinition<_ferry_v1_DestroySnapshotRequest, _ferry_v1_DestroySnapshotRequest__Output>
       DestroySnapshotResponse: MessageTypeDefinition<_ferry_v1_DestroySnapshotResponse, _ferry_v1_DestroySnapshotResponse__Output>
       Endpoint: SubtypeConstructor<typeof grpc.Client, _ferry_v1_EndpointClient> & { service: _ferry_v1_EndpointDefinition }
-      GetPartitionRequest: MessageTypeDefinition<_ferry_v1_GetPartitionRequest, _ferry_v1_GetPartitionRequest__Output>
-      GetPartitionResponse: MessageTypeDefinition<_ferry_v1_GetPartitionResponse, _ferry_v1_GetPartitionResponse__Output>
+      EndpointGetPartitionRequest: MessageTypeDefinition<_ferry_v1_EndpointGetPartitionRequest, _ferry_v1_EndpointGetPartitionRequest__Output>
+      EndpointGetPartitionResponse: MessageTypeDefinition<_ferry_v1_EndpointGetPartitionResponse, _ferry_v1_EndpointGetPartitionResponse__Output>
+      EndpointListPartitionsRequest: MessageTypeDefinition<_ferry_v1_EndpointListPartitionsRequest, _ferry_v1_EndpointListPartitionsRequest__Output>
+      EndpointListPartitionsResponse: MessageTypeDefinition<_ferry_v1_EndpointListPartitionsResponse, _ferry_v1_EndpointListPartitionsResponse__Output>
       ListFilesystemsRequest: MessageTypeDefinition<_ferry_v1_ListFilesystemsRequest, _ferry_v1_ListFilesystemsRequest__Output>
       ListFilesystemsResponse: MessageTypeDefinition<_ferry_v1_ListFilesystemsResponse, _ferry_v1_ListFilesystemsResponse__Output>
-      ListPartitionsRequest: MessageTypeDefinition<_ferry_v1_ListPartitionsRequest, _ferry_v1_ListPartitionsRequest__Output>
-      ListPartitionsResponse: MessageTypeDefinition<_ferry_v1_ListPartitionsResponse, _ferry_v1_ListPartitionsResponse__Output>
       ListVersionsRequest: MessageTypeDefinition<_ferry_v1_ListVersionsRequest, _ferry_v1_ListVersionsRequest__Output>
       ListVersionsResponse: MessageTypeDefinition<_ferry_v1_ListVersionsResponse, _ferry_v1_ListVersionsResponse__Output>
       PartitionState: MessageTypeDefinition<_ferry_v1_PartitionState, _ferry_v1_PartitionState__Output>

@@ -23,6 +23,8 @@ import type { NotifyLogEntriesRequest as _ferry_v1_NotifyLogEntriesRequest, Noti
 import type { NotifyLogEntriesResponse as _ferry_v1_NotifyLogEntriesResponse, NotifyLogEntriesResponse__Output as _ferry_v1_NotifyLogEntriesResponse__Output } from './ferry/v1/NotifyLogEntriesResponse.js';
 import type { OrchestratorClient as _ferry_v1_OrchestratorClient, OrchestratorDefinition as _ferry_v1_OrchestratorDefinition } from './ferry/v1/Orchestrator.js';
 import type { Partition as _ferry_v1_Partition, Partition__Output as _ferry_v1_Partition__Output } from './ferry/v1/Partition.js';
+import type { ResetPartitionRequest as _ferry_v1_ResetPartitionRequest, ResetPartitionRequest__Output as _ferry_v1_ResetPartitionRequest__Output } from './ferry/v1/ResetPartitionRequest.js';
+import type { ResetPartitionResponse as _ferry_v1_ResetPartitionResponse, ResetPartitionResponse__Output as _ferry_v1_ResetPartitionResponse__Output } from './ferry/v1/ResetPartitionResponse.js';
 import type { RetryPolicy as _ferry_v1_RetryPolicy, RetryPolicy__Output as _ferry_v1_RetryPolicy__Output } from './ferry/v1/RetryPolicy.js';
 import type { Run as _ferry_v1_Run, Run__Output as _ferry_v1_Run__Output } from './ferry/v1/Run.js';
 import type { RunJobRequest as _ferry_v1_RunJobRequest, RunJobRequest__Output as _ferry_v1_RunJobRequest__Output } from './ferry/v1/RunJobRequest.js';
@@ -63,6 +65,8 @@ export interface ProtoGrpcType {
       NotifyLogEntriesResponse: MessageTypeDefinition<_ferry_v1_NotifyLogEntriesResponse, _ferry_v1_NotifyLogEntriesResponse__Output>
       Orchestrator: SubtypeConstructor<typeof grpc.Client, _ferry_v1_OrchestratorClient> & { service: _ferry_v1_OrchestratorDefinition }
       Partition: MessageTypeDefinition<_ferry_v1_Partition, _ferry_v1_Partition__Output>
+      ResetPartitionRequest: MessageTypeDefinition<_ferry_v1_ResetPartitionRequest, _ferry_v1_ResetPartitionRequest__Output>
+      ResetPartitionResponse: MessageTypeDefinition<_ferry_v1_ResetPartitionResponse, _ferry_v1_ResetPartitionResponse__Output>
       RetryPolicy: MessageTypeDefinition<_ferry_v1_RetryPolicy, _ferry_v1_RetryPolicy__Output>
       Run: MessageTypeDefinition<_ferry_v1_Run, _ferry_v1_Run__Output>
       RunJobRequest: MessageTypeDefinition<_ferry_v1_RunJobRequest, _ferry_v1_RunJobRequest__Output>

@@ -6,12 +6,12 @@ import type { AcknowledgeRequest as _ferry_v1_AcknowledgeRequest, AcknowledgeReq
 import type { AcknowledgeResponse as _ferry_v1_AcknowledgeResponse, AcknowledgeResponse__Output as _ferry_v1_AcknowledgeResponse__Output } from '../../ferry/v1/AcknowledgeResponse.js';
 import type { DestroySnapshotRequest as _ferry_v1_DestroySnapshotRequest, DestroySnapshotRequest__Output as _ferry_v1_DestroySnapshotRequest__Output } from '../../ferry/v1/DestroySnapshotRequest.js';
 import type { DestroySnapshotResponse as _ferry_v1_DestroySnapshotResponse, DestroySnapshotResponse__Output as _ferry_v1_DestroySnapshotResponse__Output } from '../../ferry/v1/DestroySnapshotResponse.js';
-import type { GetPartitionRequest as _ferry_v1_GetPartitionRequest, GetPartitionRequest__Output as _ferry_v1_GetPartitionRequest__Output } from '../../ferry/v1/GetPartitionRequest.js';
-import type { GetPartitionResponse as _ferry_v1_GetPartitionResponse, GetPartitionResponse__Output as _ferry_v1_GetPartitionResponse__Output } from '../../ferry/v1/GetPartitionResponse.js';
+import type { EndpointGetPartitionRequest as _ferry_v1_EndpointGetPartitionRequest, EndpointGetPartitionRequest__Output as _ferry_v1_EndpointGetPartitionRequest__Output } from '../../ferry/v1/EndpointGetPartitionRequest.js';
+import type { EndpointGetPartitionResponse as _ferry_v1_EndpointGetPartitionResponse, EndpointGetPartitionResponse__Output as _ferry_v1_EndpointGetPartitionResponse__Output } from '../../ferry/v1/EndpointGetPartitionResponse.js';
+import type { EndpointListPartitionsRequest as _ferry_v1_EndpointListPartitionsRequest, EndpointListPartitionsRequest__Output as _ferry_v1_EndpointListPartitionsRequest__Output } from '../../ferry/v1/EndpointListPartitionsRequest.js';
+import type { EndpointListPartitionsResponse as _ferry_v1_EndpointListPartitionsResponse, EndpointListPartitionsResponse__Output as _ferry_v1_EndpointListPartitionsResponse__Output } from '../../ferry/v1/EndpointListPartitionsResponse.js';
 import type { ListFilesystemsRequest as _ferry_v1_ListFilesystemsRequest, ListFilesystemsRequest__Output as _ferry_v1_ListFilesystemsRequest__Output } from '../../ferry/v1/ListFilesystemsRequest.js';
 import type { ListFilesystemsResponse as _ferry_v1_ListFilesystemsResponse, ListFilesystemsResponse__Output as _ferry_v1_ListFilesystemsResponse__Output } from '../../ferry/v1/ListFilesystemsResponse.js';
-import type { ListPartitionsRequest as _ferry_v1_ListPartitionsRequest, ListPartitionsRequest__Output as _ferry_v1_ListPartitionsRequest__Output } from '../../ferry/v1/ListPartitionsRequest.js';
-import type { ListPartitionsResponse as _ferry_v1_ListPartitionsResponse, ListPartitionsResponse__Output as _ferry_v1_ListPartitionsResponse__Output } from '../../ferry/v1/ListPartitionsResponse.js';
 import type { ListVersionsRequest as _ferry_v1_ListVersionsRequest, ListVersionsRequest__Output as _ferry_v1_ListVersionsRequest__Output } from '../../ferry/v1/ListVersionsRequest.js';
 import type { ListVersionsResponse as _ferry_v1_ListVersionsResponse, ListVersionsResponse__Output as _ferry_v1_ListVersionsResponse__Output } from '../../ferry/v1/ListVersionsResponse.js';
 import type { PruneRequest as _ferry_v1_PruneRequest, PruneRequest__Output as _ferry_v1_PruneRequest__Output } from '../../ferry/v1/PruneRequest.js';
@@ -63,17 +63,17 @@ export interface EndpointClient extends grpc.Client {
   /**
    * one partition's water marks and positions
    */
-  GetPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
-  GetPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
-  GetPartition(argument: _ferry_v1_GetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
-  GetPartition(argument: _ferry_v1_GetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  GetPartition(argument: _ferry_v1_EndpointGetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_EndpointGetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  GetPartition(argument: _ferry_v1_EndpointGetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_EndpointGetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  GetPartition(argument: _ferry_v1_EndpointGetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_EndpointGetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  GetPartition(argument: _ferry_v1_EndpointGetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_EndpointGetPartitionResponse__Output>): grpc.ClientUnaryCall;
   /**
    * one partition's water marks and positions
    */
-  getPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
-  getPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
-  getPartition(argument: _ferry_v1_GetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
-  getPartition(argument: _ferry_v1_GetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_GetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  getPartition(argument: _ferry_v1_EndpointGetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_EndpointGetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  getPartition(argument: _ferry_v1_EndpointGetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_EndpointGetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  getPartition(argument: _ferry_v1_EndpointGetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_EndpointGetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  getPartition(argument: _ferry_v1_EndpointGetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_EndpointGetPartitionResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * child filesystems of the endpoint root, sorted
@@ -93,17 +93,17 @@ export interface EndpointClient extends grpc.Client {
   /**
    * every partition of the log source with its water marks and consumer positions, sorted
    */
-  ListPartitions(argument: _ferry_v1_ListPartitionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
-  ListPartitions(argument: _ferry_v1_ListPartitionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
-  ListPartitions(argument: _ferry_v1_ListPartitionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
-  ListPartitions(argument: _ferry_v1_ListPartitionsRequest, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  ListPartitions(argument: _ferry_v1_EndpointListPartitionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_EndpointListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  ListPartitions(argument: _ferry_v1_EndpointListPartitionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_EndpointListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  ListPartitions(argument: _ferry_v1_EndpointListPartitionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_EndpointListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  ListPartitions(argument: _ferry_v1_EndpointListPartitionsRequest, callback: grpc.requestCallback<_ferry_v1_EndpointListPartitionsResponse__Output>): grpc.ClientUnaryCall;
   /**
    * every partition of the log source with its water marks and consumer positions, sorted
    */
-  listPartitions(argument: _ferry_v1_ListPartitionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
-  listPartitions(argument: _ferry_v1_ListPartitionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
-  listPartitions(argument: _ferry_v1_ListPartitionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
-  listPartitions(argument: _ferry_v1_ListPartitionsRequest, callback: grpc.requestCallback<_ferry_v1_ListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  listPartitions(argument: _ferry_v1_EndpointListPartitionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_EndpointListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  listPartitions(argument: _ferry_v1_EndpointListPartitionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_EndpointListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  listPartitions(argument: _ferry_v1_EndpointListPartitionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_EndpointListPartitionsResponse__Output>): grpc.ClientUnaryCall;
+  listPartitions(argument: _ferry_v1_EndpointListPartitionsRequest, callback: grpc.requestCallback<_ferry_v1_EndpointListPartitionsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * versions of one filesystem, oldest first; none if it has none or does not exist
@@ -221,7 +221,7 @@ export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
   /**
    * one partition's water marks and positions
    */
-  GetPartition: grpc.handleUnaryCall<_ferry_v1_GetPartitionRequest__Output, _ferry_v1_GetPartitionResponse>;
+  GetPartition: grpc.handleUnaryCall<_ferry_v1_EndpointGetPartitionRequest__Output, _ferry_v1_EndpointGetPartitionResponse>;
   
   /**
    * child filesystems of the endpoint root, sorted
@@ -231,7 +231,7 @@ export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
   /**
    * every partition of the log source with its water marks and consumer positions, sorted
    */
-  ListPartitions: grpc.handleUnaryCall<_ferry_v1_ListPartitionsRequest__Output, _ferry_v1_ListPartitionsResponse>;
+  ListPartitions: grpc.handleUnaryCall<_ferry_v1_EndpointListPartitionsRequest__Output, _ferry_v1_EndpointListPartitionsResponse>;
   
   /**
    * versions of one filesystem, oldest first; none if it has none or does not exist
@@ -274,9 +274,9 @@ export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
 export interface EndpointDefinition extends grpc.ServiceDefinition {
   Acknowledge: MethodDefinition<_ferry_v1_AcknowledgeRequest, _ferry_v1_AcknowledgeResponse, _ferry_v1_AcknowledgeRequest__Output, _ferry_v1_AcknowledgeResponse__Output>
   DestroySnapshot: MethodDefinition<_ferry_v1_DestroySnapshotRequest, _ferry_v1_DestroySnapshotResponse, _ferry_v1_DestroySnapshotRequest__Output, _ferry_v1_DestroySnapshotResponse__Output>
-  GetPartition: MethodDefinition<_ferry_v1_GetPartitionRequest, _ferry_v1_GetPartitionResponse, _ferry_v1_GetPartitionRequest__Output, _ferry_v1_GetPartitionResponse__Output>
+  GetPartition: MethodDefinition<_ferry_v1_EndpointGetPartitionRequest, _ferry_v1_EndpointGetPartitionResponse, _ferry_v1_EndpointGetPartitionRequest__Output, _ferry_v1_EndpointGetPartitionResponse__Output>
   ListFilesystems: MethodDefinition<_ferry_v1_ListFilesystemsRequest, _ferry_v1_ListFilesystemsResponse, _ferry_v1_ListFilesystemsRequest__Output, _ferry_v1_ListFilesystemsResponse__Output>
-  ListPartitions: MethodDefinition<_ferry_v1_ListPartitionsRequest, _ferry_v1_ListPartitionsResponse, _ferry_v1_ListPartitionsRequest__Output, _ferry_v1_ListPartitionsResponse__Output>
+  ListPartitions: MethodDefinition<_ferry_v1_EndpointListPartitionsRequest, _ferry_v1_EndpointListPartitionsResponse, _ferry_v1_EndpointListPartitionsRequest__Output, _ferry_v1_EndpointListPartitionsResponse__Output>
   ListVersions: MethodDefinition<_ferry_v1_ListVersionsRequest, _ferry_v1_ListVersionsResponse, _ferry_v1_ListVersionsRequest__Output, _ferry_v1_ListVersionsResponse__Output>
   Prune: MethodDefinition<_ferry_v1_PruneRequest, _ferry_v1_PruneResponse, _ferry_v1_PruneRequest__Output, _ferry_v1_PruneResponse__Output>
   ReadEntry: MethodDefinition<_ferry_v1_ReadEntryRequest, _ferry_v1_ReadEntryResponse, _ferry_v1_ReadEntryRequest__Output, _ferry_v1_ReadEntryResponse__Output>

@@ -35,7 +35,8 @@ export interface JobSpec {
   'concurrency'?: (number);
   'batch'?: (boolean);
   /**
-   * take a snapshot named <prefix><UTC time> of the sender before each run; empty = no snapshot
+   * take a snapshot named <prefix>_<UTC time> (e.g. nightly_20260301T120000Z) of the sender before
+   * each run; empty = no snapshot
    */
   'snapshotPrefix'?: (string);
   /**
@@ -77,7 +78,8 @@ export interface JobSpec__Output {
   'concurrency'?: (number);
   'batch'?: (boolean);
   /**
-   * take a snapshot named <prefix><UTC time> of the sender before each run; empty = no snapshot
+   * take a snapshot named <prefix>_<UTC time> (e.g. nightly_20260301T120000Z) of the sender before
+   * each run; empty = no snapshot
    */
   'snapshotPrefix'?: (string);
   /**

@@ -20,6 +20,8 @@ import type { ListTargetsResponse as _ferry_v1_ListTargetsResponse, ListTargetsR
 import type { NotifyLogEntriesRequest as _ferry_v1_NotifyLogEntriesRequest, NotifyLogEntriesRequest__Output as _ferry_v1_NotifyLogEntriesRequest__Output } from '../../ferry/v1/NotifyLogEntriesRequest.js';
 import type { NotifyLogEntriesResponse as _ferry_v1_NotifyLogEntriesResponse, NotifyLogEntriesResponse__Output as _ferry_v1_NotifyLogEntriesResponse__Output } from '../../ferry/v1/NotifyLogEntriesResponse.js';
 import type { Partition as _ferry_v1_Partition, Partition__Output as _ferry_v1_Partition__Output } from '../../ferry/v1/Partition.js';
+import type { ResetPartitionRequest as _ferry_v1_ResetPartitionRequest, ResetPartitionRequest__Output as _ferry_v1_ResetPartitionRequest__Output } from '../../ferry/v1/ResetPartitionRequest.js';
+import type { ResetPartitionResponse as _ferry_v1_ResetPartitionResponse, ResetPartitionResponse__Output as _ferry_v1_ResetPartitionResponse__Output } from '../../ferry/v1/ResetPartitionResponse.js';
 import type { Run as _ferry_v1_Run, Run__Output as _ferry_v1_Run__Output } from '../../ferry/v1/Run.js';
 import type { RunJobRequest as _ferry_v1_RunJobRequest, RunJobRequest__Output as _ferry_v1_RunJobRequest__Output } from '../../ferry/v1/RunJobRequest.js';
 import type { RunJobResponse as _ferry_v1_RunJobResponse, RunJobResponse__Output as _ferry_v1_RunJobResponse__Output } from '../../ferry/v1/RunJobResponse.js';
@@ -68,10 +70,18 @@ export interface OrchestratorClient extends grpc.Client {
   getJob(argument: _ferry_v1_GetJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   getJob(argument: _ferry_v1_GetJobRequest, callback: grpc.requestCallback<_ferry_v1_Job__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * one partition's archiver; NOT_FOUND when nothing archives it, INVALID_ARGUMENT (consumer) naming
+   * the archivers when several match
+   */
   GetPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   GetPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   GetPartition(argument: _ferry_v1_GetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   GetPartition(argument: _ferry_v1_GetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
+  /**
+   * one partition's archiver; NOT_FOUND when nothing archives it, INVALID_ARGUMENT (consumer) naming
+   * the archivers when several match
+   */
   getPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   getPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   getPartition(argument: _ferry_v1_GetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
@@ -156,6 +166,25 @@ export interface OrchestratorClient extends grpc.Client {
   notifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * after a person fixed what stopped a Failed partition (CHECKSUM_MISMATCH: the wrong object
+   * removed from the sink), resumes its archiver from the LSN it failed on; FAILED_PRECONDITION
+   * NOT_FAILED when it is not Failed; the same selection as GetPartition
+   */
+  ResetPartition(argument: _ferry_v1_ResetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ResetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  ResetPartition(argument: _ferry_v1_ResetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ResetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  ResetPartition(argument: _ferry_v1_ResetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ResetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  ResetPartition(argument: _ferry_v1_ResetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_ResetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * after a person fixed what stopped a Failed partition (CHECKSUM_MISMATCH: the wrong object
+   * removed from the sink), resumes its archiver from the LSN it failed on; FAILED_PRECONDITION
+   * NOT_FAILED when it is not Failed; the same selection as GetPartition
+   */
+  resetPartition(argument: _ferry_v1_ResetPartitionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ResetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  resetPartition(argument: _ferry_v1_ResetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_ResetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  resetPartition(argument: _ferry_v1_ResetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_ResetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  resetPartition(argument: _ferry_v1_ResetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_ResetPartitionResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * an invocation of the job now, whatever its schedule
    */
   RunJob(argument: _ferry_v1_RunJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_RunJobResponse__Output>): grpc.ClientUnaryCall;
@@ -215,6 +244,10 @@ export interface OrchestratorHandlers extends grpc.UntypedServiceImplementation 
   
   GetJob: grpc.handleUnaryCall<_ferry_v1_GetJobRequest__Output, _ferry_v1_Job>;
   
+  /**
+   * one partition's archiver; NOT_FOUND when nothing archives it, INVALID_ARGUMENT (consumer) naming
+   * the archivers when several match
+   */
   GetPartition: grpc.handleUnaryCall<_ferry_v1_GetPartitionRequest__Output, _ferry_v1_Partition>;
   
   /**
@@ -240,6 +273,13 @@ export interface OrchestratorHandlers extends grpc.UntypedServiceImplementation 
    * new WAL entries were committed in a log source: scan it now and archive them to the sink
    */
   NotifyLogEntries: grpc.handleUnaryCall<_ferry_v1_NotifyLogEntriesRequest__Output, _ferry_v1_NotifyLogEntriesResponse>;
+  
+  /**
+   * after a person fixed what stopped a Failed partition (CHECKSUM_MISMATCH: the wrong object
+   * removed from the sink), resumes its archiver from the LSN it failed on; FAILED_PRECONDITION
+   * NOT_FAILED when it is not Failed; the same selection as GetPartition
+   */
+  ResetPartition: grpc.handleUnaryCall<_ferry_v1_ResetPartitionRequest__Output, _ferry_v1_ResetPartitionResponse>;
   
   /**
    * an invocation of the job now, whatever its schedule
@@ -271,6 +311,7 @@ export interface OrchestratorDefinition extends grpc.ServiceDefinition {
   ListRuns: MethodDefinition<_ferry_v1_ListRunsRequest, _ferry_v1_ListRunsResponse, _ferry_v1_ListRunsRequest__Output, _ferry_v1_ListRunsResponse__Output>
   ListTargets: MethodDefinition<_ferry_v1_ListTargetsRequest, _ferry_v1_ListTargetsResponse, _ferry_v1_ListTargetsRequest__Output, _ferry_v1_ListTargetsResponse__Output>
   NotifyLogEntries: MethodDefinition<_ferry_v1_NotifyLogEntriesRequest, _ferry_v1_NotifyLogEntriesResponse, _ferry_v1_NotifyLogEntriesRequest__Output, _ferry_v1_NotifyLogEntriesResponse__Output>
+  ResetPartition: MethodDefinition<_ferry_v1_ResetPartitionRequest, _ferry_v1_ResetPartitionResponse, _ferry_v1_ResetPartitionRequest__Output, _ferry_v1_ResetPartitionResponse__Output>
   RunJob: MethodDefinition<_ferry_v1_RunJobRequest, _ferry_v1_RunJobResponse, _ferry_v1_RunJobRequest__Output, _ferry_v1_RunJobResponse__Output>
   SignalJob: MethodDefinition<_ferry_v1_SignalJobRequest, _ferry_v1_SignalJobResponse, _ferry_v1_SignalJobRequest__Output, _ferry_v1_SignalJobResponse__Output>
   WatchTransitions: MethodDefinition<_ferry_v1_WatchTransitionsRequest, _ferry_v1_Transition, _ferry_v1_WatchTransitionsRequest__Output, _ferry_v1_Transition__Output>

@@ -2,10 +2,10 @@
 
 import type { PartitionState as _ferry_v1_PartitionState, PartitionState__Output as _ferry_v1_PartitionState__Output } from '../../ferry/v1/PartitionState.js';
 
-export interface GetPartitionResponse {
-  'partition'?: (_ferry_v1_PartitionState | null);
+export interface EndpointListPartitionsResponse {
+  'partitions'?: (_ferry_v1_PartitionState)[];
 }
 
-export interface GetPartitionResponse__Output {
-  'partition'?: (_ferry_v1_PartitionState__Output);
+export interface EndpointListPartitionsResponse__Output {
+  'partitions'?: (_ferry_v1_PartitionState__Output)[];
 }

@@ -1,0 +1,8 @@
+// Original file: proto/ferry/v1/endpoint.proto
+
+
+export interface EndpointListPartitionsRequest {
+}
+
+export interface EndpointListPartitionsRequest__Output {
+}
