@@ -15,6 +15,7 @@ import { JobScheduler } from '../jobs/scheduler.js';
 import { JobStore } from '../jobs/store.js';
 import { invokeJob } from '../jobs/invoke.js';
 import { LocalOrchestrator } from '../service/local-orchestrator.js';
+import { ConfigStore } from '../config/store.js';
 import type { TargetView } from '../service/views.js';
 import { acquireRedis, type RedisHandle } from './redis-runtime.js';
 import { EXIT_FORCED, stoppedByClosedStdout, stopRequested } from './shutdown.js';
@@ -32,6 +33,8 @@ export interface App {
   metrics: FerryMetrics;
   jobs: JobStore;
   scheduler: JobScheduler;
+  /** what the last `ferry apply` recorded (docs/config.md) */
+  config: ConfigStore;
   /** jobs, runs, signals, partitions and transitions over this process's Redis */
   orchestrator: LocalOrchestrator;
   /** health of the agents behind grpc:// endpoints, shared in Redis (see docs/health.md) */
@@ -91,7 +94,7 @@ export async function openApp(g: GlobalOptions, opts: {
     stopRequested.removeEventListener('abort', onStop);
     return close();
   };
-  return { interrupted: stopRequested, engine, log, metrics, health, jobs, scheduler, orchestrator, close: closeApp };
+  return { interrupted: stopRequested, engine, log, metrics, health, jobs, scheduler, config: new ConfigStore(conn, g.prefix), orchestrator, close: closeApp };
 }
 
 /** The health records as the orchestrator shows them. */

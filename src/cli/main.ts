@@ -5,6 +5,7 @@ import { openApp, startAppWorkers, type App, type GlobalOptions } from './app.js
 import { formatReport, formatRun, formatRuns, formatTable, formatUnhealthy } from './format.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
 import { registerJobCommands } from './commands/jobs.js';
+import { loadConfig, registerConfigCommands, serveConfig } from './commands/config.js';
 import { demo } from './commands/demo.js';
 import { replicateAndWait } from './commands/replicate.js';
 import { destroySnapshot, list, snapshot } from '../storage/snapshots.js';
@@ -103,6 +104,8 @@ registerJobCommands(program, {
   globals, positiveInt, collect, printJson,
   exit: async (code) => { process.exitCode = await code; },
 });
+
+registerConfigCommands(program, { globals, printJson, exit: async (code) => { process.exitCode = await code; } });
 
 program.command('demo')
   .description('replicate sample data between two temporary dir endpoints: a full run, changes, an incremental run')
@@ -323,8 +326,11 @@ addTlsOptions(addWorkerOptions(program.command('serve')
   .option('--metrics <addr>', '[host:]port of /metrics and /healthz (host 127.0.0.1 unless given)', '127.0.0.1:9464')
   .option('--no-metrics', 'serve no metrics endpoint')
   .option('--inspect <port>', 'serve the Stately inspector on [host:]port (host 127.0.0.1 unless given) and feed it every process\'s transitions (from the transition log)'))
-  .option('--health-interval-ms <ms>', 'how often each healthy agent (grpc:// target) is health-checked; unhealthy ones follow their backoff', positiveInt, 10000))
-  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; healthIntervalMs: number } & WorkerFlags & TlsFlags) => {
+  .option('--health-interval-ms <ms>', 'how often each healthy agent (grpc:// target) is health-checked; unhealthy ones follow their backoff', positiveInt, 10000)
+  .option('--config <file>', 'apply this config file (docs/config.md) on start and on every SIGHUP, and run its archives'))
+  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; healthIntervalMs: number; config?: string } & WorkerFlags & TlsFlags) => {
+    // checked before Redis is reached: a bad file starts nothing
+    const desired = o.config === undefined ? null : await loadConfig(o.config);
     const grpcAt = o.grpc === undefined ? null : parseListenAddress(o.grpc, '--grpc', { allowPortZero: true });
     if (grpcAt && !o.tokenFile) throw new InvalidArgumentError('--grpc needs --token-file: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
     const token = grpcAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
@@ -333,6 +339,7 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
     const app = await openApp(globals(), { workers: false, graceful: true, metrics: serveMetrics() });
     let served: ServeHandle | null = null;
+    let configured: { stop(): Promise<void> } | null = null;
     try {
       served = await startServe(app, {
         // the API is started here, not in src/service: src/api sits above it
@@ -341,10 +348,12 @@ addTlsOptions(addWorkerOptions(program.command('serve')
         startWorkers: () => startAppWorkers(app, workerOptions(o)),
       });
       for (const line of served.lines) process.stdout.write(`${line}\n`);
+      if (desired) configured = await serveConfig(app, o.config!, desired, (line) => process.stdout.write(`${line}\n`));
       process.stderr.write(`ferry: serving (pid ${process.pid}); Ctrl-C to stop\n`);
       await untilStopRequested();
       process.stderr.write('ferry: stopping: waiting for running jobs to finish\n');
     } finally {
+      await configured?.stop();
       // a failed start has closed what it started (the app too)
       await served?.close();
       // a library may keep a handle open (the inspector client retries a lost connection every 5 s)
