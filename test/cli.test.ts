@@ -278,11 +278,30 @@ describe('the ferry command: its contract (usage errors, version, help, completi
     } finally {
       d.remove();
     }
-    const zsh = await ferry(['completion', 'zsh']);
-    assert.equal(zsh.code, 0, zsh.stderr);
-    assert.match(zsh.stdout, /^#compdef ferry\n/);
-    assert.match(zsh.stdout, /"job create\|--initial"\) values=\(most_recent all fail\)/);
-    assert.match(zsh.stdout, /compdef _ferry_complete ferry/);
+  });
+
+  it('ferry completion zsh: valid zsh that offers the same words (compadd and compdef stubbed: no terminal here)', async () => {
+    const script = await ferry(['completion', 'zsh']);
+    assert.equal(script.code, 0, script.stderr);
+    assert.match(script.stdout, /^#compdef ferry\n/);
+    const d = tempDir('zcompletion');
+    try {
+      const file = join(d.path, '_ferry');
+      writeFileSync(file, script.stdout);
+      assert.equal((await runProcess('zsh', ['-n', file])).code, 0, 'zsh -n');
+      // compadd prints the candidates it is given (zsh filters them by prefix itself)
+      const offered = async (...words: string[]) => {
+        const r = await runProcess('zsh', ['-fc', `compdef() { :; }; compadd() { print -l -- \${(P)2}; }; _files() { print FILES; }; source "$1"; shift; words=("$@"); CURRENT=$#; _ferry_complete`, 'x', file, ...words]);
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout.trim().split('\n');
+      };
+      assert.deepEqual((await offered('ferry', 'job', '')).filter((w) => !w.startsWith('-')), ['create', 'list', 'show', 'delete', 'run']);
+      assert.deepEqual(await offered('ferry', 'replicate', '--initial', ''), ['most_recent', 'all', 'fail']);
+      assert.deepEqual(await offered('ferry', 'restore', '--into', ''), ['FILES']);
+      assert.ok((await offered('ferry', '')).includes('completion'));
+    } finally {
+      d.remove();
+    }
   });
 
   it('LiveView redraws in place: each frame goes back over the last one and clears below it', async () => {
@@ -411,5 +430,27 @@ describe('the ferry command: jobs validated before state, --wait, status', () =>
     assert.ok((out.match(/^--- ferry status at /gm) ?? []).length >= 2, out);
     assert.match(out, /good\.\d{8}T\d{9}Z\s+job\s+Completed/);
     assert.doesNotMatch(out, /\x1b\[/, 'no terminal codes in a pipe');
+  });
+});
+
+describe('the ferry command on a terminal', () => {
+  let redis: EmbeddedRedis;
+  before(async () => { redis = await startTestRedis(); });
+  after(async () => { await redis.stop(); });
+
+  it('status --watch on a terminal (a pty from script(1)) redraws in place until Ctrl-C, then exits 0', async () => {
+    const child = spawn('script', ['-qefc', `${JSON.stringify(process.execPath)} bin/ferry.mjs status --watch --interval 1`, '/dev/null'], {
+      env: { ...process.env, REDIS_URL: redis.url, FERRY_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    const redraws = () => (out.match(/\x1b\[\d+F\x1b\[J/g) ?? []).length;
+    const deadline = Date.now() + 30_000;
+    while (redraws() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.stdin.write('\x03'); // Ctrl-C, through the terminal
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.ok(redraws() >= 2, JSON.stringify(out));
+    assert.match(out, /^\x1b\[Jferry status at \S+, every 1s \(Ctrl-C to stop\)\r\n\r\nno runs yet/);
+    assert.equal(code, 0);
   });
 });
