@@ -338,6 +338,16 @@ describe('gRPC servers against hostile clients', () => {
     watch.cancel();
     await stillServing();
   });
+
+  it('CreateJob names the field each problem is about (a relative sender: sender, not receivers[0]); WatchTransitions refuses unknown kinds', async () => {
+    const relative = await unary((md, o, cb) => orchClient.createJob({ spec: { name: 'j', sender: 'dir:relative', receivers: [`dir:${d.path}/q`] } }, md, o, cb));
+    assertRefused(relative, 'sender', 'CreateJob relative sender');
+    const cron = await unary((md, o, cb) => orchClient.createJob({ spec: { name: 'j', sender: endpoint, receivers: [`dir:${d.path}/q`], schedule: { cron: '99 * * * *' } } }, md, o, cb));
+    assertRefused(cron, 'schedule.cron', 'CreateJob cron out of range');
+    const kinds = await serverStream(orchClient.watchTransitions({ kinds: ['job', 'bogus'] }, bearer(), { deadline: Date.now() + DEADLINE_MS }));
+    assertRefused(kinds, 'kinds', 'WatchTransitions kinds bogus');
+    await stillServing();
+  });
 });
 
 describe('bounded status messages', () => {

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import type { Orchestrator } from '../service/views.js';
+import { watchKindsProblem, type Orchestrator } from '../service/views.js';
 import { addStandardServices, backpressuredWriter, bindServer, newServer, serverKit } from '../grpc/server-kit.js';
 import type { OrchestratorHandlers } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition } from '../grpc/generated/ferry/v1/Transition.js';
@@ -98,7 +98,8 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
         const afterId = textField(req.afterId, 'after_id', { optional: true, max: 64 });
         if (afterId && !STREAM_ID.test(afterId)) throw invalidField('after_id', `${quote(afterId)} is not an event id (digits, or digits-digits as events carry them)`);
         const kinds = textList((req.kinds ?? []).filter(Boolean), 'kinds', { max: 32, maxChars: 64 });
-        for (const k of kinds) if (!/^[a-z][a-z0-9-]*$/.test(k)) throw invalidField('kinds', `${quote(k)} is not a machine kind`);
+        const kindsProblem = watchKindsProblem(kinds);
+        if (kindsProblem !== null) throw invalidField('kinds', kindsProblem);
         const machineIds = textList((req.machineIds ?? []).filter(Boolean), 'machine_ids', { maxChars: 512 });
         await api.watchTransitions({ kinds, machineIds, afterId }, (e) => write(transitionToMsg(e)), ac.signal);
       })().then(() => {

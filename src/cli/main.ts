@@ -1,11 +1,16 @@
-import { Command, InvalidArgumentError as CommanderArgError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Option } from 'commander';
 import { FerryError, InvalidArgumentError } from '../errors/index.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import { openApp, startAppWorkers, type App, type GlobalOptions } from './app.js';
-import { formatReport, formatRun, formatRuns, formatTable, formatUnhealthy } from './format.js';
+import { formatReport, formatTable } from './format.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { loadConfig, registerConfigCommands, serveConfig } from './commands/config.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerCompletionCommand } from './commands/completion.js';
+import { addEndpointHelp } from './endpoint-help.js';
+import { FERRY_VERSION } from './version.js';
+import { MACHINE_KINDS } from '../service/views.js';
 import { demo } from './commands/demo.js';
 import { replicateAndWait } from './commands/replicate.js';
 import { destroySnapshot, list, snapshot } from '../storage/snapshots.js';
@@ -36,7 +41,10 @@ const program = new Command('ferry')
   .option('--key-prefix <prefix>', 'prefix of every Redis key and BullMQ queue', 'ferry')
   .option('--log-level <level>', 'pino log level on stderr (trace, debug, info, warn, error, silent)', process.env.FERRY_LOG_LEVEL ?? 'warn')
   .option('--shutdown-timeout-ms <ms>', 'after SIGINT/SIGTERM, exit anyway (status 130) if stopping takes longer; a second signal exits at once', (v) => positiveInt(v), DEFAULT_SHUTDOWN_TIMEOUT_MS)
-  .showHelpAfterError()
+  .version(FERRY_VERSION, '-V, --version', "print ferry's version")
+  // usage errors (unknown command or option, missing or bad argument) come back here to exit 2, not commander's 1
+  .exitOverride()
+  .showHelpAfterError('(add --help for usage)')
   .hook('preAction', () => installShutdown({ timeoutMs: (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs }));
 
 const globals = (): GlobalOptions => {
@@ -48,6 +56,12 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new CommanderArgError(`expected a positive integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** a machine kind as --kind takes it */
+function machineKind(v: string): string {
+  if (!(MACHINE_KINDS as readonly string[]).includes(v)) throw new CommanderArgError(`expected one of ${MACHINE_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** a repeatable option's values, in order */
@@ -119,7 +133,7 @@ program.command('demo')
 
 program.command('replicate')
   .description('replicate every filesystem of <sender> to <receiver> in one run; exit 0 only if it ends Completed')
-  .argument('<sender>', 'endpoint: dir:/abs/path')
+  .argument('<sender>', 'endpoint (forms below)')
   .argument('<receiver>', 'endpoint of the same kind; sender/a is replicated to receiver/a')
   .addOption(new Option('--initial <policy>', 'what to send to an empty receiver filesystem').choices(['most_recent', 'all', 'fail']).default('most_recent'))
   .option('--concurrency <n>', 'filesystems replicating at once', positiveInt, 4)
@@ -182,41 +196,12 @@ program.command('list')
     process.stdout.write(`${formatTable(rows)}\n`);
   });
 
-addServerOptions(program.command('status')
-  .description('show a run (job invocation or replication), or the latest runs and the unhealthy targets')
-  .argument('[run]', 'run id')
-  .option('--job <name>', 'only the invocations of this job')
-  .option('--limit <n>', 'runs to list', positiveInt, 20)
-  .option('--json', 'print JSON'))
-  .action(async (run: string | undefined, o: ServerOptions & { job?: string; limit: number; json?: boolean }) => {
-    process.exitCode = await withOrchestrator(globals(), o, async (api) => {
-      // agents that are down, whichever run waits for them: the first thing to fix
-      const [targets, view, runs] = await Promise.all([
-        api.listTargets(),
-        run ? api.getRun(run) : null,
-        run ? [] : api.listRuns({ job: o.job, limit: o.limit }),
-      ]);
-      const unhealthy = targets.filter((t) => !t.healthy);
-      const section = formatUnhealthy(targets);
-      if (view) {
-        if (o.json) printJson({ ...view, unhealthyTargets: unhealthy });
-        else process.stdout.write(`${formatRun(view)}\n${section ? `${section}\n` : ''}`);
-        return EXIT.ok;
-      }
-      if (o.json) printJson({ runs, unhealthyTargets: unhealthy });
-      else {
-        const lines = [runs.length ? formatRuns(runs) : 'no runs yet: start one with `ferry replicate SENDER RECEIVER`, `ferry job run JOB` or `ferry demo`'];
-        if (section) lines.push(section);
-        process.stdout.write(`${lines.join('\n')}\n`);
-      }
-      return EXIT.ok;
-    });
-  });
+registerStatusCommand(program, { globals, positiveInt, printJson });
 
 addServerOptions(program.command('watch')
   .description('print transition events as they are committed, one per line (Ctrl-C to stop)')
   .option('--from <id>', 'resume after this transition id ("0" = from the oldest kept)')
-  .option('--kind <kind>', 'only machines of this kind (job, replication, filesystem, partition); repeatable', collect, [] as string[])
+  .option('--kind <kind>', `only machines of this kind (${MACHINE_KINDS.join(', ')}); repeatable`, (v: string, prev: string[]) => collect(machineKind(v), prev), [] as string[])
   .option('--machine <id>', 'only this machine and its children; repeatable', collect, [] as string[])
   .option('--json', 'one JSON object per line'))
   .action(async (o: ServerOptions & { from?: string; kind: string[]; machine: string[]; json?: boolean }) => {
@@ -362,13 +347,20 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     process.exitCode = EXIT.ok;
   });
 
+registerCompletionCommand(program);
+addEndpointHelp(program);
+
 try {
   await program.parseAsync(process.argv);
   if (stoppedByClosedStdout()) process.exitCode = EXIT.ok;
 } catch (err) {
   // whatever failed after stdout's reader went away is of no interest to anyone
   if (stoppedByClosedStdout()) process.exit(EXIT.ok);
-  if (err instanceof FerryError) {
+  if (err instanceof CommanderError) {
+    // commander printed its message (or the help, or the version) already, unless an action threw it
+    if (err instanceof CommanderArgError) process.stderr.write(`ferry: ${err.message}\n`);
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (err instanceof FerryError) {
     process.stderr.write(`ferry: ${err.message}\n`);
     process.exitCode = err instanceof InvalidArgumentError || err.code === 'REDIS_MISSING' ? EXIT.usage : EXIT.error;
   } else {

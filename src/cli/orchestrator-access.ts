@@ -30,8 +30,10 @@ export function serverAddress(text: string): { address: string; tls: boolean } {
 /**
  * Runs `fn` against the orchestrator: over gRPC with --server, else over Redis (REDIS_URL or the
  * embedded one) in this process. Both answer the same views, so commands print them one way.
+ * `local.workers`: over Redis, this process also works on the queues (as `ferry replicate` does), so
+ * a command that waits for a run sees it end without a `ferry serve` or `ferry worker` running.
  */
-export async function withOrchestrator(g: GlobalOptions, o: ServerOptions, fn: (api: Orchestrator) => Promise<number>): Promise<number> {
+export async function withOrchestrator(g: GlobalOptions, o: ServerOptions, fn: (api: Orchestrator) => Promise<number>, local: { workers?: boolean } = {}): Promise<number> {
   if (o.server) {
     const file = o.tokenFile ?? process.env.FERRY_TOKEN_FILE;
     if (!file) throw new InvalidArgumentError('--server needs the server\'s token: --token-file FILE or FERRY_TOKEN_FILE', { code: 'TOKEN_MISSING' });
@@ -45,7 +47,7 @@ export async function withOrchestrator(g: GlobalOptions, o: ServerOptions, fn: (
       await api.close();
     }
   }
-  const app = await openApp(g, { workers: false, graceful: true });
+  const app = await openApp(g, { workers: !!local.workers, graceful: true });
   try {
     return await fn(app.orchestrator);
   } finally {

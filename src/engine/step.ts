@@ -183,7 +183,7 @@ export function createRecord(registry: Registry, clock: Clock, args: CreateArgs)
   const rec: MachineRecord = {
     kind: args.kind, id: args.id, parent: args.parent?.id ?? null, parentChildId: args.parent?.childId ?? null,
     parentKey: args.parent?.key ?? null, version: 1, defVersion: def.version, status: 'active', value: null, snapshot: null,
-    children: {}, timers: {}, spawned: [], stateSince: clock.now(), progress: {},
+    children: {}, timers: {}, spawned: [], stateSince: clock.now(), createdAt: clock.now(), progress: {},
   };
   const result: StepResult = { record: rec, snapshot: snap, outbox: [], log: [], applied: [], stale: [], stateDurations: [], unknownActions: [], steps: [], emitted: [], stats: [] };
   interpretActions(ctx, rec, actions as any, 1, result.outbox, result.unknownActions, result.emitted);

@@ -24,7 +24,7 @@ export function encodeRecord(rec: MachineRecord, withSnapshot: boolean): string[
   put('parent', rec.parent ?? ''); put('parentChildId', rec.parentChildId ?? ''); put('parentKey', rec.parentKey ?? '');
   put('version', String(rec.version)); put('defVersion', rec.defVersion); put('status', rec.status);
   put('value', JSON.stringify(rec.value)); put('children', JSON.stringify(rec.children)); put('timers', JSON.stringify(rec.timers));
-  put('spawned', JSON.stringify(rec.spawned)); put('stateSince', String(rec.stateSince));
+  put('spawned', JSON.stringify(rec.spawned)); put('stateSince', String(rec.stateSince)); put('createdAt', String(rec.createdAt));
   if (withSnapshot) put('snapshot', JSON.stringify(rec.snapshot));
   return out;
 }
@@ -45,7 +45,7 @@ export function decodeHash(h: Record<string, string>): MachineRecord | null {
     kind: h.kind, id: h.id, parent: h.parent || null, parentChildId: h.parentChildId || null, parentKey: h.parentKey || null,
     version: Number(h.version), defVersion: h.defVersion, status: h.status as MachineRecord['status'],
     value: parse('value', null), snapshot: parse('snapshot', undefined), children: parse('children', {}), timers: parse('timers', {}),
-    spawned: parse('spawned', []), stateSince: Number(h.stateSince ?? 0), progress,
+    spawned: parse('spawned', []), stateSince: Number(h.stateSince ?? 0), createdAt: Number(h.createdAt ?? 0), progress,
   };
 }
 

@@ -42,6 +42,8 @@ export interface MachineRecord {
   spawned: string[];
   /** ms since epoch the current state was entered */
   stateSince: number;
+  /** ms since epoch the machine was created (a child's too); 0 for records written before this field */
+  createdAt: number;
   /** live progress of running effects, by child id */
   progress: Record<string, EffectProgress>;
 }

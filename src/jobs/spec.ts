@@ -1,7 +1,11 @@
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import type { RetryPolicy } from '../../machines/retry.js';
-import { fieldOf, invalidField, quote } from '../errors/index.js';
-import { validateReplicateOptions } from '../replication/runs.js';
+import { CronExpressionParser } from 'cron-parser';
+import { InvalidArgumentError, quote, truncate } from '../errors/index.js';
+import { PROBLEM_CHARS } from '../errors/bounded.js';
+import { snapshotRegExp } from '../replication/planner.js';
+import { DEFAULT_RETRY } from '../replication/runs.js';
+import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
 
 /** A job as ferry stores it: what to replicate from one sender to every receiver, and when. */
 export interface JobSpec {
@@ -35,71 +39,153 @@ export function jobNameProblem(value: unknown): string | null {
 }
 const SNAPSHOT_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MIN_EVERY_MS = 1000;
+const MAX_RECEIVERS = 32;
+const POLICIES: readonly string[] = ['most_recent', 'all', 'fail'];
 
-/** Pure: a loose cron check (5 or 6 fields of cron characters); BullMQ's parser has the last word. */
-function looksLikeCron(pattern: string): boolean {
-  const fields = pattern.trim().split(/\s+/);
-  return (fields.length === 5 || fields.length === 6) && fields.every((f) => /^[0-9A-Za-z*/,?#LW-]+$/.test(f));
+/** One thing wrong with a spec: the field it is about (as the gRPC message spells it) and why. */
+export interface SpecProblem {
+  /** name, sender, receivers[1], schedule.cron, retry.max_ms... */
+  field: string;
+  message: string;
+}
+
+/** What checking a spec found: the spec with its defaults when nothing is wrong, else every problem. */
+export type SpecCheck = { spec: JobSpec; problems: [] } | { spec: null; problems: SpecProblem[] };
+
+/** Runs a check that throws InvalidArgumentError; its message becomes a problem of `field`. */
+function problemOf(field: string, check: () => unknown): SpecProblem | null {
+  try {
+    check();
+    return null;
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    return { field, message: err.message };
+  }
+}
+
+/** The sender and every receiver: valid endpoints, one storage kind, no receiver equal to the sender. */
+function endpointProblems(sender: string | undefined, receivers: string[]): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  let from: ReturnType<typeof parseEndpoint> | null = null;
+  if (!sender) out.push({ field: 'sender', message: 'required: the endpoint to replicate from' });
+  else {
+    const p = problemOf('sender', () => (from = parseEndpoint(sender)));
+    if (p) out.push(p);
+  }
+  if (!receivers.length) out.push({ field: 'receivers', message: 'at least one receiver is required' });
+  if (receivers.length > MAX_RECEIVERS) out.push({ field: 'receivers', message: `at most ${MAX_RECEIVERS} receivers, not ${receivers.length}` });
+  receivers.forEach((receiver, i) => {
+    const field = `receivers[${i}]`;
+    let to: ReturnType<typeof parseEndpoint> | null = null;
+    const p = problemOf(field, () => (to = parseEndpoint(receiver)));
+    if (p) return out.push(p);
+    if (!from || !to) return;
+    const [s, r]: ReturnType<typeof parseEndpoint>[] = [from, to];
+    const kind = problemOf(field, () => assertSameKind({ kind: s.kind, endpoint: sender! }, { kind: r.kind, endpoint: receiver }));
+    if (kind) out.push(kind);
+    else if (s.location === r.location) out.push({ field, message: `${quote(receiver)} is the sender itself` });
+  });
+  return out;
+}
+
+/** A whole number from 1 to `max`, or undefined (the default applies); else a problem. */
+function countProblem(field: string, value: unknown, max: number): SpecProblem | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= max) return null;
+  return { field, message: `must be a whole number from 1 to ${max}, not ${quote(value)}` };
+}
+
+/** Pure: the cron pattern as BullMQ's job scheduler reads it (cron-parser), or why not. */
+function cronProblem(pattern: string, timezone: string | undefined): string | null {
+  try {
+    // BullMQ parses with cron-parser too; `next()` also throws for a pattern that never fires (31 February)
+    CronExpressionParser.parse(pattern, timezone ? { tz: timezone } : {}).next();
+    return null;
+  } catch (err) {
+    return `${quote(pattern)} is not a cron pattern (${(err as Error).message}); use 5 or 6 fields, e.g. "*/15 * * * *"`;
+  }
+}
+
+function scheduleProblems(s: Partial<{ everyMs: number; cron: string; timezone: string }>): { schedule?: JobSchedule; problems: SpecProblem[] } {
+  const problems: SpecProblem[] = [];
+  const tz = s.timezone || undefined;
+  let tzOk = true;
+  if (tz) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+    } catch {
+      tzOk = false;
+      problems.push({ field: 'schedule.timezone', message: `${quote(tz)} is not an IANA time zone` });
+    }
+  }
+  if (s.cron && s.everyMs) problems.push({ field: 'schedule', message: 'give every_ms or cron, not both' });
+  if (s.cron) {
+    const cron = s.cron.trim();
+    const problem = cronProblem(cron, tzOk ? tz : undefined);
+    if (problem) problems.push({ field: 'schedule.cron', message: problem });
+    return { schedule: { cron, ...(tz ? { timezone: tz } : {}) }, problems };
+  }
+  if (tz) problems.push({ field: 'schedule.timezone', message: 'applies to a cron schedule only' });
+  if (s.everyMs) {
+    const every = Number(s.everyMs);
+    if (!Number.isSafeInteger(every) || every < MIN_EVERY_MS) problems.push({ field: 'schedule.every_ms', message: `must be a whole number of milliseconds, at least ${MIN_EVERY_MS}` });
+    return { schedule: { everyMs: every }, problems };
+  }
+  return { problems };
 }
 
 /**
- * Checks a job before anything is stored or scheduled; every problem names its field (as the gRPC
- * message and the CLI flag spell it: name, sender, receivers...). Returns the spec with defaults.
+ * Pure: checks a whole job before anything is stored or scheduled, and returns every problem with
+ * the field it is about (as the gRPC message spells it: name, sender, receivers[1], schedule.cron),
+ * or the spec with its defaults. The CLI, the gRPC CreateJob and the config file use this one check.
+ * Zero and empty values mean "the default", as in the gRPC messages.
  */
-export function validateJobSpec(raw: JobSpecInput): JobSpec {
+export function checkJobSpec(raw: JobSpecInput): SpecCheck {
+  const problems: SpecProblem[] = [];
+  const add = (p: SpecProblem | null) => { if (p) problems.push(p); };
   const name = raw.name ?? '';
   const nameProblem = jobNameProblem(name);
-  if (nameProblem !== null) throw invalidField('name', nameProblem);
-  if (!raw.sender) throw invalidField('sender', 'required: the endpoint to replicate from');
+  if (nameProblem !== null) add({ field: 'name', message: nameProblem });
   const receivers = [...new Set(raw.receivers ?? [])];
-  if (!receivers.length) throw invalidField('receivers', 'at least one receiver is required');
-  if (receivers.length > 32) throw invalidField('receivers', `at most 32 receivers, not ${receivers.length}`);
-  let first: ReturnType<typeof validateReplicateOptions> | null = null;
-  receivers.forEach((receiver, i) => {
-    try {
-      const input = validateReplicateOptions({
-        sender: raw.sender!, receiver, initial: raw.initial || undefined, concurrency: raw.concurrency || undefined,
-        filesystems: raw.filesystems || undefined, includeSnapshots: raw.includeSnapshots || undefined, excludeSnapshots: raw.excludeSnapshots || undefined,
-        batch: !!raw.batch, retry: stripZeros(raw.retry), runId: 'validation',
-      });
-      first ??= input;
-    } catch (err) {
-      // the replicate checks name CLI flags in their messages; the field they name becomes the job's field
-      const field = fieldOf(err) ?? 'spec';
-      throw invalidField(field === 'receiver' ? `receivers[${i}]` : field, (err as Error).message);
-    }
-  });
-  const base = first!;
+  problems.push(...endpointProblems(raw.sender, receivers));
+  const initial = raw.initial || 'most_recent';
+  if (!POLICIES.includes(initial)) add({ field: 'initial', message: `must be one of ${POLICIES.join(', ')}, not ${quote(initial)}` });
+  add(countProblem('concurrency', raw.concurrency || undefined, 1000));
+  add(problemOf('include_snapshots', () => snapshotRegExp('include_snapshots', raw.includeSnapshots || undefined)));
+  add(problemOf('exclude_snapshots', () => snapshotRegExp('exclude_snapshots', raw.excludeSnapshots || undefined)));
+  const retry = { ...DEFAULT_RETRY, ...stripZeros(raw.retry) };
+  add(countProblem('retry.initial_ms', retry.initialMs, 2 ** 31));
+  add(countProblem('retry.max_ms', retry.maxMs, 2 ** 31));
+  add(countProblem('retry.max_attempts', retry.maxAttempts, 1_000_000));
+  if (retry.maxMs < retry.initialMs) add({ field: 'retry.max_ms', message: `${retry.maxMs} is below retry.initial_ms ${retry.initialMs}` });
+  if (raw.snapshotPrefix && !SNAPSHOT_PREFIX.test(raw.snapshotPrefix)) {
+    add({ field: 'snapshot_prefix', message: `${quote(raw.snapshotPrefix)}: use 1 to 64 letters, digits, '_', '.', ':' or '-'` });
+  }
+  const sched = raw.schedule ? scheduleProblems(raw.schedule as Partial<{ everyMs: number; cron: string; timezone: string }>) : { problems: [] };
+  problems.push(...sched.problems);
+  if (problems.length) return { spec: null, problems };
   const spec: JobSpec = {
-    name, sender: raw.sender, receivers, initial: base.initial, concurrency: base.concurrency, batch: !!raw.batch, retry: base.retry,
+    name, sender: raw.sender!, receivers, initial: initial as JobSpec['initial'], concurrency: raw.concurrency || 4, batch: !!raw.batch, retry,
     ...(raw.filesystems ? { filesystems: raw.filesystems } : {}),
     ...(raw.includeSnapshots ? { includeSnapshots: raw.includeSnapshots } : {}),
     ...(raw.excludeSnapshots ? { excludeSnapshots: raw.excludeSnapshots } : {}),
+    ...(raw.snapshotPrefix ? { snapshotPrefix: raw.snapshotPrefix } : {}),
+    ...(sched.schedule ? { schedule: sched.schedule } : {}),
   };
-  if (raw.snapshotPrefix) {
-    if (!SNAPSHOT_PREFIX.test(raw.snapshotPrefix)) throw invalidField('snapshot_prefix', `${quote(raw.snapshotPrefix)}: use 1 to 64 letters, digits, '_', '.', ':' or '-'`);
-    spec.snapshotPrefix = raw.snapshotPrefix;
-  }
-  const s = raw.schedule;
-  if (s) {
-    const tz = s.timezone || undefined;
-    if (tz) {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz });
-      } catch {
-        throw invalidField('schedule.timezone', `${quote(tz)} is not an IANA time zone`);
-      }
-    }
-    if ('cron' in s && s.cron) {
-      if (!looksLikeCron(s.cron)) throw invalidField('schedule.cron', `${quote(s.cron)} is not a cron pattern (5 or 6 fields, e.g. "*/15 * * * *")`);
-      spec.schedule = { cron: s.cron.trim(), ...(tz ? { timezone: tz } : {}) };
-    } else if ('everyMs' in s && s.everyMs) {
-      const every = Number(s.everyMs);
-      if (!Number.isSafeInteger(every) || every < MIN_EVERY_MS) throw invalidField('schedule.every_ms', `must be a whole number of milliseconds, at least ${MIN_EVERY_MS}`);
-      spec.schedule = { everyMs: every };
-    }
-  }
-  return spec;
+  return { spec, problems: [] };
+}
+
+/**
+ * Checks a job (checkJobSpec) and returns it with its defaults; throws one InvalidArgumentError
+ * naming every problem (`field: problem; field: problem`), with the first field in `details.field`
+ * and all of them in `details.problems`.
+ */
+export function validateJobSpec(raw: JobSpecInput): JobSpec {
+  const checked = checkJobSpec(raw);
+  if (checked.spec) return checked.spec;
+  const [first] = checked.problems;
+  const message = checked.problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+  throw new InvalidArgumentError(truncate(message, PROBLEM_CHARS), { code: 'INVALID_ARGUMENT', details: { field: first.field, problems: checked.problems } });
 }
 
 function stripZeros(r: Partial<RetryPolicy> | undefined): Partial<RetryPolicy> | undefined {

@@ -16,7 +16,7 @@ import { validateJobSpec, type JobSpec } from '../jobs/spec.js';
 import type { JobStore, StoredJob } from '../jobs/store.js';
 import type { FerryMetrics } from '../observability/metrics.js';
 import { runReport } from '../replication/runs.js';
-import { matchesFilter, type JobView, type Orchestrator, type RunView, type TargetView, type WatchFilter } from './views.js';
+import { matchesFilter, watchKindsProblem, type JobView, type Orchestrator, type RunView, type TargetView, type WatchFilter } from './views.js';
 import type { TransitionEvent } from '../engine/types.js';
 
 function required(value: string | undefined, field: string): string {
@@ -94,9 +94,11 @@ export class LocalOrchestrator implements Orchestrator {
   }
 
   /** `job`: the job a replication belongs to, when the caller (its job's view) knows it. */
-  private async runView(id: string, createdAt: number | null, job?: string): Promise<RunView | null> {
+  private async runView(id: string, listedAt: number | null, job?: string): Promise<RunView | null> {
     const s = await this.d.engine.snapshotOf(id);
     if (!s) return null;
+    // the record's own time (a job's replications are not listed); the listing's for records older than that field
+    const createdAt = s.record.createdAt || listedAt;
     if (s.record.kind === 'job') {
       const c = s.context as JobContext;
       const replications = await Promise.all(c.replications.map(async (r) => (await this.runView(r.runId, null, c.job)) ?? {
@@ -181,6 +183,9 @@ export class LocalOrchestrator implements Orchestrator {
   }
 
   async watchTransitions(filter: WatchFilter, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void> {
+    // a kind no machine has would match nothing, silently, forever
+    const kindsProblem = watchKindsProblem(filter.kinds);
+    if (kindsProblem !== null) throw invalidField('kinds', kindsProblem);
     const log = this.d.engine.transitions;
     const from = filter.afterId ? filter.afterId : await log.lastId();
     await log.follow(from, async (e) => {

@@ -61,6 +61,15 @@ export interface WatchFilter {
 
 export type { PartitionReset, PartitionSelector, PartitionStatus, TransitionEvent };
 
+/** The kinds of machine ferry runs (the registries of jobs, replication and the archiver), as a watch filter names them. */
+export const MACHINE_KINDS = ['job', 'replication', 'filesystem', 'partition'] as const;
+
+/** Pure: why a watch filter's kinds are not machine kinds (naming the first that is not), or null. */
+export function watchKindsProblem(kinds: readonly string[] | undefined): string | null {
+  const bad = (kinds ?? []).find((k) => !(MACHINE_KINDS as readonly string[]).includes(k));
+  return bad === undefined ? null : `${JSON.stringify(bad)} is not a machine kind: use ${MACHINE_KINDS.join(', ')}`;
+}
+
 /** Pure: whether a transition passes a watch filter. */
 export function matchesFilter(e: TransitionEvent, f: WatchFilter): boolean {
   if (f.kinds?.length && !f.kinds.includes(e.kind)) return false;

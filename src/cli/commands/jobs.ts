@@ -3,7 +3,10 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import type { JobSchedule, JobSpec } from '../../jobs/spec.js';
 import { parseDuration } from '../duration.js';
 import type { GlobalOptions } from '../app.js';
-import { formatJob, formatJobs } from '../format.js';
+import { formatJob, formatJobs, formatRun } from '../format.js';
+import { EXIT_FORCED, stopRequested } from '../shutdown.js';
+import type { Orchestrator } from '../../service/views.js';
+import { followRun, isFinalRun } from './follow-run.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from '../orchestrator-access.js';
 
 interface CliContext {
@@ -106,23 +109,46 @@ export function registerJobCommands(program: Command, c: CliContext): void {
       return 0;
     })));
 
-  addServerOptions(job.command('run').description('invoke a job now, whatever its schedule').argument('<name>').option('--json', 'print JSON'))
-    .action((name: string, o: ServerOptions & { json?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
+  addServerOptions(job.command('run').description('invoke a job now, whatever its schedule')
+    .argument('<name>')
+    .option('--wait', WAIT_HELP)
+    .option('--json', 'print JSON'))
+    .action((name: string, o: ServerOptions & { json?: boolean; wait?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
       const r = await api.runJob(name);
+      const note = r.started ? `started ${r.runId}` : `${r.runId} is still running: not started again`;
+      if (o.wait) return waitFor(api, r.runId, note, o, c);
       if (o.json) c.printJson(r);
-      else process.stdout.write(r.started ? `started ${r.runId}\n` : `${r.runId} is still running: not started again\n`);
+      else process.stdout.write(`${note}\n`);
       return 0;
-    })));
+    }, { workers: !!o.wait })));
 
   addServerOptions(program.command('signal')
     .description('as zrepl: wakeup runs a job now (or cuts its retry waits short); reset ends its running invocation')
     .addArgument(new Argument('<signal>', 'wakeup or reset').choices(['wakeup', 'reset']))
     .argument('<job>', 'job name')
+    .option('--wait', `wakeup: ${WAIT_HELP}`)
     .option('--json', 'print JSON'))
-    .action((signal: string, name: string, o: ServerOptions & { json?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
-      const r = await api.signalJob(name, signal);
-      if (o.json) c.printJson(r);
-      else process.stdout.write(`${r.outcome}\n`);
-      return 0;
-    })));
+    .action((signal: string, name: string, o: ServerOptions & { json?: boolean; wait?: boolean }) => c.exit((async () => {
+      if (o.wait && signal !== 'wakeup') throw new InvalidArgumentError('--wait goes with wakeup: a reset ends the invocation it signals', { code: 'INVALID_ARGUMENT' });
+      return withOrchestrator(c.globals(), o, async (api) => {
+        const r = await api.signalJob(name, signal);
+        // the invocation started or woken is the first machine the signal reached
+        if (o.wait && r.machines[0]) return waitFor(api, r.machines[0], r.outcome, o, c);
+        if (o.json) c.printJson(r);
+        else process.stdout.write(`${r.outcome}\n`);
+        return 0;
+      }, { workers: !!o.wait });
+    })()));
+}
+
+const WAIT_HELP = 'follow the invocation to its end with progress, print its report, and exit as `ferry replicate` does (0 only if it ends Completed)';
+
+/** Follows an invocation to its end and prints it; the exit status of `--wait`. */
+async function waitFor(api: Orchestrator, runId: string, note: string, o: { json?: boolean }, c: CliContext): Promise<number> {
+  process.stderr.write(`ferry: ${note}; waiting for it to end (Ctrl-C stops waiting, not the invocation)\n`);
+  const view = await followRun(api, runId, { progress: !o.json, label: 'invocation' }, stopRequested);
+  if (o.json) c.printJson(view);
+  else process.stdout.write(`${formatRun(view)}\n`);
+  if (!isFinalRun(view)) return EXIT_FORCED;
+  return view.state === 'Completed' ? 0 : 1;
 }

@@ -11,7 +11,7 @@
 ]]
 local rec
 if ARGV[2] == '1' then
-  local names = {'kind', 'id', 'parent', 'parentChildId', 'parentKey', 'version', 'status', 'value', 'children', 'timers', 'spawned', 'stateSince', 'defVersion'}
+  local names = {'kind', 'id', 'parent', 'parentChildId', 'parentKey', 'version', 'status', 'value', 'children', 'timers', 'spawned', 'stateSince', 'defVersion', 'createdAt'}
   local vals = redis.call('HMGET', KEYS[1], unpack(names))
   rec = {}
   for j = 1, #names do

@@ -1,6 +1,6 @@
 import { mkdir, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PermanentError } from '../../errors/index.js';
+import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
 
 /**
  * Where everything lives under one root (see docs/btrfs-driver.md):
@@ -45,7 +45,7 @@ export async function assertOnBtrfs(path: string): Promise<void> {
     type = (await statfs(path)).type;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new PermanentError(`btrfs root ${path} does not exist`, { code: 'NOT_FOUND', details: { path } });
+      throw new InvalidArgumentError(`btrfs root ${path} does not exist`, { code: 'NOT_FOUND', details: { path } });
     }
     throw err;
   }

@@ -1,6 +1,6 @@
 import { readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PermanentError } from '../../errors/index.js';
+import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
 import { errnoCode, lstatOrNull } from '../../util/fs.js';
 
 /**
@@ -51,9 +51,10 @@ export function makeLayout(root: string, opts: { lockLeaseMs?: number } = {}): L
 
 export async function assertRootExists(layout: Layout): Promise<void> {
   const st = await lstatOrNull(layout.root);
-  if (!st) throw new PermanentError(`dir root ${layout.root} does not exist`, { code: 'NOT_FOUND', details: { path: layout.root } });
+  // the endpoint a person named: bad input, not a failure of the driver
+  if (!st) throw new InvalidArgumentError(`dir root ${layout.root} does not exist`, { code: 'NOT_FOUND', details: { path: layout.root } });
   if (!(await stat(layout.root)).isDirectory()) {
-    throw new PermanentError(`dir root ${layout.root} is not a directory`, { code: 'NOT_A_DIRECTORY', details: { path: layout.root } });
+    throw new InvalidArgumentError(`dir root ${layout.root} is not a directory`, { code: 'NOT_A_DIRECTORY', details: { path: layout.root } });
   }
 }
 

@@ -1,4 +1,4 @@
-import { PermanentError, type FerryError } from '../../errors/index.js';
+import { InvalidArgumentError, PermanentError, type FerryError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import { isoTime } from '../../util/time.js';
 import { isValidZfsName } from './names.js';
@@ -35,7 +35,7 @@ export async function listDescendants(ctx: ZfsContext, signal?: AbortSignal): Pr
     out = await runZfs(['list', '-H', '-r', '-t', 'filesystem,volume', '-o', 'name', ctx.root], { signal });
   } catch (err) {
     if (isNotFound(err)) {
-      throw new PermanentError(`the root dataset ${ctx.root} of ${ctx.endpoint} does not exist`, {
+      throw new InvalidArgumentError(`the root dataset ${ctx.root} of ${ctx.endpoint} does not exist`, {
         code: 'ROOT_NOT_FOUND',
         cause: err,
         details: { root: ctx.root },
