@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Engine } from '../src/engine/engine.js';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
-import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
+import { InvalidArgumentError, PermanentError, TemporaryError, quote } from '../src/errors/index.js';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
 import { btrfsCallCount, processOutput, runningBtrfsProcesses, spawnBtrfs } from '../src/storage/btrfs/run-btrfs.js';
 import { CMD_END } from '../src/storage/btrfs/stream.js';
@@ -369,7 +369,7 @@ describe('btrfs', { skip: gate.skip }, () => {
       const bad = ['has space', 'semi;colon', '..', 'a..b', 'a/b', '/abs', '-rf', '.ferry', '', 'ünï', 'x$(id)', 'x'.repeat(256)];
       const calls = btrfsCallCount();
       for (const name of bad) {
-        const named = (e: unknown) => e instanceof InvalidArgumentError && e.message.includes(JSON.stringify(name));
+        const named = (e: unknown) => e instanceof InvalidArgumentError && e.message.includes(quote(name));
         await assert.rejects(driver.listVersions(name), named, `listVersions ${name}`);
         await assert.rejects(driver.snapshot([name], 's1'), named, `snapshot fs ${name}`);
         await assert.rejects(driver.snapshot(['ok'], name), named, `snapshot name ${name}`);

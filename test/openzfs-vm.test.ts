@@ -38,7 +38,8 @@ describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumab
     if (vm.failure) assert.fail(vm.failure);
     const script = [
       'set -e',
-      'export CI=true FERRY_LOG_LEVEL=warn',
+      // a job lock of 2 s is too short for a worker under software emulation (test/helpers/step-kill.ts)
+      'export CI=true FERRY_LOG_LEVEL=warn FERRY_TEST_LOCK_MS=8000',
       'zfs version',
       // the compiled tree: under emulation node starts in about half the time tsx takes
       `cd ${GUEST_BUILD}`,
