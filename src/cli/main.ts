@@ -4,6 +4,7 @@ import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import { openApp, startAppWorkers, type App, type GlobalOptions } from './app.js';
 import { formatReport, formatRun, formatRuns, formatTable, formatUnhealthy } from './format.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
+import { registerPruneCommand } from './commands/prune.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { loadConfig, registerConfigCommands, serveConfig } from './commands/config.js';
 import { demo } from './commands/demo.js';
@@ -104,6 +105,8 @@ registerJobCommands(program, {
   globals, positiveInt, collect, printJson,
   exit: async (code) => { process.exitCode = await code; },
 });
+
+registerPruneCommand(program, { withApp: (fn) => withApp({ workers: true }, fn), printJson });
 
 registerConfigCommands(program, { globals, printJson, exit: async (code) => { process.exitCode = await code; } });
 

@@ -2,6 +2,7 @@ import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import type { RetryPolicy } from '../../machines/retry.js';
 import { fieldOf, invalidField, quote } from '../errors/index.js';
 import { validateReplicateOptions } from '../replication/runs.js';
+import { parseRetentionPolicy, type RetentionPolicy } from '../retention/rules.js';
 
 /** A job as ferry stores it: what to replicate from one sender to every receiver, and when. */
 export interface JobSpec {
@@ -19,12 +20,14 @@ export interface JobSpec {
   /** absent: the job runs only when asked (run now, signal wakeup) */
   schedule?: JobSchedule;
   retry: RetryPolicy;
+  /** keep rules per side (docs/retention.md); absent, or a side without rules: nothing is pruned there */
+  retention?: RetentionPolicy;
 }
 
 export type JobSchedule = { everyMs: number; timezone?: string } | { cron: string; timezone?: string };
 
 /** What a caller may leave out; `validateJobSpec` fills the defaults. */
-export type JobSpecInput = Partial<Omit<JobSpec, 'retry'>> & { retry?: Partial<RetryPolicy> };
+export type JobSpecInput = Partial<Omit<JobSpec, 'retry' | 'retention'>> & { retry?: Partial<RetryPolicy>; retention?: unknown };
 
 const JOB_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -76,6 +79,10 @@ export function validateJobSpec(raw: JobSpecInput): JobSpec {
     ...(raw.includeSnapshots ? { includeSnapshots: raw.includeSnapshots } : {}),
     ...(raw.excludeSnapshots ? { excludeSnapshots: raw.excludeSnapshots } : {}),
   };
+  if (raw.retention !== undefined && raw.retention !== null) {
+    const retention = parseRetentionPolicy(raw.retention, 'retention');
+    if (retention.sender.length || retention.receivers.length) spec.retention = retention;
+  }
   if (raw.snapshotPrefix) {
     if (!SNAPSHOT_PREFIX.test(raw.snapshotPrefix)) throw invalidField('snapshot_prefix', `${quote(raw.snapshotPrefix)}: use 1 to 64 letters, digits, '_', '.', ':' or '-'`);
     spec.snapshotPrefix = raw.snapshotPrefix;
