@@ -13,7 +13,7 @@ import { jobRegistry } from '../src/jobs/registry.js';
 import { validateJobSpec, type JobSpecInput } from '../src/jobs/spec.js';
 import { JobStore } from '../src/jobs/store.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
-import { newestCommonVersion } from '../src/replication/pruning-effects.js';
+import { destroyPlanned, newestCommonVersion } from '../src/replication/pruning-effects.js';
 import { replicationRegistry } from '../src/replication/registry.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import type { StorageDriver } from '../src/storage/driver.js';
@@ -177,6 +177,18 @@ describe('pruning machines on dir endpoints', () => {
     assert.deepEqual(done.prunings[0].destroyed.map((x) => `${x.filesystem}@${x.name}`).sort(), ['a@auto_x1', 'a@auto_x2', 'b@auto_x1', 'b@auto_x2']);
     assert.deepEqual(await names(sender, 'a'), [before.a[0], 'auto_x3']);
     assert.deepEqual(await names(receivers[0], 'a'), before.r, 'the receiver keeps its 1 version (last_n=5)');
+  });
+
+  it('a destroy run again (its worker died after destroying) finds the snapshot gone and fails nothing', async () => {
+    const root = join(d.path, 'again');
+    mkdirSync(join(root, 'a'), { recursive: true });
+    const driver = createDirDriver(root);
+    await driver.snapshot(['a'], 'auto_1');
+    await driver.snapshot(['a'], 'auto_2');
+    const input = { runId: 'r', job: 'j', side: 'sender' as const, endpoint: driver.endpoint, filesystem: 'a', name: 'auto_1', index: 0, total: 1 };
+    assert.deepEqual(await destroyPlanned(input), { outcome: 'destroyed' });
+    assert.deepEqual(await destroyPlanned(input), { outcome: 'gone' });
+    assert.deepEqual(await names(driver, 'a'), ['auto_2'], 'only the named snapshot went');
   });
 
   it('refuses a job without a retention policy, naming the flags', async () => {
