@@ -192,7 +192,7 @@ export const jobMachine = setup({
   guards: {
     ...effectErrorGuards,
     wantsSnapshot: ({ context }) => context.snapshot !== null,
-    replicates: ({ context }) => context.replicate !== false,
+    pruneOnly: ({ context }) => context.replicate === false,
     wantsPruning: ({ context }) => (context.prunings ?? []).length > 0,
     isUnfinishedPruning: ({ context, event }) => isUnfinishedChild(context.prunings ?? [], event),
     allPruningsDone: ({ context }) => allChildrenDone(context.prunings ?? []),
@@ -320,7 +320,8 @@ export const jobMachine = setup({
   },
   states: {
     Start: {
-      always: [{ guard: 'wantsSnapshot', target: 'Snapshotting' }, { guard: 'replicates', target: 'Replicating' }, { target: 'Pruning' }],
+      // an on-demand prune takes no snapshot, whatever the input says
+      always: [{ guard: 'pruneOnly', target: 'Pruning' }, { guard: 'wantsSnapshot', target: 'Snapshotting' }, { target: 'Replicating' }],
     },
     Snapshotting: {
       invoke: {
