@@ -248,10 +248,19 @@ describe('union, prefixes, protection', () => {
     assert.deepEqual(destroyed(r), ['ferry_2']);
   });
 
+  it('with no prefix, only snapshots a rule\'s regex names are pruned', () => {
+    const snaps = [snap('a_1', T0), snap('a_2', T0 - H), snap('b_1', T0 - 2 * H)];
+    const r = plan(snaps, [{ type: 'last_n', count: 1 }, { type: 'last_n', count: 1, regex: '^a_' }], { prefix: '' });
+    assert.deepEqual(destroyed(r), ['a_2']);
+    assert.deepEqual(reasonsOf(r, 'a_1'), ['last_n 1 of /^a_/']);
+    assert.deepEqual(reasonsOf(r, 'b_1'), ["no snapshot prefix and no rule's regex names it"]);
+  });
+
   it('refuses a duplicate name or a bad creation time, naming the field', () => {
     expectInvalid(() => plan([snap('ferry_1', T0), snap('ferry_1', T0 - H)], []), 'snapshots[1].name', /listed twice/);
     expectInvalid(() => plan([snap('ferry_1', Number.NaN)], []), 'snapshots[0].createdAt');
     expectInvalid(() => plan([], [{ type: 'grid', grid: '1x1q' }]), 'rules[0].grid');
+    expectInvalid(() => plan([], [], { now: Number.NaN }), 'now');
   });
 });
 
