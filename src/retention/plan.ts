@@ -13,7 +13,10 @@ export interface PlanInput {
   /** one filesystem, one side */
   snapshots: SnapshotInfo[];
   rules: KeepRule[];
-  /** ferry's snapshot prefix: a snapshot not named `<prefix>_…` is left alone unless a rule's regex matches its name */
+  /**
+   * ferry's snapshot prefix: a snapshot not named `<prefix>_…` is left alone unless a rule's regex
+   * matches its name. '' (a job that takes no snapshots): only what a rule's regex names is pruned.
+   */
   prefix: string;
   /** names present on every receiver (for not_replicated, sender side); absent: nothing counts as replicated */
   replicatedToAll?: ReadonlySet<string>;
@@ -62,9 +65,9 @@ function compile(rule: KeepRule): CompiledRule {
     case 'not_replicated':
       return {
         keep: ({ sorted, reasons, replicatedToAll }) => {
-          sorted.forEach((s, i) => {
-            if (!replicatedToAll?.has(s.name)) add(reasons, i, REASON_NOT_REPLICATED);
-          });
+          for (let i = 0; i < sorted.length; i++) {
+            if (!replicatedToAll?.has(sorted[i]!.name)) add(reasons, i, REASON_NOT_REPLICATED);
+          }
         },
       };
     case 'last_n': {
@@ -93,12 +96,13 @@ function compile(rule: KeepRule): CompiledRule {
         keep: ({ sorted, reasons, isOwn }) => {
           const at: number[] = [];
           const times: number[] = [];
-          sorted.forEach((s, i) => {
+          for (let i = 0; i < sorted.length; i++) {
+            const s = sorted[i]!;
             if (regex ? regex.test(s.name) : isOwn(s.name)) {
               at.push(i);
               times.push(s.createdAt);
             }
-          });
+          }
           const slots = fitGrid(intervals, times);
           let lastSlot: (typeof slots)[number];
           let reason = '';
@@ -119,9 +123,9 @@ function compile(rule: KeepRule): CompiledRule {
       return {
         regex,
         keep: ({ sorted, reasons }) => {
-          sorted.forEach((s, i) => {
-            if (regex.test(s.name) !== negate) add(reasons, i, reason);
-          });
+          for (let i = 0; i < sorted.length; i++) {
+            if (regex.test(sorted[i]!.name) !== negate) add(reasons, i, reason);
+          }
         },
       };
     }
@@ -154,8 +158,11 @@ function checkSnapshots(snapshots: readonly SnapshotInfo[]): void {
 export function planPruning(input: PlanInput): PlanResult {
   const rules = parseKeepRules(input.rules, 'rules').map(compile);
   checkSnapshots(input.snapshots);
-  const own = `${input.prefix}_`;
-  const isOwn = (name: string) => name.startsWith(own);
+  if (!Number.isFinite(input.now)) throw invalidField('now', `${quote(input.now)}: must be ms since epoch`);
+  if (typeof input.prefix !== 'string') throw invalidField('prefix', 'must be a string');
+  // no prefix: ferry takes no snapshots there, so only what a rule's regex names is ever pruned
+  const own = input.prefix === '' ? undefined : `${input.prefix}_`;
+  const isOwn = (name: string) => own !== undefined && name.startsWith(own);
 
   const all = [...input.snapshots].sort(newestFirst);
   const firstPast = all.findIndex((s) => s.createdAt <= input.now);
@@ -167,26 +174,30 @@ export function planPruning(input: PlanInput): PlanResult {
   for (const rule of rules) rule.keep(ctx);
 
   const namers = rules.flatMap((r) => (r.regex ? [r.regex] : []));
-  const foreignReason = `not made by ferry (no "${own}" prefix) and no rule's regex names it`;
-  const keptAnyway = (s: SnapshotInfo): string[] => {
+  const foreignReason = own === undefined ? "no snapshot prefix and no rule's regex names it" : `not made by ferry (no "${own}" prefix) and no rule's regex names it`;
+  /** reasons that hold whatever the rules say; undefined when there are none (the common case) */
+  const keptAnyway = (name: string): string[] | undefined => {
+    const protection = input.protected?.get(name);
+    const foreign = !isOwn(name) && !namers.some((re) => re.test(name));
+    if (protection === undefined && !foreign && rules.length > 0) return undefined;
     const why: string[] = [];
-    const protection = input.protected?.get(s.name);
     if (protection !== undefined) why.push(`protected: ${protection}`);
     if (rules.length === 0) why.push(REASON_NO_RULES);
-    if (!isOwn(s.name) && !namers.some((re) => re.test(s.name))) why.push(foreignReason);
+    if (foreign) why.push(foreignReason);
     return why;
   };
 
   const result: PlanResult = { destroy: [], keep: [] };
   for (let i = sorted.length - 1; i >= 0; i--) {
-    const s = sorted[i]!;
-    const why = [...keptAnyway(s), ...(reasons[i] ?? [])];
-    if (why.length > 0) result.keep.push({ name: s.name, reasons: why });
-    else result.destroy.push({ name: s.name, reason: REASON_DESTROY });
+    const name = sorted[i]!.name;
+    const anyway = keptAnyway(name);
+    const byRules = reasons[i];
+    if (anyway === undefined && byRules === undefined) result.destroy.push({ name, reason: REASON_DESTROY });
+    else result.keep.push({ name, reasons: anyway === undefined ? byRules! : byRules === undefined ? anyway : anyway.concat(byRules) });
   }
   for (let i = future.length - 1; i >= 0; i--) {
-    const s = future[i]!;
-    result.keep.push({ name: s.name, reasons: [...keptAnyway(s), REASON_FUTURE] });
+    const name = future[i]!.name;
+    result.keep.push({ name, reasons: [...(keptAnyway(name) ?? []), REASON_FUTURE] });
   }
   return result;
 }
