@@ -41,7 +41,7 @@ export interface PruningInput {
 }
 
 /** Input of the `planPrune` effect. */
-export type PrunePlanInput = Omit<PruningInput, 'runId' | 'dryRun' | 'retry'>;
+export type PrunePlanInput = Omit<PruningInput, 'runId' | 'retry'>;
 
 export interface PrunedSnapshot {
   filesystem: string;
@@ -238,6 +238,7 @@ export const pruningMachine = setup({
         input: ({ context }) => ({
           job: context.job, side: context.side, endpoint: context.endpoint, sender: context.sender, receivers: context.receivers,
           rules: context.rules, prefix: context.prefix, ...(context.filesystems ? { filesystems: context.filesystems } : {}),
+          ...(context.dryRun ? { dryRun: true } : {}),
         }),
         onDone: [
           { guard: 'isDryRun', target: 'Done', actions: { type: 'recordPlan', params: ({ event }) => ({ plan: event.output }) } },

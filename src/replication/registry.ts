@@ -69,7 +69,7 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
           const end = opts.metrics.pruningDuration.startTimer({ phase: 'plan' });
           const plan = await planPrune(input, Date.now());
           end();
-          opts.metrics.keptSnapshots.set({ ferry_job: input.job, side: input.side, endpoint: input.endpoint }, plan.keep.length);
+          if (!input.dryRun) opts.metrics.keptSnapshots.set({ ferry_job: input.job, side: input.side, endpoint: input.endpoint }, plan.keep.length);
           return plan;
         }),
       },
