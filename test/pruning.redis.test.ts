@@ -13,6 +13,9 @@ import { jobRegistry } from '../src/jobs/registry.js';
 import { validateJobSpec, type JobSpecInput } from '../src/jobs/spec.js';
 import { JobStore } from '../src/jobs/store.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
+import { jobSpecFromMsg, jobSpecToMsg, runFromMsg, runToMsg } from '../src/api/orchestrator-messages.js';
+import { LocalOrchestrator } from '../src/service/local-orchestrator.js';
+import type { JobScheduler } from '../src/jobs/scheduler.js';
 import { destroyPlanned, newestCommonVersion } from '../src/replication/pruning-effects.js';
 import { replicationRegistry } from '../src/replication/registry.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
@@ -43,6 +46,18 @@ describe('retention in job specs', () => {
     assert.equal(validateJobSpec(ok).retention, undefined);
     assert.throws(() => validateJobSpec({ ...ok, retention: { receivers: [{ type: 'last_n', count: 0 }] } }), { message: /^retention\.receivers\[0\]\.count:/ });
     assert.throws(() => validateJobSpec({ ...ok, retention: { sender: [{ type: 'grid', grid: '24x1q' }] } }), { message: /^retention\.sender\[0\]\.grid:/ });
+  });
+
+  it('carries the policy through the gRPC JobSpec message and back', () => {
+    const spec = validateJobSpec({
+      name: 'j', sender: 'dir:/s', receivers: ['dir:/r'],
+      retention: {
+        sender: [{ type: 'not_replicated' }, { type: 'last_n', count: 3, regex: '^auto_' }, { type: 'grid', grid: '1x1h(keep=all) | 24x1h' }, { type: 'regex', regex: '^tmp_', negate: true }],
+        receivers: [{ type: 'last_n', count: 10 }],
+      },
+    });
+    assert.deepEqual(validateJobSpec(jobSpecFromMsg(jobSpecToMsg(spec) as never)).retention, spec.retention);
+    assert.equal(validateJobSpec(jobSpecFromMsg(jobSpecToMsg(validateJobSpec({ name: 'j', sender: 'dir:/s', receivers: ['dir:/r'] })) as never)).retention, undefined);
   });
 
   it('finds the newest common version by guid, not by name', () => {
@@ -127,6 +142,11 @@ describe('pruning machines on dir endpoints', () => {
         assert.deepEqual(steps.map((s) => [s.from?.name ?? null, s.to.name]), [[taken[i - 1], taken[i]]], `${runs[i]} to-${rIdx} fs-${fsIdx}`);
       }
     }
+    // ferry status: the invocation with its prunings, also through the gRPC message
+    const api = new LocalOrchestrator({ engine, jobs, scheduler: {} as JobScheduler });
+    const view = await api.getRun(runs[4]);
+    assert.deepEqual(view.prunings?.map((p) => [p.side, p.state, p.destroyed, p.kept]), [['sender', 'Done', 2, 5], ['receiver', 'Done', 2, 6], ['receiver', 'Done', 2, 6]]);
+    assert.deepEqual(runFromMsg(runToMsg(view) as never).prunings, view.prunings);
     const text = await metrics.registry.metrics();
     assert.match(text, /ferry_pruned_snapshots_total\{ferry_job="lastn",side="sender"\} 6/);
     assert.match(text, /ferry_pruned_snapshots_total\{ferry_job="lastn",side="receiver"\} 8/);
