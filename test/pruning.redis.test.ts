@@ -13,6 +13,8 @@ import { jobRegistry } from '../src/jobs/registry.js';
 import { validateJobSpec, type JobSpecInput } from '../src/jobs/spec.js';
 import { JobStore } from '../src/jobs/store.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
+import { checkConfigText } from '../src/config/check.js';
+import { jobConfigOf } from '../src/config/export.js';
 import { jobSpecFromMsg, jobSpecToMsg, runFromMsg, runToMsg } from '../src/api/orchestrator-messages.js';
 import { LocalOrchestrator } from '../src/service/local-orchestrator.js';
 import type { JobScheduler } from '../src/jobs/scheduler.js';
@@ -58,6 +60,32 @@ describe('retention in job specs', () => {
     });
     assert.deepEqual(validateJobSpec(jobSpecFromMsg(jobSpecToMsg(spec) as never)).retention, spec.retention);
     assert.equal(validateJobSpec(jobSpecFromMsg(jobSpecToMsg(validateJobSpec({ name: 'j', sender: 'dir:/s', receivers: ['dir:/r'] })) as never)).retention, undefined);
+  });
+
+  it('reads the policy from the config file, reports a bad rule at its line and path, and exports it', () => {
+    const file = (grid: string) => `
+jobs:
+  j:
+    sender: dir:/s
+    receivers: [dir:/r]
+    snapshot_prefix: auto
+    retention:
+      sender:
+        - { type: not_replicated }
+        - { type: grid, grid: "${grid}" }
+      receivers:
+        - { type: last_n, count: 10 }
+`;
+    const ok = checkConfigText(file('1x1h(keep=all) | 24x1h'));
+    assert.deepEqual(ok.problems, []);
+    const [spec] = ok.desired!.jobs;
+    assert.deepEqual(spec.retention, { sender: [{ type: 'not_replicated' }, { type: 'grid', grid: '1x1h(keep=all) | 24x1h' }], receivers: [{ type: 'last_n', count: 10 }] });
+    assert.deepEqual(jobConfigOf(spec, {}).retention, spec.retention);
+    const bad = checkConfigText(file('24x1q'));
+    assert.equal(bad.desired, null);
+    assert.deepEqual(bad.problems.map((p) => [p.line, p.path]), [[10, 'jobs.j.retention.sender[1].grid']]);
+    const unknown = checkConfigText(file('1x1h').replace('type: not_replicated', 'type: not_replicated, keep: 3'));
+    assert.match(unknown.problems[0]?.path ?? '', /^jobs\.j\.retention\.sender\[0\]/);
   });
 
   it('finds the newest common version by guid, not by name', () => {
