@@ -18,7 +18,7 @@ export function invocationId(job: string, at: number): string {
 }
 
 /** the prefix of `ferry snapshot`: a job without a snapshot prefix prunes the snapshots it names so */
-const DEFAULT_PREFIX = 'ferry';
+export const DEFAULT_PREFIX = 'ferry';
 
 export interface InvocationOptions {
   /** `prune`: an on-demand pruning (`ferry prune`): no snapshot, no replication. @defaultValue 'run' */

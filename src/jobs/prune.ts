@@ -62,12 +62,14 @@ export async function pruneReport(engine: Engine, runId: string): Promise<PruneR
 
 /** Pure: the report as text: per side, what was (or would be) destroyed and what was kept, with why. */
 export function formatPruneReport(r: PruneReport): string {
-  const lines = [`${r.runId}  ${r.state}${r.problem ? `  ${r.problem}` : ''}`];
-  for (const p of r.prunings) {
-    const verb = p.dryRun ? 'would destroy' : 'destroyed';
-    lines.push(`${p.side} ${p.endpoint}  ${p.state}${p.dryRun ? ' (dry run)' : ''}: ${verb} ${p.destroyed.length}, kept ${p.kept.length}${p.problem ? `  ${p.problem}` : ''}`);
-    for (const d of p.destroyed) lines.push(`  ${verb} ${d.filesystem}@${d.name}: ${d.reason}`);
-    for (const k of p.kept) lines.push(`  keep ${k.filesystem}@${k.name}: ${k.reasons.join('; ')}`);
-  }
+  return [`${r.runId}  ${r.state}${r.problem ? `  ${r.problem}` : ''}`, ...r.prunings.map(formatPruning)].join('\n');
+}
+
+/** Pure: one side's pruning: what was (or would be) destroyed and what was kept, with why. */
+export function formatPruning(p: Pick<PruningReport, 'side' | 'endpoint' | 'state' | 'dryRun' | 'problem' | 'destroyed' | 'kept'>): string {
+  const verb = p.dryRun ? 'would destroy' : 'destroyed';
+  const lines = [`${p.side} ${p.endpoint}  ${p.state}${p.dryRun ? ' (dry run)' : ''}: ${verb} ${p.destroyed.length}, kept ${p.kept.length}${p.problem ? `  ${p.problem}` : ''}`];
+  for (const d of p.destroyed) lines.push(`  ${verb} ${d.filesystem}@${d.name}: ${d.reason}`);
+  for (const k of p.kept) lines.push(`  keep ${k.filesystem}@${k.name}: ${k.reasons.join('; ')}`);
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import { Argument, Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { parseKeepRulesText } from '../../jobs/keep-rules-text.js';
+import { printJobDryRun } from './dry-run.js';
 import type { JobSchedule, JobSpec } from '../../jobs/spec.js';
 import { parseDuration } from '../duration.js';
 import type { GlobalOptions } from '../app.js';
@@ -123,8 +124,10 @@ export function registerJobCommands(program: Command, c: CliContext): void {
       return 0;
     })));
 
-  addServerOptions(job.command('run').description('invoke a job now, whatever its schedule').argument('<name>').option('--json', 'print JSON'))
-    .action((name: string, o: ServerOptions & { json?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
+  addServerOptions(job.command('run').description('invoke a job now, whatever its schedule').argument('<name>').option('--json', 'print JSON')
+    .option('--dry-run', 'print what an invocation would replicate and prune now (steps, snapshots); take, send and destroy nothing'))
+    .action((name: string, o: ServerOptions & { json?: boolean; dryRun?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
+      if (o.dryRun) return printJobDryRun(await api.getJob(name), !!o.json, c.printJson);
       const r = await api.runJob(name);
       if (o.json) c.printJson(r);
       else process.stdout.write(r.started ? `started ${r.runId}\n` : `${r.runId} is still running: not started again\n`);
