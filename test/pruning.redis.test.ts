@@ -24,6 +24,7 @@ import { createDirDriver } from '../src/storage/dir/index.js';
 import type { StorageDriver } from '../src/storage/driver.js';
 import { createLogger } from '../src/util/logger.js';
 import { startTestRedis } from './helpers/redis.js';
+import { assertRetentionSeries } from './helpers/pruning.js';
 import { fastRetry, tempDir } from './helpers/replication.js';
 
 describe('retention in job specs', () => {
@@ -122,14 +123,14 @@ describe('pruning machines on dir endpoints', () => {
     d?.remove();
   });
 
-  /** a sender with filesystems a and b, receivers r1 and r2, all empty; the job stored with `extra` */
-  async function setup(name: string, extra: Partial<JobSpecInput>) {
+  /** a sender with filesystems a and b, receivers r1 and r2, all empty; the job stored with `extra` (null: not stored) */
+  async function setup(name: string, extra: Partial<JobSpecInput> | null) {
     const root = join(d.path, name);
     for (const n of ['s/a', 's/b', 'r1', 'r2']) mkdirSync(join(root, n), { recursive: true });
     writeFileSync(join(root, 's/a/one.txt'), 'one');
     writeFileSync(join(root, 's/b/two.txt'), 'two');
     const [sender, r1, r2] = ['s', 'r1', 'r2'].map((n) => createDirDriver(join(root, n)));
-    await jobs.put(validateJobSpec({ name, sender: sender.endpoint, receivers: [r1.endpoint, r2.endpoint], snapshotPrefix: 'auto', retry: fastRetry, ...extra }));
+    if (extra) await jobs.put(validateJobSpec({ name, sender: sender.endpoint, receivers: [r1.endpoint, r2.endpoint], snapshotPrefix: 'auto', retry: fastRetry, ...extra }));
     return { sender, receivers: [r1, r2] };
   }
 
@@ -146,30 +147,8 @@ describe('pruning machines on dir endpoints', () => {
     (await engine.snapshotOf(`${runId}.to-${receiver}.fs-${fs}`))!.context.steps as Step[];
 
   it('after every firing each side holds what its rules keep, other prefixes untouched, and every next run is incremental', async () => {
-    const { sender, receivers } = await setup('lastn', { retention: { sender: [{ type: 'last_n', count: 2 }], receivers: [{ type: 'last_n', count: 3 }] } });
-    await sender.snapshot(['a'], 'manual_1');
-    const runs: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const runId = await fire('lastn');
-      runs.push(runId);
-      const report = (await pruneReport(engine, runId))!;
-      assert.equal(report.state, 'Completed', `${runId}: ${report.problem}`);
-      assert.deepEqual(report.prunings.map((p) => [p.side, p.state]), [['sender', 'Done'], ['receiver', 'Done'], ['receiver', 'Done']]);
-    }
-    const taken = await Promise.all(runs.map(async (r) => (await engine.snapshotOf(r))!.context.snapshotTaken as string));
-    assert.deepEqual(await names(sender, 'a'), ['manual_1', ...taken.slice(-2)], 'the sender: its last 2, and the snapshot of another prefix');
-    assert.deepEqual(await names(sender, 'b'), taken.slice(-2));
-    for (const r of receivers) {
-      // manual_1 went with the first run (most_recent initial) only if it was the newest: it was not
-      for (const fs of ['a', 'b']) assert.deepEqual(await names(r, fs), taken.slice(-3), `${r.endpoint} ${fs}`);
-    }
-    // each run after the first sent incrementally from the previous run's snapshot: the base survived every pruning
-    for (let i = 1; i < runs.length; i++) {
-      for (const [rIdx, fsIdx] of [[0, 0], [1, 1]]) {
-        const steps = await stepsOf(runs[i], rIdx, fsIdx);
-        assert.deepEqual(steps.map((s) => [s.from?.name ?? null, s.to.name]), [[taken[i - 1], taken[i]]], `${runs[i]} to-${rIdx} fs-${fsIdx}`);
-      }
-    }
+    const { sender, receivers } = await setup('lastn', null);
+    const { runs } = await assertRetentionSeries(engine, jobs, { job: 'lastn', sender, receivers, firings: 5, senderKeep: 2, receiverKeep: 3, foreign: { filesystem: 'a', name: 'manual_1' } });
     // ferry status: the invocation with its prunings, also through the gRPC message
     const api = new LocalOrchestrator({ engine, jobs, scheduler: {} as JobScheduler });
     const view = await api.getRun(runs[4]);
@@ -237,6 +216,27 @@ describe('pruning machines on dir endpoints', () => {
     assert.deepEqual(await destroyPlanned(input), { outcome: 'destroyed' });
     assert.deepEqual(await destroyPlanned(input), { outcome: 'gone' });
     assert.deepEqual(await names(driver, 'a'), ['auto_2'], 'only the named snapshot went');
+  });
+
+  it('prunes after a failed replication too; a receiver with nothing received yet has nothing to prune and does not fail', async () => {
+    const root = join(d.path, 'failed');
+    mkdirSync(join(root, 's/a'), { recursive: true });
+    const sender = createDirDriver(join(root, 's'));
+    await sender.snapshot(['a'], 'auto_1');
+    await sender.snapshot(['a'], 'auto_2');
+    // the receiver root does not exist and the initial policy refuses: the replication fails
+    await jobs.put(validateJobSpec({
+      name: 'failed', sender: sender.endpoint, receivers: [`dir:${join(root, 'missing')}`], initial: 'fail', retry: fastRetry, snapshotPrefix: 'auto',
+      retention: { sender: [{ type: 'last_n', count: 1 }], receivers: [{ type: 'last_n', count: 1 }] },
+    }));
+    const runId = await fire('failed');
+    const report = (await pruneReport(engine, runId))!;
+    assert.equal(report.state, 'PermanentError');
+    assert.match(report.problem ?? '', /1 of 1 receivers failed/);
+    assert.doesNotMatch(report.problem ?? '', /prunings failed/);
+    assert.deepEqual(report.prunings.map((p) => [p.side, p.state, p.destroyed.length]), [['sender', 'Done', 2], ['receiver', 'Done', 0]]);
+    // not_replicated is not among the sender's rules: last_n=1 leaves the newest
+    assert.equal((await names(sender, 'a')).length, 1);
   });
 
   it('refuses a job without a retention policy, naming the flags', async () => {

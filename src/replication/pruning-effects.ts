@@ -25,9 +25,19 @@ function createdAtMs(v: Version, now: number): number {
   return Number.isFinite(ms) ? ms : now;
 }
 
-async function filesystemsOf(driver: StorageDriver, glob: string | undefined): Promise<string[]> {
+/**
+ * The filesystems to prune on a side: its own, matching the job's glob. A receiver adds the
+ * sender's (replication names them alike), and a receiver root that does not exist yet (nothing
+ * received so far) has none of its own rather than failing the pruning.
+ */
+async function filesystemsOf(driver: StorageDriver, glob: string | undefined, sender: StorageDriver | null): Promise<string[]> {
   const re = glob ? globToRegExp(glob) : null;
-  return (await driver.listFilesystems()).filter((n) => re === null || re.test(n)).sort();
+  const own = await driver.listFilesystems().catch((err: unknown) => {
+    if (sender !== null && err instanceof PermanentError && err.code === 'NOT_FOUND') return [];
+    throw err;
+  });
+  const names = new Set([...own, ...(sender ? await sender.listFilesystems() : [])]);
+  return [...names].filter((n) => re === null || re.test(n)).sort();
 }
 
 /**
@@ -43,7 +53,7 @@ export async function planPrune(input: PrunePlanInput, now: number): Promise<Pru
   const peerDrivers = peers.map((p) => ({ endpoint: p, driver: openEndpoint(p) }));
   const destroy: PrunedSnapshot[] = [];
   const keep: KeptSnapshot[] = [];
-  for (const fs of await filesystemsOf(driver, input.filesystems)) {
+  for (const fs of await filesystemsOf(driver, input.filesystems, input.side === 'receiver' ? peerDrivers[0].driver : null)) {
     const versions = await driver.listVersions(fs);
     if (!versions.length) continue;
     const protectedNames = new Map<string, string>();
