@@ -2,7 +2,8 @@ import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import type { RetryPolicy } from '../../machines/retry.js';
 import { fieldOf, invalidField, quote } from '../errors/index.js';
 import { validateReplicateOptions } from '../replication/runs.js';
-import { parseRetentionPolicy, type RetentionPolicy } from '../retention/rules.js';
+import type { RetentionPolicy } from '../retention/rules.js';
+import { retentionOf } from './retention-spec.js';
 
 /** A job as ferry stores it: what to replicate from one sender to every receiver, and when. */
 export interface JobSpec {
@@ -79,10 +80,8 @@ export function validateJobSpec(raw: JobSpecInput): JobSpec {
     ...(raw.includeSnapshots ? { includeSnapshots: raw.includeSnapshots } : {}),
     ...(raw.excludeSnapshots ? { excludeSnapshots: raw.excludeSnapshots } : {}),
   };
-  if (raw.retention !== undefined && raw.retention !== null) {
-    const retention = parseRetentionPolicy(raw.retention, 'retention');
-    if (retention.sender.length || retention.receivers.length) spec.retention = retention;
-  }
+  const retention = retentionOf(raw.retention);
+  if (retention) spec.retention = retention;
   if (raw.snapshotPrefix) {
     if (!SNAPSHOT_PREFIX.test(raw.snapshotPrefix)) throw invalidField('snapshot_prefix', `${quote(raw.snapshotPrefix)}: use 1 to 64 letters, digits, '_', '.', ':' or '-'`);
     spec.snapshotPrefix = raw.snapshotPrefix;
