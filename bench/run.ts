@@ -5,6 +5,7 @@
  *   replication  bench/replication.bench.ts  runReplicationBench()
  *   archiver     bench/archiver.bench.ts     runArchiverBench()
  *   startup      bench/startup.bench.ts      runStartupBench()
+ *   pruning      bench/pruning.bench.ts      runPruningBench()
  *
  * BENCH_PARTS=engine,replication picks parts (default: all). Each part prints its
  * human-readable figures on stdout; the LAST stdout line is one JSON object
@@ -15,10 +16,11 @@
 import { archiverReportJson, formatArchiverReport, runArchiverBench } from './archiver.bench.js';
 import { formatReport as formatEngine, reportJson as engineJson, runEngineBench } from './engine.bench.js';
 import { runIfMain } from './lib.js';
+import { formatPruningReport, runPruningBench } from './pruning.bench.js';
 import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
 import { formatStartupReport, runStartupBench } from './startup.bench.js';
 
-const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup'] as const;
+const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning'] as const;
 type Part = (typeof ALL_PARTS)[number];
 
 interface PartOutput {
@@ -45,6 +47,10 @@ const runners: Record<Part, () => Promise<PartOutput>> = {
   async startup() {
     const report = await runStartupBench();
     return { text: formatStartupReport(report), json: report, ok: report.ok };
+  },
+  async pruning() {
+    const report = await runPruningBench();
+    return { text: formatPruningReport(report), json: report, ok: report.ok };
   },
 };
 

@@ -12,6 +12,7 @@ import {
 import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
+import type { PruningInput, PruningOutput, PruningSide, PruningSummary } from './pruning.js';
 
 /**
  * The job machine: one invocation of a scheduled job (fan-out from one sender to many receivers).
@@ -22,6 +23,12 @@ import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, Rep
  * nothing was tried) waits there as long as the error says, without counting an attempt.
  * `Replicating` spawns one replication machine per receiver (child ids `to-<index>`), all at once: a slow or unreachable receiver never holds up the others. The invocation ends in
  * `Completed` when every replication completed, else in `PermanentError` naming the failed receivers.
+ * With a retention policy, `Pruning` follows `Replicating` whatever the replications' outcome (as
+ * zrepl: the protection of each pair's newest common version and `not_replicated` keep what a
+ * failed replication still needs): one pruning machine per side with rules (child ids
+ * `prune-sender`, `prune-to-<index>`), all at once; the invocation then ends in `Completed` only if
+ * every replication completed and every pruning is `Done`. An on-demand prune (`replicate: false`,
+ * `ferry prune`) goes straight to `Pruning`.
  * `ferry.reset` (zrepl's `signal reset`) ends an active invocation in PermanentError; `ferry.wakeup`
  * cuts a snapshot retry wait short. Pure: no I/O and no clock.
  */
@@ -38,6 +45,16 @@ export interface JobReplicationOptions {
   retry: RetryPolicy;
 }
 
+/** The job's retention policy as the job machine carries it: rules per side (an empty list: that side is not pruned). */
+export interface JobPruning {
+  sender: unknown[];
+  receivers: unknown[];
+  /** the job's snapshot prefix (src/retention: other prefixes are left alone) */
+  prefix: string;
+  /** plan and report only */
+  dryRun?: boolean;
+}
+
 export interface JobInput {
   /** this invocation's machine id, `<job>.<UTC time>` */
   runId: string;
@@ -47,6 +64,10 @@ export interface JobInput {
   /** the snapshot to take on the sender first (name decided by whoever started the invocation), or none */
   snapshot?: { name: string; filesystems?: string } | null;
   replication: JobReplicationOptions;
+  /** the retention policy, or none (no pruning) */
+  pruning?: JobPruning | null;
+  /** false: an on-demand prune, no snapshot and no replication. @defaultValue true */
+  replicate?: boolean;
 }
 
 /** Input of the `takeSnapshot` effect. */
@@ -68,6 +89,16 @@ export interface ReplicationEntry extends ChildEntry {
   runId: string;
 }
 
+/** The job machine's record of one pruning machine (child id `prune-sender` or `prune-to-<index>`). */
+export interface PruningEntry extends ChildEntry {
+  side: PruningSide;
+  endpoint: string;
+  /** the pruning machine's id, `<runId>.<childId>` */
+  runId: string;
+  destroyed: number;
+  kept: number;
+}
+
 export interface JobContext {
   runId: string;
   job: string;
@@ -85,9 +116,13 @@ export interface JobContext {
   waitMs?: number | null;
   problem: string | null;
   replications: ReplicationEntry[];
+  /** absent in snapshots of older versions: same as null / true / [] */
+  pruning?: JobPruning | null;
+  replicate?: boolean;
+  prunings?: PruningEntry[];
 }
 
-export type JobState = 'Snapshotting' | 'SnapshottingWait' | 'Replicating' | 'Completed' | 'PermanentError';
+export type JobState = 'Snapshotting' | 'SnapshottingWait' | 'Replicating' | 'Pruning' | 'Completed' | 'PermanentError';
 
 export interface JobOutput {
   runId: string;
@@ -96,6 +131,17 @@ export interface JobOutput {
   problem: string | null;
   bytes: number;
   replications: Array<{ receiver: string; runId: string; state: string; bytes: number; problem: string | null }>;
+  prunings: Array<{ side: PruningSide; endpoint: string; runId: string; state: string; destroyed: number; kept: number; problem: string | null }>;
+}
+
+/** Pure: the pruning entries of an invocation: the sender, then each receiver, for each side with rules. */
+export function pruningEntries(input: Pick<JobInput, 'runId' | 'sender' | 'receivers' | 'pruning'>): PruningEntry[] {
+  const p = input.pruning;
+  if (!p) return [];
+  const sides: Array<{ side: PruningSide; endpoint: string; childId: string }> = [];
+  if (p.sender.length) sides.push({ side: 'sender', endpoint: input.sender, childId: 'prune-sender' });
+  if (p.receivers.length) input.receivers.forEach((endpoint, i) => sides.push({ side: 'receiver', endpoint, childId: `prune-${replicationChildId(i)}` }));
+  return sides.map((s, index) => ({ ...s, index, runId: `${input.runId}.${s.childId}`, state: 'Pending', done: false, bytes: 0, problem: null, destroyed: 0, kept: 0 }));
 }
 
 /** Pure: the id of the replication machine for the index-th receiver. */
@@ -111,6 +157,7 @@ function outputOf(context: JobContext, state: JobOutput['state']): JobOutput {
     problem: context.problem,
     bytes: context.replications.reduce((sum, r) => sum + r.bytes, 0),
     replications: context.replications.map((r) => ({ receiver: r.receiver, runId: r.runId, state: r.state, bytes: r.bytes, problem: r.problem })),
+    prunings: (context.prunings ?? []).map((p) => ({ side: p.side, endpoint: p.endpoint, runId: p.runId, state: p.state, destroyed: p.destroyed, kept: p.kept, problem: p.problem })),
   };
 }
 
@@ -122,7 +169,8 @@ export type JobEvent =
   | { type: 'xstate.error.actor.snapshot'; error: unknown }
   | { type: 'xstate.after.snapshotBackoff.job.SnapshottingWait' }
   | { type: `xstate.done.actor.to-${number}`; output: ReplicationOutput }
-  | { type: `xstate.error.actor.to-${number}`; error: unknown };
+  | { type: `xstate.error.actor.to-${number}`; error: unknown }
+  | { type: `xstate.done.actor.prune-${string}`; output: PruningOutput };
 
 export const jobMachine = setup({
   types: {
@@ -135,6 +183,8 @@ export const jobMachine = setup({
     takeSnapshot: effect<TakeSnapshotInput, TakeSnapshotOutput>(),
     /** placeholder: the engine runs `replication` children as durable replication machines */
     replication: effect<ReplicationInput, ReplicationOutput>(),
+    /** placeholder: the engine runs `pruning` children as durable pruning machines */
+    pruning: effect<PruningInput, PruningOutput>(),
   },
   delays: {
     snapshotBackoff: ({ context }) => context.waitMs ?? backoffMs(context.replication.retry, context.attempt),
@@ -142,6 +192,11 @@ export const jobMachine = setup({
   guards: {
     ...effectErrorGuards,
     wantsSnapshot: ({ context }) => context.snapshot !== null,
+    pruneOnly: ({ context }) => context.replicate === false,
+    wantsPruning: ({ context }) => (context.prunings ?? []).length > 0,
+    isUnfinishedPruning: ({ context, event }) => isUnfinishedChild(context.prunings ?? [], event),
+    allPruningsDone: ({ context }) => allChildrenDone(context.prunings ?? []),
+    allSucceeded: ({ context }) => allChildrenCompleted(context.replications) && (context.prunings ?? []).every((p) => p.state === 'Done'),
     snapshotAttemptsExhausted: ({ context }) => attemptsExhausted(context.replication.retry, context.attempt + 1),
     isUnfinishedChild: ({ context, event }) => isUnfinishedChild(context.replications, event),
     allCompleted: ({ context }) => allChildrenCompleted(context.replications),
@@ -193,6 +248,48 @@ export const jobMachine = setup({
     }),
     releaseChild: stopChild(releasedChildId),
     recordRunFailure: assign(({ context }) => ({ problem: failedChildrenSummary(context.replications, 'receivers', (r) => r.receiver) })),
+    spawnPrunings: enqueueActions(({ context, enqueue }) => {
+      const prunings = context.prunings ?? [];
+      enqueue.assign({ prunings: prunings.map((p) => ({ ...p, state: 'Plan' })) });
+      for (const p of prunings) {
+        const rules = p.side === 'sender' ? context.pruning!.sender : context.pruning!.receivers;
+        const input: PruningInput = {
+          runId: p.runId, job: context.job, side: p.side, endpoint: p.endpoint, sender: context.sender, receivers: context.receivers,
+          rules, prefix: context.pruning!.prefix, dryRun: !!context.pruning!.dryRun, retry: context.replication.retry,
+          ...(context.replication.filesystems ? { filesystems: context.replication.filesystems } : {}),
+        };
+        enqueue.spawnChild('pruning', { id: p.childId, input });
+      }
+    }),
+    recordPruningState: assign(({ context }, params: { event: Extract<JobEvent, { type: 'ferry.child.state' }> }) => {
+      const s = params.event.summary as unknown as PruningSummary | undefined;
+      const prunings = updateUnfinishedChild(context.prunings ?? [], params.event, (entry) => ({
+        ...entry, state: params.event.state, destroyed: s?.destroyed ?? entry.destroyed, kept: s?.kept ?? entry.kept, problem: s ? s.problem : entry.problem,
+      }));
+      return prunings ? { prunings } : {};
+    }),
+    recordPruningDone: assign(({ context }, params: { type: string; output: PruningOutput | undefined }) => {
+      const out = params.output;
+      const prunings = updateUnfinishedChild(context.prunings ?? [], params, (entry) => ({
+        ...entry, done: true, state: out?.state ?? 'PermanentError', destroyed: out?.destroyed ?? entry.destroyed, kept: out?.kept ?? entry.kept,
+        problem: out === undefined ? 'pruning finished without output' : out.problem,
+      }));
+      return prunings ? { prunings } : {};
+    }),
+    recordPruningError: assign(({ context }, params: { type: string; error: unknown }) => {
+      const prunings = updateUnfinishedChild(context.prunings ?? [], params, (entry) => ({ ...entry, ...childMachineFailed('pruning', params.error) }));
+      return prunings ? { prunings } : {};
+    }),
+    recordInvocationFailure: assign(({ context }) => {
+      const problems: string[] = [];
+      if (!allChildrenCompleted(context.replications)) problems.push(failedChildrenSummary(context.replications, 'receivers', (r) => r.receiver));
+      const prunings = context.prunings ?? [];
+      if (prunings.some((p) => p.state !== 'Done')) {
+        const failed = prunings.filter((p) => p.state !== 'Done');
+        problems.push(`${failed.length} of ${prunings.length} prunings failed: ${failed.map((p) => `${p.side} ${p.endpoint}: ${p.problem ?? 'failed'}`).join('; ')}`);
+      }
+      return { problem: problems.join('; ') };
+    }),
     recordReset: assign({ problem: 'reset by operator (ferry signal reset)' }),
   },
 }).createMachine({
@@ -207,10 +304,13 @@ export const jobMachine = setup({
     replication: input.replication,
     attempt: 0,
     problem: null,
-    replications: input.receivers.map((receiver, index): ReplicationEntry => ({
+    replications: input.replicate === false ? [] : input.receivers.map((receiver, index): ReplicationEntry => ({
       index, childId: replicationChildId(index), receiver, runId: `${input.runId}.${replicationChildId(index)}`,
       state: 'Pending', done: false, bytes: 0, problem: null,
     })),
+    pruning: input.pruning ?? null,
+    replicate: input.replicate !== false,
+    prunings: pruningEntries(input),
   }),
   initial: 'Start',
   on: {
@@ -220,7 +320,8 @@ export const jobMachine = setup({
   },
   states: {
     Start: {
-      always: [{ guard: 'wantsSnapshot', target: 'Snapshotting' }, { target: 'Replicating' }],
+      // an on-demand prune takes no snapshot, whatever the input says
+      always: [{ guard: 'pruneOnly', target: 'Pruning' }, { guard: 'wantsSnapshot', target: 'Snapshotting' }, { target: 'Replicating' }],
     },
     Snapshotting: {
       invoke: {
@@ -255,8 +356,7 @@ export const jobMachine = setup({
     Replicating: {
       entry: 'spawnReplications',
       always: [
-        { guard: 'allCompleted', target: 'Completed' },
-        { guard: 'allDone', target: 'PermanentError', actions: 'recordRunFailure' },
+        { guard: 'allDone', target: 'Pruning' },
       ],
       on: {
         'ferry.child.state': { actions: { type: 'recordChildState', params: ({ event }) => ({ event }) } },
@@ -275,6 +375,37 @@ export const jobMachine = setup({
           ],
         },
       },
+    },
+    Pruning: {
+      // with no pruning entries, Pruning decides at once
+      entry: 'spawnPrunings',
+      always: [
+        { guard: 'allPruningsDone', target: 'Outcome' },
+      ],
+      on: {
+        'ferry.child.state': { actions: { type: 'recordPruningState', params: ({ event }) => ({ event }) } },
+        'xstate.done.actor.*': {
+          guard: 'isUnfinishedPruning',
+          actions: [
+            { type: 'recordPruningDone', params: ({ event }) => ({ type: event.type, output: (event as { output?: PruningOutput }).output }) },
+            { type: 'releaseChild', params: ({ event }) => ({ type: event.type }) },
+          ],
+        },
+        'xstate.error.actor.*': {
+          guard: 'isUnfinishedPruning',
+          actions: [
+            { type: 'recordPruningError', params: ({ event }) => ({ type: event.type, error: (event as { error?: unknown }).error }) },
+            { type: 'releaseChild', params: ({ event }) => ({ type: event.type }) },
+          ],
+        },
+      },
+    },
+    /** transient: the invocation's outcome */
+    Outcome: {
+      always: [
+        { guard: 'allSucceeded', target: 'Completed' },
+        { target: 'PermanentError', actions: 'recordInvocationFailure' },
+      ],
     },
     Completed: { type: 'final', output: ({ context }) => outputOf(context, 'Completed') },
     PermanentError: { type: 'final', output: ({ context }) => outputOf(context, 'PermanentError') },

@@ -22,6 +22,7 @@ import { createLogger } from '../src/util/logger.js';
 import type { ReplicateStepInput } from '../machines/filesystem.js';
 import type { EffectContext } from '../src/engine/types.js';
 import { collect } from './helpers/files.js';
+import { assertRetentionSeries, jobsEngine } from './helpers/pruning.js';
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -532,6 +533,25 @@ describe('btrfs', { skip: gate.skip }, () => {
       assert.deepEqual((await createBtrfsDriver(r).listVersions('fs')).map((v) => v.guid), (await first.listVersions('fs')).map((v) => v.guid));
       assert.deepEqual(subvolumesIn(snapDir(r, 'fs')), ['s1']);
       assert.equal(existsSync(snapDir(r, 'empty')), false);
+    });
+
+    it('pruning after each firing: each side holds what its rules keep, the incremental base survives, a dry run destroys nothing', async () => {
+      const s = root(a, 'ps');
+      const sender = makeSender(s, ['one', 'two']);
+      const receivers = [createBtrfsDriver(join(b.dir, `pr-${++counter}`)), createBtrfsDriver(join(b.dir, `pr-${++counter}`))];
+      const { engine: jobEngine, jobs } = jobsEngine(redis.url);
+      try {
+        await assertRetentionSeries(jobEngine, jobs, {
+          job: 'btrfs-prune', sender, receivers, firings: 5, senderKeep: 2, receiverKeep: 3, foreign: { filesystem: 'one', name: 'manual_1' },
+          beforeFiring: async (i) => writeFileSync(join(s, 'one', `f${i}.txt`), `${i}\n`),
+        });
+        // nothing but the snapshots the rules dropped went: the live subvolumes stay
+        assert.deepEqual(await sender.listFilesystems(), ['one', 'two']);
+        assert.deepEqual(subvolumesIn(snapDir(s, 'two')).length, 2);
+      } finally {
+        await jobEngine.close();
+      }
+      assert.equal(runningBtrfsProcesses(), 0);
     });
   });
 });

@@ -13,6 +13,7 @@ import { parseStreamHeader } from '../src/storage/zfs/stream-header.js';
 import { parseDryRunSize } from '../src/storage/zfs/send.js';
 import { zfsError } from '../src/storage/zfs/run-zfs.js';
 import { startTestRedis } from './helpers/redis.js';
+import { assertRetentionSeries, jobsEngine } from './helpers/pruning.js';
 import { localTransferCount } from '../src/storage/local-pipe.js';
 import { replicateStep } from '../src/replication/step-runner.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
@@ -563,6 +564,24 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
       assert.match(r.filesystems.find((f) => f.name === 'c')!.problem ?? '', /common/);
       assert.match(r.filesystems.find((f) => f.name === 'a')!.problem ?? '', /no snapshots/);
       assert.deepEqual(await lab.guids(one.rroot), before);
+    });
+
+    it('pruning after each firing: each side holds what its rules keep, the incremental base survives, a dry run destroys nothing', async () => {
+      const { sroot, rroot, sender } = await setup('prune');
+      const rroot2 = `${rroot}x`;
+      const receivers = [createZfsDriver(rroot), createZfsDriver(rroot2)];
+      const { engine: jobEngine, jobs } = jobsEngine(redis.url);
+      try {
+        await assertRetentionSeries(jobEngine, jobs, {
+          job: 'zfs-prune', sender, receivers, firings: 5, senderKeep: 2, receiverKeep: 3, foreign: { filesystem: 'a', name: 'manual_1' },
+          beforeFiring: (i) => lab.write(`${sroot}/a`, { [`f${i}.txt`]: `${i}\n` }),
+        });
+      } finally {
+        await jobEngine.close();
+      }
+      // only snapshots went: every dataset is still there, never destroyed recursively
+      assert.deepEqual((await lab.listAll(sroot)).filter((n) => !n.includes('@')), [sroot, `${sroot}/a`, `${sroot}/a/b`, `${sroot}/c`].sort());
+      assert.deepEqual((await lab.listAll(rroot)).filter((n) => !n.includes('@')), [rroot, `${rroot}/a`, `${rroot}/a/b`, `${rroot}/c`].sort());
     });
   });
 });

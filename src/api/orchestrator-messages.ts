@@ -2,7 +2,10 @@ import type { PartitionStatus } from '../archiver/coordinator.js';
 import type { TransitionEvent } from '../engine/types.js';
 import type { JobSpec, JobSpecInput } from '../jobs/spec.js';
 import type { FilesystemReport } from '../replication/report.js';
-import type { JobView, RunView, TargetView } from '../service/views.js';
+import type { JobView, PruningView, RunView, TargetView } from '../service/views.js';
+import type { KeepRule } from '../retention/rules.js';
+import type { KeepRule as KeepRuleMsg, KeepRule__Output as KeepRuleOut } from '../grpc/generated/ferry/v1/KeepRule.js';
+import type { Pruning as PruningMsg, Pruning__Output as PruningOut } from '../grpc/generated/ferry/v1/Pruning.js';
 import type { FilesystemReport as FilesystemReportMsg, FilesystemReport__Output as FilesystemReportOut } from '../grpc/generated/ferry/v1/FilesystemReport.js';
 import type { Job as JobMsg, Job__Output as JobOut } from '../grpc/generated/ferry/v1/Job.js';
 import type { JobSpec as JobSpecMsg, JobSpec__Output as JobSpecOut } from '../grpc/generated/ferry/v1/JobSpec.js';
@@ -25,6 +28,23 @@ export function jobSpecToMsg(s: JobSpec): JobSpecMsg {
     concurrency: s.concurrency, batch: s.batch, snapshotPrefix: s.snapshotPrefix ?? '',
     schedule: !s.schedule ? null : 'everyMs' in s.schedule ? { everyMs: s.schedule.everyMs } : { cron: s.schedule.cron, timezone: s.schedule.timezone ?? '' },
     retry: { initialMs: s.retry.initialMs, maxMs: s.retry.maxMs, maxAttempts: s.retry.maxAttempts },
+    retention: s.retention ? { sender: s.retention.sender.map(keepRuleToMsg), receivers: s.retention.receivers.map(keepRuleToMsg) } : null,
+  };
+}
+
+function keepRuleToMsg(r: KeepRule): KeepRuleMsg {
+  return { type: r.type, ...('count' in r ? { count: r.count } : {}), ...('grid' in r ? { grid: r.grid } : {}), regex: 'regex' in r ? r.regex ?? '' : '', negate: 'negate' in r ? !!r.negate : false };
+}
+
+/** A rule as received, with only the fields its type uses (proto3 fills the others), for parseKeepRules to check. */
+function keepRuleFromMsg(m: KeepRuleOut): Record<string, unknown> {
+  const type = m.type ?? '';
+  return {
+    type,
+    ...(type === 'last_n' ? { count: m.count ?? 0 } : {}),
+    ...(type === 'grid' ? { grid: m.grid ?? '' } : {}),
+    ...(type === 'regex' || m.regex ? { regex: m.regex ?? '' } : {}),
+    ...(m.negate ? { negate: true } : {}),
   };
 }
 
@@ -39,6 +59,7 @@ export function jobSpecFromMsg(m: JobSpecOut | null | undefined): JobSpecInput {
     snapshotPrefix: m.snapshotPrefix || undefined,
     schedule: !sched ? undefined : sched.cron ? { cron: sched.cron, timezone: sched.timezone || undefined } : sched.everyMs ? { everyMs: Number(sched.everyMs) } : undefined,
     retry: m.retry ? { initialMs: m.retry.initialMs || undefined, maxMs: m.retry.maxMs || undefined, maxAttempts: m.retry.maxAttempts || undefined } : undefined,
+    retention: m.retention ? { sender: (m.retention.sender ?? []).map(keepRuleFromMsg), receivers: (m.retention.receivers ?? []).map(keepRuleFromMsg) } : undefined,
   };
 }
 
@@ -72,6 +93,7 @@ export function runToMsg(r: RunView): RunMsg {
     id: r.id, kind: r.kind, state: r.state, problem: r.problem ?? '', job: r.job ?? '', sender: r.sender, receiver: r.receiver ?? '',
     bytes: r.bytes, createdAt: r.createdAt ?? '', snapshot: r.snapshot ?? '',
     replications: r.replications.map(runToMsg), filesystems: r.filesystems.map(fsToMsg),
+    prunings: (r.prunings ?? []).map(pruningToMsg),
   };
 }
 
@@ -80,6 +102,18 @@ export function runFromMsg(m: RunOut): RunView {
     id: m.id ?? '', kind: m.kind === 'job' ? 'job' : 'replication', state: m.state ?? '', problem: orNull(m.problem), job: orNull(m.job),
     sender: m.sender ?? '', receiver: orNull(m.receiver), bytes: Number(m.bytes ?? 0), createdAt: orNull(m.createdAt), snapshot: orNull(m.snapshot),
     replications: (m.replications ?? []).map(runFromMsg), filesystems: (m.filesystems ?? []).map(fsFromMsg),
+    prunings: (m.prunings ?? []).map(pruningFromMsg),
+  };
+}
+
+function pruningToMsg(p: PruningView): PruningMsg {
+  return { id: p.id, side: p.side, endpoint: p.endpoint, state: p.state, destroyed: p.destroyed, kept: p.kept, problem: p.problem ?? '' };
+}
+
+function pruningFromMsg(m: PruningOut): PruningView {
+  return {
+    id: m.id ?? '', side: m.side === 'sender' ? 'sender' : 'receiver', endpoint: m.endpoint ?? '', state: m.state ?? '',
+    destroyed: m.destroyed ?? 0, kept: m.kept ?? 0, problem: orNull(m.problem),
   };
 }
 

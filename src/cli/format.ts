@@ -51,6 +51,9 @@ export function formatRun(r: RunView): string {
   if (r.snapshot) head.push(`  snapshot: ${r.snapshot}`);
   if (r.problem) head.push(`  problem: ${r.problem}`);
   for (const rep of r.replications) head.push(`  -> ${rep.receiver}`, formatRun(rep).replace(/^/gm, '    '));
+  for (const p of r.prunings ?? []) {
+    head.push(`  prune ${p.side} ${p.endpoint}: ${p.state}, destroyed ${p.destroyed}, kept ${p.kept}${p.problem ? `  problem: ${p.problem}` : ''}`);
+  }
   return head.join('\n');
 }
 

@@ -4,6 +4,8 @@ import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import { openApp, startAppWorkers, type App, type GlobalOptions } from './app.js';
 import { formatReport, formatTable } from './format.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
+import { printReplicationDryRun } from './commands/dry-run.js';
+import { registerPruneCommand } from './commands/prune.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { loadConfig, registerConfigCommands, serveConfig } from './commands/config.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -119,6 +121,8 @@ registerJobCommands(program, {
   exit: async (code) => { process.exitCode = await code; },
 });
 
+registerPruneCommand(program, { withApp: (fn) => withApp({ workers: true }, fn), printJson });
+
 registerConfigCommands(program, { globals, printJson, exit: async (code) => { process.exitCode = await code; } });
 
 program.command('demo')
@@ -145,17 +149,21 @@ program.command('replicate')
   .option('--retry-max-ms <ms>', 'longest retry delay', positiveInt, 300000)
   .option('--max-attempts <n>', 'attempts of a step before it is a permanent error', positiveInt, 10)
   .option('--json', 'print the report as one JSON object on the last line')
-  .action(async (sender: string, receiver: string, o: { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; includeSnapshots?: string; excludeSnapshots?: string; batch?: boolean; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; json?: boolean }) =>
-    withApp({ workers: true }, async (app) => {
-      const report = await replicateAndWait(app, {
-        sender, receiver, initial: o.initial, concurrency: o.concurrency, filesystems: o.filesystems,
-        includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, batch: !!o.batch,
-        retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
-      }, { progress: !o.json });
+  .option('--dry-run', 'print the plan (steps per filesystem) and send nothing')
+  .action(async (sender: string, receiver: string, o: { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; includeSnapshots?: string; excludeSnapshots?: string; batch?: boolean; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; json?: boolean; dryRun?: boolean }) => {
+    const options = {
+      sender, receiver, initial: o.initial, concurrency: o.concurrency, filesystems: o.filesystems,
+      includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, batch: !!o.batch,
+      retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
+    };
+    if (o.dryRun) return printReplicationDryRun(options, !!o.json, printJson);
+    return withApp({ workers: true }, async (app) => {
+      const report = await replicateAndWait(app, options, { progress: !o.json });
       if (o.json) printJson(report);
       else process.stdout.write(`${formatReport(report)}\n`);
       return report.state === 'Completed' ? EXIT.ok : EXIT.failed;
-    }));
+    });
+  });
 
 program.command('snapshot')
   .description('take a snapshot of every filesystem of an endpoint, named prefix plus UTC time unless --name is given')

@@ -49,7 +49,11 @@ function jobFieldPath(field: string, fileIndex: number[]): ConfigPath {
   const m = /^receivers\[(\d+)\]$/.exec(field);
   if (m) return ['receivers', fileIndex[Number(m[1])] ?? 0];
   const special: Record<string, ConfigPath> = { 'schedule.every_ms': ['schedule', 'every'], name: [], spec: [] };
-  return special[field] ?? field.split('.');
+  // `retention.sender[1].grid` -> retention, sender, 1, grid
+  return special[field] ?? field.split('.').flatMap((part) => {
+    const indexed = /^(.+)\[(\d+)\]$/.exec(part);
+    return indexed ? [indexed[1], Number(indexed[2])] : [part];
+  });
 }
 
 /**
@@ -148,7 +152,7 @@ function duration(p: ParsedConfig, text: string | undefined, path: ConfigPath, m
 /** The job's spec input fields, each with where it is in the file (the schema's problems left out). */
 const JOB_FIELDS = {
   filesystems: 'filesystems', includeSnapshots: 'include_snapshots', excludeSnapshots: 'exclude_snapshots', initial: 'initial',
-  concurrency: 'concurrency', batch: 'batch', snapshotPrefix: 'snapshot_prefix',
+  concurrency: 'concurrency', batch: 'batch', snapshotPrefix: 'snapshot_prefix', retention: 'retention',
 } as const satisfies Partial<Record<keyof JobSpecInput, keyof JobConfig>>;
 
 /**

@@ -33,6 +33,7 @@ export function jobConfigOf(spec: JobSpec, agents: Record<string, AgentConfig>):
     batch: spec.batch,
     ...(spec.snapshotPrefix ? { snapshot_prefix: spec.snapshotPrefix } : {}),
     ...(s ? { schedule: 'everyMs' in s ? { every: formatDurationExact(s.everyMs) } : { cron: s.cron, ...(s.timezone ? { timezone: s.timezone } : {}) } } : {}),
+    ...(spec.retention ? { retention: spec.retention } : {}),
     retry: {
       initial: formatDurationExact(spec.retry.initialMs),
       max: formatDurationExact(spec.retry.maxMs),

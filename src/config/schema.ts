@@ -41,6 +41,17 @@ export interface JobConfig {
   snapshot_prefix?: string;
   schedule?: ScheduleConfig;
   retry?: RetryConfig;
+  /** keep rules per side, as in a job spec (docs/retention.md) */
+  retention?: { sender?: KeepRuleConfig[]; receivers?: KeepRuleConfig[] };
+}
+
+/** A keep rule as the file writes it: the job spec's own shape (src/retention checks it). */
+export interface KeepRuleConfig {
+  type: 'not_replicated' | 'last_n' | 'grid' | 'regex';
+  count?: number;
+  grid?: string;
+  regex?: string;
+  negate?: boolean;
 }
 
 export interface ArchiveConfig {
@@ -71,6 +82,23 @@ const endpointRef = {
   properties: { agent: { type: 'string', pattern: NAME }, endpoint: text },
   required: ['agent', 'endpoint'],
   additionalProperties: false,
+} as const;
+
+/** the shape only: which fields each type takes is checked with the job spec (parseKeepRules) */
+const keepRules = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      type: { enum: ['not_replicated', 'last_n', 'grid', 'regex'] },
+      count: { type: 'integer', minimum: 1 },
+      grid: text,
+      regex: text,
+      negate: { type: 'boolean' },
+    },
+    required: ['type'],
+    additionalProperties: false,
+  },
 } as const;
 
 const retry = {
@@ -119,6 +147,11 @@ export const CONFIG_SCHEMA = {
             additionalProperties: false,
           },
           retry,
+          retention: {
+            type: 'object',
+            properties: { sender: keepRules, receivers: keepRules },
+            additionalProperties: false,
+          },
         },
         required: ['sender', 'receivers'],
         additionalProperties: false,

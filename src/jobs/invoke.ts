@@ -17,6 +17,16 @@ export function invocationId(job: string, at: number): string {
   return `${job}.${compactUtcStampMs(new Date(at))}`;
 }
 
+/** the prefix of `ferry snapshot`: a job without a snapshot prefix prunes the snapshots it names so */
+export const DEFAULT_PREFIX = 'ferry';
+
+export interface InvocationOptions {
+  /** `prune`: an on-demand pruning (`ferry prune`): no snapshot, no replication. @defaultValue 'run' */
+  mode?: 'run' | 'prune';
+  /** with `prune`: plan and report, destroy nothing */
+  dryRun?: boolean;
+}
+
 export const notFound = (what: string) => new InvalidArgumentError(what, { code: 'NOT_FOUND' });
 
 /** NOT_FOUND for a job name nothing is stored under. */
@@ -36,16 +46,19 @@ export async function activeInvocation(engine: Engine, jobs: JobStore, name: str
  * running is never doubled: the call returns it instead, as zrepl does not overlap runs of a job.
  * `known`: the job as the caller just read it, so it is not read again.
  */
-export async function invokeJob(engine: Engine, jobs: JobStore, name: string, at: number, known?: StoredJob): Promise<Invocation> {
+export async function invokeJob(engine: Engine, jobs: JobStore, name: string, at: number, known?: StoredJob, opts: InvocationOptions = {}): Promise<Invocation> {
   const job = known ?? (await jobs.get(name));
   if (!job) throw noSuchJob(name);
   const runId = invocationId(name, at);
   const active = await activeInvocation(engine, jobs, name);
   if (active && active !== runId) return { runId: active, started: false };
   const s = job.spec;
+  const pruneOnly = opts.mode === 'prune';
   const input: JobInput = {
     runId, job: name, sender: s.sender, receivers: s.receivers,
-    snapshot: s.snapshotPrefix ? { name: snapshotName(s.snapshotPrefix, new Date(at)), ...(s.filesystems ? { filesystems: s.filesystems } : {}) } : null,
+    ...(s.retention ? { pruning: { sender: s.retention.sender, receivers: s.retention.receivers, prefix: s.snapshotPrefix ?? DEFAULT_PREFIX, ...(opts.dryRun ? { dryRun: true } : {}) } } : {}),
+    ...(pruneOnly ? { replicate: false } : {}),
+    snapshot: !pruneOnly && s.snapshotPrefix ? { name: snapshotName(s.snapshotPrefix, new Date(at)), ...(s.filesystems ? { filesystems: s.filesystems } : {}) } : null,
     replication: {
       initial: s.initial, concurrency: s.concurrency, batch: s.batch, retry: s.retry,
       ...(s.filesystems ? { filesystems: s.filesystems } : {}),

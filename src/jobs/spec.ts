@@ -1,11 +1,13 @@
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import type { RetryPolicy } from '../../machines/retry.js';
 import { CronExpressionParser } from 'cron-parser';
-import { InvalidArgumentError, quote, truncate } from '../errors/index.js';
+import { InvalidArgumentError, fieldOf, quote, truncate } from '../errors/index.js';
 import { PROBLEM_CHARS } from '../errors/bounded.js';
 import { snapshotRegExp } from '../replication/planner.js';
 import { DEFAULT_RETRY } from '../replication/runs.js';
 import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
+import type { RetentionPolicy } from '../retention/rules.js';
+import { retentionOf } from './retention-spec.js';
 
 /** A job as ferry stores it: what to replicate from one sender to every receiver, and when. */
 export interface JobSpec {
@@ -23,12 +25,14 @@ export interface JobSpec {
   /** absent: the job runs only when asked (run now, signal wakeup) */
   schedule?: JobSchedule;
   retry: RetryPolicy;
+  /** keep rules per side (docs/retention.md); absent, or a side without rules: nothing is pruned there */
+  retention?: RetentionPolicy;
 }
 
 export type JobSchedule = { everyMs: number; timezone?: string } | { cron: string; timezone?: string };
 
 /** What a caller may leave out; `validateJobSpec` fills the defaults. */
-export type JobSpecInput = Partial<Omit<JobSpec, 'retry'>> & { retry?: Partial<RetryPolicy> };
+export type JobSpecInput = Partial<Omit<JobSpec, 'retry' | 'retention'>> & { retry?: Partial<RetryPolicy>; retention?: unknown };
 
 const JOB_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -59,7 +63,10 @@ function problemOf(field: string, check: () => unknown): SpecProblem | null {
     return null;
   } catch (err) {
     if (!(err instanceof InvalidArgumentError)) throw err;
-    return { field, message: err.message };
+    // the error's own field when it names a deeper one (retention.sender[1].grid)
+    const own = fieldOf(err);
+    if (!own || !own.startsWith(field)) return { field, message: err.message };
+    return { field: own, message: err.message.startsWith(`${own}: `) ? err.message.slice(own.length + 2) : err.message };
   }
 }
 
@@ -161,6 +168,8 @@ export function checkJobSpec(raw: JobSpecInput): SpecCheck {
   if (raw.snapshotPrefix && !SNAPSHOT_PREFIX.test(raw.snapshotPrefix)) {
     add({ field: 'snapshot_prefix', message: `${quote(raw.snapshotPrefix)}: use 1 to 64 letters, digits, '_', '.', ':' or '-'` });
   }
+  let retention: RetentionPolicy | undefined;
+  add(problemOf('retention', () => (retention = retentionOf(raw.retention))));
   const sched = raw.schedule ? scheduleProblems(raw.schedule as Partial<{ everyMs: number; cron: string; timezone: string }>) : { problems: [] };
   problems.push(...sched.problems);
   if (problems.length) return { spec: null, problems };
@@ -171,6 +180,7 @@ export function checkJobSpec(raw: JobSpecInput): SpecCheck {
     ...(raw.excludeSnapshots ? { excludeSnapshots: raw.excludeSnapshots } : {}),
     ...(raw.snapshotPrefix ? { snapshotPrefix: raw.snapshotPrefix } : {}),
     ...(sched.schedule ? { schedule: sched.schedule } : {}),
+    ...(retention ? { retention } : {}),
   };
   return { spec, problems: [] };
 }

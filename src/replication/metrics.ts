@@ -1,4 +1,4 @@
-import { Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Replication's Prometheus metrics of one process, registered in the registry it is given. Bytes,
@@ -9,6 +9,12 @@ export class ReplicationMetrics {
   readonly stepQueueWait: Histogram<'type'>;
   /** Praefect's replication latency: how long a step that replicated data took */
   readonly replicationLatency: Histogram<'type'>;
+  /** snapshots the pruning machines destroyed (dry runs destroy nothing and count nothing) */
+  readonly prunedSnapshots: Counter<'ferry_job' | 'side'>;
+  /** snapshots the last pruning plan of a side kept */
+  readonly keptSnapshots: Gauge<'ferry_job' | 'side' | 'endpoint'>;
+  /** how long one piece of pruning work took: a plan, or one destroy */
+  readonly pruningDuration: Histogram<'phase'>;
 
   constructor(readonly registry: Registry = new Registry()) {
     const registers = [registry];
@@ -24,6 +30,25 @@ export class ReplicationMetrics {
       help: 'Seconds a replication step took to run, for steps that replicated data, by type (full, incremental)',
       labelNames: ['type'] as const,
       buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600, 14400],
+      registers,
+    });
+    this.prunedSnapshots = new Counter({
+      name: 'ferry_pruned_snapshots_total',
+      help: 'Snapshots destroyed by pruning, by job and side (sender, receiver)',
+      labelNames: ['ferry_job', 'side'] as const,
+      registers,
+    });
+    this.keptSnapshots = new Gauge({
+      name: 'ferry_kept_snapshots',
+      help: 'Snapshots the last pruning plan kept, by job, side (sender, receiver) and endpoint',
+      labelNames: ['ferry_job', 'side', 'endpoint'] as const,
+      registers,
+    });
+    this.pruningDuration = new Histogram({
+      name: 'ferry_pruning_duration_seconds',
+      help: 'Seconds one piece of pruning work took, by phase (plan: listing both sides and planning; destroy: one snapshot)',
+      labelNames: ['phase'] as const,
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
       registers,
     });
   }

@@ -1,5 +1,6 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { filesystemMachine, filesystemMachineVersion, summarizeFilesystem, type FilesystemContext, type ReplicateStepInput } from '../../machines/filesystem.js';
+import { pruningMachine, pruningMachineVersion, summarizePruning, type DestroySnapshotInput, type PrunePlanInput, type PruningContext } from '../../machines/pruning.js';
 import { replicationMachine, replicationMachineVersion, summarizeReplication, type PlanInput, type ReplicationContext } from '../../machines/replication.js';
 import type { Registry } from '../engine/types.js';
 import { onHealthyEndpoints } from '../health/gate.js';
@@ -9,6 +10,7 @@ import type { ReplicationMetrics } from './metrics.js';
 import { openEndpoint } from '../storage/endpoint.js';
 import { planReplication } from './planner.js';
 import { replicateStep } from './step-runner.js';
+import { destroyPlanned, planPrune } from './pruning-effects.js';
 
 export interface ReplicationRegistryOptions {
   metrics: ReplicationMetrics;
@@ -38,6 +40,12 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
         stats: filesystemStats,
         warn: { states: ['PermanentError'] },
       },
+      pruning: {
+        machine: pruningMachine,
+        version: pruningMachineVersion,
+        summarize: (s: AnyMachineSnapshot) => summarizePruning(s.context as PruningContext),
+        warn: { states: ['PermanentError'] },
+      },
     },
     effects: {
       plan: {
@@ -53,6 +61,29 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
       replicateStep: {
         timeoutMs: opts.stepTimeoutMs ?? 120_000,
         run: (input: ReplicateStepInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, input.receiver], ctx.log, () => replicateStep(input, ctx, opts.metrics)),
+      },
+      planPrune: {
+        timeoutMs: 120_000,
+        run: (input: PrunePlanInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, ...input.receivers], ctx.log, async () => {
+          ctx.progress({});
+          const end = opts.metrics.pruningDuration.startTimer({ phase: 'plan' });
+          const plan = await planPrune(input, Date.now());
+          end();
+          if (!input.dryRun) opts.metrics.keptSnapshots.set({ ferry_job: input.job, side: input.side, endpoint: input.endpoint }, plan.keep.length);
+          return plan;
+        }),
+      },
+      destroySnapshot: {
+        timeoutMs: 120_000,
+        run: (input: DestroySnapshotInput, ctx) => onHealthyEndpoints(opts.health, [input.endpoint], ctx.log, async () => {
+          ctx.progress({ entries: input.index });
+          const end = opts.metrics.pruningDuration.startTimer({ phase: 'destroy' });
+          const out = await destroyPlanned(input);
+          end();
+          if (out.outcome === 'destroyed') opts.metrics.prunedSnapshots.inc({ ferry_job: input.job, side: input.side });
+          ctx.log.info({ endpoint: input.endpoint, snapshot: `${input.filesystem}@${input.name}`, outcome: out.outcome }, 'pruning: destroy');
+          return out;
+        }),
       },
     },
   };

@@ -109,6 +109,7 @@ export class LocalOrchestrator implements Orchestrator {
         id, kind: 'job', state: stateName(s.value), problem: c.problem, job: c.job, sender: c.sender, receiver: null,
         bytes: replications.reduce((n, r) => n + r.bytes, 0), createdAt: isoOrNull(createdAt), snapshot: c.snapshotTaken,
         replications, filesystems: [],
+        prunings: (c.prunings ?? []).map((p) => ({ id: p.runId, side: p.side, endpoint: p.endpoint, state: p.state, destroyed: p.destroyed, kept: p.kept, problem: p.problem })),
       };
     }
     if (s.record.kind !== 'replication') return null;

@@ -37,6 +37,21 @@ export interface RunView {
   replications: RunView[];
   /** a replication's filesystems */
   filesystems: FilesystemReport[];
+  /** an invocation's pruning machines, one per side with keep rules (absent from older servers: none) */
+  prunings?: PruningView[];
+}
+
+/** One pruning machine of an invocation, as `ferry status` shows it. */
+export interface PruningView {
+  id: string;
+  side: 'sender' | 'receiver';
+  endpoint: string;
+  /** Pending, Plan, PlanErr, Exec, ExecErr, Done, PermanentError */
+  state: string;
+  /** destroyed so far (a dry run: that would be destroyed) */
+  destroyed: number;
+  kept: number;
+  problem: string | null;
 }
 
 /** One storage target (agent) as the health checker last saw it. */

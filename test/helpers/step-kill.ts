@@ -36,7 +36,7 @@ let seq = 0;
 
 // ---- worker processes ------------------------------------------------------------------------
 
-interface WorkerProcess {
+export interface WorkerProcess {
   child: ChildProcess;
   /** the tail of its stderr (pino logs at warn), for failure messages */
   stderr(): string;
@@ -51,9 +51,9 @@ interface WorkerProcess {
 const LOCK_MS = Number(process.env.FERRY_TEST_LOCK_MS ?? 2000);
 
 /** `node bin/ferry.mjs worker` on `prefix`; resolves once it says "worker running". */
-async function startWorker(redisUrl: string, prefix: string): Promise<WorkerProcess> {
+export async function startWorker(redisUrl: string, prefix: string, logLevel = 'warn'): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [
-    'bin/ferry.mjs', 'worker', '--key-prefix', prefix, '--lock-duration-ms', String(LOCK_MS), '--stalled-interval-ms', String(LOCK_MS / 2), '--log-level', 'warn',
+    'bin/ferry.mjs', 'worker', '--key-prefix', prefix, '--lock-duration-ms', String(LOCK_MS), '--stalled-interval-ms', String(LOCK_MS / 2), '--log-level', logLevel,
   ], { cwd: ROOT, env: { ...process.env, REDIS_URL: redisUrl }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8');

@@ -1,5 +1,7 @@
 import { Argument, Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { parseKeepRulesText } from '../../jobs/keep-rules-text.js';
+import { printJobDryRun } from './dry-run.js';
 import type { JobSchedule, JobSpec } from '../../jobs/spec.js';
 import { parseDuration } from '../duration.js';
 import type { GlobalOptions } from '../app.js';
@@ -37,6 +39,19 @@ interface CreateOptions extends ServerOptions {
   maxAttempts: number;
   replace?: boolean;
   json?: boolean;
+  keepSender?: string;
+  keepReceivers?: string;
+}
+
+/** `--keep-sender` and `--keep-receivers` as the job spec's retention (checked with the rest of the spec). */
+function retentionFlags(o: CreateOptions): Pick<Partial<JobSpec>, 'retention'> {
+  if (o.keepSender === undefined && o.keepReceivers === undefined) return {};
+  return {
+    retention: {
+      ...(o.keepSender !== undefined ? { sender: parseKeepRulesText(o.keepSender, '--keep-sender') } : {}),
+      ...(o.keepReceivers !== undefined ? { receivers: parseKeepRulesText(o.keepReceivers, '--keep-receivers') } : {}),
+    } as JobSpec['retention'],
+  };
 }
 
 /** `ferry job create|list|show|delete|run` and `ferry signal wakeup|reset`. */
@@ -61,6 +76,8 @@ export function registerJobCommands(program: Command, c: CliContext): void {
     .option('--retry-initial-ms <ms>', 'first retry delay after a temporary error', c.positiveInt, 5000)
     .option('--retry-max-ms <ms>', 'longest retry delay', c.positiveInt, 300000)
     .option('--max-attempts <n>', 'attempts of a step before it is a permanent error', c.positiveInt, 10)
+    .option('--keep-sender <rules>', 'prune the sender after each run: not_replicated,last_n=N[:REGEX],grid=SPEC[:REGEX],regex=R,!regex=R or a JSON list (docs/retention.md)')
+    .option('--keep-receivers <rules>', 'prune every receiver after each run, by the same syntax')
     .option('--replace', 'replace a job of the same name')
     .option('--json', 'print JSON'))
     .action((name: string, o: CreateOptions) => c.exit((async () => {
@@ -73,6 +90,7 @@ export function registerJobCommands(program: Command, c: CliContext): void {
         name, sender: o.sender, receivers: o.receiver, schedule, snapshotPrefix: o.snapshotPrefix, filesystems: o.filesystems,
         includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, initial: o.initial, concurrency: o.concurrency,
         batch: !!o.batch, retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
+        ...retentionFlags(o),
       };
       return withOrchestrator(c.globals(), o, async (api) => {
         const view = await api.createJob(spec, { replace: !!o.replace });
@@ -112,8 +130,10 @@ export function registerJobCommands(program: Command, c: CliContext): void {
   addServerOptions(job.command('run').description('invoke a job now, whatever its schedule')
     .argument('<name>')
     .option('--wait', WAIT_HELP)
+    .option('--dry-run', 'print what an invocation would replicate and prune now (steps, snapshots); take, send and destroy nothing')
     .option('--json', 'print JSON'))
-    .action((name: string, o: ServerOptions & { json?: boolean; wait?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
+    .action((name: string, o: ServerOptions & { json?: boolean; wait?: boolean; dryRun?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
+      if (o.dryRun) return printJobDryRun(await api.getJob(name), !!o.json, c.printJson);
       const r = await api.runJob(name);
       const note = r.started ? `started ${r.runId}` : `${r.runId} is still running: not started again`;
       if (o.wait) return waitFor(api, r.runId, note, o, c);

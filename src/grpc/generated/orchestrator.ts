@@ -11,6 +11,7 @@ import type { GetPartitionRequest as _ferry_v1_GetPartitionRequest, GetPartition
 import type { GetRunRequest as _ferry_v1_GetRunRequest, GetRunRequest__Output as _ferry_v1_GetRunRequest__Output } from './ferry/v1/GetRunRequest.js';
 import type { Job as _ferry_v1_Job, Job__Output as _ferry_v1_Job__Output } from './ferry/v1/Job.js';
 import type { JobSpec as _ferry_v1_JobSpec, JobSpec__Output as _ferry_v1_JobSpec__Output } from './ferry/v1/JobSpec.js';
+import type { KeepRule as _ferry_v1_KeepRule, KeepRule__Output as _ferry_v1_KeepRule__Output } from './ferry/v1/KeepRule.js';
 import type { ListJobsRequest as _ferry_v1_ListJobsRequest, ListJobsRequest__Output as _ferry_v1_ListJobsRequest__Output } from './ferry/v1/ListJobsRequest.js';
 import type { ListJobsResponse as _ferry_v1_ListJobsResponse, ListJobsResponse__Output as _ferry_v1_ListJobsResponse__Output } from './ferry/v1/ListJobsResponse.js';
 import type { ListPartitionsRequest as _ferry_v1_ListPartitionsRequest, ListPartitionsRequest__Output as _ferry_v1_ListPartitionsRequest__Output } from './ferry/v1/ListPartitionsRequest.js';
@@ -23,8 +24,10 @@ import type { NotifyLogEntriesRequest as _ferry_v1_NotifyLogEntriesRequest, Noti
 import type { NotifyLogEntriesResponse as _ferry_v1_NotifyLogEntriesResponse, NotifyLogEntriesResponse__Output as _ferry_v1_NotifyLogEntriesResponse__Output } from './ferry/v1/NotifyLogEntriesResponse.js';
 import type { OrchestratorClient as _ferry_v1_OrchestratorClient, OrchestratorDefinition as _ferry_v1_OrchestratorDefinition } from './ferry/v1/Orchestrator.js';
 import type { Partition as _ferry_v1_Partition, Partition__Output as _ferry_v1_Partition__Output } from './ferry/v1/Partition.js';
+import type { Pruning as _ferry_v1_Pruning, Pruning__Output as _ferry_v1_Pruning__Output } from './ferry/v1/Pruning.js';
 import type { ResetPartitionRequest as _ferry_v1_ResetPartitionRequest, ResetPartitionRequest__Output as _ferry_v1_ResetPartitionRequest__Output } from './ferry/v1/ResetPartitionRequest.js';
 import type { ResetPartitionResponse as _ferry_v1_ResetPartitionResponse, ResetPartitionResponse__Output as _ferry_v1_ResetPartitionResponse__Output } from './ferry/v1/ResetPartitionResponse.js';
+import type { Retention as _ferry_v1_Retention, Retention__Output as _ferry_v1_Retention__Output } from './ferry/v1/Retention.js';
 import type { RetryPolicy as _ferry_v1_RetryPolicy, RetryPolicy__Output as _ferry_v1_RetryPolicy__Output } from './ferry/v1/RetryPolicy.js';
 import type { Run as _ferry_v1_Run, Run__Output as _ferry_v1_Run__Output } from './ferry/v1/Run.js';
 import type { RunJobRequest as _ferry_v1_RunJobRequest, RunJobRequest__Output as _ferry_v1_RunJobRequest__Output } from './ferry/v1/RunJobRequest.js';
@@ -53,6 +56,7 @@ export interface ProtoGrpcType {
       GetRunRequest: MessageTypeDefinition<_ferry_v1_GetRunRequest, _ferry_v1_GetRunRequest__Output>
       Job: MessageTypeDefinition<_ferry_v1_Job, _ferry_v1_Job__Output>
       JobSpec: MessageTypeDefinition<_ferry_v1_JobSpec, _ferry_v1_JobSpec__Output>
+      KeepRule: MessageTypeDefinition<_ferry_v1_KeepRule, _ferry_v1_KeepRule__Output>
       ListJobsRequest: MessageTypeDefinition<_ferry_v1_ListJobsRequest, _ferry_v1_ListJobsRequest__Output>
       ListJobsResponse: MessageTypeDefinition<_ferry_v1_ListJobsResponse, _ferry_v1_ListJobsResponse__Output>
       ListPartitionsRequest: MessageTypeDefinition<_ferry_v1_ListPartitionsRequest, _ferry_v1_ListPartitionsRequest__Output>
@@ -65,8 +69,10 @@ export interface ProtoGrpcType {
       NotifyLogEntriesResponse: MessageTypeDefinition<_ferry_v1_NotifyLogEntriesResponse, _ferry_v1_NotifyLogEntriesResponse__Output>
       Orchestrator: SubtypeConstructor<typeof grpc.Client, _ferry_v1_OrchestratorClient> & { service: _ferry_v1_OrchestratorDefinition }
       Partition: MessageTypeDefinition<_ferry_v1_Partition, _ferry_v1_Partition__Output>
+      Pruning: MessageTypeDefinition<_ferry_v1_Pruning, _ferry_v1_Pruning__Output>
       ResetPartitionRequest: MessageTypeDefinition<_ferry_v1_ResetPartitionRequest, _ferry_v1_ResetPartitionRequest__Output>
       ResetPartitionResponse: MessageTypeDefinition<_ferry_v1_ResetPartitionResponse, _ferry_v1_ResetPartitionResponse__Output>
+      Retention: MessageTypeDefinition<_ferry_v1_Retention, _ferry_v1_Retention__Output>
       RetryPolicy: MessageTypeDefinition<_ferry_v1_RetryPolicy, _ferry_v1_RetryPolicy__Output>
       Run: MessageTypeDefinition<_ferry_v1_Run, _ferry_v1_Run__Output>
       RunJobRequest: MessageTypeDefinition<_ferry_v1_RunJobRequest, _ferry_v1_RunJobRequest__Output>

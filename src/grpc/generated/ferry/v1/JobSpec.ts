@@ -2,6 +2,7 @@
 
 import type { Schedule as _ferry_v1_Schedule, Schedule__Output as _ferry_v1_Schedule__Output } from '../../ferry/v1/Schedule.js';
 import type { RetryPolicy as _ferry_v1_RetryPolicy, RetryPolicy__Output as _ferry_v1_RetryPolicy__Output } from '../../ferry/v1/RetryPolicy.js';
+import type { Retention as _ferry_v1_Retention, Retention__Output as _ferry_v1_Retention__Output } from '../../ferry/v1/Retention.js';
 
 export interface JobSpec {
   /**
@@ -44,6 +45,10 @@ export interface JobSpec {
    */
   'schedule'?: (_ferry_v1_Schedule | null);
   'retry'?: (_ferry_v1_RetryPolicy | null);
+  /**
+   * keep rules per side (docs/retention.md); absent, or a side without rules: nothing is pruned there
+   */
+  'retention'?: (_ferry_v1_Retention | null);
 }
 
 export interface JobSpec__Output {
@@ -87,4 +92,8 @@ export interface JobSpec__Output {
    */
   'schedule'?: (_ferry_v1_Schedule__Output);
   'retry'?: (_ferry_v1_RetryPolicy__Output);
+  /**
+   * keep rules per side (docs/retention.md); absent, or a side without rules: nothing is pruned there
+   */
+  'retention'?: (_ferry_v1_Retention__Output);
 }

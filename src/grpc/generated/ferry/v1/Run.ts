@@ -2,6 +2,7 @@
 
 import type { Run as _ferry_v1_Run, Run__Output as _ferry_v1_Run__Output } from '../../ferry/v1/Run.js';
 import type { FilesystemReport as _ferry_v1_FilesystemReport, FilesystemReport__Output as _ferry_v1_FilesystemReport__Output } from '../../ferry/v1/FilesystemReport.js';
+import type { Pruning as _ferry_v1_Pruning, Pruning__Output as _ferry_v1_Pruning__Output } from '../../ferry/v1/Pruning.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Run {
@@ -41,6 +42,10 @@ export interface Run {
    * the snapshot the invocation took before replicating, if any
    */
   'snapshot'?: (string);
+  /**
+   * a job invocation's prunings, one per side with keep rules (the sender, each receiver)
+   */
+  'prunings'?: (_ferry_v1_Pruning)[];
 }
 
 export interface Run__Output {
@@ -80,4 +85,8 @@ export interface Run__Output {
    * the snapshot the invocation took before replicating, if any
    */
   'snapshot'?: (string);
+  /**
+   * a job invocation's prunings, one per side with keep rules (the sender, each receiver)
+   */
+  'prunings'?: (_ferry_v1_Pruning__Output)[];
 }
