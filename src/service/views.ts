@@ -77,7 +77,7 @@ export interface WatchFilter {
 export type { PartitionReset, PartitionSelector, PartitionStatus, TransitionEvent };
 
 /** The kinds of machine ferry runs (the registries of jobs, replication and the archiver), as a watch filter names them. */
-export const MACHINE_KINDS = ['job', 'replication', 'filesystem', 'partition'] as const;
+export const MACHINE_KINDS = ['job', 'replication', 'filesystem', 'pruning', 'partition'] as const;
 
 /** Pure: why a watch filter's kinds are not machine kinds (naming the first that is not), or null. */
 export function watchKindsProblem(kinds: readonly string[] | undefined): string | null {
