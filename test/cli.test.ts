@@ -231,7 +231,7 @@ describe('the ferry command: its contract (usage errors, version, help, completi
     await usage(['replicate', '--initial', 'some', 'dir:/a', 'dir:/b'], /argument 'some' is invalid/);
     await usage(['job', 'create', 'x', '--receiver', 'dir:/b'], /required option '--sender <endpoint>' not specified/);
     await usage(['signal', 'poke', 'x'], /'poke' is invalid/);
-    await usage(['watch', '--kind', 'bogus'], /'--kind <kind>' argument 'bogus' is invalid.*job, replication, filesystem, partition/);
+    await usage(['watch', '--kind', 'bogus'], /'--kind <kind>' argument 'bogus' is invalid.*job, replication, filesystem, pruning, partition/);
     await usage(['completion', 'fish'], /'fish' is invalid/);
     await usage(['job'], /Usage: ferry job/);
   });
@@ -322,7 +322,7 @@ describe('the ferry command: its contract (usage errors, version, help, completi
     const server = await startOrchestratorServer({ orchestrator: {} as never, token: 'secret', host: '127.0.0.1', port: 0 });
     const api = new RemoteOrchestrator({ address: server.address, token: 'secret' });
     try {
-      await assert.rejects(api.watchTransitions({ kinds: ['job', 'bogus'] }, () => {}, new AbortController().signal), /kinds: "bogus" is not a machine kind: use job, replication, filesystem, partition/);
+      await assert.rejects(api.watchTransitions({ kinds: ['job', 'bogus'] }, () => {}, new AbortController().signal), /kinds: "bogus" is not a machine kind: use job, replication, filesystem, pruning, partition/);
     } finally {
       await api.close();
       await server.close(0);

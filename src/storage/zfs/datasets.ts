@@ -109,6 +109,25 @@ export async function readDataset(dataset: string, signal?: AbortSignal): Promis
   return { exists: true, versions: parseVersions(dataset, out), resumeToken: token === undefined || token === '' || token === '-' ? null : token };
 }
 
+/** how long a full receive waits for a snapshotless dataset to go before calling it a conflict */
+const PARTIAL_SETTLE_MS = 5000;
+
+/**
+ * readDataset for a full receive into `dataset`: a dataset that exists without any snapshot may be
+ * the partial of a receive whose process was just killed (a crashed worker's `zfs receive`), which
+ * zfs removes a moment later; so it is read again for a few seconds before anyone calls it a
+ * conflict. A dataset with snapshots, or one that stays, is returned as it is.
+ */
+export async function readDatasetSettled(dataset: string, signal?: AbortSignal, settleMs = PARTIAL_SETTLE_MS): Promise<DatasetState> {
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    const state = await readDataset(dataset, signal);
+    if (!state.exists || state.versions.length > 0 || state.resumeToken || Date.now() >= deadline) return state;
+    await new Promise((r) => setTimeout(r, 250));
+    signal?.throwIfAborted();
+  }
+}
+
 /** Snapshots of one dataset, oldest first; [] when it does not exist. */
 export async function readVersions(dataset: string, signal?: AbortSignal): Promise<Version[]> {
   return (await readDataset(dataset, signal)).versions;

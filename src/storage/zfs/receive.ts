@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
-import { datasetExists, isNotFound, readDataset, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
+import { datasetExists, isNotFound, readDataset, readDatasetSettled, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
@@ -221,7 +221,7 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
   const { header } = head;
   const incremental = header.fromguid !== '0';
 
-  const found = await readDataset(target, signal);
+  const found = incremental ? await readDataset(target, signal) : await readDatasetSettled(target, signal);
   let { exists: existed, versions: before } = found;
 
   // idempotent: this exact version is already here

@@ -1,7 +1,7 @@
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../local-pipe.js';
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
-import { readDataset, type ZfsContext } from './datasets.js';
+import { readDataset, readDatasetSettled, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { arrivedDespite, checkReceiver, cleanUp, discardPartial, receiveError, receivedVersion } from './receive.js';
@@ -24,7 +24,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   const aborted = () => new TemporaryError(`receiving ${target} aborted`, { code: 'ABORTED', cause: signal?.reason });
   if (signal?.aborted) throw aborted();
   const incremental = from !== null;
-  const found = await readDataset(target, signal);
+  const found = incremental ? await readDataset(target, signal) : await readDatasetSettled(target, signal);
   let { exists: existed, versions: before } = found;
   const have = before.find((v) => v.guid === to.guid);
   if (have) {
