@@ -34,7 +34,7 @@ function failures(log: string): string {
 }
 
 describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumable receive', { skip: vm.skip }, () => {
-  it('every zfs test passes on OpenZFS, none skipped', { timeout: 20 * 60_000 }, async (t) => {
+  it('every zfs test passes on OpenZFS, none skipped', { timeout: 26 * 60_000 }, async (t) => {
     if (vm.failure) assert.fail(vm.failure);
     const script = [
       'set -e',
@@ -46,7 +46,7 @@ describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumab
       `exec node --test --test-timeout=900000 ${FILES.map((f) => f.replace(/\.ts$/, '.js')).join(' ')}`,
     ].join('\n');
     const started = Date.now();
-    const r = await runInOpenZfsVm(ROOT, script, { timeoutMs: 18 * 60_000, compiled: true });
+    const r = await runInOpenZfsVm(ROOT, script, { timeoutMs: 24 * 60_000, compiled: true });
     t.diagnostic(`VM (${r.kvm ? 'KVM' : 'software emulation'}) ran ${FILES.join(', ')} in ${Math.round((Date.now() - started) / 1000)} s`);
     const summary = testSummary(r.log);
     const tail = (text: string, n: number) => text.split('\n').slice(-n).join('\n');
