@@ -8,6 +8,7 @@ import { printReplicationDryRun } from './commands/dry-run.js';
 import { registerPruneCommand } from './commands/prune.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { loadConfig, registerConfigCommands, serveConfig } from './commands/config.js';
+import { ARCHIVE_DEFAULTS } from '../config/check.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { addEndpointHelp } from './endpoint-help.js';
@@ -233,9 +234,9 @@ addServerOptions(program.command('archive')
   .option('--consumer <name>', 'the position this archiver moves in the log source ([A-Za-z0-9_-], up to 200); default: derived from the sink, so each sink has its own')
   .option('--workers <n>', 'entries archived at once (across partitions; one per partition)', positiveInt, 4)
   .option('--once', 'stop when everything committed is archived')
-  .option('--interval <seconds>', 'rescan the log source this often', positiveInt, 5)
-  .option('--retry-initial-ms <ms>', 'first backoff after a failure', positiveInt, 5000)
-  .option('--retry-max-ms <ms>', 'longest backoff', positiveInt, 300000)
+  .option('--interval <seconds>', 'rescan the log source this often', positiveInt, ARCHIVE_DEFAULTS.intervalMs / 1000)
+  .option('--retry-initial-ms <ms>', 'first backoff after a failure', positiveInt, ARCHIVE_DEFAULTS.retry.initialMs)
+  .option('--retry-max-ms <ms>', 'longest backoff', positiveInt, ARCHIVE_DEFAULTS.retry.maxMs)
   .option('--json', 'print JSON')
   .action(async (what: string | undefined, partition: string | undefined, o: ServerOptions & { log?: string; sink?: string; consumer?: string; workers: number; once?: boolean; interval: number; retryInitialMs: number; retryMaxMs: number; json?: boolean }) => {
     if (what === 'reset') return void (process.exitCode = await archiveReset(globals(), partition, o, (line) => process.stdout.write(`${line}\n`)));

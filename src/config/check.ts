@@ -1,11 +1,11 @@
+import { DEFAULT_BACKOFF } from '../../machines/retry.js';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { logNameProblem } from '../archiver/log-source/names.js';
 import { isRemoteLogSource, openLogSource } from '../archiver/open-log-source.js';
 import { openSink } from '../archiver/sinks/index.js';
 import { parseS3SinkUrl } from '../archiver/sinks/s3-sink.js';
-import { fieldOf } from '../errors/index.js';
-import { validateJobSpec, type JobSchedule, type JobSpec, type JobSpecInput } from '../jobs/spec.js';
+import { checkJobSpec, type JobSchedule, type JobSpec, type JobSpecInput } from '../jobs/spec.js';
 import { agentAddress, parseEndpoint, type EndpointKind } from '../storage/endpoint.js';
 import { parseDuration } from '../util/duration.js';
 import { parseConfig, type ParsedConfig } from './parse.js';
@@ -40,11 +40,11 @@ export interface CheckResult {
 }
 
 /** An archive's rescan interval and backoff when the file leaves them out (as `ferry archive`). */
-export const ARCHIVE_DEFAULTS = { intervalMs: 5_000, retry: { initialMs: 5_000, maxMs: 300_000 } } as const;
+export const ARCHIVE_DEFAULTS = { intervalMs: 5_000, retry: DEFAULT_BACKOFF } as const;
 
 const errorText = (err: unknown): string => (err as Error).message;
 
-/** A spec field (as validateJobSpec names it: receivers[1], schedule.every_ms) as a path in the job's section; `fileIndex`: of each receiver checked. */
+/** A spec field (as checkJobSpec names it: receivers[1], schedule.every_ms) as a path in the job's section; `fileIndex`: of each receiver checked. */
 function jobFieldPath(field: string, fileIndex: number[]): ConfigPath {
   const m = /^receivers\[(\d+)\]$/.exec(field);
   if (m) return ['receivers', fileIndex[Number(m[1])] ?? 0];
@@ -59,8 +59,7 @@ function jobFieldPath(field: string, fileIndex: number[]): ConfigPath {
 /**
  * Checks a config file without touching data or Redis: syntax, schema (unknown keys with a
  * did-you-mean), then each agent, job and archive with the validators the CLI and the gRPC API use
- * (endpoints, cron, regexes, sinks). Every problem has its line and path; a job reports its first
- * semantic problem (validateJobSpec stops there).
+ * (endpoints, cron, regexes, sinks). Every problem has its line and path.
  */
 export function checkConfigText(text: string): CheckResult {
   const parsed = parseConfig(text);
@@ -156,9 +155,8 @@ const JOB_FIELDS = {
 } as const satisfies Partial<Record<keyof JobSpecInput, keyof JobConfig>>;
 
 /**
- * Checks a job with validateJobSpec (the CLI's and CreateJob's checks). It stops at a job's first
- * problem, so each problem found takes its field out and the rest is checked again: every field
- * gets its say. Fields the schema already found wrong are left out from the start.
+ * Checks a job with checkJobSpec (the CLI's and CreateJob's checks), which reports every field's
+ * problem. Fields the schema already found wrong are left out from the start.
  */
 function checkJob(p: ParsedConfig, agents: Record<string, AgentConfig>, name: string, job: JobConfig): JobSpec | null {
   const at = (...rest: ConfigPath): ConfigPath => ['jobs', name, ...rest];
@@ -189,23 +187,15 @@ function checkJob(p: ParsedConfig, agents: Record<string, AgentConfig>, name: st
     const retry = { initialMs: duration(p, r.initial, at('retry', 'initial')), maxMs: duration(p, r.max, at('retry', 'max')), maxAttempts: r.max_attempts };
     input.retry = Object.fromEntries(Object.entries(retry).filter(([, v]) => v !== undefined));
   }
-  for (;;) {
-    try {
-      const spec = validateJobSpec(input);
-      return p.problems.length > before || standIns.sender || standIns.receivers ? null : spec;
-    } catch (err) {
-      const field = fieldOf(err) ?? 'spec';
-      const onStandIn = (field === 'sender' && standIns.sender) || (field.startsWith('receivers') && standIns.receivers);
-      if (onStandIn) return null;
-      const path = at(...jobFieldPath(field, receivers.map((r) => r.index)));
-      const message = errorText(err).startsWith(`${field}: `) ? errorText(err).slice(field.length + 2) : errorText(err);
-      if (!p.hasProblemIn(path)) p.problems.push(p.problemAt(path, message));
-      if (field === 'sender') {
-        input.sender = standIn(kind, 'sender');
-        standIns.sender = true;
-      } else if (!withoutField(input, field, receivers)) return null;
-    }
+  // every problem of the job at once, each with its field (checkJobSpec: the CLI's and CreateJob's checks)
+  const checked = checkJobSpec(input);
+  for (const { field, message } of checked.problems) {
+    const onStandIn = (field === 'sender' && standIns.sender) || (field.startsWith('receivers') && standIns.receivers);
+    if (onStandIn) continue;
+    const path = at(...jobFieldPath(field, receivers.map((r) => r.index)));
+    if (!p.hasProblemIn(path)) p.problems.push(p.problemAt(path, message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message));
   }
+  return p.problems.length > before || standIns.sender || standIns.receivers ? null : checked.spec;
 }
 
 function kindOf(endpoint: string | null): EndpointKind | null {
@@ -219,21 +209,6 @@ function kindOf(endpoint: string | null): EndpointKind | null {
 /** An endpoint of `kind` that only stands in during a check. */
 function standIn(kind: EndpointKind, role: string): string {
   return kind === 'zfs' ? `zfs:ferry-config-check/${role}` : `${kind}:/ferry-config-check/${role}`;
-}
-
-/** Takes the field a problem was found in out of the input; false when the job cannot be checked further without it. */
-function withoutField(input: JobSpecInput, field: string, receivers: Array<{ endpoint: string; index: number }>): boolean {
-  const m = /^receivers\[(\d+)\]$/.exec(field);
-  if (m) {
-    receivers.splice(Number(m[1]), 1);
-    input.receivers = receivers.map((r) => r.endpoint);
-    return receivers.length > 0;
-  }
-  const top = field.split('.')[0];
-  const key = top === 'schedule' || top === 'retry' ? top : (Object.entries(JOB_FIELDS).find(([, k]) => k === top)?.[0] as keyof JobSpecInput | undefined);
-  if (!key || !(key in input)) return false;
-  delete input[key];
-  return true;
 }
 
 function scheduleOf(p: ParsedConfig, s: ScheduleConfig, path: ConfigPath): JobSchedule | undefined {

@@ -104,7 +104,10 @@ export class Engine {
       // drain and timer jobs that fail for good leave an inbox or a timer entry: the reconciler repairs those
       onFailedForGood: { effects: (job, err) => effects.giveUp(job as Job<EffectJobData>, err) },
     });
-    this.reconciler = new Reconciler({ store: this.store, queues: this.queues, dispatcher: this.dispatcher, clock: this.clock, log: this.log, metrics: this.metrics });
+    this.reconciler = new Reconciler({
+      store: this.store, queues: this.queues, dispatcher: this.dispatcher, clock: this.clock, log: this.log, metrics: this.metrics,
+      giveUp: (job, err) => effects.giveUp(job, err),
+    });
   }
 
   // ---- API ---------------------------------------------------------------

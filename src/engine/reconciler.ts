@@ -1,9 +1,10 @@
+import type { Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { machineLogger } from '../util/logger.js';
 import type { Dispatcher } from './dispatch.js';
 import { effectErrorEnvelope } from './effect-runner.js';
-import { givenUpError, lostError } from './effect-errors.js';
+import { lostError } from './effect-errors.js';
 import type { EngineMetrics } from './metrics.js';
 import { isGone, type EffectJobData, type EngineQueues, type TimerJobData } from './queues.js';
 import type { MachineView, SnapshotStore } from './store.js';
@@ -35,6 +36,8 @@ export interface ReconcilerDeps {
   clock: Clock;
   log: Logger;
   metrics: EngineMetrics;
+  /** the effect runner's delivery of a job BullMQ failed for good (EffectRunner.giveUp) */
+  giveUp(job: Job<EffectJobData>, err: Error): Promise<boolean>;
 }
 
 export interface ReconcileOptions {
@@ -195,10 +198,7 @@ export class Reconciler {
   /** Delivers the failure of an effect job BullMQ failed for good, as the worker's `failed` handler would have. */
   private async deliverFailure(jobId: string): Promise<void> {
     const job = await this.d.queues.effects.getJob(jobId);
-    if (!job) return;
-    const data = job.data as EffectJobData;
-    const error = givenUpError(data, new Error(job.failedReason ?? 'unknown reason'), { stalled: job.stalledCounter, made: job.attemptsMade });
-    await this.d.dispatcher.enqueue(data.machineId, effectErrorEnvelope(data, error, this.d.clock.now()));
+    if (job) await this.d.giveUp(job as Job<EffectJobData>, new Error(job.failedReason ?? 'unknown reason'));
   }
 
   private async eachLimited(ids: string[], fn: (id: string) => Promise<void>): Promise<void> {
