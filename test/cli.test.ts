@@ -439,7 +439,9 @@ describe('the ferry command on a terminal', () => {
   after(async () => { await redis.stop(); });
 
   it('status --watch on a terminal (a pty from script(1)) redraws in place until Ctrl-C, then exits 0', async () => {
-    const child = spawn('script', ['-qefc', `${JSON.stringify(process.execPath)} bin/ferry.mjs status --watch --interval 1`, '/dev/null'], {
+    // exec: script(1) runs the command with $SHELL -c, and a dash (CI has no SHELL, so /bin/sh) that stays
+    // in between is itself killed by the Ctrl-C, which script then reports as 130
+    const child = spawn('script', ['-qefc', `exec ${JSON.stringify(process.execPath)} bin/ferry.mjs status --watch --interval 1`, '/dev/null'], {
       env: { ...process.env, REDIS_URL: redis.url, FERRY_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
