@@ -1,14 +1,16 @@
 // Runs the test files with node's test runner (Node 20 has no glob for --test): the files given, or
 // every test/*.test.ts. The host's files run one at a time (they share one zfs-fuse daemon, loop
-// devices and the CPU); the OpenZFS VM test runs alongside them in a runner of its own, because it
-// spends its minutes on one emulated CPU and touches nothing of the host's storage. Its output is
-// printed when both are done, so the suite takes the longer of the two, not their sum.
+// devices and the CPU); the slow files (the OpenZFS VM, the docker-compose deploy, the browser) each
+// run alongside them in a runner of their own, because they spend their minutes waiting on an
+// emulated CPU, image builds or a browser and touch nothing of the host's storage. Their output is
+// printed when all are done, so the suite takes the longest of them, not their sum.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const VM_TEST = 'test/openzfs-vm.test.ts';
+/** each runs beside the host's files, with its own timeout */
+const SLOW = { 'test/openzfs-vm.test.ts': 30, 'test/deploy.test.ts': 20, 'test/ui-browser.test.ts': 10 };
 const MINUTE = 60_000;
 
 /** One runner over `files`; resolves with its exit status. `output` is a file to write to, or inherit. */
@@ -31,24 +33,29 @@ function runner(files, timeoutMs, output) {
 
 const given = process.argv.slice(2);
 const files = given.length ? given : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
-const host = files.filter((f) => f !== VM_TEST);
-const vm = files.filter((f) => f === VM_TEST);
+const host = files.filter((f) => !(f in SLOW));
+const slow = files.filter((f) => f in SLOW);
 
 let status;
-if (vm.length === 0 || host.length === 0) {
-  status = await runner(files, vm.length ? 30 * MINUTE : 10 * MINUTE);
+if (slow.length === 0 || (host.length === 0 && slow.length === 1)) {
+  status = await runner(files, (SLOW[files[0]] ?? 10) * MINUTE);
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-tests-'));
   try {
-    const log = join(dir, 'openzfs-vm.tap');
-    const out = createWriteStream(log);
-    const [hostStatus, vmStatus] = await Promise.all([runner(host, 10 * MINUTE), runner(vm, 30 * MINUTE, out)]);
-    await new Promise((resolve) => out.end(resolve));
-    process.stdout.write(`\n# ---- ${VM_TEST} (ran alongside the files above) ----\n`);
-    process.stdout.write(readFileSync(log));
+    const outs = slow.map((f) => ({ file: f, log: join(dir, `${f.replace(/\W+/g, '_')}.tap`) }));
+    for (const o of outs) o.stream = createWriteStream(o.log);
+    const [hostStatus, ...slowStatus] = await Promise.all([
+      host.length ? runner(host, 10 * MINUTE) : 0,
+      ...outs.map((o) => runner([o.file], SLOW[o.file] * MINUTE, o.stream)),
+    ]);
+    for (const o of outs) {
+      await new Promise((resolve) => o.stream.end(resolve));
+      process.stdout.write(`\n# ---- ${o.file} (ran alongside the files above) ----\n`);
+      process.stdout.write(readFileSync(o.log));
+    }
     if (hostStatus !== 0) console.error(`run-tests: the host's test files failed (exit ${hostStatus})`);
-    if (vmStatus !== 0) console.error(`run-tests: ${VM_TEST} failed (exit ${vmStatus})`);
-    status = hostStatus || vmStatus;
+    outs.forEach((o, i) => slowStatus[i] !== 0 && console.error(`run-tests: ${o.file} failed (exit ${slowStatus[i]})`));
+    status = hostStatus || slowStatus.find((s) => s !== 0) || 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
