@@ -8,6 +8,7 @@ import { TargetHealth, type TargetHealthRecord } from '../health/target-health.j
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../util/logger.js';
 import { openRedis } from '../util/redis.js';
+import type { Redis } from 'ioredis';
 import { isoOrNull, isoTime } from '../util/time.js';
 import { replicationRegistry } from '../replication/registry.js';
 import { jobRegistry } from '../jobs/registry.js';
@@ -39,6 +40,8 @@ export interface App {
   orchestrator: LocalOrchestrator;
   /** health of the agents behind grpc:// endpoints, shared in Redis (see docs/health.md) */
   health: TargetHealth;
+  /** the app's Redis connection (the live view's bull-board reads the engine's queues over it) */
+  redis: Redis;
   close(): Promise<void>;
 }
 
@@ -94,7 +97,7 @@ export async function openApp(g: GlobalOptions, opts: {
     stopRequested.removeEventListener('abort', onStop);
     return close();
   };
-  return { interrupted: stopRequested, engine, log, metrics, health, jobs, scheduler, config: new ConfigStore(conn, g.prefix), orchestrator, close: closeApp };
+  return { interrupted: stopRequested, engine, log, metrics, health, redis: conn, jobs, scheduler, config: new ConfigStore(conn, g.prefix), orchestrator, close: closeApp };
 }
 
 /** The health records as the orchestrator shows them. */

@@ -28,7 +28,8 @@ import { readTokenFile } from '../grpc/auth.js';
 import { startAgent } from '../api/agent-server.js';
 import { startOrchestratorServer } from '../api/orchestrator-server.js';
 import { serveMetrics, startServe, type ServeHandle } from '../service/serve.js';
-import { addTlsOptions, serverTls, type TlsFlags } from './tls-options.js';
+import { addTlsOptions, serverTls, uiTlsFiles, type TlsFlags } from './tls-options.js';
+import { startUiServer } from '../ui/server.js';
 import { isoTime } from '../util/time.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, stopRequested } from './shutdown.js';
 
@@ -316,19 +317,23 @@ addTlsOptions(program.command('agent')
 addTlsOptions(addWorkerOptions(program.command('serve')
   .description('the orchestrator: the gRPC API (with --grpc), workers like `ferry worker`, Prometheus metrics and (with --inspect) the Stately inspector')
   .option('--grpc <addr>', 'serve the Orchestrator gRPC API on [host:]port (host 127.0.0.1 unless given); needs --token-file')
-  .option('--token-file <file>', 'file holding the shared token every gRPC call must carry as "authorization: Bearer <token>"')
+  .option('--token-file <file>', 'file holding the shared token every gRPC call (and the live view) must carry as "authorization: Bearer <token>"')
+  .option('--ui <addr>', 'serve the live view (a web app: jobs, runs, machines as live statecharts, queues; docs/ui.md) on [host:]port (host 127.0.0.1 unless given); needs --token-file')
   .option('--metrics <addr>', '[host:]port of /metrics and /healthz (host 127.0.0.1 unless given)', '127.0.0.1:9464')
   .option('--no-metrics', 'serve no metrics endpoint')
   .option('--inspect <port>', 'serve the Stately inspector on [host:]port (host 127.0.0.1 unless given) and feed it every process\'s transitions (from the transition log)'))
   .option('--health-interval-ms <ms>', 'how often each healthy agent (grpc:// target) is health-checked; unhealthy ones follow their backoff', positiveInt, 10000)
   .option('--config <file>', 'apply this config file (docs/config.md) on start and on every SIGHUP, and run its archives'))
-  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; healthIntervalMs: number; config?: string } & WorkerFlags & TlsFlags) => {
+  .action(async (o: { grpc?: string; ui?: string; tokenFile?: string; metrics: string | false; inspect?: string; healthIntervalMs: number; config?: string } & WorkerFlags & TlsFlags) => {
     // checked before Redis is reached: a bad file starts nothing
     const desired = o.config === undefined ? null : await loadConfig(o.config);
     const grpcAt = o.grpc === undefined ? null : parseListenAddress(o.grpc, '--grpc', { allowPortZero: true });
     if (grpcAt && !o.tokenFile) throw new InvalidArgumentError('--grpc needs --token-file: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
-    const token = grpcAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
+    const uiAt = o.ui === undefined ? null : parseListenAddress(o.ui, '--ui', { allowPortZero: true });
+    if (uiAt && !o.tokenFile) throw new InvalidArgumentError('--ui needs --token-file: the live view asks for the same token as the gRPC API', { code: 'INVALID_ARGUMENT' });
+    const token = grpcAt || uiAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
     const { credentials, scheme } = serverTls(o);
+    const uiTls = uiTlsFiles(o);
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
     const app = await openApp(globals(), { workers: false, graceful: true, metrics: serveMetrics() });
@@ -338,6 +343,8 @@ addTlsOptions(addWorkerOptions(program.command('serve')
       served = await startServe(app, {
         // the API is started here, not in src/service: src/api sits above it
         api: grpcAt ? { scheme, start: () => startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log }) } : undefined,
+        // the live view, like the API, lives above src/service
+        ui: uiAt ? { start: () => startUiServer({ address: uiAt, token, tls: uiTls, orchestrator: app.orchestrator, engine: app.engine, redis: app.redis, log: app.log }) } : undefined,
         metricsAt, inspectAt, healthIntervalMs: o.healthIntervalMs,
         startWorkers: () => startAppWorkers(app, workerOptions(o)),
       });

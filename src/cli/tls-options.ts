@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { serverCredentials, serverTlsEnabled } from '../grpc/tls.js';
@@ -24,4 +25,9 @@ export function addTlsOptions(cmd: Command): Command {
 export function serverTls(o: TlsFlags): { credentials: grpc.ServerCredentials; scheme: 'grpc' | 'grpcs' } {
   const tls = { certFile: o.tlsCert, keyFile: o.tlsKey, clientCaFile: o.tlsClientCa };
   return { credentials: serverCredentials(tls), scheme: serverTlsEnabled(tls) ? 'grpcs' : 'grpc' };
+}
+
+/** The PEM files of --tls-cert/--tls-key for the live view's https server, or null without TLS (read after serverTls checked them). */
+export function uiTlsFiles(o: TlsFlags): { cert: Buffer; key: Buffer } | null {
+  return o.tlsCert && o.tlsKey ? { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } : null;
 }
