@@ -76,6 +76,20 @@ async function historyOf(engine: Engine, rec: MachineRecord, upTo: string): Prom
   }
 }
 
+/**
+ * The running children (effects and machines), then the child machines it spawned that are over
+ * (a finished child leaves the record's children; its first instance id is `<id>.<child id>`).
+ */
+async function childrenOf(engine: Engine, rec: MachineRecord): Promise<MachineDetail['children']> {
+  const running = Object.values(rec.children ?? {}).map((c) => ({ key: c.key, src: c.src, type: c.type, instanceId: c.instanceId ?? null }));
+  const listed = new Set(running.map((c) => c.key));
+  const past = await Promise.all((rec.spawned ?? []).filter((key) => !listed.has(key)).map(async (key) => {
+    const child = await engine.get(`${rec.id}.${key}`);
+    return child ? { key, src: child.kind, type: 'machine' as const, instanceId: child.id } : null;
+  }));
+  return [...running, ...past.filter((c) => c !== null)];
+}
+
 export async function machineDetail(engine: Engine, id: string): Promise<MachineDetail | null> {
   const logId = await engine.transitions.lastId();
   const rec = await engine.get(id);
@@ -86,7 +100,7 @@ export async function machineDetail(engine: Engine, id: string): Promise<Machine
     value: rec.value,
     context: snap?.context ?? null,
     output: snap?.output ?? null,
-    children: Object.values(rec.children ?? {}).map((c) => ({ key: c.key, src: c.src, type: c.type, instanceId: c.instanceId ?? null })),
+    children: await childrenOf(engine, rec),
     progress: (rec as { progress?: unknown }).progress ?? null,
     history: await historyOf(engine, rec, logId),
     logId,

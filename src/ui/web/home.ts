@@ -85,7 +85,7 @@ function targetsTable(o: Overview): HTMLElement {
 }
 
 function queuesLine(o: Overview): HTMLElement {
-  return h('p', { id: 'queues' }, ...Object.entries(o.queues).map(([q, c]) => h('span', { class: 'queue' }, `${q}: ${c.active ?? 0} active, ${c.waiting ?? 0} waiting, ${c.delayed ?? 0} delayed, ${c.failed ?? 0} failed `)), h('a', { href: '/queues/' }, 'bull-board'));
+  return h('p', { id: 'queues' }, ...Object.entries(o.queues).map(([q, c]) => h('span', { class: 'queue' }, `${q}: ${c.active ?? 0} active, ${c.wait ?? c.waiting ?? 0} waiting, ${c.delayed ?? 0} delayed, ${c.failed ?? 0} failed `)), h('a', { href: '/queues/' }, 'bull-board'));
 }
 
 /** The home page: jobs, runs in flight, partitions, agents, queues; refreshed as transitions arrive. */
