@@ -5,7 +5,7 @@
 // `ferry serve --ui` starts in a source checkout that has not built it (src/ui/assets.ts).
 //
 //   node scripts/build-ui.mjs [--out DIR]
-import { copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,7 +33,13 @@ export async function buildUi(out = DEFAULT_OUT) {
   });
   for (const f of ['index.html', 'style.css']) copyFileSync(join(WEB, f), join(tmp, f));
   rmSync(out, { recursive: true, force: true });
-  renameSync(tmp, out);
+  try {
+    renameSync(tmp, out);
+  } catch (err) {
+    // another process built it at the same time: theirs is as good
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(out, 'index.html'))) throw err;
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -23,6 +23,7 @@ export interface MachineDetail extends MachineRow {
   context: unknown;
   output: unknown;
   /** child machines (durable instances) and running effects */
+  /** `key`: the id the machine gave the child (its invoke or spawn id) */
   children: Array<{ key: string; src: string; type: 'effect' | 'machine'; instanceId: string | null }>;
   progress: unknown;
   /** its transitions, oldest first (the newest `HISTORY_LIMIT` the log still holds) */
@@ -81,7 +82,7 @@ async function historyOf(engine: Engine, rec: MachineRecord, upTo: string): Prom
  * (a finished child leaves the record's children; its first instance id is `<id>.<child id>`).
  */
 async function childrenOf(engine: Engine, rec: MachineRecord): Promise<MachineDetail['children']> {
-  const running = Object.values(rec.children ?? {}).map((c) => ({ key: c.key, src: c.src, type: c.type, instanceId: c.instanceId ?? null }));
+  const running = Object.entries(rec.children ?? {}).map(([childId, c]) => ({ key: childId, src: c.src, type: c.type, instanceId: c.instanceId ?? null }));
   const listed = new Set(running.map((c) => c.key));
   const past = await Promise.all((rec.spawned ?? []).filter((key) => !listed.has(key)).map(async (key) => {
     const child = await engine.get(`${rec.id}.${key}`);

@@ -43,6 +43,9 @@ export function renderDiagram(d: LaidOutDiagram): { svg: SVGSVGElement; highligh
     highlight(stateName) {
       const active = new Set(stateName ? idsOfStateName(d.rootId, stateName) : []);
       for (const [id, g] of boxes) g.classList.toggle('active', active.has(id));
+      // the innermost active state in view, in a drawing wider than its box
+      const inner = stateName ? boxes.get(idsOfStateName(d.rootId, stateName).at(-1)!) : undefined;
+      inner?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
       for (const el of svg.querySelectorAll<SVGGElement>('g.transition')) el.classList.toggle('from-active', active.has(el.dataset.source ?? ''));
     },
   };
