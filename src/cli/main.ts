@@ -29,7 +29,6 @@ import { startAgent } from '../api/agent-server.js';
 import { startOrchestratorServer } from '../api/orchestrator-server.js';
 import { serveMetrics, startServe, type ServeHandle } from '../service/serve.js';
 import { addTlsOptions, serverTls, uiTlsFiles, type TlsFlags } from './tls-options.js';
-import { startUiServer } from '../ui/server.js';
 import { isoTime } from '../util/time.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, stopRequested } from './shutdown.js';
 
@@ -344,7 +343,8 @@ addTlsOptions(addWorkerOptions(program.command('serve')
         // the API is started here, not in src/service: src/api sits above it
         api: grpcAt ? { scheme, start: () => startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log }) } : undefined,
         // the live view, like the API, lives above src/service
-        ui: uiAt ? { start: () => startUiServer({ address: uiAt, token, tls: uiTls, orchestrator: app.orchestrator, engine: app.engine, redis: app.redis, log: app.log }) } : undefined,
+        // loaded only with --ui: express, bull-board and elkjs would slow every command's start
+        ui: uiAt ? { start: async () => (await import('../ui/server.js')).startUiServer({ address: uiAt, token, tls: uiTls, orchestrator: app.orchestrator, engine: app.engine, redis: app.redis, log: app.log }) } : undefined,
         metricsAt, inspectAt, healthIntervalMs: o.healthIntervalMs,
         startWorkers: () => startAppWorkers(app, workerOptions(o)),
       });

@@ -36,7 +36,8 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-/** the most machines of each kind the list asks for */
+/** machines of each kind the list shows (newest first), unless `?perKind=` says, and the most it may say */
+const DEFAULT_PER_KIND = 5000;
 const MAX_PER_KIND = 10_000;
 
 class HttpError extends Error {
@@ -104,7 +105,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
         return json(res, 200, { jobs, runs, partitions, targets, queues, logId });
       }
       if (path === '/api/machines') {
-        const perKind = Math.min(MAX_PER_KIND, Math.max(1, Number(url.searchParams.get('perKind')) || 1000));
+        const perKind = Math.min(MAX_PER_KIND, Math.max(1, Number(url.searchParams.get('perKind')) || DEFAULT_PER_KIND));
         const logId = await o.engine.transitions.lastId();
         return json(res, 200, { machines: await listMachines(o.engine, perKind), logId });
       }
