@@ -10,7 +10,7 @@ COPY bin ./bin
 COPY src ./src
 COPY machines ./machines
 COPY proto ./proto
-COPY scripts/build.mjs ./scripts/
+COPY scripts/build.mjs scripts/build-ui.mjs ./scripts/
 RUN node scripts/build.mjs --out /src/dist
 
 FROM node:20-bookworm-slim

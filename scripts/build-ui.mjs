@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the live view's web app (src/ui/web, docs/ui.md) into ui-assets/: one ES module bundle
 // (esbuild), the page and its stylesheet. Nothing is loaded from the internet at run time.
-// Runs at `npm ci`/`npm install` and before `npm pack` (the `prepare` script), and on demand when
+// Runs before `npm pack` (the `prepack` script), in scripts/build.mjs (into <out>/ui-assets), and on demand when
 // `ferry serve --ui` starts in a source checkout that has not built it (src/ui/assets.ts).
 //
 //   node scripts/build-ui.mjs [--out DIR]

@@ -69,5 +69,8 @@ cpSync(join(ROOT, 'proto'), join(out, 'proto'), { recursive: true });
 mkdirSync(join(out, 'bin'), { recursive: true });
 cpSync(join(ROOT, 'bin/ferry.mjs'), join(out, 'bin/ferry.mjs'));
 cpSync(join(ROOT, 'package.json'), join(out, 'package.json'));
+// the live view's web app (docs/ui.md), where src/ui/assets.ts looks for it: <out>/ui-assets
+const { buildUi } = await import('./build-ui.mjs');
+await buildUi(join(out, 'ui-assets'));
 const launcher = relative(process.cwd(), join(out, 'bin/ferry.mjs'));
 console.error(`build: ${dirs.join(', ')} compiled into ${out}; run: node ${launcher.startsWith('..') ? join(out, 'bin/ferry.mjs') : launcher}`);

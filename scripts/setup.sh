@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what ferry needs, so the README's quick start works on a fresh Debian machine:
-# system packages (redis-server; with --test also zfs-fuse, btrfs-progs, Swift, qemu, debootstrap, strace, prometheus, Python's grpc and zsh),
+# system packages (redis-server; with --test also zfs-fuse, btrfs-progs, Swift, qemu, debootstrap, strace, prometheus, Python's grpc, zsh and chromium for the live view's browser test),
 # node modules, and with --test the OpenZFS test VM (scripts/openzfs-vm/build.sh, once per machine).
 # Where it cannot install (not root, not Debian), it prints the exact command to run and fails.
 set -euo pipefail
@@ -17,7 +17,7 @@ wanted=(redis-server)
 # of its syscalls (test/dir-crash.test.ts); prometheus's promtool checks /metrics
 # (test/metrics.test.ts); protoc and Python's grpc are the API's other client
 # (test/proto-compat.test.ts); zsh checks `ferry completion zsh` (test/cli.test.ts)
-[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs swift swift-proxy swift-object swift-container swift-account memcached qemu-system-x86 debootstrap strace prometheus python3-grpcio python3-grpc-tools zsh)
+[[ ${1:-} == --test ]] && wanted+=(zfs-fuse btrfs-progs swift swift-proxy swift-object swift-container swift-account memcached qemu-system-x86 debootstrap strace prometheus python3-grpcio python3-grpc-tools zsh chromium)
 
 # a program on PATH, or py:MODULE, a module of Debian's /usr/bin/python3
 present() {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** where scripts/build-ui.mjs puts the web app; shipped in the package (see .npmignore) */
+/** where scripts/build-ui.mjs puts the web app (from src/ui/ of a checkout, a package or a build tree: <root>/ui-assets) */
 export const ASSETS_DIR = fileURLToPath(new URL('../../ui-assets/', import.meta.url));
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-ui.mjs', import.meta.url));
 const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
@@ -14,14 +14,22 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * The built web app: present in a package (built at `npm pack`/`npm ci` by the `prepare` script);
- * in a source checkout that has not built it yet, built now with esbuild (a dev dependency).
+ * The built web app: in a package (built by the `prepack` script) and in a tree of
+ * scripts/build.mjs (built with it); in a source checkout, built now, on the first `serve --ui`
+ * and again whenever a file of src/ui/web is newer than the build, with esbuild (a dev dependency).
  */
 export async function ensureAssets(dir = ASSETS_DIR): Promise<string> {
-  if (existsSync(join(dir, 'index.html')) && !sourcesNewer(join(dir, 'index.html'))) return dir;
-  if (!existsSync(BUILD_SCRIPT)) throw new Error(`the live view's web app is missing (${dir}) and cannot be built here: reinstall ferry`);
-  const { buildUi } = (await import(pathToFileURL(BUILD_SCRIPT).href)) as { buildUi(out?: string): Promise<void> };
-  await buildUi(dir);
+  const index = join(dir, 'index.html');
+  const built = existsSync(index);
+  if (built && !sourcesNewer(index)) return dir;
+  try {
+    if (!existsSync(BUILD_SCRIPT)) throw new Error(`${BUILD_SCRIPT} is missing`);
+    const { buildUi } = (await import(pathToFileURL(BUILD_SCRIPT).href)) as { buildUi(out?: string): Promise<void> };
+    await buildUi(dir);
+  } catch (err) {
+    // a stale build still serves; none at all cannot
+    if (!built) throw new Error(`the live view's web app is not built (${dir}) and cannot be built here (${(err as Error).message}): run node scripts/build-ui.mjs in a source checkout, or reinstall ferry`, { cause: err });
+  }
   return dir;
 }
 
