@@ -2,7 +2,8 @@
 // auth, and the transition stream (SSE) resuming after a lost connection with nothing missed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { AnyStateMachine } from 'xstate';
 import { filesystemMachine } from '../machines/filesystem.js';
@@ -22,7 +23,9 @@ import { streamIdAfter } from '../src/ui/machines.js';
 import { idsOfStateName } from '../src/ui/web/diagram-svg.js';
 import { filterRows } from '../src/ui/web/machine-list.js';
 import { createLogger } from '../src/util/logger.js';
+import { makeTestCertificates } from './helpers/certs.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
+import { runProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { fastRetry, tempDir } from './helpers/replication.js';
 import { serve, stop, type Served } from './helpers/serve.js';
@@ -249,5 +252,52 @@ describe('ui: ferry serve --ui', () => {
     assert.ok(!streamIdAfter(log.at(-1)!.id!, m.logId), `${log.at(-1)!.id} after ${m.logId}`);
     const list = await (await fetch(`${base}/api/machines`, { headers: auth })).json();
     assert.ok(list.machines.some((r: { id: string; state: string }) => r.id === runs[0] && r.state === 'Completed'));
+  });
+});
+
+/** GET over https with the given CA (and client certificate): the status, or the error's message. */
+function httpsGet(url: string, opts: { ca: string; cert?: string; key?: string; token?: string }): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(url, {
+      ca: readFileSync(opts.ca), cert: opts.cert ? readFileSync(opts.cert) : undefined, key: opts.key ? readFileSync(opts.key) : undefined,
+      headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+    }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.on('error', (err) => resolve(err.message));
+    req.end();
+  });
+}
+
+describe('ui: ferry serve --ui flags and TLS', () => {
+  let redis: EmbeddedRedis;
+  const d = tempDir('ui-tls');
+  before(async () => { redis = await startTestRedis(); });
+  after(async () => { await redis.stop(); d.remove(); });
+
+  it('needs --token-file, and names the flag of a bad address', async () => {
+    const ferry = (...args: string[]) => runProcess(process.execPath, ['bin/ferry.mjs', 'serve', '--no-metrics', ...args], { env: { REDIS_URL: redis.url }, timeoutMs: 60_000 });
+    const noToken = await ferry('--ui', '0');
+    assert.equal(noToken.code, 2, noToken.stderr);
+    assert.match(noToken.stderr, /--ui needs --token-file/);
+    const bad = await ferry('--ui', 'nowhere', '--token-file', '/dev/null');
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--ui "nowhere": expected PORT, HOST:PORT/);
+  });
+
+  it('serves https with --tls-cert, and only to a client certificate --tls-client-ca signed', async () => {
+    const certs = makeTestCertificates(d.path);
+    writeFileSync(join(d.path, 'token'), 'tls-token\n');
+    const port = await freePort();
+    const served = await serve(['--ui', String(port), '--token-file', join(d.path, 'token'), '--no-metrics', '--key-prefix', `uitls${process.pid}`,
+      '--tls-cert', certs.serverCert, '--tls-key', certs.serverKey, '--tls-client-ca', certs.ca], { REDIS_URL: redis.url });
+    try {
+      const url = `https://127.0.0.1:${port}/api/overview`;
+      assert.match(served.out(), new RegExp(`^live view on https://127\\.0\\.0\\.1:${port}/$`, 'm'));
+      assert.equal(await httpsGet(url, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, token: 'tls-token' }), 200);
+      assert.equal(await httpsGet(url, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }), 401);
+      assert.equal(typeof await httpsGet(url, { ca: certs.ca, token: 'tls-token' }), 'string', 'no client certificate: no connection');
+      assert.equal(typeof await httpsGet(url, { ca: certs.ca, cert: certs.otherClientCert, key: certs.otherClientKey, token: 'tls-token' }), 'string');
+    } finally {
+      assert.equal(await stop(served), 0, served.err());
+    }
   });
 });

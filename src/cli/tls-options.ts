@@ -27,7 +27,11 @@ export function serverTls(o: TlsFlags): { credentials: grpc.ServerCredentials; s
   return { credentials: serverCredentials(tls), scheme: serverTlsEnabled(tls) ? 'grpcs' : 'grpc' };
 }
 
-/** The PEM files of --tls-cert/--tls-key for the live view's https server, or null without TLS (read after serverTls checked them). */
-export function uiTlsFiles(o: TlsFlags): { cert: Buffer; key: Buffer } | null {
-  return o.tlsCert && o.tlsKey ? { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } : null;
+/**
+ * The PEM files of --tls-cert/--tls-key (and --tls-client-ca, which makes clients show a
+ * certificate it signed) for the live view's https server; null without TLS. Read after serverTls checked them.
+ */
+export function uiTlsFiles(o: TlsFlags): { cert: Buffer; key: Buffer; ca?: Buffer } | null {
+  if (!o.tlsCert || !o.tlsKey) return null;
+  return { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey), ...(o.tlsClientCa ? { ca: readFileSync(o.tlsClientCa) } : {}) };
 }

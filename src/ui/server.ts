@@ -17,7 +17,7 @@ export interface UiServerOptions {
   address: ListenAddress;
   /** the token of `ferry serve --token-file`, as the gRPC API takes it */
   token: string;
-  /** PEM certificate and key (the files of --tls-cert/--tls-key): https instead of http */
+  /** PEM certificate and key (the files of --tls-cert/--tls-key): https instead of http; `ca` (--tls-client-ca): mutual TLS */
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer } | null;
   orchestrator: Orchestrator;
   engine: Engine;
@@ -189,7 +189,10 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
       res.end();
     });
   };
-  const server: Server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, listener) : createHttpServer(listener);
+  // mutual TLS as the gRPC API's --tls-client-ca: no certificate it signed, no connection
+  const server: Server = o.tls
+    ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key, ...(o.tls.ca ? { ca: o.tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, listener)
+    : createHttpServer(listener);
   const sockets = trackSockets(server);
   let bound: AddressInfo;
   try {
