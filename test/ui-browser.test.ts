@@ -136,6 +136,13 @@ describe('ui in a browser: ferry serve --ui', { skip }, () => {
         return now.length === 1 && now[0] !== was;
       }, first[0], { timeout: 30_000 });
       await shot(page, '03-machine-running');
+      // the home page shows it in flight, with its filesystem waiting to retry
+      const home = await context.newPage();
+      await home.goto(`${base}/#/`);
+      await home.waitForSelector(`#runs .run a[href="#/machine/${runId}"]`);
+      assert.match(await home.textContent('#runs') ?? '', /data\s*(Working|WorkingWait)\s*0\/1/);
+      await shot(home, '03-home-run-in-flight');
+      await home.close();
 
       // the connection is cut; meanwhile the run goes on to the end
       proxy.cut();
