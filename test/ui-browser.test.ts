@@ -3,10 +3,15 @@
 // Screenshots of each page go to test-artifacts/ui/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { allPartitionStatus } from '../src/archiver/coordinator.js';
+import { entryKey } from '../src/archiver/contracts.js';
+import { appendEntry, commit } from '../src/archiver/log-source/index.js';
+import { openSink } from '../src/archiver/sinks/index.js';
 import { freePort, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
 import { replicationRegistry } from '../src/replication/registry.js';
@@ -15,6 +20,7 @@ import { createDirDriver } from '../src/storage/dir/index.js';
 import { makeLayout } from '../src/storage/dir/layout.js';
 import { lockFilesystem } from '../src/storage/dir/lock.js';
 import { createLogger } from '../src/util/logger.js';
+import { archiveOnce, archiverEngine } from './helpers/archiver.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import { runProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
@@ -43,13 +49,18 @@ describe('ui in a browser: ferry serve --ui', { skip }, () => {
   let base = '';
   let port = 0;
   const d = tempDir('ui-browser');
-  const prefix = `uib${process.pid}x${Date.now()}`;
+  let prefix = '';
+  let archiver: TestEngine | null = null;
   const token = 'browser-test-token';
   const ferry = (...args: string[]) => runProcess(process.execPath, ['bin/ferry.mjs', '--key-prefix', prefix, ...args], { env: { REDIS_URL: redis.url }, timeoutMs: 60_000 });
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     redis = await startTestRedis();
+    // an archiver engine without workers (it notifies; the serve process works), whose prefix all share
+    const arc = archiverEngine(redis.url, { workers: false });
+    archiver = arc.engine;
+    prefix = arc.prefix;
     writeFileSync(join(d.path, 'token'), `${token}\n`);
     port = await freePort();
     served = await serve(['--ui', String(port), '--token-file', join(d.path, 'token'), '--no-metrics', '--key-prefix', prefix], { REDIS_URL: redis.url });
@@ -61,6 +72,7 @@ describe('ui in a browser: ferry serve --ui', { skip }, () => {
   after(async () => {
     await browser?.close();
     await engine?.close();
+    await archiver?.close();
     if (served) assert.equal(await stop(served), 0, served.err());
     await redis?.stop();
     d.remove();
@@ -176,6 +188,39 @@ describe('ui in a browser: ferry serve --ui', { skip }, () => {
     }
   });
 
+  it('shows a Failed archiver partition with its reason, and resets it after asking', async () => {
+    const log = join(d.path, 'wal');
+    const sinkDir = join(d.path, 'sink');
+    const sink = `file://${sinkDir}`;
+    for (let lsn = 1; lsn <= 3; lsn++) await appendEntry(log, 's', 'diff', lsn, Buffer.from(`entry ${lsn}\n`));
+    await commit(log, 's', 'diff', 3);
+    // another object where entry 2 goes: the archiver stops there (CHECKSUM_MISMATCH), Failed
+    const other = Buffer.from('not the entry');
+    const key = entryKey({ storage: 's', partition: 'diff' }, 2);
+    await openSink(sink).put(key, other, { sha256: createHash('sha256').update(other).digest('hex'), size: other.length });
+    const [failed] = await archiveOnce(archiver!, log, sink);
+    assert.equal(failed.state, 'Failed');
+
+    const page = await context.newPage();
+    await page.goto(`${base}/#/`);
+    const row = `#partitions tr:has(a[href="#/machine/${encodeURIComponent(failed.id)}"])`;
+    await page.waitForSelector(`${row} button:has-text("Reset")`);
+    assert.match(await page.textContent(row) ?? '', /Failed[\s\S]*CHECKSUM_MISMATCH/);
+    await shot(page, '08-partition-failed');
+
+    // the person removes the wrong object, then resets from the page
+    rmSync(join(sinkDir, key));
+    let asked = '';
+    page.once('dialog', (dialog) => { asked = dialog.message(); void dialog.accept(); });
+    await page.click(`${row} button:has-text("Reset")`);
+    await page.waitForSelector('.toast:has-text("partition reset")');
+    assert.match(asked, /Reset the Failed partition s\/diff\?/);
+    await page.waitForFunction((sel) => /Idle/.test(document.querySelector(sel)?.textContent ?? ''), row, { timeout: 60_000 });
+    assert.equal((await allPartitionStatus(archiver!)).find((p) => p.id === failed.id)?.nextLsn, 4);
+    await shot(page, '09-partition-reset');
+    await page.close();
+  });
+
   it('lists and filters the machines, and mounts bull-board behind the same sign-in', async () => {
     const page = await context.newPage();
     await page.goto(`${base}/#/machines`);
@@ -188,7 +233,7 @@ describe('ui in a browser: ferry serve --ui', { skip }, () => {
     await shot(page, '06-machines');
     await page.goto(`${base}/queues/`);
     await page.waitForSelector('text=drain');
-    await page.click('text=drain');
+    await page.click('text=effects');
     await page.waitForFunction(() => !/Loading/.test(document.body.innerText));
     await shot(page, '07-queues');
     await page.close();
