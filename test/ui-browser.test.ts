@@ -28,8 +28,8 @@ import { tempDir } from './helpers/replication.js';
 import { serve, stop, type Served } from './helpers/serve.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/ui/', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/ui/', import.meta.url));
 // outside CI a machine without chromium skips; CI installs it (.ci/run) and must run this
 const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} missing (apt-get install chromium)` : false;
 

@@ -49,11 +49,12 @@ describe('ui: diagrams from the machine definitions', () => {
     assert.equal(planning.initial, true);
     assert.deepEqual(planning.invokes, ['plan']);
     const edge = (from: string, to: string, label: string) => d.transitions.find((t) => t.source === `replication.${from}` && t.target === `replication.${to}` && t.label === label);
-    assert.ok(edge('Planning', 'Working', 'xstate.done.actor.plan'));
-    assert.equal(edge('Planning', 'PermanentError', 'xstate.error.actor.plan')?.guard, 'isPermanentFailure');
-    assert.equal(edge('PlanningError', 'Planning', 'after planningBackoff')?.trigger, 'after');
+    assert.equal(edge('Planning', 'Working', 'done: plan')?.event, 'xstate.done.actor.plan');
+    assert.equal(edge('Planning', 'PermanentError', 'error: plan')?.guard, 'isPermanentFailure');
+    assert.equal(edge('PlanningError', 'Planning', 'after planningBackoff')?.event, 'xstate.after.planningBackoff.replication.PlanningError');
     assert.ok(edge('PlanningError', 'Planning', 'ferry.wakeup'));
     assert.equal(edge('Working', 'Completed', 'always')?.trigger, 'always');
+    assert.ok(d.states.find((s) => s.key === 'Working')!.handles.includes('done: *'));
     assert.ok(d.states.find((s) => s.key === 'Working')!.handles.includes('ferry.child.state'));
     assert.equal(d.states.find((s) => s.key === 'Completed')!.type, 'final');
     // the machine's own reset, from any state

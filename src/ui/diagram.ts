@@ -21,7 +21,9 @@ export interface DiagramTransition {
   id: string;
   source: string;
   target: string;
-  /** event type; for a delay `after <name>`; for eventless ones `always` */
+  /** the event type as XState names it (`xstate.after.<delay>.<state>` for a delay, '' for eventless ones) */
+  event: string;
+  /** what the arrow says: the event, shortened for XState's own (`done: plan` for `xstate.done.actor.plan`), `after <delay>`, or `always` */
   label: string;
   trigger: 'event' | 'after' | 'always';
   /** the guard's name, or null */
@@ -51,6 +53,12 @@ interface NodeLike {
 }
 interface TransitionLike { target?: NodeLike[]; guard?: unknown; eventType: string }
 
+/** Pure: XState's own event names said shortly: `xstate.done.actor.plan` → `done: plan`, `xstate.error.actor.*` → `error: *`. */
+export function shortEvent(type: string): string {
+  const m = /^xstate\.(done|error)\.actor\.(.+)$/.exec(type);
+  return m ? `${m[1]}: ${m[2]}` : type;
+}
+
 function guardName(g: unknown): string | null {
   if (g === undefined || g === null) return null;
   if (typeof g === 'string') return g;
@@ -78,16 +86,16 @@ export function diagramOf(kind: string, machine: AnyStateMachine): Diagram {
   const transitions: DiagramTransition[] = [];
   const walk = (node: NodeLike, me: DiagramState) => {
     const delays = new Map(node.after.map((a) => [a.eventType, String(a.delay)]));
-    const add = (t: TransitionLike, label: string, trigger: DiagramTransition['trigger']) => {
+    const add = (t: TransitionLike, event: string, label: string, trigger: DiagramTransition['trigger']) => {
       const targets = t.target ?? [];
       if (!targets.length && !me.handles.includes(label)) me.handles.push(label);
-      for (const target of targets) transitions.push({ id: `t${transitions.length}`, source: node.id, target: target.id, label, trigger, guard: guardName(t.guard) });
+      for (const target of targets) transitions.push({ id: `t${transitions.length}`, source: node.id, target: target.id, event, label, trigger, guard: guardName(t.guard) });
     };
     for (const [eventType, list] of node.transitions) {
       const delay = delays.get(eventType);
-      for (const t of list) add(t, delay === undefined ? eventType : `after ${delay}`, delay === undefined ? 'event' : 'after');
+      for (const t of list) add(t, eventType, delay === undefined ? shortEvent(eventType) : `after ${delay}`, delay === undefined ? 'event' : 'after');
     }
-    for (const t of node.always ?? []) add(t, 'always', 'always');
+    for (const t of node.always ?? []) add(t, '', 'always', 'always');
     const initialIds = new Set((node.initial?.target ?? []).map((t) => t.id));
     for (const child of Object.values(node.states)) {
       const state = stateOf(child, node, initialIds.has(child.id));

@@ -36,6 +36,7 @@ export function renderDiagram(d: LaidOutDiagram): { svg: SVGSVGElement; highligh
     const g = s('g', { class: `transition transition-${t.trigger}`, 'data-source': t.source, 'data-target': t.target });
     g.append(s('polyline', { points: t.points.map((p) => `${p.x},${p.y}`).join(' '), 'marker-end': 'url(#arrow)' }));
     if (t.labelAt) g.append(s('text', { x: t.labelAt.x, y: t.labelAt.y + 11, class: 'transition-label' }, t.guard ? `${t.label} [${t.guard}]` : t.label));
+    g.append(s('title', {}, `${t.event || 'always'}${t.guard ? ` if ${t.guard}` : ''}: ${t.source} → ${t.target}`));
     svg.append(g);
   }
   return {
