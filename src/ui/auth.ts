@@ -45,7 +45,8 @@ export function refuseJson(res: ServerResponse): void {
   res.end(JSON.stringify({ error: 'unauthenticated: send "authorization: Bearer <token>" (the token of ferry serve --token-file) or sign in at /' }));
 }
 
-async function body(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
+/** A request body as text, refused beyond `limit` characters. */
+export async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
   let text = '';
   for await (const chunk of req) {
     text += chunk;
@@ -56,7 +57,7 @@ async function body(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
 
 /** POST /login: a right token sets the cookie and goes home; a wrong one gets the refusal again. */
 export async function login(req: IncomingMessage, res: ServerResponse, token: string, secure: boolean): Promise<void> {
-  const given = new URLSearchParams(await body(req)).get('token') ?? '';
+  const given = new URLSearchParams(await readBody(req)).get('token') ?? '';
   if (!bearerMatches(`Bearer ${given}`, token)) return refusalPage(res, 'That token is not the one ferry serve was given.');
   res.writeHead(303, {
     location: '/',
@@ -64,5 +65,3 @@ export async function login(req: IncomingMessage, res: ServerResponse, token: st
   });
   res.end();
 }
-
-export { body as readBody };
