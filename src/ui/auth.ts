@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidArgumentError } from '../errors/index.js';
 import { bearerMatches } from '../grpc/auth.js';
 
 /** the cookie the login form sets: the token itself, HttpOnly and SameSite=Strict */
@@ -50,7 +51,7 @@ export async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise
   let text = '';
   for await (const chunk of req) {
     text += chunk;
-    if (text.length > limit) throw new Error('request body too large');
+    if (text.length > limit) throw new InvalidArgumentError(`body: larger than ${limit} characters`, { code: 'INVALID_ARGUMENT' });
   }
   return text;
 }
