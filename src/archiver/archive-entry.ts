@@ -78,8 +78,11 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
       ctx.progress({ bytes: out.bytes, entries: out.archived + out.present });
     }
   } catch (err) {
-    deps.metrics.walArchive.inc({ status: 'fail' });
-    if (out.lastLsn < input.lsn) throw err;
+    if (out.lastLsn < input.lsn) {
+      deps.metrics.walArchive.inc({ status: 'fail' });
+      throw err;
+    }
+    // not counted as a failure here: the next effect meets it again and counts it
     ctx.log.info({ err: err instanceof Error ? err.message : String(err), lsn: out.lastLsn + 1 }, 'archive batch ended early; the next effect retries from the failing entry');
   }
   await source.acknowledgeAndPrune(ref, consumer, out.lastLsn);
