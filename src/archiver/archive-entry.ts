@@ -85,7 +85,13 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
     // not counted as a failure here: the next effect meets it again and counts it
     ctx.log.info({ err: err instanceof Error ? err.message : String(err), lsn: out.lastLsn + 1 }, 'archive batch ended early; the next effect retries from the failing entry');
   }
-  await source.acknowledgeAndPrune(ref, consumer, out.lastLsn);
+  try {
+    await source.acknowledgeAndPrune(ref, consumer, out.lastLsn);
+  } catch (err) {
+    // the batch is retried whole: its entries are then found present in the sink
+    deps.metrics.walArchive.inc({ status: 'fail' });
+    throw err;
+  }
   return out;
 }
 
