@@ -147,6 +147,24 @@ describe('drains and dispatch in batches', () => {
     }
   });
 
+  it('a timer set and cancelled within one batch of events leaves no timer job behind', async () => {
+    const prefix = uniquePrefix();
+    const engine = openTestEngine(redis.url, { prefix, registry: fixtureRegistry, logger: quiet() });
+    try {
+      await engine.start('timer', 'tm1', { delayMs: 600_000 });
+      assert.equal((await engine.queueCounts()).timers.delayed, 1);
+      // one batch: leave (cancels the first timer), back (sets another), leave (cancels that one)
+      for (const type of ['leave', 'back', 'leave']) await engine.send('tm1', { type } as never);
+      engine.startWorkers({ reconcileIntervalMs: 0 });
+      const rec = await engine.waitFor('tm1', (r) => r.version === 4, { timeoutMs: 20_000 });
+      assert.equal(rec.value, 'Left');
+      assert.deepEqual(rec.timers, {});
+      assert.equal((await engine.queueCounts()).timers.delayed, 0);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('two worker processes, one killed with SIGKILL mid-run: every event applied once, in order', async () => {
     const prefix = uniquePrefix();
     const E = 40;

@@ -73,9 +73,11 @@ export class Dispatcher {
     if (!raw.length) return;
     const entries = raw.map((line) => JSON.parse(line) as OutboxEntry);
     const of = <T extends OutboxEntry['op']>(op: T) => entries.filter((o): o is Extract<OutboxEntry, { op: T }> => o.op === op);
+    // a timer set and cancelled within one batch of events is not set at all (the removal runs beside the adds)
+    const cancelled = new Set(of('cancel-timer').map((o) => o.jobId));
     await Promise.all([
       this.addEffects(of('effect')),
-      this.addTimers(of('timer')),
+      this.addTimers(of('timer').filter((o) => !cancelled.has(o.jobId))),
       // best effort: a timer that fires anyway finds no registry entry and is ignored
       ...of('cancel-timer').map((o) => this.d.queues.timers.remove(o.jobId).catch(() => 0)),
       ...of('spawn').map((o) => this.create({ kind: o.kind, id: o.instanceId, input: o.input, parent: { id: o.parent, childId: o.parentChildId, key: o.parentKey } })),
