@@ -54,6 +54,7 @@ export {
   partitionMachineId,
   partitionMachineVersion,
   summarizePartition,
+  ARCHIVE_BATCH,
   type AcknowledgeInput,
   type ArchiveEntryInput,
   type ArchiveEntryOutput,
