@@ -9,7 +9,7 @@ import { assertName, isValidName } from './names.js';
 import { receiveStream } from './receive.js';
 import { createSendStream } from './send.js';
 import { takeSnapshots } from './snapshot.js';
-import { isSubvolume, listSnapshots } from './subvolume.js';
+import { isSubvolume, listReadonly, listSnapshots } from './subvolume.js';
 import { transferBtrfs } from './transfer.js';
 import { findDd } from '../local-pipe.js';
 import type { Layout } from './layout.js';
@@ -53,8 +53,11 @@ export function createBtrfsDriver(root: string): StorageDriver {
         }
         // a receiver's filesystems are the snapshot directories holding versions
         const received = await readdir(layout.snapshotsRoot).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-        for (const name of received) {
-          if (!names.has(name) && isValidName(name) && (await listSnapshots(layout, name)).length > 0) names.add(name);
+        const candidates = received.filter((name) => !names.has(name) && isValidName(name));
+        // one listing of the endpoint for every snapshot directory
+        const readonly = candidates.length > 0 ? await listReadonly(layout) : new Map();
+        for (const name of candidates) {
+          if ((await listSnapshots(layout, name, undefined, readonly)).length > 0) names.add(name);
         }
         return [...names].sort();
       }),
