@@ -13,9 +13,10 @@ export async function pruneAndWait(app: App, job: string, dryRun: boolean): Prom
   const [{ pruneReport, startPruning }, { isFinished }] = await Promise.all([import('../../jobs/prune.js'), import('../../replication/runs.js')]);
   const runId = await startPruning(app.engine, app.jobs, job, { dryRun });
   for (;;) {
+    const committed = app.nextCommit(runId, 250);
     const rec = await app.engine.get(runId);
     if (isFinished(rec)) return (await pruneReport(app.engine, runId))!;
-    await new Promise((r) => setTimeout(r, 200));
+    await committed;
   }
 }
 
