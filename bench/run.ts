@@ -6,6 +6,7 @@
  *   archiver     bench/archiver.bench.ts     runArchiverBench()
  *   startup      bench/startup.bench.ts      runStartupBench()
  *   pruning      bench/pruning.bench.ts      runPruningBench()
+ *   planning     bench/planning.bench.ts     runPlanningBench()
  *
  * BENCH_PARTS=engine,replication picks parts (default: all). Each part prints its
  * human-readable figures on stdout; the LAST stdout line is one JSON object
@@ -17,10 +18,11 @@ import { archiverReportJson, formatArchiverReport, runArchiverBench } from './ar
 import { formatReport as formatEngine, reportJson as engineJson, runEngineBench } from './engine.bench.js';
 import { runIfMain } from './lib.js';
 import { formatPruningReport, runPruningBench } from './pruning.bench.js';
+import { formatPlanningReport, runPlanningBench } from './planning.bench.js';
 import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
 import { formatStartupReport, runStartupBench } from './startup.bench.js';
 
-const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning'] as const;
+const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning', 'planning'] as const;
 type Part = (typeof ALL_PARTS)[number];
 
 interface PartOutput {
@@ -51,6 +53,10 @@ const runners: Record<Part, () => Promise<PartOutput>> = {
   async pruning() {
     const report = await runPruningBench();
     return { text: formatPruningReport(report), json: report, ok: report.ok };
+  },
+  async planning() {
+    const report = await runPlanningBench();
+    return { text: formatPlanningReport(report), json: report, ok: report.ok };
   },
 };
 
