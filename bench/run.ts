@@ -7,6 +7,7 @@
  *   startup      bench/startup.bench.ts      runStartupBench()
  *   pruning      bench/pruning.bench.ts      runPruningBench()
  *   planning     bench/planning.bench.ts     runPlanningBench()
+ *   peers        bench/peers.bench.ts        runPeersBench()
  *
  * BENCH_PARTS=engine,replication picks parts (default: all). Each part prints its
  * human-readable figures on stdout; the LAST stdout line is one JSON object
@@ -19,10 +20,11 @@ import { formatReport as formatEngine, reportJson as engineJson, runEngineBench 
 import { runIfMain } from './lib.js';
 import { formatPruningReport, runPruningBench } from './pruning.bench.js';
 import { formatPlanningReport, runPlanningBench } from './planning.bench.js';
+import { formatPeersReport, runPeersBench } from './peers.bench.js';
 import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
 import { formatStartupReport, runStartupBench } from './startup.bench.js';
 
-const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning', 'planning'] as const;
+const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning', 'planning', 'peers'] as const;
 type Part = (typeof ALL_PARTS)[number];
 
 interface PartOutput {
@@ -57,6 +59,10 @@ const runners: Record<Part, () => Promise<PartOutput>> = {
   async planning() {
     const report = await runPlanningBench();
     return { text: formatPlanningReport(report), json: report, ok: report.ok };
+  },
+  async peers() {
+    const report = await runPeersBench();
+    return { text: formatPeersReport(report), json: report, ok: report.ok };
   },
 };
 
