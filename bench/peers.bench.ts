@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { btrfsUnavailable, mountBtrfsImage, type BtrfsMount } from '../test/helpers/btrfs.js';
 import { tree, zfsUnavailable, ZfsLab } from '../test/helpers/zfs.js';
+import type { RunTiming } from '../src/replication/report.js';
 import { envInt, medianBy, passFail, printReport, round, runIfMain, withTestRedis } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -39,6 +40,8 @@ export interface CycleFigure {
   unrelated?: number;
   seconds: Record<string, number>;
   ratios: Record<string, number>;
+  /** ferry's own breakdown of its last replicate in this figure (its report's timing, ms) */
+  ferryTiming?: RunTiming;
 }
 
 export interface PeersReport {
@@ -77,6 +80,15 @@ function ensureInstalled(programs: Record<string, string>): void {
 // ---- data --------------------------------------------------------------------------------
 
 const fsName = (i: number) => `f${String(i).padStart(3, '0')}`;
+
+/** the timing of the last `ferry replicate --json` (its report's last line) */
+let lastTiming: RunTiming | undefined;
+
+function replicated(stdout: string): void {
+  const report = JSON.parse(stdout.trim().split('\n').pop()!) as { state: string; problem: string | null; timing?: RunTiming };
+  if (report.state !== 'Completed') throw new Error(`ferry replicate ended ${report.state}: ${report.problem}`);
+  lastTiming = report.timing;
+}
 
 /** A filesystem's files: 16 of 16 KiB; each cycle rewrites two and adds one (cycle tag in the bytes). */
 function writeData(dir: string, cycle: number): void {
@@ -142,9 +154,9 @@ function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place }, ferry
       create: (n) => subvolumes(f.src, n),
       cycle: (_n, c) => {
         ferry(['snapshot', `btrfs:${f.src}`, '--name', `c${String(c).padStart(5, '0')}`]);
-        ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--json']);
+        replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--json']));
       },
-      noop: () => void ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--json']),
+      noop: () => replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--json'])),
       received: (i) => newest(join(f.dst, '.ferry', 'snapshots', fsName(i))),
     },
     {
@@ -236,8 +248,10 @@ async function btrfsPart(ferry: (args: string[]) => string): Promise<CycleFigure
       for (const t of tools) t.create(n);
       const full: Record<string, number> = {};
       const inc: Record<string, number[]> = {};
+      let fullTiming: RunTiming | undefined;
       for (const t of tools) {
         full[t.name] = round(seconds(() => t.cycle(n, 0)), 3);
+        if (t.name === 'ferry') fullTiming = lastTiming;
         for (let i = 0; i < n; i++) verify(t.name, fsName(i), t.live(i), t.received(i));
       }
       for (let c = 1; c <= rounds; c++) {
@@ -248,8 +262,8 @@ async function btrfsPart(ferry: (args: string[]) => string): Promise<CycleFigure
         }
       }
       const incMedian = Object.fromEntries(Object.entries(inc).map(([k, v]) => [k, round(medianBy(v, (x) => x), 3)]));
-      figures.push({ filesystems: n, kind: 'full', seconds: full, ratios: ratiosOf(full) });
-      figures.push({ filesystems: n, kind: 'incremental', seconds: incMedian, ratios: ratiosOf(incMedian) });
+      figures.push({ filesystems: n, kind: 'full', seconds: full, ratios: ratiosOf(full), ferryTiming: fullTiming });
+      figures.push({ filesystems: n, kind: 'incremental', seconds: incMedian, ratios: ratiosOf(incMedian), ferryTiming: lastTiming });
       process.stderr.write(`bench: peers btrfs ${n}: full ${JSON.stringify(full)} incremental ${JSON.stringify(incMedian)}\n`);
       while (live.length) live.pop()!.cleanup();
     }
@@ -267,7 +281,7 @@ async function btrfsPart(ferry: (args: string[]) => string): Promise<CycleFigure
           s[t.name] = round(medianBy(Array.from({ length: rounds }, () => seconds(() => t.noop(1))), (x) => x), 3);
           verify(t.name, fsName(0), t.name === 'ferry' ? newest(join(t.live(0), '..', '.ferry', 'snapshots', fsName(0)))! : newest(join(t.live(0), '..', '_btrbk_snap'))!, t.received(0));
         }
-        figures.push({ filesystems: 1, kind: 'noop', snapshots: k, unrelated: u, seconds: s, ratios: ratiosOf(s) });
+        figures.push({ filesystems: 1, kind: 'noop', snapshots: k, unrelated: u, seconds: s, ratios: ratiosOf(s), ferryTiming: lastTiming });
         process.stderr.write(`bench: peers btrfs no-op ${k} snapshots, ${u} unrelated: ${JSON.stringify(s)}\n`);
       };
       measure(0);
@@ -308,7 +322,7 @@ async function zfsPart(ferry: (args: string[]) => string): Promise<CycleFigure[]
       const cycle: Record<string, (c: number) => void> = {
         ferry: (c) => {
           ferry(['snapshot', `zfs:${pools.ferry.src}`, '--name', snapName(c)]);
-          ferry(['replicate', `zfs:${pools.ferry.src}`, `zfs:${pools.ferry.dst}`, '--json']);
+          replicated(ferry(['replicate', `zfs:${pools.ferry.src}`, `zfs:${pools.ferry.dst}`, '--json']));
         },
         syncoid: (c) => {
           sh('zfs', ['snapshot', '-r', `${pools.syncoid.src}@${snapName(c)}`]);
@@ -324,8 +338,10 @@ async function zfsPart(ferry: (args: string[]) => string): Promise<CycleFigure[]
       };
       const full: Record<string, number> = {};
       const inc: Record<string, number[]> = {};
+      let fullTiming: RunTiming | undefined;
       for (const tool of Object.keys(cycle)) {
         full[tool] = round(seconds(() => cycle[tool](0)), 3);
+        if (tool === 'ferry') fullTiming = lastTiming;
         await check(tool, 0);
       }
       for (let c = 1; c <= rounds; c++) {
@@ -336,8 +352,8 @@ async function zfsPart(ferry: (args: string[]) => string): Promise<CycleFigure[]
         }
       }
       const incMedian = Object.fromEntries(Object.entries(inc).map(([k, v]) => [k, round(medianBy(v, (x) => x), 3)]));
-      figures.push({ filesystems: n, kind: 'full', seconds: full, ratios: ratiosOf(full) });
-      figures.push({ filesystems: n, kind: 'incremental', seconds: incMedian, ratios: ratiosOf(incMedian) });
+      figures.push({ filesystems: n, kind: 'full', seconds: full, ratios: ratiosOf(full), ferryTiming: fullTiming });
+      figures.push({ filesystems: n, kind: 'incremental', seconds: incMedian, ratios: ratiosOf(incMedian), ferryTiming: lastTiming });
       process.stderr.write(`bench: peers zfs ${n}: full ${JSON.stringify(full)} incremental ${JSON.stringify(incMedian)}\n`);
     }
   } finally {
@@ -424,6 +440,8 @@ function formatFigures(title: string, figures: CycleFigure[] | { skipped: string
     const secs = Object.entries(f.seconds).map(([k, v]) => `${k} ${v}`).join(', ');
     const ratios = Object.entries(f.ratios).map(([k, v]) => `/${k} ${v}`).join(', ');
     lines.push(`  ${what.padEnd(36)} ${secs}${ratios ? `  (ferry ${ratios})` : ''}`);
+    const t = f.ferryTiming;
+    if (t) lines.push(`  ${''.padEnd(36)} ferry's replicate: ${t.wallMs} ms = planning ${t.planningMs} + steps ${t.stepsMs} (summed) + engine ${t.engineMs}`);
   }
   return lines;
 }

@@ -189,6 +189,12 @@ describe('btrfs', { skip: gate.skip }, () => {
       calls = btrfsCallCount();
       assert.deepEqual(await receiver.listFilesystems(), ['f', 'g']);
       assert.equal(btrfsCallCount() - calls, 3, 'one listing for every snapshot directory');
+      // planning asks once per filesystem: a fresh driver answers both from one listing
+      const planner = createBtrfsDriver(rroot);
+      calls = btrfsCallCount();
+      const [f, g] = await Promise.all([planner.listVersions('f'), planner.listVersions('g')]);
+      assert.deepEqual([f.length, g.length], [versions.length, 1]);
+      assert.equal(btrfsCallCount() - calls, 3, 'one listing for both filesystems');
     });
 
     it('full and incremental send -> receive: same data, received UUID = sender UUID, idempotent, conflicts typed', async () => {
