@@ -73,16 +73,16 @@ export function createBtrfsDriver(root: string): StorageDriver {
         const received = await readdir(layout.snapshotsRoot).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
         const candidates = received.filter((name) => !names.has(name) && isValidName(name));
         // one listing of the endpoint for every snapshot directory
-        const readonly = candidates.length > 0 ? await listReadonly(layout) : new Map();
+        const readonly = candidates.length > 0 ? await listReadonly(layout) : new Map<string, SubvolumeInfo>();
         for (const name of candidates) {
-          if ((await listSnapshots(layout, name, undefined, readonly)).length > 0) names.add(name);
+          if ((await listSnapshots(layout, name, undefined, async () => readonly)).length > 0) names.add(name);
         }
         return [...names].sort();
       }),
 
     listVersions: async (fs) => {
       assertName('filesystem', fs);
-      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs, undefined, await readonlyListing())).map((s) => s.version));
+      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs, undefined, readonlyListing)).map((s) => s.version));
     },
 
     snapshot: (filesystems, name) => changing(() => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name))),

@@ -235,16 +235,16 @@ async function subvolumeEntries(layout: Layout, fs: string): Promise<string[]> {
 /**
  * Every subvolume in `<root>/.ferry/snapshots/<fs>/` with a valid name. Other entries (plain files
  * or directories, invalid names) are ignored. A missing directory is empty. `readonly` is the
- * endpoint's listReadonly(), made when there is a subvolume to describe (or handed in, when one
- * listing serves several filesystems); a subvolume it does not hold (writable: a partial receive,
+ * endpoint's listReadonly(), made when there is a subvolume to describe (or asked of `readonly`,
+ * when one listing serves several filesystems); a subvolume it does not hold (writable: a partial receive,
  * or a path it printed otherwise) is asked about with `btrfs subvolume show`.
  */
-export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSignal, readonly?: Map<string, SubvolumeInfo>): Promise<SnapshotScan> {
+export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSignal, readonly?: () => Promise<Map<string, SubvolumeInfo>>): Promise<SnapshotScan> {
   const names = await subvolumeEntries(layout, fs);
   const complete: Snapshot[] = [];
   const partial: SubvolumeInfo[] = [];
   if (names.length === 0) return { complete, partial };
-  const listed = readonly ?? (await listReadonly(layout, signal));
+  const listed = await (readonly ? readonly() : listReadonly(layout, signal));
   for (const name of names) {
     const path = layout.snapshotPath(fs, name);
     let info = listed.get(path);
@@ -267,6 +267,6 @@ export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSi
   return { complete, partial };
 }
 
-export async function listSnapshots(layout: Layout, fs: string, signal?: AbortSignal, readonly?: Map<string, SubvolumeInfo>): Promise<Snapshot[]> {
+export async function listSnapshots(layout: Layout, fs: string, signal?: AbortSignal, readonly?: () => Promise<Map<string, SubvolumeInfo>>): Promise<Snapshot[]> {
   return (await scanSnapshots(layout, fs, signal, readonly)).complete;
 }
