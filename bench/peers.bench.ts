@@ -178,20 +178,20 @@ function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place }, ferry
   ];
   if (!p) return tools;
   tools.push({
-      name: 'plain',
-      live: (i) => join(p.src, fsName(i)),
-      create: (n) => subvolumes(p.src, n),
-      cycle: (n, c) => {
-        const name = `c${String(c).padStart(5, '0')}`;
-        const prev = c > 0 ? `c${String(c - 1).padStart(5, '0')}` : '';
-        bash(`for fs in ${Array.from({ length: n }, (_, i) => fsName(i)).join(' ')}; do
+    name: 'plain',
+    live: (i) => join(p.src, fsName(i)),
+    create: (n) => subvolumes(p.src, n),
+    cycle: (n, c) => {
+      const name = `c${String(c).padStart(5, '0')}`;
+      const prev = c > 0 ? `c${String(c - 1).padStart(5, '0')}` : '';
+      bash(`for fs in ${Array.from({ length: n }, (_, i) => fsName(i)).join(' ')}; do
   mkdir -p "$S/.snap/$fs" "$D/$fs"
   btrfs -q subvolume snapshot -r "$S/$fs" "$S/.snap/$fs/${name}"
   if [ -n "${prev}" ]; then btrfs -q send -p "$S/.snap/$fs/${prev}" "$S/.snap/$fs/${name}"; else btrfs -q send "$S/.snap/$fs/${name}"; fi | btrfs -q receive "$D/$fs"
 done`, { S: p.src, D: p.dst });
-      },
-      noop: () => undefined,
-      received: (i) => newest(join(p.dst, fsName(i))),
+    },
+    noop: () => undefined,
+    received: (i) => newest(join(p.dst, fsName(i))),
   });
   return tools;
 }
