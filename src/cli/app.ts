@@ -42,6 +42,12 @@ export interface App {
   health: TargetHealth;
   /** the app's Redis connection (the live view's bull-board reads the engine's queues over it) */
   redis: Redis;
+  /**
+   * Resolves on the next transition this process commits in the run `rootId` (its machine or a
+   * child), or after `timeoutMs`: a command that follows a run wakes when its own workers move it,
+   * and reads again now and then for workers in other processes.
+   */
+  nextCommit(rootId: string, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,8 +75,26 @@ export async function openApp(g: GlobalOptions, opts: {
     jobRegistry({ health }),
     archiverRegistry({ metrics, redis: conn, prefix: g.prefix, clock: systemClock }),
   );
+  const waiting = new Map<string, Set<() => void>>();
+  const inspect: InspectFn = (e) => {
+    opts.inspect?.(e);
+    const wake = e.type === '@xstate.snapshot' ? waiting.get(e.rootId) : undefined;
+    if (wake) for (const fn of [...wake]) fn();
+  };
+  const nextCommit = (rootId: string, timeoutMs: number) => new Promise<void>((resolve) => {
+    const set = waiting.get(rootId) ?? new Set();
+    waiting.set(rootId, set);
+    const done = () => {
+      clearTimeout(timer);
+      set.delete(done);
+      if (set.size === 0) waiting.delete(rootId);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs).unref();
+    set.add(done);
+  });
   const engine = new Engine({
-    redis: conn, prefix: g.prefix, registry, logger: log, metrics, inspect: opts.inspect,
+    redis: conn, prefix: g.prefix, registry, logger: log, metrics, inspect,
     onEmit: (rec, e) => {
       if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
     },
@@ -97,7 +121,7 @@ export async function openApp(g: GlobalOptions, opts: {
     stopRequested.removeEventListener('abort', onStop);
     return close();
   };
-  return { interrupted: stopRequested, engine, log, metrics, health, redis: conn, jobs, scheduler, config: new ConfigStore(conn, g.prefix), orchestrator, close: closeApp };
+  return { interrupted: stopRequested, engine, log, metrics, health, redis: conn, jobs, scheduler, config: new ConfigStore(conn, g.prefix), orchestrator, nextCommit, close: closeApp };
 }
 
 /** The health records as the orchestrator shows them. */

@@ -1,36 +1,25 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Option } from 'commander';
 import { FerryError, InvalidArgumentError } from '../errors/index.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
-import { openApp, startAppWorkers, type App, type GlobalOptions } from './app.js';
-import { formatReport, formatTable } from './format.js';
+import type { App, GlobalOptions } from './app.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
-import { printReplicationDryRun } from './commands/dry-run.js';
 import { registerPruneCommand } from './commands/prune.js';
 import { registerJobCommands } from './commands/jobs.js';
-import { loadConfig, registerConfigCommands, serveConfig } from './commands/config.js';
-import { ARCHIVE_DEFAULTS } from '../config/check.js';
+import { registerConfigCommands } from './commands/config.js';
+import { ARCHIVE_DEFAULTS } from '../config/defaults.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { addEndpointHelp } from './endpoint-help.js';
 import { FERRY_VERSION } from './version.js';
 import { MACHINE_KINDS } from '../service/views.js';
-import { demo } from './commands/demo.js';
-import { replicateAndWait } from './commands/replicate.js';
-import { destroySnapshot, list, snapshot } from '../storage/snapshots.js';
-import { archive, formatPartitions } from './commands/archive.js';
-import { openLogSource } from '../archiver/open-log-source.js';
-import { archiveTargetIdentity } from '../archiver/archive-target.js';
-import { restoreCommand, type RestoreFlags } from './commands/restore.js';
-import { archiveReset } from './commands/archive-reset.js';
-import { parseListenAddress } from '../observability/metrics-server.js';
-import { createLogger } from '../util/logger.js';
-import { readTokenFile } from '../grpc/auth.js';
-import { startAgent } from '../api/agent-server.js';
-import { startOrchestratorServer } from '../api/orchestrator-server.js';
-import { serveMetrics, startServe, type ServeHandle } from '../service/serve.js';
+import type { RestoreFlags } from './commands/restore.js';
+import type { ServeHandle } from '../service/serve.js';
 import { addTlsOptions, serverTls, uiTlsFiles, type TlsFlags } from './tls-options.js';
 import { isoTime } from '../util/time.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, stopRequested } from './shutdown.js';
+
+// Only commander and the definitions of the commands load at start: each action imports what it
+// uses (`ferry --help` loads no driver, no gRPC, no BullMQ; `ferry list dir:…` no Redis).
 
 /**
  * Exit statuses: 0 success (and a long-running command stopped by a signal, or any command whose stdout
@@ -107,6 +96,7 @@ function printJson(value: unknown): void {
 
 /** Runs an action with the app open, closing it whatever happens, and sets the exit status. */
 async function withApp(opts: { workers: boolean; effectConcurrency?: number; graceful?: boolean }, fn: (app: App) => Promise<number>): Promise<void> {
+  const { openApp } = await import('./app.js');
   const app = await openApp(globals(), opts);
   let code: number = EXIT.error;
   try {
@@ -131,6 +121,7 @@ program.command('demo')
   .option('--json', 'print one JSON object with both reports as the last line')
   .option('--keep', 'keep the temporary sender and receiver')
   .action(async (o: { json?: boolean; keep?: boolean }) => withApp({ workers: true }, async (app) => {
+    const { demo } = await import('./commands/demo.js');
     const r = await demo(app, { json: !!o.json, keep: !!o.keep });
     if (o.json) printJson(r);
     return r.full.state === 'Completed' && r.incremental.state === 'Completed' ? EXIT.ok : EXIT.failed;
@@ -157,8 +148,9 @@ program.command('replicate')
       includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, batch: !!o.batch,
       retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
     };
-    if (o.dryRun) return printReplicationDryRun(options, !!o.json, printJson);
+    if (o.dryRun) return (await import('./commands/dry-run.js')).printReplicationDryRun(options, !!o.json, printJson);
     return withApp({ workers: true }, async (app) => {
+      const [{ replicateAndWait }, { formatReport }] = await Promise.all([import('./commands/replicate.js'), import('./format.js')]);
       const report = await replicateAndWait(app, options, { progress: !o.json });
       if (o.json) printJson(report);
       else process.stdout.write(`${formatReport(report)}\n`);
@@ -174,6 +166,7 @@ program.command('snapshot')
   .option('--filesystems <glob>', 'only filesystems matching this glob')
   .option('--json', 'print JSON')
   .action(async (endpoint: string, o: { name?: string; prefix: string; filesystems?: string; json?: boolean }) => {
+    const { snapshot } = await import('../storage/snapshots.js');
     const taken = await snapshot(endpoint, o);
     if (o.json) printJson(taken);
     else for (const t of taken) process.stdout.write(`${t.filesystem}@${t.name} guid ${t.guid} createtxg ${t.createtxg}\n`);
@@ -185,6 +178,7 @@ program.command('destroy')
   .argument('<snapshot>', '<filesystem>@<snapshot>')
   .option('--json', 'print JSON')
   .action(async (endpoint: string, spec: string, o: { json?: boolean }) => {
+    const { destroySnapshot } = await import('../storage/snapshots.js');
     const d = await destroySnapshot(endpoint, spec);
     if (o.json) printJson(d);
     else process.stdout.write(`destroyed ${d.filesystem}@${d.name}${d.guid === undefined ? '' : ` guid ${d.guid} createtxg ${d.createtxg}`} on ${d.endpoint}\n`);
@@ -195,6 +189,7 @@ program.command('list')
   .argument('<endpoint>')
   .option('--json', 'print JSON')
   .action(async (endpoint: string, o: { json?: boolean }) => {
+    const [{ list }, { formatTable }] = await Promise.all([import('../storage/snapshots.js'), import('./format.js')]);
     const fss = await list(endpoint);
     if (o.json) return printJson(fss);
     const rows = [['FILESYSTEM', 'VERSION', 'GUID', 'CREATETXG']];
@@ -239,19 +234,22 @@ addServerOptions(program.command('archive')
   .option('--retry-max-ms <ms>', 'longest backoff', positiveInt, ARCHIVE_DEFAULTS.retry.maxMs)
   .option('--json', 'print JSON')
   .action(async (what: string | undefined, partition: string | undefined, o: ServerOptions & { log?: string; sink?: string; consumer?: string; workers: number; once?: boolean; interval: number; retryInitialMs: number; retryMaxMs: number; json?: boolean }) => {
-    if (what === 'reset') return void (process.exitCode = await archiveReset(globals(), partition, o, (line) => process.stdout.write(`${line}\n`)));
+    if (what === 'reset') return void (process.exitCode = await (await import('./commands/archive-reset.js')).archiveReset(globals(), partition, o, (line) => process.stdout.write(`${line}\n`)));
     if (what !== undefined && what !== 'status') throw new InvalidArgumentError(`unknown archive subcommand ${JSON.stringify(what)}: use \`ferry archive status\`, \`ferry archive reset STORAGE/PARTITION\` or \`ferry archive --log DIR --sink URL\``, { code: 'INVALID_ARGUMENT' });
     if (what === 'status') {
       return void (process.exitCode = await withOrchestrator(globals(), o, async (api) => {
         const all = await api.listPartitions();
         if (o.json) printJson({ partitions: all });
-        else process.stdout.write(`${formatPartitions(all)}\n`);
+        else process.stdout.write(`${(await import('./commands/archive.js')).formatPartitions(all)}\n`);
         return EXIT.ok;
       }));
     }
     if (!o.log) throw new InvalidArgumentError('--log <source> is required: the log source to archive (a directory or grpc://HOST:PORT)', { code: 'INVALID_ARGUMENT' });
     if (!o.sink) throw new InvalidArgumentError('--sink <url> is required: file:///abs/path or s3://bucket/prefix?endpoint=URL', { code: 'INVALID_ARGUMENT' });
     const { log, sink, consumer } = o;
+    const [{ archive }, { openLogSource }, { archiveTargetIdentity }] = await Promise.all([
+      import('./commands/archive.js'), import('../archiver/open-log-source.js'), import('../archiver/archive-target.js'),
+    ]);
     // all three are checked before Redis is started or reached
     archiveTargetIdentity(openLogSource(log).root, sink, consumer);
     return withApp({ workers: true, effectConcurrency: o.workers, graceful: true }, async (app) => {
@@ -275,12 +273,14 @@ program.command('restore')
   .requiredOption('--into <dir>', 'directory to write the entries into')
   .option('--json', 'print JSON')
   .action(async (o: RestoreFlags) => {
+    const { restoreCommand } = await import('./commands/restore.js');
     process.exitCode = await restoreCommand(o, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
   });
 
 addWorkerOptions(program.command('worker')
   .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput'))
   .action(async (o: WorkerFlags) => {
+    const { openApp } = await import('./app.js');
     const app = await openApp(globals(), { workers: true, graceful: true, ...workerOptions(o) });
     process.stderr.write(`ferry: worker running (pid ${process.pid}); Ctrl-C to stop\n`);
     await untilStopRequested();
@@ -297,9 +297,12 @@ addTlsOptions(program.command('agent')
   .option('--log-root <path>', 'a log source root to serve to `ferry archive --log grpc://HOST:PORT` (docs/wal-log-source.md)')
   .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"'))
   .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string } & TlsFlags) => {
+    const [{ parseListenAddress }, { readTokenFile }, { createLogger }, { startAgent }] = await Promise.all([
+      import('../observability/metrics-server.js'), import('../grpc/auth.js'), import('../util/logger.js'), import('../api/agent-server.js'),
+    ]);
     const at = parseListenAddress(o.listen, '--listen', { allowPortZero: true });
     const token = readTokenFile(o.tokenFile, '--token-file');
-    const { credentials, scheme } = serverTls(o);
+    const { credentials, scheme } = await serverTls(o);
     const log = createLogger({ level: globals().logLevel, name: 'ferry-agent' });
     const agent = await startAgent({ endpoints: [...o.allow, ...o.endpoint], logRoot: o.logRoot, token, host: at.host, port: at.port, log, credentials });
     const serving = [...agent.endpoints, ...(agent.logRoot ? [`log root ${agent.logRoot}`] : [])];
@@ -324,6 +327,10 @@ addTlsOptions(addWorkerOptions(program.command('serve')
   .option('--health-interval-ms <ms>', 'how often each healthy agent (grpc:// target) is health-checked; unhealthy ones follow their backoff', positiveInt, 10000)
   .option('--config <file>', 'apply this config file (docs/config.md) on start and on every SIGHUP, and run its archives'))
   .action(async (o: { grpc?: string; ui?: string; tokenFile?: string; metrics: string | false; inspect?: string; healthIntervalMs: number; config?: string } & WorkerFlags & TlsFlags) => {
+    const [{ loadConfig, serveConfig }, { parseListenAddress }, { readTokenFile }, { openApp, startAppWorkers }, { serveMetrics, startServe }, { startOrchestratorServer }] = await Promise.all([
+      import('./commands/config.js'), import('../observability/metrics-server.js'), import('../grpc/auth.js'), import('./app.js'),
+      import('../service/serve.js'), import('../api/orchestrator-server.js'),
+    ]);
     // checked before Redis is reached: a bad file starts nothing
     const desired = o.config === undefined ? null : await loadConfig(o.config);
     const grpcAt = o.grpc === undefined ? null : parseListenAddress(o.grpc, '--grpc', { allowPortZero: true });
@@ -331,7 +338,7 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     const uiAt = o.ui === undefined ? null : parseListenAddress(o.ui, '--ui', { allowPortZero: true });
     if (uiAt && !o.tokenFile) throw new InvalidArgumentError('--ui needs --token-file: the live view asks for the same token as the gRPC API', { code: 'INVALID_ARGUMENT' });
     const token = grpcAt || uiAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
-    const { credentials, scheme } = serverTls(o);
+    const { credentials, scheme } = await serverTls(o);
     const uiTls = uiTlsFiles(o);
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');

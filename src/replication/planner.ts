@@ -87,9 +87,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
 
   const filesystems: FilesystemPlan[] = [];
   for (const name of names) {
-    const allSender = await sender.listVersions(name);
-    // listVersions is [] for a filesystem (or a receiver root) that does not exist yet
-    const receiverVersions = await receiver.listVersions(name);
+    // both sides at once; listVersions is [] for a filesystem (or a receiver root) that does not exist yet
+    const [allSender, receiverVersions] = await Promise.all([sender.listVersions(name), receiver.listVersions(name)]);
     // filtered-out snapshots the receiver already has stay, so the common version is still found
     const onReceiver = new Set(receiverVersions.map((v) => v.guid));
     const senderVersions = allSender.filter((v) => wanted(v) || onReceiver.has(v.guid));

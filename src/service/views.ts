@@ -2,7 +2,7 @@ import type { PartitionStatus } from '../archiver/coordinator.js';
 import type { PartitionReset, PartitionSelector } from '../archiver/partition-select.js';
 import type { TransitionEvent } from '../engine/types.js';
 import type { JobSpec } from '../jobs/spec.js';
-import type { FilesystemReport } from '../replication/report.js';
+import type { FilesystemReport, RunTiming } from '../replication/report.js';
 
 /**
  * What the orchestrator answers, as plain objects: the CLI prints them whether it talks to Redis
@@ -37,6 +37,8 @@ export interface RunView {
   replications: RunView[];
   /** a replication's filesystems */
   filesystems: FilesystemReport[];
+  /** a replication's timing (planning, steps, engine overhead), as `ferry replicate --json` reports it; absent over --server */
+  timing?: RunTiming;
   /** an invocation's pruning machines, one per side with keep rules (absent from older servers: none) */
   prunings?: PruningView[];
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { formatPruneReport, pruneReport, startPruning, type PruneReport } from '../../jobs/prune.js';
-import { isFinished } from '../../replication/runs.js';
+import type { PruneReport } from '../../jobs/prune.js';
 import type { App } from '../app.js';
 
 interface PruneContext {
@@ -11,11 +10,13 @@ interface PruneContext {
 
 /** Starts an on-demand pruning of a job and waits for its end; returns the report. */
 export async function pruneAndWait(app: App, job: string, dryRun: boolean): Promise<PruneReport> {
+  const [{ pruneReport, startPruning }, { isFinished }] = await Promise.all([import('../../jobs/prune.js'), import('../../replication/runs.js')]);
   const runId = await startPruning(app.engine, app.jobs, job, { dryRun });
   for (;;) {
+    const committed = app.nextCommit(runId, 250);
     const rec = await app.engine.get(runId);
     if (isFinished(rec)) return (await pruneReport(app.engine, runId))!;
-    await new Promise((r) => setTimeout(r, 200));
+    await committed;
   }
 }
 
@@ -29,7 +30,7 @@ export function registerPruneCommand(program: Command, c: PruneContext): void {
     .action((job: string, o: { dryRun?: boolean; json?: boolean }) => c.withApp(async (app) => {
       const report = await pruneAndWait(app, job, !!o.dryRun);
       if (o.json) c.printJson(report);
-      else process.stdout.write(`${formatPruneReport(report)}\n`);
+      else process.stdout.write(`${(await import('../../jobs/prune.js')).formatPruneReport(report)}\n`);
       return report.state === 'Completed' ? 0 : 1;
     }));
 }
