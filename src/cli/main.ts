@@ -11,6 +11,7 @@ import { loadConfig, registerConfigCommands, serveConfig } from './commands/conf
 import { ARCHIVE_DEFAULTS } from '../config/check.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerCompletionCommand } from './commands/completion.js';
+import { registerHealthCommand } from './commands/health.js';
 import { addEndpointHelp } from './endpoint-help.js';
 import { FERRY_VERSION } from './version.js';
 import { MACHINE_KINDS } from '../service/views.js';
@@ -356,6 +357,7 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     process.exitCode = EXIT.ok;
   });
 
+registerHealthCommand(program, { positiveInt });
 registerCompletionCommand(program);
 addEndpointHelp(program);
 
