@@ -19,6 +19,7 @@ describe('ferry health (container health probe)', () => {
   let redis: EmbeddedRedis;
   let agent: ChildProcess;
   let agentPort: number;
+  let agentMetricsPort: number;
   let served: Served;
   let grpcPort: number;
 
@@ -29,7 +30,8 @@ describe('ferry health (container health probe)', () => {
     mkdirSync(join(dir, 'a'));
     redis = await startTestRedis();
     agentPort = await freePort();
-    agent = await startNodeProcess('bin/ferry.mjs', ['agent', '--listen', `127.0.0.1:${agentPort}`, '--allow', `dir:${join(dir, 'a')}`, '--token-file', tokenFile], {}, 'agent on grpc://');
+    agentMetricsPort = await freePort();
+    agent = await startNodeProcess('bin/ferry.mjs', ['agent', '--listen', `127.0.0.1:${agentPort}`, '--allow', `dir:${join(dir, 'a')}`, '--token-file', tokenFile, '--metrics', `127.0.0.1:${agentMetricsPort}`], {}, 'metrics on http://');
     grpcPort = await freePort();
     served = await serve(['--grpc', `127.0.0.1:${grpcPort}`, '--token-file', tokenFile, '--no-metrics'], { REDIS_URL: redis.url });
   });
@@ -68,5 +70,13 @@ describe('ferry health (container health probe)', () => {
     assert.equal(down.code, 1);
     assert.match(down.stderr, /unhealthy: Redis redis:\/\/\*\*\*@127\.0\.0\.1:\d+: /);
     assert.doesNotMatch(down.stderr, /secret/);
+  });
+
+  it('ferry agent --metrics serves its process metrics and /healthz, for Prometheus to scrape (docker-compose.yml)', async () => {
+    const metrics = await fetch(`http://127.0.0.1:${agentMetricsPort}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^process_cpu_user_seconds_total /m);
+    const healthz = await fetch(`http://127.0.0.1:${agentMetricsPort}/healthz`);
+    assert.equal(healthz.status, 200);
   });
 });

@@ -23,7 +23,8 @@ import { openLogSource } from '../archiver/open-log-source.js';
 import { archiveTargetIdentity } from '../archiver/archive-target.js';
 import { restoreCommand, type RestoreFlags } from './commands/restore.js';
 import { archiveReset } from './commands/archive-reset.js';
-import { parseListenAddress } from '../observability/metrics-server.js';
+import { parseListenAddress, startMetricsServer } from '../observability/metrics-server.js';
+import { processMetricsRegistry } from '../observability/process-metrics.js';
 import { createLogger } from '../util/logger.js';
 import { readTokenFile } from '../grpc/auth.js';
 import { startAgent } from '../api/agent-server.js';
@@ -296,21 +297,26 @@ addTlsOptions(program.command('agent')
   .option('--allow <endpoint>', 'a local endpoint to serve, e.g. dir:/srv/a (repeat for more); nothing else is reachable', collect, [] as string[])
   .option('--endpoint <endpoint>', 'the same as --allow (its older name)', collect, [] as string[])
   .option('--log-root <path>', 'a log source root to serve to `ferry archive --log grpc://HOST:PORT` (docs/wal-log-source.md)')
-  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"'))
-  .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string } & TlsFlags) => {
+  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"')
+  .option('--metrics <addr>', "[host:]port of /metrics (the process's Node.js metrics, for Prometheus's `up`) and /healthz (host 127.0.0.1 unless given); none unless given"))
+  .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string; metrics?: string } & TlsFlags) => {
     const at = parseListenAddress(o.listen, '--listen', { allowPortZero: true });
+    const metricsAt = o.metrics === undefined ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const token = readTokenFile(o.tokenFile, '--token-file');
     const { credentials, scheme } = serverTls(o);
     const log = createLogger({ level: globals().logLevel, name: 'ferry-agent' });
     const agent = await startAgent({ endpoints: [...o.allow, ...o.endpoint], logRoot: o.logRoot, token, host: at.host, port: at.port, log, credentials });
     const serving = [...agent.endpoints, ...(agent.logRoot ? [`log root ${agent.logRoot}`] : [])];
     process.stdout.write(`agent on ${scheme}://${agent.address} serving ${serving.join(', ')}\n`);
+    const metricsServer = metricsAt ? await startMetricsServer({ address: metricsAt, registry: processMetricsRegistry(), log }).catch(async (err) => { await agent.close(0); throw err; }) : null;
+    if (metricsServer) process.stdout.write(`metrics on ${metricsServer.url}/metrics\n`);
     process.stderr.write(`ferry: agent running (pid ${process.pid}); Ctrl-C to stop\n`);
     await untilStopRequested();
     const graceMs = (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs;
     process.stderr.write(`ferry: agent stopping: letting running calls finish (${graceMs / 1000} s at most)\n`);
     // a second short of the bound, so the bound is left for what follows
     await agent.close(Math.max(0, graceMs - 1000));
+    await metricsServer?.close();
     process.exitCode = EXIT.ok;
   });
 
