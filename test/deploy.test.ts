@@ -18,7 +18,7 @@ const CACHE = process.env.FERRY_DEPLOY_CACHE ?? '/var/cache/ferry-deploy';
 const PROMETHEUS_TAG = 'v2.53.2';
 const MASTER = 'ferry';
 /** what the test needs from Debian, by the program that tells it is there */
-const PACKAGES: Record<string, string> = { 'docker.io': 'dockerd', 'docker-compose': 'docker-compose', debootstrap: 'debootstrap', 'redis-tools': 'redis-cli' };
+const PACKAGES: Record<string, string> = { 'docker.io': 'dockerd', 'docker-compose': 'docker-compose', debootstrap: 'debootstrap' };
 
 function present(program: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${program}`], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;

@@ -2,8 +2,7 @@
 // network, listening on 127.0.0.1 and free ports only (no bridge here: traffic to private addresses is
 // not allowed), so REDIS_URL, the listen addresses, the health probes and Prometheus's targets name
 // 127.0.0.1 and those ports. Nothing else differs from a deployment with the real images.
-import { stringify } from 'yaml';
-
+// Written as JSON, which is YAML too: no YAML 1.1 surprise (an unquoted `yes` read as true).
 export interface DeployPorts {
   redis: number; grpc: number; metrics: number; agentA: number; agentAMetrics: number; agentB: number; agentBMetrics: number; prometheus: number;
   redis1: number; redis2: number; redis3: number; sentinel1: number; sentinel2: number; sentinel3: number;
@@ -90,4 +89,8 @@ export function overrideFile(p: DeployPorts, prometheusConfig: string): string {
       'sentinel-3': sentinel(p.sentinel3, p.redis1),
     },
   });
+}
+
+function stringify(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
 }
