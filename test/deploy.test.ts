@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { freePort } from '../src/cli/embedded-redis.js';
 import { runProcess, until, type ProcessResult } from './helpers/processes.js';
 import { deployPorts, overrideFile, testPrometheusConfig, type DeployPorts } from './deploy/override.js';
@@ -230,9 +231,13 @@ describe('docker-compose stack (offline: own dockerd, stand-in base images)', { 
     const state = (n: string) => ferryRules.find((r) => r.name === n)!.state;
     for (const n of ['FerryJobNotSucceeding', 'FerryPermanentError', 'FerryArchiverGap', 'FerryPartitionFailed']) assert.equal(state(n), 'inactive', n);
 
-    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/ferry.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/ferry.json'), 'utf8')) as { panels: Array<{ title: string; datasource: { uid: string }; targets: Array<{ expr: string }> }> };
     assert.ok(dashboard.panels.length >= 8);
+    // the panels name the data source Grafana is provisioned with
+    const provisioned = parse(readFileSync(join(ROOT, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ uid: string; url: string }> };
+    assert.equal(provisioned.datasources[0].url, 'http://prometheus:9090');
     for (const p of dashboard.panels) {
+      assert.equal(p.datasource.uid, provisioned.datasources[0].uid, `panel "${p.title}"'s data source`);
       for (const t of p.targets) {
         // Grafana's variables, as it would fill them in
         const expr = t.expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '1h').replaceAll('$__interval', '15s');

@@ -37,9 +37,9 @@ describe('ferry health (container health probe)', () => {
   });
 
   after(async () => {
-    await stopProcess(agent);
-    await stop(served);
-    await redis.stop();
+    if (agent) await stopProcess(agent);
+    if (served) await stop(served);
+    await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
