@@ -9,6 +9,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { ARCHIVE_DEFAULTS } from '../config/defaults.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerCompletionCommand } from './commands/completion.js';
+import { registerHealthCommand } from './commands/health.js';
 import { addEndpointHelp } from './endpoint-help.js';
 import { FERRY_VERSION } from './version.js';
 import { MACHINE_KINDS } from '../service/views.js';
@@ -295,24 +296,29 @@ addTlsOptions(program.command('agent')
   .option('--allow <endpoint>', 'a local endpoint to serve, e.g. dir:/srv/a (repeat for more); nothing else is reachable', collect, [] as string[])
   .option('--endpoint <endpoint>', 'the same as --allow (its older name)', collect, [] as string[])
   .option('--log-root <path>', 'a log source root to serve to `ferry archive --log grpc://HOST:PORT` (docs/wal-log-source.md)')
-  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"'))
-  .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string } & TlsFlags) => {
-    const [{ parseListenAddress }, { readTokenFile }, { createLogger }, { startAgent }] = await Promise.all([
-      import('../observability/metrics-server.js'), import('../grpc/auth.js'), import('../util/logger.js'), import('../api/agent-server.js'),
+  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"')
+  .option('--metrics <addr>', "[host:]port of /metrics (the process's Node.js metrics, for Prometheus's `up`) and /healthz (host 127.0.0.1 unless given); none unless given"))
+  .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string; metrics?: string } & TlsFlags) => {
+    const [{ parseListenAddress, startMetricsServer }, { processMetricsRegistry }, { readTokenFile }, { createLogger }, { startAgent }] = await Promise.all([
+      import('../observability/metrics-server.js'), import('../observability/process-metrics.js'), import('../grpc/auth.js'), import('../util/logger.js'), import('../api/agent-server.js'),
     ]);
     const at = parseListenAddress(o.listen, '--listen', { allowPortZero: true });
+    const metricsAt = o.metrics === undefined ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const token = readTokenFile(o.tokenFile, '--token-file');
     const { credentials, scheme } = await serverTls(o);
     const log = createLogger({ level: globals().logLevel, name: 'ferry-agent' });
     const agent = await startAgent({ endpoints: [...o.allow, ...o.endpoint], logRoot: o.logRoot, token, host: at.host, port: at.port, log, credentials });
     const serving = [...agent.endpoints, ...(agent.logRoot ? [`log root ${agent.logRoot}`] : [])];
     process.stdout.write(`agent on ${scheme}://${agent.address} serving ${serving.join(', ')}\n`);
+    const metricsServer = metricsAt ? await startMetricsServer({ address: metricsAt, registry: processMetricsRegistry(), log }).catch(async (err) => { await agent.close(0); throw err; }) : null;
+    if (metricsServer) process.stdout.write(`metrics on ${metricsServer.url}/metrics\n`);
     process.stderr.write(`ferry: agent running (pid ${process.pid}); Ctrl-C to stop\n`);
     await untilStopRequested();
     const graceMs = (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs;
     process.stderr.write(`ferry: agent stopping: letting running calls finish (${graceMs / 1000} s at most)\n`);
     // a second short of the bound, so the bound is left for what follows
     await agent.close(Math.max(0, graceMs - 1000));
+    await metricsServer?.close();
     process.exitCode = EXIT.ok;
   });
 
@@ -370,6 +376,7 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     process.exitCode = EXIT.ok;
   });
 
+registerHealthCommand(program, { positiveInt });
 registerCompletionCommand(program);
 addEndpointHelp(program);
 
