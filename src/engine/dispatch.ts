@@ -1,5 +1,6 @@
 import { reportCommit, type CommitListeners } from './commit-report.js';
 import type { EffectJobData, EngineQueues, TimerJobData } from './queues.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { createRecord, type CreateArgs } from './step.js';
 import type { SnapshotStore } from './store.js';
 import type { Clock, InboxEnvelope, OutboxEntry, Registry } from './types.js';
@@ -10,6 +11,8 @@ export interface DispatcherDeps {
   registry: Registry;
   clock: Clock;
   listeners: CommitListeners;
+  /** the commit is confirmed on replicas before its outbox is dispatched (docs/ha.md) */
+  replicas: ReplicaWait;
 }
 
 /**
@@ -36,6 +39,7 @@ export class Dispatcher {
       await this.flushOutbox(args.id);
       return false;
     }
+    await this.d.replicas.confirm(); // replica-wait
     reportCommit(this.d.listeners, result, { expectedVersion: 0, consumed: 0 });
     await this.dispatch(args.id, outbox);
     return true;
@@ -44,7 +48,9 @@ export class Dispatcher {
   /** Re-dispatches what a crashed process committed but may not have started. */
   async flushOutbox(id: string): Promise<void> {
     const pending = await this.d.store.pendingOutbox(id);
-    if (pending.length) await this.dispatch(id, pending);
+    if (!pending.length) return;
+    await this.d.replicas.confirm({ fence: true }); // replica-wait: another process's commit, confirmed before its effects start
+    await this.dispatch(id, pending);
   }
 
   /** Turns outbox entries (as committed, JSON) into jobs, child machines and events, then removes them. */

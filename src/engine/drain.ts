@@ -2,6 +2,7 @@ import type { AnyMachineSnapshot } from 'xstate';
 import { reportCommit, type CommitListeners } from './commit-report.js';
 import type { Dispatcher } from './dispatch.js';
 import type { EngineQueues } from './queues.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { applyEvents, restoreSnapshot } from './step.js';
 import type { SnapshotStore } from './store.js';
 import type { Clock, Registry } from './types.js';
@@ -16,6 +17,8 @@ export interface DrainerDeps {
   listeners: CommitListeners;
   /** inbox events applied per commit */
   batchSize: number;
+  /** the commit is confirmed on replicas before anything else sees it (docs/ha.md) */
+  replicas: ReplicaWait;
 }
 
 /** drain rounds per job before it yields to other machines (a new job continues) */
@@ -70,6 +73,7 @@ export class Drainer {
         this.d.listeners.metrics.commitConflicts.inc();
         continue;
       }
+      await this.d.replicas.confirm(); // replica-wait: throws before the cache and the dispatch if a failover could take the commit back
       this.remember(id, result.record.version, result.snapshot);
       reportCommit(this.d.listeners, result, commit);
       await this.d.dispatcher.dispatch(id, outbox);

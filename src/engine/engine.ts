@@ -12,7 +12,9 @@ import { assertMachineId, makeKeys } from './keys.js';
 import { EngineMetrics } from './metrics.js';
 import { EngineQueues, type EffectJobData, type TimerJobData } from './queues.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
+import { ReplicaWait, type ReplicaWaitOptions } from './replica-wait.js';
 import { SnapshotStore } from './store.js';
+import { redisStatusOf } from '../util/redis.js';
 import { TransitionLog } from './transition-log.js';
 import { systemClock, type Clock, type EngineTrace, type InboxEnvelope, type MachineRecord, type Registry, type Stat } from './types.js';
 import { Watchdog } from './watchdog.js';
@@ -48,6 +50,8 @@ export interface EngineOptions {
   transitionLogMaxLen?: number;
   /** inbox events applied per commit. @defaultValue 64 */
   batchSize?: number;
+  /** how many replicas must hold a commit before its effects start (docs/ha.md). @defaultValue { minReplicas: 'auto', timeoutMs: 1000 } */
+  replicas?: ReplicaWaitOptions;
 }
 
 /**
@@ -71,6 +75,7 @@ export class Engine {
   private readonly workers: EngineWorkers;
   private readonly reconciler: Reconciler;
   private closed = false;
+  private readonly unwatchStatus: () => void;
 
   constructor(opts: EngineOptions) {
     if (opts.redis.options.maxRetriesPerRequest !== null) {
@@ -83,10 +88,14 @@ export class Engine {
     this.metrics = opts.metrics ?? new EngineMetrics();
     const keys = makeKeys(this.prefix);
     this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? 100_000);
-    this.transitions = new TransitionLog(opts.redis, keys.transitions);
-    this.queues = new EngineQueues(opts.redis, this.prefix, this.log);
+    this.transitions = new TransitionLog(opts.redis, keys.transitions, (conn) => new ReplicaWait(conn, keys.fence, null, this.log, opts.replicas));
+    this.queues = new EngineQueues(opts.redis, this.prefix);
     const listeners: CommitListeners = { registry: this.registry, log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
-    const common = { store: this.store, queues: this.queues, registry: this.registry, clock: this.clock, listeners };
+    const replicas = new ReplicaWait(opts.redis, keys.fence, this.metrics, this.log, opts.replicas);
+    const common = { store: this.store, queues: this.queues, registry: this.registry, clock: this.clock, listeners, replicas };
+    const status = redisStatusOf(opts.redis);
+    this.metrics.redisUp.set(status.up ? 1 : 0);
+    this.unwatchStatus = status.onChange((up) => this.metrics.redisUp.set(up ? 1 : 0));
     this.dispatcher = new Dispatcher(common);
     const drainer = new Drainer({ ...common, dispatcher: this.dispatcher, batchSize: opts.batchSize ?? 64 });
     const watchdog = new Watchdog(this.clock);
@@ -201,6 +210,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.unwatchStatus();
     await this.reconciler.stop();
     await this.workers.close();
     await this.queues.close();
