@@ -39,6 +39,7 @@ export class ReplicaWait {
   private readonly minReplicas: number | 'auto';
   private readonly timeoutMs: number;
   private auto: { replicas: number; at: number } | null = null;
+  private refreshing: Promise<void> | null = null;
   private inFlight: Promise<number> | null = null;
   private queued: Promise<number> | null = null;
   private failing = false;
@@ -100,12 +101,17 @@ export class ReplicaWait {
     return Number(await this.redis.call('WAIT', needed, this.timeoutMs));
   }
 
+  /** the replicas to wait for; "auto" answers from its last INFO (refreshed in the background when old), asking only the first time */
   private async needed(refresh: boolean): Promise<number> {
     if (this.minReplicas !== 'auto') return this.minReplicas;
-    const now = Date.now();
-    if (refresh || !this.auto || now - this.auto.at > AUTO_REFRESH_MS) {
-      this.auto = { replicas: connectedReplicas(String(await this.redis.info('replication'))), at: now };
-    }
-    return Math.min(1, this.auto.replicas);
+    if (refresh || !this.auto) await this.refreshAuto();
+    else if (Date.now() - this.auto.at > AUTO_REFRESH_MS) void this.refreshAuto().catch(() => undefined);
+    return Math.min(1, this.auto?.replicas ?? 0);
+  }
+
+  private refreshAuto(): Promise<void> {
+    return (this.refreshing ??= this.redis.info('replication').then((info) => {
+      this.auto = { replicas: connectedReplicas(String(info)), at: Date.now() };
+    }).finally(() => { this.refreshing = null; }));
   }
 }
