@@ -58,16 +58,22 @@ export class ReplicaWait {
   }
 
   /**
-   * Resolves once what this connection wrote so far is on enough replicas. `fence`: the write to
-   * confirm was another process's (an outbox it left): first write a fence key, which replicates
-   * after it, and confirm that.
+   * Resolves once what this connection wrote so far is on enough replicas; null (no promise, so the
+   * caller goes on in the same tick) when none are needed. `fence`: the write to confirm was another
+   * process's (an outbox it left): first write a fence key, which replicates after it, and confirm that.
    */
-  async confirm(opts: { fence?: boolean } = {}): Promise<void> {
-    const needed = await this.needed(false);
+  confirm(opts: { fence?: boolean } = {}): Promise<void> | null {
+    const known = this.knownNeeded();
+    if (known === 0) return null;
+    return this.confirmAsync(opts.fence ?? false, known);
+  }
+
+  private async confirmAsync(fence: boolean, known: number | null): Promise<void> {
+    const needed = known ?? (await this.needed(false));
     if (needed === 0) return;
     const status = redisStatusOf(this.redis);
     const epoch = status.epoch(this.redis);
-    if (opts.fence) await this.redis.incr(this.fenceKey);
+    if (fence) await this.redis.incr(this.fenceKey);
     const acked = await this.waitShared(needed);
     if (status.epoch(this.redis) !== epoch) throw this.refused(`the connection to Redis was lost while waiting for replicas (a failover?): the commit may not have survived`);
     if (acked >= needed) {
@@ -78,7 +84,15 @@ export class ReplicaWait {
     this.metrics?.commitReplicaTimeouts.inc();
     // "auto" follows the topology: a primary left without replicas commits alone
     if (this.minReplicas === 'auto' && (await this.needed(true)) === 0) return;
-    throw this.refused(`${acked} of ${needed} replicas acknowledged the commit within ${this.timeoutMs} ms`);
+    throw this.refused(`${acked} of ${needed} replicas acknowledged within ${this.timeoutMs} ms`);
+  }
+
+  /** the replicas to wait for when known without asking Redis (null: ask); refreshes "auto" in the background when old */
+  private knownNeeded(): number | null {
+    if (this.minReplicas !== 'auto') return this.minReplicas;
+    if (!this.auto) return null;
+    if (Date.now() - this.auto.at > AUTO_REFRESH_MS) void this.refreshAuto().catch(() => undefined);
+    return Math.min(1, this.auto.replicas);
   }
 
   private refused(message: string): TemporaryError {
@@ -101,11 +115,10 @@ export class ReplicaWait {
     return Number(await this.redis.call('WAIT', needed, this.timeoutMs));
   }
 
-  /** the replicas to wait for; "auto" answers from its last INFO (refreshed in the background when old), asking only the first time */
+  /** the replicas to wait for, asking Redis (INFO) for "auto" when `refresh` or never asked */
   private async needed(refresh: boolean): Promise<number> {
     if (this.minReplicas !== 'auto') return this.minReplicas;
     if (refresh || !this.auto) await this.refreshAuto();
-    else if (Date.now() - this.auto.at > AUTO_REFRESH_MS) void this.refreshAuto().catch(() => undefined);
     return Math.min(1, this.auto?.replicas ?? 0);
   }
 

@@ -19,7 +19,7 @@ export class TransitionLog {
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
-    private readonly confirmer?: (conn: Redis) => { confirm(opts: { fence: boolean }): Promise<void> },
+    private readonly confirmer?: (conn: Redis) => { confirm(opts: { fence: boolean }): Promise<void> | null },
   ) {}
 
   /** entries strictly after `afterId` ("0" = from the start), oldest first */
