@@ -76,6 +76,7 @@ export class Engine {
   private readonly reconciler: Reconciler;
   private closed = false;
   private readonly unwatchStatus: () => void;
+  private readonly replicas: ReplicaWait;
 
   constructor(opts: EngineOptions) {
     if (opts.redis.options.maxRetriesPerRequest !== null) {
@@ -91,7 +92,7 @@ export class Engine {
     this.transitions = new TransitionLog(opts.redis, keys.transitions, (conn) => new ReplicaWait(conn, keys.fence, null, this.log, opts.replicas));
     this.queues = new EngineQueues(opts.redis, this.prefix);
     const listeners: CommitListeners = { registry: this.registry, log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
-    const replicas = new ReplicaWait(opts.redis, keys.fence, this.metrics, this.log, opts.replicas);
+    const replicas = (this.replicas = new ReplicaWait(opts.redis, keys.fence, this.metrics, this.log, opts.replicas));
     const common = { store: this.store, queues: this.queues, registry: this.registry, clock: this.clock, listeners, replicas };
     const status = redisStatusOf(opts.redis);
     this.metrics.redisUp.set(status.up ? 1 : 0);
@@ -129,11 +130,17 @@ export class Engine {
     return created;
   }
 
-  /** Appends an event to a machine's inbox; it is applied once, in order, by some worker. */
+  /**
+   * Appends an event to a machine's inbox; it is applied once, in order, by some worker. Resolves once
+   * the event is on the replicas commits wait for (docs/ha.md); a TemporaryError
+   * `REPLICA_WAIT_TIMEOUT` says it may be lost in a failover: send it again (a machine ignores what
+   * it does not expect).
+   */
   async send(id: string, event: EventObject): Promise<void> {
     assertMachineId(id);
     if (!event || typeof event.type !== 'string') throw new Error(`event for ${id} has no type`);
     await this.enqueue(id, { event, from: 'ext', at: this.clock.now() });
+    await this.replicas.confirm();
   }
 
   /** Appends an envelope as it would arrive from a child, timer or effect (tests and recovery tools). */

@@ -25,13 +25,15 @@ async function askSentinel(a: SentinelAddress, target: RedisTarget, timeoutMs: n
     ...(target.sentinelPassword ? { password: target.sentinelPassword } : {}),
     ...(target.tls ? { tls: {} } : {}),
   });
-  conn.on('error', () => undefined);
+  // connect() itself only says "Connection is closed": the cause comes as an error event
+  let cause: string | undefined;
+  conn.on('error', (err: Error) => { cause ??= err.message; });
   try {
     await conn.connect();
     const addr = (await conn.call('SENTINEL', 'get-master-addr-by-name', target.master!)) as string[] | null;
     return addr ? { kind: 'primary' } : { kind: 'unknown' };
   } catch (err) {
-    return { kind: 'unreachable', error: (err as Error).message };
+    return { kind: 'unreachable', error: cause ?? (err as Error).message };
   } finally {
     conn.disconnect();
   }
