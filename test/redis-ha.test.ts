@@ -14,7 +14,8 @@ import { connectedReplicas } from '../src/engine/replica-wait.js';
 import { openTestEngine } from './helpers/engine.js';
 import { captureLog } from './helpers/log-capture.js';
 import { tree } from './helpers/files.js';
-import { until } from './helpers/processes.js';
+import { runProcess, until } from './helpers/processes.js';
+import { healthHandlers } from '../src/grpc/server-kit.js';
 import { replicate, replicationEngine, tempDir } from './helpers/replication.js';
 import { startSentinelTopology, type SentinelTopology } from './helpers/sentinel.js';
 import { registry } from './fixtures/machines.js';
@@ -77,7 +78,24 @@ describe('Redis settings: URL or Sentinel, secrets from files (pure)', () => {
     assert.equal(connectedReplicas('# Replication\r\nrole:master\r\nconnected_slaves:2\r\n'), 2);
     assert.equal(connectedReplicas('role:slave\r\n'), 0);
   });
+
+  it('gRPC health answers NOT_SERVING while the serving check says no (Redis unreachable)', () => {
+    let up = true;
+    const h = healthHandlers('ferry.v1.Orchestrator', () => up);
+    const check = () => {
+      let status = '';
+      h.Check({ request: { service: '' } } as never, ((err: unknown, res: { status: string }) => { status = res.status; }) as never);
+      return status;
+    };
+    assert.equal(check(), 'SERVING');
+    up = false;
+    assert.equal(check(), 'NOT_SERVING');
+  });
 });
+
+function ferry(args: string[], env: Record<string, string | undefined> = {}) {
+  return runProcess(process.execPath, ['bin/ferry.mjs', ...args], { cwd: process.cwd(), env: { FERRY_LOG_LEVEL: 'warn', REDIS_URL: undefined, ...env } });
+}
 
 describe('Redis Sentinel: failover', () => {
   let topo: SentinelTopology;
@@ -103,6 +121,26 @@ describe('Redis Sentinel: failover', () => {
     const ok = openRedis(topo.target);
     await waitForPrimary(ok, topo.target, 10_000);
     ok.disconnect();
+  });
+
+  it('the CLI: sentinels as flags or environment; no Redis within --redis-wait-ms is one line and status 3; no password in argv', async () => {
+    const sentinels = topo.target.sentinels!.map((a) => `${a.host}:${a.port}`).join(',');
+    const viaFlags = await ferry(['--redis-sentinels', sentinels, '--redis-sentinel-master', topo.master, 'status', '--json']);
+    assert.equal(viaFlags.code, 0, viaFlags.stderr);
+    const viaEnv = await ferry(['status', '--json'], { REDIS_SENTINELS: sentinels, REDIS_SENTINEL_MASTER: topo.master });
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    const nobody = await ferry(['--redis-wait-ms', '1000', 'status'], { REDIS_SENTINELS: `127.0.0.1:${await freePort()}`, REDIS_SENTINEL_MASTER: 'm' });
+    assert.equal(nobody.code, 3, nobody.stderr);
+    assert.match(nobody.stderr, /^ferry: Redis unavailable \(master "m" of sentinels 127\.0\.0\.1:\d+\) after 1 s: no sentinel answered at 127\.0\.0\.1:\d+ \(.*\)\n$/);
+    const unknown = await ferry(['--redis-wait-ms', '1000', 'status'], { REDIS_SENTINELS: sentinels, REDIS_SENTINEL_MASTER: 'nope' });
+    assert.equal(unknown.code, 3, unknown.stderr);
+    assert.match(unknown.stderr, /know no master named "nope"/);
+    const argvPassword = await ferry(['--redis-url', 'redis://:secret@127.0.0.1:1', 'status']);
+    assert.equal(argvPassword.code, 2, argvPassword.stderr);
+    assert.match(argvPassword.stderr, /--redis-url: carries a password/);
+    const noMaster = await ferry(['status'], { REDIS_SENTINELS: sentinels });
+    assert.equal(noMaster.code, 2, noMaster.stderr);
+    assert.match(noMaster.stderr, /REDIS_SENTINEL_MASTER: missing/);
   });
 
   it('under --min-replicas 1, what was acknowledged (a start, a send, a transition a follower saw) survives the primary\'s SIGKILL; the outage is logged once', async () => {

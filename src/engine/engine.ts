@@ -94,12 +94,17 @@ export class Engine {
     const listeners: CommitListeners = { registry: this.registry, log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
     const replicas = (this.replicas = new ReplicaWait(opts.redis, keys.fence, this.metrics, this.log, opts.replicas));
     const common = { store: this.store, queues: this.queues, registry: this.registry, clock: this.clock, listeners, replicas };
-    const status = redisStatusOf(opts.redis);
-    this.metrics.redisUp.set(status.up ? 1 : 0);
-    this.unwatchStatus = status.onChange((up) => this.metrics.redisUp.set(up ? 1 : 0));
+
     this.dispatcher = new Dispatcher(common);
     const drainer = new Drainer({ ...common, dispatcher: this.dispatcher, batchSize: opts.batchSize ?? 64 });
-    const watchdog = new Watchdog(this.clock);
+    const status = redisStatusOf(opts.redis);
+    // an outage is no effect's fault: the watchdog waits it out, then counts silence from its end
+    const watchdog = new Watchdog(this.clock, () => !status.up);
+    this.metrics.redisUp.set(status.up ? 1 : 0);
+    this.unwatchStatus = status.onChange((up) => {
+      this.metrics.redisUp.set(up ? 1 : 0);
+      if (up) watchdog.restartClocks();
+    });
     const effects = new EffectRunner({
       store: this.store, registry: this.registry, clock: this.clock, log: this.log, metrics: this.metrics, watchdog,
       enqueue: (id, env) => this.enqueue(id, env),

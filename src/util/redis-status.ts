@@ -16,7 +16,9 @@ export function isOutageError(err: unknown): boolean {
  * errors, one per command and connection), and feeds `ferry_redis_up` and gRPC health.
  */
 export class RedisStatus {
-  private isUp = true;
+  /** false until the first connection is ready: a first connection that fails is the connect's error, not an outage */
+  private everUp = false;
+  private isUp = false;
   private downSince = 0;
   private lastError = '';
   /** bumped on every disconnection of a watched connection: a reply from a later epoch may come from another server */
@@ -98,13 +100,15 @@ export class RedisStatus {
   ready(): void {
     if (this.isUp) return;
     this.isUp = true;
-    this.log?.info({ downMs: this.now() - this.downSince, reason: this.lastError }, 'redis back');
+    const first = !this.everUp;
+    this.everUp = true;
+    if (!first) this.log?.info({ downMs: this.now() - this.downSince, reason: this.lastError }, 'redis back');
     for (const fn of this.listeners) fn(true);
   }
 
   private down(reason: string, context: Record<string, unknown> = {}): void {
     this.lastError = reason;
-    if (!this.isUp) return;
+    if (!this.isUp || !this.everUp) return;
     this.isUp = false;
     this.downSince = this.now();
     this.log?.warn({ ...context, err: reason }, 'redis unavailable: waiting for it (or for a failover) and reconnecting');

@@ -64,10 +64,13 @@ export function openRedis(target: string | RedisTarget, log?: Logger, status: Re
   return status.watch(redis);
 }
 
-/** The status a connection from openRedis or duplicateRedis reports to (a fresh, silent one for any other). */
+/** The status a connection from openRedis or duplicateRedis reports to; for any other, a silent one that starts watching it. */
 export function redisStatusOf(conn: Redis): RedisStatus {
   let s = statuses.get(conn);
-  if (!s) statuses.set(conn, (s = new RedisStatus()));
+  if (s) return s;
+  statuses.set(conn, (s = new RedisStatus()));
+  s.watch(conn);
+  if (conn.status === 'ready') s.ready();
   return s;
 }
 
