@@ -15,7 +15,7 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { setup } from 'xstate';
-import { Engine, openRedis, type Registry, type TransitionEvent } from '../src/engine/index.js';
+import { Engine, openRedis, type EngineOptions, type Registry, type TransitionEvent } from '../src/engine/index.js';
 import { makeKeys } from '../src/engine/keys.js';
 import { createLogger } from '../src/util/logger.js';
 import {
@@ -258,6 +258,8 @@ export async function runEngineLoad(
     ratePerSec?: number;
     /** called once the workers run, before the load: for experiments (e.g. client options) */
     onEngine?: (engine: Engine) => void;
+    /** the engine's replica wait (bench/replica-wait.bench.ts) */
+    replicas?: EngineOptions['replicas'];
   },
 ): Promise<EngineResult> {
   const M = opts.machines;
@@ -272,7 +274,7 @@ export async function runEngineLoad(
   let committedEvents = 0;
   const redis = openRedis(redisUrl);
   const engine = new Engine({
-    redis, prefix, registry: benchRegistry, logger: logger(),
+    redis, prefix, registry: benchRegistry, logger: logger(), replicas: opts.replicas,
     // the whole run must stay in the (approximately capped) log
     transitionLogMaxLen: Math.max(100_000, 2 * M * (E + 1)),
     trace: {

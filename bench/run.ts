@@ -6,6 +6,7 @@
  *   archiver     bench/archiver.bench.ts     runArchiverBench()
  *   startup      bench/startup.bench.ts      runStartupBench()
  *   pruning      bench/pruning.bench.ts      runPruningBench()
+ *   replica-wait bench/replica-wait.bench.ts runReplicaWaitBench()
  *
  * BENCH_PARTS=engine,replication picks parts (default: all). Each part prints its
  * human-readable figures on stdout; the LAST stdout line is one JSON object
@@ -19,8 +20,9 @@ import { runIfMain } from './lib.js';
 import { formatPruningReport, runPruningBench } from './pruning.bench.js';
 import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
 import { formatStartupReport, runStartupBench } from './startup.bench.js';
+import { formatReplicaWaitReport, runReplicaWaitBench } from './replica-wait.bench.js';
 
-const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning'] as const;
+const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning', 'replica-wait'] as const;
 type Part = (typeof ALL_PARTS)[number];
 
 interface PartOutput {
@@ -51,6 +53,10 @@ const runners: Record<Part, () => Promise<PartOutput>> = {
   async pruning() {
     const report = await runPruningBench();
     return { text: formatPruningReport(report), json: report, ok: report.ok };
+  },
+  async 'replica-wait'() {
+    const report = await runReplicaWaitBench();
+    return { text: formatReplicaWaitReport(report), json: report, ok: report.ok };
   },
 };
 
