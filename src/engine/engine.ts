@@ -130,8 +130,17 @@ export class Engine {
   /** Starts a top-level machine. Idempotent: starting an existing id does nothing and returns false. */
   async start(kind: string, id: string, input: unknown): Promise<boolean> {
     assertMachineId(id);
-    const created = await this.dispatcher.create({ kind, id, input });
-    if (created) await this.store.index(kind, id, this.clock.now());
+    const now = this.clock.now();
+    let created: boolean;
+    try {
+      created = await this.dispatcher.create({ kind, id, input });
+    } catch (err) {
+      // committed but not confirmed on replicas: indexed anyway, so a repeated start (not created again) leaves it listed
+      if ((err as { code?: string }).code === 'REPLICA_WAIT_TIMEOUT') await this.store.index(kind, id, now);
+      throw err;
+    }
+    // a repeated start indexes too (NX keeps the first time): the first one's index write may be what a failover lost
+    await this.store.index(kind, id, now);
     return created;
   }
 
