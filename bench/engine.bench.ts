@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { setup } from 'xstate';
-import { Engine, openRedis, type Registry, type TransitionEvent } from '../src/engine/index.js';
+import { Engine, openRedis, type EngineOptions, type Registry, type TransitionEvent } from '../src/engine/index.js';
 import { defaultScaleOptions, formatScale, runScaleFigures, type ScaleOptions, type ScaleReport } from './engine-scale.js';
 import { makeKeys } from '../src/engine/keys.js';
 import { createLogger } from '../src/util/logger.js';
@@ -288,6 +288,8 @@ export async function runEngineLoad(
     workerProcesses?: number;
     /** the transition log's cap; default: large enough for the whole run (the log check needs it) */
     transitionLogMaxLen?: number;
+    /** the engine's replica wait (bench/replica-wait.bench.ts) */
+    replicas?: EngineOptions['replicas'];
   },
 ): Promise<EngineResult> {
   const M = opts.machines;
@@ -306,7 +308,7 @@ export async function runEngineLoad(
   let committedEvents = 0;
   const redis = openRedis(redisUrl);
   const engine = new Engine({
-    redis, prefix, registry: benchRegistry, logger: logger(),
+    redis, prefix, registry: benchRegistry, logger: logger(), replicas: opts.replicas,
     transitionLogMaxLen: logMaxLen,
     trace: {
       drainJob: () => { drainJobs++; },

@@ -9,6 +9,7 @@
  *   ui           bench/ui.bench.ts           runUiBench()   (headless chromium)
  *   planning     bench/planning.bench.ts     runPlanningBench()
  *   peers        bench/peers.bench.ts        runPeersBench()
+ *   replica-wait bench/replica-wait.bench.ts runReplicaWaitBench()
  *
  * BENCH_PARTS=engine,replication picks parts (default: all). Each part prints its
  * human-readable figures on stdout; the LAST stdout line is one JSON object
@@ -24,9 +25,10 @@ import { formatPlanningReport, runPlanningBench } from './planning.bench.js';
 import { formatPeersReport, runPeersBench } from './peers.bench.js';
 import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
 import { formatStartupReport, runStartupBench } from './startup.bench.js';
+import { formatReplicaWaitReport, runReplicaWaitBench } from './replica-wait.bench.js';
 import { formatUiReport, runUiBench } from './ui.bench.js';
 
-const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning', 'planning', 'peers', 'ui'] as const;
+const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning', 'planning', 'peers', 'ui', 'replica-wait'] as const;
 type Part = (typeof ALL_PARTS)[number];
 
 interface PartOutput {
@@ -69,6 +71,10 @@ const runners: Record<Part, () => Promise<PartOutput>> = {
   async peers() {
     const report = await runPeersBench();
     return { text: formatPeersReport(report), json: report, ok: report.ok };
+  },
+  async 'replica-wait'() {
+    const report = await runReplicaWaitBench();
+    return { text: formatReplicaWaitReport(report), json: report, ok: report.ok };
   },
 };
 

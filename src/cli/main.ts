@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Option } from 'commander';
-import { FerryError, InvalidArgumentError } from '../errors/index.js';
+import { FerryError, InvalidArgumentError, invalidField } from '../errors/index.js';
+import { DEFAULT_REDIS_WAIT_MS, redisSettingsFromEnv, type RedisSettings } from '../util/redis-target.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import type { App, GlobalOptions } from './app.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
@@ -30,9 +31,19 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, st
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
 
 const program = new Command('ferry')
-  .description('Replicate filesystem snapshots between storage nodes with durable XState machines on Redis/BullMQ.\nRedis: REDIS_URL, or an embedded redis-server started from PATH.')
+  .description('Replicate filesystem snapshots between storage nodes with durable XState machines on Redis/BullMQ.\nRedis: REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_MASTER (docs/ha.md), or an embedded redis-server started from PATH.')
   .option('--key-prefix <prefix>', 'prefix of every Redis key and BullMQ queue', 'ferry')
   .option('--log-level <level>', 'pino log level on stderr (trace, debug, info, warn, error, silent)', process.env.FERRY_LOG_LEVEL ?? 'warn')
+  .option('--redis-url <url>', 'Redis: redis://host:port[/db] or rediss:// (TLS); env REDIS_URL. No password here: REDIS_PASSWORD_FILE')
+  .option('--redis-sentinels <list>', 'Redis through Sentinel: host:port,host:port of the sentinels; env REDIS_SENTINELS (docs/ha.md)')
+  .option('--redis-sentinel-master <name>', 'the master group name the sentinels monitor; env REDIS_SENTINEL_MASTER')
+  .option('--redis-username <user>', 'ACL user of the Redis servers; env REDIS_USERNAME')
+  .option('--redis-password-file <file>', 'file holding the Redis password; env REDIS_PASSWORD_FILE')
+  .option('--redis-sentinel-username <user>', "ACL user of the sentinels; env REDIS_SENTINEL_USERNAME")
+  .option('--redis-sentinel-password-file <file>', "file holding the sentinels' password; env REDIS_SENTINEL_PASSWORD_FILE")
+  .option('--redis-wait-ms <ms>', 'how long a command waits for an unreachable Redis before it fails with status 3 (serve and worker wait as long as it takes)', (v) => positiveInt(v), DEFAULT_REDIS_WAIT_MS)
+  .option('--min-replicas <n|auto>', 'replicas that must hold each commit before its effects start (Redis WAIT; docs/ha.md); auto: 1 when the primary has a replica, else 0', minReplicas, 'auto' as const)
+  .option('--replica-timeout-ms <ms>', 'how long a commit waits for --min-replicas; a commit not confirmed in time is retried', (v) => positiveInt(v), 1000)
   .option('--shutdown-timeout-ms <ms>', 'after SIGINT/SIGTERM, exit anyway (status 130) if stopping takes longer; a second signal exits at once', (v) => positiveInt(v), DEFAULT_SHUTDOWN_TIMEOUT_MS)
   .version(FERRY_VERSION, '-V, --version', "print ferry's version")
   // usage errors (unknown command or option, missing or bad argument) come back here to exit 2, not commander's 1
@@ -40,10 +51,41 @@ const program = new Command('ferry')
   .showHelpAfterError('(add --help for usage)')
   .hook('preAction', () => installShutdown({ timeoutMs: (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs }));
 
+interface GlobalFlags {
+  keyPrefix: string; logLevel?: string; redisWaitMs: number; minReplicas: number | 'auto'; replicaTimeoutMs: number;
+  redisUrl?: string; redisSentinels?: string; redisSentinelMaster?: string; redisUsername?: string; redisPasswordFile?: string;
+  redisSentinelUsername?: string; redisSentinelPasswordFile?: string;
+}
+
 const globals = (): GlobalOptions => {
-  const o = program.opts() as { keyPrefix: string; logLevel?: string };
-  return { prefix: o.keyPrefix, logLevel: o.logLevel };
+  const o = program.opts() as GlobalFlags;
+  return {
+    prefix: o.keyPrefix, logLevel: o.logLevel, redis: redisSettings(o), redisWaitMs: o.redisWaitMs,
+    replicas: { minReplicas: o.minReplicas, timeoutMs: o.replicaTimeoutMs },
+  };
 };
+
+/** The Redis settings: the environment's, each overridden by its flag; a flag naming where Redis is replaces the other way (URL or sentinels) too. */
+function redisSettings(o: GlobalFlags): RedisSettings {
+  const env = redisSettingsFromEnv();
+  if (o.redisUrl && /^[a-z]+:\/\/[^@/]*:[^@/]+@/i.test(o.redisUrl)) throw invalidField('--redis-url', 'carries a password: argv is visible to every user of the host; use --redis-password-file or REDIS_PASSWORD_FILE');
+  if (o.redisUrl) delete env.REDIS_SENTINELS;
+  if (o.redisSentinels) delete env.REDIS_URL;
+  const flags: RedisSettings = {
+    REDIS_URL: o.redisUrl, REDIS_SENTINELS: o.redisSentinels, REDIS_SENTINEL_MASTER: o.redisSentinelMaster, REDIS_USERNAME: o.redisUsername,
+    REDIS_PASSWORD_FILE: o.redisPasswordFile, REDIS_SENTINEL_USERNAME: o.redisSentinelUsername, REDIS_SENTINEL_PASSWORD_FILE: o.redisSentinelPasswordFile,
+  };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) env[k as keyof RedisSettings] = v;
+  return env;
+}
+
+/** --min-replicas: a whole number ≥ 0, or auto */
+function minReplicas(v: string): number | 'auto' {
+  if (v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CommanderArgError(`expected a whole number ≥ 0 or "auto", got ${JSON.stringify(v)}`);
+  return n;
+}
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -282,7 +324,7 @@ addWorkerOptions(program.command('worker')
   .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput'))
   .action(async (o: WorkerFlags) => {
     const { openApp } = await import('./app.js');
-    const app = await openApp(globals(), { workers: true, graceful: true, ...workerOptions(o) });
+    const app = await openApp(globals(), { workers: true, graceful: true, outlivesOutages: true, ...workerOptions(o) });
     process.stderr.write(`ferry: worker running (pid ${process.pid}); Ctrl-C to stop\n`);
     await untilStopRequested();
     process.stderr.write('ferry: worker stopping: waiting for running jobs to finish\n');
@@ -348,13 +390,13 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     const uiTls = uiTlsFiles(o);
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
-    const app = await openApp(globals(), { workers: false, graceful: true, metrics: serveMetrics() });
+    const app = await openApp(globals(), { workers: false, graceful: true, outlivesOutages: true, metrics: serveMetrics() });
     let served: ServeHandle | null = null;
     let configured: { stop(): Promise<void> } | null = null;
     try {
       served = await startServe(app, {
         // the API is started here, not in src/service: src/api sits above it
-        api: grpcAt ? { scheme, start: () => startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log }) } : undefined,
+        api: grpcAt ? { scheme, start: () => startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log, serving: () => app.redisStatus.up }) } : undefined,
         // the live view, like the API, lives above src/service
         // loaded only with --ui: express, bull-board and elkjs would slow every command's start
         ui: uiAt ? { start: async () => (await import('../ui/server.js')).startUiServer({ address: uiAt, token, tls: uiTls, orchestrator: app.orchestrator, engine: app.engine, redis: app.redis, log: app.log }) } : undefined,

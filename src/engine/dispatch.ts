@@ -1,5 +1,6 @@
 import { reportCommit, type CommitListeners } from './commit-report.js';
 import type { EffectJobData, EngineQueues, TimerJobData } from './queues.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { createRecord, type CreateArgs, type StepResult } from './step.js';
 import type { CommitArgs, CommitOutcome, SnapshotStore } from './store.js';
 import type { Clock, InboxEnvelope, OutboxEntry, Registry } from './types.js';
@@ -10,6 +11,8 @@ export interface DispatcherDeps {
   registry: Registry;
   clock: Clock;
   listeners: CommitListeners;
+  /** the commit is confirmed on replicas before its outbox is dispatched (docs/ha.md) */
+  replicas: ReplicaWait;
 }
 
 type EffectEntry = Extract<OutboxEntry, { op: 'effect' }>;
@@ -33,6 +36,9 @@ export class Dispatcher {
   async commitStep(result: StepResult, args: Omit<CommitArgs, 'record' | 'log' | 'stats'>): Promise<CommitOutcome> {
     const outcome = await this.d.store.commit({ ...args, record: result.record, log: result.log, stats: result.stats });
     if (!outcome.committed) return outcome;
+    // replica-wait: throws before anyone hears of a commit that a failover could take back; the
+    // outbox stays, and the next drain confirms it again before dispatching it
+    await this.d.replicas.confirm();
     reportCommit(this.d.listeners, result, { expectedVersion: args.expectedVersion, consumed: args.consumed });
     await this.dispatch(result.record.id, args.outbox);
     return outcome;
@@ -61,7 +67,9 @@ export class Dispatcher {
   /** Re-dispatches what a crashed process committed but may not have started. */
   async flushOutbox(id: string): Promise<void> {
     const pending = await this.d.store.pendingOutbox(id);
-    if (pending.length) await this.dispatch(id, pending);
+    if (!pending.length) return;
+    await this.d.replicas.confirm({ fence: true }); // replica-wait: another process's commit, confirmed before its effects start
+    await this.dispatch(id, pending);
   }
 
   /**

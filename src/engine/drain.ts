@@ -2,6 +2,7 @@ import type { AnyMachineSnapshot } from 'xstate';
 import type { CommitListeners } from './commit-report.js';
 import type { Dispatcher } from './dispatch.js';
 import type { EngineQueues } from './queues.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { applyEvents, restoreSnapshot } from './step.js';
 import type { SnapshotStore } from './store.js';
 import type { Clock, Registry } from './types.js';
@@ -16,6 +17,8 @@ export interface DrainerDeps {
   listeners: CommitListeners;
   /** inbox events applied per commit */
   batchSize: number;
+  /** the commit is confirmed on replicas before anything else sees it (docs/ha.md) */
+  replicas: ReplicaWait;
 }
 
 /** drain rounds per job before it yields to other machines (a new job continues) */
@@ -58,7 +61,10 @@ export class Drainer {
         if (cached) ({ record, envelopes, outbox: leftover } = await store.read(id, batchSize, false));
         if (!record) return;
         // the last commit was not this process's: its dispatch may have been cut short
-        if (leftover.length) await this.d.dispatcher.dispatch(id, leftover);
+        if (leftover.length) {
+          await this.d.replicas.confirm({ fence: true }); // replica-wait: another process's (or an unconfirmed) commit
+          await this.d.dispatcher.dispatch(id, leftover);
+        }
         const def = registry.machines[record.kind];
         if (!def) throw new Error(`machine ${id} is of kind "${record.kind}", which this worker does not know`);
         snapshot = restoreSnapshot(def.machine, record.snapshot);

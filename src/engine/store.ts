@@ -147,7 +147,7 @@ export class SnapshotStore {
 
   /** Lists a top-level machine under its kind, scored by its creation time (ms since epoch). */
   async index(kind: string, id: string, createdAt: number): Promise<void> {
-    await this.redis.zadd(this.keys.index(kind), createdAt, id);
+    await this.redis.zadd(this.keys.index(kind), 'NX', createdAt, id);
   }
 
   /** top-level machines of a kind, newest first, with their creation times */
