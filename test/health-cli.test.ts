@@ -68,8 +68,18 @@ describe('ferry health (container health probe)', () => {
     assert.equal(forced.code, 0, forced.stderr);
     const down = await health(['--timeout-ms', '2000'], { REDIS_URL: `redis://:secret@127.0.0.1:${await freePort()}` });
     assert.equal(down.code, 1);
-    assert.match(down.stderr, /unhealthy: Redis redis:\/\/\*\*\*@127\.0\.0\.1:\d+: /);
+    assert.match(down.stderr, /unhealthy: Redis redis:\/\/127\.0\.0\.1:\d+: /);
     assert.doesNotMatch(down.stderr, /secret/);
+  });
+
+  it('reads Redis as every command does: through REDIS_SENTINELS when set (the compose ha profile), with a clear line for bad settings', async () => {
+    const port = await freePort();
+    const none = await health(['--timeout-ms', '2000'], { REDIS_URL: '', REDIS_SENTINELS: `127.0.0.1:${port}`, REDIS_SENTINEL_MASTER: 'ferry' });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, new RegExp(`^unhealthy: Redis master "ferry" of sentinels 127\\.0\\.0\\.1:${port}: `));
+    const bad = await health([], { REDIS_URL: '', REDIS_SENTINELS: `127.0.0.1:${port}` });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^unhealthy: Redis: REDIS_SENTINEL_MASTER: missing/);
   });
 
   it('ferry agent --metrics serves its process metrics and /healthz, for Prometheus to scrape (docker-compose.yml)', async () => {
