@@ -17,6 +17,7 @@ import { deployPorts, overrideFile, testPrometheusConfig, type DeployPorts } fro
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CACHE = process.env.FERRY_DEPLOY_CACHE ?? '/var/cache/ferry-deploy';
 const PROMETHEUS_TAG = 'v2.53.2';
+/** the master name the ha profile's sentinels monitor by default (REDIS_SENTINEL_MASTER unset: ferry's services then use REDIS_URL) */
 const MASTER = 'ferry';
 /** what the test needs from Debian, by the program that tells it is there */
 const PACKAGES: Record<string, string> = { 'docker.io': 'dockerd', 'docker-compose': 'docker-compose', debootstrap: 'debootstrap' };
@@ -133,7 +134,7 @@ describe('docker-compose stack (offline: own dockerd, stand-in base images)', { 
     compose = (await runProcess('docker', ['compose', 'version'], { env: { DOCKER_HOST: daemon.host } })).code === 0 ? ['docker', 'compose'] : ['docker-compose'];
     env = {
       DOCKER_HOST: daemon.host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0',
-      FERRY_TOKEN_FILE_HOST: tokenFile, GRAFANA_ADMIN_PASSWORD: 'deploy-test', PROMETHEUS_TAG, REDIS_SENTINEL_MASTER: MASTER,
+      FERRY_TOKEN_FILE_HOST: tokenFile, GRAFANA_ADMIN_PASSWORD: 'deploy-test', PROMETHEUS_TAG,
     };
     compose.push('--project-name', `ferrydeploy${process.pid}`, '--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), '-f', join(dir, 'docker-compose.test.yml'));
     check(await runProcess('bash', [join(ROOT, 'test/deploy/standins.sh'), CACHE, PROMETHEUS_TAG], { env, timeoutMs: 600_000 }), 'stand-in images');
@@ -162,7 +163,10 @@ describe('docker-compose stack (offline: own dockerd, stand-in base images)', { 
 
   it('builds ferry from the Dockerfile and brings the stack up healthy: production packages only, non-root, agents with zfs and btrfs tools', async () => {
     check(await run(['build'], 900_000), 'compose build');
-    check(await run(['up', '-d', 'redis', 'serve', 'worker', 'agent-a', 'agent-b', 'prometheus'], 300_000), 'compose up');
+    const up = await run(['up', '-d', 'redis', 'serve', 'worker', 'agent-a', 'agent-b', 'prometheus'], 300_000);
+    // what the containers said: an unhealthy service is otherwise a bare "Container … is unhealthy"
+    if (up.code !== 0) up.stderr += `\n--- docker-compose logs ---\n${(await run(['logs', '--no-color', '--tail', '40'], 60_000)).stdout}`;
+    check(up, 'compose up');
     assert.equal((await container('worker')).length, 2, 'deploy.replicas: 2 workers');
     await waitHealthy(['redis', 'serve', 'worker', 'agent-a', 'agent-b', 'prometheus']);
     assert.equal((await exec('serve', ['id', '-u'])).trim(), '1000');
