@@ -2,6 +2,7 @@ import { assign, setup } from 'xstate';
 import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { Version } from './version.js';
+import { hasSendOptions, type JobSendOptions } from './send-options.js';
 
 /**
  * The filesystem machine: one filesystem in one replication run.
@@ -40,6 +41,8 @@ export interface FilesystemInput {
   problem?: string;
   /** passed through to every replicateStep input */
   batch?: boolean;
+  /** passed through to every replicateStep input */
+  send?: JobSendOptions;
   retry: RetryPolicy;
 }
 
@@ -54,6 +57,8 @@ export interface ReplicateStepInput {
   index: number;
   total: number;
   batch?: boolean;
+  /** the job's zfs send/receive flags and bandwidth limit */
+  send?: JobSendOptions;
 }
 
 /** Output of the `replicateStep` effect. */
@@ -71,6 +76,8 @@ export interface FilesystemContext {
   receiver: string;
   steps: Step[];
   batch: boolean;
+  /** the input's send options when any is set (absent in plain runs and older snapshots) */
+  send?: JobSendOptions;
   retry: RetryPolicy;
   /** steps completed so far; the next step to run is steps[stepsDone] */
   stepsDone: number;
@@ -186,6 +193,7 @@ export const filesystemMachine = setup({
     receiver: input.receiver,
     steps: input.steps ?? [],
     batch: input.batch ?? false,
+    ...(hasSendOptions(input.send) ? { send: input.send } : {}),
     retry: input.retry,
     stepsDone: 0,
     bytes: 0,
@@ -219,6 +227,7 @@ export const filesystemMachine = setup({
           index: context.stepsDone,
           total: context.steps.length,
           ...(context.batch ? { batch: true } : {}),
+          ...(context.send ? { send: context.send } : {}),
         }),
         onDone: [
           {

@@ -35,7 +35,7 @@ export async function planReplicationDryRun(o: ReplicateOptions): Promise<Replic
   const input = validateReplicateOptions(o);
   const plan = await planReplication({
     sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
-    filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch,
+    filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch, send: input.send,
   });
   return {
     sender: input.sender,

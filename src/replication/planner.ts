@@ -6,6 +6,8 @@ import type { StorageDriver } from '../storage/driver.js';
 import { assertSameKind } from '../storage/endpoint.js';
 import { globToRegExp } from '../util/glob.js';
 import { incrementalPath } from './incremental-path.js';
+import { checkSendOptions } from './send-options.js';
+import type { JobSendOptions } from '../../machines/send-options.js';
 
 export interface PlanReplicationOptions {
   sender: StorageDriver;
@@ -20,6 +22,8 @@ export interface PlanReplicationOptions {
   excludeSnapshots?: string;
   /** collapse consecutive incremental steps into one stream where the driver can (zfs send -I) */
   batch?: boolean;
+  /** the job's send options: zfs flags on other kinds are refused here (InvalidArgumentError naming the field) */
+  send?: JobSendOptions;
 }
 
 /** The snapshot name filters: field (job spec, details.field) -> CLI flag (in the message). */
@@ -70,6 +74,7 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   const { sender, receiver } = opts;
   const initial = opts.initial ?? 'most_recent';
   assertSameKind(sender, receiver);
+  checkSendOptions(opts.send, sender.kind);
   if (initial !== 'most_recent' && initial !== 'all' && initial !== 'fail') {
     throw new InvalidArgumentError(`unknown initial replication policy "${String(initial)}": use most_recent, all or fail`, {
       code: 'INVALID_INITIAL_POLICY',

@@ -54,7 +54,7 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
           ctx.progress({});
           return planReplication({
             sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
-            filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch,
+            filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch, send: input.send,
           });
         }),
       },

@@ -2,9 +2,10 @@ import { Transform } from 'node:stream';
 import type { ReplicateStepInput, ReplicateStepOutput } from '../../machines/filesystem.js';
 import type { EffectContext } from '../engine/types.js';
 import type { ReplicationMetrics } from './metrics.js';
-import type { SendStream, StorageDriver, Version } from '../storage/driver.js';
+import type { ReceiveOverrides, SendFlags, SendStream, StorageDriver, Version } from '../storage/driver.js';
 import { isResumeRefusal } from '../storage/resume.js';
 import { openEndpoint } from '../storage/endpoint.js';
+import { throttleStream } from '../util/throttle.js';
 
 /**
  * One replication step (the registry runs it behind the agents' health gate). Observes the step's
@@ -45,13 +46,18 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
       ctx.log.info({ filesystem: fs, from: from.name }, 'part of this batch arrived in an earlier attempt: continuing from it');
     }
   }
-  if (sender.transferTo) {
+  const { flags, overrides, limit } = streamOptions(input);
+  // a bandwidth limit takes the stream path below even between local drivers: the OS pipes of the
+  // fast path (send | dd | receive) have nothing to pace them with (docs/send-options.md)
+  if (sender.transferTo && limit === undefined) {
     // local sender and receiver of the same kind: the data goes process to process through OS pipes
     let counted = 0;
     ctx.progress({ bytes: 0 });
     const done = await sender.transferTo(receiver, fs, from, step.to, {
       signal: ctx.signal,
       intermediates: step.intermediates,
+      flags,
+      overrides,
       onProgress: (b, total) => {
         counted = Math.max(counted, b);
         ctx.progress({ bytes: counted, total });
@@ -62,7 +68,7 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
       return { bytes: done.bytes, sent: true };
     }
   }
-  const { stream, sizeEstimate } = await openSend(sender, receiver, fs, from, step, ctx);
+  const { stream, sizeEstimate } = await openSend(sender, receiver, fs, from, step, ctx, flags);
   let bytes = 0;
   ctx.progress({ bytes: 0, total: sizeEstimate });
   const counter = new Transform({
@@ -73,12 +79,19 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
     },
   });
   stream.on('error', (err) => counter.destroy(err));
-  stream.pipe(counter);
+  // the throttle before the counter: progress shows what went on, at the limited rate
+  const throttle = limit === undefined ? null : throttleStream(limit);
+  if (throttle) {
+    stream.on('error', (err) => throttle.destroy(err));
+    throttle.on('error', (err) => counter.destroy(err));
+    stream.pipe(throttle).pipe(counter);
+  } else stream.pipe(counter);
   try {
-    await receiver.receive(fs, counter, { signal: ctx.signal });
+    await receiver.receive(fs, counter, { signal: ctx.signal, ...(overrides ? { overrides } : {}) });
   } catch (err) {
     // a receiver that gave up stops reading: end the send too (a local process or a remote call)
     stream.destroy();
+    throttle?.destroy();
     counter.destroy();
     throw err;
   }
@@ -86,13 +99,23 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
   return { bytes, sent: true };
 }
 
+/** The step's send flags, receive overrides and bandwidth limit, each undefined when the job sets none. */
+function streamOptions(input: ReplicateStepInput): { flags?: SendFlags; overrides?: ReceiveOverrides; limit?: number } {
+  const o = input.send;
+  if (!o) return {};
+  const { raw, compressed, largeBlocks, properties, allowDecryptedSend, receiveSet, receiveExclude, bandwidthLimit } = o;
+  const flags = raw || compressed || largeBlocks || properties || allowDecryptedSend ? { raw, compressed, largeBlocks, properties, allowDecryptedSend } : undefined;
+  const overrides = receiveSet?.length || receiveExclude?.length ? { receiveSet, receiveExclude } : undefined;
+  return { flags, overrides, limit: bandwidthLimit && bandwidthLimit > 0 ? bandwidthLimit : undefined };
+}
+
 /**
  * The sender's stream for the step: where the receiver kept an interrupted receive of exactly this
  * step (OpenZFS `receive_resume_token`), the rest of that stream (`zfs send -t`), else the whole
  * stream (the receiver then drops the stale partial state before receiving).
  */
-async function openSend(sender: StorageDriver, receiver: StorageDriver, fs: string, from: Version | null, step: ReplicateStepInput['step'], ctx: EffectContext): Promise<SendStream> {
-  const opts = { signal: ctx.signal, intermediates: step.intermediates };
+async function openSend(sender: StorageDriver, receiver: StorageDriver, fs: string, from: Version | null, step: ReplicateStepInput['step'], ctx: EffectContext, flags: SendFlags | undefined): Promise<SendStream> {
+  const opts = { signal: ctx.signal, intermediates: step.intermediates, ...(flags ? { flags } : {}) };
   const token = receiver.resumeToken ? await receiver.resumeToken(fs) : null;
   if (token) {
     try {

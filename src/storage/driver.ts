@@ -1,8 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { Version } from '../../machines/version.js';
+import type { JobSendOptions } from '../../machines/send-options.js';
 
 // declared once in machines/ (the lowest layer); drivers and their users take it from here
 export type { Version };
+
+/** zfs send flags (-w -c -L -p) and the encrypted-dataset guard; only the zfs driver honours them (docs/send-options.md) */
+export type SendFlags = Pick<JobSendOptions, 'raw' | 'compressed' | 'largeBlocks' | 'properties' | 'allowDecryptedSend'>;
+/** zfs receive -o prop=value and -x prop; only the zfs driver honours them */
+export type ReceiveOverrides = Pick<JobSendOptions, 'receiveSet' | 'receiveExclude'>;
 
 export interface SendOptions {
   signal?: AbortSignal;
@@ -18,6 +24,8 @@ export interface SendOptions {
    * the caller then sends afresh.
    */
   resumeToken?: string;
+  /** zfs: the job's send flags; PermanentError SEND_OPTION_UNSUPPORTED when this zfs lacks one, ENCRYPTED_SEND when a non-raw send of an encrypted dataset is not allowed */
+  flags?: SendFlags;
 }
 
 export interface DriverCapabilities {
@@ -37,6 +45,8 @@ export interface SendStream {
 
 export interface ReceiveOptions {
   signal?: AbortSignal;
+  /** zfs: receive -o / -x; PermanentError SEND_OPTION_UNSUPPORTED when this zfs has no -o/-x */
+  overrides?: ReceiveOverrides;
 }
 
 export interface TransferOptions {
@@ -48,6 +58,10 @@ export interface TransferOptions {
    * is the stream's size when the driver can tell in advance (as SendStream.sizeEstimate)
    */
   onProgress?: (bytes: number, total?: number) => void;
+  /** as SendOptions.flags */
+  flags?: SendFlags;
+  /** as ReceiveOptions.overrides */
+  overrides?: ReceiveOverrides;
 }
 
 export interface TransferResult {

@@ -88,6 +88,8 @@ export interface DatasetState {
   versions: Version[];
   /** OpenZFS: the receive_resume_token of an interrupted `receive -s` into it; null when none (always on zfs-fuse) */
   resumeToken: string | null;
+  /** OpenZFS with native encryption: whether the dataset is encrypted (its `encryption` is not off); false where zfs has none */
+  encrypted: boolean;
 }
 
 /**
@@ -97,16 +99,24 @@ export interface DatasetState {
  */
 export async function readDataset(dataset: string, signal?: AbortSignal): Promise<DatasetState> {
   // the token comes in the same command where zfs has it (zfs-fuse refuses the property)
-  const props = zfsFeatures().resumable ? `${VERSION_PROPS},receive_resume_token` : VERSION_PROPS;
+  const f = zfsFeatures();
+  const props = [VERSION_PROPS, ...(f.resumable ? ['receive_resume_token'] : []), ...(f.encryption ? ['encryption'] : [])].join(',');
   let out: string;
   try {
     out = await runZfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', props, dataset], { signal });
   } catch (err) {
-    if (isNotFound(err)) return { exists: false, versions: [], resumeToken: null };
+    if (isNotFound(err)) return { exists: false, versions: [], resumeToken: null, encrypted: false };
     throw err;
   }
-  const token = out.split('\n').map((l) => l.split('\t')).find(([name, property]) => name === dataset && property === 'receive_resume_token')?.[2];
-  return { exists: true, versions: parseVersions(dataset, out), resumeToken: token === undefined || token === '' || token === '-' ? null : token };
+  const own = (property: string) => out.split('\n').map((l) => l.split('\t')).find(([name, p]) => name === dataset && p === property)?.[2];
+  const token = own('receive_resume_token');
+  const encryption = own('encryption');
+  return {
+    exists: true,
+    versions: parseVersions(dataset, out),
+    resumeToken: token === undefined || token === '' || token === '-' ? null : token,
+    encrypted: encryption !== undefined && encryption !== 'off' && encryption !== '-' && encryption !== '',
+  };
 }
 
 /** how long a full receive waits for a snapshotless dataset to go before calling it a conflict */

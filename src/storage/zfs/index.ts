@@ -63,7 +63,7 @@ export function createZfsDriver(root: string): ZfsDriver {
 
     send: (fs, from, to, opts) => createSendStream(ctx, fs, from, to, opts),
 
-    receive: (fs, stream, opts) => receiveStream(ctx, fs, stream, opts?.signal),
+    receive: (fs, stream, opts) => receiveStream(ctx, fs, stream, opts?.signal, opts?.overrides),
 
     resumeToken: async (fs) => {
       assertZfsName('filesystem', fs);

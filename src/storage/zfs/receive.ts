@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
-import type { Version } from '../driver.js';
+import type { ReceiveOverrides, Version } from '../driver.js';
 import { datasetExists, isNotFound, readDataset, readDatasetSettled, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
@@ -23,6 +23,31 @@ export async function resumeTokenOf(dataset: string, signal?: AbortSignal): Prom
     if (isNotFound(err)) return null;
     throw err;
   }
+}
+
+/**
+ * `zfs receive` arguments of a job's overrides: `-o prop=value` per receive_set, `-x prop` per
+ * receive_exclude (validated by the job's check; names checked again here, they become arguments).
+ * PermanentError SEND_OPTION_UNSUPPORTED when this zfs has neither (zfs-fuse).
+ */
+export function receiveOverrideArgs(o: ReceiveOverrides | undefined): string[] {
+  const set = o?.receiveSet ?? [];
+  const exclude = o?.receiveExclude ?? [];
+  if (!set.length && !exclude.length) return [];
+  if (!zfsFeatures().receiveOverrides) {
+    const field = set.length ? 'send.receive_set' : 'send.receive_exclude';
+    throw new PermanentError(`${field}: this zfs has no zfs receive -o/-x (zfs-fuse): remove it from the job or use OpenZFS`, {
+      code: 'SEND_OPTION_UNSUPPORTED', details: { field },
+    });
+  }
+  const name = (p: string, field: string) => {
+    if (!/^[a-z][a-z0-9_.:-]*$/.test(p)) throw new InvalidArgumentError(`${field}: ${JSON.stringify(p)} is not a zfs property name`, { code: 'INVALID_ARGUMENT', details: { field } });
+    return p;
+  };
+  return [
+    ...set.flatMap((kv) => ['-o', `${name(kv.split('=')[0], 'send.receive_set')}=${kv.slice(kv.indexOf('=') + 1)}`]),
+    ...exclude.flatMap((p) => ['-x', name(p, 'send.receive_exclude')]),
+  ];
 }
 
 async function hasChildren(dataset: string): Promise<boolean> {
@@ -190,7 +215,7 @@ export async function arrivedDespite(target: string, before: Version[], toguid: 
  * before, and the dataset itself when it did not exist before and is left empty. With resumable
  * receive (OpenZFS) a partially received state is kept for `zfs send -t` instead.
  */
-export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable, signal?: AbortSignal): Promise<Version> {
+export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable, signal?: AbortSignal, overrides?: ReceiveOverrides): Promise<Version> {
   assertZfsName('filesystem', fs);
   const target = ctx.dataset(fs);
   assertFullName(target);
@@ -205,7 +230,8 @@ export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable
   const onAbort = () => input.destroy(aborted());
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await receive(ctx, fs, target, input, signal);
+    const extra = receiveOverrideArgs(overrides);
+    return await receive(ctx, fs, target, input, signal, extra);
   } catch (err) {
     input.destroy(); // whatever failed, nobody reads the rest (a piped zfs send stops too)
     throw err;
@@ -214,7 +240,7 @@ export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable
   }
 }
 
-async function receive(ctx: ZfsContext, fs: string, target: string, input: Readable, signal?: AbortSignal): Promise<Version> {
+async function receive(ctx: ZfsContext, fs: string, target: string, input: Readable, signal: AbortSignal | undefined, extra: string[]): Promise<Version> {
   const log = zfsLog();
   const it = input[Symbol.asyncIterator]() as AsyncIterator<unknown>;
   const head = await readHead(it, target); // on failure receiveStream destroys the input
@@ -240,7 +266,7 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
 
   // -s (keep a resumable state when interrupted) for plain streams only: compound (-I) streams restart
   const keepPartial = resumable && !header.compound;
-  const args = ['receive', '-u', ...(keepPartial ? ['-s'] : []), target];
+  const args = ['receive', '-u', ...(keepPartial ? ['-s'] : []), ...extra, target];
   log.info({ dataset: target, snapshot: header.toname, incremental, compound: header.compound }, 'zfs receive');
   const proc = spawnZfs(args, { signal, stdin: 'pipe', stdout: 'ignore' });
   const stdin = proc.stdin!;
