@@ -13,6 +13,7 @@ import { parseStreamHeader } from '../src/storage/zfs/stream-header.js';
 import { parseDryRunSize } from '../src/storage/zfs/send.js';
 import { zfsError } from '../src/storage/zfs/run-zfs.js';
 import { startTestRedis } from './helpers/redis.js';
+import { captureLog } from './helpers/log-capture.js';
 import { assertRetentionSeries, jobsEngine } from './helpers/pruning.js';
 import { localTransferCount } from '../src/storage/local-pipe.js';
 import { replicateStep } from '../src/replication/step-runner.js';
@@ -54,12 +55,19 @@ where 'command' is one of the following:
 \treceive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ...
 \t    [-d | -e] <filesystem>
 \treceive -A <filesystem|volume>
+\tload-key [-rn] [-L <keylocation>] <-a | filesystem|volume>
 `;
 
 describe('zfs driver: pure parts', () => {
   it('reads the features of zfs-fuse and OpenZFS from their usage text', () => {
-    assert.deepEqual(parseUsage(ZFS_FUSE_USAGE), { multiSnapshot: false, dryRunSize: false, resumable: false });
-    assert.deepEqual(parseUsage(OPENZFS_USAGE), { multiSnapshot: true, dryRunSize: true, resumable: true });
+    assert.deepEqual(parseUsage(ZFS_FUSE_USAGE), {
+      multiSnapshot: false, dryRunSize: false, resumable: false,
+      sendRaw: false, sendCompressed: false, sendLargeBlocks: false, sendProperties: true, receiveOverrides: false, encryption: false,
+    });
+    assert.deepEqual(parseUsage(OPENZFS_USAGE), {
+      multiSnapshot: true, dryRunSize: true, resumable: true,
+      sendRaw: true, sendCompressed: true, sendLargeBlocks: true, sendProperties: true, receiveOverrides: true, encryption: true,
+    });
   });
 
   it('parses a stream header (plain and compound, either byte order) and refuses what is not a zfs stream', () => {
@@ -436,6 +444,73 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     assert.equal(zfsCommandCount(), count, 'no zfs command ran');
     const e = await d.listVersions('a;b').catch((x: unknown) => x);
     assert.match((e as Error).message, /"a;b"/, 'the error names the bad value');
+  });
+
+  it('send options: flags this zfs lacks are refused naming the option; -p carries properties; receive -o/-x where zfs has them', async () => {
+    const { sroot, rroot, sender, receiver } = await setup('opts');
+    await lab.zfs(['set', 'ferry:tag=blue', `${sroot}/c`]);
+    const [v] = await sender.snapshot(['c'], 's1');
+    const f = zfsFeatures();
+    const lacking = ([['compressed', 'sendCompressed', 'send.compressed'], ['largeBlocks', 'sendLargeBlocks', 'send.large_blocks'], ['raw', 'sendRaw', 'send.raw']] as const)
+      .filter(([, feature]) => !f[feature]);
+    if (isZfsFuse) assert.equal(lacking.length, 3, 'zfs-fuse has none of -c, -L, -w');
+    for (const [flag, , field] of lacking) {
+      await assert.rejects(sender.send('c', null, v, { flags: { [flag]: true } }),
+        (e: unknown) => isCode(e, PermanentError, 'SEND_OPTION_UNSUPPORTED') && (e as FerryError).details.field === field && (e as Error).message.startsWith(field));
+    }
+    const overrides = { receiveSet: ['readonly=on'], receiveExclude: ['ferry:tag'] };
+    if (!f.receiveOverrides) {
+      const { stream } = await sender.send('c', null, v, { flags: { properties: true } });
+      await assert.rejects(receiver.receive('c', stream, { overrides }), (e: unknown) => isCode(e, PermanentError, 'SEND_OPTION_UNSUPPORTED'));
+      assert.deepEqual(await lab.listAll(`${rroot}/c`), [], 'nothing received');
+    }
+    const { stream } = await sender.send('c', null, v, { flags: { properties: true } });
+    await receiver.receive('c', stream, f.receiveOverrides ? { overrides } : {});
+    const prop = async (name: string) => (await lab.zfs(['get', '-H', '-o', 'value', name, `${rroot}/c`])).trim();
+    if (f.receiveOverrides) {
+      assert.equal(await prop('ferry:tag'), '-', 'receive -x ferry:tag');
+      assert.equal(await prop('readonly'), 'on', 'receive -o readonly=on');
+    } else {
+      assert.equal(await prop('ferry:tag'), 'blue', 'zfs send -p carried the property');
+    }
+
+    if (f.encryption) {
+      // OpenZFS: a plain send of an encrypted dataset is refused; raw keeps the receiver encrypted
+      const keyfile = `${lab.dir}/key`;
+      (await import('node:fs')).writeFileSync(keyfile, 'ferry-test-passphrase\n');
+      await lab.zfs(['create', '-o', 'encryption=on', '-o', 'keyformat=passphrase', '-o', `keylocation=file://${keyfile}`, `${sroot}/enc`]);
+      const [e1] = await sender.snapshot(['enc'], 's1');
+      await assert.rejects(sender.send('enc', null, e1), (e: unknown) => isCode(e, PermanentError, 'ENCRYPTED_SEND'));
+      const raw = await sender.send('enc', null, e1, { flags: { raw: true } });
+      await receiver.receive('enc', raw.stream);
+      assert.notEqual((await lab.zfs(['get', '-H', '-o', 'value', 'encryption', `${rroot}/enc`])).trim(), 'off', 'the raw-sent receiver stays encrypted');
+      const plainReceiver = createZfsDriver(`${p2.name}/plain${++seq}`);
+      const plain = await sender.send('enc', null, e1, { flags: { allowDecryptedSend: true } });
+      await plainReceiver.receive('enc', plain.stream);
+      assert.equal((await lab.zfs(['get', '-H', '-o', 'value', 'encryption', `${plainReceiver.root}/enc`])).trim(), 'off', 'sent decrypted on purpose');
+    }
+  });
+
+  it('a step into a new filesystem asks zfs about it once and about its parent once', async () => {
+    const { rroot, sender, receiver } = await setup('probe');
+    await lab.zfs(['create', rroot]);
+    const [v] = await sender.snapshot(['c'], 's1');
+    const input: ReplicateStepInput = { runId: 'r', sender: sender.endpoint, receiver: receiver.endpoint, filesystem: 'c', step: { from: null, to: v }, index: 0, total: 1 };
+    const ctx = { machineId: 'm', childId: 'c', attempt: 1, signal: new AbortController().signal, log: createLogger({ level: 'silent' }), progress: () => {} } as unknown as EffectContext;
+    const cap = captureLog('debug');
+    setZfsLogger(cap.logger);
+    try {
+      await replicateStep(input, ctx, new FerryMetrics());
+    } finally {
+      setZfsLogger(createLogger({ level: process.env.FERRY_LOG_LEVEL ?? 'error', pretty: false }));
+    }
+    const cmds = cap.lines.filter((l) => l.msg === 'zfs command').map((l) => (l.cmd as string[]).slice(1));
+    const firstReceive = cmds.findIndex((c) => c[0] === 'receive');
+    assert.ok(firstReceive > 0, JSON.stringify(cmds));
+    const before = cmds.slice(0, firstReceive);
+    assert.deepEqual(before.filter((c) => c.includes(`${rroot}/c`)).map((c) => c[0]), ['get'], `one probe of the new dataset: ${JSON.stringify(before)}`);
+    assert.deepEqual(before.filter((c) => c[c.length - 1] === rroot).map((c) => c[0]), ['list'], `one probe of its parent: ${JSON.stringify(before)}`);
+    assert.deepEqual((await receiver.listVersions('c')).map((x) => x.guid), [v.guid]);
   });
 
   describe('replication through the engine (zfs)', () => {

@@ -11,6 +11,40 @@ export interface ZfsContext {
   endpoint: string;
   /** `root/fs` */
   dataset(fs: string): string;
+  /**
+   * datasets this driver found missing, with when (ms): a step asks after a new filesystem several
+   * times (its versions, its resume token, the receive's own check) and zfs answers each with a
+   * failing command; the driver asks once (a driver lives for one step or one plan). Anything this
+   * driver creates clears it (forgetAbsent).
+   */
+  absent?: Map<string, number>;
+}
+
+/** how long "missing" is believed without asking zfs again */
+const ABSENT_MS = 10_000;
+
+/** Whether this driver found `dataset` missing a moment ago (and has created nothing since). */
+export function knownAbsent(ctx: ZfsContext, dataset: string): boolean {
+  const at = ctx.absent?.get(dataset);
+  return at !== undefined && Date.now() - at < ABSENT_MS;
+}
+
+/** This driver is about to create datasets (a receive, the root): what it found missing may exist now. */
+export function forgetAbsent(ctx: ZfsContext): void {
+  ctx.absent?.clear();
+}
+
+const ABSENT: DatasetState = { exists: false, versions: [], resumeToken: null, encrypted: false };
+
+/**
+ * readDataset (or readDatasetSettled, `settle`) through the driver's memory of missing datasets:
+ * no command for a dataset found missing a moment ago; a missing one is remembered.
+ */
+export async function probeDataset(ctx: ZfsContext, dataset: string, signal?: AbortSignal, settle = false): Promise<DatasetState> {
+  if (knownAbsent(ctx, dataset)) return { ...ABSENT };
+  const state = settle ? await readDatasetSettled(dataset, signal) : await readDataset(dataset, signal);
+  if (!state.exists) ctx.absent?.set(dataset, Date.now());
+  return state;
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -1,10 +1,10 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { DriverCapabilities, StorageDriver } from '../driver.js';
-import { listDescendants, readVersions, type ZfsContext } from './datasets.js';
+import { listDescendants, probeDataset, type ZfsContext } from './datasets.js';
 import { destroySnapshot } from './destroy.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
-import { receiveStream, resumeTokenOf } from './receive.js';
+import { receiveStream } from './receive.js';
 import { createSendStream } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { transferZfs } from './transfer.js';
@@ -38,6 +38,7 @@ export function createZfsDriver(root: string): ZfsDriver {
     root,
     endpoint: `zfs:${root}`,
     dataset: (fs) => `${root}/${fs}`,
+    absent: new Map(),
   };
   const driver: ZfsDriver = {
     kind: 'zfs',
@@ -54,7 +55,7 @@ export function createZfsDriver(root: string): ZfsDriver {
     listVersions: async (fs) => {
       assertZfsName('filesystem', fs);
       assertFullName(ctx.dataset(fs));
-      return readVersions(ctx.dataset(fs));
+      return (await probeDataset(ctx, ctx.dataset(fs))).versions;
     },
 
     snapshot: (filesystems, name) => takeSnapshots(ctx, filesystems, name),
@@ -67,7 +68,9 @@ export function createZfsDriver(root: string): ZfsDriver {
 
     resumeToken: async (fs) => {
       assertZfsName('filesystem', fs);
-      return resumeTokenOf(ctx.dataset(fs));
+      // one `zfs get` with the versions' where zfs has tokens; none for a dataset found missing
+      if (!zfsFeatures().resumable) return null;
+      return (await probeDataset(ctx, ctx.dataset(fs))).resumeToken;
     },
 
     transferTo: async (receiver, fs, from, to, opts) => {

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { ReceiveOverrides, Version } from '../driver.js';
-import { datasetExists, isNotFound, readDataset, readDatasetSettled, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
+import { datasetExists, forgetAbsent, isNotFound, knownAbsent, probeDataset, readDataset, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
@@ -12,18 +12,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const toBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v as string));
 /** how long to keep trying to clean up after a failed receive (zfs-fuse's daemon may hold the dataset busy for a moment) */
 const CLEANUP_MS = 30_000;
-
-/** OpenZFS: the receive_resume_token of a partially received dataset, or null. */
-export async function resumeTokenOf(dataset: string, signal?: AbortSignal): Promise<string | null> {
-  if (!zfsFeatures().resumable) return null;
-  try {
-    const value = (await runZfs(['get', '-H', '-o', 'value', 'receive_resume_token', dataset], { signal })).trim();
-    return value === '' || value === '-' ? null : value;
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
 
 /**
  * `zfs receive` arguments of a job's overrides: `-o prop=value` per receive_set, `-x prop` per
@@ -163,14 +151,15 @@ export async function checkReceiver(ctx: ZfsContext, fs: string, { exists: exist
   const parentFs = posix.dirname(fs);
   if (parentFs !== '.') {
     const parent = ctx.dataset(parentFs);
-    if (!(await datasetExists(parent, signal))) {
+    if (knownAbsent(ctx, parent) || !(await datasetExists(parent, signal))) {
       throw new TemporaryError(`cannot receive ${target} yet: its parent ${parent} does not exist on the receiver (it is replicated first)`, {
         code: 'PARENT_MISSING',
         details: { dataset: target, parent },
       });
     }
-  } else if (!(await datasetExists(ctx.root, signal))) {
+  } else if (knownAbsent(ctx, ctx.root) || !(await datasetExists(ctx.root, signal))) {
     zfsLog().info({ dataset: ctx.root }, 'creating the receiver root dataset');
+    forgetAbsent(ctx);
     try {
       await runZfs(['create', '-p', ctx.root], { signal });
     } catch (err) {
@@ -247,7 +236,7 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
   const { header } = head;
   const incremental = header.fromguid !== '0';
 
-  const found = incremental ? await readDataset(target, signal) : await readDatasetSettled(target, signal);
+  const found = await probeDataset(ctx, target, signal, !incremental);
   let { exists: existed, versions: before } = found;
 
   // idempotent: this exact version is already here
@@ -267,6 +256,7 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
   // -s (keep a resumable state when interrupted) for plain streams only: compound (-I) streams restart
   const keepPartial = resumable && !header.compound;
   const args = ['receive', '-u', ...(keepPartial ? ['-s'] : []), ...extra, target];
+  forgetAbsent(ctx);
   log.info({ dataset: target, snapshot: header.toname, incremental, compound: header.compound }, 'zfs receive');
   const proc = spawnZfs(args, { signal, stdin: 'pipe', stdout: 'ignore' });
   const stdin = proc.stdin!;
