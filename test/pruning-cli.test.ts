@@ -46,10 +46,19 @@ describe('ferry prune, job create --keep-*, and the dry runs', () => {
     const r = await ferry(env, ['replicate', sender.endpoint, receiver.endpoint, '--initial', 'all', '--dry-run', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    assert.deepEqual(plan.filesystems, [{ name: 'a', problem: null, steps: [{ from: null, to: 'auto_1', intermediates: false }, { from: 'auto_1', to: 'auto_2', intermediates: false }] }]);
+    const [v1, v2] = await sender.listVersions('a');
+    const streamBytes = async (from: typeof v1 | null, to: typeof v1) => {
+      let n = 0;
+      for await (const chunk of (await sender.send('a', from, to)).stream) n += (chunk as Buffer).length;
+      return n;
+    };
+    const sizes = [await streamBytes(null, v1), await streamBytes(v1, v2)];
+    assert.deepEqual(plan.filesystems, [{ name: 'a', problem: null, steps: [
+      { from: null, to: 'auto_1', intermediates: false, size: sizes[0] }, { from: 'auto_1', to: 'auto_2', intermediates: false, size: sizes[1] },
+    ] }], 'each step with the exact size of its stream (the dir driver reads it from the manifests)');
     assert.deepEqual(await names(receiver), [], 'nothing was sent');
     const text = await ferry(env, ['replicate', sender.endpoint, receiver.endpoint, '--dry-run']);
-    assert.match(text.stdout, /a: 1 step\n {4}full to @auto_2/);
+    assert.match(text.stdout, /a: 1 step\n {4}full to @auto_2: \d+(\.\d)? (B|KiB)\n/);
   });
 
   it('job create takes the rules, job run --dry-run plans without taking a snapshot, prune --dry-run and prune do what they say', async () => {

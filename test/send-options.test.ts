@@ -12,7 +12,7 @@ import { checkJobSpec } from '../src/jobs/spec.js';
 import { checkConfigText } from '../src/config/check.js';
 import { jobConfigOf } from '../src/config/export.js';
 import { jobSpecFromMsg, jobSpecToMsg } from '../src/api/orchestrator-messages.js';
-import { formatByteRate, parseByteRate } from '../src/util/byte-rate.js';
+import { formatByteRate, parseByteRate } from '../src/util/bytes.js';
 import { throttledStreamCount, throttleStream, TokenBucket, type ThrottleClock } from '../src/util/throttle.js';
 import { replicateStep } from '../src/replication/step-runner.js';
 import { FerryMetrics } from '../src/observability/metrics.js';

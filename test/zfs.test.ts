@@ -458,6 +458,9 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
       await assert.rejects(sender.send('c', null, v, { flags: { [flag]: true } }),
         (e: unknown) => isCode(e, PermanentError, 'SEND_OPTION_UNSUPPORTED') && (e as FerryError).details.field === field && (e as Error).message.startsWith(field));
     }
+    const estimate = await sender.estimateSend!('c', null, v, { flags: { properties: true } });
+    if (f.dryRunSize) assert.ok(estimate! > 0, `zfs send -n -P -p: ${estimate}`);
+    else assert.equal(estimate, undefined, 'zfs-fuse has no dry run: size unknown');
     const overrides = { receiveSet: ['readonly=on'], receiveExclude: ['ferry:tag'] };
     if (!f.receiveOverrides) {
       const { stream } = await sender.send('c', null, v, { flags: { properties: true } });

@@ -3,15 +3,9 @@ import type { JobSchedule } from '../jobs/spec.js';
 import type { JobView, RunView, TargetView } from '../service/views.js';
 import { formatDuration, formatDurationExact } from './duration.js';
 import type { JobSendOptions } from '../../machines/send-options.js';
-import { formatByteRate } from '../util/byte-rate.js';
+import { formatByteRate, humanBytes } from '../util/bytes.js';
 
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
+export { humanBytes };
 
 /** A job's schedule for a person: "every 10m", "cron \"0 * * * *\" (UTC)", "on demand". */
 export function describeSchedule(s: JobSchedule | undefined): string {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { JobSendOptions } from '../../machines/send-options.js';
-import { parseByteRate } from '../util/byte-rate.js';
+import { parseByteRate } from '../util/bytes.js';
 
 /** The send-option flags as commander hands them over. */
 export interface SendFlagValues {

@@ -5,7 +5,7 @@ import { parseEndpoint } from '../storage/endpoint.js';
 import { formatDurationExact } from '../util/duration.js';
 import type { AgentConfig, ConfigFile, EndpointRef, JobConfig, SendConfig } from './schema.js';
 import type { JobSendOptions } from '../../machines/send-options.js';
-import { formatByteRate } from '../util/byte-rate.js';
+import { formatByteRate } from '../util/bytes.js';
 import type { AppliedConfig } from './store.js';
 
 /** An agent's local endpoint when `endpoint` is grpc[s]:// to one of `agents`, else the endpoint as stored. */

@@ -45,8 +45,17 @@ async function filesystemsOf(driver: StorageDriver, glob: string | undefined, se
  * versions, protects the newest common version of each sender/receiver pair (the next incremental
  * base), and runs the retention planner per filesystem. On the sender, `not_replicated` counts a
  * snapshot replicated when every receiver holds its guid. Reads only; destroys nothing.
+ * `onProtected` hears each pair's protected version (the ferry_protected_version_info metric).
  */
-export async function planPrune(input: PrunePlanInput, now: number): Promise<PrunePlan> {
+/** A sender/receiver pair's protected version of one filesystem, as a plan found it. */
+export interface ProtectedVersion {
+  sender: string;
+  receiver: string;
+  filesystem: string;
+  snapshot: string;
+}
+
+export async function planPrune(input: PrunePlanInput, now: number, onProtected?: (p: ProtectedVersion) => void): Promise<PrunePlan> {
   const rules = parseKeepRules(input.rules, `retention.${input.side === 'sender' ? 'sender' : 'receivers'}`);
   const driver = openEndpoint(input.endpoint);
   const peers = input.side === 'sender' ? input.receivers : [input.sender];
@@ -64,6 +73,8 @@ export async function planPrune(input: PrunePlanInput, now: number): Promise<Pru
       if (common) {
         const why = input.side === 'sender' ? `newest common version with receiver ${peer.endpoint}` : `newest common version with sender ${peer.endpoint}`;
         protectedNames.set(common.name, protectedNames.has(common.name) ? `${protectedNames.get(common.name)}; ${why}` : why);
+        const pair = input.side === 'sender' ? { sender: input.endpoint, receiver: peer.endpoint } : { sender: peer.endpoint, receiver: input.endpoint };
+        onProtected?.({ ...pair, filesystem: fs, snapshot: common.name });
       }
       const guids = new Set(theirs.map((v) => v.guid));
       for (const v of versions) if (guids.has(v.guid)) onEveryPeer.set(v.guid, onEveryPeer.get(v.guid)! + 1);

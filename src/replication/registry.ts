@@ -67,7 +67,7 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
         run: (input: PrunePlanInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, ...input.receivers], ctx.log, async () => {
           ctx.progress({});
           const end = opts.metrics.pruningDuration.startTimer({ phase: 'plan' });
-          const plan = await planPrune(input, Date.now());
+          const plan = await planPrune(input, Date.now(), (p) => opts.metrics.setProtectedVersion({ job: input.job, ...p }));
           end();
           if (!input.dryRun) opts.metrics.keptSnapshots.set({ ferry_job: input.job, side: input.side, endpoint: input.endpoint }, plan.keep.length);
           return plan;

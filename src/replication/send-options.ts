@@ -1,6 +1,6 @@
 import type { JobSendOptions } from '../../machines/send-options.js';
 import { InvalidArgumentError, quote } from '../errors/index.js';
-import { parseByteRate } from '../util/byte-rate.js';
+import { parseByteRate } from '../util/bytes.js';
 
 /** A job's send options as callers give them: the bandwidth limit may be text ("10M"). */
 export type SendOptionsInput = Omit<JobSendOptions, 'bandwidthLimit'> & { bandwidthLimit?: number | string };

@@ -97,6 +97,11 @@ export interface StorageDriver {
   /** a full (from = null) or incremental stream carrying `to` */
   send(fs: string, from: Version | null, to: Version, opts?: SendOptions): Promise<SendStream>;
   /**
+   * The bytes send() would carry for this step, found without sending (dry runs); undefined when
+   * the driver cannot tell in advance. Same checks and errors as send().
+   */
+  estimateSend?(fs: string, from: Version | null, to: Version, opts?: Pick<SendOptions, 'signal' | 'intermediates' | 'flags'>): Promise<number | undefined>;
+  /**
    * Apply a stream made by send() of the same driver kind. Atomic: either the new version
    * exists afterwards with all its data, or the receiver is exactly as before.
    */

@@ -5,7 +5,7 @@ import { destroySnapshot } from './destroy.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
 import { receiveStream } from './receive.js';
-import { createSendStream } from './send.js';
+import { createSendStream, planSend } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { transferZfs } from './transfer.js';
 import { findDd } from '../local-pipe.js';
@@ -63,6 +63,9 @@ export function createZfsDriver(root: string): ZfsDriver {
     destroySnapshot: (fs, name) => destroySnapshot(ctx, fs, name),
 
     send: (fs, from, to, opts) => createSendStream(ctx, fs, from, to, opts),
+
+    /** `zfs send -n -P` with the step's flags (OpenZFS); zfs-fuse has no dry run: undefined */
+    estimateSend: async (fs, from, to, opts) => (await planSend(ctx, fs, from, to, opts)).size,
 
     receive: (fs, stream, opts) => receiveStream(ctx, fs, stream, opts?.signal, opts?.overrides),
 

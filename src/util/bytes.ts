@@ -25,3 +25,12 @@ export function formatByteRate(rate: number): string {
   }
   return `${rate}B/s`;
 }
+
+/** Bytes for a person: 512 -> "512 B", 1536 -> "1.5 KiB". */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
