@@ -14,6 +14,10 @@ import { parseDryRunSize } from '../src/storage/zfs/send.js';
 import { zfsError } from '../src/storage/zfs/run-zfs.js';
 import { startTestRedis } from './helpers/redis.js';
 import { captureLog } from './helpers/log-capture.js';
+import { execFileSync } from 'node:child_process';
+import { cursorName, stepHoldTag } from '../src/replication/cursors.js';
+import { destroyPlanned, planPrune } from '../src/replication/pruning-effects.js';
+import type { DestroySnapshotInput } from '../machines/pruning.js';
 import { assertRetentionSeries, jobsEngine } from './helpers/pruning.js';
 import { localTransferCount } from '../src/storage/local-pipe.js';
 import { replicateStep } from '../src/replication/step-runner.js';
@@ -39,6 +43,8 @@ where 'command' is one of the following:
 \tsend [-RDp] [-[iI] snapshot] <snapshot>
 \treceive [-vnF] <filesystem|volume|snapshot>
 \treceive [-vnF] -d <filesystem>
+\thold [-r] <tag> <snapshot> ...
+\trelease [-r] <tag> <snapshot> ...
 `;
 const OPENZFS_USAGE = `usage: zfs command args ...
 where 'command' is one of the following:
@@ -55,6 +61,9 @@ where 'command' is one of the following:
 \treceive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ...
 \t    [-d | -e] <filesystem>
 \treceive -A <filesystem|volume>
+\tbookmark <snapshot|bookmark> <newbookmark>
+\thold [-r] <tag> <snapshot> ...
+\trelease [-r] <tag> <snapshot> ...
 \tload-key [-rn] [-L <keylocation>] <-a | filesystem|volume>
 `;
 
@@ -63,10 +72,12 @@ describe('zfs driver: pure parts', () => {
     assert.deepEqual(parseUsage(ZFS_FUSE_USAGE), {
       multiSnapshot: false, dryRunSize: false, resumable: false,
       sendRaw: false, sendCompressed: false, sendLargeBlocks: false, sendProperties: true, receiveOverrides: false, encryption: false,
+      holds: true, bookmarks: false,
     });
     assert.deepEqual(parseUsage(OPENZFS_USAGE), {
       multiSnapshot: true, dryRunSize: true, resumable: true,
       sendRaw: true, sendCompressed: true, sendLargeBlocks: true, sendProperties: true, receiveOverrides: true, encryption: true,
+      holds: true, bookmarks: true,
     });
   });
 
@@ -514,6 +525,72 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     assert.deepEqual(before.filter((c) => c.includes(`${rroot}/c`)).map((c) => c[0]), ['get'], `one probe of the new dataset: ${JSON.stringify(before)}`);
     assert.deepEqual(before.filter((c) => c[c.length - 1] === rroot).map((c) => c[0]), ['list'], `one probe of its parent: ${JSON.stringify(before)}`);
     assert.deepEqual((await receiver.listVersions('c')).map((x) => x.guid), [v.guid]);
+  });
+
+  it('a step holds its versions while it runs and releases them; a cursor bookmark per receiver lets the sender prune the base (OpenZFS), else the base stays a protected snapshot', async () => {
+    const { sroot, rroot, sender, receiver } = await setup('cursor', 2 * MiB);
+    const f = zfsFeatures();
+    if (isZfsFuse) assert.deepEqual({ holds: f.holds, bookmarks: f.bookmarks }, { holds: true, bookmarks: false }, 'zfs-fuse has holds, no bookmarks');
+    // the hold count (zfs-fuse's `zfs holds` exits 255 without output; userrefs works on both)
+    const holdsOf = (snapshot: string) => Number(execFileSync('zfs', ['get', '-H', '-p', '-o', 'value', 'userrefs', snapshot], { encoding: 'utf8', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).trim());
+    const [v1] = await sender.snapshot(['c'], 'cur_1');
+    const [v2] = await sender.snapshot(['c'], 'cur_2');
+    const step = async (from: Version | null, to: Version, index: number, during: () => void = () => {}) => {
+      const input: ReplicateStepInput = { runId: 'run-cursor', sender: sender.endpoint, receiver: receiver.endpoint, filesystem: 'c', step: { from, to }, index, total: 2 };
+      let checked = false;
+      const ctx = {
+        machineId: 'm', childId: 'c', attempt: 1, signal: new AbortController().signal, log: createLogger({ level: 'silent' }),
+        progress: () => { if (!checked) { checked = true; during(); } },
+      } as unknown as EffectContext;
+      await replicateStep(input, ctx, new FerryMetrics());
+      assert.ok(checked, 'progress was reported');
+      return stepHoldTag(input);
+    };
+    let heldDuring: number[] = [];
+    const tag1 = await step(null, v1, 0, () => { heldDuring = [holdsOf(`${sroot}/c@cur_1`)]; });
+    if (f.holds) assert.deepEqual(heldDuring, [1], 'the sender\'s snapshot is held while the step runs');
+    const tag2 = await step(v1, v2, 1, () => { heldDuring = [holdsOf(`${sroot}/c@cur_1`), holdsOf(`${sroot}/c@cur_2`), holdsOf(`${rroot}/c@cur_1`)]; });
+    if (f.holds) assert.deepEqual(heldDuring, [1, 1, 1], 'base and target on the sender, the base on the receiver');
+    assert.notEqual(tag1, tag2, 'one tag per step');
+    for (const snap of [`${sroot}/c@cur_1`, `${sroot}/c@cur_2`, `${rroot}/c@cur_1`, `${rroot}/c@cur_2`]) assert.equal(holdsOf(snap), 0, `released: ${snap}`);
+
+    // a held snapshot is kept by pruning, with the driver's reason
+    if (f.holds) {
+      await lab.zfs(['hold', 'by-hand', `${sroot}/c@cur_1`]);
+      const out = await destroyPlanned({ endpoint: sender.endpoint, filesystem: 'c', name: 'cur_1' } as DestroySnapshotInput) as { outcome: string; message?: string };
+      assert.equal(out.outcome, 'refused');
+      assert.match(out.message ?? '', /hold/);
+      await lab.zfs(['release', 'by-hand', `${sroot}/c@cur_1`]);
+    }
+
+    const cursors = await sender.listBookmarks!('c');
+    const pruneSender = () => planPrune({
+      job: 'j', side: 'sender', endpoint: sender.endpoint, sender: sender.endpoint, receivers: [receiver.endpoint], rules: [{ type: 'regex', regex: '^none$' }], prefix: 'cur',
+    }, Date.now());
+    const plan = await pruneSender();
+    if (!f.bookmarks) {
+      assert.deepEqual(cursors, [], 'no bookmark where zfs has none');
+      assert.deepEqual(plan.destroy.map((d) => d.name), ['cur_1']);
+      assert.match(plan.keep.find((k) => k.name === 'cur_2')?.reasons.join() ?? '', /protected: newest common version with receiver/, 'the base stays a protected snapshot');
+      return;
+    }
+    assert.deepEqual(cursors.map((b) => [b.name, b.guid]), [[`#${cursorName(receiver.endpoint)}`, v2.guid]], 'one cursor, at the version the receiver has');
+    assert.deepEqual(plan.destroy.map((d) => d.name), ['cur_1', 'cur_2'], 'the cursor protects the pair: the snapshot itself may go');
+    for (const d of plan.destroy) await sender.destroySnapshot('c', d.name);
+    const receiverPlan = await planPrune({
+      job: 'j', side: 'receiver', endpoint: receiver.endpoint, sender: sender.endpoint, receivers: [receiver.endpoint], rules: [{ type: 'regex', regex: '^none$' }], prefix: 'cur',
+    }, Date.now());
+    assert.deepEqual(receiverPlan.destroy.map((d) => d.name), ['cur_1'], 'the receiver keeps the base the sender\'s bookmark points at');
+
+    await lab.write(`${sroot}/c`, { 'more.txt': 'more\n' });
+    const [v3] = await sender.snapshot(['c'], 'cur_3');
+    const { planReplication } = await import('../src/replication/planner.js');
+    const next = await planReplication({ sender, receiver });
+    const steps = next.filesystems.find((x) => x.name === 'c')!.steps;
+    assert.deepEqual(steps.map((st) => [st.from?.name, st.to.name]), [[`#${cursorName(receiver.endpoint)}`, 'cur_3']], 'incremental from the bookmark, not a full resend');
+    await step(steps[0].from, v3, 2);
+    assert.deepEqual((await receiver.listVersions('c')).map((x) => x.name), ['cur_1', 'cur_2', 'cur_3']);
+    assert.equal((await sender.listBookmarks!('c'))[0].guid, v3.guid, 'the cursor moved on');
   });
 
   describe('replication through the engine (zfs)', () => {

@@ -61,6 +61,22 @@ export function batchSteps(steps: Step[], sender: Version[]): Step[] {
 }
 
 /**
+ * The sender's snapshots plus, where the driver has bookmarks (OpenZFS replication cursors), each
+ * bookmark whose snapshot is gone but whose version the receiver holds: it can only be an
+ * incremental base (the receiver has it), so the path continues from it (`zfs send -i #cursor`)
+ * where it would otherwise find no common version and call for a full resend.
+ */
+async function withBookmarkBases(sender: StorageDriver, fs: string, snapshots: Version[], receiver: Version[]): Promise<Version[]> {
+  if (!sender.listBookmarks || !receiver.length || !snapshots.length) return snapshots;
+  const own = new Set(snapshots.map((v) => v.guid));
+  const received = new Set(receiver.map((v) => v.guid));
+  const bases = (await sender.listBookmarks(fs)).filter((b) => !own.has(b.guid) && received.has(b.guid));
+  if (!bases.length) return snapshots;
+  const seen = new Set<string>();
+  return [...snapshots, ...bases.filter((b) => !seen.has(b.guid) && seen.add(b.guid))].sort((a, b) => a.createtxg - b.createtxg);
+}
+
+/**
  * Lists the sender's filesystems (those matching `filesystems`, if given) in name order, so a parent
  * comes before its descendants, reads the versions of each on both sides (a filesystem missing on
  * the receiver has none) and computes each one's incremental path. A conflict does not fail the
@@ -92,9 +108,10 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
 
   const filesystems: FilesystemPlan[] = [];
   for (const name of names) {
-    const allSender = await sender.listVersions(name);
+    const snapshots = await sender.listVersions(name);
     // listVersions is [] for a filesystem (or a receiver root) that does not exist yet
     const receiverVersions = await receiver.listVersions(name);
+    const allSender = await withBookmarkBases(sender, name, snapshots, receiverVersions);
     // filtered-out snapshots the receiver already has stay, so the common version is still found
     const onReceiver = new Set(receiverVersions.map((v) => v.guid));
     const senderVersions = allSender.filter((v) => wanted(v) || onReceiver.has(v.guid));
@@ -104,7 +121,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
     }
     const result = incrementalPath(receiverVersions, senderVersions, initial);
     if ('conflict' in result) filesystems.push({ name, steps: [], problem: result.conflict.message });
-    else filesystems.push({ name, steps: batch ? batchSteps(result.steps, allSender) : result.steps });
+    // batching over the snapshots only: a step from a bookmark stays a single -i step (zfs has no -I from one)
+    else filesystems.push({ name, steps: batch ? batchSteps(result.steps, snapshots) : result.steps });
   }
   return { filesystems };
 }

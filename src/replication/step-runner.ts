@@ -6,6 +6,7 @@ import type { ReceiveOverrides, SendFlags, SendStream, StorageDriver, Version } 
 import { isResumeRefusal } from '../storage/resume.js';
 import { openEndpoint } from '../storage/endpoint.js';
 import { throttleStream } from '../util/throttle.js';
+import { cursorName, stepHoldTag } from './cursors.js';
 
 /**
  * One replication step (the registry runs it behind the agents' health gate). Observes the step's
@@ -17,7 +18,10 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
   const type = input.step.from === null ? 'full' : 'incremental';
   const startedAt = Date.now();
   if (ctx.scheduledAt !== undefined) metrics.stepQueueWait.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
-  const done = await transferStep(input, ctx);
+  const sender = openEndpoint(input.sender);
+  const receiver = openEndpoint(input.receiver);
+  const done = await withStepHolds(sender, receiver, input, ctx, () => transferStep(sender, receiver, input, ctx));
+  await moveCursor(sender, receiver, input, ctx);
   if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
   return { bytes: done.bytes };
 }
@@ -27,9 +31,7 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
  * watchdog). Idempotent: a step whose `to` version already exists on the receiver (a retried job
  * whose first run finished) succeeds without sending (`sent` false).
  */
-async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Promise<{ bytes: number; sent: boolean }> {
-  const sender = openEndpoint(input.sender);
-  const receiver = openEndpoint(input.receiver);
+async function transferStep(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext): Promise<{ bytes: number; sent: boolean }> {
   const { filesystem: fs, step } = input;
   const have = new Set((await receiver.listVersions(fs)).map((v) => v.guid));
   if (have.has(step.to.guid)) {
@@ -97,6 +99,56 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
   }
   ctx.log.info({ filesystem: fs, from: step.from?.name ?? null, to: step.to.name, bytes }, 'step replicated');
   return { bytes, sent: true };
+}
+
+/**
+ * Runs `work` with the step's versions held (zfs hold, where the drivers can): `to` and the base
+ * on the sender, the base on the receiver, so that nothing (a pruning, a person) destroys them
+ * mid-step; released afterwards, whatever the outcome. A bookmark base is not held (it cannot be,
+ * and its snapshot is gone by design). A worker that dies mid-step leaves the holds: the retried
+ * step takes the same tag and releases it.
+ */
+async function withStepHolds<T>(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext, work: () => Promise<T>): Promise<T> {
+  const { filesystem: fs, step } = input;
+  const tag = stepHoldTag(input);
+  const base = step.from && !step.from.name.startsWith('#') ? [step.from.name] : [];
+  const onSender = [...base, step.to.name];
+  const held: Array<() => Promise<void>> = [];
+  const hold = async (d: StorageDriver, names: string[], side: string) => {
+    if (!d.holdSnapshots || !d.releaseSnapshots || !names.length) return;
+    try {
+      await d.holdSnapshots(fs, names, tag);
+      held.push(() => d.releaseSnapshots!(fs, names, tag));
+    } catch (err) {
+      // a snapshot the step needs that cannot be held (gone meanwhile) fails the step itself, with its own error
+      ctx.log.warn({ filesystem: fs, side, snapshots: names, err: (err as Error).message }, 'could not hold the step\'s snapshots');
+    }
+  };
+  await hold(sender, onSender, 'sender');
+  // the receiver's copy of the base (an incremental step's base is on the receiver, by the same name)
+  await hold(receiver, base, 'receiver');
+  try {
+    return await work();
+  } finally {
+    for (const release of held) {
+      await release().catch((err: unknown) => ctx.log.warn({ filesystem: fs, tag, err: (err as Error).message }, 'could not release the step\'s hold: a later pruning reports the snapshot kept (zfs release it by hand)'));
+    }
+  }
+}
+
+/**
+ * After a step: the sender's cursor bookmark for this receiver moves to the version it now holds
+ * (OpenZFS), so sender pruning may destroy that snapshot and the next run still sends
+ * incrementally from the bookmark. Where zfs has no bookmarks nothing happens: the protected
+ * version stays a snapshot. A failure only logs: the step itself succeeded.
+ */
+async function moveCursor(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext): Promise<void> {
+  if (!sender.setBookmark) return;
+  try {
+    await sender.setBookmark(input.filesystem, input.step.to, cursorName(receiver.endpoint));
+  } catch (err) {
+    ctx.log.warn({ filesystem: input.filesystem, to: input.step.to.name, err: (err as Error).message }, 'could not move the replication cursor (bookmark)');
+  }
 }
 
 /** The step's send flags, receive overrides and bandwidth limit, each undefined when the job sets none. */

@@ -117,5 +117,16 @@ export interface StorageDriver {
    * pipes, never through JavaScript. Same guarantees as send() piped into receive(). Resolves
    * null when not applicable (the caller then uses send() and receive()).
    */
+  /**
+   * zfs: a user hold `tag` on each named snapshot of `fs` while a step uses it (so pruning, or a
+   * person, cannot destroy it meanwhile); idempotent; a no-op where zfs has no holds.
+   */
+  holdSnapshots?(fs: string, names: string[], tag: string): Promise<void>;
+  /** zfs: releases what holdSnapshots took; a hold or snapshot already gone is fine */
+  releaseSnapshots?(fs: string, names: string[], tag: string): Promise<void>;
+  /** zfs (OpenZFS): the bookmarks of `fs` as versions named `#<bookmark>`, oldest first; usable as an incremental `from` in send() */
+  listBookmarks?(fs: string): Promise<Version[]>;
+  /** zfs (OpenZFS): points bookmark `#<name>` at `version`; false where zfs has no bookmarks */
+  setBookmark?(fs: string, version: Version, name: string): Promise<boolean>;
   transferTo?(receiver: StorageDriver, fs: string, from: Version | null, to: Version, opts?: TransferOptions): Promise<TransferResult | null>;
 }

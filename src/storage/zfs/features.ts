@@ -20,11 +20,16 @@ export interface ZfsFeatures {
   receiveOverrides: boolean;
   /** native encryption (`zfs load-key`, the `encryption` property): OpenZFS >= 0.8 */
   encryption: boolean;
+  /** user holds (`zfs hold`, `zfs release`): both */
+  holds: boolean;
+  /** bookmarks (`zfs bookmark`, `zfs send -i #bookmark`): OpenZFS, not zfs-fuse */
+  bookmarks: boolean;
 }
 
 const NO_FEATURES: ZfsFeatures = {
   multiSnapshot: false, dryRunSize: false, resumable: false,
   sendRaw: false, sendCompressed: false, sendLargeBlocks: false, sendProperties: false, receiveOverrides: false, encryption: false,
+  holds: false, bookmarks: false,
 };
 
 /** The lines of one command's usage: `\tcmd ...` and the continuation lines under it. */
@@ -69,6 +74,8 @@ export function parseUsage(usage: string): ZfsFeatures {
     sendProperties: send.has('p'),
     receiveOverrides: usageBlocks(usage, 'receive').some((l) => /\[-o <?property>?=/.test(l)) && usageBlocks(usage, 'receive').some((l) => /\[-x <?property>?\]/.test(l)),
     encryption: /^\tload-key\b/m.test(usage),
+    holds: /^\thold\b/m.test(usage) && /^\trelease\b/m.test(usage),
+    bookmarks: /^\tbookmark\b/m.test(usage),
   };
 }
 

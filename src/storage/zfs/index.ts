@@ -7,6 +7,7 @@ import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
 import { receiveStream } from './receive.js';
 import { createSendStream, planSend } from './send.js';
 import { takeSnapshots } from './snapshot.js';
+import { holdSnapshots, listBookmarks, releaseSnapshots, setBookmark } from './holds.js';
 import { transferZfs } from './transfer.js';
 import { findDd } from '../local-pipe.js';
 
@@ -75,6 +76,11 @@ export function createZfsDriver(root: string): ZfsDriver {
       if (!zfsFeatures().resumable) return null;
       return (await probeDataset(ctx, ctx.dataset(fs))).resumeToken;
     },
+
+    holdSnapshots: (fs, names, tag) => holdSnapshots(ctx, fs, names, tag),
+    releaseSnapshots: (fs, names, tag) => releaseSnapshots(ctx, fs, names, tag),
+    listBookmarks: (fs) => listBookmarks(ctx, fs),
+    setBookmark: (fs, version, name) => setBookmark(ctx, fs, version, name),
 
     transferTo: async (receiver, fs, from, to, opts) => {
       const rctx = local.get(receiver);

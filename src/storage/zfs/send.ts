@@ -4,6 +4,7 @@ import type { SendFlags, SendOptions, SendStream, Version } from '../driver.js';
 import { findSendPair } from '../find-snapshot.js';
 import { readDataset, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
+import { listBookmarks } from './holds.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
 
@@ -138,6 +139,17 @@ function assertDecryptedSendAllowed(dataset: string, encrypted: boolean, o: Send
   );
 }
 
+/** The sender's bookmark with `from`'s guid (found by guid, as snapshots are); SNAPSHOT_NOT_FOUND when there is none. */
+async function bookmarkBase(ctx: ZfsContext, fs: string, from: Version, signal?: AbortSignal): Promise<Version> {
+  const base = (await listBookmarks(ctx, fs, signal)).find((b) => b.guid === from.guid);
+  if (!base) {
+    throw new PermanentError(`the incremental source ${from.name} (guid ${from.guid}) is no longer a bookmark of ${ctx.dataset(fs)}`, {
+      code: 'SNAPSHOT_NOT_FOUND', details: { filesystem: fs, guid: from.guid },
+    });
+  }
+  return base;
+}
+
 export interface SendPlan {
   /** `zfs send` arguments */
   args: string[];
@@ -152,7 +164,8 @@ export interface SendPlan {
 export async function planSend(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: SendOptions = {}): Promise<SendPlan> {
   assertZfsName('filesystem', fs);
   assertZfsName('snapshot', to?.name);
-  if (from !== null) assertZfsName('snapshot', from?.name);
+  const fromBookmark = from !== null && typeof from?.name === 'string' && from.name.startsWith('#');
+  if (from !== null) assertZfsName('snapshot', fromBookmark ? from.name.slice(1) : from?.name);
   const { signal } = opts;
   const ds = ctx.dataset(fs);
   if (opts.resumeToken !== undefined) {
@@ -166,6 +179,15 @@ export async function planSend(ctx: ZfsContext, fs: string, from: Version | null
   const state = await readDataset(ds, signal);
   assertDecryptedSendAllowed(ds, state.encrypted, opts.flags);
   const versions = state.versions.map((version) => ({ version }));
+  if (fromBookmark) {
+    // an incremental from a bookmark (a replication cursor: the snapshot itself may be gone): -i only, zfs has no -I from one
+    const base = await bookmarkBase(ctx, fs, from!, signal);
+    const { toSnap: { version: toV } } = findSendPair(versions, fs, null, to);
+    if (toV.createtxg <= base.createtxg) throw new PermanentError(`${ds}@${toV.name} is not newer than ${ds}${base.name}`, { code: 'NOT_NEWER' });
+    assertZfsName('snapshot', toV.name);
+    const args = ['send', ...flags, '-i', `${ds}${base.name}`, `${ds}@${toV.name}`];
+    return { args, size: await estimate(args, signal) };
+  }
   const { toSnap: { version: toV }, fromSnap } = findSendPair(versions, fs, from, to);
   const fromV = fromSnap?.version ?? null;
   assertZfsName('snapshot', toV.name); // the name on the sender now, found by guid
