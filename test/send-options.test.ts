@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,12 @@ import { createDirDriver } from '../src/storage/dir/index.js';
 import { createLogger } from '../src/util/logger.js';
 import type { ReplicateStepInput } from '../machines/filesystem.js';
 import type { EffectContext } from '../src/engine/types.js';
-import { tempDir } from './helpers/replication.js';
+import { fastRetry, tempDir } from './helpers/replication.js';
+import { jobsEngine } from './helpers/pruning.js';
+import { startTestRedis } from './helpers/redis.js';
+import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
+import { invokeJob } from '../src/jobs/invoke.js';
+import { validateJobSpec } from '../src/jobs/spec.js';
 
 /** A clock that only moves when someone sleeps on it. */
 function fakeClock(): ThrottleClock & { slept: number[] } {
@@ -167,6 +172,42 @@ describe('send options: checks, every entry point, and the throttle', () => {
       assert.deepEqual(readFileSync(join(d.path, 'r/a/f.bin')), Buffer.alloc(64 * 1024, 7));
     } finally {
       d.remove();
+    }
+  });
+});
+
+describe('send options through a job: spec -> job -> replication -> filesystem -> step', () => {
+  let redis: EmbeddedRedis;
+  let d: { path: string; remove(): void };
+  before(async () => {
+    redis = await startTestRedis();
+    d = tempDir('send-job');
+  });
+  after(async () => {
+    await redis?.stop();
+    d?.remove();
+  });
+
+  it('a job\'s bandwidth limit reaches every step of every receiver', async () => {
+    for (const n of ['s/a', 's/b', 'r1', 'r2']) mkdirSync(join(d.path, n), { recursive: true });
+    writeFileSync(join(d.path, 's/a/one.bin'), Buffer.alloc(100_000, 1));
+    writeFileSync(join(d.path, 's/b/two.bin'), Buffer.alloc(100_000, 2));
+    const [sender, r1, r2] = ['s', 'r1', 'r2'].map((n) => createDirDriver(join(d.path, n)));
+    const { engine, jobs } = jobsEngine(redis.url);
+    try {
+      await jobs.put(validateJobSpec({
+        name: 'limited', sender: sender.endpoint, receivers: [r1.endpoint, r2.endpoint], snapshotPrefix: 'auto', retry: fastRetry, send: { bandwidthLimit: '1G' },
+      }));
+      const before = throttledStreamCount();
+      const { runId } = await invokeJob(engine, jobs, 'limited', Date.parse('2026-03-01T00:00:00Z'));
+      await engine.waitFor(runId, (r) => r.status !== 'active', { timeoutMs: 60_000 });
+      assert.equal((await engine.get(runId))?.status, 'done', JSON.stringify((await engine.snapshotOf(runId))?.context.problem));
+      assert.equal(throttledStreamCount() - before, 4, 'two filesystems to two receivers: four throttled steps');
+      const fsMachine = await engine.snapshotOf(`${runId}.to-1.fs-0`);
+      assert.deepEqual(fsMachine?.context.send, { bandwidthLimit: 1024 ** 3 }, 'the filesystem machine carries the options');
+      for (const r of [r1, r2]) assert.equal((await r.listVersions('b')).length, 1);
+    } finally {
+      await engine.close();
     }
   });
 });
