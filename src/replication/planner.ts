@@ -69,6 +69,8 @@ export function batchSteps(steps: Step[], sender: Version[]): Step[] {
 async function withBookmarkBases(sender: StorageDriver, fs: string, snapshots: Version[], receiver: Version[]): Promise<Version[]> {
   if (!sender.listBookmarks || !receiver.length || !snapshots.length) return snapshots;
   const own = new Set(snapshots.map((v) => v.guid));
+  // the receiver's newest version still a sender snapshot: the usual case, no bookmark needed (nor listed)
+  if (own.has(receiver[receiver.length - 1].guid)) return snapshots;
   const received = new Set(receiver.map((v) => v.guid));
   const bases = (await sender.listBookmarks(fs)).filter((b) => !own.has(b.guid) && received.has(b.guid));
   if (!bases.length) return snapshots;
