@@ -536,7 +536,7 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     const [v1] = await sender.snapshot(['c'], 'cur_1');
     const [v2] = await sender.snapshot(['c'], 'cur_2');
     const step = async (from: Version | null, to: Version, index: number, during: () => void = () => {}) => {
-      const input: ReplicateStepInput = { runId: 'run-cursor', sender: sender.endpoint, receiver: receiver.endpoint, filesystem: 'c', step: { from, to }, index, total: 2 };
+      const input: ReplicateStepInput = { runId: 'run-cursor', sender: sender.endpoint, receiver: receiver.endpoint, filesystem: 'c', step: { from, to }, index, total: index + 1 };
       let checked = false;
       const ctx = {
         machineId: 'm', childId: 'c', attempt: 1, signal: new AbortController().signal, log: createLogger({ level: 'silent' }),

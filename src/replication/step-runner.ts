@@ -137,13 +137,15 @@ async function withStepHolds<T>(sender: StorageDriver, receiver: StorageDriver, 
 }
 
 /**
- * After a step: the sender's cursor bookmark for this receiver moves to the version it now holds
- * (OpenZFS), so sender pruning may destroy that snapshot and the next run still sends
- * incrementally from the bookmark. Where zfs has no bookmarks nothing happens: the protected
- * version stays a snapshot. A failure only logs: the step itself succeeded.
+ * After a filesystem's last step: the sender's cursor bookmark for this receiver moves to the
+ * version the receiver now holds (OpenZFS), so sender pruning may destroy that snapshot and the
+ * next run still sends incrementally from the bookmark. Only after the last step: an earlier
+ * step's cursor would be replaced a moment later, and a run that stops halfway keeps the previous
+ * cursor, still a version the receiver holds. Where zfs has no bookmarks nothing happens: the
+ * protected version stays a snapshot. A failure only logs: the step itself succeeded.
  */
 async function moveCursor(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext): Promise<void> {
-  if (!sender.setBookmark) return;
+  if (!sender.setBookmark || input.index !== input.total - 1) return;
   try {
     await sender.setBookmark(input.filesystem, input.step.to, cursorName(receiver.endpoint));
   } catch (err) {

@@ -21,40 +21,48 @@ function assertTag(kind: string, tag: string): void {
 
 const stderrOf = (err: unknown): string => String((err as FerryError)?.details?.stderr ?? (err as Error)?.message ?? '');
 
+/** The full names of `names` of `fs`, each checked. */
+function snapshotNames(ctx: ZfsContext, fs: string, names: string[]): string[] {
+  assertZfsName('filesystem', fs);
+  return names.map((name) => {
+    assertZfsName('snapshot', name);
+    const snapshot = `${ctx.dataset(fs)}@${name}`;
+    assertFullName(snapshot);
+    return snapshot;
+  });
+}
+
+/**
+ * `zfs hold|release <tag> snap...` in one command; when zfs refuses it for one of them with
+ * `benign` (a hold a retried step already took, one already released), one at a time, ignoring those.
+ */
+async function eachOrAll(command: 'hold' | 'release', tag: string, snapshots: string[], benign: (err: unknown) => boolean): Promise<void> {
+  try {
+    await runZfs([command, tag, ...snapshots]);
+  } catch (err) {
+    if (!benign(err)) throw err;
+    for (const snapshot of snapshots) {
+      try {
+        await runZfs([command, tag, snapshot]);
+      } catch (e) {
+        if (!benign(e)) throw e;
+      }
+    }
+  }
+}
+
 /** `zfs hold <tag> fs@name ...`; a hold already there (a retried step) is fine. No-op where zfs has no holds. */
 export async function holdSnapshots(ctx: ZfsContext, fs: string, names: string[], tag: string): Promise<void> {
   if (!zfsFeatures().holds || !names.length) return;
   assertTag('hold tag', tag);
-  assertZfsName('filesystem', fs);
-  for (const name of names) {
-    assertZfsName('snapshot', name);
-    const snapshot = `${ctx.dataset(fs)}@${name}`;
-    assertFullName(snapshot);
-    try {
-      await runZfs(['hold', tag, snapshot]);
-    } catch (err) {
-      if (/tag already exists/i.test(stderrOf(err))) continue;
-      throw err;
-    }
-  }
+  await eachOrAll('hold', tag, snapshotNames(ctx, fs, names), (err) => /tag already exists/i.test(stderrOf(err)));
 }
 
 /** `zfs release <tag> fs@name ...`; a hold or snapshot already gone is fine. No-op where zfs has no holds. */
 export async function releaseSnapshots(ctx: ZfsContext, fs: string, names: string[], tag: string): Promise<void> {
   if (!zfsFeatures().holds || !names.length) return;
   assertTag('hold tag', tag);
-  assertZfsName('filesystem', fs);
-  for (const name of names) {
-    assertZfsName('snapshot', name);
-    const snapshot = `${ctx.dataset(fs)}@${name}`;
-    assertFullName(snapshot);
-    try {
-      await runZfs(['release', tag, snapshot]);
-    } catch (err) {
-      if (isNotFound(err) || /no such tag/i.test(stderrOf(err))) continue;
-      throw err;
-    }
-  }
+  await eachOrAll('release', tag, snapshotNames(ctx, fs, names), (err) => isNotFound(err) || /no such tag/i.test(stderrOf(err)));
 }
 
 /** Pure: bookmarks of `dataset` from `zfs list -H -p -t bookmark -o name,guid,createtxg` output, as versions named `#<bookmark>`. */
@@ -94,9 +102,9 @@ export async function setBookmark(ctx: ZfsContext, fs: string, version: Version,
   assertZfsName('filesystem', fs);
   assertZfsName('snapshot', version.name);
   const ds = ctx.dataset(fs);
-  const current = (await listBookmarks(ctx, fs)).find((b) => b.name === `#${name}`);
-  if (current?.guid === version.guid) return true;
-  if (current) await runZfs(['destroy', `${ds}#${name}`]);
+  // the old one first (none the first time): two commands per move, no listing
+  // (a failure to destroy it for another reason shows as `zfs bookmark` refusing the name)
+  await runZfs(['destroy', `${ds}#${name}`]).catch(() => undefined);
   await runZfs(['bookmark', `${ds}@${version.name}`, `${ds}#${name}`]);
   zfsLog().debug({ dataset: ds, bookmark: name, snapshot: version.name }, 'zfs bookmark: cursor moved');
   return true;
