@@ -1,22 +1,54 @@
-# Two stages: the first compiles ferry (scripts/build.mjs needs TypeScript, a dev dependency); the
-# second holds the compiled tree and the production packages only, so a container starts without
-# tsx (bench/README.md, startup part).
-FROM node:20-bookworm-slim AS build
+# ferry's image (docs/deploy.md). Three stages: `build` compiles ferry with TypeScript (a dev
+# dependency); `deps` installs the production packages only (no tsx, esbuild or TypeScript); the
+# last holds both and nothing else. One image runs every role, chosen by the command:
+#   serve | worker | agent   (docker-compose.yml)
+# Build arg AGENT_TOOLS=true adds zfsutils-linux and btrfs-progs, for agents serving zfs: or btrfs:
+# endpoints (they also need root and the host's devices: docs/deploy.md).
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY machines ./machines
 COPY proto ./proto
-COPY scripts/build.mjs ./scripts/
+COPY scripts/build.mjs scripts/build-ui.mjs ./scripts/
 RUN node scripts/build.mjs --out /src/dist
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# tsx is a dependency for `npx ferry` in a checkout (bin/ferry.mjs); the compiled image never loads it.
+# pino ships its own test suite (about 400 MB of binaries): not needed to log.
+RUN npm pkg delete dependencies.tsx \
+  && npm ci --omit=dev --no-audit --no-fund --loglevel=error \
+  && rm -rf node_modules/pino/test
+
+FROM ${NODE_IMAGE}
+ARG AGENT_TOOLS=false
+# zfsutils-linux is in Debian's contrib; --no-install-recommends keeps zfs-dkms (a kernel module
+# build) out: the module is the host's.
+RUN if [ "$AGENT_TOOLS" = true ]; then \
+      sed -i 's/^Components: main$/Components: main contrib/' /etc/apt/sources.list.d/debian.sources \
+      && apt-get update \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zfsutils-linux btrfs-progs \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/ ./
-ENTRYPOINT ["node", "bin/ferry.mjs"]
+# /data/main and /data/spare: the roots docker-compose.yml's agents serve; a new named volume starts as
+# a copy of the image's directory, so it is the node user's too
+RUN chmod 755 /app/bin/ferry.mjs && ln -s /app/bin/ferry.mjs /usr/local/bin/ferry \
+  && mkdir -p /data/main /data/spare && chown -R node:node /data
+ENV NODE_ENV=production FERRY_LOG_LEVEL=info
+# The node image's unprivileged user; agents serving zfs or btrfs run as root (docker-compose.yml).
+USER node
+# One probe for every role: gRPC health of FERRY_HEALTH_GRPC (serve --grpc, agents) when set, else a
+# PING of REDIS_URL's Redis (workers). `ferry health --help`.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["ferry", "health", "--timeout-ms", "4000"]
+ENTRYPOINT ["ferry"]
 CMD ["--help"]

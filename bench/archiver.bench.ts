@@ -12,9 +12,10 @@
  *  3. ferry: a fresh engine with the archiver registry and in-process workers (effectConcurrency =
  *     BENCH_ARCHIVER_WORKERS), scanAndNotify over the clone, timed from the scan's start to the last
  *     commit of the last partition machine reaching Idle; into another fresh sink directory. Per
- *     entry ferry also does what the baseline does not: a sink head() (checksum comparison), the sink
- *     backoff check in Redis, acknowledge (position file + fsync, directory fsync) and prune (rename +
- *     remove), and a durable machine step (effect job, reply, drain, commit) in Redis;
+ *     entry ferry also does what the baseline does not: a sink head() (checksum comparison) and prune
+ *     (rename + remove); per batch of up to 64 entries (one archive effect): the sink backoff check in
+ *     Redis, acknowledge (position file + fsync, directory fsync), and a durable machine step (effect
+ *     job, reply, drain, commit) in Redis;
  *  4. baseline, second half: the other partitions, same loop, same sink.
  * The baseline's rate is all its entries over the time of both halves, so a machine that gets
  * slower or faster during the round (disk writeback, other load) weighs on both sides alike.
@@ -75,7 +76,7 @@ export interface ArchiverBenchOptions {
   tmpDir: string;
 }
 
-export const ARCHIVER_TARGETS = { ratio: 0.5 } as const;
+export const ARCHIVER_TARGETS = { ratio: 0.8 } as const;
 
 export function defaultArchiverOptions(): ArchiverBenchOptions {
   return {
@@ -116,7 +117,7 @@ export interface FerryResult {
   durationMs: number;
   /** listPartitions + registering the consumer + start + notify of every partition */
   scanMs: number;
-  /** mean time of one archive effect (read, tarball, checksum, head, put, acknowledge, prune), ms */
+  /** mean time per entry inside archive effects (read, tarball, checksum, head, put; the read overlaps the previous put), ms */
   effectMeanMs: number;
   /** share of the workers' time spent inside archive effects (the rest: engine steps, queueing, idle) */
   workerBusyShare: number;
@@ -263,7 +264,7 @@ function baselineResult(parts: BaselinePart[], profile: boolean): BaselineResult
 
 // ---- ferry ----------------------------------------------------------------------------------
 
-const FERRY_EXTRA = 'sink head (checksum comparison), sink backoff check (Redis), acknowledge (position file + fsync + dir fsync), prune (rename + remove), durable machine step (effect job, reply, drain, commit)';
+const FERRY_EXTRA = 'sink head (checksum comparison), prune (rename + remove); per batch of up to 64 entries: sink backoff check (Redis), acknowledge (position file + fsync + dir fsync), durable machine step (effect job, reply, drain, commit)';
 
 /** sum (seconds) and count of the archive effect's latency histogram (successful archives) */
 async function effectTime(metrics: FerryMetrics): Promise<{ sum: number; count: number }> {
@@ -505,7 +506,7 @@ export function formatArchiverReport(r: ArchiverBenchReport): string {
     `baseline     ${b.entriesPerSec.toFixed(0)} entries/s (${b.durationMs} ms; half before ferry ${b.halvesEntriesPerSec[0].toFixed(0)}/s, half after ${b.halvesEntriesPerSec[1].toFixed(0)}/s), node CPU ${b.nodeCpuPct}%${b.fsyncsPerEntry !== undefined ? `, ${b.fsyncsPerEntry} fsyncs/entry` : ''}`,
     `             ${b.method}`,
     `ferry        ${f.entriesPerSec.toFixed(0)} entries/s (${f.durationMs} ms from scan start to the last partition Idle; scan + notify ${f.scanMs} ms), ${f.workers} effect workers`,
-    `             archive effect ${f.effectMeanMs} ms mean; workers inside effects ${(100 * f.workerBusyShare).toFixed(0)}% of the time`,
+    `             archive ${f.effectMeanMs} ms mean per entry; workers inside effects ${(100 * f.workerBusyShare).toFixed(0)}% of the time`,
     `             node CPU ${f.nodeCpuPct}%, event loop busy ${(100 * f.eventLoopUtilization).toFixed(0)}%, redis CPU ${f.redisCpuPct}%, ${f.redisCommandsPerEntry} redis cmds/entry${f.fsyncsPerEntry !== undefined ? `, ${f.fsyncsPerEntry} fsyncs/entry` : ''}`,
     `             also per entry (the baseline does not): ${f.extraPerEntry}`,
     `             check: ${f.verified.ok ? 'every partition Idle with all entries archived, tarballs identical to the baseline\'s, log pruned' : `FAILED: ${f.verified.problems.join('; ')}`}`,

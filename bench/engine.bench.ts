@@ -10,12 +10,17 @@
  * Knobs (env): BENCH_MACHINES (1000), BENCH_EVENTS_PER_MACHINE (20), BENCH_RAW_JOBS (20000),
  * BENCH_SEND_CONCURRENCY (200), BENCH_DRAIN_CONCURRENCY (50), BENCH_WARMUP (1; 0 to skip),
  * BENCH_PROFILE (0; 1 counts client-side Redis round trips per event, adds some overhead),
+ * BENCH_SCALE (1000,10000,100000: live machines of the scale figures, bench/engine-scale.ts; 0 skips
+ * them), BENCH_SCALE_LOG_CAP (1000: the capped log's cap),
  * BENCH_STRICT (0; 1 exits non-zero when a target is missed).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { setup } from 'xstate';
-import { Engine, openRedis, type Registry, type TransitionEvent } from '../src/engine/index.js';
+import { Engine, openRedis, type EngineOptions, type Registry, type TransitionEvent } from '../src/engine/index.js';
+import { defaultScaleOptions, formatScale, runScaleFigures, type ScaleOptions, type ScaleReport } from './engine-scale.js';
 import { makeKeys } from '../src/engine/keys.js';
 import { createLogger } from '../src/util/logger.js';
 import {
@@ -66,9 +71,11 @@ export interface EngineBenchOptions {
   pacedRate: number;
   /** events per machine in the paced phase */
   pacedEventsPerMachine: number;
+  /** the scale figures (bench/engine-scale.ts) */
+  scale: ScaleOptions;
 }
 
-export const TARGETS = { transitionsPerSec: 5000, machines: 1000, ratio: 0.45 } as const;
+export const TARGETS = { transitionsPerSec: 5000, machines: 1000, ratio: 1.0 } as const;
 
 export function defaultOptions(): EngineBenchOptions {
   return {
@@ -85,6 +92,7 @@ export function defaultOptions(): EngineBenchOptions {
     rounds: envInt('BENCH_ROUNDS', 3),
     pacedRate: process.env.BENCH_PACED_RATE === '0' ? 0 : envInt('BENCH_PACED_RATE', 2000),
     pacedEventsPerMachine: envInt('BENCH_PACED_EVENTS_PER_MACHINE', 4),
+    scale: defaultScaleOptions(),
   };
 }
 
@@ -119,9 +127,23 @@ export interface EngineResult {
   eventsPerCommit: number;
   commitConflicts: number;
   failedDrainJobs: number;
-  verified: { ok: boolean; missing: number; duplicates: number; wrongOrder: number };
+  /** logChecked: false when the log was capped below the run (then only the final versions are checked) */
+  verified: { ok: boolean; missing: number; duplicates: number; wrongOrder: number; logChecked: boolean };
   usage: Summary;
   roundTrips?: RoundTripProfile;
+  /** machines that existed during the load (the idle ones too) */
+  liveMachines: number;
+  /** 0: the workers ran in the bench process */
+  workerProcesses: number;
+  transitionLogMaxLen: number;
+  memory: {
+    /** Redis memory per created, idle machine (record, index entry; its log entry left out), bytes */
+    perIdleMachineBytes: number;
+    /** transition log memory per logged transition, bytes (NaN when the log was capped) */
+    perLoggedTransitionBytes: number;
+    /** Redis used_memory after the load */
+    usedMb: number;
+  };
 }
 
 interface Summary {
@@ -170,6 +192,8 @@ export interface EngineBenchReport {
   rounds: RoundFigures[];
   /** send→commit latency below saturation (paced sends), for comparison with the flood's */
   pacedLatency: PacedLatency | null;
+  /** null with BENCH_SCALE=0 */
+  scale: ScaleReport | null;
   targets: { transitionsPerSec: number; machines: number; ratio: number; transitionsPerSecMet: boolean; ratioMet: boolean };
   ok: boolean;
 }
@@ -258,11 +282,23 @@ export async function runEngineLoad(
     ratePerSec?: number;
     /** called once the workers run, before the load: for experiments (e.g. client options) */
     onEngine?: (engine: Engine) => void;
+    /** machines created in all (at least `machines`); the events go to the first `machines` of them, the rest stay idle */
+    liveMachines?: number;
+    /** run the workers in this many child processes instead of in this one (0: in-process) */
+    workerProcesses?: number;
+    /** the transition log's cap; default: large enough for the whole run (the log check needs it) */
+    transitionLogMaxLen?: number;
+    /** the engine's replica wait (bench/replica-wait.bench.ts) */
+    replicas?: EngineOptions['replicas'];
   },
 ): Promise<EngineResult> {
   const M = opts.machines;
+  const N = Math.max(M, opts.liveMachines ?? M);
   const E = opts.eventsPerMachine;
   const total = M * E;
+  const logMaxLen = opts.transitionLogMaxLen ?? Math.max(100_000, 2 * (N + M * E));
+  // a capped log loses entries: then only the records' versions are checked
+  const logComplete = logMaxLen >= N + total;
   const prefix = uniquePrefix('engine');
   // the engine's keys, read by the bench's own connection (the engine does not expose its keys)
   const keys = makeKeys(prefix);
@@ -272,9 +308,8 @@ export async function runEngineLoad(
   let committedEvents = 0;
   const redis = openRedis(redisUrl);
   const engine = new Engine({
-    redis, prefix, registry: benchRegistry, logger: logger(),
-    // the whole run must stay in the (approximately capped) log
-    transitionLogMaxLen: Math.max(100_000, 2 * M * (E + 1)),
+    redis, prefix, registry: benchRegistry, logger: logger(), replicas: opts.replicas,
+    transitionLogMaxLen: logMaxLen,
     trace: {
       drainJob: () => { drainJobs++; },
       committed: (c) => { if (c.expectedVersion > 0) { commits++; committedEvents += c.consumed; } },
@@ -283,19 +318,22 @@ export async function runEngineLoad(
   const admin = new Redis(redisUrl);
   const counter = opts.profile ? countRedisCommands() : null;
 
+  const children = await startWorkerProcesses(redisUrl, prefix, opts.workerProcesses ?? 0, opts.drainConcurrency, logMaxLen);
   try {
-    engine.startWorkers({ drainConcurrency: opts.drainConcurrency });
+    if (!children.length) engine.startWorkers({ drainConcurrency: opts.drainConcurrency });
     opts.onEngine?.(engine);
     const ids = Array.from({ length: M }, (_, i) => `m${i}`);
     const indexOf = new Map(ids.map((id, i) => [id, i]));
 
+    const memBefore = await redisMemory(admin, keys.transitions);
     const tStart = Date.now();
-    await pool(M, 100, (i) => engine.start('toggle', ids[i], {}));
-    const startsPerSec = round((M * 1000) / Math.max(1, Date.now() - tStart));
+    await pool(N, 200, (i) => engine.start('toggle', `m${i}`, {}));
+    const startsPerSec = round((N * 1000) / Math.max(1, Date.now() - tStart));
     const initial = await admin.xlen(keys.transitions);
-    if (initial !== M) throw new Error(`expected ${M} initial transitions in the log, found ${initial}`);
+    if (logComplete && initial !== N) throw new Error(`expected ${N} initial transitions in the log, found ${initial}`);
+    const memIdle = await redisMemory(admin, keys.transitions);
 
-    const target = M + total;
+    const target = logComplete ? N + total : 0;
     const sendTimes = new Float64Array(total);
     counter?.reset();
     const stopUsage = await startUsage(admin);
@@ -317,22 +355,38 @@ export async function runEngineLoad(
     }).then(() => Date.now(), (err) => { sendError = err; return Date.now(); });
 
     const deadline = firstSend + opts.phaseTimeoutMs;
-    let len = initial;
-    while (len < target) {
-      if (sendError) throw sendError;
-      if (Date.now() > deadline) {
-        const counts = await engine.queueCounts().catch(() => ({}));
-        throw new Error(`engine: ${len - M}/${total} transitions committed after ${opts.phaseTimeoutMs} ms; queues ${JSON.stringify(counts)}`);
+    let lastCommit = 0;
+    if (logComplete) {
+      let len = initial;
+      while (len < target) {
+        if (sendError) throw sendError;
+        if (Date.now() > deadline) {
+          const counts = await engine.queueCounts().catch(() => ({}));
+          throw new Error(`engine: ${len - N}/${total} transitions committed after ${opts.phaseTimeoutMs} ms; queues ${JSON.stringify(counts)}`);
+        }
+        await sleep(5);
+        len = await admin.xlen(keys.transitions);
       }
-      await sleep(5);
-      len = await admin.xlen(keys.transitions);
+    } else {
+      // the log is capped below the run: wait for every busy machine's record instead; the last commit is the latest state change
+      for (;;) {
+        if (sendError) throw sendError;
+        if (Date.now() > deadline) throw new Error(`engine: not done after ${opts.phaseTimeoutMs} ms (capped log)`);
+        const rows = (await admin.pipeline(ids.map((id) => ['hmget', keys.record(id), 'version', 'stateSince'])).exec()) ?? [];
+        const done = rows.filter(([, v]) => Number((v as string[])[0]) === E + 1);
+        if (done.length === M) { lastCommit = Math.max(...done.map(([, v]) => Number((v as string[])[1]))); break; }
+        await sleep(20);
+      }
     }
     const sentAt = await sending;
     if (sendError) throw sendError;
     const usage = await stopUsage();
     const roundTrips = counter ? counter.snapshot([redis]) : null;
-    const last = (await admin.xrevrange(keys.transitions, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
-    const lastCommit = streamMs(last[0][0]);
+    const memLoaded = await redisMemory(admin, keys.transitions);
+    if (logComplete) {
+      const last = (await admin.xrevrange(keys.transitions, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+      lastCommit = streamMs(last[0][0]);
+    }
 
     // ---- latency and exactly-once check from the transition log ----
     const commitLat = new Float64Array(total).fill(NaN);
@@ -360,7 +414,7 @@ export async function runEngineLoad(
       }
     }
     let missing = 0;
-    for (let i = 0; i < seen.length; i++) if (!seen[i]) missing++;
+    if (logComplete) for (let i = 0; i < seen.length; i++) if (!seen[i]) missing++;
     // every machine's record must be at its final version too
     const versions = await admin.pipeline(ids.map((id) => ['hget', keys.record(id), 'version'])).exec();
     const behind = (versions ?? []).filter(([, v]) => Number(v) !== E + 1).length;
@@ -389,16 +443,50 @@ export async function runEngineLoad(
       // this engine's own metrics: conflicts since it was created (the starts cannot conflict)
       commitConflicts: await metricValue(engine.metrics.commitConflicts),
       failedDrainJobs: counts.drain?.failed ?? 0,
-      verified: { ok: missing === 0 && duplicates === 0 && wrongOrder === 0, missing, duplicates, wrongOrder },
+      verified: { ok: missing === 0 && duplicates === 0 && wrongOrder === 0, missing, duplicates, wrongOrder, logChecked: logComplete },
+      liveMachines: N,
+      workerProcesses: children.length,
+      transitionLogMaxLen: logMaxLen,
+      memory: {
+        perIdleMachineBytes: round((memIdle.used - memBefore.used - (memIdle.log - memBefore.log)) / N),
+        perLoggedTransitionBytes: logComplete ? round((memLoaded.log - memIdle.log) / total) : NaN,
+        usedMb: round(memLoaded.used / 1048576, 1),
+      },
       usage: summarize(usage, total),
       ...(roundTrips ? { roundTrips: roundTripProfile(roundTrips, total) } : {}),
     };
   } finally {
     counter?.stop();
+    await Promise.all(children.map((c) => stopChild(c)));
     await engine.close();
     redis.disconnect();
     admin.disconnect();
   }
+}
+
+/** Redis's used memory and the transition log stream's own (MEMORY USAGE, every entry counted), bytes. */
+async function redisMemory(admin: Redis, logKey: string): Promise<{ used: number; log: number }> {
+  const info = await admin.info('memory');
+  const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
+  const log = Number((await admin.call('MEMORY', 'USAGE', logKey, 'SAMPLES', '0')) ?? 0);
+  return { used, log };
+}
+
+/** `n` worker processes (bench/engine-worker.ts) on the engine's prefix, each ready when this resolves. */
+async function startWorkerProcesses(redisUrl: string, prefix: string, n: number, drainConcurrency: number, logMaxLen: number): Promise<ChildProcess[]> {
+  const script = fileURLToPath(new URL('./engine-worker.ts', import.meta.url));
+  return Promise.all(Array.from({ length: n }, () => new Promise<ChildProcess>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, redisUrl, prefix, String(drainConcurrency), String(logMaxLen)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(child); });
+    child.once('exit', (code) => reject(new Error(`bench worker process exited with ${code} before it was ready`)));
+  })));
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 function streamMs(id: string): number {
@@ -458,6 +546,7 @@ export async function runEngineBench(options: Partial<EngineBenchOptions> = {}):
       };
       pacedOk = p.verified.ok;
     }
+    const scale = await runScaleFigures((o) => runEngineLoad(url, o), opts, opts.scale, () => flush(url));
     const engine = medianBy(engines, (e) => e.transitionsPerSec);
     const rawBullmq = medianBy(raws, (b) => b.jobsPerSec);
     const ratio = round(engine.transitionsPerSec / rawBullmq.jobsPerSec, 3);
@@ -471,8 +560,9 @@ export async function runEngineBench(options: Partial<EngineBenchOptions> = {}):
         p50Ms: e.p50Ms, p99Ms: e.p99Ms, eventsPerCommit: e.eventsPerCommit,
       })),
       pacedLatency,
+      scale,
       targets: { ...TARGETS, transitionsPerSecMet, ratioMet },
-      ok: transitionsPerSecMet && ratioMet && verified,
+      ok: transitionsPerSecMet && ratioMet && verified && (scale?.ok ?? true),
     };
   };
   if (opts.redisUrl) return body(opts.redisUrl, false);
@@ -509,6 +599,7 @@ export function formatReport(r: EngineBenchReport): string {
   if (p) {
     lines.push(`paced        ${p.events} events at ${p.ratePerSec}/s: latency send->commit p50 ${p.p50Ms} ms, p90 ${p.p90Ms} ms, p99 ${p.p99Ms} ms, max ${p.maxMs} ms (${p.eventsPerCommit} events/commit)`);
   }
+  if (r.scale) lines.push(...formatScale(r.scale));
   lines.push(
     `ratio        engine/raw = ${r.ratio.toFixed(3)}`,
     `targets      >= ${r.targets.transitionsPerSec} transitions/s with ${r.targets.machines} machines: ${passFail(r.targets.transitionsPerSecMet)}; ratio >= ${r.targets.ratio}: ${passFail(r.targets.ratioMet)}`,
@@ -527,6 +618,7 @@ export function reportJson(r: EngineBenchReport): string {
     ratio: r.ratio,
     rounds: r.rounds,
     pacedLatency: r.pacedLatency,
+    scale: r.scale,
     targets: r.targets,
     ok: r.ok,
   });

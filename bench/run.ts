@@ -6,6 +6,10 @@
  *   archiver     bench/archiver.bench.ts     runArchiverBench()
  *   startup      bench/startup.bench.ts      runStartupBench()
  *   pruning      bench/pruning.bench.ts      runPruningBench()
+ *   ui           bench/ui.bench.ts           runUiBench()   (headless chromium)
+ *   planning     bench/planning.bench.ts     runPlanningBench()
+ *   peers        bench/peers.bench.ts        runPeersBench()
+ *   replica-wait bench/replica-wait.bench.ts runReplicaWaitBench()
  *
  * BENCH_PARTS=engine,replication picks parts (default: all). Each part prints its
  * human-readable figures on stdout; the LAST stdout line is one JSON object
@@ -17,10 +21,14 @@ import { archiverReportJson, formatArchiverReport, runArchiverBench } from './ar
 import { formatReport as formatEngine, reportJson as engineJson, runEngineBench } from './engine.bench.js';
 import { runIfMain } from './lib.js';
 import { formatPruningReport, runPruningBench } from './pruning.bench.js';
+import { formatPlanningReport, runPlanningBench } from './planning.bench.js';
+import { formatPeersReport, runPeersBench } from './peers.bench.js';
 import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
 import { formatStartupReport, runStartupBench } from './startup.bench.js';
+import { formatReplicaWaitReport, runReplicaWaitBench } from './replica-wait.bench.js';
+import { formatUiReport, runUiBench } from './ui.bench.js';
 
-const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning'] as const;
+const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning', 'planning', 'peers', 'ui', 'replica-wait'] as const;
 type Part = (typeof ALL_PARTS)[number];
 
 interface PartOutput {
@@ -51,6 +59,22 @@ const runners: Record<Part, () => Promise<PartOutput>> = {
   async pruning() {
     const report = await runPruningBench();
     return { text: formatPruningReport(report), json: report, ok: report.ok };
+  },
+  async ui() {
+    const report = await runUiBench();
+    return { text: formatUiReport(report), json: report, ok: report.ok };
+  },
+  async planning() {
+    const report = await runPlanningBench();
+    return { text: formatPlanningReport(report), json: report, ok: report.ok };
+  },
+  async peers() {
+    const report = await runPeersBench();
+    return { text: formatPeersReport(report), json: report, ok: report.ok };
+  },
+  async 'replica-wait'() {
+    const report = await runReplicaWaitBench();
+    return { text: formatReplicaWaitReport(report), json: report, ok: report.ok };
   },
 };
 

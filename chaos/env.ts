@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
+import { redisOptions } from '../src/util/redis.js';
+import { startSentinelTopology, type SentinelTopology } from '../test/helpers/sentinel.js';
 import type { TransitionEvent } from '../src/engine/types.js';
 import type { Figures } from './figures.js';
 import { Processes, sleep, type FerryProcess } from './processes.js';
@@ -43,6 +45,8 @@ export class ChaosEnv {
   readonly procs: Processes;
   private redis!: EmbeddedRedis;
   private conn!: Redis;
+  /** with `{ sentinel: true }`: a primary, two replicas and three sentinels instead of one redis-server */
+  topology: SentinelTopology | null = null;
   /** machine id -> its final transition's target state, from the transition log */
   private readonly finals = new Map<string, string>();
   private lastId = '0';
@@ -63,8 +67,8 @@ export class ChaosEnv {
    * Runs `fn` in a fresh env and closes it whatever happens; when `fn` succeeds, the transition
    * log is checked for duplicates first.
    */
-  static async use<T>(ctx: ScenarioContext, fn: (env: ChaosEnv) => Promise<T>): Promise<T> {
-    const env = await ChaosEnv.start(ctx);
+  static async use<T>(ctx: ScenarioContext, fn: (env: ChaosEnv) => Promise<T>, opts: { sentinel?: boolean } = {}): Promise<T> {
+    const env = await ChaosEnv.start(ctx, opts);
     try {
       const result = await fn(env);
       await env.countDuplicateTransitions();
@@ -74,8 +78,14 @@ export class ChaosEnv {
     }
   }
 
-  static async start(ctx: ScenarioContext): Promise<ChaosEnv> {
+  static async start(ctx: ScenarioContext, opts: { sentinel?: boolean } = {}): Promise<ChaosEnv> {
     const env = new ChaosEnv(ctx, 0);
+    if (opts.sentinel) {
+      env.topology = await startSentinelTopology({ master: 'chaos' });
+      env.conn = new Redis({ ...redisOptions(env.topology.target), maxRetriesPerRequest: 1 });
+      env.conn.on('error', () => undefined); // down on purpose during failovers
+      return env;
+    }
     env.redis = await startEmbeddedRedis({ dir: join(env.dir, 'redis'), appendonly: true });
     env.redisPort = env.redis.port;
     env.conn = new Redis(env.redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 200, lazyConnect: false });
@@ -89,6 +99,8 @@ export class ChaosEnv {
 
   /** Environment of ferry processes on this env's Redis and keys. */
   get ferryEnv(): Record<string, string> {
+    const t = this.topology?.target;
+    if (t) return { REDIS_SENTINELS: t.sentinels!.map((a) => `${a.host}:${a.port}`).join(','), REDIS_SENTINEL_MASTER: t.master! };
     return { REDIS_URL: this.redisUrl };
   }
 
@@ -144,6 +156,8 @@ export class ChaosEnv {
       for (;;) {
         const start = this.lastId === '0' ? '-' : `(${this.lastId}`;
         const page = (await this.conn.xrange(`${this.prefix}:transitions`, start, '+', 'COUNT', 1000)) as Array<[string, string[]]>;
+        // with replicas, trust only what a replica holds (a failover may take back the rest): as ferry's own followers do
+        if (this.topology && page.length && !(await this.replicated())) return;
         for (const [id, fields] of page) {
           this.lastId = id;
           const e = JSON.parse(fields[1]) as TransitionEvent;
@@ -154,6 +168,17 @@ export class ChaosEnv {
     } catch {
       // redis down: try again on the next poll
     }
+  }
+
+  /** whether what this env's connection read so far is on a replica: a fence write, then WAIT (docs/ha.md) */
+  private async replicated(): Promise<boolean> {
+    await this.conn.incr(`${this.prefix}:chaos-fence`);
+    return Number(await this.conn.call('WAIT', 1, 2000)) >= 1;
+  }
+
+  /** the id of the newest transition confirmed on a replica, after a poll */
+  get lastTransitionId(): string {
+    return this.lastId;
   }
 
   finalState(machineId: string): string | undefined {
@@ -225,7 +250,8 @@ export class ChaosEnv {
     ChaosEnv.open.delete(this);
     await this.procs.stopAll();
     this.conn.disconnect();
-    await this.redis.stop().catch(() => undefined);
+    await this.redis?.stop().catch(() => undefined);
+    await this.topology?.stop().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@ import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError, type Eff
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { Version } from './version.js';
 import { hasSendOptions, type JobSendOptions } from './send-options.js';
+import { addStepTiming, type EffectTiming, type StepsTiming } from './timing.js';
 
 /**
  * The filesystem machine: one filesystem in one replication run.
@@ -62,7 +63,7 @@ export interface ReplicateStepInput {
 }
 
 /** Output of the `replicateStep` effect. */
-export interface ReplicateStepOutput {
+export interface ReplicateStepOutput extends EffectTiming {
   /** bytes the step carried */
   bytes: number;
 }
@@ -92,6 +93,8 @@ export interface FilesystemContext {
   waitMs?: number | null;
   /** the planning conflict, the last failure, or null */
   problem: string | null;
+  /** the completed steps' times (absent in snapshots of older versions and before the first step) */
+  timing?: StepsTiming;
 }
 
 /** The top-level states of the filesystem machine (`Start` is transient and never at rest). */
@@ -105,6 +108,7 @@ export interface FilesystemOutput {
   stepsTotal: number;
   bytes: number;
   problem: string | null;
+  timing?: StepsTiming;
 }
 
 /** What the parent (replication) machine sees of a filesystem machine, see `ferry.child.state`. */
@@ -113,6 +117,7 @@ export interface FilesystemSummary {
   stepsTotal: number;
   bytes: number;
   problem: string | null;
+  timing?: StepsTiming;
 }
 
 /** The events the engine delivers to a filesystem machine. */
@@ -130,6 +135,7 @@ export function summarizeFilesystem(context: FilesystemContext): FilesystemSumma
     stepsTotal: context.steps.length,
     bytes: context.bytes,
     problem: context.problem,
+    ...(context.timing ? { timing: context.timing } : {}),
   };
 }
 
@@ -160,6 +166,7 @@ export const filesystemMachine = setup({
     recordStep: assign(({ context }, params: { output: ReplicateStepOutput }) => ({
       stepsDone: context.stepsDone + 1,
       bytes: context.bytes + (Number.isFinite(params.output?.bytes) ? Math.max(0, params.output.bytes) : 0),
+      timing: addStepTiming(context.timing, params.output),
       attempt: 0,
       waitMs: null,
       problem: null,

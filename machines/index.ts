@@ -55,6 +55,7 @@ export {
   partitionMachineId,
   partitionMachineVersion,
   summarizePartition,
+  ARCHIVE_BATCH,
   type AcknowledgeInput,
   type ArchiveEntryInput,
   type ArchiveEntryOutput,

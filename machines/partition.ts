@@ -9,8 +9,9 @@ import { DEFAULT_BACKOFF, doubledWaitMs, halvedWaitMs, resolveWaitWindow, type R
  *
  * Entries are archived strictly in LSN order, one at a time. `Idle` means caught up (`nextLsn` is
  * above the highest committed LSN heard of); a `ferry.notify` from the log source with new entries
- * starts `Working`, which runs the durable effect `archiveEntry` for `nextLsn` and, on success, the
- * next LSN, until the high water mark is reached. A temporary failure waits in `WorkingWait` for the
+ * starts `Working`, which runs the durable effect `archiveEntry` for a batch from `nextLsn` (at most
+ * ARCHIVE_BATCH entries, up to the high water mark) and, on success, the next batch after the last
+ * entry it archived, until the high water mark is reached. A temporary failure waits in `WorkingWait` for the
  * named delay `backoff` (5 s doubling to 5 min by default, halved again by each success) and retries
  * the same LSN; `ferry.wakeup` ends the wait at once. A permanent failure (for example an object in
  * the sink with the same key and other content) stops in `Failed`, which is not final: the machine
@@ -40,7 +41,13 @@ export interface PartitionInput {
   retry?: Partial<Omit<RetryPolicy, 'maxAttempts'>>;
 }
 
-/** Input of the `archiveEntry` effect: archive entry `lsn` of the partition to the sink. */
+/**
+ * Entries one `archiveEntry` effect archives at most: one machine step, one effect job and one
+ * acknowledgement per batch rather than per entry; small enough that a batch is a short effect.
+ */
+export const ARCHIVE_BATCH = 64;
+
+/** Input of the `archiveEntry` effect: archive entries `lsn..upTo` of the partition to the sink, in order. */
 export interface ArchiveEntryInput {
   storage: string;
   partition: string;
@@ -49,13 +56,29 @@ export interface ArchiveEntryInput {
   /** absent in effects queued before consumers had names: LEGACY_CONSUMER */
   consumer?: string;
   lsn: number;
+  /** the last entry of the batch; absent in effects queued before batches: `lsn` alone */
+  upTo?: number;
 }
 
-/** Output of the `archiveEntry` effect. */
+/**
+ * Output of the `archiveEntry` effect: entries `lsn..lastLsn` are in the sink and acknowledged
+ * (a batch may end early, at a failure: the next effect starts at `lastLsn + 1`).
+ */
 export interface ArchiveEntryOutput {
-  /** `archived`: uploaded now; `present`: the sink already held the same content (not uploaded again) */
+  /** of the last entry: `archived`: uploaded now; `present`: the sink already held the same content (not uploaded again) */
   status: 'archived' | 'present';
   bytes: number;
+  /** the highest entry archived; absent in the output of a single-entry effect (from before batches): `lsn` */
+  lastLsn?: number;
+  /** entries uploaded and entries found present; absent from before batches: `status` tells of the one entry */
+  archived?: number;
+  present?: number;
+}
+
+/** Pure: the LSN after the entries an archive effect's output covers, when it was started at `nextLsn`. */
+function lsnAfter(nextLsn: number, output: ArchiveEntryOutput | undefined): number {
+  const last = output?.lastLsn;
+  return typeof last === 'number' && last >= nextLsn ? last + 1 : nextLsn + 1;
 }
 
 /** Input of the `acknowledge` effect: the consumer has everything up to `lsn`. */
@@ -240,8 +263,9 @@ export const partitionMachine = setup({
     /** entries up to the high water mark remain */
     hasWork: ({ context }) => context.nextLsn <= context.highWaterMark,
     caughtUp: ({ context }) => context.nextLsn > context.highWaterMark,
-    /** after this archive succeeds, entries remain */
-    moreAfterThis: ({ context }) => context.nextLsn + 1 <= context.highWaterMark,
+    /** after this archive's entries, entries remain */
+    moreAfterThis: ({ context, event }) =>
+      lsnAfter(context.nextLsn, (event as { output?: ArchiveEntryOutput }).output) <= context.highWaterMark,
     /** a notification with nothing new, and something archived to re-acknowledge */
     notifyNothingNew: ({ context, event }) =>
       event.type === 'ferry.notify' && notifyEffect(context, event).nothingNew && context.nextLsn - 1 > 0,
@@ -279,11 +303,14 @@ export const partitionMachine = setup({
       });
     }),
     recordArchived: assign(({ context }, params: { output: ArchiveEntryOutput | undefined }) => {
-      const present = params.output?.status === 'present';
+      const o = params.output;
+      const batch = typeof o?.archived === 'number' && typeof o?.present === 'number';
+      const present = batch ? o!.present! : o?.status === 'present' ? 1 : 0;
+      const archived = batch ? o!.archived! : 1 - present;
       return {
-        nextLsn: context.nextLsn + 1,
-        archived: context.archived + (present ? 0 : 1),
-        present: context.present + (present ? 1 : 0),
+        nextLsn: lsnAfter(context.nextLsn, o),
+        archived: context.archived + archived,
+        present: context.present + present,
         backoffMs: halvedWaitMs(context.retry, context.backoffMs),
         lastError: null,
       };
@@ -368,6 +395,7 @@ export const partitionMachine = setup({
           sink: context.sink,
           consumer: context.consumer ?? LEGACY_CONSUMER,
           lsn: context.nextLsn,
+          upTo: Math.min(context.highWaterMark, context.nextLsn + ARCHIVE_BATCH - 1),
         }),
         onDone: [
           {

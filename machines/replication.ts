@@ -20,6 +20,7 @@ import {
 } from './filesystem.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import { hasSendOptions, type JobSendOptions } from './send-options.js';
+import { effectMs, type EffectTiming, type StepsTiming } from './timing.js';
 
 /**
  * The replication machine: one run from one sender endpoint to one receiver endpoint.
@@ -87,7 +88,7 @@ export interface FilesystemPlan {
 }
 
 /** Output of the `plan` effect. */
-export interface Plan {
+export interface Plan extends EffectTiming {
   filesystems: FilesystemPlan[];
 }
 
@@ -109,6 +110,8 @@ export interface FilesystemEntry extends ChildEntry {
   stepsTotal: number;
   /** epoch ms of the child's next retry while it waits, else null */
   sleepUntil: number | null;
+  /** the child's completed steps' times, as its summaries said (absent before the first step) */
+  timing?: StepsTiming;
 }
 
 export interface ReplicationContext {
@@ -136,6 +139,8 @@ export interface ReplicationContext {
   problem: string | null;
   /** one entry per planned filesystem, in plan order; empty until planned */
   filesystems: FilesystemEntry[];
+  /** how long the successful planning took, by the plan effect's own times (absent in older snapshots) */
+  planningMs?: number;
 }
 
 export type ReplicationState = 'Planning' | 'PlanningError' | 'Working' | 'WorkingWait' | 'Completed' | 'PermanentError';
@@ -261,7 +266,8 @@ export const replicationMachine = setup({
     },
   },
   actions: {
-    storePlan: assign((_, params: { plan: Plan }) => ({
+    storePlan: assign(({ context }, params: { plan: Plan }) => ({
+      planningMs: (context.planningMs ?? 0) + effectMs(params.plan),
       attempt: 0,
       waitMs: null,
       problem: null,
@@ -332,6 +338,7 @@ export const replicationMachine = setup({
         stepsTotal: summary?.stepsTotal ?? entry.stepsTotal,
         bytes: summary?.bytes ?? entry.bytes,
         problem: summary === undefined ? entry.problem : summary.problem,
+        timing: summary?.timing ?? entry.timing,
         sleepUntil: state === 'WorkingWait' && typeof sleepUntil === 'number' ? sleepUntil : null,
       }));
       return filesystems ? { filesystems } : {};
@@ -346,6 +353,7 @@ export const replicationMachine = setup({
         stepsTotal: out?.stepsTotal ?? entry.stepsTotal,
         bytes: out?.bytes ?? entry.bytes,
         problem: out === undefined ? 'filesystem machine finished without output' : out.problem,
+        timing: out?.timing ?? entry.timing,
         sleepUntil: null,
       }));
       return filesystems ? { filesystems } : {};

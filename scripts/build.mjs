@@ -4,7 +4,11 @@
 // tsx's loader, in about two thirds of the time (bench/startup.bench.ts), which matters on slow
 // machines and under the OpenZFS test VM's emulated CPU.
 //
-//   node scripts/build.mjs [--out DIR] [--tests]      (npm run build: into dist/)
+//   node scripts/build.mjs [--out DIR] [--tests] [--if-possible]      (npm run build: into dist/)
+//
+// --if-possible (the `prepare` script, so on `npm ci`): without TypeScript (npm ci --omit=dev), or
+// when tsc fails, say so and exit 0 without a tree: bin/ferry.mjs then runs the source through tsx.
+// BUILT, written last, marks a complete tree: bin/ferry.mjs uses dist/ only with it.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -14,7 +18,8 @@ import { parseArgs } from 'node:util';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const MARKER = '.ferry-build';
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'dist') }, tests: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'dist') }, tests: { type: 'boolean', default: false }, 'if-possible': { type: 'boolean', default: false } } });
+const ifPossible = values['if-possible'];
 const out = resolve(values.out);
 const dirs = ['src', 'machines', ...(values.tests ? ['test'] : [])];
 
@@ -35,6 +40,11 @@ writeFileSync(join(out, MARKER), `built from ${ROOT} at ${new Date().toISOString
 
 // outside the repository, packages resolve through a link to its node_modules
 const modules = realpathSync(join(ROOT, 'node_modules'));
+if (ifPossible && !existsSync(join(modules, 'typescript/bin/tsc'))) {
+  rmSync(out, { recursive: true, force: true });
+  console.error('build: no TypeScript (a dev dependency) here: not compiled; bin/ferry.mjs runs the source through tsx');
+  process.exit(0);
+}
 if (relative(ROOT, out).startsWith('..')) symlinkSync(modules, join(out, 'node_modules'), 'dir');
 
 const config = join(out, '.tsconfig.build.json');
@@ -50,6 +60,11 @@ const tsc = spawnSync(process.execPath, [join(modules, 'typescript/bin/tsc'), '-
 rmSync(config);
 if (tsc.status !== 0) {
   console.error(`build: tsc failed (exit ${tsc.status ?? tsc.signal})`);
+  if (ifPossible) {
+    rmSync(out, { recursive: true, force: true });
+    console.error('build: no compiled tree; bin/ferry.mjs runs the source through tsx');
+    process.exit(0);
+  }
   process.exit(1);
 }
 
@@ -69,5 +84,9 @@ cpSync(join(ROOT, 'proto'), join(out, 'proto'), { recursive: true });
 mkdirSync(join(out, 'bin'), { recursive: true });
 cpSync(join(ROOT, 'bin/ferry.mjs'), join(out, 'bin/ferry.mjs'));
 cpSync(join(ROOT, 'package.json'), join(out, 'package.json'));
+// the live view's web app (docs/ui.md), where src/ui/assets.ts looks for it: <out>/ui-assets
+const { buildUi } = await import('./build-ui.mjs');
+await buildUi(join(out, 'ui-assets'));
+writeFileSync(join(out, 'BUILT'), `complete at ${new Date().toISOString()}\n`);
 const launcher = relative(process.cwd(), join(out, 'bin/ferry.mjs'));
 console.error(`build: ${dirs.join(', ')} compiled into ${out}; run: node ${launcher.startsWith('..') ? join(out, 'bin/ferry.mjs') : launcher}`);

@@ -16,6 +16,8 @@ const MINUTE = 60_000;
 /** One runner over `files`; resolves with its exit status. `output` is a file to write to, or inherit. */
 function runner(files, timeoutMs, output) {
   const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`, ...files], {
+    // the tests run the source: bin/ferry.mjs would otherwise run dist/ when fresh (test/build.test.ts tests a build)
+    env: { ...process.env, FERRY_FROM_SOURCE: '1' },
     stdio: output ? ['ignore', 'pipe', 'pipe'] : 'inherit',
   });
   if (output) {

@@ -153,6 +153,50 @@ describe('btrfs', { skip: gate.skip }, () => {
       assert.equal(openEndpoint(`btrfs:${s}/`).kind, 'btrfs');
     });
 
+    it('listing runs three btrfs commands per endpoint, whatever the number of snapshots and unrelated subvolumes; it agrees with btrfs subvolume show', async () => {
+      // roots inside a subvolume that is not the top level: `subvolume list -o` prints paths relative to it
+      const holder = join(a.dir, `holder-${++counter}`);
+      createSubvolume(holder);
+      const s = join(holder, 'x');
+      mkdirSync(s);
+      const sender = makeSender(s, ['f', 'g']);
+      for (let i = 0; i < 4; i++) createSubvolume(join(a.dir, `unrelated-${counter}-${i}`));
+      const versions: Version[] = [];
+      for (let i = 1; i <= 6; i++) versions.push(...(await sender.snapshot(['f'], `s${i}`)));
+      let calls = btrfsCallCount();
+      assert.deepEqual(await sender.listVersions('f'), versions);
+      assert.equal(btrfsCallCount() - calls, 3, 'one listing (three runs) for six snapshots');
+      const showTime = (path: string) => Date.parse(/Creation time:\s*(.*)/.exec(sh('btrfs', ['subvolume', 'show', path]))![1]);
+      for (const v of versions) {
+        const fields = subvolumeFields(join(snapDir(s, 'f'), v.name));
+        assert.deepEqual([v.guid, v.createtxg], [fields.uuid, fields.cgen]);
+        assert.equal(Date.parse(v.creation!), showTime(join(snapDir(s, 'f'), v.name)), 'creation is the subvolume\'s otime');
+      }
+
+      // a receiver: a full receive (not a snapshot: no otime in the listing) and incrementals, two filesystems
+      const rroot = join(holder, 'r');
+      const receiver = createBtrfsDriver(rroot);
+      const [g1] = await sender.snapshot(['g'], 's1');
+      await receiver.receive('g', (await sender.send('g', null, g1)).stream);
+      await receiver.receive('f', (await sender.send('f', null, versions[0])).stream);
+      for (let i = 1; i < versions.length; i++) await receiver.receive('f', (await sender.send('f', versions[i - 1], versions[i])).stream);
+      calls = btrfsCallCount();
+      const got = await receiver.listVersions('f');
+      assert.equal(btrfsCallCount() - calls, 3);
+      assert.deepEqual(got.map((v) => [v.name, v.guid]), versions.map((v) => [v.name, v.guid]));
+      const full = got[0];
+      assert.ok(Math.abs(Date.parse(full.creation!) - showTime(join(snapDir(rroot, 'f'), 's1'))) <= 1000, `full receive creation ${full.creation}`);
+      calls = btrfsCallCount();
+      assert.deepEqual(await receiver.listFilesystems(), ['f', 'g']);
+      assert.equal(btrfsCallCount() - calls, 3, 'one listing for every snapshot directory');
+      // planning asks once per filesystem: a fresh driver answers both from one listing
+      const planner = createBtrfsDriver(rroot);
+      calls = btrfsCallCount();
+      const [f, g] = await Promise.all([planner.listVersions('f'), planner.listVersions('g')]);
+      assert.deepEqual([f.length, g.length], [versions.length, 1]);
+      assert.equal(btrfsCallCount() - calls, 3, 'one listing for both filesystems');
+    });
+
     it('full and incremental send -> receive: same data, received UUID = sender UUID, idempotent, conflicts typed', async () => {
       const s = root(a, 's');
       const r = root(b, 'r');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createActor, initialTransition, transition, type AnyStateMachine, type SnapshotFrom } from 'xstate';
 import {
+  ARCHIVE_BATCH,
   partitionMachine,
   LEGACY_CONSUMER,
   partitionMachineId,
@@ -100,13 +101,34 @@ describe('partition machine', () => {
     assert.equal(start({ nextLsn: Number.NaN }).context.nextLsn, 1);
   });
 
+  it('archives in batches of at most ARCHIVE_BATCH entries, each effect from the entry after the last one archived', () => {
+    const p = start({ nextLsn: 1 });
+    p.send(notify(1, ARCHIVE_BATCH + 10));
+    const [first] = spawns(p.actions);
+    assert.deepEqual([first.input.lsn, first.input.upTo], [1, ARCHIVE_BATCH]);
+    p.send({ type: 'xstate.done.actor.archive', output: { status: 'archived', bytes: 640, lastLsn: ARCHIVE_BATCH, archived: ARCHIVE_BATCH - 2, present: 2 } });
+    assert.equal(p.value, 'Working');
+    const [second] = spawns(p.actions);
+    assert.deepEqual([second.input.lsn, second.input.upTo], [ARCHIVE_BATCH + 1, ARCHIVE_BATCH + 10]);
+    // a batch that ended early (a failure after 3 entries): the next effect starts after them
+    p.send({ type: 'xstate.done.actor.archive', output: { status: 'archived', bytes: 30, lastLsn: ARCHIVE_BATCH + 3, archived: 3, present: 0 } });
+    const [third] = spawns(p.actions);
+    assert.deepEqual([third.input.lsn, third.input.upTo], [ARCHIVE_BATCH + 4, ARCHIVE_BATCH + 10]);
+    p.send({ type: 'xstate.done.actor.archive', output: { status: 'present', bytes: 70, lastLsn: ARCHIVE_BATCH + 10, archived: 0, present: 7 } });
+    assert.equal(p.value, 'Idle');
+    assert.deepEqual(summarizePartition(p.context), {
+      nextLsn: ARCHIVE_BATCH + 11, highWaterMark: ARCHIVE_BATCH + 10, backoffMs: 5000, archived: ARCHIVE_BATCH + 1, present: 9, gaps: 0, lastError: null, problem: null,
+    });
+  });
+
   it('archives in LSN order across notifications, one entry in flight', () => {
     const p = start({ nextLsn: 1 });
     p.send(notify(1, 3));
     assert.equal(p.value, 'Working');
     const [s] = spawns(p.actions);
-    assert.deepEqual(s.input, { storage: 'node1', partition: '7', log: '/var/lib/wal', sink: 'file:///srv/archive', consumer: 'c1', lsn: 1 });
+    assert.deepEqual(s.input, { storage: 'node1', partition: '7', log: '/var/lib/wal', sink: 'file:///srv/archive', consumer: 'c1', lsn: 1, upTo: 3 });
 
+    // outputs without `lastLsn` (effects from before batches) count as one entry each
     const seen: number[] = [p.startedLsn()];
     // a notification while working raises the high water mark but starts nothing
     p.send(notify(1, 5));

@@ -67,7 +67,10 @@ describe('ferry serve: metrics and the Stately inspector', () => {
       await until('the inspector connection', () => ws!.readyState === 1, 10_000);
 
       const page = await fetch(`http://127.0.0.1:${inspectPort}/`);
-      assert.match(await page.text(), /<iframe id="inspector" src="https:\/\/stately\.ai\/inspect">/);
+      const pageText = await page.text();
+      assert.match(pageText, /<iframe id="inspector" src="https:\/\/stately\.ai\/inspect">/);
+      // the page connects back to where it came from (the library's page says localhost)
+      assert.match(pageText, /new WebSocket\('ws:\/\/' \+ location\.host\)/);
       // loopback only: the server is not reachable on the machine's other addresses
       const external = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
       for (const host of external) {

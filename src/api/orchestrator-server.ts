@@ -23,6 +23,8 @@ export interface OrchestratorServerOptions {
   port: number;
   credentials?: grpc.ServerCredentials;
   log?: Logger;
+  /** false while the orchestrator cannot reach Redis: health answers NOT_SERVING. @defaultValue always true */
+  serving?: () => boolean;
 }
 
 export interface OrchestratorServer {
@@ -115,7 +117,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
 
   const server = newServer();
   server.addService(serviceDefinition('orchestrator'), impl);
-  addStandardServices(server, 'orchestrator');
+  addStandardServices(server, 'orchestrator', o.serving);
   const bound = await bindServer(server, { host: o.host, port: o.port, credentials: o.credentials, flag: '--grpc' });
   return {
     ...bound,

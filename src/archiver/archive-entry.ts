@@ -5,7 +5,7 @@ import type { EffectContext } from '../engine/types.js';
 import { PermanentError, TemporaryError, FerryError } from '../errors/index.js';
 import type { ArchiverMetrics } from './metrics.js';
 import { isoTime } from '../util/time.js';
-import { entryKey } from './contracts.js';
+import { entryKey, type PartitionRef, type Sink } from './contracts.js';
 import { openLogSource } from './open-log-source.js';
 import { openSink } from './sinks/index.js';
 import type { SinkBackoff } from './sink-backoff.js';
@@ -16,53 +16,101 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** One entry read from the log source, ready to put. */
+interface ReadEntry {
+  lsn: number;
+  body: Buffer;
+  sha256: string;
+}
+
+async function readEntry(source: ReturnType<typeof openLogSource>, ref: PartitionRef, lsn: number, signal: AbortSignal): Promise<ReadEntry> {
+  const { stream } = await source.readEntry(ref, lsn, signal);
+  const body = await readAll(stream);
+  return { lsn, body, sha256: createHash('sha256').update(body).digest('hex') };
+}
+
 /**
- * Archives one committed entry: its deterministic tarball goes to the sink unless an object with
- * the same checksum is already there (then it counts as archived; a different checksum is a
- * permanent error, never an overwrite). Then the consumer position moves and the source prunes.
+ * Archives the committed entries `lsn..upTo` (only `lsn` without `upTo`: an effect queued before
+ * batches), strictly in order, one put at a time: each entry's deterministic tarball goes to the
+ * sink unless an object with the same checksum is already there (then it counts as present; a
+ * different checksum is a permanent error, never an overwrite). The next entry is read from the
+ * log source while the current one is put. The consumer position then moves once, to the highest
+ * entry archived (all below it are archived: the batch is contiguous), and the source prunes once.
+ *
+ * A failure after some entries were archived ends the batch there with those entries as its result
+ * (acknowledged), so none is archived twice; the machine's next effect starts at the failing entry
+ * and meets the failure itself. A failure at the first entry is the effect's error.
  */
 export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext, deps: { metrics: ArchiverMetrics; backoff: SinkBackoff }): Promise<ArchiveEntryOutput> {
-  const started = process.hrtime.bigint();
   const ref = { storage: input.storage, partition: input.partition };
+  const consumer = input.consumer ?? LEGACY_CONSUMER;
+  const last = Math.max(input.lsn, input.upTo ?? input.lsn);
+  const backoff = await deps.backoff.check(input.sink);
+  if (backoff.activeUntil !== null) {
+    deps.metrics.walArchive.inc({ status: 'fail' });
+    throw new TemporaryError(`sink ${input.sink} is backing off after a failure until ${isoTime(backoff.activeUntil)}`, { code: 'SINK_BACKOFF' });
+  }
+  const source = openLogSource(input.log);
+  const sink = openSink(input.sink);
+  const out = { status: 'archived' as ArchiveEntryOutput['status'], bytes: 0, archived: 0, present: 0, lastLsn: input.lsn - 1 };
+  let next: Promise<ReadEntry> | null = readEntry(source, ref, input.lsn, ctx.signal);
+  let cleared = !backoff.recorded;
   try {
-    const backoff = await deps.backoff.check(input.sink);
-    if (backoff.activeUntil !== null) {
-      throw new TemporaryError(`sink ${input.sink} is backing off after a failure until ${isoTime(backoff.activeUntil)}`, { code: 'SINK_BACKOFF' });
-    }
-    const source = openLogSource(input.log);
-    const sink = openSink(input.sink);
-    const key = entryKey(ref, input.lsn);
-    const { stream } = await source.readEntry(ref, input.lsn, ctx.signal);
-    const body = await readAll(stream);
-    const sha256 = createHash('sha256').update(body).digest('hex');
-    ctx.progress({ bytes: body.length, entries: 0 });
-    let status: ArchiveEntryOutput['status'] = 'archived';
-    try {
-      // put() looks for the object itself and hands back one that is there: one head per entry, not two
-      const existing = await sink.put(key, body, { sha256, size: body.length }, ctx.signal);
-      if (existing) {
-        if (existing.sha256 !== sha256) {
-          throw new PermanentError(
-            `entry ${input.lsn} of ${input.storage}/${input.partition} is already in the sink as ${key} with different content (sha256 ${existing.sha256}, local ${sha256}); ferry never overwrites an archived entry: inspect both, remove the wrong one, then run \`ferry archive reset ${input.storage}/${input.partition} --consumer ${input.consumer ?? LEGACY_CONSUMER}\` (ResetPartition)`,
-            { code: 'CHECKSUM_MISMATCH' },
-          );
-        }
-        status = 'present';
-      }
+    while (next) {
+      const started = process.hrtime.bigint();
+      const entry: ReadEntry = await next;
+      // read ahead: the next entry comes off the log source while this one goes to the sink
+      next = entry.lsn < last && !ctx.signal.aborted ? readEntry(source, ref, entry.lsn + 1, ctx.signal) : null;
+      next?.catch(() => undefined); // its failure is seen (and handled) when it is awaited
+      const status = await putEntry(sink, input, ref, entry, ctx.signal, deps.backoff);
       // a success clears a (lapsed) backoff; with none recorded at the check there is nothing to clear: one
-      // Redis round trip less per entry (a failure recorded meanwhile stands, as if it came after this success)
-      if (backoff.recorded) await deps.backoff.succeeded(input.sink);
-    } catch (err) {
-      if (err instanceof FerryError && err.code === 'SINK_UNAVAILABLE') await deps.backoff.failed(input.sink, err);
+      // Redis round trip less (a failure recorded meanwhile stands, as if it came after this success)
+      if (!cleared) {
+        await deps.backoff.succeeded(input.sink);
+        cleared = true;
+      }
+      out.lastLsn = entry.lsn;
+      out.bytes += entry.body.length;
+      out[status] += 1;
+      out.status = status;
+      deps.metrics.walArchive.inc({ status: status === 'present' ? 'skipped' : 'success' });
+      deps.metrics.walArchiveLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      ctx.progress({ bytes: out.bytes, entries: out.archived + out.present });
+    }
+  } catch (err) {
+    if (out.lastLsn < input.lsn) {
+      deps.metrics.walArchive.inc({ status: 'fail' });
       throw err;
     }
-    await source.acknowledgeAndPrune(ref, input.consumer ?? LEGACY_CONSUMER, input.lsn);
-    deps.metrics.walArchive.inc({ status: status === 'present' ? 'skipped' : 'success' });
-    deps.metrics.walArchiveLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    ctx.progress({ bytes: body.length, entries: 1 });
-    return { status, bytes: body.length };
+    // not counted as a failure here: the next effect meets it again and counts it
+    ctx.log.info({ err: err instanceof Error ? err.message : String(err), lsn: out.lastLsn + 1 }, 'archive batch ended early; the next effect retries from the failing entry');
+  }
+  try {
+    await source.acknowledgeAndPrune(ref, consumer, out.lastLsn);
   } catch (err) {
+    // the batch is retried whole: its entries are then found present in the sink
     deps.metrics.walArchive.inc({ status: 'fail' });
+    throw err;
+  }
+  return out;
+}
+
+/** Puts one entry: 'archived', or 'present' when the sink holds the same content already; never overwrites. */
+async function putEntry(sink: Sink, input: ArchiveEntryInput, ref: PartitionRef, entry: ReadEntry, signal: AbortSignal, backoff: SinkBackoff): Promise<'archived' | 'present'> {
+  const key = entryKey(ref, entry.lsn);
+  try {
+    // put() looks for the object itself and hands back one that is there: one head per entry, not two
+    const existing = await sink.put(key, entry.body, { sha256: entry.sha256, size: entry.body.length }, signal);
+    if (!existing) return 'archived';
+    if (existing.sha256 !== entry.sha256) {
+      throw new PermanentError(
+        `entry ${entry.lsn} of ${input.storage}/${input.partition} is already in the sink as ${key} with different content (sha256 ${existing.sha256}, local ${entry.sha256}); ferry never overwrites an archived entry: inspect both, remove the wrong one, then run \`ferry archive reset ${input.storage}/${input.partition} --consumer ${input.consumer ?? LEGACY_CONSUMER}\` (ResetPartition)`,
+        { code: 'CHECKSUM_MISMATCH' },
+      );
+    }
+    return 'present';
+  } catch (err) {
+    if (err instanceof FerryError && err.code === 'SINK_UNAVAILABLE') await backoff.failed(input.sink, err);
     throw err;
   }
 }

@@ -17,7 +17,7 @@ export class ArchiverMetrics {
     });
     this.walArchiveLatency = new Histogram({
       name: 'ferry_wal_archive_latency_seconds',
-      help: 'Seconds to archive one WAL entry (read, checksum, upload, acknowledge)',
+      help: 'Seconds to archive one WAL entry (read, checksum, upload; read ahead during the previous upload, acknowledged per batch)',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     });

@@ -8,6 +8,11 @@ import { TargetHealth, type TargetHealthRecord } from '../health/target-health.j
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../util/logger.js';
 import { openRedis } from '../util/redis.js';
+import type { Redis } from 'ioredis';
+import { redisUnavailable, waitForPrimary } from '../util/redis-connect.js';
+import { RedisStatus } from '../util/redis-status.js';
+import { DEFAULT_REDIS_WAIT_MS, type RedisSettings } from '../util/redis-target.js';
+import type { ReplicaWaitOptions } from '../engine/replica-wait.js';
 import { isoOrNull, isoTime } from '../util/time.js';
 import { replicationRegistry } from '../replication/registry.js';
 import { jobRegistry } from '../jobs/registry.js';
@@ -23,7 +28,16 @@ import { EXIT_FORCED, stoppedByClosedStdout, stopRequested } from './shutdown.js
 export interface GlobalOptions {
   prefix: string;
   logLevel?: string;
+  /** where Redis is (flags over the environment); none: the environment, else an embedded server */
+  redis?: RedisSettings;
+  /** the replicas a commit waits for (docs/ha.md) */
+  replicas?: ReplicaWaitOptions;
+  /** how long a command waits for an unreachable Redis before it fails (exit 3), in milliseconds. @defaultValue 30000 */
+  redisWaitMs?: number;
 }
+
+/** the bound of a one-shot command's wait for Redis, in milliseconds */
+export { DEFAULT_REDIS_WAIT_MS };
 
 export interface App {
   /** aborted on the first SIGINT/SIGTERM or a closed stdout (src/cli/shutdown.ts); commands that stop gracefully watch it */
@@ -39,8 +53,21 @@ export interface App {
   orchestrator: LocalOrchestrator;
   /** health of the agents behind grpc:// endpoints, shared in Redis (see docs/health.md) */
   health: TargetHealth;
+  /** the app's Redis connection (the live view's bull-board reads the engine's queues over it) */
+  redis: Redis;
+  /**
+   * Resolves on the next transition this process commits in the run `rootId` (its machine or a
+   * child), or after `timeoutMs`: a command that follows a run wakes when its own workers move it,
+   * and reads again now and then for workers in other processes.
+   */
+  nextCommit(rootId: string, timeoutMs: number): Promise<void>;
+  /** up or down: this process's view of Redis (gRPC health, ferry_redis_up) */
+  redisStatus: RedisStatus;
   close(): Promise<void>;
 }
+
+/** exit status of a command whose Redis stayed unreachable longer than --redis-wait-ms (the "anything else" status) */
+export const EXIT_REDIS_UNAVAILABLE = 3;
 
 /** Redis (given or embedded), the engine with ferry's machines, and an orderly shutdown. */
 export async function openApp(g: GlobalOptions, opts: {
@@ -53,21 +80,61 @@ export async function openApp(g: GlobalOptions, opts: {
   inspect?: InspectFn;
   /** the health checker's view of the agents, for the orchestrator's ListTargets */
   targets?: () => Promise<TargetView[]>;
+  /** `ferry serve` and `ferry worker`: wait out any Redis outage instead of failing after --redis-wait-ms */
+  outlivesOutages?: boolean;
 }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
-  const redis: RedisHandle = await acquireRedis();
+  const redis: RedisHandle = await acquireRedis(g.redis);
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
   const metrics = opts.metrics ?? new FerryMetrics();
   // one connection for the engine, the stores and the health records; the engine's workers duplicate it
-  const conn = openRedis(redis.url, log);
+  const status = new RedisStatus(log);
+  const conn = openRedis(redis.target, log, status);
+  const waitMs = g.redisWaitMs ?? DEFAULT_REDIS_WAIT_MS;
+  try {
+    await waitForPrimary(conn, redis.target, waitMs);
+  } catch (err) {
+    conn.disconnect();
+    await redis.release();
+    throw err;
+  }
+  status.startProbe(conn);
+  // a one-shot command does not hang on a Redis that went away: it fails after the same bound
+  let outage: NodeJS.Timeout | null = null;
+  const unwatch = opts.outlivesOutages ? () => true : status.onChange((up) => {
+    if (outage) clearTimeout(outage);
+    outage = up ? null : setTimeout(() => {
+      process.stderr.write(`ferry: ${redisUnavailable(redis.target, waitMs, null, status.reason).message}\n`);
+      process.exit(EXIT_REDIS_UNAVAILABLE);
+    }, waitMs);
+    outage?.unref();
+  });
   const health = new TargetHealth({ redis: conn, prefix: g.prefix, log });
   const registry = mergeRegistries(
     replicationRegistry({ metrics, health }),
     jobRegistry({ health }),
     archiverRegistry({ metrics, redis: conn, prefix: g.prefix, clock: systemClock }),
   );
+  const waiting = new Map<string, Set<() => void>>();
+  const inspect: InspectFn = (e) => {
+    opts.inspect?.(e);
+    const wake = e.type === '@xstate.snapshot' ? waiting.get(e.rootId) : undefined;
+    if (wake) for (const fn of [...wake]) fn();
+  };
+  const nextCommit = (rootId: string, timeoutMs: number) => new Promise<void>((resolve) => {
+    const set = waiting.get(rootId) ?? new Set();
+    waiting.set(rootId, set);
+    const done = () => {
+      clearTimeout(timer);
+      set.delete(done);
+      if (set.size === 0) waiting.delete(rootId);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs).unref();
+    set.add(done);
+  });
   const engine = new Engine({
-    redis: conn, prefix: g.prefix, registry, logger: log, metrics, inspect: opts.inspect,
+    redis: conn, prefix: g.prefix, registry, logger: log, metrics, inspect, replicas: g.replicas,
     onEmit: (rec, e) => {
       if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
     },
@@ -78,6 +145,9 @@ export async function openApp(g: GlobalOptions, opts: {
   if (opts.workers) startAppWorkers({ engine, jobs, scheduler }, opts);
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
+    unwatch();
+    if (outage) clearTimeout(outage);
+    status.stopProbe();
     await scheduler.close();
     await engine.close();
     conn.disconnect();
@@ -94,7 +164,7 @@ export async function openApp(g: GlobalOptions, opts: {
     stopRequested.removeEventListener('abort', onStop);
     return close();
   };
-  return { interrupted: stopRequested, engine, log, metrics, health, jobs, scheduler, config: new ConfigStore(conn, g.prefix), orchestrator, close: closeApp };
+  return { interrupted: stopRequested, engine, log, metrics, health, redis: conn, redisStatus: status, jobs, scheduler, config: new ConfigStore(conn, g.prefix), orchestrator, nextCommit, close: closeApp };
 }
 
 /** The health records as the orchestrator shows them. */

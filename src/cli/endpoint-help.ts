@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ENDPOINT_FORMS } from '../storage/endpoint.js';
+import { ENDPOINT_FORMS } from '../storage/endpoint-forms.js';
 
 /** Argument and option names that take an endpoint. */
 const ENDPOINT_ARGUMENTS = new Set(['endpoint', 'sender', 'receiver']);

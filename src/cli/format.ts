@@ -1,4 +1,4 @@
-import type { Report } from '../replication/report.js';
+import type { Report, RunTiming } from '../replication/report.js';
 import type { JobSchedule } from '../jobs/spec.js';
 import type { JobView, RunView, TargetView } from '../service/views.js';
 import { formatDuration, formatDurationExact } from './duration.js';
@@ -31,7 +31,15 @@ export function formatReport(r: Report): string {
     const running = step ? `step ${step.index + 1}: ${humanBytes(step.bytes)}${step.total ? ` of ${humanBytes(step.total)}` : ''}${step.etaSeconds !== null ? `, ETA ${step.etaSeconds}s` : ''}` : '';
     rows.push([f.name, f.state, `${f.stepsDone}/${f.stepsTotal}`, humanBytes(f.bytes), f.problem ?? (f.sleepUntil ? `retry at ${f.sleepUntil}` : running)]);
   }
-  return [...head, table(rows).replace(/^/gm, '  ')].join('\n');
+  const lines = [...head, table(rows).replace(/^/gm, '  ')];
+  if (r.timing) lines.push(`  ${formatTiming(r.timing)}`);
+  return lines.join('\n');
+}
+
+/** "took 1.21 s: planning 12 ms, steps 840 ms, engine 358 ms" */
+export function formatTiming(t: RunTiming): string {
+  const ms = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
+  return `took ${ms(t.wallMs)}: planning ${ms(t.planningMs)}, steps ${ms(t.stepsMs)}, engine ${ms(t.engineMs)}`;
 }
 
 export function formatTable(rows: string[][]): string {
@@ -41,7 +49,7 @@ export function formatTable(rows: string[][]): string {
 /** A run (job invocation or replication) for a person. */
 export function formatRun(r: RunView): string {
   if (r.kind === 'replication') {
-    return formatReport({ id: r.id, state: r.state, problem: r.problem, sleepUntil: null, filesystems: r.filesystems });
+    return formatReport({ id: r.id, state: r.state, problem: r.problem, sleepUntil: null, filesystems: r.filesystems, ...(r.timing ? { timing: r.timing } : {}) });
   }
   const head = [`invocation ${r.id} of job ${r.job}: ${r.state}`];
   if (r.snapshot) head.push(`  snapshot: ${r.snapshot}`);

@@ -1,37 +1,28 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Option } from 'commander';
-import { FerryError, InvalidArgumentError } from '../errors/index.js';
+import { FerryError, InvalidArgumentError, invalidField } from '../errors/index.js';
+import { DEFAULT_REDIS_WAIT_MS, redisSettingsFromEnv, type RedisSettings } from '../util/redis-target.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
-import { openApp, startAppWorkers, type App, type GlobalOptions } from './app.js';
-import { formatReport, formatTable } from './format.js';
+import type { App, GlobalOptions } from './app.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
-import { printReplicationDryRun } from './commands/dry-run.js';
 import { registerPruneCommand } from './commands/prune.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { addSendFlags, sendOptionsOfFlags, type SendFlagValues } from './send-flags.js';
-import { loadConfig, registerConfigCommands, serveConfig } from './commands/config.js';
-import { ARCHIVE_DEFAULTS } from '../config/check.js';
+import { registerConfigCommands } from './commands/config.js';
+import { ARCHIVE_DEFAULTS } from '../config/defaults.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerCompletionCommand } from './commands/completion.js';
+import { registerHealthCommand } from './commands/health.js';
 import { addEndpointHelp } from './endpoint-help.js';
 import { FERRY_VERSION } from './version.js';
 import { MACHINE_KINDS } from '../service/views.js';
-import { demo } from './commands/demo.js';
-import { replicateAndWait } from './commands/replicate.js';
-import { destroySnapshot, list, snapshot } from '../storage/snapshots.js';
-import { archive, formatPartitions } from './commands/archive.js';
-import { openLogSource } from '../archiver/open-log-source.js';
-import { archiveTargetIdentity } from '../archiver/archive-target.js';
-import { restoreCommand, type RestoreFlags } from './commands/restore.js';
-import { archiveReset } from './commands/archive-reset.js';
-import { parseListenAddress } from '../observability/metrics-server.js';
-import { createLogger } from '../util/logger.js';
-import { readTokenFile } from '../grpc/auth.js';
-import { startAgent } from '../api/agent-server.js';
-import { startOrchestratorServer } from '../api/orchestrator-server.js';
-import { serveMetrics, startServe, type ServeHandle } from '../service/serve.js';
-import { addTlsOptions, serverTls, type TlsFlags } from './tls-options.js';
+import type { RestoreFlags } from './commands/restore.js';
+import type { ServeHandle } from '../service/serve.js';
+import { addTlsOptions, serverTls, uiTlsFiles, type TlsFlags } from './tls-options.js';
 import { isoTime } from '../util/time.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, stopRequested } from './shutdown.js';
+
+// Only commander and the definitions of the commands load at start: each action imports what it
+// uses (`ferry --help` loads no driver, no gRPC, no BullMQ; `ferry list dir:…` no Redis).
 
 /**
  * Exit statuses: 0 success (and a long-running command stopped by a signal, or any command whose stdout
@@ -41,9 +32,19 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, st
 const EXIT = { ok: 0, failed: 1, usage: 2, error: 3 } as const;
 
 const program = new Command('ferry')
-  .description('Replicate filesystem snapshots between storage nodes with durable XState machines on Redis/BullMQ.\nRedis: REDIS_URL, or an embedded redis-server started from PATH.')
+  .description('Replicate filesystem snapshots between storage nodes with durable XState machines on Redis/BullMQ.\nRedis: REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_MASTER (docs/ha.md), or an embedded redis-server started from PATH.')
   .option('--key-prefix <prefix>', 'prefix of every Redis key and BullMQ queue', 'ferry')
   .option('--log-level <level>', 'pino log level on stderr (trace, debug, info, warn, error, silent)', process.env.FERRY_LOG_LEVEL ?? 'warn')
+  .option('--redis-url <url>', 'Redis: redis://host:port[/db] or rediss:// (TLS); env REDIS_URL. No password here: REDIS_PASSWORD_FILE')
+  .option('--redis-sentinels <list>', 'Redis through Sentinel: host:port,host:port of the sentinels; env REDIS_SENTINELS (docs/ha.md)')
+  .option('--redis-sentinel-master <name>', 'the master group name the sentinels monitor; env REDIS_SENTINEL_MASTER')
+  .option('--redis-username <user>', 'ACL user of the Redis servers; env REDIS_USERNAME')
+  .option('--redis-password-file <file>', 'file holding the Redis password; env REDIS_PASSWORD_FILE')
+  .option('--redis-sentinel-username <user>', "ACL user of the sentinels; env REDIS_SENTINEL_USERNAME")
+  .option('--redis-sentinel-password-file <file>', "file holding the sentinels' password; env REDIS_SENTINEL_PASSWORD_FILE")
+  .option('--redis-wait-ms <ms>', 'how long a command waits for an unreachable Redis before it fails with status 3 (serve and worker wait as long as it takes)', (v) => positiveInt(v), DEFAULT_REDIS_WAIT_MS)
+  .option('--min-replicas <n|auto>', 'replicas that must hold each commit before its effects start (Redis WAIT; docs/ha.md); auto: 1 when the primary has a replica, else 0', minReplicas, 'auto' as const)
+  .option('--replica-timeout-ms <ms>', 'how long a commit waits for --min-replicas; a commit not confirmed in time is retried', (v) => positiveInt(v), 1000)
   .option('--shutdown-timeout-ms <ms>', 'after SIGINT/SIGTERM, exit anyway (status 130) if stopping takes longer; a second signal exits at once', (v) => positiveInt(v), DEFAULT_SHUTDOWN_TIMEOUT_MS)
   .version(FERRY_VERSION, '-V, --version', "print ferry's version")
   // usage errors (unknown command or option, missing or bad argument) come back here to exit 2, not commander's 1
@@ -51,10 +52,41 @@ const program = new Command('ferry')
   .showHelpAfterError('(add --help for usage)')
   .hook('preAction', () => installShutdown({ timeoutMs: (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs }));
 
+interface GlobalFlags {
+  keyPrefix: string; logLevel?: string; redisWaitMs: number; minReplicas: number | 'auto'; replicaTimeoutMs: number;
+  redisUrl?: string; redisSentinels?: string; redisSentinelMaster?: string; redisUsername?: string; redisPasswordFile?: string;
+  redisSentinelUsername?: string; redisSentinelPasswordFile?: string;
+}
+
 const globals = (): GlobalOptions => {
-  const o = program.opts() as { keyPrefix: string; logLevel?: string };
-  return { prefix: o.keyPrefix, logLevel: o.logLevel };
+  const o = program.opts() as GlobalFlags;
+  return {
+    prefix: o.keyPrefix, logLevel: o.logLevel, redis: redisSettings(o), redisWaitMs: o.redisWaitMs,
+    replicas: { minReplicas: o.minReplicas, timeoutMs: o.replicaTimeoutMs },
+  };
 };
+
+/** The Redis settings: the environment's, each overridden by its flag; a flag naming where Redis is replaces the other way (URL or sentinels) too. */
+function redisSettings(o: GlobalFlags): RedisSettings {
+  const env = redisSettingsFromEnv();
+  if (o.redisUrl && /^[a-z]+:\/\/[^@/]*:[^@/]+@/i.test(o.redisUrl)) throw invalidField('--redis-url', 'carries a password: argv is visible to every user of the host; use --redis-password-file or REDIS_PASSWORD_FILE');
+  if (o.redisUrl) delete env.REDIS_SENTINELS;
+  if (o.redisSentinels) delete env.REDIS_URL;
+  const flags: RedisSettings = {
+    REDIS_URL: o.redisUrl, REDIS_SENTINELS: o.redisSentinels, REDIS_SENTINEL_MASTER: o.redisSentinelMaster, REDIS_USERNAME: o.redisUsername,
+    REDIS_PASSWORD_FILE: o.redisPasswordFile, REDIS_SENTINEL_USERNAME: o.redisSentinelUsername, REDIS_SENTINEL_PASSWORD_FILE: o.redisSentinelPasswordFile,
+  };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) env[k as keyof RedisSettings] = v;
+  return env;
+}
+
+/** --min-replicas: a whole number ≥ 0, or auto */
+function minReplicas(v: string): number | 'auto' {
+  if (v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CommanderArgError(`expected a whole number ≥ 0 or "auto", got ${JSON.stringify(v)}`);
+  return n;
+}
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -108,6 +140,7 @@ function printJson(value: unknown): void {
 
 /** Runs an action with the app open, closing it whatever happens, and sets the exit status. */
 async function withApp(opts: { workers: boolean; effectConcurrency?: number; graceful?: boolean }, fn: (app: App) => Promise<number>): Promise<void> {
+  const { openApp } = await import('./app.js');
   const app = await openApp(globals(), opts);
   let code: number = EXIT.error;
   try {
@@ -132,6 +165,7 @@ program.command('demo')
   .option('--json', 'print one JSON object with both reports as the last line')
   .option('--keep', 'keep the temporary sender and receiver')
   .action(async (o: { json?: boolean; keep?: boolean }) => withApp({ workers: true }, async (app) => {
+    const { demo } = await import('./commands/demo.js');
     const r = await demo(app, { json: !!o.json, keep: !!o.keep });
     if (o.json) printJson(r);
     return r.full.state === 'Completed' && r.incremental.state === 'Completed' ? EXIT.ok : EXIT.failed;
@@ -160,8 +194,9 @@ addSendFlags(program.command('replicate')
       ...(send ? { send } : {}),
       retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
     };
-    if (o.dryRun) return printReplicationDryRun(options, !!o.json, printJson);
+    if (o.dryRun) return (await import('./commands/dry-run.js')).printReplicationDryRun(options, !!o.json, printJson);
     return withApp({ workers: true }, async (app) => {
+      const [{ replicateAndWait }, { formatReport }] = await Promise.all([import('./commands/replicate.js'), import('./format.js')]);
       const report = await replicateAndWait(app, options, { progress: !o.json });
       if (o.json) printJson(report);
       else process.stdout.write(`${formatReport(report)}\n`);
@@ -177,6 +212,7 @@ program.command('snapshot')
   .option('--filesystems <glob>', 'only filesystems matching this glob')
   .option('--json', 'print JSON')
   .action(async (endpoint: string, o: { name?: string; prefix: string; filesystems?: string; json?: boolean }) => {
+    const { snapshot } = await import('../storage/snapshots.js');
     const taken = await snapshot(endpoint, o);
     if (o.json) printJson(taken);
     else for (const t of taken) process.stdout.write(`${t.filesystem}@${t.name} guid ${t.guid} createtxg ${t.createtxg}\n`);
@@ -188,6 +224,7 @@ program.command('destroy')
   .argument('<snapshot>', '<filesystem>@<snapshot>')
   .option('--json', 'print JSON')
   .action(async (endpoint: string, spec: string, o: { json?: boolean }) => {
+    const { destroySnapshot } = await import('../storage/snapshots.js');
     const d = await destroySnapshot(endpoint, spec);
     if (o.json) printJson(d);
     else process.stdout.write(`destroyed ${d.filesystem}@${d.name}${d.guid === undefined ? '' : ` guid ${d.guid} createtxg ${d.createtxg}`} on ${d.endpoint}\n`);
@@ -198,6 +235,7 @@ program.command('list')
   .argument('<endpoint>')
   .option('--json', 'print JSON')
   .action(async (endpoint: string, o: { json?: boolean }) => {
+    const [{ list }, { formatTable }] = await Promise.all([import('../storage/snapshots.js'), import('./format.js')]);
     const fss = await list(endpoint);
     if (o.json) return printJson(fss);
     const rows = [['FILESYSTEM', 'VERSION', 'GUID', 'CREATETXG']];
@@ -242,19 +280,22 @@ addServerOptions(program.command('archive')
   .option('--retry-max-ms <ms>', 'longest backoff', positiveInt, ARCHIVE_DEFAULTS.retry.maxMs)
   .option('--json', 'print JSON')
   .action(async (what: string | undefined, partition: string | undefined, o: ServerOptions & { log?: string; sink?: string; consumer?: string; workers: number; once?: boolean; interval: number; retryInitialMs: number; retryMaxMs: number; json?: boolean }) => {
-    if (what === 'reset') return void (process.exitCode = await archiveReset(globals(), partition, o, (line) => process.stdout.write(`${line}\n`)));
+    if (what === 'reset') return void (process.exitCode = await (await import('./commands/archive-reset.js')).archiveReset(globals(), partition, o, (line) => process.stdout.write(`${line}\n`)));
     if (what !== undefined && what !== 'status') throw new InvalidArgumentError(`unknown archive subcommand ${JSON.stringify(what)}: use \`ferry archive status\`, \`ferry archive reset STORAGE/PARTITION\` or \`ferry archive --log DIR --sink URL\``, { code: 'INVALID_ARGUMENT' });
     if (what === 'status') {
       return void (process.exitCode = await withOrchestrator(globals(), o, async (api) => {
         const all = await api.listPartitions();
         if (o.json) printJson({ partitions: all });
-        else process.stdout.write(`${formatPartitions(all)}\n`);
+        else process.stdout.write(`${(await import('./commands/archive.js')).formatPartitions(all)}\n`);
         return EXIT.ok;
       }));
     }
     if (!o.log) throw new InvalidArgumentError('--log <source> is required: the log source to archive (a directory or grpc://HOST:PORT)', { code: 'INVALID_ARGUMENT' });
     if (!o.sink) throw new InvalidArgumentError('--sink <url> is required: file:///abs/path or s3://bucket/prefix?endpoint=URL', { code: 'INVALID_ARGUMENT' });
     const { log, sink, consumer } = o;
+    const [{ archive }, { openLogSource }, { archiveTargetIdentity }] = await Promise.all([
+      import('./commands/archive.js'), import('../archiver/open-log-source.js'), import('../archiver/archive-target.js'),
+    ]);
     // all three are checked before Redis is started or reached
     archiveTargetIdentity(openLogSource(log).root, sink, consumer);
     return withApp({ workers: true, effectConcurrency: o.workers, graceful: true }, async (app) => {
@@ -278,13 +319,15 @@ program.command('restore')
   .requiredOption('--into <dir>', 'directory to write the entries into')
   .option('--json', 'print JSON')
   .action(async (o: RestoreFlags) => {
+    const { restoreCommand } = await import('./commands/restore.js');
     process.exitCode = await restoreCommand(o, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
   });
 
 addWorkerOptions(program.command('worker')
   .description('work on the queues (drain, effects, timers) until stopped; run several for more throughput'))
   .action(async (o: WorkerFlags) => {
-    const app = await openApp(globals(), { workers: true, graceful: true, ...workerOptions(o) });
+    const { openApp } = await import('./app.js');
+    const app = await openApp(globals(), { workers: true, graceful: true, outlivesOutages: true, ...workerOptions(o) });
     process.stderr.write(`ferry: worker running (pid ${process.pid}); Ctrl-C to stop\n`);
     await untilStopRequested();
     process.stderr.write('ferry: worker stopping: waiting for running jobs to finish\n');
@@ -298,49 +341,68 @@ addTlsOptions(program.command('agent')
   .option('--allow <endpoint>', 'a local endpoint to serve, e.g. dir:/srv/a (repeat for more); nothing else is reachable', collect, [] as string[])
   .option('--endpoint <endpoint>', 'the same as --allow (its older name)', collect, [] as string[])
   .option('--log-root <path>', 'a log source root to serve to `ferry archive --log grpc://HOST:PORT` (docs/wal-log-source.md)')
-  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"'))
-  .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string } & TlsFlags) => {
+  .requiredOption('--token-file <file>', 'file holding the shared token every call must carry as "authorization: Bearer <token>"')
+  .option('--metrics <addr>', "[host:]port of /metrics (the process's Node.js metrics, for Prometheus's `up`) and /healthz (host 127.0.0.1 unless given); none unless given"))
+  .action(async (o: { listen: string; allow: string[]; endpoint: string[]; logRoot?: string; tokenFile: string; metrics?: string } & TlsFlags) => {
+    const [{ parseListenAddress, startMetricsServer }, { processMetricsRegistry }, { readTokenFile }, { createLogger }, { startAgent }] = await Promise.all([
+      import('../observability/metrics-server.js'), import('../observability/process-metrics.js'), import('../grpc/auth.js'), import('../util/logger.js'), import('../api/agent-server.js'),
+    ]);
     const at = parseListenAddress(o.listen, '--listen', { allowPortZero: true });
+    const metricsAt = o.metrics === undefined ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const token = readTokenFile(o.tokenFile, '--token-file');
-    const { credentials, scheme } = serverTls(o);
+    const { credentials, scheme } = await serverTls(o);
     const log = createLogger({ level: globals().logLevel, name: 'ferry-agent' });
     const agent = await startAgent({ endpoints: [...o.allow, ...o.endpoint], logRoot: o.logRoot, token, host: at.host, port: at.port, log, credentials });
     const serving = [...agent.endpoints, ...(agent.logRoot ? [`log root ${agent.logRoot}`] : [])];
     process.stdout.write(`agent on ${scheme}://${agent.address} serving ${serving.join(', ')}\n`);
+    const metricsServer = metricsAt ? await startMetricsServer({ address: metricsAt, registry: processMetricsRegistry(), log }).catch(async (err) => { await agent.close(0); throw err; }) : null;
+    if (metricsServer) process.stdout.write(`metrics on ${metricsServer.url}/metrics\n`);
     process.stderr.write(`ferry: agent running (pid ${process.pid}); Ctrl-C to stop\n`);
     await untilStopRequested();
     const graceMs = (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs;
     process.stderr.write(`ferry: agent stopping: letting running calls finish (${graceMs / 1000} s at most)\n`);
     // a second short of the bound, so the bound is left for what follows
     await agent.close(Math.max(0, graceMs - 1000));
+    await metricsServer?.close();
     process.exitCode = EXIT.ok;
   });
 
 addTlsOptions(addWorkerOptions(program.command('serve')
   .description('the orchestrator: the gRPC API (with --grpc), workers like `ferry worker`, Prometheus metrics and (with --inspect) the Stately inspector')
   .option('--grpc <addr>', 'serve the Orchestrator gRPC API on [host:]port (host 127.0.0.1 unless given); needs --token-file')
-  .option('--token-file <file>', 'file holding the shared token every gRPC call must carry as "authorization: Bearer <token>"')
+  .option('--token-file <file>', 'file holding the shared token every gRPC call (and the live view) must carry as "authorization: Bearer <token>"')
+  .option('--ui <addr>', 'serve the live view (a web app: jobs, runs, machines as live statecharts, queues; docs/ui.md) on [host:]port (host 127.0.0.1 unless given); needs --token-file')
   .option('--metrics <addr>', '[host:]port of /metrics and /healthz (host 127.0.0.1 unless given)', '127.0.0.1:9464')
   .option('--no-metrics', 'serve no metrics endpoint')
   .option('--inspect <port>', 'serve the Stately inspector on [host:]port (host 127.0.0.1 unless given) and feed it every process\'s transitions (from the transition log)'))
   .option('--health-interval-ms <ms>', 'how often each healthy agent (grpc:// target) is health-checked; unhealthy ones follow their backoff', positiveInt, 10000)
   .option('--config <file>', 'apply this config file (docs/config.md) on start and on every SIGHUP, and run its archives'))
-  .action(async (o: { grpc?: string; tokenFile?: string; metrics: string | false; inspect?: string; healthIntervalMs: number; config?: string } & WorkerFlags & TlsFlags) => {
+  .action(async (o: { grpc?: string; ui?: string; tokenFile?: string; metrics: string | false; inspect?: string; healthIntervalMs: number; config?: string } & WorkerFlags & TlsFlags) => {
+    const [{ loadConfig, serveConfig }, { parseListenAddress }, { readTokenFile }, { openApp, startAppWorkers }, { serveMetrics, startServe }, { startOrchestratorServer }] = await Promise.all([
+      import('./commands/config.js'), import('../observability/metrics-server.js'), import('../grpc/auth.js'), import('./app.js'),
+      import('../service/serve.js'), import('../api/orchestrator-server.js'),
+    ]);
     // checked before Redis is reached: a bad file starts nothing
     const desired = o.config === undefined ? null : await loadConfig(o.config);
     const grpcAt = o.grpc === undefined ? null : parseListenAddress(o.grpc, '--grpc', { allowPortZero: true });
     if (grpcAt && !o.tokenFile) throw new InvalidArgumentError('--grpc needs --token-file: every call must carry the shared token', { code: 'INVALID_ARGUMENT' });
-    const token = grpcAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
-    const { credentials, scheme } = serverTls(o);
+    const uiAt = o.ui === undefined ? null : parseListenAddress(o.ui, '--ui', { allowPortZero: true });
+    if (uiAt && !o.tokenFile) throw new InvalidArgumentError('--ui needs --token-file: the live view asks for the same token as the gRPC API', { code: 'INVALID_ARGUMENT' });
+    const token = grpcAt || uiAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
+    const { credentials, scheme } = await serverTls(o);
+    const uiTls = uiTlsFiles(o);
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
-    const app = await openApp(globals(), { workers: false, graceful: true, metrics: serveMetrics() });
+    const app = await openApp(globals(), { workers: false, graceful: true, outlivesOutages: true, metrics: serveMetrics() });
     let served: ServeHandle | null = null;
     let configured: { stop(): Promise<void> } | null = null;
     try {
       served = await startServe(app, {
         // the API is started here, not in src/service: src/api sits above it
-        api: grpcAt ? { scheme, start: () => startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log }) } : undefined,
+        api: grpcAt ? { scheme, start: () => startOrchestratorServer({ orchestrator: app.orchestrator, token, host: grpcAt.host, port: grpcAt.port, credentials, log: app.log, serving: () => app.redisStatus.up }) } : undefined,
+        // the live view, like the API, lives above src/service
+        // loaded only with --ui: express, bull-board and elkjs would slow every command's start
+        ui: uiAt ? { start: async () => (await import('../ui/server.js')).startUiServer({ address: uiAt, token, tls: uiTls, orchestrator: app.orchestrator, engine: app.engine, redis: app.redis, log: app.log }) } : undefined,
         metricsAt, inspectAt, healthIntervalMs: o.healthIntervalMs,
         startWorkers: () => startAppWorkers(app, workerOptions(o)),
       });
@@ -359,6 +421,7 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     process.exitCode = EXIT.ok;
   });
 
+registerHealthCommand(program, { positiveInt });
 registerCompletionCommand(program);
 addEndpointHelp(program);
 

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { readTokenFile } from '../grpc/auth.js';
-import { RemoteOrchestrator } from '../api/orchestrator-client.js';
-import { channelCredentials, clientTlsFromEnv } from '../grpc/tls.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Orchestrator } from '../service/views.js';
-import { openApp, type GlobalOptions } from './app.js';
+import type { GlobalOptions } from './app.js';
 
 export interface ServerOptions {
   server?: string;
@@ -38,6 +35,10 @@ export async function withOrchestrator(g: GlobalOptions, o: ServerOptions, fn: (
     const file = o.tokenFile ?? process.env.FERRY_TOKEN_FILE;
     if (!file) throw new InvalidArgumentError('--server needs the server\'s token: --token-file FILE or FERRY_TOKEN_FILE', { code: 'TOKEN_MISSING' });
     const { address, tls } = serverAddress(o.server);
+    // loaded only here: a command over Redis needs no gRPC, one over gRPC no Redis or BullMQ
+    const [{ readTokenFile }, { RemoteOrchestrator }, { channelCredentials, clientTlsFromEnv }] = await Promise.all([
+      import('../grpc/auth.js'), import('../api/orchestrator-client.js'), import('../grpc/tls.js'),
+    ]);
     // TLS files as for grpcs:// endpoints: FERRY_TLS_CA_FILE, and FERRY_TLS_CERT_FILE/FERRY_TLS_KEY_FILE for mutual TLS
     const credentials = channelCredentials({ tls, ...(tls ? clientTlsFromEnv() : {}) });
     const api = new RemoteOrchestrator({ address, tls, credentials, token: readTokenFile(file, o.tokenFile ? '--token-file' : 'FERRY_TOKEN_FILE') });
@@ -47,6 +48,7 @@ export async function withOrchestrator(g: GlobalOptions, o: ServerOptions, fn: (
       await api.close();
     }
   }
+  const { openApp } = await import('./app.js');
   const app = await openApp(g, { workers: !!local.workers, graceful: true });
   try {
     return await fn(app.orchestrator);

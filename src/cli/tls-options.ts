@@ -1,6 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { serverCredentials, serverTlsEnabled } from '../grpc/tls.js';
 
 /** The TLS flags as commander parses them (camelCase of --tls-cert, --tls-key, --tls-client-ca). */
 export interface TlsFlags {
@@ -21,7 +21,17 @@ export function addTlsOptions(cmd: Command): Command {
 }
 
 /** The parsed flags as the server's credentials (files read and checked now) and the scheme of its URLs. */
-export function serverTls(o: TlsFlags): { credentials: grpc.ServerCredentials; scheme: 'grpc' | 'grpcs' } {
+export async function serverTls(o: TlsFlags): Promise<{ credentials: grpc.ServerCredentials; scheme: 'grpc' | 'grpcs' }> {
+  const { serverCredentials, serverTlsEnabled } = await import('../grpc/tls.js');
   const tls = { certFile: o.tlsCert, keyFile: o.tlsKey, clientCaFile: o.tlsClientCa };
   return { credentials: serverCredentials(tls), scheme: serverTlsEnabled(tls) ? 'grpcs' : 'grpc' };
+}
+
+/**
+ * The PEM files of --tls-cert/--tls-key (and --tls-client-ca, which makes clients show a
+ * certificate it signed) for the live view's https server; null without TLS. Read after serverTls checked them.
+ */
+export function uiTlsFiles(o: TlsFlags): { cert: Buffer; key: Buffer; ca?: Buffer } | null {
+  if (!o.tlsCert || !o.tlsKey) return null;
+  return { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey), ...(o.tlsClientCa ? { ca: readFileSync(o.tlsClientCa) } : {}) };
 }

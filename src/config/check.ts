@@ -1,4 +1,4 @@
-import { DEFAULT_BACKOFF } from '../../machines/retry.js';
+import { ARCHIVE_DEFAULTS } from './defaults.js';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { logNameProblem } from '../archiver/log-source/names.js';
@@ -40,8 +40,7 @@ export interface CheckResult {
   desired: DesiredState | null;
 }
 
-/** An archive's rescan interval and backoff when the file leaves them out (as `ferry archive`). */
-export const ARCHIVE_DEFAULTS = { intervalMs: 5_000, retry: DEFAULT_BACKOFF } as const;
+export { ARCHIVE_DEFAULTS } from './defaults.js';
 
 const errorText = (err: unknown): string => (err as Error).message;
 

@@ -1,7 +1,8 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { reportCommit, type CommitListeners } from './commit-report.js';
+import type { CommitListeners } from './commit-report.js';
 import type { Dispatcher } from './dispatch.js';
 import type { EngineQueues } from './queues.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { applyEvents, restoreSnapshot } from './step.js';
 import type { SnapshotStore } from './store.js';
 import type { Clock, Registry } from './types.js';
@@ -16,6 +17,8 @@ export interface DrainerDeps {
   listeners: CommitListeners;
   /** inbox events applied per commit */
   batchSize: number;
+  /** the commit is confirmed on replicas before anything else sees it (docs/ha.md) */
+  replicas: ReplicaWait;
 }
 
 /** drain rounds per job before it yields to other machines (a new job continues) */
@@ -26,7 +29,8 @@ const CACHE_SIZE = 20_000;
 /**
  * The drain loop of one machine: read the record with its inbox head, restore its snapshot (or take
  * the one this process committed last), apply the events with pure transitions (step.ts), commit with
- * compare-and-set on the version, dispatch the outbox; a lost compare-and-set is re-read and re-applied.
+ * compare-and-set on the version and dispatch the outbox (`Dispatcher.commitStep`); a lost
+ * compare-and-set is re-read and re-applied.
  */
 export class Drainer {
   /** restored snapshots by machine id, valid only for the version this process committed last */
@@ -34,13 +38,18 @@ export class Drainer {
 
   constructor(private readonly d: DrainerDeps) {}
 
-  /** One drain job: apply the machine's inbox in batches until it is empty (bounded, for fairness). */
+  /**
+   * One drain job: apply the machine's inbox in batches until it is empty (bounded, for fairness).
+   * Each batch is one read, one commit and one dispatch, however many events it holds; the commit
+   * tells how many events are left, and the job goes on while there are (sends that found the inbox
+   * non-empty scheduled no drain of their own).
+   */
   async drain(id: string): Promise<void> {
     const { store, registry, batchSize } = this.d;
     this.d.listeners.trace?.drainJob?.(id);
     for (let round = 0; round < ROUNDS_PER_JOB; round++) {
       const cached = this.cache.get(id);
-      let { record, envelopes } = await store.read(id, batchSize, !!cached);
+      let { record, envelopes, outbox: leftover } = await store.read(id, batchSize, !!cached);
       if (!record) {
         if (envelopes.length) this.d.listeners.log.warn({ machineId: id, events: envelopes.length }, 'events for a machine that does not exist are kept in its inbox');
         return;
@@ -49,10 +58,13 @@ export class Drainer {
       if (cached && cached.version === record.version) {
         snapshot = cached.snapshot;
       } else {
-        if (cached) ({ record, envelopes } = await store.read(id, batchSize, false));
+        if (cached) ({ record, envelopes, outbox: leftover } = await store.read(id, batchSize, false));
         if (!record) return;
         // the last commit was not this process's: its dispatch may have been cut short
-        await this.d.dispatcher.flushOutbox(id);
+        if (leftover.length) {
+          await this.d.replicas.confirm({ fence: true }); // replica-wait: another process's (or an unconfirmed) commit
+          await this.d.dispatcher.dispatch(id, leftover);
+        }
         const def = registry.machines[record.kind];
         if (!def) throw new Error(`machine ${id} is of kind "${record.kind}", which this worker does not know`);
         snapshot = restoreSnapshot(def.machine, record.snapshot);
@@ -61,19 +73,16 @@ export class Drainer {
       const result = applyEvents(registry, this.d.clock, record, snapshot, envelopes);
       const outbox = result.outbox.map((o) => JSON.stringify(o));
       const ended = Object.keys(record.children).filter((c) => !result.record.children[c]).map((c) => `progress:${c}`);
-      const commit = { expectedVersion: record.version, consumed: envelopes.length };
-      const ok = await store.commit({
-        ...commit, record: result.record, outbox, log: result.log, writeSnapshot: result.applied.length > 0, deleteFields: ended, stats: result.stats,
+      const { committed, inboxLeft } = await this.d.dispatcher.commitStep(result, {
+        expectedVersion: record.version, consumed: envelopes.length, outbox, writeSnapshot: result.applied.length > 0, deleteFields: ended,
       });
-      if (!ok) {
+      if (!committed) {
         this.cache.delete(id);
         this.d.listeners.metrics.commitConflicts.inc();
         continue;
       }
       this.remember(id, result.record.version, result.snapshot);
-      reportCommit(this.d.listeners, result, commit);
-      await this.d.dispatcher.dispatch(id, outbox);
-      if (envelopes.length < batchSize) return;
+      if (inboxLeft === 0) return;
     }
     await this.d.queues.scheduleDrain(id);
   }

@@ -12,7 +12,9 @@ import { assertMachineId, makeKeys } from './keys.js';
 import { EngineMetrics } from './metrics.js';
 import { EngineQueues, type EffectJobData, type TimerJobData } from './queues.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
+import { ReplicaWait, type ReplicaWaitOptions } from './replica-wait.js';
 import { SnapshotStore } from './store.js';
+import { redisStatusOf } from '../util/redis.js';
 import { TransitionLog } from './transition-log.js';
 import { systemClock, type Clock, type EngineTrace, type InboxEnvelope, type MachineRecord, type Registry, type Stat } from './types.js';
 import { Watchdog } from './watchdog.js';
@@ -48,6 +50,8 @@ export interface EngineOptions {
   transitionLogMaxLen?: number;
   /** inbox events applied per commit. @defaultValue 64 */
   batchSize?: number;
+  /** how many replicas must hold a commit before its effects start (docs/ha.md). @defaultValue { minReplicas: 'auto', timeoutMs: 1000 } */
+  replicas?: ReplicaWaitOptions;
 }
 
 /**
@@ -71,6 +75,8 @@ export class Engine {
   private readonly workers: EngineWorkers;
   private readonly reconciler: Reconciler;
   private closed = false;
+  private readonly unwatchStatus: () => void;
+  private readonly replicas: ReplicaWait;
 
   constructor(opts: EngineOptions) {
     if (opts.redis.options.maxRetriesPerRequest !== null) {
@@ -83,13 +89,22 @@ export class Engine {
     this.metrics = opts.metrics ?? new EngineMetrics();
     const keys = makeKeys(this.prefix);
     this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? 100_000);
-    this.transitions = new TransitionLog(opts.redis, keys.transitions);
-    this.queues = new EngineQueues(opts.redis, this.prefix, this.log);
+    this.transitions = new TransitionLog(opts.redis, keys.transitions, (conn) => new ReplicaWait(conn, keys.fence, null, this.log, opts.replicas));
+    this.queues = new EngineQueues(opts.redis, this.prefix);
     const listeners: CommitListeners = { registry: this.registry, log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
-    const common = { store: this.store, queues: this.queues, registry: this.registry, clock: this.clock, listeners };
+    const replicas = (this.replicas = new ReplicaWait(opts.redis, keys.fence, this.metrics, this.log, opts.replicas));
+    const common = { store: this.store, queues: this.queues, registry: this.registry, clock: this.clock, listeners, replicas };
+
     this.dispatcher = new Dispatcher(common);
     const drainer = new Drainer({ ...common, dispatcher: this.dispatcher, batchSize: opts.batchSize ?? 64 });
-    const watchdog = new Watchdog(this.clock);
+    const status = redisStatusOf(opts.redis);
+    // an outage is no effect's fault: the watchdog waits it out, then counts silence from its end
+    const watchdog = new Watchdog(this.clock, () => !status.up);
+    this.metrics.redisUp.set(status.up ? 1 : 0);
+    this.unwatchStatus = status.onChange((up) => {
+      this.metrics.redisUp.set(up ? 1 : 0);
+      if (up) watchdog.restartClocks();
+    });
     const effects = new EffectRunner({
       store: this.store, registry: this.registry, clock: this.clock, log: this.log, metrics: this.metrics, watchdog,
       enqueue: (id, env) => this.enqueue(id, env),
@@ -115,16 +130,31 @@ export class Engine {
   /** Starts a top-level machine. Idempotent: starting an existing id does nothing and returns false. */
   async start(kind: string, id: string, input: unknown): Promise<boolean> {
     assertMachineId(id);
-    const created = await this.dispatcher.create({ kind, id, input });
-    if (created) await this.store.index(kind, id, this.clock.now());
+    const now = this.clock.now();
+    let created: boolean;
+    try {
+      created = await this.dispatcher.create({ kind, id, input });
+    } catch (err) {
+      // committed but not confirmed on replicas: indexed anyway, so a repeated start (not created again) leaves it listed
+      if ((err as { code?: string }).code === 'REPLICA_WAIT_TIMEOUT') await this.store.index(kind, id, now);
+      throw err;
+    }
+    // a repeated start indexes too (NX keeps the first time): the first one's index write may be what a failover lost
+    await this.store.index(kind, id, now);
     return created;
   }
 
-  /** Appends an event to a machine's inbox; it is applied once, in order, by some worker. */
+  /**
+   * Appends an event to a machine's inbox; it is applied once, in order, by some worker. Resolves once
+   * the event is on the replicas commits wait for (docs/ha.md); a TemporaryError
+   * `REPLICA_WAIT_TIMEOUT` says it may be lost in a failover: send it again (a machine ignores what
+   * it does not expect).
+   */
   async send(id: string, event: EventObject): Promise<void> {
     assertMachineId(id);
     if (!event || typeof event.type !== 'string') throw new Error(`event for ${id} has no type`);
     await this.enqueue(id, { event, from: 'ext', at: this.clock.now() });
+    await this.replicas.confirm();
   }
 
   /** Appends an envelope as it would arrive from a child, timer or effect (tests and recovery tools). */
@@ -201,6 +231,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.unwatchStatus();
     await this.reconciler.stop();
     await this.workers.close();
     await this.queues.close();

@@ -18,6 +18,8 @@ export interface Keys {
   idOfRecord(key: string): string;
   /** held by the worker whose reconciler pass runs (src/engine/reconciler.ts) */
   reconcilerLock: string;
+  /** a counter written before a WAIT that must cover another connection's writes (src/engine/replica-wait.ts) */
+  fence: string;
 }
 
 const MACHINE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -46,5 +48,6 @@ export function makeKeys(prefix: string): Keys {
     recordPattern: `${globLiteral(recordStart)}*}`,
     idOfRecord: (key) => key.slice(recordStart.length, -1),
     reconcilerLock: `${prefix}:reconciler`,
+    fence: `${prefix}:fence`,
   };
 }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** buckets of ferry_state_seconds; the cluster-wide twin in src/observability uses the same */
 export const STATE_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600];
@@ -14,6 +14,8 @@ export class EngineMetrics {
   readonly staleEvents: Counter<'machine' | 'from'>;
   readonly commitConflicts: Counter;
   readonly reconciled: Counter<'reason'>;
+  readonly commitReplicaTimeouts: Counter;
+  readonly redisUp: Gauge;
 
   constructor(readonly registry: Registry = new Registry()) {
     const registers = [registry];
@@ -53,5 +55,16 @@ export class EngineMetrics {
       labelNames: ['reason'] as const,
       registers,
     });
+    this.commitReplicaTimeouts = new Counter({
+      name: 'ferry_engine_commit_replica_timeouts_total',
+      help: 'Commits whose WAIT for replicas (--min-replicas) timed out: their effects wait and the drain is retried (docs/ha.md)',
+      registers,
+    });
+    this.redisUp = new Gauge({
+      name: 'ferry_redis_up',
+      help: '1 while this process reaches a Redis primary, 0 during an outage or a failover',
+      registers,
+    });
+    this.redisUp.set(1);
   }
 }

@@ -1,7 +1,7 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
+import { redisStatusOf } from '../util/redis.js';
 
 /** An effect job: run `src` for the machine's child `childId`, registered under `key`. */
 export interface EffectJobData { machineId: string; childId: string; key: string; src: string; input: unknown }
@@ -31,13 +31,14 @@ export class EngineQueues {
   readonly effects: Queue;
   readonly timers: Queue;
 
-  constructor(redis: Redis, prefix: string, log: Logger) {
+  constructor(redis: Redis, prefix: string) {
     const connection = redis as unknown as ConnectionOptions;
     this.drain = new Queue('drain', { connection, prefix });
     this.effects = new Queue('effects', { connection, prefix });
     this.timers = new Queue('timers', { connection, prefix });
-    // without a listener BullMQ prints every connection error as a multi-line dump on stderr
-    for (const name of QUEUE_NAMES) this[name].on('error', (err) => log.warn({ err: err.message, queue: name }, 'queue error'));
+    // without a listener BullMQ prints every connection error as a multi-line dump on stderr; an outage is logged once
+    const status = redisStatusOf(redis);
+    for (const name of QUEUE_NAMES) this[name].on('error', (err) => status.error(err, { queue: name }));
   }
 
   /**

@@ -5,15 +5,15 @@ import type { Keys } from './keys.js';
 import type { ChildEntry, InboxEnvelope, MachineRecord, Stat, StatChange, TransitionEvent } from './types.js';
 
 interface StoreCommands {
-  ferryCommit(...args: (string | number)[]): Promise<number>;
-  ferryRead(...args: (string | number)[]): Promise<[string[], string[]]>;
+  ferryCommit(...args: (string | number)[]): Promise<[committed: number, inboxLeft: number]>;
+  ferryRead(...args: (string | number)[]): Promise<[string[], string[], string[]]>;
   ferryRemoveOutbox(...args: string[]): Promise<number>;
   ferryUnlock(...args: string[]): Promise<number>;
 }
 
 /** The scripts live beside this file as `commands/<name>-<numKeys>.lua`. */
 const SCRIPTS_FOLDER = new URL('./commands/', import.meta.url);
-const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-5', ferryRead: 'read-2', ferryRemoveOutbox: 'remove-outbox-1', ferryUnlock: 'unlock-1' };
+const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-5', ferryRead: 'read-3', ferryRemoveOutbox: 'remove-outbox-1', ferryUnlock: 'unlock-1' };
 
 const JSON_FIELDS = new Set(['value', 'snapshot', 'children', 'timers', 'spawned']);
 
@@ -82,6 +82,13 @@ export interface CommitArgs {
   stats?: StatChange[];
 }
 
+export interface CommitOutcome {
+  /** false: another commit won the compare-and-set (re-read and apply again) */
+  committed: boolean;
+  /** events in the inbox after the commit (0 when not committed) */
+  inboxLeft: number;
+}
+
 /** the stats hash field of a number: its name and labels (sorted, so one number has one field) */
 function statField(name: string, labels: Record<string, string>): string {
   return JSON.stringify([name, Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))]);
@@ -98,9 +105,13 @@ export class SnapshotStore {
     this.redis = defineScripts<StoreCommands>(redis, SCRIPTS_FOLDER, SCRIPTS);
   }
 
-  async read(id: string, maxEvents: number, skipSnapshot: boolean): Promise<{ record: MachineRecord | null; envelopes: InboxEnvelope[]; raw: string[] }> {
-    const [flat, raw] = await this.redis.ferryRead(this.keys.record(id), this.keys.inbox(id), maxEvents, skipSnapshot ? '1' : '0');
-    return { record: decodeRecord(flat), envelopes: raw.map((r) => JSON.parse(r) as InboxEnvelope), raw };
+  /**
+   * The record with the head of its inbox, in one atomic step. Without `skipSnapshot` (no cached
+   * snapshot) also the outbox as committed (JSON), whose leftovers the caller dispatches first.
+   */
+  async read(id: string, maxEvents: number, skipSnapshot: boolean): Promise<{ record: MachineRecord | null; envelopes: InboxEnvelope[]; outbox: string[] }> {
+    const [flat, raw, outbox] = await this.redis.ferryRead(this.keys.record(id), this.keys.inbox(id), this.keys.outbox(id), maxEvents, skipSnapshot ? '1' : '0');
+    return { record: decodeRecord(flat), envelopes: raw.map((r) => JSON.parse(r) as InboxEnvelope), outbox };
   }
 
   async get(id: string): Promise<MachineRecord | null> {
@@ -125,14 +136,18 @@ export class SnapshotStore {
     });
   }
 
-  /** Appends an envelope to the machine's inbox (the caller schedules its drain). */
-  async append(id: string, env: InboxEnvelope): Promise<void> {
-    await this.redis.rpush(this.keys.inbox(id), JSON.stringify(env));
+  /**
+   * Appends an envelope to the machine's inbox; returns the inbox's length after it. The caller
+   * schedules a drain only when it is 1: a longer inbox has a drain coming, which goes on while
+   * its commits leave events in the inbox (see `commit`).
+   */
+  async append(id: string, env: InboxEnvelope): Promise<number> {
+    return this.redis.rpush(this.keys.inbox(id), JSON.stringify(env));
   }
 
   /** Lists a top-level machine under its kind, scored by its creation time (ms since epoch). */
   async index(kind: string, id: string, createdAt: number): Promise<void> {
-    await this.redis.zadd(this.keys.index(kind), createdAt, id);
+    await this.redis.zadd(this.keys.index(kind), 'NX', createdAt, id);
   }
 
   /** top-level machines of a kind, newest first, with their creation times */
@@ -140,8 +155,11 @@ export class SnapshotStore {
     return topScored(this.redis, this.keys.index(kind), limit);
   }
 
-  /** @returns false when another commit won the compare-and-set */
-  async commit(a: CommitArgs): Promise<boolean> {
+  /**
+   * Commits one step atomically (commands/commit-5.lua). `committed` is false when another commit
+   * won the compare-and-set; `inboxLeft` is how many events the inbox holds after the commit.
+   */
+  async commit(a: CommitArgs): Promise<CommitOutcome> {
     const fields = encodeRecord(a.record, a.writeSnapshot);
     const id = a.record.id;
     const args: (string | number)[] = [
@@ -152,7 +170,8 @@ export class SnapshotStore {
       a.log.length, ...a.log.map((l) => JSON.stringify(l)),
       (a.stats ?? []).length, ...(a.stats ?? []).flatMap((c) => [c.op, statField(c.name, c.labels), String(c.value)]),
     ];
-    return (await this.redis.ferryCommit(...args)) === 1;
+    const [committed, inboxLeft] = await this.redis.ferryCommit(...args);
+    return { committed: committed === 1, inboxLeft };
   }
 
   /** every durable number the commits changed (fields that do not parse are skipped) */

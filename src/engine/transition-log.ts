@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { duplicateRedis } from '../util/redis.js';
 import type { TransitionEvent } from './types.js';
 
 function parseEntries(entries: Array<[string, string[]]>): TransitionEvent[] {
@@ -10,7 +11,16 @@ function parseEntries(entries: Array<[string, string[]]>): TransitionEvent[] {
  * last id they saw and resume after it, so a reconnecting reader misses nothing still retained.
  */
 export class TransitionLog {
-  constructor(private readonly redis: Redis, private readonly key: string) {}
+  /**
+   * `confirmer`: makes, for a follower's own connection, the check that what it read is on enough
+   * replicas (src/engine/replica-wait.ts), so a follower never delivers a transition a failover
+   * takes back; none: entries are delivered as read.
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly confirmer?: (conn: Redis) => { confirm(opts: { fence: boolean }): Promise<void> | null },
+  ) {}
 
   /** entries strictly after `afterId` ("0" = from the start), oldest first */
   async read(afterId = '0', count = 1000): Promise<TransitionEvent[]> {
@@ -25,13 +35,14 @@ export class TransitionLog {
   }
 
   /**
-   * Calls `onEvent` for every entry after `afterId`, as they are committed, until the signal aborts.
-   * Uses its own connection: XREAD BLOCK holds it.
+   * Calls `onEvent` for every entry after `afterId`, as they are committed and confirmed on the
+   * replicas the engine waits for (a batch whose confirmation fails is read again, from the server
+   * that then is primary), until the signal aborts. Uses its own connection: XREAD BLOCK holds it.
    */
   async follow(afterId: string, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void> {
-    const conn = this.redis.duplicate();
-    // its owner's connection already logs connection errors; unheard, ioredis prints each as a stack trace
-    conn.on('error', () => undefined);
+    // reports to the owner's status: an outage is logged once for the process
+    const conn = duplicateRedis(this.redis, {}, 'transition-log');
+    const replicas = this.confirmer?.(conn);
     const onAbort = () => conn.disconnect();
     signal.addEventListener('abort', onAbort, { once: true });
     let last = afterId === '0' ? '0-0' : afterId;
@@ -43,6 +54,17 @@ export class TransitionLog {
         } catch (err) {
           if (signal.aborted) break;
           throw err;
+        }
+        if (res?.length && replicas) {
+          try {
+            // the fence write replicates after what XREAD returned: its WAIT covers those entries
+            await replicas.confirm({ fence: true });
+          } catch (err) {
+            if (signal.aborted) break;
+            if ((err as { code?: string }).code !== 'REPLICA_WAIT_TIMEOUT') throw err;
+            await new Promise((r) => setTimeout(r, 200));
+            continue;
+          }
         }
         for (const [, entries] of res ?? []) {
           for (const e of parseEntries(entries)) {

@@ -16,7 +16,14 @@ export class Watchdog {
   private readonly watched = new Map<string, Watched>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly clock: Clock) {}
+  /** `paused`: true while Redis is unreachable: an effect waiting on Redis then is not stuck, and is not aborted */
+  constructor(private readonly clock: Clock, private readonly paused: () => boolean = () => false) {}
+
+  /** Counts every watched effect's silence from now (Redis is back: the outage was not theirs). */
+  restartClocks(): void {
+    const now = this.clock.now();
+    for (const w of this.watched.values()) w.lastProgress = now;
+  }
 
   /** Checks every `checkEveryMs` milliseconds until stopped; a second start changes nothing. */
   start(checkEveryMs: number): void {
@@ -47,6 +54,7 @@ export class Watchdog {
   check(): string[] {
     const now = this.clock.now();
     const expired: string[] = [];
+    if (this.paused()) return expired;
     for (const [jobId, w] of this.watched) {
       if (now - w.lastProgress > w.timeoutMs) {
         expired.push(jobId);

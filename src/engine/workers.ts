@@ -1,6 +1,7 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { duplicateRedis, processIdentity, redisStatusOf } from '../util/redis.js';
 import { QUEUE_NAMES, type QueueName } from './queues.js';
 import type { Watchdog } from './watchdog.js';
 
@@ -67,8 +68,13 @@ export class EngineWorkers {
     };
     for (const name of QUEUE_NAMES) {
       if (!roles.has(name)) continue;
-      const w = new Worker(name, this.d.processors[name], { ...common, connection: this.connection() as unknown as ConnectionOptions, concurrency: concurrency[name] });
-      w.on('error', (err) => this.d.log.warn({ err: err.message, queue: name }, 'worker error'));
+      const w = new Worker(name, this.d.processors[name], {
+        ...common, connection: this.connection(name) as unknown as ConnectionOptions, concurrency: concurrency[name],
+        // CLIENT LIST and BullMQ's getWorkers show which host and process each worker is
+        name: processIdentity(),
+      });
+      // an outage (every worker's every poll fails) is logged once by the status, not per error
+      w.on('error', (err) => redisStatusOf(this.d.redis).error(err, { queue: name }));
       w.on('failed', (job, err) => this.failed(name, job, err));
       this.workers.push(w);
     }
@@ -92,9 +98,8 @@ export class EngineWorkers {
     handler(job, err).catch((e: Error) => this.d.log.warn({ err: e.message, queue, jobId: job.id }, 'a failed job could not be reported to its machine'));
   }
 
-  private connection(): Redis {
-    const c = this.d.redis.duplicate({ maxRetriesPerRequest: null });
-    c.on('error', (err) => this.d.log.debug({ err: err.message }, 'redis connection error'));
+  private connection(queue: QueueName): Redis {
+    const c = duplicateRedis(this.d.redis, { maxRetriesPerRequest: null }, `worker:${queue}`);
     this.connections.push(c);
     return c;
   }

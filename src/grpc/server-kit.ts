@@ -69,12 +69,15 @@ export function newServer(): grpc.Server {
   return new grpc.Server({ ...KEEPALIVE_OPTIONS });
 }
 
-/** grpc.health.v1.Health/Check answering SERVING for `service` and for the server as a whole (""). */
-export function healthHandlers(service: string): HealthHandlers {
+/**
+ * grpc.health.v1.Health/Check answering SERVING for `service` and for the server as a whole (""),
+ * NOT_SERVING while `serving()` says no (the orchestrator while its Redis is unreachable).
+ */
+export function healthHandlers(service: string, serving: () => boolean = () => true): HealthHandlers {
   return {
     Check: (call, cb) => {
       const asked = call.request.service ?? '';
-      if (asked === '' || asked === service) cb(null, { status: 'SERVING' });
+      if (asked === '' || asked === service) cb(null, { status: serving() ? 'SERVING' : 'NOT_SERVING' });
       else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(asked)}` });
     },
   };
@@ -84,9 +87,9 @@ export function healthHandlers(service: string): HealthHandlers {
  * What both servers answer without a token, besides `service` itself: grpc.health.v1.Health/Check
  * (SERVING for `service` and ""), and server reflection of `service` and Health.
  */
-export function addStandardServices(server: grpc.Server, kind: 'endpoint' | 'orchestrator'): void {
+export function addStandardServices(server: grpc.Server, kind: 'endpoint' | 'orchestrator', serving?: () => boolean): void {
   const service = serviceName(kind);
-  server.addService(serviceDefinition('health'), healthHandlers(service));
+  server.addService(serviceDefinition('health'), healthHandlers(service, serving));
   addReflection(server, kind, [service, serviceName('health')]);
 }
 

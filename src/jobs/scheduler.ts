@@ -1,6 +1,7 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { duplicateRedis, processIdentity, redisStatusOf } from '../util/redis.js';
 import type { JobSpec } from './spec.js';
 
 /** The data of one scheduled firing: which job to invoke. */
@@ -25,8 +26,8 @@ export class JobScheduler {
 
   constructor(private readonly redis: Redis, private readonly prefix: string, private readonly log: Logger) {
     this.queue = new Queue<InvokeJobData>('jobs', { connection: redis as unknown as ConnectionOptions, prefix });
-    // without listeners a lost Redis prints multi-line dumps on stderr (BullMQ, ioredis)
-    this.queue.on('error', (err) => this.log.warn({ err: err.message, queue: 'jobs' }, 'queue error'));
+    // without listeners a lost Redis prints multi-line dumps on stderr (BullMQ, ioredis); an outage is logged once
+    this.queue.on('error', (err) => redisStatusOf(redis).error(err, { queue: 'jobs' }));
   }
 
   /** Creates or replaces the job's schedule; a job without one has its scheduler removed. */
@@ -56,12 +57,11 @@ export class JobScheduler {
 
   /** Takes firings in this process; `invoke` gets the job name and the firing's scheduled time. */
   startWorker(invoke: (name: string, at: number, job: Job<InvokeJobData>) => Promise<unknown>): void {
-    const connection = this.redis.duplicate({ maxRetriesPerRequest: null });
-    connection.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
+    const connection = duplicateRedis(this.redis, { maxRetriesPerRequest: null }, 'worker:jobs');
     this.worker = new Worker<InvokeJobData>('jobs', (job) => invoke(job.data.job, firingTime(job), job), {
-      connection: connection as unknown as ConnectionOptions, prefix: this.prefix, concurrency: 4,
+      connection: connection as unknown as ConnectionOptions, prefix: this.prefix, concurrency: 4, name: processIdentity(),
     });
-    this.worker.on('error', (err) => this.log.warn({ err: err.message, queue: 'jobs' }, 'worker error'));
+    this.worker.on('error', (err) => redisStatusOf(this.redis).error(err, { queue: 'jobs' }));
     this.worker.on('failed', (job, err) => this.log.warn({ err: err.message, queue: 'jobs', job: job?.data.job }, 'job invocation failed'));
     this.worker.on('closed', () => connection.disconnect());
   }

@@ -5,7 +5,7 @@ import type { EventObject } from 'xstate';
 import type { StatelyInspectionEvent } from '@statelyai/inspect';
 import type { InspectFn, InspectionEvent } from '../engine/inspection.js';
 import type { MachineRecord, Registry } from '../engine/types.js';
-import { listenOn, trackSockets, urlHost, type ListenAddress } from './metrics-server.js';
+import { closeServer, listenOn, trackSockets, urlHost, type ListenAddress } from './metrics-server.js';
 
 /**
  * The `_version` field of the messages @statelyai/inspect 0.7.2 sends (its package version;
@@ -195,7 +195,7 @@ export class InspectorBridge {
 }
 
 export interface InspectorServer {
-  /** the page to open in a browser (it frames https://stately.ai/inspect) */
+  /** the page to open in a browser (it frames STATELY_INSPECTOR_URL) */
   pageUrl: string;
   /** where inspector clients connect */
   wsUrl: string;
@@ -203,46 +203,73 @@ export interface InspectorServer {
   close(): Promise<void>;
 }
 
+/** the hosted inspector the page frames (what @statelyai/inspect/server's page frames) */
+export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
+/** messages replayed to a page that connects late, as @statelyai/inspect/server keeps */
+const REPLAY = 200;
+
 /**
- * `createInspectorServer` from @statelyai/inspect/server (0.7.2) listens on every interface,
- * has no error handler (a busy port would crash the process) and opens a browser by default.
- * Its HTTP server is captured while it is created, to listen on `address.host` instead, report
- * a busy port as an error, and drop open WebSocket connections on close.
+ * The page @statelyai/inspect/server serves: the hosted inspector in an iframe, fed by postMessage
+ * with what arrives over the WebSocket (buffered until the inspector says it is connected). It
+ * connects back to the host it was loaded from, not to `localhost`.
+ */
+function bridgePage(): string {
+  return `<!DOCTYPE html>
+<html>
+<head>
+  <title>Stately Inspector</title>
+  <style>* { margin: 0; padding: 0; } html, body { height: 100%; } iframe { width: 100%; height: 100%; border: none; }</style>
+</head>
+<body>
+  <iframe id="inspector" src="${STATELY_INSPECTOR_URL}"></iframe>
+  <script>
+    const iframe = document.getElementById('inspector');
+    const buffer = [];
+    let connected = false;
+    window.addEventListener('message', (e) => {
+      if (e.data && e.data.type === '@statelyai.connected') {
+        connected = true;
+        buffer.forEach((event) => iframe.contentWindow.postMessage(event, '*'));
+        buffer.length = 0;
+      }
+    });
+    const ws = new WebSocket('ws://' + location.host);
+    ws.onmessage = (event) => {
+      const data = JSON.parse(event.data);
+      if (connected) iframe.contentWindow.postMessage(data, '*');
+      else buffer.push(data);
+    };
+  </script>
+</body>
+</html>`;
+}
+
+/**
+ * The inspector server, on its WebSocket protocol as @statelyai/inspect/server (0.7.2) speaks it:
+ * every message a client sends goes to every other client, and the last 200 are replayed to a
+ * client that connects; GET serves the bridge page. Ours listens on `address` only and reports a
+ * busy port as an error (the library's listens on every interface and has no error handler).
  */
 export async function startInspectorServer(address: ListenAddress, flag = '--inspect'): Promise<InspectorServer> {
-  // imported here, not at the top: only `--inspect` needs the library, and loading it slows every
-  // command's start; before createServer is swapped below, so nothing else runs while it is
-  const { createInspectorServer } = await import('@statelyai/inspect/server');
-  const original = http.createServer;
-  let server: Server | undefined;
-  let listenCalled = false;
-  const capture = ((...args: unknown[]) => {
-    const s = (original as (...a: unknown[]) => Server)(...args);
-    if (!server) {
-      server = s;
-      // the library calls listen(port, callback) at once (the callback only opens a browser): hold it
-      s.listen = (() => {
-        listenCalled = true;
-        return s;
-      }) as Server['listen'];
-    }
-    return s;
-  }) as typeof http.createServer;
-  let handle: { stop(): void };
-  (http as { createServer: typeof http.createServer }).createServer = capture;
-  try {
-    handle = createInspectorServer({ port: address.port, autoOpen: false });
-  } finally {
-    (http as { createServer: typeof http.createServer }).createServer = original;
-  }
-  if (!server || !listenCalled) {
-    handle.stop();
-    throw new Error('@statelyai/inspect/server did not create its server through node:http createServer(): cannot bind the inspector to a chosen address');
-  }
-  const httpServer: Server = server;
-  delete (httpServer as { listen?: unknown }).listen;
-  // ws forwards the server's errors to its WebSocketServer, which has no listener and would throw
-  httpServer.removeAllListeners('error');
+  // imported here: only `--inspect` needs it
+  const { WebSocketServer, WebSocket } = await import('ws');
+  const httpServer: Server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(bridgePage());
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  httpServer.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
+  const replay: string[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('error', () => undefined);
+    for (const msg of replay) ws.send(msg);
+    ws.on('message', (data) => {
+      const msg = data.toString();
+      replay.push(msg);
+      if (replay.length > REPLAY) replay.shift();
+      for (const client of wss.clients) if (client !== ws && client.readyState === WebSocket.OPEN) client.send(msg);
+    });
+  });
   const sockets = trackSockets(httpServer);
   const bound = await listenOn(httpServer, address, flag);
   httpServer.on('error', () => undefined);
@@ -252,12 +279,9 @@ export async function startInspectorServer(address: ListenAddress, flag = '--ins
     wsUrl: `ws://${host}:${bound.port}`,
     address: bound,
     async close() {
-      if (!httpServer.listening) return;
-      const closed = new Promise<void>((resolve) => httpServer.once('close', () => resolve()));
-      handle.stop();
-      // the library's stop() leaves WebSocket connections open, and the HTTP server waits for them
-      sockets.destroyAll();
-      await closed;
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      await closeServer(httpServer, sockets);
     },
   };
 }

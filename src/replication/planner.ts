@@ -110,9 +110,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
 
   const filesystems: FilesystemPlan[] = [];
   for (const name of names) {
-    const snapshots = await sender.listVersions(name);
-    // listVersions is [] for a filesystem (or a receiver root) that does not exist yet
-    const receiverVersions = await receiver.listVersions(name);
+    // both sides at once; listVersions is [] for a filesystem (or a receiver root) that does not exist yet
+    const [snapshots, receiverVersions] = await Promise.all([sender.listVersions(name), receiver.listVersions(name)]);
     const allSender = await withBookmarkBases(sender, name, snapshots, receiverVersions);
     // filtered-out snapshots the receiver already has stay, so the common version is still found
     const onReceiver = new Set(receiverVersions.map((v) => v.guid));

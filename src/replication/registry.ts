@@ -11,6 +11,7 @@ import { openEndpoint } from '../storage/endpoint.js';
 import { planReplication } from './planner.js';
 import { replicateStep } from './step-runner.js';
 import { destroyPlanned, planPrune } from './pruning-effects.js';
+import type { EffectTiming } from '../../machines/timing.js';
 
 export interface ReplicationRegistryOptions {
   metrics: ReplicationMetrics;
@@ -21,6 +22,13 @@ export interface ReplicationRegistryOptions {
    * instead of calling it (see docs/health.md). Without it, agents are called unchecked.
    */
   health?: TargetHealth;
+}
+
+/** The effect's result with the times of its work (machines/timing.ts: the run's breakdown). */
+async function timed<T extends object>(work: () => Promise<T>): Promise<T & EffectTiming> {
+  const startedAt = Date.now();
+  const out = await work();
+  return { ...out, startedAt, finishedAt: Date.now() };
 }
 
 /** The machines and effects of replication, as the engine runs them. */
@@ -52,15 +60,15 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
         timeoutMs: 120_000,
         run: (input: PlanInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, input.receiver], ctx.log, () => {
           ctx.progress({});
-          return planReplication({
+          return timed(() => planReplication({
             sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
             filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch, send: input.send,
-          });
+          }));
         }),
       },
       replicateStep: {
         timeoutMs: opts.stepTimeoutMs ?? 120_000,
-        run: (input: ReplicateStepInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, input.receiver], ctx.log, () => replicateStep(input, ctx, opts.metrics)),
+        run: (input: ReplicateStepInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, input.receiver], ctx.log, () => timed(() => replicateStep(input, ctx, opts.metrics))),
       },
       planPrune: {
         timeoutMs: 120_000,

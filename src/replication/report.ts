@@ -1,4 +1,5 @@
 import type { FilesystemEntryState, ReplicationContext } from '../../machines/replication.js';
+import { coveredMs } from '../../machines/timing.js';
 import { stateName } from '../util/state-name.js';
 import { isoOrNull } from '../util/time.js';
 
@@ -18,6 +19,32 @@ export interface FilesystemReport {
   currentStep?: { index: number; bytes: number; total: number | null; etaSeconds: number | null };
 }
 
+/**
+ * Where a run's time went (docs/replication.md, "Latency per run"): the run's wall time from its
+ * creation to its end (or now), the successful planning, the steps (summed over filesystems), and
+ * the rest, the engine's overhead: the wall time when neither planning nor any step ran.
+ */
+export interface RunTiming {
+  wallMs: number;
+  planningMs: number;
+  stepsMs: number;
+  engineMs: number;
+}
+
+/** Pure: the run's timing from its context and its record's times (epoch ms); null when its creation time is unknown. */
+export function runTiming(context: ReplicationContext, createdAt: number, endedAt: number): RunTiming | null {
+  if (!(createdAt > 0) || !(endedAt >= createdAt)) return null;
+  const wallMs = endedAt - createdAt;
+  const planningMs = context.planningMs ?? 0;
+  const spans: Array<[number, number]> = [];
+  let stepsMs = 0;
+  for (const e of context.filesystems ?? []) {
+    stepsMs += e.timing?.stepsMs ?? 0;
+    if (e.timing?.stepsFrom != null && e.timing.stepsUntil != null) spans.push([e.timing.stepsFrom, e.timing.stepsUntil]);
+  }
+  return { wallMs, planningMs, stepsMs, engineMs: Math.max(0, wallMs - planningMs - coveredMs(spans)) };
+}
+
 /** A replication run as a person (or `ferry status --json`) sees it. */
 export interface Report {
   id: string;
@@ -27,6 +54,8 @@ export interface Report {
   /** ISO time the run resumes while every filesystem waits (WorkingWait), else null */
   sleepUntil: string | null;
   filesystems: FilesystemReport[];
+  /** where the time went; absent when the run's creation time is unknown (records of older versions) */
+  timing?: RunTiming;
 }
 
 /** What the report needs of a replication machine snapshot (live or persisted). */

@@ -5,7 +5,7 @@ import type { Engine } from '../engine/engine.js';
 import type { EffectProgress, MachineRecord } from '../engine/types.js';
 import { InvalidArgumentError, withField } from '../errors/index.js';
 import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
-import { replicationReport, type Report } from './report.js';
+import { replicationReport, runTiming, type Report } from './report.js';
 import { snapshotRegExp } from './planner.js';
 import { checkSendOptions, type SendOptionsInput } from './send-options.js';
 import { stateName } from '../util/state-name.js';
@@ -87,6 +87,8 @@ export async function runReport(engine: Engine, runId: string, read?: Awaited<Re
   if (!s) return null;
   const ctx = s.context as ReplicationContext;
   const report = replicationReport(runId, { value: s.value, context: ctx, status: s.status });
+  const timing = runTiming(ctx, s.record.createdAt, s.status === 'active' ? Date.now() : s.record.stateSince);
+  if (timing) report.timing = timing;
   if (s.status !== 'active') return report;
   // the parent hears of its children on state changes only: take steps and bytes from running children
   await Promise.all(ctx.filesystems.map(async (entry, i) => {

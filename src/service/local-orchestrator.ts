@@ -135,6 +135,7 @@ export class LocalOrchestrator implements Orchestrator {
       id, kind: 'replication', state: report.state, problem: report.problem, job: job ?? null,
       sender: c.sender, receiver: c.receiver, bytes: report.filesystems.reduce((n, f) => n + f.bytes, 0),
       createdAt: isoOrNull(createdAt), snapshot: null, replications: [], filesystems: report.filesystems,
+      ...(report.timing ? { timing: report.timing } : {}),
     };
   }
 

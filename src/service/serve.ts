@@ -34,6 +34,8 @@ export interface ServeOptions {
     scheme: string;
     start(): Promise<ApiServer>;
   };
+  /** the live view (src/ui, above this folder); none without --ui */
+  ui?: { start(): Promise<{ url: string; close(): Promise<void> }> };
   /** /metrics and /healthz; null with --no-metrics */
   metricsAt: ListenAddress | null;
   /** the Stately inspector server; null without --inspect */
@@ -66,12 +68,14 @@ export async function startServe(app: ServeApp, o: ServeOptions): Promise<ServeH
   let metricsServer: MetricsServer | null = null;
   let inspector: Inspector | null = null;
   let apiServer: ApiServer | null = null;
+  let uiServer: { close(): Promise<void> } | null = null;
   let clusterMetrics: { stop(): Promise<void> } | null = null;
   let inspectorFeed: { stop(): Promise<void> } | null = null;
   let checker: HealthChecker | null = null;
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
     await apiServer?.close(5000);
+    await uiServer?.close();
     await clusterMetrics?.stop();
     await inspectorFeed?.stop();
     // metrics first (no scrape of a closing engine), workers next (their last transitions still reach the inspector), the inspector last
@@ -90,6 +94,11 @@ export async function startServe(app: ServeApp, o: ServeOptions): Promise<ServeH
     if (o.api) {
       apiServer = await o.api.start();
       lines.push(`orchestrator on ${o.api.scheme}://${apiServer.address}`);
+    }
+    if (o.ui) {
+      const ui = await o.ui.start();
+      uiServer = ui;
+      lines.push(`live view on ${ui.url}/`);
     }
     if (o.metricsAt) {
       metricsServer = await startMetricsServer({ address: o.metricsAt, registry: metrics.registry, log: app.log });

@@ -3,7 +3,7 @@ import type { PartitionReset, PartitionSelector } from '../archiver/partition-se
 import type { TransitionEvent } from '../engine/types.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { PruneReport } from '../jobs/prune.js';
-import type { FilesystemReport } from '../replication/report.js';
+import type { FilesystemReport, RunTiming } from '../replication/report.js';
 
 /**
  * What the orchestrator answers, as plain objects: the CLI prints them whether it talks to Redis
@@ -38,6 +38,8 @@ export interface RunView {
   replications: RunView[];
   /** a replication's filesystems */
   filesystems: FilesystemReport[];
+  /** a replication's timing (planning, steps, engine overhead), as `ferry replicate --json` reports it; absent over --server */
+  timing?: RunTiming;
   /** an invocation's pruning machines, one per side with keep rules (absent from older servers: none) */
   prunings?: PruningView[];
 }

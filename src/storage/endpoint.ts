@@ -17,14 +17,7 @@ export interface ParsedEndpoint {
   remote?: { address: string; endpoint: string; tls: boolean };
 }
 
-/** Every form of endpoint, for help texts: the form and what it names. */
-export const ENDPOINT_FORMS: ReadonlyArray<{ form: string; names: string }> = [
-  { form: 'dir:/abs/path', names: 'plain directories: each child directory is a filesystem' },
-  { form: 'zfs:pool/dataset', names: 'a ZFS dataset: its descendants are the filesystems' },
-  { form: 'btrfs:/abs/path', names: 'btrfs: each subvolume directly under the path is a filesystem' },
-  { form: 'grpc://HOST:PORT/<endpoint>', names: 'one of those, served by `ferry agent` on another host' },
-  { form: 'grpcs://HOST:PORT/<endpoint>', names: 'the same over TLS' },
-];
+export { ENDPOINT_FORMS } from './endpoint-forms.js';
 
 const USAGE = 'expected dir:/abs/path, zfs:pool/dataset, btrfs:/abs/path, or grpc://host:port/<one of those> (grpcs:// for TLS)';
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -9,7 +10,8 @@ export type { Logger };
 export function createLogger(opts: { level?: string; pretty?: boolean; name?: string } = {}): Logger {
   const level = opts.level ?? process.env.FERRY_LOG_LEVEL ?? 'info';
   const pretty = opts.pretty ?? (process.stderr.isTTY && process.env.FERRY_LOG_FORMAT !== 'json');
-  const base = { name: opts.name ?? 'ferry' };
+  // host and pid on every line: workers of many hosts log to one place (docs/ha.md)
+  const base = { name: opts.name ?? 'ferry', hostname: hostname(), pid: process.pid };
   if (pretty) {
     return pino({ level, base }, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }));
   }

@@ -1,17 +1,85 @@
-import { Redis } from 'ioredis';
+import { hostname } from 'node:os';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { RedisStatus } from './redis-status.js';
+import type { RedisTarget } from './redis-target.js';
+
+/** the status every connection opened or duplicated here reports to */
+const statuses = new WeakMap<Redis, RedisStatus>();
+
+/** This process as Redis (CLIENT LIST) and BullMQ (worker names) show it: `ferry@host:pid`. */
+export function processIdentity(): string {
+  return `ferry@${hostname()}:${process.pid}`;
+}
+
+/** Pure: whether a failed command should make the connection reconnect (and resend it): the server it is on is no primary. */
+export function reconnectsOn(err: Error): 2 | false {
+  // a primary turned replica (READONLY), or one that lost its replicas' link (MASTERDOWN): the sentinels know the new one
+  return /READONLY|MASTERDOWN/.test(err.message) ? 2 : false;
+}
+
+/** Pure: the ioredis options ferry connects with (see openRedis). */
+export function redisOptions(target: RedisTarget): RedisOptions {
+  const common: RedisOptions = {
+    maxRetriesPerRequest: null,
+    connectionName: processIdentity().replace(/[^A-Za-z0-9_.@:-]/g, '_'),
+    // a reconnection every 0.2 s, backing off to 2 s: a failover takes seconds
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    reconnectOnError: reconnectsOn,
+    ...(target.username ? { username: target.username } : {}),
+    ...(target.password ? { password: target.password } : {}),
+  };
+  if (!target.sentinels) return common;
+  return {
+    ...common,
+    sentinels: target.sentinels,
+    name: target.master,
+    role: 'master',
+    // all sentinels unreachable: ask them again after 0.5 s, backing off to 5 s (ioredis' default: every 10 ms to 1 s)
+    sentinelRetryStrategy: (times) => Math.min(times * 500, 5000),
+    // off: in ioredis 5.9.2 its subscription leaves an unhandled "Connection is closed." rejection when a
+    // connection closes while it subscribes (seen in test/redis-ha.test.ts). Failovers are followed
+    // without it: a dead primary drops the connection, a demoted one answers READONLY (reconnectOnError)
+    failoverDetector: false,
+    ...(target.sentinelUsername ? { sentinelUsername: target.sentinelUsername } : {}),
+    ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
+    ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+  };
+}
 
 /**
- * Opens the one connection a process shares between the engine, its queues and the stores (the
- * engine duplicates it for its workers). `maxRetriesPerRequest: null`, as the engine requires: a
- * command waits for the reconnection instead of failing after 20 tries, and BullMQ blocks on
- * duplicates of it. Connection errors are logged (at warn; dropped without a logger): ioredis
- * reconnects by itself. The caller closes it (`disconnect()`) after everything using it.
+ * Opens a connection of the process's kind: a URL (`redis://`, `rediss://`) or a Sentinel master
+ * group, with `maxRetriesPerRequest: null` as the engine requires (a command waits for the
+ * reconnection instead of failing after 20 tries; BullMQ blocks on duplicates of it), reconnection
+ * with backoff, and a reconnect on READONLY (a demoted primary). Its life is reported to `status`
+ * (one is made with `log` if not given): one log line when Redis becomes unavailable, one when it is
+ * back. The process opens one and shares it (engine, queues, stores); duplicate it with
+ * `duplicateRedis`, so the duplicate reports to the same status. The caller closes it (`disconnect()`).
  */
-export function openRedis(url: string, log?: Logger): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
-  redis.on('error', (err: Error) => log?.warn({ err: err.message }, 'redis connection error'));
-  return redis;
+export function openRedis(target: string | RedisTarget, log?: Logger, status: RedisStatus = new RedisStatus(log)): Redis {
+  const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
+  const options = redisOptions(t);
+  const redis = t.sentinels ? new Redis(options) : new Redis(t.url!, options);
+  statuses.set(redis, status);
+  return status.watch(redis);
+}
+
+/** The status a connection from openRedis or duplicateRedis reports to; for any other, a silent one that starts watching it. */
+export function redisStatusOf(conn: Redis): RedisStatus {
+  let s = statuses.get(conn);
+  if (s) return s;
+  statuses.set(conn, (s = new RedisStatus()));
+  s.watch(conn);
+  if (conn.status === 'ready') s.ready();
+  return s;
+}
+
+/** A new connection to the same Redis (same target and options), reporting to the same status. */
+export function duplicateRedis(conn: Redis, overrides: Partial<RedisOptions> = {}, what = 'duplicate'): Redis {
+  const status = redisStatusOf(conn);
+  const dup = conn.duplicate(overrides);
+  statuses.set(dup, status);
+  return status.watch(dup, what);
 }
 
 /** The `limit` members of a sorted set with the highest scores, highest first, each with its score. */

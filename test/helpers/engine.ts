@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Engine, openRedis, type EngineOptions } from '../../src/engine/index.js';
+import type { RedisTarget } from '../../src/util/redis-target.js';
 
 /**
  * An Engine whose close() also closes its connection: tests and benches start and stop engines as
@@ -16,7 +17,7 @@ export class TestEngine extends Engine {
   }
 }
 
-/** A TestEngine on a new connection to `url`. */
-export function openTestEngine(url: string, opts: Omit<EngineOptions, 'redis'>): TestEngine {
-  return new TestEngine(openRedis(url), opts);
+/** A TestEngine on a new connection to `url` (or a Sentinel target), logging its outages to the engine's logger. */
+export function openTestEngine(url: string | RedisTarget, opts: Omit<EngineOptions, 'redis'>): TestEngine {
+  return new TestEngine(openRedis(url, opts.logger), opts);
 }

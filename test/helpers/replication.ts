@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../../src/engine/index.js';
 import { openTestEngine, type TestEngine } from './engine.js';
+import type { EngineOptions } from '../../src/engine/index.js';
+import type { RedisTarget } from '../../src/util/redis-target.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
 import { createLogger } from '../../src/util/logger.js';
 import { replicationRegistry } from '../../src/replication/registry.js';
@@ -12,11 +14,11 @@ import type { Report } from '../../src/replication/report.js';
 let n = 0;
 
 /** An engine with ferry's replication machines and in-process workers, on its own key prefix and connection. */
-export function replicationEngine(redisUrl: string): TestEngine {
+export function replicationEngine(redisUrl: string | RedisTarget, opts: Partial<Omit<EngineOptions, 'redis'>> = {}): TestEngine {
   const metrics = new FerryMetrics();
   const engine = openTestEngine(redisUrl, {
     prefix: `rep${process.pid}x${++n}`, registry: replicationRegistry({ metrics }), metrics,
-    logger: createLogger({ level: 'warn', pretty: false }),
+    logger: createLogger({ level: 'warn', pretty: false }), ...opts,
   });
   engine.startWorkers({ watchdogIntervalMs: 200 });
   return engine;

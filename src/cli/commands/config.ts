@@ -1,12 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { startArchiveLoops, type ArchiveLoops } from '../../config/archive-loops.js';
-import { executePlan, formatPlan, planApply, type ApplyPlan } from '../../config/apply.js';
-import { checkConfigFile, type DesiredState } from '../../config/check.js';
-import { exportConfig } from '../../config/export.js';
-import { ConfigInvalidError, formatProblem } from '../../config/problems.js';
+import type { ArchiveLoops } from '../../config/archive-loops.js';
+import type { ApplyPlan } from '../../config/apply.js';
+import type { DesiredState } from '../../config/check.js';
 import { isoTime } from '../../util/time.js';
-import { openApp, type App, type GlobalOptions } from '../app.js';
+import type { App, GlobalOptions } from '../app.js';
+
+// the config modules load when a command runs, not with `ferry --help` (src/cli/main.ts)
+const checks = () => import('../../config/check.js');
+const applying = () => import('../../config/apply.js');
+const problems = () => import('../../config/problems.js');
+const appModule = () => import('../app.js');
 
 interface CliContext {
   globals: () => GlobalOptions;
@@ -17,14 +21,15 @@ interface CliContext {
 
 /** The file's desired state; ConfigInvalidError (exit 2) listing every problem. Touches neither data nor Redis. */
 export async function loadConfig(file: string): Promise<DesiredState> {
-  const r = await checkConfigFile(file);
-  if (!r.desired) throw new ConfigInvalidError(file, r.problems);
+  const r = await (await checks()).checkConfigFile(file);
+  if (!r.desired) throw new (await problems()).ConfigInvalidError(file, r.problems);
   return r.desired;
 }
 
 /** Plans, and unless `dryRun` carries out, what makes Redis match the file. */
 export async function applyConfig(app: Pick<App, 'jobs' | 'scheduler' | 'config'>, desired: DesiredState, opts: { dryRun?: boolean; prune?: boolean } = {}): Promise<ApplyPlan> {
   const deps = { jobs: app.jobs, scheduler: app.scheduler, store: app.config };
+  const { executePlan, planApply } = await applying();
   const plan = await planApply(desired, deps, { prune: opts.prune });
   if (!opts.dryRun) await executePlan(plan, deps);
   return plan;
@@ -36,6 +41,7 @@ export async function applyConfig(app: Pick<App, 'jobs' | 'scheduler' | 'config'
  * and the last good state stays.
  */
 export async function serveConfig(app: App, file: string, desired: DesiredState, print: (line: string) => void): Promise<{ stop(): Promise<void> }> {
+  const [{ startArchiveLoops }, { formatPlan }, { ConfigInvalidError, formatProblem }] = await Promise.all([import('../../config/archive-loops.js'), applying(), problems()]);
   const loops: ArchiveLoops = startArchiveLoops({ engine: app.engine, metrics: app.metrics, log: app.log });
   const apply = async (d: DesiredState) => {
     const plan = await applyConfig(app, d);
@@ -74,6 +80,7 @@ export function registerConfigCommands(program: Command, c: CliContext): void {
     .argument('<file>', 'the YAML config file')
     .option('--json', 'print JSON: { ok, problems: [{ line, col, path, message }] }')
     .action((file: string, o: { json?: boolean }) => c.exit((async () => {
+      const [{ checkConfigFile }, { formatProblem }] = await Promise.all([checks(), problems()]);
       const r = await checkConfigFile(file);
       if (o.json) c.printJson({ ok: !!r.desired, problems: r.problems });
       else if (r.desired) {
@@ -90,15 +97,16 @@ export function registerConfigCommands(program: Command, c: CliContext): void {
     .description('write what Redis holds (every job, the agents and archives of the last apply) as a config file')
     .option('--output <file>', 'write to this file instead of stdout')
     .action((o: { output?: string }) => c.exit((async () => {
-      const app = await openApp(c.globals(), { workers: false });
+      const [{ openApp }, { exportConfig }] = await Promise.all([appModule(), import('../../config/export.js')]);
+      const opened = await openApp(c.globals(), { workers: false });
       try {
-        const [jobs, applied] = await Promise.all([app.jobs.list(), app.config.read()]);
+        const [jobs, applied] = await Promise.all([opened.jobs.list(), opened.config.read()]);
         const text = exportConfig(jobs, applied, [`exported by \`ferry config export\` at ${isoTime(Date.now())} (key prefix ${c.globals().prefix})`]);
         if (o.output) await writeFile(o.output, text);
         else process.stdout.write(text);
         return 0;
       } finally {
-        await app.close();
+        await opened.close();
       }
     })()));
 
@@ -110,14 +118,15 @@ export function registerConfigCommands(program: Command, c: CliContext): void {
     .option('--json', 'print JSON: { changes, unchanged, unmanaged, dryRun }')
     .action((file: string, o: { dryRun?: boolean; prune?: boolean; json?: boolean }) => c.exit((async () => {
       const desired = await loadConfig(file);
-      const app = await openApp(c.globals(), { workers: false });
+      const [{ openApp }, { formatPlan }] = await Promise.all([appModule(), applying()]);
+      const opened = await openApp(c.globals(), { workers: false });
       try {
-        const plan = await applyConfig(app, desired, { dryRun: !!o.dryRun, prune: !!o.prune });
+        const plan = await applyConfig(opened, desired, { dryRun: !!o.dryRun, prune: !!o.prune });
         if (o.json) c.printJson({ changes: plan.changes, unchanged: plan.unchanged, unmanaged: plan.unmanaged, dryRun: !!o.dryRun });
         else process.stdout.write(`${formatPlan(plan, !!o.dryRun).join('\n')}\n`);
         return 0;
       } finally {
-        await app.close();
+        await opened.close();
       }
     })()));
 }

@@ -1,14 +1,12 @@
 import { Argument, Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { parseKeepRulesText } from '../../jobs/keep-rules-text.js';
-import { printJobDryRun } from './dry-run.js';
 import type { JobSchedule, JobSpec } from '../../jobs/spec.js';
 import { parseDuration } from '../duration.js';
 import type { GlobalOptions } from '../app.js';
 import { formatJob, formatJobs, formatRun } from '../format.js';
 import { EXIT_FORCED, stopRequested } from '../shutdown.js';
 import type { Orchestrator } from '../../service/views.js';
-import { followRun, isFinalRun } from './follow-run.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from '../orchestrator-access.js';
 import { addSendFlags, sendOptionsOfFlags, type SendFlagValues } from '../send-flags.js';
 
@@ -138,7 +136,7 @@ export function registerJobCommands(program: Command, c: CliContext): void {
     .option('--dry-run', 'print what an invocation would replicate and prune now (steps, snapshots); take, send and destroy nothing')
     .option('--json', 'print JSON'))
     .action((name: string, o: ServerOptions & { json?: boolean; wait?: boolean; dryRun?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
-      if (o.dryRun) return printJobDryRun(await api.getJob(name), !!o.json, c.printJson);
+      if (o.dryRun) return (await import('./dry-run.js')).printJobDryRun(await api.getJob(name), !!o.json, c.printJson);
       const r = await api.runJob(name);
       const note = r.started ? `started ${r.runId}` : `${r.runId} is still running: not started again`;
       if (o.wait) return waitFor(api, r.runId, note, o, c);
@@ -171,6 +169,7 @@ const WAIT_HELP = 'follow the invocation to its end with progress, print its rep
 /** Follows an invocation to its end and prints it; the exit status of `--wait`. */
 async function waitFor(api: Orchestrator, runId: string, note: string, o: { json?: boolean }, c: CliContext): Promise<number> {
   process.stderr.write(`ferry: ${note}; waiting for it to end (Ctrl-C stops waiting, not the invocation)\n`);
+  const { followRun, isFinalRun } = await import('./follow-run.js');
   const view = await followRun(api, runId, { progress: !o.json, label: 'invocation' }, stopRequested);
   if (o.json) c.printJson(view);
   else process.stdout.write(`${formatRun(view)}\n`);

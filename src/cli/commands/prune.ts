@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { formatPruneReport } from '../../jobs/prune.js';
 import type { Orchestrator, PruneReportView } from '../../service/views.js';
 import type { GlobalOptions } from '../app.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from '../orchestrator-access.js';
@@ -30,7 +29,7 @@ export function registerPruneCommand(program: Command, c: PruneContext): void {
     .action((job: string, o: ServerOptions & { dryRun?: boolean; json?: boolean }) => c.exit(withOrchestrator(c.globals(), o, async (api) => {
       const { finished: _finished, ...report } = await pruneAndWait(api, job, !!o.dryRun);
       if (o.json) c.printJson(report);
-      else process.stdout.write(`${formatPruneReport(report)}\n`);
+      else process.stdout.write(`${(await import('../../jobs/prune.js')).formatPruneReport(report)}\n`);
       return report.state === 'Completed' ? 0 : 1;
     }, { workers: true })));
 }

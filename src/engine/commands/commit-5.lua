@@ -16,13 +16,15 @@
   count of log entries, the entries (JSON); count of stat changes, then per change its op ("add"
   or "set"), its field and its value
 
-  Output: 1 committed; 0 version mismatch (another commit won: re-read and retry)
+  Output: { 1, events left in the inbox } committed; { 0, 0 } version mismatch (another commit
+  won: re-read and retry). The drain goes on while events are left, which is what lets a send
+  schedule a drain only when it finds the inbox empty.
 ]]
 local current = redis.call('HGET', KEYS[1], 'version')
 if ARGV[1] == '0' then
-  if current then return 0 end
+  if current then return { 0, 0 } end
 elseif current ~= ARGV[1] then
-  return 0
+  return { 0, 0 }
 end
 
 local consumed = tonumber(ARGV[2])
@@ -58,4 +60,4 @@ for j = 0, nstats - 1 do
     redis.call('HSET', KEYS[5], field, value)
   end
 end
-return 1
+return { 1, redis.call('LLEN', KEYS[2]) }

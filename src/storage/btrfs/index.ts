@@ -9,10 +9,13 @@ import { assertName, isValidName } from './names.js';
 import { receiveStream } from './receive.js';
 import { createSendStream } from './send.js';
 import { takeSnapshots } from './snapshot.js';
-import { isSubvolume, listSnapshots } from './subvolume.js';
+import { isSubvolume, listReadonly, listSnapshots, type SubvolumeInfo } from './subvolume.js';
 import { transferBtrfs } from './transfer.js';
 import { findDd } from '../local-pipe.js';
 import type { Layout } from './layout.js';
+
+/** how long one listing of an endpoint answers listVersions, ms: planning's calls, one per filesystem */
+const LISTING_REUSE_MS = 1000;
 
 /** btrfs drivers made by createBtrfsDriver in this process: the local fast path needs both ends here */
 const local = new WeakMap<StorageDriver, Layout>();
@@ -39,6 +42,21 @@ export function createBtrfsDriver(root: string): StorageDriver {
   }
   const layout = makeLayout(resolve(root));
   const endpoint = `btrfs:${root}`;
+  // Planning asks listVersions once per filesystem: one listing of the endpoint answers them all
+  // for LISTING_REUSE_MS. Whatever this driver changes drops it; a receive always lists afresh.
+  let listing: { at: number; readonly: Promise<Map<string, SubvolumeInfo>> } | null = null;
+  const readonlyListing = () => {
+    if (listing === null || Date.now() - listing.at > LISTING_REUSE_MS) {
+      const readonly = listReadonly(layout);
+      readonly.catch(() => (listing = null));
+      listing = { at: Date.now(), readonly };
+    }
+    return listing.readonly;
+  };
+  const changing = <T>(work: () => Promise<T>): Promise<T> => {
+    listing = null;
+    return work().finally(() => (listing = null));
+  };
   const driver: StorageDriver = {
     kind: 'btrfs',
     endpoint,
@@ -53,29 +71,32 @@ export function createBtrfsDriver(root: string): StorageDriver {
         }
         // a receiver's filesystems are the snapshot directories holding versions
         const received = await readdir(layout.snapshotsRoot).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-        for (const name of received) {
-          if (!names.has(name) && isValidName(name) && (await listSnapshots(layout, name)).length > 0) names.add(name);
+        const candidates = received.filter((name) => !names.has(name) && isValidName(name));
+        // one listing of the endpoint for every snapshot directory
+        const readonly = candidates.length > 0 ? await listReadonly(layout) : new Map<string, SubvolumeInfo>();
+        for (const name of candidates) {
+          if ((await listSnapshots(layout, name, undefined, async () => readonly)).length > 0) names.add(name);
         }
         return [...names].sort();
       }),
 
     listVersions: async (fs) => {
       assertName('filesystem', fs);
-      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs)).map((s) => s.version));
+      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs, undefined, readonlyListing)).map((s) => s.version));
     },
 
-    snapshot: (filesystems, name) => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name)),
+    snapshot: (filesystems, name) => changing(() => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name))),
 
-    destroySnapshot: (fs, name) => guard(`destroying ${fs}@${name} in ${endpoint}`, () => destroySnapshot(layout, fs, name)),
+    destroySnapshot: (fs, name) => changing(() => guard(`destroying ${fs}@${name} in ${endpoint}`, () => destroySnapshot(layout, fs, name))),
 
     send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, opts?.signal)),
 
-    receive: (fs, stream, opts) => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal)),
+    receive: (fs, stream, opts) => changing(() => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal))),
 
     transferTo: async (receiver, fs, from, to, opts) => {
       const rlayout = local.get(receiver);
       if (!rlayout || findDd() === null) return null;
-      return guard(`sending ${fs} from ${endpoint} to ${receiver.endpoint}`, () => transferBtrfs(layout, rlayout, fs, from, to, opts));
+      return changing(() => guard(`sending ${fs} from ${endpoint} to ${receiver.endpoint}`, () => transferBtrfs(layout, rlayout, fs, from, to, opts)));
     },
   };
   local.set(driver, layout);

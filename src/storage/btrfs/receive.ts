@@ -129,8 +129,8 @@ function check(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[
  * btrfs only) and the snapshot directory made, the filesystem's lock taken, and what interrupted
  * receives left deleted: writable subvolumes (btrfs receive sets a subvolume read-only, with its
  * Received UUID, only once complete; ferry's own snapshots are created read-only). Returns the
- * lock's release and the receiver's versions from the same scan (one `btrfs subvolume show` per
- * snapshot; they stay as they are while the lock is held).
+ * lock's release and the receiver's versions from the same scan (one endpoint listing,
+ * docs/btrfs-driver.md; they stay as they are while the lock is held).
  */
 export async function lockForReceive(layout: Layout, fs: string, signal?: AbortSignal): Promise<{ release: () => Promise<void>; snapshots: Snapshot[] }> {
   await makeRootOnBtrfs(layout.root);

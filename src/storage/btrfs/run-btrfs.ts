@@ -5,7 +5,8 @@ import { findOnPath } from '../executables.js';
 
 /**
  * The one place the btrfs driver runs programs: `btrfs` only, spawned with an argument array
- * (never a shell), LC_ALL=C so messages can be matched, stderr captured and turned into typed
+ * (never a shell), LC_ALL=C so messages can be matched, TZ=UTC (`subvolume list` prints times without
+ * a zone), stderr captured and turned into typed
  * errors, an AbortSignal honoured (SIGTERM, then SIGKILL after KILL_GRACE_MS).
  */
 
@@ -104,7 +105,7 @@ export function spawnBtrfs(args: readonly string[], opts: SpawnOptions = {}): Bt
   calls++;
   const child = spawn(binary, [...args], {
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+    env: { ...process.env, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' },
   });
   running.add(child);
   let stderr = '';

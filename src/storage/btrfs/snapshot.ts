@@ -5,7 +5,7 @@ import { assertDistinct } from '../names.js';
 import { assertOnBtrfs, type Layout } from './layout.js';
 import { assertName } from './names.js';
 import { runBtrfs } from './run-btrfs.js';
-import { isSubvolume, showSubvolume, toVersion } from './subvolume.js';
+import { isSubvolume, listReadonly, showSubvolume, toVersion } from './subvolume.js';
 
 async function exists(path: string): Promise<boolean> {
   return lstat(path).then(
@@ -35,14 +35,16 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
   }
   const taken: string[] = [];
   try {
-    const versions: Version[] = [];
     for (const fs of filesystems) {
       const path = layout.snapshotPath(fs, name);
       await mkdir(layout.snapshotsDir(fs), { recursive: true });
       await runBtrfs(['-q', 'subvolume', 'snapshot', '-r', layout.live(fs), path]);
       taken.push(path);
-      versions.push(toVersion(name, await showSubvolume(path)));
     }
+    // one listing describes every new snapshot (a `show` each would scan the filesystem each time)
+    const listed = await listReadonly(layout);
+    const versions: Version[] = [];
+    for (const path of taken) versions.push(toVersion(name, listed.get(path) ?? (await showSubvolume(path))));
     return versions;
   } catch (err) {
     for (const path of taken.reverse()) await runBtrfs(['-q', 'subvolume', 'delete', path]).catch(() => undefined);

@@ -1,4 +1,5 @@
 import { lstat, readdir } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import type { Layout } from './layout.js';
@@ -6,7 +7,7 @@ import { SUBVOLUME_INO } from './layout.js';
 import { isUuid, isValidName } from './names.js';
 import { runBtrfs } from './run-btrfs.js';
 
-/** What `btrfs subvolume show` tells about one subvolume. */
+/** What `btrfs subvolume show` (or one row of `btrfs subvolume list`) tells about one subvolume. */
 export interface SubvolumeInfo {
   path: string;
   uuid: string;
@@ -17,7 +18,7 @@ export interface SubvolumeInfo {
   /** "Gen at creation" (otransid): the filesystem generation the subvolume was created in */
   cgen: number;
   readonly: boolean;
-  /** ISO time, from "Creation time" */
+  /** ISO time, from "Creation time" (otime), to the second */
   creation?: string;
 }
 
@@ -70,8 +71,10 @@ function parseSubvolumeShow(path: string, text: string): SubvolumeInfo {
   };
 }
 
+/** `btrfs subvolume show`; a subvolume that is not a snapshot takes its creation as listReadonly() gives it. */
 export async function showSubvolume(path: string, signal?: AbortSignal): Promise<SubvolumeInfo> {
-  return parseSubvolumeShow(path, await runBtrfs(['subvolume', 'show', path], { signal }));
+  const info = parseSubvolumeShow(path, await runBtrfs(['subvolume', 'show', path], { signal }));
+  return info.parentUuid === null ? { ...info, creation: (await birthTime(path)) ?? info.creation } : info;
 }
 
 /** A directory that is the root of a subvolume (its inode is 256): checked without running btrfs. */
@@ -103,32 +106,158 @@ export interface SnapshotScan {
   partial: SubvolumeInfo[];
 }
 
+/** One row of `btrfs subvolume list`: the columns asked for, the path as printed. */
+export interface ListedSubvolume {
+  id: number;
+  /** the id of the subvolume this one sits in */
+  topLevel: number;
+  cgen?: number;
+  uuid?: string;
+  parentUuid: string | null;
+  receivedUuid: string | null;
+  /** "2026-12-03 12:15:44", in the TZ btrfs ran with (UTC: run-btrfs sets it) */
+  otime?: string;
+  path: string;
+}
+
 /**
- * Every subvolume in `<root>/.ferry/snapshots/<fs>/` with a valid name, by `btrfs subvolume show`.
- * Other entries (plain files or directories, invalid names) are ignored. A missing directory is empty.
+ * Pure: parse `btrfs subvolume list [-c] [-s] [-q] [-R] [-u]` output, one row per line:
+ * `ID 257 gen 7 cgen 7 top level 5 otime 2026-12-03 12:15:44 parent_uuid - received_uuid - uuid … path a/b`.
+ * The path is everything after " path " (the last column); a line that is not a row is refused.
  */
-export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSignal): Promise<SnapshotScan> {
+export function parseSubvolumeList(text: string): ListedSubvolume[] {
+  const rows: ListedSubvolume[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const at = line.indexOf(' path ');
+    const tokens = at < 0 ? [] : line.slice(0, at).trim().split(/\s+/);
+    const row: Partial<ListedSubvolume> & { parentUuid: string | null; receivedUuid: string | null } = { parentUuid: null, receivedUuid: null };
+    for (let i = 0; i + 1 < tokens.length; i += 2) {
+      const [key, value] = [tokens[i], tokens[i + 1]];
+      if (key === 'ID') row.id = Number(value);
+      else if (key === 'cgen') row.cgen = Number(value);
+      else if (key === 'top') row.topLevel = Number(tokens[++i + 1]); // "top level N"
+      else if (key === 'otime') row.otime = `${value} ${tokens[++i + 1]}`; // "otime DATE TIME"
+      else if (key === 'uuid') row.uuid = uuidOrNull(value) ?? undefined;
+      else if (key === 'parent_uuid') row.parentUuid = uuidOrNull(value);
+      else if (key === 'received_uuid') row.receivedUuid = uuidOrNull(value);
+    }
+    if (at < 0 || !Number.isSafeInteger(row.id) || !Number.isSafeInteger(row.topLevel) || (row.cgen !== undefined && !Number.isSafeInteger(row.cgen))) {
+      throw new PermanentError(`unexpected output of btrfs subvolume list: ${JSON.stringify(line.slice(0, 400))}`, { code: 'UNEXPECTED_OUTPUT' });
+    }
+    rows.push({ ...row, path: line.slice(at + ' path '.length) } as ListedSubvolume);
+  }
+  return rows;
+}
+
+/** "2026-12-03 12:15:44" (UTC) -> ISO; undefined for anything else. */
+function isoFromUtc(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : isoTime(`${value} +0000`);
+}
+
+/**
+ * The directory of the subvolume that holds `dir` (the nearest ancestor, or `dir` itself, with
+ * inode 256 on the same device): `btrfs subvolume list <dir>` prints the paths of the subvolumes
+ * in it relative to it (and others' from the top level).
+ */
+async function holdingSubvolume(dir: string): Promise<string> {
+  const dev = (await lstat(dir)).dev;
+  for (let d = dir; ; d = dirname(d)) {
+    const st = await lstat(d);
+    if (st.dev !== dev) return dir; // a mount in between: paths will not match, every entry falls back to show
+    if (st.ino === SUBVOLUME_INO || dirname(d) === d) return d;
+  }
+}
+
+/**
+ * The read-only subvolumes directly in the subvolume that holds the root, by absolute path: three
+ * btrfs runs at once, whatever the number of snapshots: `subvolume list -r` with the UUID columns
+ * and createtxg, again with -s for the creation times of snapshots (only -s prints them, and only
+ * for snapshots), and `inspect-internal rootid` (no scan) for the id of the holding subvolume, the
+ * subvolumes whose paths are printed relative to it. A read-only subvolume that is not a snapshot
+ * (a full receive) takes its creation time from its root directory's birth time, which the kernel
+ * sets when it creates the subvolume.
+ */
+export async function listReadonly(layout: Layout, signal?: AbortSignal): Promise<Map<string, SubvolumeInfo>> {
+  const base = await holdingSubvolume(layout.root);
+  const [rowsText, timesText, rootId] = await Promise.all([
+    runBtrfs(['subvolume', 'list', '-r', '-c', '-q', '-R', '-u', layout.root], { signal }),
+    runBtrfs(['subvolume', 'list', '-r', '-s', layout.root], { signal }),
+    runBtrfs(['inspect-internal', 'rootid', layout.root], { signal }),
+  ]);
+  const holder = Number(rootId.trim());
+  if (!Number.isSafeInteger(holder)) throw new PermanentError(`unexpected output of btrfs inspect-internal rootid: ${JSON.stringify(rootId.slice(0, 200))}`, { code: 'UNEXPECTED_OUTPUT' });
+  const otimes = new Map(parseSubvolumeList(timesText).map((r) => [r.id, r.otime]));
+  const out = new Map<string, SubvolumeInfo>();
+  for (const row of parseSubvolumeList(rowsText)) {
+    if (row.topLevel !== holder) continue; // elsewhere on the filesystem, printed from the top level
+    if (row.uuid === undefined || row.cgen === undefined) {
+      throw new PermanentError(`unexpected output of btrfs subvolume list: no uuid or cgen for ${row.path}`, { code: 'UNEXPECTED_OUTPUT' });
+    }
+    const path = join(base, row.path);
+    out.set(path, {
+      path,
+      uuid: row.uuid,
+      receivedUuid: row.receivedUuid,
+      parentUuid: row.parentUuid,
+      id: row.id,
+      cgen: row.cgen,
+      readonly: true,
+      creation: isoFromUtc(otimes.get(row.id)),
+    });
+  }
+  return out;
+}
+
+/** A full receive's creation: its root directory's birth time, to the second (as btrfs prints otime). */
+async function birthTime(path: string): Promise<string | undefined> {
+  const ms = (await lstat(path)).birthtimeMs;
+  return ms > 0 ? new Date(Math.floor(ms / 1000) * 1000).toISOString() : undefined;
+}
+
+/** Subvolume entries (inode 256, valid name) of a snapshot directory, sorted; none when it is missing. */
+async function subvolumeEntries(layout: Layout, fs: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(layout.snapshotsDir(fs));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { complete: [], partial: [] };
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw err;
   }
+  const out: string[] = [];
+  for (const name of names.sort()) {
+    if (isValidName(name) && (await isSubvolume(layout.snapshotPath(fs, name)))) out.push(name);
+  }
+  return out;
+}
+
+/**
+ * Every subvolume in `<root>/.ferry/snapshots/<fs>/` with a valid name. Other entries (plain files
+ * or directories, invalid names) are ignored. A missing directory is empty. `readonly` is the
+ * endpoint's listReadonly(), made when there is a subvolume to describe (or asked of `readonly`,
+ * when one listing serves several filesystems); a subvolume it does not hold (writable: a partial receive,
+ * or a path it printed otherwise) is asked about with `btrfs subvolume show`.
+ */
+export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSignal, readonly?: () => Promise<Map<string, SubvolumeInfo>>): Promise<SnapshotScan> {
+  const names = await subvolumeEntries(layout, fs);
   const complete: Snapshot[] = [];
   const partial: SubvolumeInfo[] = [];
-  for (const name of names.sort()) {
-    if (!isValidName(name)) continue;
+  if (names.length === 0) return { complete, partial };
+  const listed = await (readonly ? readonly() : listReadonly(layout, signal));
+  for (const name of names) {
     const path = layout.snapshotPath(fs, name);
-    if (!(await isSubvolume(path))) continue;
-    let info: SubvolumeInfo;
-    try {
-      info = await showSubvolume(path, signal);
-    } catch (err) {
-      // destroyed since readdir: no longer a version
-      if (!(await isSubvolume(path))) continue;
-      throw err;
+    let info = listed.get(path);
+    if (info === undefined) {
+      try {
+        info = await showSubvolume(path, signal);
+      } catch (err) {
+        // destroyed since readdir: no longer a version
+        if (!(await isSubvolume(path))) continue;
+        throw err;
+      }
+    } else if (info.creation === undefined && info.parentUuid === null) {
+      info = { ...info, creation: await birthTime(path) };
     }
     if (info.readonly) complete.push({ version: toVersion(name, info), path, info });
     else partial.push(info);
@@ -138,6 +267,6 @@ export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSi
   return { complete, partial };
 }
 
-export async function listSnapshots(layout: Layout, fs: string, signal?: AbortSignal): Promise<Snapshot[]> {
-  return (await scanSnapshots(layout, fs, signal)).complete;
+export async function listSnapshots(layout: Layout, fs: string, signal?: AbortSignal, readonly?: () => Promise<Map<string, SubvolumeInfo>>): Promise<Snapshot[]> {
+  return (await scanSnapshots(layout, fs, signal, readonly)).complete;
 }

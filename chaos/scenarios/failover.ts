@@ -1,0 +1,84 @@
+import type { Scenario } from '../scenario.js';
+import { ChaosEnv, dirCompare, scaledBytes, WORKER_FLAGS } from '../env.js';
+import { sleep } from '../processes.js';
+import { changeAndSnapshot, newestSnap, prepareDirPair } from './dir-runs.js';
+
+/** faults a run of this scenario makes at least, whatever its budget (issue 19: ≥10 kills, 2 pauses) */
+const MIN_KILLS = 10;
+const MIN_PAUSES = 2;
+
+/**
+ * Redis Sentinel failover (docs/ha.md): a primary, two replicas and three sentinels on loopback;
+ * two workers and a `ferry serve` connected through the sentinels; full then incremental dir runs.
+ * While runs are in flight the primary is SIGKILLed (then started again on its data, to come back
+ * as a replica), and every fifth fault it is instead paused with SIGSTOP until the sentinels have
+ * failed it over, then resumed (the writes it took alone must not be trusted). After each failover
+ * the time to the next committed (replica-confirmed) transition is measured. Every run must end,
+ * Completed ones with the sender's trees, and no process may die of it.
+ */
+export const failover: Scenario = {
+  name: 'failover',
+  title: 'Sentinel failovers: primary SIGKILLed or paused during runs',
+  share: 0.2,
+  async run(ctx) {
+    const { rng } = ctx;
+    await ChaosEnv.use(ctx, async (env) => {
+      const topo = env.topology!;
+      const pair = await prepareDirPair(env, 'fo', 3, { files: 20, bytes: scaledBytes(ctx, 32) });
+      await env.startWorker('worker-a');
+      await env.startWorker('worker-b');
+      const serve = env.procs.spawn('serve', ['--key-prefix', env.prefix, 'serve', '--no-metrics', ...WORKER_FLAGS], env.ferryEnv);
+      await serve.waitFor('serving', 120_000);
+      let kills = 0;
+      let pauses = 0;
+      let round = 0;
+      const enough = () => kills >= MIN_KILLS && pauses >= MIN_PAUSES && Date.now() >= ctx.deadline;
+      do {
+        if (round > 0) await changeAndSnapshot(env, pair);
+        const what = `${round === 0 ? 'full' : 'incremental'} run ${round + 1}`;
+        const runId = await env.runJob(pair.job);
+        ctx.figures.add('runsStarted');
+        let faults = 0;
+        for (let k = rng.int(1, 3); k > 0; k--) {
+          await sleep(rng.int(100, 1500));
+          await env.poll();
+          if (env.finalState(runId) && faults > 0) break;
+          const old = await topo.primary();
+          const pause = pauses < MIN_PAUSES && (kills + pauses) % 5 === 4;
+          await topo.signal(old, pause ? 'SIGSTOP' : 'SIGKILL');
+          const next = await topo.failedOver(old, 60_000);
+          const namedAt = Date.now();
+          ctx.figures.add('failovers');
+          faults++;
+          if (pause) {
+            pauses++;
+            ctx.figures.add('primaryPauses');
+            await topo.signal(old, 'SIGCONT');
+          } else {
+            kills++;
+            ctx.figures.add('redisKills');
+            await topo.restart(old);
+          }
+          ctx.log(`${what}: ${pause ? 'paused' : 'killed'} primary :${old.port}, now :${next.port}`);
+          // the next transition committed on the new primary (and confirmed on a replica)
+          const before = env.lastTransitionId;
+          const bound = Date.now() + 60_000;
+          while (Date.now() < bound && !env.finalState(runId)) {
+            await env.poll();
+            if (env.lastTransitionId !== before && Number(env.lastTransitionId.split('-')[0]) >= namedAt) {
+              const ms = Number(env.lastTransitionId.split('-')[0]) - namedAt;
+              ctx.figures.values.failoverToCommitMsMax = Math.max(ctx.figures.values.failoverToCommitMsMax, ms);
+              break;
+            }
+            await sleep(100);
+          }
+        }
+        const state = await env.waitFinal(runId);
+        ctx.log(`${what}: ${faults} failovers, ended ${state ?? 'NOT FINAL'}`);
+        await env.account(runId, state, `failover ${what}`, pair.filesystems, dirCompare(pair.sender, pair.receiver, newestSnap(pair)));
+        round++;
+      } while (!enough());
+      await env.countDuplicateTransitions();
+    }, { sentinel: true });
+  },
+};

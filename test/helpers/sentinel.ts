@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { findRedisServer, freePort } from '../../src/cli/embedded-redis.js';
+import type { RedisTarget } from '../../src/util/redis-target.js';
+
+/** One redis-server of the topology (a data node or a sentinel), restartable on its port. */
+export interface TopologyNode {
+  port: number;
+  dir: string;
+  pid: number;
+  running: boolean;
+}
+
+export interface SentinelTopology {
+  /** the master group name the sentinels monitor */
+  master: string;
+  /** what ferry connects with: the sentinels and the master name */
+  target: RedisTarget;
+  nodes: TopologyNode[];
+  sentinels: TopologyNode[];
+  /** the data node the sentinels name primary now */
+  primary(): Promise<TopologyNode>;
+  /** SIGKILL, SIGSTOP or SIGCONT to a node */
+  signal(node: TopologyNode, sig: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): Promise<void>;
+  /** starts a killed data node again on its port and data (the sentinels turn a former primary into a replica) */
+  restart(node: TopologyNode): Promise<void>;
+  /** waits until the sentinels name a primary other than `old` and it answers as one; returns it */
+  failedOver(old: TopologyNode, timeoutMs?: number): Promise<TopologyNode>;
+  /** a plain connection to one node (for INFO, ROLE, reading keys), closed by the caller */
+  connect(node: TopologyNode): Redis;
+  stop(): Promise<void>;
+}
+
+const children = new Map<TopologyNode, ChildProcess>();
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`sentinel topology: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000 });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return await fn(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+function launch(node: TopologyNode, args: string[]): void {
+  const child = spawn(findRedisServer()!, args, { stdio: 'ignore' });
+  node.pid = child.pid!;
+  node.running = true;
+  child.once('exit', () => { node.running = false; });
+  children.set(node, child);
+}
+
+function dataArgs(node: TopologyNode, replicaOf: number | null, appendonly: boolean): string[] {
+  return [
+    '--port', String(node.port), '--bind', '127.0.0.1', '--dir', node.dir, '--daemonize', 'no', '--save', '',
+    '--appendonly', appendonly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction', '--logfile', join(node.dir, 'redis.log'),
+    // a replica answers reads during a resync with its old data (the default); writes go to the primary only
+    '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0',
+    ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+  ];
+}
+
+/**
+ * A Redis Sentinel topology on loopback for tests and chaos: one primary, `replicas` replicas and
+ * three sentinels (quorum 2, down after 1 s, failover timeout 5 s), in a temp dir removed on stop.
+ * Resolves once the sentinels know every replica and each other, so a failover can happen.
+ */
+export async function startSentinelTopology(opts: { replicas?: number; master?: string; appendonly?: boolean } = {}): Promise<SentinelTopology> {
+  if (!findRedisServer()) throw new Error('redis-server not found on PATH');
+  const root = mkdtempSync(join(tmpdir(), 'ferry-sentinel-'));
+  const master = opts.master ?? 'ferry-test';
+  const appendonly = opts.appendonly ?? true;
+  const mk = async (name: string): Promise<TopologyNode> => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    return { port: await freePort(), dir, pid: 0, running: false };
+  };
+  const nodes: TopologyNode[] = [];
+  for (let i = 0; i <= (opts.replicas ?? 2); i++) nodes.push(await mk(`node${i}`));
+  const sentinels = [await mk('sentinel0'), await mk('sentinel1'), await mk('sentinel2')];
+  const topo: SentinelTopology = {
+    master, nodes, sentinels,
+    target: { sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), master },
+    async primary() {
+      for (const s of sentinels.filter((n) => n.running)) {
+        const addr = await ask(s.port, (r) => r.call('SENTINEL', 'get-master-addr-by-name', master) as Promise<string[] | null>).catch(() => null);
+        const node = addr && nodes.find((n) => n.port === Number(addr[1]));
+        if (node) return node;
+      }
+      throw new Error('no sentinel names a primary');
+    },
+    async signal(node, sig) {
+      children.get(node)?.kill(sig);
+      if (sig === 'SIGKILL') await until(`pid ${node.pid} to exit`, async () => !node.running, 10_000);
+    },
+    async restart(node) {
+      if (node.running) throw new Error(`node on port ${node.port} is running`);
+      // no --replicaof: it comes back believing it is a primary, as a crashed host would; the sentinels correct it
+      launch(node, dataArgs(node, null, appendonly));
+      await until(`node ${node.port} to accept connections`, () => ask(node.port, async (r) => (await r.ping()) === 'PONG'), 10_000);
+    },
+    async failedOver(old, timeoutMs = 30_000) {
+      let found: TopologyNode | null = null;
+      await until('a failover', async () => {
+        const p = await topo.primary();
+        if (p === old) return false;
+        const role = await ask(p.port, (r) => r.call('ROLE') as Promise<unknown[]>);
+        found = role[0] === 'master' ? p : null;
+        return !!found;
+      }, timeoutMs);
+      return found!;
+    },
+    connect(node) {
+      const r = new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 1 });
+      r.on('error', () => undefined);
+      return r;
+    },
+    async stop() {
+      for (const n of [...sentinels, ...nodes]) {
+        const child = children.get(n);
+        if (!child || !n.running) continue;
+        child.kill('SIGCONT');
+        child.kill('SIGKILL');
+        await until(`pid ${n.pid} to exit`, async () => !n.running, 10_000).catch(() => undefined);
+        children.delete(n);
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    launch(nodes[0], dataArgs(nodes[0], null, appendonly));
+    for (const n of nodes.slice(1)) launch(n, dataArgs(n, nodes[0].port, appendonly));
+    for (const n of nodes) await until(`node ${n.port}`, () => ask(n.port, async (r) => (await r.ping()) === 'PONG'), 10_000);
+    await until('replicas in sync', () => ask(nodes[0].port, async (r) => /connected_slaves:(\d+)/.exec(String(await r.info('replication')))?.[1] === String(nodes.length - 1)), 20_000);
+    for (const s of sentinels) {
+      writeFileSync(join(s.dir, 'sentinel.conf'), [
+        `port ${s.port}`, 'bind 127.0.0.1', 'daemonize no', `dir ${s.dir}`, `logfile ${join(s.dir, 'sentinel.log')}`,
+        `sentinel monitor ${master} 127.0.0.1 ${nodes[0].port} 2`,
+        `sentinel down-after-milliseconds ${master} 1000`,
+        `sentinel failover-timeout ${master} 5000`,
+        `sentinel parallel-syncs ${master} 1`, '',
+      ].join('\n'));
+      launch(s, [join(s.dir, 'sentinel.conf'), '--sentinel']);
+    }
+    for (const s of sentinels) {
+      await until(`sentinel ${s.port} to know the replicas and the other sentinels`, () => ask(s.port, async (r) => {
+        const replicas = (await r.call('SENTINEL', 'replicas', master)) as unknown[];
+        const others = (await r.call('SENTINEL', 'sentinels', master)) as unknown[];
+        return replicas.length === nodes.length - 1 && others.length === sentinels.length - 1;
+      }), 30_000);
+    }
+  } catch (err) {
+    await topo.stop();
+    throw err;
+  }
+  return topo;
+}
