@@ -2,6 +2,7 @@ import { assign, setup } from 'xstate';
 import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { Version } from './version.js';
+import { hasSendOptions, type JobSendOptions } from './send-options.js';
 import { addStepTiming, type EffectTiming, type StepsTiming } from './timing.js';
 
 /**
@@ -41,6 +42,8 @@ export interface FilesystemInput {
   problem?: string;
   /** passed through to every replicateStep input */
   batch?: boolean;
+  /** passed through to every replicateStep input */
+  send?: JobSendOptions;
   retry: RetryPolicy;
 }
 
@@ -55,6 +58,8 @@ export interface ReplicateStepInput {
   index: number;
   total: number;
   batch?: boolean;
+  /** the job's zfs send/receive flags and bandwidth limit */
+  send?: JobSendOptions;
 }
 
 /** Output of the `replicateStep` effect. */
@@ -72,6 +77,8 @@ export interface FilesystemContext {
   receiver: string;
   steps: Step[];
   batch: boolean;
+  /** the input's send options when any is set (absent in plain runs and older snapshots) */
+  send?: JobSendOptions;
   retry: RetryPolicy;
   /** steps completed so far; the next step to run is steps[stepsDone] */
   stepsDone: number;
@@ -193,6 +200,7 @@ export const filesystemMachine = setup({
     receiver: input.receiver,
     steps: input.steps ?? [],
     batch: input.batch ?? false,
+    ...(hasSendOptions(input.send) ? { send: input.send } : {}),
     retry: input.retry,
     stepsDone: 0,
     bytes: 0,
@@ -226,6 +234,7 @@ export const filesystemMachine = setup({
           index: context.stepsDone,
           total: context.steps.length,
           ...(context.batch ? { batch: true } : {}),
+          ...(context.send ? { send: context.send } : {}),
         }),
         onDone: [
           {

@@ -10,6 +10,7 @@ export {
   type RetryPolicy,
 } from './retry.js';
 export type { Version } from './version.js';
+export { hasSendOptions, type JobSendOptions } from './send-options.js';
 export {
   filesystemMachine,
   filesystemMachineVersion,

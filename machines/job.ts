@@ -11,6 +11,7 @@ import {
 } from './children.js';
 import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
+import type { JobSendOptions } from './send-options.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
 import type { PruningInput, PruningOutput, PruningSide, PruningSummary } from './pruning.js';
 
@@ -42,6 +43,8 @@ export interface JobReplicationOptions {
   includeSnapshots?: string;
   excludeSnapshots?: string;
   batch?: boolean;
+  /** zfs send/receive flags and the bandwidth limit of every step */
+  send?: JobSendOptions;
   retry: RetryPolicy;
 }
 

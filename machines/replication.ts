@@ -19,6 +19,7 @@ import {
   type Step,
 } from './filesystem.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
+import { hasSendOptions, type JobSendOptions } from './send-options.js';
 import { effectMs, type EffectTiming, type StepsTiming } from './timing.js';
 
 /**
@@ -58,6 +59,8 @@ export interface ReplicationInput {
   includeSnapshots?: string;
   /** snapshots whose name matches this regular expression are not replicated */
   excludeSnapshots?: string;
+  /** zfs send/receive flags and the bandwidth limit, passed to the plan and to every step */
+  send?: JobSendOptions;
   /** for planning and, per step, for every filesystem */
   retry: RetryPolicy;
 }
@@ -72,6 +75,8 @@ export interface PlanInput {
   includeSnapshots?: string;
   excludeSnapshots?: string;
   batch?: boolean;
+  /** checked against the drivers (zfs-only flags) and used for the dry run's size estimates */
+  send?: JobSendOptions;
 }
 
 /** One filesystem of a plan: its incremental path, or the conflict that prevents one. */
@@ -123,6 +128,8 @@ export interface ReplicationContext {
   /** snapshot name filters (regular expressions) of the input */
   includeSnapshots: string | null;
   excludeSnapshots: string | null;
+  /** the input's send options when any is set (absent in plain runs and older snapshots) */
+  send?: JobSendOptions;
   retry: RetryPolicy;
   /** failed planning attempts in a row; TARGET_UNHEALTHY refusals do not count */
   attempt: number;
@@ -317,6 +324,7 @@ export const replicationMachine = setup({
           retry: context.retry,
           ...(e.planProblem !== null ? { problem: e.planProblem } : {}),
           ...(context.batch ? { batch: true } : {}),
+          ...(context.send ? { send: context.send } : {}),
         };
         enqueue.spawnChild('filesystem', { id: e.childId, input });
       }
@@ -375,6 +383,7 @@ export const replicationMachine = setup({
     batch: input.batch ?? false,
     includeSnapshots: input.includeSnapshots ?? null,
     excludeSnapshots: input.excludeSnapshots ?? null,
+    ...(hasSendOptions(input.send) ? { send: input.send } : {}),
     retry: input.retry,
     attempt: 0,
     waitMs: null,
@@ -403,6 +412,7 @@ export const replicationMachine = setup({
           ...(context.includeSnapshots !== null ? { includeSnapshots: context.includeSnapshots } : {}),
           ...(context.excludeSnapshots !== null ? { excludeSnapshots: context.excludeSnapshots } : {}),
           ...(context.batch ? { batch: true } : {}),
+          ...(context.send ? { send: context.send } : {}),
         }),
         onDone: {
           target: 'Working',

@@ -8,6 +8,8 @@ import type { StorageDriver } from '../src/storage/driver.js';
 import { runProcess, type ProcessResult } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
+import { serve, stop } from './helpers/serve.js';
+import { freePort } from '../src/cli/embedded-redis.js';
 
 /** `ferry` the way a person runs it, on this test's Redis and key prefix. */
 function ferry(env: Record<string, string>, args: string[]): Promise<ProcessResult> {
@@ -44,10 +46,19 @@ describe('ferry prune, job create --keep-*, and the dry runs', () => {
     const r = await ferry(env, ['replicate', sender.endpoint, receiver.endpoint, '--initial', 'all', '--dry-run', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    assert.deepEqual(plan.filesystems, [{ name: 'a', problem: null, steps: [{ from: null, to: 'auto_1', intermediates: false }, { from: 'auto_1', to: 'auto_2', intermediates: false }] }]);
+    const [v1, v2] = await sender.listVersions('a');
+    const streamBytes = async (from: typeof v1 | null, to: typeof v1) => {
+      let n = 0;
+      for await (const chunk of (await sender.send('a', from, to)).stream) n += (chunk as Buffer).length;
+      return n;
+    };
+    const sizes = [await streamBytes(null, v1), await streamBytes(v1, v2)];
+    assert.deepEqual(plan.filesystems, [{ name: 'a', problem: null, steps: [
+      { from: null, to: 'auto_1', intermediates: false, size: sizes[0] }, { from: 'auto_1', to: 'auto_2', intermediates: false, size: sizes[1] },
+    ] }], 'each step with the exact size of its stream (the dir driver reads it from the manifests)');
     assert.deepEqual(await names(receiver), [], 'nothing was sent');
     const text = await ferry(env, ['replicate', sender.endpoint, receiver.endpoint, '--dry-run']);
-    assert.match(text.stdout, /a: 1 step\n {4}full to @auto_2/);
+    assert.match(text.stdout, /a: 1 step\n {4}full to @auto_2: \d+(\.\d)? (B|KiB)\n/);
   });
 
   it('job create takes the rules, job run --dry-run plans without taking a snapshot, prune --dry-run and prune do what they say', async () => {
@@ -82,5 +93,35 @@ describe('ferry prune, job create --keep-*, and the dry runs', () => {
 
     const status = await ferry(env, ['status', report.runId]);
     assert.match(status.stdout, /prune sender dir:\S+: Done, destroyed 1, kept 1/);
+  });
+
+  it('prune --server: the same pruning through `ferry serve --grpc` (PruneJob, GetPruneReport)', async () => {
+    await sender.snapshot(['a'], 'auto_3');
+    const tokenFile = join(d.path, 'token');
+    writeFileSync(tokenFile, 'prune-token-0123456789\n', { mode: 0o600 });
+    const port = await freePort();
+    const served = await serve(['--key-prefix', 'prunecli', '--grpc', `127.0.0.1:${port}`, '--token-file', tokenFile], env);
+    try {
+      const remote = ['--server', `127.0.0.1:${port}`, '--token-file', tokenFile];
+      const dry = await ferry(env, ['prune', 'cli', '--dry-run', '--json', ...remote]);
+      assert.equal(dry.code, 0, dry.stderr);
+      const would = JSON.parse(dry.stdout);
+      assert.equal(would.state, 'Completed');
+      assert.deepEqual(would.prunings.map((p: { side: string; dryRun: boolean; destroyed: Array<{ name: string }> }) => [p.side, p.dryRun, p.destroyed.map((x) => x.name)]),
+        [['sender', true, ['auto_2']], ['receiver', true, []]]);
+      assert.ok(would.prunings[0].kept.some((k: { name: string; reasons: string[] }) => k.name === 'auto_3' && k.reasons.length > 0), JSON.stringify(would.prunings[0].kept));
+      assert.deepEqual(await names(sender), ['auto_2', 'auto_3'], 'a dry run over --server destroys nothing');
+
+      const text = await ferry(env, ['prune', 'cli', ...remote]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /sender dir:\S+ {2}Done: destroyed 1, kept 1\n {2}destroyed a@auto_2: /);
+      assert.deepEqual(await names(sender), ['auto_3']);
+
+      const none = await ferry(env, ['prune', 'nosuchjob', ...remote]);
+      assert.notEqual(none.code, 0);
+      assert.match(none.stderr, /nosuchjob/);
+    } finally {
+      await stop(served);
+    }
   });
 });

@@ -157,6 +157,11 @@ describe('pruning machines on dir endpoints', () => {
     const text = await metrics.registry.metrics();
     assert.match(text, /ferry_pruned_snapshots_total\{ferry_job="lastn",side="sender"\} 6/);
     assert.match(text, /ferry_pruned_snapshots_total\{ferry_job="lastn",side="receiver"\} 8/);
+    // one series per pair and filesystem, for the version protected now (the older ones gone)
+    const newest = (await names(sender, 'a')).filter((n) => n.startsWith('auto_')).pop()!;
+    const protectedSeries = text.split('\n').filter((l) => l.startsWith('ferry_protected_version_info{ferry_job="lastn"'));
+    assert.equal(protectedSeries.length, 4, protectedSeries.join('\n'));
+    assert.ok(protectedSeries.includes(`ferry_protected_version_info{ferry_job="lastn",sender="${sender.endpoint}",receiver="${receivers[0].endpoint}",filesystem="a",snapshot="${newest}"} 1`), protectedSeries.join('\n'));
   });
 
   it('never destroys the newest common version of a pair, even when no rule keeps it', async () => {

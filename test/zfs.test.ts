@@ -13,6 +13,11 @@ import { parseStreamHeader } from '../src/storage/zfs/stream-header.js';
 import { parseDryRunSize } from '../src/storage/zfs/send.js';
 import { zfsError } from '../src/storage/zfs/run-zfs.js';
 import { startTestRedis } from './helpers/redis.js';
+import { captureLog } from './helpers/log-capture.js';
+import { execFileSync } from 'node:child_process';
+import { cursorName, stepHoldTag } from '../src/replication/cursors.js';
+import { destroyPlanned, planPrune } from '../src/replication/pruning-effects.js';
+import type { DestroySnapshotInput } from '../machines/pruning.js';
 import { assertRetentionSeries, jobsEngine } from './helpers/pruning.js';
 import { localTransferCount } from '../src/storage/local-pipe.js';
 import { replicateStep } from '../src/replication/step-runner.js';
@@ -38,6 +43,8 @@ where 'command' is one of the following:
 \tsend [-RDp] [-[iI] snapshot] <snapshot>
 \treceive [-vnF] <filesystem|volume|snapshot>
 \treceive [-vnF] -d <filesystem>
+\thold [-r] <tag> <snapshot> ...
+\trelease [-r] <tag> <snapshot> ...
 `;
 const OPENZFS_USAGE = `usage: zfs command args ...
 where 'command' is one of the following:
@@ -54,12 +61,24 @@ where 'command' is one of the following:
 \treceive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ...
 \t    [-d | -e] <filesystem>
 \treceive -A <filesystem|volume>
+\tbookmark <snapshot|bookmark> <newbookmark>
+\thold [-r] <tag> <snapshot> ...
+\trelease [-r] <tag> <snapshot> ...
+\tload-key [-rn] [-L <keylocation>] <-a | filesystem|volume>
 `;
 
 describe('zfs driver: pure parts', () => {
   it('reads the features of zfs-fuse and OpenZFS from their usage text', () => {
-    assert.deepEqual(parseUsage(ZFS_FUSE_USAGE), { multiSnapshot: false, dryRunSize: false, resumable: false });
-    assert.deepEqual(parseUsage(OPENZFS_USAGE), { multiSnapshot: true, dryRunSize: true, resumable: true });
+    assert.deepEqual(parseUsage(ZFS_FUSE_USAGE), {
+      multiSnapshot: false, dryRunSize: false, resumable: false,
+      sendRaw: false, sendCompressed: false, sendLargeBlocks: false, sendProperties: true, receiveOverrides: false, encryption: false,
+      holds: true, bookmarks: false,
+    });
+    assert.deepEqual(parseUsage(OPENZFS_USAGE), {
+      multiSnapshot: true, dryRunSize: true, resumable: true,
+      sendRaw: true, sendCompressed: true, sendLargeBlocks: true, sendProperties: true, receiveOverrides: true, encryption: true,
+      holds: true, bookmarks: true,
+    });
   });
 
   it('parses a stream header (plain and compound, either byte order) and refuses what is not a zfs stream', () => {
@@ -436,6 +455,142 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     assert.equal(zfsCommandCount(), count, 'no zfs command ran');
     const e = await d.listVersions('a;b').catch((x: unknown) => x);
     assert.match((e as Error).message, /"a;b"/, 'the error names the bad value');
+  });
+
+  it('send options: flags this zfs lacks are refused naming the option; -p carries properties; receive -o/-x where zfs has them', async () => {
+    const { sroot, rroot, sender, receiver } = await setup('opts');
+    await lab.zfs(['set', 'ferry:tag=blue', `${sroot}/c`]);
+    const [v] = await sender.snapshot(['c'], 's1');
+    const f = zfsFeatures();
+    const lacking = ([['compressed', 'sendCompressed', 'send.compressed'], ['largeBlocks', 'sendLargeBlocks', 'send.large_blocks'], ['raw', 'sendRaw', 'send.raw']] as const)
+      .filter(([, feature]) => !f[feature]);
+    if (isZfsFuse) assert.equal(lacking.length, 3, 'zfs-fuse has none of -c, -L, -w');
+    for (const [flag, , field] of lacking) {
+      await assert.rejects(sender.send('c', null, v, { flags: { [flag]: true } }),
+        (e: unknown) => isCode(e, PermanentError, 'SEND_OPTION_UNSUPPORTED') && (e as FerryError).details.field === field && (e as Error).message.startsWith(field));
+    }
+    const estimate = await sender.estimateSend!('c', null, v, { flags: { properties: true } });
+    if (f.dryRunSize) assert.ok(estimate! > 0, `zfs send -n -P -p: ${estimate}`);
+    else assert.equal(estimate, undefined, 'zfs-fuse has no dry run: size unknown');
+    const overrides = { receiveSet: ['readonly=on'], receiveExclude: ['ferry:tag'] };
+    if (!f.receiveOverrides) {
+      const { stream } = await sender.send('c', null, v, { flags: { properties: true } });
+      await assert.rejects(receiver.receive('c', stream, { overrides }), (e: unknown) => isCode(e, PermanentError, 'SEND_OPTION_UNSUPPORTED'));
+      assert.deepEqual(await lab.listAll(`${rroot}/c`), [], 'nothing received');
+    }
+    const { stream } = await sender.send('c', null, v, { flags: { properties: true } });
+    await receiver.receive('c', stream, f.receiveOverrides ? { overrides } : {});
+    const prop = async (name: string) => (await lab.zfs(['get', '-H', '-o', 'value', name, `${rroot}/c`])).trim();
+    if (f.receiveOverrides) {
+      assert.equal(await prop('ferry:tag'), '-', 'receive -x ferry:tag');
+      assert.equal(await prop('readonly'), 'on', 'receive -o readonly=on');
+    } else {
+      assert.equal(await prop('ferry:tag'), 'blue', 'zfs send -p carried the property');
+    }
+
+    if (f.encryption) {
+      // OpenZFS: a plain send of an encrypted dataset is refused; raw keeps the receiver encrypted
+      const keyfile = `${lab.dir}/key`;
+      (await import('node:fs')).writeFileSync(keyfile, 'ferry-test-passphrase\n');
+      await lab.zfs(['create', '-o', 'encryption=on', '-o', 'keyformat=passphrase', '-o', `keylocation=file://${keyfile}`, `${sroot}/enc`]);
+      const [e1] = await sender.snapshot(['enc'], 's1');
+      await assert.rejects(sender.send('enc', null, e1), (e: unknown) => isCode(e, PermanentError, 'ENCRYPTED_SEND'));
+      const raw = await sender.send('enc', null, e1, { flags: { raw: true } });
+      await receiver.receive('enc', raw.stream);
+      assert.notEqual((await lab.zfs(['get', '-H', '-o', 'value', 'encryption', `${rroot}/enc`])).trim(), 'off', 'the raw-sent receiver stays encrypted');
+      const plainReceiver = createZfsDriver(`${p2.name}/plain${++seq}`);
+      const plain = await sender.send('enc', null, e1, { flags: { allowDecryptedSend: true } });
+      await plainReceiver.receive('enc', plain.stream);
+      assert.equal((await lab.zfs(['get', '-H', '-o', 'value', 'encryption', `${plainReceiver.root}/enc`])).trim(), 'off', 'sent decrypted on purpose');
+    }
+  });
+
+  it('a step into a new filesystem asks zfs about it once and about its parent once', async () => {
+    const { rroot, sender, receiver } = await setup('probe');
+    await lab.zfs(['create', rroot]);
+    const [v] = await sender.snapshot(['c'], 's1');
+    const input: ReplicateStepInput = { runId: 'r', sender: sender.endpoint, receiver: receiver.endpoint, filesystem: 'c', step: { from: null, to: v }, index: 0, total: 1 };
+    const ctx = { machineId: 'm', childId: 'c', attempt: 1, signal: new AbortController().signal, log: createLogger({ level: 'silent' }), progress: () => {} } as unknown as EffectContext;
+    const cap = captureLog('debug');
+    setZfsLogger(cap.logger);
+    try {
+      await replicateStep(input, ctx, new FerryMetrics());
+    } finally {
+      setZfsLogger(createLogger({ level: process.env.FERRY_LOG_LEVEL ?? 'error', pretty: false }));
+    }
+    const cmds = cap.lines.filter((l) => l.msg === 'zfs command').map((l) => (l.cmd as string[]).slice(1));
+    const firstReceive = cmds.findIndex((c) => c[0] === 'receive');
+    assert.ok(firstReceive > 0, JSON.stringify(cmds));
+    const before = cmds.slice(0, firstReceive);
+    assert.deepEqual(before.filter((c) => c.includes(`${rroot}/c`)).map((c) => c[0]), ['get'], `one probe of the new dataset: ${JSON.stringify(before)}`);
+    assert.deepEqual(before.filter((c) => c[c.length - 1] === rroot).map((c) => c[0]), ['list'], `one probe of its parent: ${JSON.stringify(before)}`);
+    assert.deepEqual((await receiver.listVersions('c')).map((x) => x.guid), [v.guid]);
+  });
+
+  it('a step holds its versions while it runs and releases them; a cursor bookmark per receiver lets the sender prune the base (OpenZFS), else the base stays a protected snapshot', async () => {
+    const { sroot, rroot, sender, receiver } = await setup('cursor', 2 * MiB);
+    const f = zfsFeatures();
+    if (isZfsFuse) assert.deepEqual({ holds: f.holds, bookmarks: f.bookmarks }, { holds: true, bookmarks: false }, 'zfs-fuse has holds, no bookmarks');
+    // the hold count (zfs-fuse's `zfs holds` exits 255 without output; userrefs works on both)
+    const holdsOf = (snapshot: string) => Number(execFileSync('zfs', ['get', '-H', '-p', '-o', 'value', 'userrefs', snapshot], { encoding: 'utf8', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).trim());
+    const [v1] = await sender.snapshot(['c'], 'cur_1');
+    const [v2] = await sender.snapshot(['c'], 'cur_2');
+    const step = async (from: Version | null, to: Version, index: number, during: () => void = () => {}) => {
+      const input: ReplicateStepInput = { runId: 'run-cursor', sender: sender.endpoint, receiver: receiver.endpoint, filesystem: 'c', step: { from, to }, index, total: index + 1 };
+      let checked = false;
+      const ctx = {
+        machineId: 'm', childId: 'c', attempt: 1, signal: new AbortController().signal, log: createLogger({ level: 'silent' }),
+        progress: () => { if (!checked) { checked = true; during(); } },
+      } as unknown as EffectContext;
+      await replicateStep(input, ctx, new FerryMetrics());
+      assert.ok(checked, 'progress was reported');
+      return stepHoldTag(input);
+    };
+    let heldDuring: number[] = [];
+    const tag1 = await step(null, v1, 0, () => { heldDuring = [holdsOf(`${sroot}/c@cur_1`)]; });
+    if (f.holds) assert.deepEqual(heldDuring, [1], 'the sender\'s snapshot is held while the step runs');
+    const tag2 = await step(v1, v2, 1, () => { heldDuring = [holdsOf(`${sroot}/c@cur_1`), holdsOf(`${sroot}/c@cur_2`), holdsOf(`${rroot}/c@cur_1`)]; });
+    if (f.holds) assert.deepEqual(heldDuring, [1, 1, 1], 'base and target on the sender, the base on the receiver');
+    assert.notEqual(tag1, tag2, 'one tag per step');
+    for (const snap of [`${sroot}/c@cur_1`, `${sroot}/c@cur_2`, `${rroot}/c@cur_1`, `${rroot}/c@cur_2`]) assert.equal(holdsOf(snap), 0, `released: ${snap}`);
+
+    // a held snapshot is kept by pruning, with the driver's reason
+    if (f.holds) {
+      await lab.zfs(['hold', 'by-hand', `${sroot}/c@cur_1`]);
+      const out = await destroyPlanned({ endpoint: sender.endpoint, filesystem: 'c', name: 'cur_1' } as DestroySnapshotInput) as { outcome: string; message?: string };
+      assert.equal(out.outcome, 'refused');
+      assert.match(out.message ?? '', /hold/);
+      await lab.zfs(['release', 'by-hand', `${sroot}/c@cur_1`]);
+    }
+
+    const cursors = await sender.listBookmarks!('c');
+    const pruneSender = () => planPrune({
+      job: 'j', side: 'sender', endpoint: sender.endpoint, sender: sender.endpoint, receivers: [receiver.endpoint], rules: [{ type: 'regex', regex: '^none$' }], prefix: 'cur',
+    }, Date.now());
+    const plan = await pruneSender();
+    if (!f.bookmarks) {
+      assert.deepEqual(cursors, [], 'no bookmark where zfs has none');
+      assert.deepEqual(plan.destroy.map((d) => d.name), ['cur_1']);
+      assert.match(plan.keep.find((k) => k.name === 'cur_2')?.reasons.join() ?? '', /protected: newest common version with receiver/, 'the base stays a protected snapshot');
+      return;
+    }
+    assert.deepEqual(cursors.map((b) => [b.name, b.guid]), [[`#${cursorName(receiver.endpoint)}`, v2.guid]], 'one cursor, at the version the receiver has');
+    assert.deepEqual(plan.destroy.map((d) => d.name), ['cur_1', 'cur_2'], 'the cursor protects the pair: the snapshot itself may go');
+    for (const d of plan.destroy) await sender.destroySnapshot('c', d.name);
+    const receiverPlan = await planPrune({
+      job: 'j', side: 'receiver', endpoint: receiver.endpoint, sender: sender.endpoint, receivers: [receiver.endpoint], rules: [{ type: 'regex', regex: '^none$' }], prefix: 'cur',
+    }, Date.now());
+    assert.deepEqual(receiverPlan.destroy.map((d) => d.name), ['cur_1'], 'the receiver keeps the base the sender\'s bookmark points at');
+
+    await lab.write(`${sroot}/c`, { 'more.txt': 'more\n' });
+    const [v3] = await sender.snapshot(['c'], 'cur_3');
+    const { planReplication } = await import('../src/replication/planner.js');
+    const next = await planReplication({ sender, receiver });
+    const steps = next.filesystems.find((x) => x.name === 'c')!.steps;
+    assert.deepEqual(steps.map((st) => [st.from?.name, st.to.name]), [[`#${cursorName(receiver.endpoint)}`, 'cur_3']], 'incremental from the bookmark, not a full resend');
+    await step(steps[0].from, v3, 2);
+    assert.deepEqual((await receiver.listVersions('c')).map((x) => x.name), ['cur_1', 'cur_2', 'cur_3']);
+    assert.equal((await sender.listBookmarks!('c'))[0].guid, v3.guid, 'the cursor moved on');
   });
 
   describe('replication through the engine (zfs)', () => {

@@ -140,7 +140,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const from = req.from ? versionField(d.kind, req.from, 'from') : null;
       const resumeToken = textField(req.resumeToken, 'resume_token', { optional: true, max: 16_384 }) || undefined;
       if (resumeToken && !RESUME_TOKEN.test(resumeToken)) throw invalidField('resume_token', 'is not a zfs resume token (letters, digits and \'-\')');
-      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken });
+      const flags = { raw: !!req.raw, compressed: !!req.compressed, largeBlocks: !!req.largeBlocks, properties: !!req.properties, allowDecryptedSend: !!req.allowDecryptedSend };
+      const flagged = Object.entries(flags).find(([, on]) => on);
+      if (flagged && d.kind !== 'zfs') throw invalidField(flagged[0], `a zfs send option: a ${d.kind} endpoint cannot honour it`);
+      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(flagged ? { flags } : {}) });
       await writeHeadered(stream, { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } }, write, signal);
     }),
 

@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { JobSpec } from '../jobs/spec.js';
-import type { Orchestrator, PartitionReset, PartitionSelector, PartitionStatus, RunView, TargetView, TransitionEvent, WatchFilter, JobView } from '../service/views.js';
+import type { Orchestrator, PruneReportView, PartitionReset, PartitionSelector, PartitionStatus, RunView, TargetView, TransitionEvent, WatchFilter, JobView } from '../service/views.js';
 import type { OrchestratorClient } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition__Output } from '../grpc/generated/ferry/v1/Transition.js';
-import { jobFromMsg, jobSpecToMsg, partitionFromMsg, runFromMsg, targetFromMsg, transitionFromMsg } from './orchestrator-messages.js';
+import { jobFromMsg, jobSpecToMsg, partitionFromMsg, pruneReportFromMsg, runFromMsg, targetFromMsg, transitionFromMsg } from './orchestrator-messages.js';
+import type { PruneReport__Output } from '../grpc/generated/ferry/v1/PruneReport.js';
 import { newOrchestratorClient } from '../grpc/proto.js';
 import { KEEPALIVE_OPTIONS } from '../grpc/progress.js';
 import { tokenMetadata } from '../grpc/remote-call.js';
@@ -69,6 +70,15 @@ export class RemoteOrchestrator implements Orchestrator {
   async runJob(name: string) {
     const res = await this.call<object, { runId?: string; started?: boolean }>('runJob', { name }, `running job ${name}`);
     return { runId: res.runId ?? '', started: !!res.started };
+  }
+
+  async pruneJob(name: string, opts: { dryRun?: boolean } = {}) {
+    const res = await this.call<object, { runId?: string }>('pruneJob', { name, dryRun: !!opts.dryRun }, `pruning job ${name}`);
+    return { runId: res.runId ?? '' };
+  }
+
+  async getPruneReport(runId: string): Promise<PruneReportView> {
+    return pruneReportFromMsg(await this.call<object, PruneReport__Output>('getPruneReport', { runId }, `reading the pruning report of ${runId}`));
   }
 
   async signalJob(name: string, signal: string) {

@@ -13,6 +13,12 @@ import type { Partition as PartitionMsg, Partition__Output as PartitionOut } fro
 import type { Run as RunMsg, Run__Output as RunOut } from '../grpc/generated/ferry/v1/Run.js';
 import type { Target as TargetMsg, Target__Output as TargetOut } from '../grpc/generated/ferry/v1/Target.js';
 import type { Transition as TransitionMsg, Transition__Output as TransitionOut } from '../grpc/generated/ferry/v1/Transition.js';
+import type { SendOptions as SendOptionsMsg, SendOptions__Output as SendOptionsOut } from '../grpc/generated/ferry/v1/SendOptions.js';
+import type { JobSendOptions } from '../../machines/send-options.js';
+import type { PruningSide } from '../../machines/pruning.js';
+import type { PruneReport as PruneReportMsg, PruneReport__Output as PruneReportOut } from '../grpc/generated/ferry/v1/PruneReport.js';
+import type { PruneReportView } from '../service/views.js';
+import type { SendOptionsInput } from '../replication/send-options.js';
 
 /**
  * The orchestrator's views to ferry.v1 messages and back (proto3 has no null: "" and 0 stand for
@@ -29,6 +35,22 @@ export function jobSpecToMsg(s: JobSpec): JobSpecMsg {
     schedule: !s.schedule ? null : 'everyMs' in s.schedule ? { everyMs: s.schedule.everyMs } : { cron: s.schedule.cron, timezone: s.schedule.timezone ?? '' },
     retry: { initialMs: s.retry.initialMs, maxMs: s.retry.maxMs, maxAttempts: s.retry.maxAttempts },
     retention: s.retention ? { sender: s.retention.sender.map(keepRuleToMsg), receivers: s.retention.receivers.map(keepRuleToMsg) } : null,
+    send: s.send ? sendOptionsToMsg(s.send) : null,
+  };
+}
+
+function sendOptionsToMsg(o: JobSendOptions): SendOptionsMsg {
+  return {
+    raw: !!o.raw, compressed: !!o.compressed, largeBlocks: !!o.largeBlocks, properties: !!o.properties, allowDecryptedSend: !!o.allowDecryptedSend,
+    receiveSet: o.receiveSet ?? [], receiveExclude: o.receiveExclude ?? [], bandwidthLimit: o.bandwidthLimit ?? 0,
+  };
+}
+
+/** Options as received (proto3 zeros = unset), for checkSendOptions. */
+function sendOptionsFromMsg(m: SendOptionsOut): SendOptionsInput {
+  return {
+    raw: !!m.raw, compressed: !!m.compressed, largeBlocks: !!m.largeBlocks, properties: !!m.properties, allowDecryptedSend: !!m.allowDecryptedSend,
+    receiveSet: m.receiveSet ?? [], receiveExclude: m.receiveExclude ?? [], bandwidthLimit: Number(m.bandwidthLimit ?? 0) || undefined,
   };
 }
 
@@ -60,6 +82,7 @@ export function jobSpecFromMsg(m: JobSpecOut | null | undefined): JobSpecInput {
     schedule: !sched ? undefined : sched.cron ? { cron: sched.cron, timezone: sched.timezone || undefined } : sched.everyMs ? { everyMs: Number(sched.everyMs) } : undefined,
     retry: m.retry ? { initialMs: m.retry.initialMs || undefined, maxMs: m.retry.maxMs || undefined, maxAttempts: m.retry.maxAttempts || undefined } : undefined,
     retention: m.retention ? { sender: (m.retention.sender ?? []).map(keepRuleFromMsg), receivers: (m.retention.receivers ?? []).map(keepRuleFromMsg) } : undefined,
+    send: m.send ? sendOptionsFromMsg(m.send) : undefined,
   };
 }
 
@@ -152,5 +175,28 @@ export function transitionFromMsg(m: TransitionOut): TransitionEvent {
   return {
     id: m.id ?? '', kind: m.kind ?? '', machineId: m.machineId ?? '', parent: orNull(m.parent), from: orNull(m.from), to: m.to ?? '',
     event: m.event ?? '', at: Number(m.at ?? 0), version: Number(m.version ?? 0), status: (m.status ?? 'active') as TransitionEvent['status'],
+  };
+}
+
+export function pruneReportToMsg(r: PruneReportView): PruneReportMsg {
+  return {
+    runId: r.runId, job: r.job, state: r.state, problem: r.problem ?? '', finished: r.finished,
+    sides: r.prunings.map((p) => ({
+      id: p.runId, side: p.side, endpoint: p.endpoint, state: p.state, dryRun: p.dryRun, problem: p.problem ?? '',
+      destroyed: p.destroyed.map((d) => ({ filesystem: d.filesystem, name: d.name, reason: d.reason })),
+      kept: p.kept.map((k) => ({ filesystem: k.filesystem, name: k.name, reasons: k.reasons })),
+    })),
+  };
+}
+
+export function pruneReportFromMsg(m: PruneReportOut): PruneReportView {
+  return {
+    runId: m.runId ?? '', job: m.job ?? '', state: m.state ?? '', problem: orNull(m.problem), finished: !!m.finished,
+    prunings: (m.sides ?? []).map((p) => ({
+      runId: p.id ?? '', side: (p.side === 'receiver' ? 'receiver' : 'sender') as PruningSide, endpoint: p.endpoint ?? '', state: p.state ?? '',
+      dryRun: !!p.dryRun, problem: orNull(p.problem),
+      destroyed: (p.destroyed ?? []).map((d) => ({ filesystem: d.filesystem ?? '', name: d.name ?? '', reason: d.reason ?? '' })),
+      kept: (p.kept ?? []).map((k) => ({ filesystem: k.filesystem ?? '', name: k.name ?? '', reasons: k.reasons ?? [] })),
+    })),
   };
 }

@@ -8,7 +8,7 @@ import type { Transition } from '../grpc/generated/ferry/v1/Transition.js';
 import type { WatchTransitionsRequest__Output } from '../grpc/generated/ferry/v1/WatchTransitionsRequest.js';
 import { ORCHESTRATOR_SERVICE, serviceDefinition } from '../grpc/proto.js';
 import {
-  jobSpecFromMsg, jobToMsg, partitionToMsg, runToMsg, targetToMsg, transitionToMsg,
+  jobSpecFromMsg, jobToMsg, partitionToMsg, pruneReportToMsg, runToMsg, targetToMsg, transitionToMsg,
 } from './orchestrator-messages.js';
 import { invalidField } from '../grpc/status.js';
 import { quote } from '../errors/index.js';
@@ -76,6 +76,8 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
     }),
     RunJob: unary('RunJob', async (req) => api.runJob(jobNameField(req.name))),
     SignalJob: unary('SignalJob', async (req) => api.signalJob(jobNameField(req.name), textField(req.signal, 'signal', { max: 32 }).toLowerCase())),
+    PruneJob: unary('PruneJob', async (req) => api.pruneJob(jobNameField(req.name), { dryRun: !!req.dryRun })),
+    GetPruneReport: unary('GetPruneReport', async (req) => pruneReportToMsg(await api.getPruneReport(runIdField(req.runId, 'run_id')))),
     GetRun: unary('GetRun', async (req) => runToMsg(await api.getRun(runIdField(req.id)))),
     ListRuns: unary('ListRuns', async (req) => ({ runs: (await api.listRuns({ job: req.job ? jobNameField(req.job, 'job') : undefined, limit: req.limit || undefined })).map(runToMsg) })),
     ListTargets: unary('ListTargets', async () => ({ targets: (await api.listTargets()).map(targetToMsg) })),

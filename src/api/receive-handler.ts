@@ -84,7 +84,11 @@ export function receiveHandler(o: {
       ac.signal.addEventListener('abort', onAbort, { once: true });
       if (ac.signal.aborted) onAbort();
       try {
-        const v = await d.receive(fs, data, { signal: ac.signal });
+        const overrides = { receiveSet: header.receiveSet ?? [], receiveExclude: header.receiveExclude ?? [] };
+        if ((overrides.receiveSet.length || overrides.receiveExclude.length) && d.kind !== 'zfs') {
+          throw invalidField('header.receive_set', `zfs receive -o/-x: a ${d.kind} endpoint cannot honour them`);
+        }
+        const v = await d.receive(fs, data, { signal: ac.signal, overrides });
         if (refusal) throw refusal;
         return { version: versionToMsg(v) };
       } finally {

@@ -2,14 +2,10 @@ import type { Report, RunTiming } from '../replication/report.js';
 import type { JobSchedule } from '../jobs/spec.js';
 import type { JobView, RunView, TargetView } from '../service/views.js';
 import { formatDuration, formatDurationExact } from './duration.js';
+import type { JobSendOptions } from '../../machines/send-options.js';
+import { formatByteRate, humanBytes } from '../util/bytes.js';
 
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
+export { humanBytes };
 
 /** A job's schedule for a person: "every 10m", "cron \"0 * * * *\" (UTC)", "on demand". */
 export function describeSchedule(s: JobSchedule | undefined): string {
@@ -69,6 +65,17 @@ export function formatRuns(runs: RunView[]): string {
   return table([['RUN', 'KIND', 'STATE', 'BYTES', 'PROBLEM'], ...runs.map((r) => [r.id, r.kind, r.state, humanBytes(r.bytes), r.problem ?? ''])]);
 }
 
+/** Pure: a job's send options as the flags that set them. */
+export function describeSendOptions(o: JobSendOptions): string {
+  const parts = [
+    ...(o.raw ? ['--raw'] : []), ...(o.compressed ? ['--compressed'] : []), ...(o.largeBlocks ? ['--large-blocks'] : []),
+    ...(o.properties ? ['--properties'] : []), ...(o.allowDecryptedSend ? ['--allow-decrypted-send'] : []),
+    ...(o.receiveSet ?? []).map((kv) => `--receive-set ${kv}`), ...(o.receiveExclude ?? []).map((p) => `--receive-exclude ${p}`),
+    ...(o.bandwidthLimit ? [`--bandwidth-limit ${formatByteRate(o.bandwidthLimit)}`] : []),
+  ];
+  return parts.join(' ');
+}
+
 export function formatJob(j: JobView): string {
   const s = j.spec;
   const lines = [
@@ -82,6 +89,7 @@ export function formatJob(j: JobView): string {
   if (s.filesystems) lines.push(`  filesystems: ${s.filesystems}`);
   if (s.includeSnapshots) lines.push(`  include snapshots: ${s.includeSnapshots}`);
   if (s.excludeSnapshots) lines.push(`  exclude snapshots: ${s.excludeSnapshots}`);
+  if (s.send) lines.push(`  send:      ${describeSendOptions(s.send)}`);
   lines.push(`  last run:  ${j.lastRun ?? 'none yet'}`);
   return lines.join('\n');
 }

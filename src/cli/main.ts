@@ -6,6 +6,7 @@ import type { App, GlobalOptions } from './app.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
 import { registerPruneCommand } from './commands/prune.js';
 import { registerJobCommands } from './commands/jobs.js';
+import { addSendFlags, sendOptionsOfFlags, type SendFlagValues } from './send-flags.js';
 import { registerConfigCommands } from './commands/config.js';
 import { ARCHIVE_DEFAULTS } from '../config/defaults.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -155,7 +156,7 @@ registerJobCommands(program, {
   exit: async (code) => { process.exitCode = await code; },
 });
 
-registerPruneCommand(program, { withApp: (fn) => withApp({ workers: true }, fn), printJson });
+registerPruneCommand(program, { globals, printJson, exit: async (code) => { process.exitCode = await code; } });
 
 registerConfigCommands(program, { globals, printJson, exit: async (code) => { process.exitCode = await code; } });
 
@@ -170,7 +171,7 @@ program.command('demo')
     return r.full.state === 'Completed' && r.incremental.state === 'Completed' ? EXIT.ok : EXIT.failed;
   }));
 
-program.command('replicate')
+addSendFlags(program.command('replicate')
   .description('replicate every filesystem of <sender> to <receiver> in one run; exit 0 only if it ends Completed')
   .argument('<sender>', 'endpoint (forms below)')
   .argument('<receiver>', 'endpoint of the same kind; sender/a is replicated to receiver/a')
@@ -184,11 +185,13 @@ program.command('replicate')
   .option('--retry-max-ms <ms>', 'longest retry delay', positiveInt, 300000)
   .option('--max-attempts <n>', 'attempts of a step before it is a permanent error', positiveInt, 10)
   .option('--json', 'print the report as one JSON object on the last line')
-  .option('--dry-run', 'print the plan (steps per filesystem) and send nothing')
-  .action(async (sender: string, receiver: string, o: { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; includeSnapshots?: string; excludeSnapshots?: string; batch?: boolean; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; json?: boolean; dryRun?: boolean }) => {
+  .option('--dry-run', 'print the plan (steps per filesystem, with sizes where the driver can tell) and send nothing'))
+  .action(async (sender: string, receiver: string, o: SendFlagValues & { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; includeSnapshots?: string; excludeSnapshots?: string; batch?: boolean; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; json?: boolean; dryRun?: boolean }) => {
+    const send = sendOptionsOfFlags(o);
     const options = {
       sender, receiver, initial: o.initial, concurrency: o.concurrency, filesystems: o.filesystems,
       includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, batch: !!o.batch,
+      ...(send ? { send } : {}),
       retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
     };
     if (o.dryRun) return (await import('./commands/dry-run.js')).printReplicationDryRun(options, !!o.json, printJson);

@@ -10,7 +10,8 @@ import { agentAddress, parseEndpoint, type EndpointKind } from '../storage/endpo
 import { parseDuration } from '../util/duration.js';
 import { parseConfig, type ParsedConfig } from './parse.js';
 import { didYouMean, type ConfigPath, type ConfigProblem } from './problems.js';
-import type { AgentConfig, ArchiveConfig, EndpointRef, JobConfig, ScheduleConfig } from './schema.js';
+import type { AgentConfig, ArchiveConfig, EndpointRef, JobConfig, ScheduleConfig, SendConfig } from './schema.js';
+import type { SendOptionsInput } from '../replication/send-options.js';
 
 /** An archive of the file, resolved: what `ferry archive` would be given. */
 export interface DesiredArchive {
@@ -147,6 +148,14 @@ function duration(p: ParsedConfig, text: string | undefined, path: ConfigPath, m
   return ms;
 }
 
+/** Pure: the file's send section as a spec's send options (checkJobSpec checks them). */
+function sendOptionsOf(c: SendConfig): SendOptionsInput {
+  return {
+    raw: c.raw, compressed: c.compressed, largeBlocks: c.large_blocks, properties: c.properties, allowDecryptedSend: c.allow_decrypted_send,
+    receiveSet: c.receive_set, receiveExclude: c.receive_exclude, bandwidthLimit: c.bandwidth_limit,
+  };
+}
+
 /** The job's spec input fields, each with where it is in the file (the schema's problems left out). */
 const JOB_FIELDS = {
   filesystems: 'filesystems', includeSnapshots: 'include_snapshots', excludeSnapshots: 'exclude_snapshots', initial: 'initial',
@@ -181,6 +190,7 @@ function checkJob(p: ParsedConfig, agents: Record<string, AgentConfig>, name: st
   const input: JobSpecInput = { name, sender: sender ?? standIn(kind, 'sender'), receivers: standIns.receivers ? [standIn(kind, 'receiver')] : receivers.map((r) => r.endpoint) };
   for (const [field, key] of Object.entries(JOB_FIELDS)) if (sound(key)) Object.assign(input, { [field]: job[key] });
   if (sound('schedule')) input.schedule = scheduleOf(p, job.schedule!, at('schedule'));
+  if (sound('send')) input.send = sendOptionsOf(job.send!);
   if (sound('retry')) {
     const r = job.retry!;
     const retry = { initialMs: duration(p, r.initial, at('retry', 'initial')), maxMs: duration(p, r.max, at('retry', 'max')), maxAttempts: r.max_attempts };

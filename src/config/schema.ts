@@ -43,6 +43,23 @@ export interface JobConfig {
   retry?: RetryConfig;
   /** keep rules per side, as in a job spec (docs/retention.md) */
   retention?: { sender?: KeepRuleConfig[]; receivers?: KeepRuleConfig[] };
+  /** zfs send/receive flags and the bandwidth limit (docs/send-options.md) */
+  send?: SendConfig;
+}
+
+/** A job's send options as the file writes them. */
+export interface SendConfig {
+  raw?: boolean;
+  compressed?: boolean;
+  large_blocks?: boolean;
+  properties?: boolean;
+  allow_decrypted_send?: boolean;
+  /** zfs receive -o, each "property=value" */
+  receive_set?: string[];
+  /** zfs receive -x, each a property name */
+  receive_exclude?: string[];
+  /** bytes per second: a number, or text such as "10M" */
+  bandwidth_limit?: string | number;
 }
 
 /** A keep rule as the file writes it: the job spec's own shape (src/retention checks it). */
@@ -150,6 +167,20 @@ export const CONFIG_SCHEMA = {
           retention: {
             type: 'object',
             properties: { sender: keepRules, receivers: keepRules },
+            additionalProperties: false,
+          },
+          send: {
+            type: 'object',
+            properties: {
+              raw: { type: 'boolean' },
+              compressed: { type: 'boolean' },
+              large_blocks: { type: 'boolean' },
+              properties: { type: 'boolean' },
+              allow_decrypted_send: { type: 'boolean' },
+              receive_set: { type: 'array', items: text },
+              receive_exclude: { type: 'array', items: text },
+              bandwidth_limit: { type: ['string', 'integer'] },
+            },
             additionalProperties: false,
           },
         },

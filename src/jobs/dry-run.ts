@@ -19,7 +19,7 @@ export interface JobDryRun {
 export async function planJobDryRun(spec: JobSpec, at = new Date()): Promise<JobDryRun> {
   const replications = await Promise.all(spec.receivers.map((receiver) => planReplicationDryRun({
     sender: spec.sender, receiver, initial: spec.initial, concurrency: spec.concurrency, filesystems: spec.filesystems,
-    includeSnapshots: spec.includeSnapshots, excludeSnapshots: spec.excludeSnapshots, batch: spec.batch, retry: spec.retry,
+    includeSnapshots: spec.includeSnapshots, excludeSnapshots: spec.excludeSnapshots, batch: spec.batch, send: spec.send, retry: spec.retry,
   })));
   const sides: Array<{ side: PruningSide; endpoint: string; rules: unknown[] }> = [];
   if (spec.retention?.sender.length) sides.push({ side: 'sender', endpoint: spec.sender, rules: spec.retention.sender });

@@ -64,6 +64,7 @@ export async function invokeJob(engine: Engine, jobs: JobStore, name: string, at
       ...(s.filesystems ? { filesystems: s.filesystems } : {}),
       ...(s.includeSnapshots ? { includeSnapshots: s.includeSnapshots } : {}),
       ...(s.excludeSnapshots ? { excludeSnapshots: s.excludeSnapshots } : {}),
+      ...(s.send ? { send: s.send } : {}),
     },
   };
   // the machine first, so every run the job lists exists (`job show` lastRun, then `status RUN`); a crash

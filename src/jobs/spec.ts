@@ -8,6 +8,17 @@ import { DEFAULT_RETRY } from '../replication/runs.js';
 import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
 import type { RetentionPolicy } from '../retention/rules.js';
 import { retentionOf } from './retention-spec.js';
+import { checkSendOptions, type SendOptionsInput } from '../replication/send-options.js';
+import type { JobSendOptions } from '../../machines/send-options.js';
+
+/** The storage kind of an endpoint, or undefined when it does not parse (endpointProblems says why). */
+function endpointKind(endpoint: string): 'zfs' | 'btrfs' | 'dir' | undefined {
+  try {
+    return parseEndpoint(endpoint).kind;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A job as ferry stores it: what to replicate from one sender to every receiver, and when. */
 export interface JobSpec {
@@ -27,12 +38,14 @@ export interface JobSpec {
   retry: RetryPolicy;
   /** keep rules per side (docs/retention.md); absent, or a side without rules: nothing is pruned there */
   retention?: RetentionPolicy;
+  /** zfs send/receive flags and the bandwidth limit of every step (docs/send-options.md); absent = none */
+  send?: JobSendOptions;
 }
 
 export type JobSchedule = { everyMs: number; timezone?: string } | { cron: string; timezone?: string };
 
 /** What a caller may leave out; `validateJobSpec` fills the defaults. */
-export type JobSpecInput = Partial<Omit<JobSpec, 'retry' | 'retention'>> & { retry?: Partial<RetryPolicy>; retention?: unknown };
+export type JobSpecInput = Partial<Omit<JobSpec, 'retry' | 'retention' | 'send'>> & { retry?: Partial<RetryPolicy>; retention?: unknown; send?: SendOptionsInput };
 
 const JOB_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -168,6 +181,9 @@ export function checkJobSpec(raw: JobSpecInput): SpecCheck {
   if (raw.snapshotPrefix && !SNAPSHOT_PREFIX.test(raw.snapshotPrefix)) {
     add({ field: 'snapshot_prefix', message: `${quote(raw.snapshotPrefix)}: use 1 to 64 letters, digits, '_', '.', ':' or '-'` });
   }
+  let send: JobSendOptions | undefined;
+  const kind = raw.sender ? endpointKind(raw.sender) : undefined;
+  add(problemOf('send', () => (send = checkSendOptions(raw.send, kind))));
   let retention: RetentionPolicy | undefined;
   add(problemOf('retention', () => (retention = retentionOf(raw.retention))));
   const sched = raw.schedule ? scheduleProblems(raw.schedule as Partial<{ everyMs: number; cron: string; timezone: string }>) : { problems: [] };
@@ -181,6 +197,7 @@ export function checkJobSpec(raw: JobSpecInput): SpecCheck {
     ...(raw.snapshotPrefix ? { snapshotPrefix: raw.snapshotPrefix } : {}),
     ...(sched.schedule ? { schedule: sched.schedule } : {}),
     ...(retention ? { retention } : {}),
+    ...(send ? { send } : {}),
   };
   return { spec, problems: [] };
 }

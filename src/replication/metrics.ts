@@ -15,6 +15,10 @@ export class ReplicationMetrics {
   readonly keptSnapshots: Gauge<'ferry_job' | 'side' | 'endpoint'>;
   /** how long one piece of pruning work took: a plan, or one destroy */
   readonly pruningDuration: Histogram<'phase'>;
+  /** 1 for each sender/receiver pair's protected version (the newest common one) per filesystem, as the last plan found it */
+  readonly protectedVersion: Gauge<'ferry_job' | 'sender' | 'receiver' | 'filesystem' | 'snapshot'>;
+  /** the snapshot label each pair's series has now, to drop it when the protected version moves on */
+  private readonly protectedNow = new Map<string, string>();
 
   constructor(readonly registry: Registry = new Registry()) {
     const registers = [registry];
@@ -51,5 +55,24 @@ export class ReplicationMetrics {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
       registers,
     });
+    this.protectedVersion = new Gauge({
+      name: 'ferry_protected_version_info',
+      help: 'The version pruning protects for a sender/receiver pair and filesystem (the newest common one, the next incremental base), as the last pruning plan found it: 1 for its snapshot',
+      labelNames: ['ferry_job', 'sender', 'receiver', 'filesystem', 'snapshot'] as const,
+      registers,
+    });
   }
+
+  /**
+   * Records a pair's protected version; the series of the version it protected before goes. An own
+   * property (not a method): FerryMetrics composes the layers' metrics by copying own properties.
+   */
+  readonly setProtectedVersion = (p: { job: string; sender: string; receiver: string; filesystem: string; snapshot: string }): void => {
+    const pair = { ferry_job: p.job, sender: p.sender, receiver: p.receiver, filesystem: p.filesystem };
+    const key = JSON.stringify(pair);
+    const before = this.protectedNow.get(key);
+    if (before !== undefined && before !== p.snapshot) this.protectedVersion.remove({ ...pair, snapshot: before });
+    this.protectedNow.set(key, p.snapshot);
+    this.protectedVersion.set({ ...pair, snapshot: p.snapshot }, 1);
+  };
 }

@@ -6,6 +6,8 @@ import type { StorageDriver } from '../storage/driver.js';
 import { assertSameKind } from '../storage/endpoint.js';
 import { globToRegExp } from '../util/glob.js';
 import { incrementalPath } from './incremental-path.js';
+import { checkSendOptions } from './send-options.js';
+import type { JobSendOptions } from '../../machines/send-options.js';
 
 export interface PlanReplicationOptions {
   sender: StorageDriver;
@@ -20,6 +22,8 @@ export interface PlanReplicationOptions {
   excludeSnapshots?: string;
   /** collapse consecutive incremental steps into one stream where the driver can (zfs send -I) */
   batch?: boolean;
+  /** the job's send options: zfs flags on other kinds are refused here (InvalidArgumentError naming the field) */
+  send?: JobSendOptions;
 }
 
 /** The snapshot name filters: field (job spec, details.field) -> CLI flag (in the message). */
@@ -57,6 +61,24 @@ export function batchSteps(steps: Step[], sender: Version[]): Step[] {
 }
 
 /**
+ * The sender's snapshots plus, where the driver has bookmarks (OpenZFS replication cursors), each
+ * bookmark whose snapshot is gone but whose version the receiver holds: it can only be an
+ * incremental base (the receiver has it), so the path continues from it (`zfs send -i #cursor`)
+ * where it would otherwise find no common version and call for a full resend.
+ */
+async function withBookmarkBases(sender: StorageDriver, fs: string, snapshots: Version[], receiver: Version[]): Promise<Version[]> {
+  if (!sender.listBookmarks || !receiver.length || !snapshots.length) return snapshots;
+  const own = new Set(snapshots.map((v) => v.guid));
+  // the receiver's newest version still a sender snapshot: the usual case, no bookmark needed (nor listed)
+  if (own.has(receiver[receiver.length - 1].guid)) return snapshots;
+  const received = new Set(receiver.map((v) => v.guid));
+  const bases = (await sender.listBookmarks(fs)).filter((b) => !own.has(b.guid) && received.has(b.guid));
+  if (!bases.length) return snapshots;
+  const seen = new Set<string>();
+  return [...snapshots, ...bases.filter((b) => !seen.has(b.guid) && seen.add(b.guid))].sort((a, b) => a.createtxg - b.createtxg);
+}
+
+/**
  * Lists the sender's filesystems (those matching `filesystems`, if given) in name order, so a parent
  * comes before its descendants, reads the versions of each on both sides (a filesystem missing on
  * the receiver has none) and computes each one's incremental path. A conflict does not fail the
@@ -70,6 +92,7 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   const { sender, receiver } = opts;
   const initial = opts.initial ?? 'most_recent';
   assertSameKind(sender, receiver);
+  checkSendOptions(opts.send, sender.kind);
   if (initial !== 'most_recent' && initial !== 'all' && initial !== 'fail') {
     throw new InvalidArgumentError(`unknown initial replication policy "${String(initial)}": use most_recent, all or fail`, {
       code: 'INVALID_INITIAL_POLICY',
@@ -88,7 +111,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   const filesystems: FilesystemPlan[] = [];
   for (const name of names) {
     // both sides at once; listVersions is [] for a filesystem (or a receiver root) that does not exist yet
-    const [allSender, receiverVersions] = await Promise.all([sender.listVersions(name), receiver.listVersions(name)]);
+    const [snapshots, receiverVersions] = await Promise.all([sender.listVersions(name), receiver.listVersions(name)]);
+    const allSender = await withBookmarkBases(sender, name, snapshots, receiverVersions);
     // filtered-out snapshots the receiver already has stay, so the common version is still found
     const onReceiver = new Set(receiverVersions.map((v) => v.guid));
     const senderVersions = allSender.filter((v) => wanted(v) || onReceiver.has(v.guid));
@@ -98,7 +122,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
     }
     const result = incrementalPath(receiverVersions, senderVersions, initial);
     if ('conflict' in result) filesystems.push({ name, steps: [], problem: result.conflict.message });
-    else filesystems.push({ name, steps: batch ? batchSteps(result.steps, allSender) : result.steps });
+    // batching over the snapshots only: a step from a bookmark stays a single -i step (zfs has no -I from one)
+    else filesystems.push({ name, steps: batch ? batchSteps(result.steps, snapshots) : result.steps });
   }
   return { filesystems };
 }

@@ -7,6 +7,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import { openEndpoint } from '../storage/endpoint.js';
 import { destroySnapshot } from '../storage/snapshots.js';
 import { globToRegExp } from '../util/glob.js';
+import { cursorName } from './cursors.js';
 
 /** Driver refusals that keep one snapshot (zfs clones or holds, the dir receiver's visible tree): the pruning goes on. */
 const REFUSALS = new Set(['SNAPSHOT_IN_USE', 'SNAPSHOT_HAS_CLONES', 'SNAPSHOT_HELD']);
@@ -45,8 +46,17 @@ async function filesystemsOf(driver: StorageDriver, glob: string | undefined, se
  * versions, protects the newest common version of each sender/receiver pair (the next incremental
  * base), and runs the retention planner per filesystem. On the sender, `not_replicated` counts a
  * snapshot replicated when every receiver holds its guid. Reads only; destroys nothing.
+ * `onProtected` hears each pair's protected version (the ferry_protected_version_info metric).
  */
-export async function planPrune(input: PrunePlanInput, now: number): Promise<PrunePlan> {
+/** A sender/receiver pair's protected version of one filesystem, as a plan found it. */
+export interface ProtectedVersion {
+  sender: string;
+  receiver: string;
+  filesystem: string;
+  snapshot: string;
+}
+
+export async function planPrune(input: PrunePlanInput, now: number, onProtected?: (p: ProtectedVersion) => void): Promise<PrunePlan> {
   const rules = parseKeepRules(input.rules, `retention.${input.side === 'sender' ? 'sender' : 'receivers'}`);
   const driver = openEndpoint(input.endpoint);
   const peers = input.side === 'sender' ? input.receivers : [input.sender];
@@ -58,12 +68,23 @@ export async function planPrune(input: PrunePlanInput, now: number): Promise<Pru
     if (!versions.length) continue;
     const protectedNames = new Map<string, string>();
     const onEveryPeer = new Map(versions.map((v) => [v.guid, 0]));
+    // OpenZFS: the sender's cursor bookmarks; a pair whose cursor is at its newest common version needs no snapshot kept for it
+    const bookmarks = input.side === 'sender' && driver.listBookmarks ? await driver.listBookmarks(fs) : [];
     for (const peer of peerDrivers) {
-      const theirs = await peer.driver.listVersions(fs);
+      // a receiver's base may be a sender bookmark whose snapshot is gone: it still protects the receiver's copy
+      const theirBookmarks = input.side === 'receiver' && peer.driver.listBookmarks ? await peer.driver.listBookmarks(fs) : [];
+      const theirs = [...(await peer.driver.listVersions(fs)), ...theirBookmarks];
       const common = newestCommonVersion(versions, theirs);
-      if (common) {
+      const cursor = bookmarks.find((b) => b.name === `#${cursorName(peer.endpoint)}`);
+      const theirGuids = new Set(theirs.map((v) => v.guid));
+      if (cursor && theirGuids.has(cursor.guid) && (common === null || cursor.createtxg >= common.createtxg)) {
+        // the next incremental sends from the bookmark (zfs send -i #cursor): the snapshot may go
+        onProtected?.({ sender: input.endpoint, receiver: peer.endpoint, filesystem: fs, snapshot: cursor.name });
+      } else if (common) {
         const why = input.side === 'sender' ? `newest common version with receiver ${peer.endpoint}` : `newest common version with sender ${peer.endpoint}`;
         protectedNames.set(common.name, protectedNames.has(common.name) ? `${protectedNames.get(common.name)}; ${why}` : why);
+        const pair = input.side === 'sender' ? { sender: input.endpoint, receiver: peer.endpoint } : { sender: peer.endpoint, receiver: input.endpoint };
+        onProtected?.({ ...pair, filesystem: fs, snapshot: common.name });
       }
       const guids = new Set(theirs.map((v) => v.guid));
       for (const v of versions) if (guids.has(v.guid)) onEveryPeer.set(v.guid, onEveryPeer.get(v.guid)! + 1);

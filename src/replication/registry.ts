@@ -62,7 +62,7 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
           ctx.progress({});
           return timed(() => planReplication({
             sender: openEndpoint(input.sender), receiver: openEndpoint(input.receiver), initial: input.initial,
-            filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch,
+            filesystems: input.filesystems, includeSnapshots: input.includeSnapshots, excludeSnapshots: input.excludeSnapshots, batch: input.batch, send: input.send,
           }));
         }),
       },
@@ -75,7 +75,7 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
         run: (input: PrunePlanInput, ctx) => onHealthyEndpoints(opts.health, [input.sender, ...input.receivers], ctx.log, async () => {
           ctx.progress({});
           const end = opts.metrics.pruningDuration.startTimer({ phase: 'plan' });
-          const plan = await planPrune(input, Date.now());
+          const plan = await planPrune(input, Date.now(), (p) => opts.metrics.setProtectedVersion({ job: input.job, ...p }));
           end();
           if (!input.dryRun) opts.metrics.keptSnapshots.set({ ferry_job: input.job, side: input.side, endpoint: input.endpoint }, plan.keep.length);
           return plan;

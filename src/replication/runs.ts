@@ -7,6 +7,7 @@ import { InvalidArgumentError, withField } from '../errors/index.js';
 import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
 import { replicationReport, runTiming, type Report } from './report.js';
 import { snapshotRegExp } from './planner.js';
+import { checkSendOptions, type SendOptionsInput } from './send-options.js';
 import { stateName } from '../util/state-name.js';
 import { compactUtcStamp } from '../util/time.js';
 
@@ -21,6 +22,8 @@ export interface ReplicateOptions {
   includeSnapshots?: string;
   excludeSnapshots?: string;
   batch?: boolean;
+  /** zfs send/receive flags and the bandwidth limit (docs/send-options.md) */
+  send?: SendOptionsInput;
   retry?: Partial<RetryPolicy>;
   runId?: string;
 }
@@ -51,9 +54,11 @@ export function validateReplicateOptions(o: ReplicateOptions): ReplicationInput 
   }
   snapshotRegExp('include_snapshots', o.includeSnapshots);
   snapshotRegExp('exclude_snapshots', o.excludeSnapshots);
+  const send = checkSendOptions(o.send, s.kind);
   return {
     runId: o.runId ?? newRunId(), sender: o.sender, receiver: o.receiver, initial, concurrency,
     filesystems: o.filesystems, includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, batch: o.batch,
+    ...(send ? { send } : {}),
     retry: { ...DEFAULT_RETRY, ...o.retry },
   };
 }

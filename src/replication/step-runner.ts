@@ -2,9 +2,11 @@ import { Transform } from 'node:stream';
 import type { ReplicateStepInput, ReplicateStepOutput } from '../../machines/filesystem.js';
 import type { EffectContext } from '../engine/types.js';
 import type { ReplicationMetrics } from './metrics.js';
-import type { SendStream, StorageDriver, Version } from '../storage/driver.js';
+import type { ReceiveOverrides, SendFlags, SendStream, StorageDriver, Version } from '../storage/driver.js';
 import { isResumeRefusal } from '../storage/resume.js';
 import { openEndpoint } from '../storage/endpoint.js';
+import { throttleStream } from '../util/throttle.js';
+import { cursorName, stepHoldTag } from './cursors.js';
 
 /**
  * One replication step (the registry runs it behind the agents' health gate). Observes the step's
@@ -16,7 +18,10 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
   const type = input.step.from === null ? 'full' : 'incremental';
   const startedAt = Date.now();
   if (ctx.scheduledAt !== undefined) metrics.stepQueueWait.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
-  const done = await transferStep(input, ctx);
+  const sender = openEndpoint(input.sender);
+  const receiver = openEndpoint(input.receiver);
+  const done = await withStepHolds(sender, receiver, input, ctx, () => transferStep(sender, receiver, input, ctx));
+  await moveCursor(sender, receiver, input, ctx);
   if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
   return { bytes: done.bytes };
 }
@@ -26,9 +31,7 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
  * watchdog). Idempotent: a step whose `to` version already exists on the receiver (a retried job
  * whose first run finished) succeeds without sending (`sent` false).
  */
-async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Promise<{ bytes: number; sent: boolean }> {
-  const sender = openEndpoint(input.sender);
-  const receiver = openEndpoint(input.receiver);
+async function transferStep(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext): Promise<{ bytes: number; sent: boolean }> {
   const { filesystem: fs, step } = input;
   const have = new Set((await receiver.listVersions(fs)).map((v) => v.guid));
   if (have.has(step.to.guid)) {
@@ -45,13 +48,18 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
       ctx.log.info({ filesystem: fs, from: from.name }, 'part of this batch arrived in an earlier attempt: continuing from it');
     }
   }
-  if (sender.transferTo) {
+  const { flags, overrides, limit } = streamOptions(input);
+  // a bandwidth limit takes the stream path below even between local drivers: the OS pipes of the
+  // fast path (send | dd | receive) have nothing to pace them with (docs/send-options.md)
+  if (sender.transferTo && limit === undefined) {
     // local sender and receiver of the same kind: the data goes process to process through OS pipes
     let counted = 0;
     ctx.progress({ bytes: 0 });
     const done = await sender.transferTo(receiver, fs, from, step.to, {
       signal: ctx.signal,
       intermediates: step.intermediates,
+      flags,
+      overrides,
       onProgress: (b, total) => {
         counted = Math.max(counted, b);
         ctx.progress({ bytes: counted, total });
@@ -62,7 +70,7 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
       return { bytes: done.bytes, sent: true };
     }
   }
-  const { stream, sizeEstimate } = await openSend(sender, receiver, fs, from, step, ctx);
+  const { stream, sizeEstimate } = await openSend(sender, receiver, fs, from, step, ctx, flags);
   let bytes = 0;
   ctx.progress({ bytes: 0, total: sizeEstimate });
   const counter = new Transform({
@@ -73,12 +81,19 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
     },
   });
   stream.on('error', (err) => counter.destroy(err));
-  stream.pipe(counter);
+  // the throttle before the counter: progress shows what went on, at the limited rate
+  const throttle = limit === undefined ? null : throttleStream(limit);
+  if (throttle) {
+    stream.on('error', (err) => throttle.destroy(err));
+    throttle.on('error', (err) => counter.destroy(err));
+    stream.pipe(throttle).pipe(counter);
+  } else stream.pipe(counter);
   try {
-    await receiver.receive(fs, counter, { signal: ctx.signal });
+    await receiver.receive(fs, counter, { signal: ctx.signal, ...(overrides ? { overrides } : {}) });
   } catch (err) {
     // a receiver that gave up stops reading: end the send too (a local process or a remote call)
     stream.destroy();
+    throttle?.destroy();
     counter.destroy();
     throw err;
   }
@@ -87,12 +102,74 @@ async function transferStep(input: ReplicateStepInput, ctx: EffectContext): Prom
 }
 
 /**
+ * Runs `work` with the step's versions held (zfs hold, where the drivers can): `to` and the base
+ * on the sender, the base on the receiver, so that nothing (a pruning, a person) destroys them
+ * mid-step; released afterwards, whatever the outcome. A bookmark base is not held (it cannot be,
+ * and its snapshot is gone by design). A worker that dies mid-step leaves the holds: the retried
+ * step takes the same tag and releases it.
+ */
+async function withStepHolds<T>(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext, work: () => Promise<T>): Promise<T> {
+  const { filesystem: fs, step } = input;
+  const tag = stepHoldTag(input);
+  const base = step.from && !step.from.name.startsWith('#') ? [step.from.name] : [];
+  const onSender = [...base, step.to.name];
+  const held: Array<() => Promise<void>> = [];
+  const hold = async (d: StorageDriver, names: string[], side: string) => {
+    if (!d.holdSnapshots || !d.releaseSnapshots || !names.length) return;
+    try {
+      await d.holdSnapshots(fs, names, tag);
+      held.push(() => d.releaseSnapshots!(fs, names, tag));
+    } catch (err) {
+      // a snapshot the step needs that cannot be held (gone meanwhile) fails the step itself, with its own error
+      ctx.log.warn({ filesystem: fs, side, snapshots: names, err: (err as Error).message }, 'could not hold the step\'s snapshots');
+    }
+  };
+  await hold(sender, onSender, 'sender');
+  // the receiver's copy of the base (an incremental step's base is on the receiver, by the same name)
+  await hold(receiver, base, 'receiver');
+  try {
+    return await work();
+  } finally {
+    for (const release of held) {
+      await release().catch((err: unknown) => ctx.log.warn({ filesystem: fs, tag, err: (err as Error).message }, 'could not release the step\'s hold: a later pruning reports the snapshot kept (zfs release it by hand)'));
+    }
+  }
+}
+
+/**
+ * After a filesystem's last step: the sender's cursor bookmark for this receiver moves to the
+ * version the receiver now holds (OpenZFS), so sender pruning may destroy that snapshot and the
+ * next run still sends incrementally from the bookmark. Only after the last step: an earlier
+ * step's cursor would be replaced a moment later, and a run that stops halfway keeps the previous
+ * cursor, still a version the receiver holds. Where zfs has no bookmarks nothing happens: the
+ * protected version stays a snapshot. A failure only logs: the step itself succeeded.
+ */
+async function moveCursor(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext): Promise<void> {
+  if (!sender.setBookmark || input.index !== input.total - 1) return;
+  try {
+    await sender.setBookmark(input.filesystem, input.step.to, cursorName(receiver.endpoint));
+  } catch (err) {
+    ctx.log.warn({ filesystem: input.filesystem, to: input.step.to.name, err: (err as Error).message }, 'could not move the replication cursor (bookmark)');
+  }
+}
+
+/** The step's send flags, receive overrides and bandwidth limit, each undefined when the job sets none. */
+function streamOptions(input: ReplicateStepInput): { flags?: SendFlags; overrides?: ReceiveOverrides; limit?: number } {
+  const o = input.send;
+  if (!o) return {};
+  const { raw, compressed, largeBlocks, properties, allowDecryptedSend, receiveSet, receiveExclude, bandwidthLimit } = o;
+  const flags = raw || compressed || largeBlocks || properties || allowDecryptedSend ? { raw, compressed, largeBlocks, properties, allowDecryptedSend } : undefined;
+  const overrides = receiveSet?.length || receiveExclude?.length ? { receiveSet, receiveExclude } : undefined;
+  return { flags, overrides, limit: bandwidthLimit && bandwidthLimit > 0 ? bandwidthLimit : undefined };
+}
+
+/**
  * The sender's stream for the step: where the receiver kept an interrupted receive of exactly this
  * step (OpenZFS `receive_resume_token`), the rest of that stream (`zfs send -t`), else the whole
  * stream (the receiver then drops the stale partial state before receiving).
  */
-async function openSend(sender: StorageDriver, receiver: StorageDriver, fs: string, from: Version | null, step: ReplicateStepInput['step'], ctx: EffectContext): Promise<SendStream> {
-  const opts = { signal: ctx.signal, intermediates: step.intermediates };
+async function openSend(sender: StorageDriver, receiver: StorageDriver, fs: string, from: Version | null, step: ReplicateStepInput['step'], ctx: EffectContext, flags: SendFlags | undefined): Promise<SendStream> {
+  const opts = { signal: ctx.signal, intermediates: step.intermediates, ...(flags ? { flags } : {}) };
   const token = receiver.resumeToken ? await receiver.resumeToken(fs) : null;
   if (token) {
     try {

@@ -15,8 +15,9 @@ import { signalJob } from '../jobs/signals.js';
 import { validateJobSpec, type JobSpec } from '../jobs/spec.js';
 import type { JobStore, StoredJob } from '../jobs/store.js';
 import type { FerryMetrics } from '../observability/metrics.js';
-import { runReport } from '../replication/runs.js';
-import { matchesFilter, watchKindsProblem, type JobView, type Orchestrator, type RunView, type TargetView, type WatchFilter } from './views.js';
+import { isFinished, runReport } from '../replication/runs.js';
+import { pruneReport, startPruning } from '../jobs/prune.js';
+import { matchesFilter, watchKindsProblem, type JobView, type Orchestrator, type PruneReportView, type RunView, type TargetView, type WatchFilter } from './views.js';
 import type { TransitionEvent } from '../engine/types.js';
 
 function required(value: string | undefined, field: string): string {
@@ -85,6 +86,16 @@ export class LocalOrchestrator implements Orchestrator {
 
   signalJob(name: string, signal: string) {
     return signalJob(this.d.engine, this.d.jobs, required(name, 'name'), required(signal, 'signal'));
+  }
+
+  async pruneJob(name: string, opts: { dryRun?: boolean } = {}) {
+    return { runId: await startPruning(this.d.engine, this.d.jobs, required(name, 'name'), { dryRun: !!opts.dryRun }) };
+  }
+
+  async getPruneReport(runId: string): Promise<PruneReportView> {
+    const report = await pruneReport(this.d.engine, required(runId, 'run_id'));
+    if (!report) throw notFound(`no job invocation with id ${runId}`);
+    return { ...report, finished: isFinished(await this.d.engine.get(runId)) };
   }
 
   async getRun(id: string): Promise<RunView> {

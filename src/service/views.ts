@@ -2,6 +2,7 @@ import type { PartitionStatus } from '../archiver/coordinator.js';
 import type { PartitionReset, PartitionSelector } from '../archiver/partition-select.js';
 import type { TransitionEvent } from '../engine/types.js';
 import type { JobSpec } from '../jobs/spec.js';
+import type { PruneReport } from '../jobs/prune.js';
 import type { FilesystemReport, RunTiming } from '../replication/report.js';
 
 /**
@@ -94,6 +95,9 @@ export function matchesFilter(e: TransitionEvent, f: WatchFilter): boolean {
   return true;
 }
 
+/** A pruning invocation's report, and whether it has finished (its lists are then complete). */
+export type PruneReportView = PruneReport & { finished: boolean };
+
 /** The orchestrator's operations; implemented locally (Redis) and by the gRPC client. */
 export interface Orchestrator {
   createJob(spec: Partial<JobSpec>, opts?: { replace?: boolean }): Promise<JobView>;
@@ -102,6 +106,10 @@ export interface Orchestrator {
   deleteJob(name: string): Promise<void>;
   runJob(name: string): Promise<{ runId: string; started: boolean }>;
   signalJob(name: string, signal: string): Promise<{ outcome: string; machines: string[] }>;
+  /** starts an on-demand pruning of the job (`ferry prune`); its report by getPruneReport */
+  pruneJob(name: string, opts?: { dryRun?: boolean }): Promise<{ runId: string }>;
+  /** what a pruning invocation destroyed (or would) and kept so far; `finished` once it ended */
+  getPruneReport(runId: string): Promise<PruneReportView>;
   getRun(id: string): Promise<RunView>;
   listRuns(opts?: { job?: string; limit?: number }): Promise<RunView[]>;
   listTargets(): Promise<TargetView[]>;

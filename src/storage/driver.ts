@@ -1,8 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { Version } from '../../machines/version.js';
+import type { JobSendOptions } from '../../machines/send-options.js';
 
 // declared once in machines/ (the lowest layer); drivers and their users take it from here
 export type { Version };
+
+/** zfs send flags (-w -c -L -p) and the encrypted-dataset guard; only the zfs driver honours them (docs/send-options.md) */
+export type SendFlags = Pick<JobSendOptions, 'raw' | 'compressed' | 'largeBlocks' | 'properties' | 'allowDecryptedSend'>;
+/** zfs receive -o prop=value and -x prop; only the zfs driver honours them */
+export type ReceiveOverrides = Pick<JobSendOptions, 'receiveSet' | 'receiveExclude'>;
 
 export interface SendOptions {
   signal?: AbortSignal;
@@ -18,6 +24,8 @@ export interface SendOptions {
    * the caller then sends afresh.
    */
   resumeToken?: string;
+  /** zfs: the job's send flags; PermanentError SEND_OPTION_UNSUPPORTED when this zfs lacks one, ENCRYPTED_SEND when a non-raw send of an encrypted dataset is not allowed */
+  flags?: SendFlags;
 }
 
 export interface DriverCapabilities {
@@ -37,6 +45,8 @@ export interface SendStream {
 
 export interface ReceiveOptions {
   signal?: AbortSignal;
+  /** zfs: receive -o / -x; PermanentError SEND_OPTION_UNSUPPORTED when this zfs has no -o/-x */
+  overrides?: ReceiveOverrides;
 }
 
 export interface TransferOptions {
@@ -48,6 +58,10 @@ export interface TransferOptions {
    * is the stream's size when the driver can tell in advance (as SendStream.sizeEstimate)
    */
   onProgress?: (bytes: number, total?: number) => void;
+  /** as SendOptions.flags */
+  flags?: SendFlags;
+  /** as ReceiveOptions.overrides */
+  overrides?: ReceiveOverrides;
 }
 
 export interface TransferResult {
@@ -83,6 +97,11 @@ export interface StorageDriver {
   /** a full (from = null) or incremental stream carrying `to` */
   send(fs: string, from: Version | null, to: Version, opts?: SendOptions): Promise<SendStream>;
   /**
+   * The bytes send() would carry for this step, found without sending (dry runs); undefined when
+   * the driver cannot tell in advance. Same checks and errors as send().
+   */
+  estimateSend?(fs: string, from: Version | null, to: Version, opts?: Pick<SendOptions, 'signal' | 'intermediates' | 'flags'>): Promise<number | undefined>;
+  /**
    * Apply a stream made by send() of the same driver kind. Atomic: either the new version
    * exists afterwards with all its data, or the receiver is exactly as before.
    */
@@ -98,5 +117,16 @@ export interface StorageDriver {
    * pipes, never through JavaScript. Same guarantees as send() piped into receive(). Resolves
    * null when not applicable (the caller then uses send() and receive()).
    */
+  /**
+   * zfs: a user hold `tag` on each named snapshot of `fs` while a step uses it (so pruning, or a
+   * person, cannot destroy it meanwhile); idempotent; a no-op where zfs has no holds.
+   */
+  holdSnapshots?(fs: string, names: string[], tag: string): Promise<void>;
+  /** zfs: releases what holdSnapshots took; a hold or snapshot already gone is fine */
+  releaseSnapshots?(fs: string, names: string[], tag: string): Promise<void>;
+  /** zfs (OpenZFS): the bookmarks of `fs` as versions named `#<bookmark>`, oldest first; usable as an incremental `from` in send() */
+  listBookmarks?(fs: string): Promise<Version[]>;
+  /** zfs (OpenZFS): points bookmark `#<name>` at `version`; false where zfs has no bookmarks */
+  setBookmark?(fs: string, version: Version, name: string): Promise<boolean>;
   transferTo?(receiver: StorageDriver, fs: string, from: Version | null, to: Version, opts?: TransferOptions): Promise<TransferResult | null>;
 }

@@ -147,7 +147,8 @@ export class ZfsLab {
 
   /** Every dataset and snapshot below `dataset` (inclusive), sorted; [] if it does not exist. */
   async listAll(dataset: string): Promise<string[]> {
-    const r = await run('zfs', ['list', '-H', '-r', '-t', 'all', '-o', 'name', dataset]);
+    // not bookmarks (OpenZFS replication cursors: '#'), which ferry leaves on senders
+    const r = await run('zfs', ['list', '-H', '-r', '-t', 'filesystem,volume,snapshot', '-o', 'name', dataset]);
     if (r.code !== 0) return [];
     return r.stdout.split('\n').filter(Boolean).sort();
   }

@@ -38,7 +38,7 @@ describe('OpenZFS: interrupted steps resume (receive -s, send -t); sizes from dr
   before(async () => {
     assert.equal(reason, null, `zfs is needed: ${reason}`);
     const f = zfsFeatures();
-    assert.deepEqual(f, { multiSnapshot: true, dryRunSize: true, resumable: true }, 'kernel OpenZFS with every feature (these tests run in the OpenZFS VM)');
+    assert.ok(Object.values(f).every((v) => v === true), `kernel OpenZFS with every feature (these tests run in the OpenZFS VM): ${JSON.stringify(f)}`);
     lab = new ZfsLab();
     await lab.start();
     p1 = await lab.createPool(1536);

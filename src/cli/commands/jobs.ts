@@ -8,6 +8,7 @@ import { formatJob, formatJobs, formatRun } from '../format.js';
 import { EXIT_FORCED, stopRequested } from '../shutdown.js';
 import type { Orchestrator } from '../../service/views.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from '../orchestrator-access.js';
+import { addSendFlags, sendOptionsOfFlags, type SendFlagValues } from '../send-flags.js';
 
 interface CliContext {
   globals: () => GlobalOptions;
@@ -41,6 +42,8 @@ interface CreateOptions extends ServerOptions {
   keepReceivers?: string;
 }
 
+type CreateFlags = CreateOptions & SendFlagValues;
+
 /** `--keep-sender` and `--keep-receivers` as the job spec's retention (checked with the rest of the spec). */
 function retentionFlags(o: CreateOptions): Pick<Partial<JobSpec>, 'retention'> {
   if (o.keepSender === undefined && o.keepReceivers === undefined) return {};
@@ -56,7 +59,7 @@ function retentionFlags(o: CreateOptions): Pick<Partial<JobSpec>, 'retention'> {
 export function registerJobCommands(program: Command, c: CliContext): void {
   const job = program.command('job').description('jobs: replicate a sender to one or more receivers on a schedule (see docs/service.md)');
 
-  addServerOptions(job.command('create')
+  addServerOptions(addSendFlags(job.command('create')
     .description('create a job; its schedule starts at once (workers of `ferry serve`/`ferry worker` invoke it)')
     .argument('<name>', 'job name: letters, digits, _ and -')
     .requiredOption('--sender <endpoint>', 'endpoint to replicate from')
@@ -77,18 +80,20 @@ export function registerJobCommands(program: Command, c: CliContext): void {
     .option('--keep-sender <rules>', 'prune the sender after each run: not_replicated,last_n=N[:REGEX],grid=SPEC[:REGEX],regex=R,!regex=R or a JSON list (docs/retention.md)')
     .option('--keep-receivers <rules>', 'prune every receiver after each run, by the same syntax')
     .option('--replace', 'replace a job of the same name')
-    .option('--json', 'print JSON'))
-    .action((name: string, o: CreateOptions) => c.exit((async () => {
+    .option('--json', 'print JSON')))
+    .action((name: string, o: CreateFlags) => c.exit((async () => {
       if (o.every && o.cron) throw new InvalidArgumentError('--every and --cron: give one schedule, not both', { code: 'INVALID_ARGUMENT' });
       let schedule: JobSchedule | undefined;
       if (o.every) schedule = { everyMs: parseDuration(o.every, '--every') };
       else if (o.cron) schedule = { cron: o.cron, ...(o.timezone ? { timezone: o.timezone } : {}) };
       else if (o.timezone) throw new InvalidArgumentError('--timezone applies to --cron only', { code: 'INVALID_ARGUMENT' });
+      const send = sendOptionsOfFlags(o);
       const spec: Partial<JobSpec> = {
         name, sender: o.sender, receivers: o.receiver, schedule, snapshotPrefix: o.snapshotPrefix, filesystems: o.filesystems,
         includeSnapshots: o.includeSnapshots, excludeSnapshots: o.excludeSnapshots, initial: o.initial, concurrency: o.concurrency,
         batch: !!o.batch, retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
         ...retentionFlags(o),
+        ...(send ? { send } : {}),
       };
       return withOrchestrator(c.globals(), o, async (api) => {
         const view = await api.createJob(spec, { replace: !!o.replace });

@@ -7,7 +7,7 @@ import { classifyError } from '../../util/fs.js';
 import { assertRootExists, makeLayout, META_DIR } from './layout.js';
 import { assertName, isValidName } from './names.js';
 import { receiveStream } from './receive.js';
-import { createSendStream } from './send.js';
+import { createSendStream, estimateDirSend } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { listSnapshots } from './versions.js';
 
@@ -69,6 +69,7 @@ export function createDirDriver(root: string, opts: DirDriverOptions = {}): Stor
     destroySnapshot: (fs, name) => guard(`destroying ${fs}@${name} in ${endpoint}`, () => destroySnapshot(layout, fs, name)),
 
     send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, opts?.signal)),
+    estimateSend: (fs, from, to, opts) => guard(`sizing a send of ${fs} from ${endpoint}`, () => estimateDirSend(layout, fs, from, to, opts?.signal)),
 
     receive: (fs, stream, opts) => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal)),
   };

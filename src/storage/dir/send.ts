@@ -15,7 +15,8 @@ import { listSnapshots, loadManifest } from './versions.js';
 /** Fixed tar mtime, so the same send produces the same bytes. */
 const EPOCH = new Date(0);
 
-export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<SendStream> {
+/** What a send of the step carries: its header and the files to write (from the manifests, no data read). */
+async function planDirSend(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal) {
   assertName('filesystem', fs);
   signal?.throwIfAborted();
   const snapshots = await listSnapshots(layout, fs);
@@ -28,6 +29,16 @@ export async function createSendStream(layout: Layout, fs: string, from: Version
   assertHeaderSize(headerBytes.length);
   const writes = ops.flatMap((op, index) => (op.op === 'write' ? [{ op, index }] : []));
   signal?.throwIfAborted();
+  return { toSnap, headerBytes, writes, size: streamSize(headerBytes.length, writes.map((w) => w.op.size)) };
+}
+
+/** The exact bytes of the step's stream, from the manifests (a dry run reads no file data). */
+export async function estimateDirSend(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<number> {
+  return (await planDirSend(layout, fs, from, to, signal)).size;
+}
+
+export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<SendStream> {
+  const { toSnap, headerBytes, writes, size } = await planDirSend(layout, fs, from, to, signal);
 
   const pack = tar.pack();
   const onAbort = () => pack.destroy(signal!.reason);
@@ -43,7 +54,7 @@ export async function createSendStream(layout: Layout, fs: string, from: Version
 
   // tar-stream streams are streamx; hand out a node Readable as the driver contract says.
   const stream = Readable.from(pack, { objectMode: false });
-  return { stream, sizeEstimate: streamSize(headerBytes.length, writes.map((w) => w.op.size)) };
+  return { stream, sizeEstimate: size };
 }
 
 async function addFile(pack: tar.Pack, name: string, path: string, op: WriteOp): Promise<void> {

@@ -109,6 +109,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       const c = client();
       const call = c.send({
         endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates, resumeToken: o.resumeToken ?? '',
+        raw: !!o.flags?.raw, compressed: !!o.flags?.compressed, largeBlocks: !!o.flags?.largeBlocks, properties: !!o.flags?.properties, allowDecryptedSend: !!o.flags?.allowDecryptedSend,
       }, metadata());
       const { header, stream } = await dropIfUnreachable(c, readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls, target, progressTimeoutMs }));
       const size = header.sizeEstimate?.bytes;
@@ -156,7 +157,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
         await progress(drained, 'the agent to take more').finally(done);
       };
       try {
-        await write({ header: { endpoint, filesystem: fs } });
+        await write({ header: { endpoint, filesystem: fs, receiveSet: o.overrides?.receiveSet ?? [], receiveExclude: o.overrides?.receiveExclude ?? [] } });
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           for (let i = 0; i < chunk.length && !settled; i += MAX_CHUNK) await write({ chunk: chunk.subarray(i, i + MAX_CHUNK) });
         }

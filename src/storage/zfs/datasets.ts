@@ -11,6 +11,40 @@ export interface ZfsContext {
   endpoint: string;
   /** `root/fs` */
   dataset(fs: string): string;
+  /**
+   * datasets this driver found missing, with when (ms): a step asks after a new filesystem several
+   * times (its versions, its resume token, the receive's own check) and zfs answers each with a
+   * failing command; the driver asks once (a driver lives for one step or one plan). Anything this
+   * driver creates clears it (forgetAbsent).
+   */
+  absent?: Map<string, number>;
+}
+
+/** how long "missing" is believed without asking zfs again */
+const ABSENT_MS = 10_000;
+
+/** Whether this driver found `dataset` missing a moment ago (and has created nothing since). */
+export function knownAbsent(ctx: ZfsContext, dataset: string): boolean {
+  const at = ctx.absent?.get(dataset);
+  return at !== undefined && Date.now() - at < ABSENT_MS;
+}
+
+/** This driver is about to create datasets (a receive, the root): what it found missing may exist now. */
+export function forgetAbsent(ctx: ZfsContext): void {
+  ctx.absent?.clear();
+}
+
+const ABSENT: DatasetState = { exists: false, versions: [], resumeToken: null, encrypted: false };
+
+/**
+ * readDataset (or readDatasetSettled, `settle`) through the driver's memory of missing datasets:
+ * no command for a dataset found missing a moment ago; a missing one is remembered.
+ */
+export async function probeDataset(ctx: ZfsContext, dataset: string, signal?: AbortSignal, settle = false): Promise<DatasetState> {
+  if (knownAbsent(ctx, dataset)) return { ...ABSENT };
+  const state = settle ? await readDatasetSettled(dataset, signal) : await readDataset(dataset, signal);
+  if (!state.exists) ctx.absent?.set(dataset, Date.now());
+  return state;
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -88,6 +122,8 @@ export interface DatasetState {
   versions: Version[];
   /** OpenZFS: the receive_resume_token of an interrupted `receive -s` into it; null when none (always on zfs-fuse) */
   resumeToken: string | null;
+  /** OpenZFS with native encryption: whether the dataset is encrypted (its `encryption` is not off); false where zfs has none */
+  encrypted: boolean;
 }
 
 /**
@@ -97,16 +133,24 @@ export interface DatasetState {
  */
 export async function readDataset(dataset: string, signal?: AbortSignal): Promise<DatasetState> {
   // the token comes in the same command where zfs has it (zfs-fuse refuses the property)
-  const props = zfsFeatures().resumable ? `${VERSION_PROPS},receive_resume_token` : VERSION_PROPS;
+  const f = zfsFeatures();
+  const props = [VERSION_PROPS, ...(f.resumable ? ['receive_resume_token'] : []), ...(f.encryption ? ['encryption'] : [])].join(',');
   let out: string;
   try {
     out = await runZfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', props, dataset], { signal });
   } catch (err) {
-    if (isNotFound(err)) return { exists: false, versions: [], resumeToken: null };
+    if (isNotFound(err)) return { exists: false, versions: [], resumeToken: null, encrypted: false };
     throw err;
   }
-  const token = out.split('\n').map((l) => l.split('\t')).find(([name, property]) => name === dataset && property === 'receive_resume_token')?.[2];
-  return { exists: true, versions: parseVersions(dataset, out), resumeToken: token === undefined || token === '' || token === '-' ? null : token };
+  const own = (property: string) => out.split('\n').map((l) => l.split('\t')).find(([name, p]) => name === dataset && p === property)?.[2];
+  const token = own('receive_resume_token');
+  const encryption = own('encryption');
+  return {
+    exists: true,
+    versions: parseVersions(dataset, out),
+    resumeToken: token === undefined || token === '' || token === '-' ? null : token,
+    encrypted: encryption !== undefined && encryption !== 'off' && encryption !== '-' && encryption !== '',
+  };
 }
 
 /** how long a full receive waits for a snapshotless dataset to go before calling it a conflict */

@@ -8,9 +8,29 @@ export interface ZfsFeatures {
   dryRunSize: boolean;
   /** `zfs receive -s`, `receive_resume_token`, `zfs send -t`, `zfs receive -A`: OpenZFS >= 0.7, not zfs-fuse */
   resumable: boolean;
+  /** `zfs send -w` (raw, encrypted blocks as stored): OpenZFS >= 0.8 */
+  sendRaw: boolean;
+  /** `zfs send -c`: OpenZFS */
+  sendCompressed: boolean;
+  /** `zfs send -L`: OpenZFS */
+  sendLargeBlocks: boolean;
+  /** `zfs send -p`: both */
+  sendProperties: boolean;
+  /** `zfs receive -o prop=value` and `-x prop`: OpenZFS >= 0.7 */
+  receiveOverrides: boolean;
+  /** native encryption (`zfs load-key`, the `encryption` property): OpenZFS >= 0.8 */
+  encryption: boolean;
+  /** user holds (`zfs hold`, `zfs release`): both */
+  holds: boolean;
+  /** bookmarks (`zfs bookmark`, `zfs send -i #bookmark`): OpenZFS, not zfs-fuse */
+  bookmarks: boolean;
 }
 
-const NO_FEATURES: ZfsFeatures = { multiSnapshot: false, dryRunSize: false, resumable: false };
+const NO_FEATURES: ZfsFeatures = {
+  multiSnapshot: false, dryRunSize: false, resumable: false,
+  sendRaw: false, sendCompressed: false, sendLargeBlocks: false, sendProperties: false, receiveOverrides: false, encryption: false,
+  holds: false, bookmarks: false,
+};
 
 /** The lines of one command's usage: `\tcmd ...` and the continuation lines under it. */
 function usageBlocks(usage: string, command: string): string[] {
@@ -48,6 +68,14 @@ export function parseUsage(usage: string): ZfsFeatures {
     multiSnapshot: usageBlocks(usage, 'snapshot').some((l) => /@\S*\s+\.\.\./.test(l)),
     dryRunSize: send.has('n') && send.has('P'),
     resumable: receive.has('s') && /receive_resume_token/.test(usage),
+    sendRaw: send.has('w'),
+    sendCompressed: send.has('c'),
+    sendLargeBlocks: send.has('L'),
+    sendProperties: send.has('p'),
+    receiveOverrides: usageBlocks(usage, 'receive').some((l) => /\[-o <?property>?=/.test(l)) && usageBlocks(usage, 'receive').some((l) => /\[-x <?property>?\]/.test(l)),
+    encryption: /^\tload-key\b/m.test(usage),
+    holds: /^\thold\b/m.test(usage) && /^\trelease\b/m.test(usage),
+    bookmarks: /^\tbookmark\b/m.test(usage),
   };
 }
 

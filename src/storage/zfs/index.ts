@@ -1,12 +1,13 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { DriverCapabilities, StorageDriver } from '../driver.js';
-import { listDescendants, readVersions, type ZfsContext } from './datasets.js';
+import { listDescendants, probeDataset, type ZfsContext } from './datasets.js';
 import { destroySnapshot } from './destroy.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
-import { receiveStream, resumeTokenOf } from './receive.js';
-import { createSendStream } from './send.js';
+import { receiveStream } from './receive.js';
+import { createSendStream, planSend } from './send.js';
 import { takeSnapshots } from './snapshot.js';
+import { holdSnapshots, listBookmarks, releaseSnapshots, setBookmark } from './holds.js';
 import { transferZfs } from './transfer.js';
 import { findDd } from '../local-pipe.js';
 
@@ -38,6 +39,7 @@ export function createZfsDriver(root: string): ZfsDriver {
     root,
     endpoint: `zfs:${root}`,
     dataset: (fs) => `${root}/${fs}`,
+    absent: new Map(),
   };
   const driver: ZfsDriver = {
     kind: 'zfs',
@@ -54,7 +56,7 @@ export function createZfsDriver(root: string): ZfsDriver {
     listVersions: async (fs) => {
       assertZfsName('filesystem', fs);
       assertFullName(ctx.dataset(fs));
-      return readVersions(ctx.dataset(fs));
+      return (await probeDataset(ctx, ctx.dataset(fs))).versions;
     },
 
     snapshot: (filesystems, name) => takeSnapshots(ctx, filesystems, name),
@@ -63,12 +65,22 @@ export function createZfsDriver(root: string): ZfsDriver {
 
     send: (fs, from, to, opts) => createSendStream(ctx, fs, from, to, opts),
 
-    receive: (fs, stream, opts) => receiveStream(ctx, fs, stream, opts?.signal),
+    /** `zfs send -n -P` with the step's flags (OpenZFS); zfs-fuse has no dry run: undefined */
+    estimateSend: async (fs, from, to, opts) => (await planSend(ctx, fs, from, to, opts)).size,
+
+    receive: (fs, stream, opts) => receiveStream(ctx, fs, stream, opts?.signal, opts?.overrides),
 
     resumeToken: async (fs) => {
       assertZfsName('filesystem', fs);
-      return resumeTokenOf(ctx.dataset(fs));
+      // one `zfs get` with the versions' where zfs has tokens; none for a dataset found missing
+      if (!zfsFeatures().resumable) return null;
+      return (await probeDataset(ctx, ctx.dataset(fs))).resumeToken;
     },
+
+    holdSnapshots: (fs, names, tag) => holdSnapshots(ctx, fs, names, tag),
+    releaseSnapshots: (fs, names, tag) => releaseSnapshots(ctx, fs, names, tag),
+    listBookmarks: (fs) => listBookmarks(ctx, fs),
+    setBookmark: (fs, version, name) => setBookmark(ctx, fs, version, name),
 
     transferTo: async (receiver, fs, from, to, opts) => {
       const rctx = local.get(receiver);

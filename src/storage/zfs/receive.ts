@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
-import type { Version } from '../driver.js';
-import { datasetExists, isNotFound, readDataset, readDatasetSettled, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
+import type { ReceiveOverrides, Version } from '../driver.js';
+import { datasetExists, forgetAbsent, isNotFound, knownAbsent, probeDataset, readDataset, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
@@ -13,16 +13,29 @@ const toBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v
 /** how long to keep trying to clean up after a failed receive (zfs-fuse's daemon may hold the dataset busy for a moment) */
 const CLEANUP_MS = 30_000;
 
-/** OpenZFS: the receive_resume_token of a partially received dataset, or null. */
-export async function resumeTokenOf(dataset: string, signal?: AbortSignal): Promise<string | null> {
-  if (!zfsFeatures().resumable) return null;
-  try {
-    const value = (await runZfs(['get', '-H', '-o', 'value', 'receive_resume_token', dataset], { signal })).trim();
-    return value === '' || value === '-' ? null : value;
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
+/**
+ * `zfs receive` arguments of a job's overrides: `-o prop=value` per receive_set, `-x prop` per
+ * receive_exclude (validated by the job's check; names checked again here, they become arguments).
+ * PermanentError SEND_OPTION_UNSUPPORTED when this zfs has neither (zfs-fuse).
+ */
+export function receiveOverrideArgs(o: ReceiveOverrides | undefined): string[] {
+  const set = o?.receiveSet ?? [];
+  const exclude = o?.receiveExclude ?? [];
+  if (!set.length && !exclude.length) return [];
+  if (!zfsFeatures().receiveOverrides) {
+    const field = set.length ? 'send.receive_set' : 'send.receive_exclude';
+    throw new PermanentError(`${field}: this zfs has no zfs receive -o/-x (zfs-fuse): remove it from the job or use OpenZFS`, {
+      code: 'SEND_OPTION_UNSUPPORTED', details: { field },
+    });
   }
+  const name = (p: string, field: string) => {
+    if (!/^[a-z][a-z0-9_.:-]*$/.test(p)) throw new InvalidArgumentError(`${field}: ${JSON.stringify(p)} is not a zfs property name`, { code: 'INVALID_ARGUMENT', details: { field } });
+    return p;
+  };
+  return [
+    ...set.flatMap((kv) => ['-o', `${name(kv.split('=')[0], 'send.receive_set')}=${kv.slice(kv.indexOf('=') + 1)}`]),
+    ...exclude.flatMap((p) => ['-x', name(p, 'send.receive_exclude')]),
+  ];
 }
 
 async function hasChildren(dataset: string): Promise<boolean> {
@@ -138,14 +151,15 @@ export async function checkReceiver(ctx: ZfsContext, fs: string, { exists: exist
   const parentFs = posix.dirname(fs);
   if (parentFs !== '.') {
     const parent = ctx.dataset(parentFs);
-    if (!(await datasetExists(parent, signal))) {
+    if (knownAbsent(ctx, parent) || !(await datasetExists(parent, signal))) {
       throw new TemporaryError(`cannot receive ${target} yet: its parent ${parent} does not exist on the receiver (it is replicated first)`, {
         code: 'PARENT_MISSING',
         details: { dataset: target, parent },
       });
     }
-  } else if (!(await datasetExists(ctx.root, signal))) {
+  } else if (knownAbsent(ctx, ctx.root) || !(await datasetExists(ctx.root, signal))) {
     zfsLog().info({ dataset: ctx.root }, 'creating the receiver root dataset');
+    forgetAbsent(ctx);
     try {
       await runZfs(['create', '-p', ctx.root], { signal });
     } catch (err) {
@@ -190,7 +204,7 @@ export async function arrivedDespite(target: string, before: Version[], toguid: 
  * before, and the dataset itself when it did not exist before and is left empty. With resumable
  * receive (OpenZFS) a partially received state is kept for `zfs send -t` instead.
  */
-export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable, signal?: AbortSignal): Promise<Version> {
+export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable, signal?: AbortSignal, overrides?: ReceiveOverrides): Promise<Version> {
   assertZfsName('filesystem', fs);
   const target = ctx.dataset(fs);
   assertFullName(target);
@@ -205,7 +219,8 @@ export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable
   const onAbort = () => input.destroy(aborted());
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await receive(ctx, fs, target, input, signal);
+    const extra = receiveOverrideArgs(overrides);
+    return await receive(ctx, fs, target, input, signal, extra);
   } catch (err) {
     input.destroy(); // whatever failed, nobody reads the rest (a piped zfs send stops too)
     throw err;
@@ -214,14 +229,14 @@ export async function receiveStream(ctx: ZfsContext, fs: string, input: Readable
   }
 }
 
-async function receive(ctx: ZfsContext, fs: string, target: string, input: Readable, signal?: AbortSignal): Promise<Version> {
+async function receive(ctx: ZfsContext, fs: string, target: string, input: Readable, signal: AbortSignal | undefined, extra: string[]): Promise<Version> {
   const log = zfsLog();
   const it = input[Symbol.asyncIterator]() as AsyncIterator<unknown>;
   const head = await readHead(it, target); // on failure receiveStream destroys the input
   const { header } = head;
   const incremental = header.fromguid !== '0';
 
-  const found = incremental ? await readDataset(target, signal) : await readDatasetSettled(target, signal);
+  const found = await probeDataset(ctx, target, signal, !incremental);
   let { exists: existed, versions: before } = found;
 
   // idempotent: this exact version is already here
@@ -240,7 +255,8 @@ async function receive(ctx: ZfsContext, fs: string, target: string, input: Reada
 
   // -s (keep a resumable state when interrupted) for plain streams only: compound (-I) streams restart
   const keepPartial = resumable && !header.compound;
-  const args = ['receive', '-u', ...(keepPartial ? ['-s'] : []), target];
+  const args = ['receive', '-u', ...(keepPartial ? ['-s'] : []), ...extra, target];
+  forgetAbsent(ctx);
   log.info({ dataset: target, snapshot: header.toname, incremental, compound: header.compound }, 'zfs receive');
   const proc = spawnZfs(args, { signal, stdin: 'pipe', stdout: 'ignore' });
   const stdin = proc.stdin!;

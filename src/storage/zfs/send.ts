@@ -1,9 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
-import type { SendOptions, SendStream, Version } from '../driver.js';
+import type { SendFlags, SendOptions, SendStream, Version } from '../driver.js';
 import { findSendPair } from '../find-snapshot.js';
-import { readVersions, type ZfsContext } from './datasets.js';
+import { readDataset, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
+import { listBookmarks } from './holds.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
 
@@ -96,6 +97,59 @@ function assertResumesStep(info: ResumeInfo, dataset: string, from: Version | nu
   }
 }
 
+const FLAG_FEATURES = [
+  ['raw', '-w', 'sendRaw', 'send.raw'],
+  ['compressed', '-c', 'sendCompressed', 'send.compressed'],
+  ['largeBlocks', '-L', 'sendLargeBlocks', 'send.large_blocks'],
+  ['properties', '-p', 'sendProperties', 'send.properties'],
+] as const;
+
+/**
+ * The `zfs send` flags of a job's options, in zfs's order; PermanentError SEND_OPTION_UNSUPPORTED
+ * naming the option when the zfs here cannot (zfs-fuse has -p only): refused rather than sent
+ * without it, since the receiver would then hold something else than the job asked for.
+ */
+export function sendFlags(o: SendFlags | undefined): string[] {
+  if (!o) return [];
+  const f = zfsFeatures();
+  const out: string[] = [];
+  for (const [key, flag, feature, field] of FLAG_FEATURES) {
+    if (!o[key]) continue;
+    if (!f[feature]) {
+      throw new PermanentError(`${field}: this zfs has no zfs send ${flag} (zfs-fuse has only -p): remove ${field} from the job or use OpenZFS`, {
+        code: 'SEND_OPTION_UNSUPPORTED', details: { field, flag },
+      });
+    }
+    out.push(flag);
+  }
+  return out;
+}
+
+/**
+ * A plain (non-raw) send of an encrypted dataset gives the receiver the data decrypted: refused
+ * (PermanentError ENCRYPTED_SEND) unless the job asks for it (send.allow_decrypted_send); send.raw
+ * (-w) keeps it encrypted.
+ */
+function assertDecryptedSendAllowed(dataset: string, encrypted: boolean, o: SendFlags | undefined): void {
+  if (!encrypted || o?.raw || o?.allowDecryptedSend) return;
+  throw new PermanentError(
+    `${dataset} is encrypted: a plain zfs send would give the receiver its data decrypted. Set send.raw (zfs send -w, ` +
+      'the receiver stays encrypted) or, to send it decrypted on purpose, send.allow_decrypted_send',
+    { code: 'ENCRYPTED_SEND', details: { dataset, field: 'send.raw' } },
+  );
+}
+
+/** The sender's bookmark with `from`'s guid (found by guid, as snapshots are); SNAPSHOT_NOT_FOUND when there is none. */
+async function bookmarkBase(ctx: ZfsContext, fs: string, from: Version, signal?: AbortSignal): Promise<Version> {
+  const base = (await listBookmarks(ctx, fs, signal)).find((b) => b.guid === from.guid);
+  if (!base) {
+    throw new PermanentError(`the incremental source ${from.name} (guid ${from.guid}) is no longer a bookmark of ${ctx.dataset(fs)}`, {
+      code: 'SNAPSHOT_NOT_FOUND', details: { filesystem: fs, guid: from.guid },
+    });
+  }
+  return base;
+}
+
 export interface SendPlan {
   /** `zfs send` arguments */
   args: string[];
@@ -110,7 +164,8 @@ export interface SendPlan {
 export async function planSend(ctx: ZfsContext, fs: string, from: Version | null, to: Version, opts: SendOptions = {}): Promise<SendPlan> {
   assertZfsName('filesystem', fs);
   assertZfsName('snapshot', to?.name);
-  if (from !== null) assertZfsName('snapshot', from?.name);
+  const fromBookmark = from !== null && typeof from?.name === 'string' && from.name.startsWith('#');
+  if (from !== null) assertZfsName('snapshot', fromBookmark ? from.name.slice(1) : from?.name);
   const { signal } = opts;
   const ds = ctx.dataset(fs);
   if (opts.resumeToken !== undefined) {
@@ -120,12 +175,24 @@ export async function planSend(ctx: ZfsContext, fs: string, from: Version | null
   }
   assertFullName(`${ds}@${to.name}`);
   if (signal?.aborted) throw new TemporaryError(`sending ${ds}@${to.name} aborted`, { code: 'ABORTED', cause: signal.reason });
-  const versions = (await readVersions(ds, signal)).map((version) => ({ version }));
+  const flags = sendFlags(opts.flags);
+  const state = await readDataset(ds, signal);
+  assertDecryptedSendAllowed(ds, state.encrypted, opts.flags);
+  const versions = state.versions.map((version) => ({ version }));
+  if (fromBookmark) {
+    // an incremental from a bookmark (a replication cursor: the snapshot itself may be gone): -i only, zfs has no -I from one
+    const base = await bookmarkBase(ctx, fs, from!, signal);
+    const { toSnap: { version: toV } } = findSendPair(versions, fs, null, to);
+    if (toV.createtxg <= base.createtxg) throw new PermanentError(`${ds}@${toV.name} is not newer than ${ds}${base.name}`, { code: 'NOT_NEWER' });
+    assertZfsName('snapshot', toV.name);
+    const args = ['send', ...flags, '-i', `${ds}${base.name}`, `${ds}@${toV.name}`];
+    return { args, size: await estimate(args, signal) };
+  }
   const { toSnap: { version: toV }, fromSnap } = findSendPair(versions, fs, from, to);
   const fromV = fromSnap?.version ?? null;
   assertZfsName('snapshot', toV.name); // the name on the sender now, found by guid
   if (fromV) assertZfsName('snapshot', fromV.name);
-  const args = ['send', ...(fromV ? [opts.intermediates ? '-I' : '-i', `${ds}@${fromV.name}`] : []), `${ds}@${toV.name}`];
+  const args = ['send', ...flags, ...(fromV ? [opts.intermediates ? '-I' : '-i', `${ds}@${fromV.name}`] : []), `${ds}@${toV.name}`];
   return { args, size: await estimate(args, signal) };
 }
 

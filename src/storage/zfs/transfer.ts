@@ -1,10 +1,10 @@
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../local-pipe.js';
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
-import { readDataset, readDatasetSettled, type ZfsContext } from './datasets.js';
+import { forgetAbsent, probeDataset, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
-import { arrivedDespite, checkReceiver, cleanUp, discardPartial, receiveError, receivedVersion } from './receive.js';
+import { arrivedDespite, checkReceiver, cleanUp, discardPartial, receiveError, receivedVersion, receiveOverrideArgs } from './receive.js';
 import { spawnZfs, zfsLog, type ZfsProcess } from './run-zfs.js';
 import { isResumeRefusal } from '../resume.js';
 import { planSend, type SendPlan } from './send.js';
@@ -24,7 +24,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   const aborted = () => new TemporaryError(`receiving ${target} aborted`, { code: 'ABORTED', cause: signal?.reason });
   if (signal?.aborted) throw aborted();
   const incremental = from !== null;
-  const found = incremental ? await readDataset(target, signal) : await readDatasetSettled(target, signal);
+  const found = await probeDataset(receiver, target, signal, !incremental);
   let { exists: existed, versions: before } = found;
   const have = before.find((v) => v.guid === to.guid);
   if (have) {
@@ -32,6 +32,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
     return { bytes: 0, version: have };
   }
 
+  const overrideArgs = receiveOverrideArgs(opts.overrides);
   const resumable = zfsFeatures().resumable;
   let plan: SendPlan | undefined;
   if (found.resumeToken) {
@@ -44,7 +45,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
     }
   }
   const resuming = plan !== undefined;
-  plan ??= await planSend(sender, fs, from, to, { signal, intermediates: opts.intermediates });
+  plan ??= await planSend(sender, fs, from, to, { signal, intermediates: opts.intermediates, flags: opts.flags });
   const { args, size } = plan;
 
   // receiveStream leaves this one to zfs receive (which refuses it); here it is refused before anything runs
@@ -60,7 +61,8 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
 
   // -s only for plain streams: compound (-I) streams restart (as receiveStream)
   const keepPartial = resumable && (resuming || !(incremental && opts.intermediates));
-  const recvArgs = ['receive', '-u', ...(keepPartial ? ['-s'] : []), target];
+  const recvArgs = ['receive', '-u', ...(keepPartial ? ['-s'] : []), ...overrideArgs, target];
+  forgetAbsent(receiver);
   log.info({ dataset: target, snapshot: to.name, incremental, resuming, fastPath: true }, 'zfs send | zfs receive (local pipe)');
 
   let send: ZfsProcess | undefined;

@@ -3,6 +3,7 @@
 import type { Schedule as _ferry_v1_Schedule, Schedule__Output as _ferry_v1_Schedule__Output } from '../../ferry/v1/Schedule.js';
 import type { RetryPolicy as _ferry_v1_RetryPolicy, RetryPolicy__Output as _ferry_v1_RetryPolicy__Output } from '../../ferry/v1/RetryPolicy.js';
 import type { Retention as _ferry_v1_Retention, Retention__Output as _ferry_v1_Retention__Output } from '../../ferry/v1/Retention.js';
+import type { SendOptions as _ferry_v1_SendOptions, SendOptions__Output as _ferry_v1_SendOptions__Output } from '../../ferry/v1/SendOptions.js';
 
 export interface JobSpec {
   /**
@@ -49,6 +50,10 @@ export interface JobSpec {
    * keep rules per side (docs/retention.md); absent, or a side without rules: nothing is pruned there
    */
   'retention'?: (_ferry_v1_Retention | null);
+  /**
+   * the stream of every step: zfs send/receive flags and a bandwidth limit (docs/send-options.md)
+   */
+  'send'?: (_ferry_v1_SendOptions | null);
 }
 
 export interface JobSpec__Output {
@@ -96,4 +101,8 @@ export interface JobSpec__Output {
    * keep rules per side (docs/retention.md); absent, or a side without rules: nothing is pruned there
    */
   'retention'?: (_ferry_v1_Retention__Output);
+  /**
+   * the stream of every step: zfs send/receive flags and a bandwidth limit (docs/send-options.md)
+   */
+  'send'?: (_ferry_v1_SendOptions__Output);
 }

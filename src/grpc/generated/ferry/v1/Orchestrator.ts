@@ -7,6 +7,7 @@ import type { DeleteJobRequest as _ferry_v1_DeleteJobRequest, DeleteJobRequest__
 import type { DeleteJobResponse as _ferry_v1_DeleteJobResponse, DeleteJobResponse__Output as _ferry_v1_DeleteJobResponse__Output } from '../../ferry/v1/DeleteJobResponse.js';
 import type { GetJobRequest as _ferry_v1_GetJobRequest, GetJobRequest__Output as _ferry_v1_GetJobRequest__Output } from '../../ferry/v1/GetJobRequest.js';
 import type { GetPartitionRequest as _ferry_v1_GetPartitionRequest, GetPartitionRequest__Output as _ferry_v1_GetPartitionRequest__Output } from '../../ferry/v1/GetPartitionRequest.js';
+import type { GetPruneReportRequest as _ferry_v1_GetPruneReportRequest, GetPruneReportRequest__Output as _ferry_v1_GetPruneReportRequest__Output } from '../../ferry/v1/GetPruneReportRequest.js';
 import type { GetRunRequest as _ferry_v1_GetRunRequest, GetRunRequest__Output as _ferry_v1_GetRunRequest__Output } from '../../ferry/v1/GetRunRequest.js';
 import type { Job as _ferry_v1_Job, Job__Output as _ferry_v1_Job__Output } from '../../ferry/v1/Job.js';
 import type { ListJobsRequest as _ferry_v1_ListJobsRequest, ListJobsRequest__Output as _ferry_v1_ListJobsRequest__Output } from '../../ferry/v1/ListJobsRequest.js';
@@ -20,6 +21,9 @@ import type { ListTargetsResponse as _ferry_v1_ListTargetsResponse, ListTargetsR
 import type { NotifyLogEntriesRequest as _ferry_v1_NotifyLogEntriesRequest, NotifyLogEntriesRequest__Output as _ferry_v1_NotifyLogEntriesRequest__Output } from '../../ferry/v1/NotifyLogEntriesRequest.js';
 import type { NotifyLogEntriesResponse as _ferry_v1_NotifyLogEntriesResponse, NotifyLogEntriesResponse__Output as _ferry_v1_NotifyLogEntriesResponse__Output } from '../../ferry/v1/NotifyLogEntriesResponse.js';
 import type { Partition as _ferry_v1_Partition, Partition__Output as _ferry_v1_Partition__Output } from '../../ferry/v1/Partition.js';
+import type { PruneJobRequest as _ferry_v1_PruneJobRequest, PruneJobRequest__Output as _ferry_v1_PruneJobRequest__Output } from '../../ferry/v1/PruneJobRequest.js';
+import type { PruneJobResponse as _ferry_v1_PruneJobResponse, PruneJobResponse__Output as _ferry_v1_PruneJobResponse__Output } from '../../ferry/v1/PruneJobResponse.js';
+import type { PruneReport as _ferry_v1_PruneReport, PruneReport__Output as _ferry_v1_PruneReport__Output } from '../../ferry/v1/PruneReport.js';
 import type { ResetPartitionRequest as _ferry_v1_ResetPartitionRequest, ResetPartitionRequest__Output as _ferry_v1_ResetPartitionRequest__Output } from '../../ferry/v1/ResetPartitionRequest.js';
 import type { ResetPartitionResponse as _ferry_v1_ResetPartitionResponse, ResetPartitionResponse__Output as _ferry_v1_ResetPartitionResponse__Output } from '../../ferry/v1/ResetPartitionResponse.js';
 import type { Run as _ferry_v1_Run, Run__Output as _ferry_v1_Run__Output } from '../../ferry/v1/Run.js';
@@ -86,6 +90,21 @@ export interface OrchestratorClient extends grpc.Client {
   getPartition(argument: _ferry_v1_GetPartitionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   getPartition(argument: _ferry_v1_GetPartitionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
   getPartition(argument: _ferry_v1_GetPartitionRequest, callback: grpc.requestCallback<_ferry_v1_Partition__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * what a pruning invocation destroyed (or would destroy) and kept, with why; NOT_FOUND when none
+   */
+  GetPruneReport(argument: _ferry_v1_GetPruneReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneReport__Output>): grpc.ClientUnaryCall;
+  GetPruneReport(argument: _ferry_v1_GetPruneReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_PruneReport__Output>): grpc.ClientUnaryCall;
+  GetPruneReport(argument: _ferry_v1_GetPruneReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneReport__Output>): grpc.ClientUnaryCall;
+  GetPruneReport(argument: _ferry_v1_GetPruneReportRequest, callback: grpc.requestCallback<_ferry_v1_PruneReport__Output>): grpc.ClientUnaryCall;
+  /**
+   * what a pruning invocation destroyed (or would destroy) and kept, with why; NOT_FOUND when none
+   */
+  getPruneReport(argument: _ferry_v1_GetPruneReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneReport__Output>): grpc.ClientUnaryCall;
+  getPruneReport(argument: _ferry_v1_GetPruneReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_PruneReport__Output>): grpc.ClientUnaryCall;
+  getPruneReport(argument: _ferry_v1_GetPruneReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneReport__Output>): grpc.ClientUnaryCall;
+  getPruneReport(argument: _ferry_v1_GetPruneReportRequest, callback: grpc.requestCallback<_ferry_v1_PruneReport__Output>): grpc.ClientUnaryCall;
   
   /**
    * a run: a job invocation (`<job>.<time>`) or one replication (`run-...`, `<job>.<time>.to-<i>`)
@@ -164,6 +183,25 @@ export interface OrchestratorClient extends grpc.Client {
   notifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   notifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
   notifyLogEntries(argument: _ferry_v1_NotifyLogEntriesRequest, callback: grpc.requestCallback<_ferry_v1_NotifyLogEntriesResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * as `ferry prune JOB`: an on-demand invocation that prunes the job's sender and receivers by its
+   * retention policy (dry_run: plans and reports, destroys nothing); INVALID_ARGUMENT NO_RETENTION
+   * when the job has no keep rules, UNAVAILABLE JOB_BUSY while an invocation of it runs
+   */
+  PruneJob(argument: _ferry_v1_PruneJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneJobResponse__Output>): grpc.ClientUnaryCall;
+  PruneJob(argument: _ferry_v1_PruneJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_PruneJobResponse__Output>): grpc.ClientUnaryCall;
+  PruneJob(argument: _ferry_v1_PruneJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneJobResponse__Output>): grpc.ClientUnaryCall;
+  PruneJob(argument: _ferry_v1_PruneJobRequest, callback: grpc.requestCallback<_ferry_v1_PruneJobResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * as `ferry prune JOB`: an on-demand invocation that prunes the job's sender and receivers by its
+   * retention policy (dry_run: plans and reports, destroys nothing); INVALID_ARGUMENT NO_RETENTION
+   * when the job has no keep rules, UNAVAILABLE JOB_BUSY while an invocation of it runs
+   */
+  pruneJob(argument: _ferry_v1_PruneJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneJobResponse__Output>): grpc.ClientUnaryCall;
+  pruneJob(argument: _ferry_v1_PruneJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_PruneJobResponse__Output>): grpc.ClientUnaryCall;
+  pruneJob(argument: _ferry_v1_PruneJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_PruneJobResponse__Output>): grpc.ClientUnaryCall;
+  pruneJob(argument: _ferry_v1_PruneJobRequest, callback: grpc.requestCallback<_ferry_v1_PruneJobResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * after a person fixed what stopped a Failed partition (CHECKSUM_MISMATCH: the wrong object
@@ -251,6 +289,11 @@ export interface OrchestratorHandlers extends grpc.UntypedServiceImplementation 
   GetPartition: grpc.handleUnaryCall<_ferry_v1_GetPartitionRequest__Output, _ferry_v1_Partition>;
   
   /**
+   * what a pruning invocation destroyed (or would destroy) and kept, with why; NOT_FOUND when none
+   */
+  GetPruneReport: grpc.handleUnaryCall<_ferry_v1_GetPruneReportRequest__Output, _ferry_v1_PruneReport>;
+  
+  /**
    * a run: a job invocation (`<job>.<time>`) or one replication (`run-...`, `<job>.<time>.to-<i>`)
    */
   GetRun: grpc.handleUnaryCall<_ferry_v1_GetRunRequest__Output, _ferry_v1_Run>;
@@ -273,6 +316,13 @@ export interface OrchestratorHandlers extends grpc.UntypedServiceImplementation 
    * new WAL entries were committed in a log source: scan it now and archive them to the sink
    */
   NotifyLogEntries: grpc.handleUnaryCall<_ferry_v1_NotifyLogEntriesRequest__Output, _ferry_v1_NotifyLogEntriesResponse>;
+  
+  /**
+   * as `ferry prune JOB`: an on-demand invocation that prunes the job's sender and receivers by its
+   * retention policy (dry_run: plans and reports, destroys nothing); INVALID_ARGUMENT NO_RETENTION
+   * when the job has no keep rules, UNAVAILABLE JOB_BUSY while an invocation of it runs
+   */
+  PruneJob: grpc.handleUnaryCall<_ferry_v1_PruneJobRequest__Output, _ferry_v1_PruneJobResponse>;
   
   /**
    * after a person fixed what stopped a Failed partition (CHECKSUM_MISMATCH: the wrong object
@@ -305,12 +355,14 @@ export interface OrchestratorDefinition extends grpc.ServiceDefinition {
   DeleteJob: MethodDefinition<_ferry_v1_DeleteJobRequest, _ferry_v1_DeleteJobResponse, _ferry_v1_DeleteJobRequest__Output, _ferry_v1_DeleteJobResponse__Output>
   GetJob: MethodDefinition<_ferry_v1_GetJobRequest, _ferry_v1_Job, _ferry_v1_GetJobRequest__Output, _ferry_v1_Job__Output>
   GetPartition: MethodDefinition<_ferry_v1_GetPartitionRequest, _ferry_v1_Partition, _ferry_v1_GetPartitionRequest__Output, _ferry_v1_Partition__Output>
+  GetPruneReport: MethodDefinition<_ferry_v1_GetPruneReportRequest, _ferry_v1_PruneReport, _ferry_v1_GetPruneReportRequest__Output, _ferry_v1_PruneReport__Output>
   GetRun: MethodDefinition<_ferry_v1_GetRunRequest, _ferry_v1_Run, _ferry_v1_GetRunRequest__Output, _ferry_v1_Run__Output>
   ListJobs: MethodDefinition<_ferry_v1_ListJobsRequest, _ferry_v1_ListJobsResponse, _ferry_v1_ListJobsRequest__Output, _ferry_v1_ListJobsResponse__Output>
   ListPartitions: MethodDefinition<_ferry_v1_ListPartitionsRequest, _ferry_v1_ListPartitionsResponse, _ferry_v1_ListPartitionsRequest__Output, _ferry_v1_ListPartitionsResponse__Output>
   ListRuns: MethodDefinition<_ferry_v1_ListRunsRequest, _ferry_v1_ListRunsResponse, _ferry_v1_ListRunsRequest__Output, _ferry_v1_ListRunsResponse__Output>
   ListTargets: MethodDefinition<_ferry_v1_ListTargetsRequest, _ferry_v1_ListTargetsResponse, _ferry_v1_ListTargetsRequest__Output, _ferry_v1_ListTargetsResponse__Output>
   NotifyLogEntries: MethodDefinition<_ferry_v1_NotifyLogEntriesRequest, _ferry_v1_NotifyLogEntriesResponse, _ferry_v1_NotifyLogEntriesRequest__Output, _ferry_v1_NotifyLogEntriesResponse__Output>
+  PruneJob: MethodDefinition<_ferry_v1_PruneJobRequest, _ferry_v1_PruneJobResponse, _ferry_v1_PruneJobRequest__Output, _ferry_v1_PruneJobResponse__Output>
   ResetPartition: MethodDefinition<_ferry_v1_ResetPartitionRequest, _ferry_v1_ResetPartitionResponse, _ferry_v1_ResetPartitionRequest__Output, _ferry_v1_ResetPartitionResponse__Output>
   RunJob: MethodDefinition<_ferry_v1_RunJobRequest, _ferry_v1_RunJobResponse, _ferry_v1_RunJobRequest__Output, _ferry_v1_RunJobResponse__Output>
   SignalJob: MethodDefinition<_ferry_v1_SignalJobRequest, _ferry_v1_SignalJobResponse, _ferry_v1_SignalJobRequest__Output, _ferry_v1_SignalJobResponse__Output>

@@ -20,6 +20,27 @@ export interface SendRequest {
    * or RESUME_UNSUPPORTED (this zfs has no send -t): send afresh
    */
   'resumeToken'?: (string);
+  /**
+   * zfs send -w (raw: encrypted blocks as stored); FAILED_PRECONDITION SEND_OPTION_UNSUPPORTED when
+   * the agent's zfs cannot, as for the three below (docs/send-options.md)
+   */
+  'raw'?: (boolean);
+  /**
+   * zfs send -c
+   */
+  'compressed'?: (boolean);
+  /**
+   * zfs send -L
+   */
+  'largeBlocks'?: (boolean);
+  /**
+   * zfs send -p
+   */
+  'properties'?: (boolean);
+  /**
+   * a non-raw send of an encrypted dataset; without it FAILED_PRECONDITION ENCRYPTED_SEND
+   */
+  'allowDecryptedSend'?: (boolean);
 }
 
 export interface SendRequest__Output {
@@ -40,4 +61,25 @@ export interface SendRequest__Output {
    * or RESUME_UNSUPPORTED (this zfs has no send -t): send afresh
    */
   'resumeToken'?: (string);
+  /**
+   * zfs send -w (raw: encrypted blocks as stored); FAILED_PRECONDITION SEND_OPTION_UNSUPPORTED when
+   * the agent's zfs cannot, as for the three below (docs/send-options.md)
+   */
+  'raw'?: (boolean);
+  /**
+   * zfs send -c
+   */
+  'compressed'?: (boolean);
+  /**
+   * zfs send -L
+   */
+  'largeBlocks'?: (boolean);
+  /**
+   * zfs send -p
+   */
+  'properties'?: (boolean);
+  /**
+   * a non-raw send of an encrypted dataset; without it FAILED_PRECONDITION ENCRYPTED_SEND
+   */
+  'allowDecryptedSend'?: (boolean);
 }

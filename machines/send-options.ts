@@ -1,0 +1,29 @@
+/**
+ * A job's options for the stream of every step (docs/send-options.md): zfs send and receive flags
+ * and a bandwidth limit. Carried unchanged from the job through the replication and filesystem
+ * machines into every `replicateStep` input; absent (or every field absent) = plain streams, no limit.
+ */
+export interface JobSendOptions {
+  /** zfs send -w: the blocks as stored (encrypted stays encrypted on the receiver) */
+  raw?: boolean;
+  /** zfs send -c: compressed blocks stay compressed in the stream */
+  compressed?: boolean;
+  /** zfs send -L: blocks larger than 128 KiB stay large */
+  largeBlocks?: boolean;
+  /** zfs send -p: the dataset's properties travel with the stream */
+  properties?: boolean;
+  /** a non-raw send of an encrypted dataset (the receiver gets plain data): refused unless set */
+  allowDecryptedSend?: boolean;
+  /** zfs receive -o prop=value (e.g. "readonly=on"), in order */
+  receiveSet?: string[];
+  /** zfs receive -x prop (e.g. "mountpoint"), in order */
+  receiveExclude?: string[];
+  /** bytes per second on every path of a step (stream, agent, local pipes); absent = unlimited */
+  bandwidthLimit?: number;
+}
+
+/** Pure: whether any option is set (a plain job carries none in its machines' inputs). */
+export function hasSendOptions(o: JobSendOptions | undefined): o is JobSendOptions {
+  if (!o) return false;
+  return Object.values(o).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== false && v !== 0));
+}
