@@ -11,7 +11,7 @@ import {
 } from './children.js';
 import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
-import type { JobSendOptions } from './send-options.js';
+import { shareOfLimit, type JobSendOptions } from './send-options.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';
 import type { PruningInput, PruningOutput, PruningSide, PruningSummary } from './pruning.js';
 
@@ -226,6 +226,8 @@ export const jobMachine = setup({
           sender: context.sender,
           receiver: r.receiver,
           ...context.replication,
+          // every receiver is replicated at once: each gets its share of the job's bandwidth limit
+          ...(context.replication.send ? { send: shareOfLimit(context.replication.send, context.replications.length) } : {}),
         };
         enqueue.spawnChild('replication', { id: r.childId, input });
       }

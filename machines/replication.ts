@@ -19,7 +19,7 @@ import {
   type Step,
 } from './filesystem.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
-import { hasSendOptions, type JobSendOptions } from './send-options.js';
+import { hasSendOptions, shareOfLimit, type JobSendOptions } from './send-options.js';
 import { effectMs, type EffectTiming, type StepsTiming } from './timing.js';
 
 /**
@@ -324,7 +324,8 @@ export const replicationMachine = setup({
           retry: context.retry,
           ...(e.planProblem !== null ? { problem: e.planProblem } : {}),
           ...(context.batch ? { batch: true } : {}),
-          ...(context.send ? { send: context.send } : {}),
+          // at most `concurrency` filesystems stream at once: each gets its share of the bandwidth limit
+          ...(context.send ? { send: shareOfLimit(context.send, Math.min(context.concurrency, context.filesystems.length)) } : {}),
         };
         enqueue.spawnChild('filesystem', { id: e.childId, input });
       }

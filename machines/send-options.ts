@@ -27,3 +27,13 @@ export function hasSendOptions(o: JobSendOptions | undefined): o is JobSendOptio
   if (!o) return false;
   return Object.values(o).some((v) => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== false && v !== 0));
 }
+
+/**
+ * Pure: the options for one of `ways` streams that run at once under the same job: the bandwidth
+ * limit is shared (at least 1 byte/s each), so the job as a whole stays within it. The job divides
+ * it among its receivers (replicated at once), each replication among the filesystems it runs at once.
+ */
+export function shareOfLimit<T extends JobSendOptions | undefined>(o: T, ways: number): T {
+  if (!o || !o.bandwidthLimit || ways <= 1) return o;
+  return { ...o, bandwidthLimit: Math.max(1, Math.floor(o.bandwidthLimit / ways)) };
+}

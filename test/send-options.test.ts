@@ -13,6 +13,7 @@ import { checkConfigText } from '../src/config/check.js';
 import { jobConfigOf } from '../src/config/export.js';
 import { jobSpecFromMsg, jobSpecToMsg } from '../src/api/orchestrator-messages.js';
 import { formatByteRate, parseByteRate } from '../src/util/bytes.js';
+import { shareOfLimit } from '../machines/send-options.js';
 import { throttledStreamCount, throttleStream, TokenBucket, type ThrottleClock } from '../src/util/throttle.js';
 import { replicateStep } from '../src/replication/step-runner.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
@@ -188,6 +189,14 @@ describe('send options through a job: spec -> job -> replication -> filesystem -
     d?.remove();
   });
 
+  it('the job\'s limit is shared among the streams that run at once, never exceeded in sum', () => {
+    assert.deepEqual(shareOfLimit({ raw: true, bandwidthLimit: 10_000 }, 4), { raw: true, bandwidthLimit: 2_500 });
+    assert.deepEqual(shareOfLimit({ bandwidthLimit: 10 }, 3), { bandwidthLimit: 3 });
+    assert.deepEqual(shareOfLimit({ bandwidthLimit: 2 }, 5), { bandwidthLimit: 1 }, 'at least a byte a second');
+    assert.deepEqual(shareOfLimit({ raw: true }, 4), { raw: true }, 'no limit, nothing to share');
+    assert.equal(shareOfLimit(undefined, 4), undefined);
+  });
+
   it('a job\'s bandwidth limit reaches every step of every receiver', async () => {
     for (const n of ['s/a', 's/b', 'r1', 'r2']) mkdirSync(join(d.path, n), { recursive: true });
     writeFileSync(join(d.path, 's/a/one.bin'), Buffer.alloc(100_000, 1));
@@ -204,7 +213,8 @@ describe('send options through a job: spec -> job -> replication -> filesystem -
       assert.equal((await engine.get(runId))?.status, 'done', JSON.stringify((await engine.snapshotOf(runId))?.context.problem));
       assert.equal(throttledStreamCount() - before, 4, 'two filesystems to two receivers: four throttled steps');
       const fsMachine = await engine.snapshotOf(`${runId}.to-1.fs-0`);
-      assert.deepEqual(fsMachine?.context.send, { bandwidthLimit: 1024 ** 3 }, 'the filesystem machine carries the options');
+      // two receivers at once, two filesystems at once in each: a quarter of the job's limit per stream
+      assert.deepEqual(fsMachine?.context.send, { bandwidthLimit: 1024 ** 3 / 4 }, 'the filesystem machine carries its share of the limit');
       for (const r of [r1, r2]) assert.equal((await r.listVersions('b')).length, 1);
     } finally {
       await engine.close();

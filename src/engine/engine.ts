@@ -135,9 +135,13 @@ export class Engine {
     try {
       created = await this.dispatcher.create({ kind, id, input });
     } catch (err) {
+      if (!isReplicaWaitTimeout(err)) throw err;
       // committed but not confirmed on replicas: indexed anyway, so a repeated start (not created again) leaves it listed
-      if ((err as { code?: string }).code === 'REPLICA_WAIT_TIMEOUT') await this.store.index(kind, id, now);
-      throw err;
+      await this.store.index(kind, id, now);
+      // a replica still catching up (a resync after a failover) gets a few more chances before the
+      // caller hears of it; once confirmed, the creation's outbox is dispatched as a crashed one's would be
+      await confirmPatiently(err, () => this.dispatcher.flushOutbox(id));
+      created = true;
     }
     // a repeated start indexes too (NX keeps the first time): the first one's index write may be what a failover lost
     await this.store.index(kind, id, now);
@@ -154,7 +158,12 @@ export class Engine {
     assertMachineId(id);
     if (!event || typeof event.type !== 'string') throw new Error(`event for ${id} has no type`);
     await this.enqueue(id, { event, from: 'ext', at: this.clock.now() });
-    await this.replicas.confirm();
+    try {
+      await this.replicas.confirm();
+    } catch (err) {
+      if (!isReplicaWaitTimeout(err)) throw err;
+      await confirmPatiently(err, () => this.replicas.confirm({ fence: true }));
+    }
   }
 
   /** Appends an envelope as it would arrive from a child, timer or effect (tests and recovery tools). */
@@ -241,3 +250,26 @@ export class Engine {
     await this.enqueue(d.machineId, { event: d.event, from: 'timer', key: d.key, ref: d.sendId, at: this.clock.now() });
   }
 }
+
+/** confirmations tried again after a REPLICA_WAIT_TIMEOUT before start/send give up (each waits `replicas.timeoutMs`) */
+const CONFIRM_ATTEMPTS = 5;
+
+function isReplicaWaitTimeout(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'REPLICA_WAIT_TIMEOUT';
+}
+
+/** Tries `confirm` until it succeeds, up to CONFIRM_ATTEMPTS times; then throws the last timeout. */
+async function confirmPatiently(first: unknown, confirm: () => Promise<unknown> | null): Promise<void> {
+  let last = first;
+  for (let i = 0; i < CONFIRM_ATTEMPTS; i++) {
+    try {
+      await confirm();
+      return;
+    } catch (err) {
+      if (!isReplicaWaitTimeout(err)) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
