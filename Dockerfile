@@ -22,10 +22,11 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # tsx is a dependency for `npx ferry` in a checkout (bin/ferry.mjs); the compiled image never loads it.
-# pino ships its own test suite (about 400 MB of binaries): not needed to log.
+# pino ships its own test suite (about 400 MB of binaries): not needed to log. TypeScript comes in as
+# valibot's optional peer (through @bull-board/api), for types only: not needed at run time.
 RUN npm pkg delete dependencies.tsx \
   && npm ci --omit=dev --no-audit --no-fund --loglevel=error \
-  && rm -rf node_modules/pino/test
+  && rm -rf node_modules/pino/test node_modules/typescript
 
 FROM ${NODE_IMAGE}
 ARG AGENT_TOOLS=false
