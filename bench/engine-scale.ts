@@ -12,10 +12,11 @@
  * BENCH_SCALE=0 skips the scale figures.
  */
 import { envInt, round } from './lib.js';
+import { DEFAULT_TRANSITION_LOG_MAX_LEN } from '../src/engine/index.js';
 import type { EngineBenchOptions, EngineResult } from './engine.bench.js';
 
 /** the engine's default cap of the transition log (EngineOptions.transitionLogMaxLen) */
-export const DEFAULT_LOG_CAP = 100_000;
+export const DEFAULT_LOG_CAP = DEFAULT_TRANSITION_LOG_MAX_LEN;
 
 export const SCALE_TARGETS = { flatRatio: 0.8 } as const;
 

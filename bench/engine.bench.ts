@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { setup } from 'xstate';
-import { Engine, openRedis, type EngineOptions, type Registry, type TransitionEvent } from '../src/engine/index.js';
+import { DEFAULT_TRANSITION_LOG_MAX_LEN, Engine, openRedis, type EngineOptions, type Registry, type TransitionEvent } from '../src/engine/index.js';
 import { defaultScaleOptions, formatScale, runScaleFigures, type ScaleOptions, type ScaleReport } from './engine-scale.js';
 import { makeKeys } from '../src/engine/keys.js';
 import { createLogger } from '../src/util/logger.js';
@@ -296,7 +296,7 @@ export async function runEngineLoad(
   const N = Math.max(M, opts.liveMachines ?? M);
   const E = opts.eventsPerMachine;
   const total = M * E;
-  const logMaxLen = opts.transitionLogMaxLen ?? Math.max(100_000, 2 * (N + M * E));
+  const logMaxLen = opts.transitionLogMaxLen ?? Math.max(DEFAULT_TRANSITION_LOG_MAX_LEN, 2 * (N + M * E));
   // a capped log loses entries: then only the records' versions are checked
   const logComplete = logMaxLen >= N + total;
   const prefix = uniquePrefix('engine');
@@ -493,7 +493,7 @@ function streamMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }
 
-async function metricValue(metric: { get(): Promise<{ values: Array<{ value: number }> }> | { values: Array<{ value: number }> } }): Promise<number> {
+export async function metricValue(metric: { get(): Promise<{ values: Array<{ value: number }> }> | { values: Array<{ value: number }> } }): Promise<number> {
   const v = await metric.get();
   return v.values.reduce((a, b) => a + b.value, 0);
 }

@@ -4,7 +4,7 @@
  *
  *   btrfs (loop-mounted images): `ferry snapshot` + `ferry replicate` against btrbk (`btrbk run`)
  *     and a plain `btrfs subvolume snapshot -r` + `btrfs send [-p] | btrfs receive` loop.
- *   zfs (zfs-fuse pools, under /work/briefs/zfs.lock when that file exists): `ferry snapshot` +
+ *   zfs (zfs-fuse pools, under the flock of BENCH_ZFS_LOCK when set): `ferry snapshot` +
  *     `ferry replicate` against syncoid (`zfs snapshot -r` then `syncoid -r --no-sync-snap`).
  *
  * Full and incremental cycles at 1, 10 and 40 filesystems; the no-op (every snapshot already on
@@ -29,7 +29,8 @@ import type { RunTiming } from '../src/replication/report.js';
 import { envInt, medianBy, passFail, printReport, round, runIfMain, withTestRedis } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const ZFS_LOCK = '/work/briefs/zfs.lock';
+/** a lock file other zfs users on this machine hold (flock) while they use zfs-fuse; none unless set */
+const ZFS_LOCK = process.env.BENCH_ZFS_LOCK ?? '';
 
 /** seconds of one cycle per tool; ratios are ferry / tool */
 export interface CycleFigure {
@@ -366,7 +367,7 @@ async function zfsPart(ferry: (args: string[]) => string): Promise<CycleFigure[]
 
 /** Runs `fn` holding the zfs lock file (flock) when it exists: zfs tests of other processes share zfs-fuse. */
 async function underZfsLock<T>(fn: () => Promise<T>): Promise<T> {
-  if (!existsSync(ZFS_LOCK)) return fn();
+  if (!ZFS_LOCK || !existsSync(ZFS_LOCK)) return fn();
   const fd = openSync(ZFS_LOCK, 'r');
   try {
     // flock(1) locks the open file it is handed as fd 3, which is ours too: the lock lasts until we close it

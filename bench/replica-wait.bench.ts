@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Engine } from '../src/engine/index.js';
-import { runEngineLoad, type EngineResult } from './engine.bench.js';
+import { metricValue, runEngineLoad, type EngineResult } from './engine.bench.js';
 import { envInt, printReport, round, runIfMain } from './lib.js';
 import { startTestRedis } from '../test/helpers/redis.js';
 
@@ -57,7 +57,7 @@ export async function runReplicaWaitBench(): Promise<ReplicaWaitReport> {
     const run = async (minReplicas: number): Promise<EngineResult> => {
       let engine: Engine | null = null;
       const result = await runEngineLoad(primary.url, { ...load, replicas: { minReplicas, timeoutMs: 5000 }, onEngine: (e) => { engine = e; } });
-      timeouts += (await engine!.metrics.commitReplicaTimeouts.get()).values[0]?.value ?? 0;
+      timeouts += await metricValue(engine!.metrics.commitReplicaTimeouts);
       return result;
     };
     // A B B A: a drift over the run (JIT warm-up, a busy neighbour) weighs on both sides alike

@@ -115,6 +115,14 @@ export class ChaosEnv {
     return w;
   }
 
+  /** Two workers and a `ferry serve` (no metrics), each ready: the cast of the Redis fault scenarios. */
+  async startWorkersAndServe(): Promise<void> {
+    await this.startWorker('worker-a');
+    await this.startWorker('worker-b');
+    const serve = this.procs.spawn('serve', ['--key-prefix', this.prefix, 'serve', '--no-metrics', ...WORKER_FLAGS], this.ferryEnv);
+    await serve.waitFor('serving', 120_000);
+  }
+
   /** SIGKILL redis-server (AOF everysec: up to a second of writes may be lost, as in a real crash). */
   killRedis(): void {
     process.kill(this.redis.pid, 'SIGKILL');

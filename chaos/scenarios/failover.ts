@@ -1,5 +1,5 @@
 import type { Scenario } from '../scenario.js';
-import { ChaosEnv, dirCompare, scaledBytes, WORKER_FLAGS } from '../env.js';
+import { ChaosEnv, dirCompare, scaledBytes } from '../env.js';
 import { sleep } from '../processes.js';
 import { changeAndSnapshot, newestSnap, prepareDirPair } from './dir-runs.js';
 
@@ -25,10 +25,7 @@ export const failover: Scenario = {
     await ChaosEnv.use(ctx, async (env) => {
       const topo = env.topology!;
       const pair = await prepareDirPair(env, 'fo', 3, { files: 20, bytes: scaledBytes(ctx, 32) });
-      await env.startWorker('worker-a');
-      await env.startWorker('worker-b');
-      const serve = env.procs.spawn('serve', ['--key-prefix', env.prefix, 'serve', '--no-metrics', ...WORKER_FLAGS], env.ferryEnv);
-      await serve.waitFor('serving', 120_000);
+      await env.startWorkersAndServe();
       let kills = 0;
       let pauses = 0;
       let round = 0;

@@ -1,5 +1,5 @@
 import type { Scenario } from '../scenario.js';
-import { ChaosEnv, dirCompare, scaledBytes, WORKER_FLAGS } from '../env.js';
+import { ChaosEnv, dirCompare, scaledBytes } from '../env.js';
 import { sleep } from '../processes.js';
 import { changeAndSnapshot, newestSnap, prepareDirPair } from './dir-runs.js';
 
@@ -19,10 +19,7 @@ export const redisKill: Scenario = {
     const { rng } = ctx;
     await ChaosEnv.use(ctx, async (env) => {
       const pair = await prepareDirPair(env, 'rd', 2, { files: 20, bytes: scaledBytes(ctx, 64) });
-      await env.startWorker('worker-a');
-      await env.startWorker('worker-b');
-      const serve = env.procs.spawn('serve', ['--key-prefix', env.prefix, 'serve', '--no-metrics', ...WORKER_FLAGS], env.ferryEnv);
-      await serve.waitFor('serving', 120_000);
+      await env.startWorkersAndServe();
       let round = 0;
       do {
         if (round > 0) await changeAndSnapshot(env, pair);

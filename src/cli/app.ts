@@ -37,7 +37,6 @@ export interface GlobalOptions {
 }
 
 /** the bound of a one-shot command's wait for Redis, in milliseconds */
-export { DEFAULT_REDIS_WAIT_MS };
 
 export interface App {
   /** aborted on the first SIGINT/SIGTERM or a closed stdout (src/cli/shutdown.ts); commands that stop gracefully watch it */

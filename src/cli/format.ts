@@ -5,7 +5,6 @@ import { formatDuration, formatDurationExact } from './duration.js';
 import type { JobSendOptions } from '../../machines/send-options.js';
 import { formatByteRate, humanBytes } from '../util/bytes.js';
 
-export { humanBytes };
 
 /** A job's schedule for a person: "every 10m", "cron \"0 * * * *\" (UTC)", "on demand". */
 export function describeSchedule(s: JobSchedule | undefined): string {

@@ -390,7 +390,7 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     if (uiAt && !o.tokenFile) throw new InvalidArgumentError('--ui needs --token-file: the live view asks for the same token as the gRPC API', { code: 'INVALID_ARGUMENT' });
     const token = grpcAt || uiAt ? readTokenFile(o.tokenFile!, '--token-file') : '';
     const { credentials, scheme } = await serverTls(o);
-    const uiTls = uiTlsFiles(o);
+    const uiTls = uiAt ? uiTlsFiles(o) : null; // the certificate files again, as https wants them: only for --ui
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
     const app = await openApp(globals(), { workers: false, graceful: true, outlivesOutages: true, metrics: serveMetrics() });

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Report } from '../replication/report.js';
-import { humanBytes } from './format.js';
+import { humanBytes } from '../util/bytes.js';
 
 /**
  * Shows a run's progress: bars per filesystem on a terminal, one line per state change

@@ -2,17 +2,8 @@ import type { Command } from 'commander';
 import type { JobSendOptions } from '../../machines/send-options.js';
 import { parseByteRate } from '../util/bytes.js';
 
-/** The send-option flags as commander hands them over. */
-export interface SendFlagValues {
-  raw?: boolean;
-  compressed?: boolean;
-  largeBlocks?: boolean;
-  properties?: boolean;
-  allowDecryptedSend?: boolean;
-  receiveSet?: string[];
-  receiveExclude?: string[];
-  bandwidthLimit?: string;
-}
+/** The send-option flags as commander hands them over: the job's options, the rate as typed. */
+export type SendFlagValues = Omit<JobSendOptions, 'bandwidthLimit'> & { bandwidthLimit?: string };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

@@ -40,7 +40,6 @@ export interface CheckResult {
   desired: DesiredState | null;
 }
 
-export { ARCHIVE_DEFAULTS } from './defaults.js';
 
 const errorText = (err: unknown): string => (err as Error).message;
 

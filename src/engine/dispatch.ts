@@ -64,9 +64,12 @@ export class Dispatcher {
     return true;
   }
 
-  /** Re-dispatches what a crashed process committed but may not have started. */
-  async flushOutbox(id: string): Promise<void> {
-    const pending = await this.d.store.pendingOutbox(id);
+  /**
+   * Re-dispatches what a crashed process (or an unconfirmed commit) left in the outbox: `pending` as
+   * the caller already read it, else read here.
+   */
+  async flushOutbox(id: string, pending?: string[]): Promise<void> {
+    pending ??= await this.d.store.pendingOutbox(id);
     if (!pending.length) return;
     await this.d.replicas.confirm({ fence: true }); // replica-wait: another process's commit, confirmed before its effects start
     await this.dispatch(id, pending);

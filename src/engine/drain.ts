@@ -61,10 +61,7 @@ export class Drainer {
         if (cached) ({ record, envelopes, outbox: leftover } = await store.read(id, batchSize, false));
         if (!record) return;
         // the last commit was not this process's: its dispatch may have been cut short
-        if (leftover.length) {
-          await this.d.replicas.confirm({ fence: true }); // replica-wait: another process's (or an unconfirmed) commit
-          await this.d.dispatcher.dispatch(id, leftover);
-        }
+        await this.d.dispatcher.flushOutbox(id, leftover);
         const def = registry.machines[record.kind];
         if (!def) throw new Error(`machine ${id} is of kind "${record.kind}", which this worker does not know`);
         snapshot = restoreSnapshot(def.machine, record.snapshot);

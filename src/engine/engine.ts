@@ -12,7 +12,7 @@ import { assertMachineId, makeKeys } from './keys.js';
 import { EngineMetrics } from './metrics.js';
 import { EngineQueues, type EffectJobData, type TimerJobData } from './queues.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
-import { ReplicaWait, type ReplicaWaitOptions } from './replica-wait.js';
+import { confirmPatiently, isReplicaWaitTimeout, ReplicaWait, type ReplicaWaitOptions } from './replica-wait.js';
 import { SnapshotStore } from './store.js';
 import { redisStatusOf } from '../util/redis.js';
 import { TransitionLog } from './transition-log.js';
@@ -54,6 +54,9 @@ export interface EngineOptions {
   replicas?: ReplicaWaitOptions;
 }
 
+/** entries the transition log keeps (approximately: XADD MAXLEN ~) unless `transitionLogMaxLen` says otherwise */
+export const DEFAULT_TRANSITION_LOG_MAX_LEN = 100_000;
+
 /**
  * The durable machine runtime. Events go to a machine's inbox; a deduplicated drain job
  * applies them in order with pure transitions and commits snapshot, inbox acknowledgement,
@@ -88,7 +91,7 @@ export class Engine {
     this.log = opts.logger ?? createLogger();
     this.metrics = opts.metrics ?? new EngineMetrics();
     const keys = makeKeys(this.prefix);
-    this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? 100_000);
+    this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? DEFAULT_TRANSITION_LOG_MAX_LEN);
     this.transitions = new TransitionLog(opts.redis, keys.transitions, (conn) => new ReplicaWait(conn, keys.fence, null, this.log, opts.replicas));
     this.queues = new EngineQueues(opts.redis, this.prefix);
     const listeners: CommitListeners = { registry: this.registry, log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
@@ -132,19 +135,20 @@ export class Engine {
     assertMachineId(id);
     const now = this.clock.now();
     let created: boolean;
+    let unconfirmed: unknown = null;
     try {
       created = await this.dispatcher.create({ kind, id, input });
     } catch (err) {
       if (!isReplicaWaitTimeout(err)) throw err;
-      // committed but not confirmed on replicas: indexed anyway, so a repeated start (not created again) leaves it listed
-      await this.store.index(kind, id, now);
-      // a replica still catching up (a resync after a failover) gets a few more chances before the
-      // caller hears of it; once confirmed, the creation's outbox is dispatched as a crashed one's would be
-      await confirmPatiently(err, () => this.dispatcher.flushOutbox(id));
+      // committed but not confirmed on replicas: indexed below anyway, so a repeated start (not created again) leaves it listed
+      unconfirmed = err;
       created = true;
     }
     // a repeated start indexes too (NX keeps the first time): the first one's index write may be what a failover lost
     await this.store.index(kind, id, now);
+    // a replica still catching up (a resync after a failover) gets a few more chances before the
+    // caller hears of it; once confirmed, the creation's outbox is dispatched as a crashed one's would be
+    if (unconfirmed) await confirmPatiently(unconfirmed, () => this.dispatcher.flushOutbox(id));
     return created;
   }
 
@@ -249,27 +253,5 @@ export class Engine {
   private async fireTimer(d: TimerJobData): Promise<void> {
     await this.enqueue(d.machineId, { event: d.event, from: 'timer', key: d.key, ref: d.sendId, at: this.clock.now() });
   }
-}
-
-/** confirmations tried again after a REPLICA_WAIT_TIMEOUT before start/send give up (each waits `replicas.timeoutMs`) */
-const CONFIRM_ATTEMPTS = 5;
-
-function isReplicaWaitTimeout(err: unknown): boolean {
-  return (err as { code?: string } | null)?.code === 'REPLICA_WAIT_TIMEOUT';
-}
-
-/** Tries `confirm` until it succeeds, up to CONFIRM_ATTEMPTS times; then throws the last timeout. */
-async function confirmPatiently(first: unknown, confirm: () => Promise<unknown> | null): Promise<void> {
-  let last = first;
-  for (let i = 0; i < CONFIRM_ATTEMPTS; i++) {
-    try {
-      await confirm();
-      return;
-    } catch (err) {
-      if (!isReplicaWaitTimeout(err)) throw err;
-      last = err;
-    }
-  }
-  throw last;
 }
 

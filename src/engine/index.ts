@@ -1,4 +1,4 @@
-export { Engine, type EngineOptions, type WorkerOptions } from './engine.js';
+export { DEFAULT_TRANSITION_LOG_MAX_LEN, Engine, type EngineOptions, type WorkerOptions } from './engine.js';
 export { TransitionLog } from './transition-log.js';
 export type { ReconcileReport, ReconcileReason } from './reconciler.js';
 export type { InspectionEvent, InspectFn } from './inspection.js';

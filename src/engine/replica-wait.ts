@@ -128,3 +128,27 @@ export class ReplicaWait {
     }).finally(() => { this.refreshing = null; }));
   }
 }
+
+/** confirmations tried again after a REPLICA_WAIT_TIMEOUT before a caller gives up (each waits `timeoutMs`) */
+const CONFIRM_ATTEMPTS = 5;
+
+/** Whether `err` is a ReplicaWait's refusal (the write may not survive a failover). */
+export function isReplicaWaitTimeout(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'REPLICA_WAIT_TIMEOUT';
+}
+
+/** Tries `confirm` until it succeeds, up to CONFIRM_ATTEMPTS times; then throws the last timeout. */
+export async function confirmPatiently(first: unknown, confirm: () => Promise<unknown> | null): Promise<void> {
+  let last = first;
+  for (let i = 0; i < CONFIRM_ATTEMPTS; i++) {
+    try {
+      await confirm();
+      return;
+    } catch (err) {
+      if (!isReplicaWaitTimeout(err)) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+

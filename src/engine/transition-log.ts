@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { duplicateRedis } from '../util/redis.js';
+import { isReplicaWaitTimeout } from './replica-wait.js';
 import type { TransitionEvent } from './types.js';
 
 function parseEntries(entries: Array<[string, string[]]>): TransitionEvent[] {
@@ -61,7 +62,7 @@ export class TransitionLog {
             await replicas.confirm({ fence: true });
           } catch (err) {
             if (signal.aborted) break;
-            if ((err as { code?: string }).code !== 'REPLICA_WAIT_TIMEOUT') throw err;
+            if (!isReplicaWaitTimeout(err)) throw err;
             await new Promise((r) => setTimeout(r, 200));
             continue;
           }

@@ -41,13 +41,6 @@ async function filesystemsOf(driver: StorageDriver, glob: string | undefined, se
   return [...names].filter((n) => re === null || re.test(n)).sort();
 }
 
-/**
- * The `planPrune` effect: lists the side's snapshots with their creation times and the other side(s)'
- * versions, protects the newest common version of each sender/receiver pair (the next incremental
- * base), and runs the retention planner per filesystem. On the sender, `not_replicated` counts a
- * snapshot replicated when every receiver holds its guid. Reads only; destroys nothing.
- * `onProtected` hears each pair's protected version (the ferry_protected_version_info metric).
- */
 /** A sender/receiver pair's protected version of one filesystem, as a plan found it. */
 export interface ProtectedVersion {
   sender: string;
@@ -56,6 +49,13 @@ export interface ProtectedVersion {
   snapshot: string;
 }
 
+/**
+ * The `planPrune` effect: lists the side's snapshots with their creation times and the other side(s)'
+ * versions, protects the newest common version of each sender/receiver pair (the next incremental
+ * base), and runs the retention planner per filesystem. On the sender, `not_replicated` counts a
+ * snapshot replicated when every receiver holds its guid. Reads only; destroys nothing.
+ * `onProtected` hears each pair's protected version (the ferry_protected_version_info metric).
+ */
 export async function planPrune(input: PrunePlanInput, now: number, onProtected?: (p: ProtectedVersion) => void): Promise<PrunePlan> {
   const rules = parseKeepRules(input.rules, `retention.${input.side === 'sender' ? 'sender' : 'receivers'}`);
   const driver = openEndpoint(input.endpoint);
@@ -86,8 +86,7 @@ export async function planPrune(input: PrunePlanInput, now: number, onProtected?
         const pair = input.side === 'sender' ? { sender: input.endpoint, receiver: peer.endpoint } : { sender: peer.endpoint, receiver: input.endpoint };
         onProtected?.({ ...pair, filesystem: fs, snapshot: common.name });
       }
-      const guids = new Set(theirs.map((v) => v.guid));
-      for (const v of versions) if (guids.has(v.guid)) onEveryPeer.set(v.guid, onEveryPeer.get(v.guid)! + 1);
+      for (const v of versions) if (theirGuids.has(v.guid)) onEveryPeer.set(v.guid, onEveryPeer.get(v.guid)! + 1);
     }
     const replicatedToAll = new Set(versions.filter((v) => onEveryPeer.get(v.guid) === peerDrivers.length).map((v) => v.name));
     const result = planPruning({

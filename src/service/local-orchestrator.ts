@@ -93,9 +93,12 @@ export class LocalOrchestrator implements Orchestrator {
   }
 
   async getPruneReport(runId: string): Promise<PruneReportView> {
-    const report = await pruneReport(this.d.engine, required(runId, 'run_id'));
+    // finished first: a report read after it is final when it says so (the other order can pair a
+    // mid-run report with finished: true)
+    const finished = isFinished(await this.d.engine.get(required(runId, 'run_id')));
+    const report = await pruneReport(this.d.engine, runId);
     if (!report) throw notFound(`no job invocation with id ${runId}`);
-    return { ...report, finished: isFinished(await this.d.engine.get(runId)) };
+    return { ...report, finished };
   }
 
   async getRun(id: string): Promise<RunView> {

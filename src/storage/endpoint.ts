@@ -17,7 +17,6 @@ export interface ParsedEndpoint {
   remote?: { address: string; endpoint: string; tls: boolean };
 }
 
-export { ENDPOINT_FORMS } from './endpoint-forms.js';
 
 const USAGE = 'expected dir:/abs/path, zfs:pool/dataset, btrfs:/abs/path, or grpc://host:port/<one of those> (grpcs:// for TLS)';
 

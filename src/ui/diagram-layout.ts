@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { ELK, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
-import type { Diagram, DiagramState, DiagramTransition } from './diagram.js';
+import { stateLines, transitionLabel, type Diagram, type DiagramState, type DiagramTransition } from './diagram.js';
 
 /** A state placed on the page: absolute coordinates in px. */
 export interface PlacedState extends DiagramState { x: number; y: number; width: number; height: number }
@@ -23,14 +23,6 @@ const ElkConstructor = createRequire(import.meta.url)('elkjs/lib/elk.bundled.js'
 const CHAR_PX = 7;
 const LINE_PX = 16;
 
-function lines(s: DiagramState): string[] {
-  return [...s.invokes.map((src) => `invoke ${src}`), ...s.handles.map((e) => `on ${e}`)];
-}
-
-function edgeLabel(t: DiagramTransition): string {
-  return t.guard ? `${t.label} [${t.guard}]` : t.label;
-}
-
 /**
  * Lays a diagram out with elkjs (layered, top to bottom, nested states inside their parents).
  * Coordinates are absolute (ELK's ROOT coordinate mode), so the browser draws without sums.
@@ -39,14 +31,14 @@ export async function layoutDiagram(d: Diagram): Promise<LaidOutDiagram> {
   const nodes = new Map<string, ElkNode>();
   const top: ElkNode[] = [];
   for (const s of d.states) {
-    const body = lines(s);
+    const body = stateLines(s);
     const width = Math.max(s.key.length * (CHAR_PX + 1), ...body.map((l) => l.length * CHAR_PX)) + 24;
     const node: ElkNode = { id: s.id, width, height: 28 + body.length * LINE_PX, children: [], layoutOptions: { 'elk.padding': `[top=${32 + body.length * LINE_PX},left=16,bottom=16,right=16]` } };
     nodes.set(s.id, node);
     (s.parent ? nodes.get(s.parent)!.children! : top).push(node);
   }
   const edges: ElkExtendedEdge[] = d.transitions.map((t) => {
-    const text = edgeLabel(t);
+    const text = transitionLabel(t);
     return { id: t.id, sources: [t.source], targets: [t.target], labels: [{ id: `${t.id}l`, text, width: text.length * CHAR_PX * 0.9, height: 14 }] };
   });
   const graph: ElkNode = {

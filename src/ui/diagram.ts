@@ -122,3 +122,13 @@ export function activeStateIds(rootId: string, value: unknown): string[] {
   walk(rootId, value);
   return out;
 }
+
+/** The lines under a state's name (its invokes, the events it handles): the layout sizes its box by them, the browser draws them. */
+export function stateLines(s: DiagramState): string[] {
+  return [...s.invokes.map((src) => `invoke ${src}`), ...s.handles.map((e) => `on ${e}`)];
+}
+
+/** A transition's label as drawn (event and guard): the layout places it by its length. */
+export function transitionLabel(t: DiagramTransition): string {
+  return t.guard ? `${t.label} [${t.guard}]` : t.label;
+}

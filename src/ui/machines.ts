@@ -91,6 +91,12 @@ async function childrenOf(engine: Engine, rec: MachineRecord): Promise<MachineDe
   return [...running, ...past.filter((c) => c !== null)];
 }
 
+/** A machine's context as committed (the live page refreshes it after transitions: no history, no children); null when no such machine. */
+export async function machineContext(engine: Engine, id: string): Promise<{ context: unknown } | null> {
+  const snap = await engine.snapshotOf(id);
+  return snap ? { context: snap.context ?? null } : null;
+}
+
 export async function machineDetail(engine: Engine, id: string): Promise<MachineDetail | null> {
   const logId = await engine.transitions.lastId();
   const rec = await engine.get(id);

@@ -10,7 +10,7 @@ import type { Orchestrator } from '../service/views.js';
 import { ensureAssets, readAsset } from './assets.js';
 import { authorized, login, readBody, refuseJson, refusalPage, TOKEN_COOKIE } from './auth.js';
 import { streamTransitions } from './events.js';
-import { DiagramCache, listMachines, machineDetail } from './machines.js';
+import { DiagramCache, listMachines, machineContext, machineDetail } from './machines.js';
 import { mountBullBoard, QUEUES_PATH } from './queues.js';
 
 export interface UiServerOptions {
@@ -108,6 +108,11 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
         const perKind = Math.min(MAX_PER_KIND, Math.max(1, Number(url.searchParams.get('perKind')) || DEFAULT_PER_KIND));
         const logId = await o.engine.transitions.lastId();
         return json(res, 200, { machines: await listMachines(o.engine, perKind), logId });
+      }
+      if (what === 'machines' && name && parts.length === 3 && parts[2] === 'context') {
+        const c = await machineContext(o.engine, name);
+        if (!c) throw new HttpError(404, `no machine with id ${name}`);
+        return json(res, 200, c);
       }
       if (what === 'machines' && name && parts.length === 2) {
         const d = await machineDetail(o.engine, name);

@@ -37,11 +37,6 @@ export class RedisStatus {
     return this.lastError;
   }
 
-  /** milliseconds since the current outage began; 0 while up */
-  downForMs(): number {
-    return this.isUp ? 0 : this.now() - this.downSince;
-  }
-
   /** Calls `fn` on every change (up → down, down → up); returns the unsubscribe. */
   onChange(fn: (up: boolean) => void): () => void {
     this.listeners.add(fn);

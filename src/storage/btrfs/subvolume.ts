@@ -1,5 +1,5 @@
 import { lstat, readdir } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import type { Layout } from './layout.js';
@@ -107,7 +107,7 @@ export interface SnapshotScan {
 }
 
 /** One row of `btrfs subvolume list`: the columns asked for, the path as printed. */
-export interface ListedSubvolume {
+interface ListedSubvolume {
   id: number;
   /** the id of the subvolume this one sits in */
   topLevel: number;
@@ -125,7 +125,7 @@ export interface ListedSubvolume {
  * `ID 257 gen 7 cgen 7 top level 5 otime 2026-12-03 12:15:44 parent_uuid - received_uuid - uuid … path a/b`.
  * The path is everything after " path " (the last column); a line that is not a row is refused.
  */
-export function parseSubvolumeList(text: string): ListedSubvolume[] {
+function parseSubvolumeList(text: string): ListedSubvolume[] {
   const rows: ListedSubvolume[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;

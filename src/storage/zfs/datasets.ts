@@ -47,6 +47,19 @@ export async function probeDataset(ctx: ZfsContext, dataset: string, signal?: Ab
   return state;
 }
 
+/** OpenZFS: the receive_resume_token of `dataset` (one `zfs get` of that property alone); null when none or missing. */
+export async function readResumeToken(ctx: ZfsContext, dataset: string): Promise<string | null> {
+  if (knownAbsent(ctx, dataset)) return null;
+  try {
+    const out = (await runZfs(['get', '-H', '-o', 'value', 'receive_resume_token', dataset])).trim();
+    return out === '' || out === '-' ? null : out;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    ctx.absent?.set(dataset, Date.now());
+    return null;
+  }
+}
+
 export function isNotFound(err: unknown): boolean {
   return (err as FerryError | null)?.code === 'NOT_FOUND';
 }
@@ -162,7 +175,7 @@ const PARTIAL_SETTLE_MS = 5000;
  * zfs removes a moment later; so it is read again for a few seconds before anyone calls it a
  * conflict. A dataset with snapshots, or one that stays, is returned as it is.
  */
-export async function readDatasetSettled(dataset: string, signal?: AbortSignal, settleMs = PARTIAL_SETTLE_MS): Promise<DatasetState> {
+async function readDatasetSettled(dataset: string, signal?: AbortSignal, settleMs = PARTIAL_SETTLE_MS): Promise<DatasetState> {
   const deadline = Date.now() + settleMs;
   for (;;) {
     const state = await readDataset(dataset, signal);

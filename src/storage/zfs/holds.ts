@@ -66,7 +66,7 @@ export async function releaseSnapshots(ctx: ZfsContext, fs: string, names: strin
 }
 
 /** Pure: bookmarks of `dataset` from `zfs list -H -p -t bookmark -o name,guid,createtxg` output, as versions named `#<bookmark>`. */
-export function parseBookmarks(dataset: string, out: string): Version[] {
+function parseBookmarks(dataset: string, out: string): Version[] {
   const prefix = `${dataset}#`;
   const versions: Version[] = [];
   for (const line of out.split('\n')) {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { DriverCapabilities, StorageDriver } from '../driver.js';
-import { listDescendants, probeDataset, type ZfsContext } from './datasets.js';
+import { listDescendants, probeDataset, readResumeToken, type ZfsContext } from './datasets.js';
 import { destroySnapshot } from './destroy.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
@@ -72,9 +72,9 @@ export function createZfsDriver(root: string): ZfsDriver {
 
     resumeToken: async (fs) => {
       assertZfsName('filesystem', fs);
-      // one `zfs get` with the versions' where zfs has tokens; none for a dataset found missing
+      // one property, not the whole dataset's listing; none for a dataset found missing
       if (!zfsFeatures().resumable) return null;
-      return (await probeDataset(ctx, ctx.dataset(fs))).resumeToken;
+      return readResumeToken(ctx, ctx.dataset(fs));
     },
 
     holdSnapshots: (fs, names, tag) => holdSnapshots(ctx, fs, names, tag),

@@ -1,4 +1,5 @@
 import type { LaidOutDiagram } from '../diagram-layout.js';
+import { stateLines, transitionLabel } from '../diagram.js';
 import { s } from './dom.js';
 
 /** Pure: the state ids a state name (`Working`, `Parent.Child`) is in, under the machine's id. */
@@ -23,7 +24,7 @@ export function renderDiagram(d: LaidOutDiagram): { svg: SVGSVGElement; highligh
     g.append(s('text', { x: st.x + 10, y: st.y + 18, class: 'state-name' }, st.key));
     if (st.initial) g.append(s('circle', { cx: st.x - 2, cy: st.y - 2, r: 4, class: 'initial-dot' }));
     let y = st.y + 36;
-    for (const line of [...st.invokes.map((src) => `invoke ${src}`), ...st.handles.map((e) => `on ${e}`)]) {
+    for (const line of stateLines(st)) {
       g.append(s('text', { x: st.x + 10, y, class: 'state-line' }, line));
       y += 16;
     }
@@ -35,7 +36,7 @@ export function renderDiagram(d: LaidOutDiagram): { svg: SVGSVGElement; highligh
     if (t.points.length < 2) continue;
     const g = s('g', { class: `transition transition-${t.trigger}`, 'data-source': t.source, 'data-target': t.target });
     g.append(s('polyline', { points: t.points.map((p) => `${p.x},${p.y}`).join(' '), 'marker-end': 'url(#arrow)' }));
-    if (t.labelAt) g.append(s('text', { x: t.labelAt.x, y: t.labelAt.y + 11, class: 'transition-label' }, t.guard ? `${t.label} [${t.guard}]` : t.label));
+    if (t.labelAt) g.append(s('text', { x: t.labelAt.x, y: t.labelAt.y + 11, class: 'transition-label' }, transitionLabel(t)));
     g.append(s('title', {}, `${t.event || 'always'}${t.guard ? ` if ${t.guard}` : ''}: ${t.source} → ${t.target}`));
     svg.append(g);
   }

@@ -71,7 +71,7 @@ export function machinePage(root: HTMLElement, id: string): () => void {
       // the context as committed (the stream carries states, not contexts)
       refetch ??= setTimeout(async () => {
         refetch = null;
-        const fresh = await getJson<MachineDetail>(`/api/machines/${encodeURIComponent(id)}`).catch(() => null);
+        const fresh = await getJson<{ context: unknown }>(`/api/machines/${encodeURIComponent(id)}/context`).catch(() => null);
         if (fresh && !closed) context.textContent = JSON.stringify(fresh.context, null, 2);
       }, 300);
     }, (open) => { live.textContent = open ? 'live' : 'reconnecting…'; live.dataset.open = String(open); });
