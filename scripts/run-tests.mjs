@@ -2,10 +2,12 @@
 // every test/*.test.ts. The host's files run one at a time (they share one zfs-fuse daemon, loop
 // devices and the CPU); the slow files (the OpenZFS VM, the docker-compose deploy, the browser) each
 // run alongside them in a runner of their own, because they spend their minutes waiting on an
-// emulated CPU, image builds or a browser and touch nothing of the host's storage. Their output is
-// printed when all are done, so the suite takes the longest of them, not their sum.
+// emulated CPU, image builds or a browser and touch nothing of the host's storage. The OpenZFS VM's
+// image is built (once per machine) in that runner too, and the whole suite's type check (tsc) runs
+// beside the files as well: the suite takes the longest of them, not their sum. Their output is
+// printed when all are done.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,11 +17,13 @@ const MINUTE = 60_000;
 
 /** One runner over `files`; resolves with its exit status. `output` is a file to write to, or inherit. */
 function runner(files, timeoutMs, output) {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`, ...files], {
-    // the tests run the source: bin/ferry.mjs would otherwise run dist/ when fresh (test/build.test.ts tests a build)
-    env: { ...process.env, FERRY_FROM_SOURCE: '1' },
-    stdio: output ? ['ignore', 'pipe', 'pipe'] : 'inherit',
-  });
+  // the tests run the source: bin/ferry.mjs would otherwise run dist/ when fresh (test/build.test.ts tests a build)
+  return run(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`, ...files], output, { FERRY_FROM_SOURCE: '1' });
+}
+
+/** `cmd args`, its output to `output` (a stream) or inherited; resolves with its exit status. */
+function run(cmd, args, output, env = {}) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: output ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
   if (output) {
     child.stdout.pipe(output, { end: false });
     child.stderr.pipe(output, { end: false });
@@ -33,31 +37,46 @@ function runner(files, timeoutMs, output) {
   });
 }
 
+const VM_FILE = 'test/openzfs-vm.test.ts';
+
+/** The VM's image first (a no-op once built; root only, as debootstrap needs), then its test file. */
+async function vmJob(output) {
+  if (process.getuid?.() === 0 && existsSync('scripts/openzfs-vm/build.sh')) {
+    const built = await run('bash', ['scripts/openzfs-vm/build.sh'], output);
+    // the test file then says why the VM is missing (and fails under CI=true)
+    if (built !== 0) output.write(`run-tests: scripts/openzfs-vm/build.sh failed (exit ${built})\n`);
+  }
+  return runner([VM_FILE], SLOW[VM_FILE] * MINUTE, output);
+}
+
 const given = process.argv.slice(2);
 const files = given.length ? given : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
 const host = files.filter((f) => !(f in SLOW));
-const slow = files.filter((f) => f in SLOW);
+/** what runs beside the host's files, each with its output kept until the end */
+const beside = files.filter((f) => f in SLOW).map((f) => ({ name: f, start: f === VM_FILE ? vmJob : (out) => runner([f], SLOW[f] * MINUTE, out) }));
+// the whole suite (npm test) checks the types too; a run of chosen files does not
+if (!given.length) beside.unshift({ name: 'type check (tsc --noEmit)', start: (out) => run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], out) });
 
 let status;
-if (slow.length === 0 || (host.length === 0 && slow.length === 1)) {
-  status = await runner(files, (SLOW[files[0]] ?? 10) * MINUTE);
+if (beside.length === 0 || (host.length === 0 && beside.length === 1 && given.length)) {
+  status = await (files.length === 1 && files[0] === VM_FILE ? vmJob(process.stdout) : runner(files, (SLOW[files[0]] ?? 10) * MINUTE));
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-tests-'));
   try {
-    const outs = slow.map((f) => ({ file: f, log: join(dir, `${f.replace(/\W+/g, '_')}.tap`) }));
-    for (const o of outs) o.stream = createWriteStream(o.log);
-    const [hostStatus, ...slowStatus] = await Promise.all([
+    const jobs = beside.map((j, i) => ({ ...j, log: join(dir, `${i}.log`) }));
+    for (const j of jobs) j.stream = createWriteStream(j.log);
+    const [hostStatus, ...besideStatus] = await Promise.all([
       host.length ? runner(host, 10 * MINUTE) : 0,
-      ...outs.map((o) => runner([o.file], SLOW[o.file] * MINUTE, o.stream)),
+      ...jobs.map((j) => j.start(j.stream)),
     ]);
-    for (const o of outs) {
-      await new Promise((resolve) => o.stream.end(resolve));
-      process.stdout.write(`\n# ---- ${o.file} (ran alongside the files above) ----\n`);
-      process.stdout.write(readFileSync(o.log));
+    for (const j of jobs) {
+      await new Promise((resolve) => j.stream.end(resolve));
+      process.stdout.write(`\n# ---- ${j.name} (ran alongside the files above) ----\n`);
+      process.stdout.write(readFileSync(j.log));
     }
     if (hostStatus !== 0) console.error(`run-tests: the host's test files failed (exit ${hostStatus})`);
-    outs.forEach((o, i) => slowStatus[i] !== 0 && console.error(`run-tests: ${o.file} failed (exit ${slowStatus[i]})`));
-    status = hostStatus || slowStatus.find((s) => s !== 0) || 0;
+    jobs.forEach((j, i) => besideStatus[i] !== 0 && console.error(`run-tests: ${j.name} failed (exit ${besideStatus[i]})`));
+    status = hostStatus || besideStatus.find((s) => s !== 0) || 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

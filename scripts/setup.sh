@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ferry needs, so the README's quick start works on a fresh Debian machine:
 # system packages (redis-server; with --test also redis-sentinel, zfs-fuse, btrfs-progs, Swift, qemu, debootstrap, strace, prometheus, Python's grpc, zsh, chromium for the live view's browser test, docker.io and docker-compose),
-# node modules, and with --test the OpenZFS test VM (scripts/openzfs-vm/build.sh, once per machine).
+# and node modules.
 # Where it cannot install (not root, not Debian), it prints the exact command to run and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,14 +55,5 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-# the OpenZFS VM image for test/openzfs-vm.test.ts: built once (several minutes), then reused
-if [[ ${1:-} == --test ]]; then
-  if [[ $(id -u) == 0 ]]; then
-    if ! bash scripts/openzfs-vm/build.sh; then
-      [[ ${CI:-} == true ]] && exit 1
-      echo "setup: the OpenZFS VM could not be built: its tests skip (CI=true makes that a failure)" >&2
-    fi
-  else
-    echo "setup: not root: the OpenZFS VM tests skip until you run sudo bash scripts/openzfs-vm/build.sh" >&2
-  fi
-fi
+# the OpenZFS VM's image (scripts/openzfs-vm/build.sh, several minutes once per machine) is built by
+# scripts/run-tests.mjs beside the host's test files, not here: the suite does not wait for it

@@ -159,15 +159,10 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     await lab?.stop();
   });
 
-  /** A sender root `p1/<tag>` with filesystems a, a/b, c holding some files; a receiver root name on p2. */
+  /** A sender root `p1/<tag>N` with filesystems a, a/b, c holding some files; a receiver root name on p2. */
   async function setup(tag: string, big = MiB): Promise<{ sroot: string; rroot: string; sender: ZfsDriver; receiver: ZfsDriver }> {
-    const n = ++seq;
-    const sroot = `${p1.name}/${tag}${n}`;
-    const rroot = `${p2.name}/${tag}${n}`;
-    for (const fs of ['', '/a', '/a/b', '/c']) await lab.zfs(['create', `${sroot}${fs}`]);
-    await lab.write(`${sroot}/a`, { 'one.txt': 'one\n', 'sub/big.bin': randomBytes(big) });
-    await lab.write(`${sroot}/a/b`, { 'b.txt': 'b\n'.repeat(1000) });
-    await lab.write(`${sroot}/c`, { 'c.txt': 'c\n' });
+    const { sroot, rroot } = await lab.sampleTree(p1, p2, tag, big);
+    seq++;
     return { sroot, rroot, sender: createZfsDriver(sroot), receiver: createZfsDriver(rroot) };
   }
 
@@ -607,30 +602,6 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
 
     const ep = (root: string) => `zfs:${root}`;
 
-    it('full then incremental replication with child datasets; then nothing to do', async () => {
-      const { sroot, rroot, sender, receiver } = await setup('e2e');
-      await sender.snapshot(['a', 'a/b', 'c'], 's1');
-      const opts = { sender: ep(sroot), receiver: ep(rroot) };
-      const full = await replicate(engine, opts);
-      assert.equal(full.state, 'Completed', JSON.stringify(full));
-      assert.deepEqual(full.filesystems.map((f) => [f.name, f.state, f.stepsDone]), [['a', 'Completed', 1], ['a/b', 'Completed', 1], ['c', 'Completed', 1]]);
-      assert.ok(full.filesystems[0].bytes > MiB);
-
-      await lab.write(`${sroot}/a`, { 'new.txt': 'new\n' });
-      await lab.write(`${sroot}/a/b`, { 'b.txt': 'changed\n' });
-      await sender.snapshot(['a', 'a/b', 'c'], 's2');
-      await sender.snapshot(['a', 'a/b', 'c'], 's3');
-      const inc = await replicate(engine, opts);
-      assert.equal(inc.state, 'Completed', JSON.stringify(inc));
-      for (const fs of ['a', 'a/b', 'c']) {
-        assert.deepEqual((await receiver.listVersions(fs)).map((v) => v.guid), (await sender.listVersions(fs)).map((v) => v.guid), fs);
-        assert.deepEqual(await lab.snapshotFiles(`${rroot}/${fs}@s3`), await lab.snapshotFiles(`${sroot}/${fs}@s3`), fs);
-      }
-      const again = await replicate(engine, opts);
-      assert.equal(again.state, 'Completed');
-      assert.deepEqual(again.filesystems.map((f) => f.stepsTotal), [0, 0, 0]);
-    });
-
     it('local zfs -> zfs steps take the fast path (OS pipes); an aborted fast-path step leaves the receiver as it was, a retry succeeds', async () => {
       const { sroot, rroot, sender, receiver } = await setup('fast', 4 * MiB);
       await sender.snapshot(['a', 'a/b', 'c'], 's1');
@@ -668,57 +639,6 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
       assert.ok(retry.bytes > 48 * MiB, `bytes: ${retry.bytes}`);
       assert.deepEqual((await receiver.listVersions('a')).map((v) => v.guid), [v1.guid, v2.guid]);
       assert.deepEqual(await lab.snapshotFiles(`${rroot}/a@s2`), await lab.snapshotFiles(`${sroot}/a@s2`));
-    });
-
-    it('initial policies on an empty receiver: most_recent, all, fail', async () => {
-      const { sroot, rroot } = await setup('pol');
-      const sender = createZfsDriver(sroot);
-      for (const s of ['s1', 's2', 's3']) await sender.snapshot(['c'], s);
-      const only = { filesystems: 'c' };
-      const mr = await replicate(engine, { sender: ep(sroot), receiver: ep(`${rroot}mr`), ...only });
-      assert.equal(mr.state, 'Completed', JSON.stringify(mr));
-      assert.deepEqual(await byName(createZfsDriver(`${rroot}mr`), 'c'), ['s3']);
-      const all = await replicate(engine, { sender: ep(sroot), receiver: ep(`${rroot}all`), initial: 'all', ...only });
-      assert.equal(all.state, 'Completed', JSON.stringify(all));
-      assert.deepEqual(await byName(createZfsDriver(`${rroot}all`), 'c'), ['s1', 's2', 's3']);
-      const fail = await replicate(engine, { sender: ep(sroot), receiver: ep(`${rroot}fail`), initial: 'fail', ...only });
-      assert.equal(fail.state, 'PermanentError');
-      assert.match(fail.filesystems[0].problem ?? '', /fail/);
-      assert.deepEqual(await lab.listAll(`${rroot}fail`), []);
-    });
-
-    it('a diverged receiver ends in PermanentError, untouched, while the others complete', async () => {
-      const { sroot, rroot, sender } = await setup('div');
-      await sender.snapshot(['a', 'c'], 's1');
-      const opts = { sender: ep(sroot), receiver: ep(rroot), filesystems: '?' }; // a and c, not a/b
-      const base = await replicate(engine, opts);
-      assert.equal(base.state, 'Completed', JSON.stringify(base));
-      await lab.zfs(['snapshot', `${rroot}/c@local`]);
-      await sender.snapshot(['a', 'c'], 's2');
-      const before = await lab.guids(rroot);
-      const r = await replicate(engine, opts);
-      assert.equal(r.state, 'PermanentError');
-      assert.equal(r.filesystems.find((f) => f.name === 'a')!.state, 'Completed');
-      const c = r.filesystems.find((f) => f.name === 'c')!;
-      assert.equal(c.state, 'PermanentError');
-      assert.match(c.problem ?? '', /diverged|local/);
-      const after = await lab.guids(rroot);
-      for (const [name, guid] of Object.entries(before)) if (name.startsWith(`${rroot}/c`)) assert.equal(after[name], guid);
-      assert.deepEqual(Object.keys(after).filter((n) => n.startsWith(`${rroot}/c@`)).sort(), [`${rroot}/c@local`, `${rroot}/c@s1`]);
-    });
-
-    it('no common version and a sender without snapshots are conflicts for that filesystem only', async () => {
-      const one = await setup('ncv');
-      await one.sender.snapshot(['c'], 's1');
-      assert.equal((await replicate(engine, { sender: ep(one.sroot), receiver: ep(one.rroot), filesystems: 'c' })).state, 'Completed');
-      const two = await setup('ncv');
-      await two.sender.snapshot(['c'], 's1');
-      const before = await lab.guids(one.rroot);
-      const r = await replicate(engine, { sender: ep(two.sroot), receiver: ep(one.rroot) });
-      assert.equal(r.state, 'PermanentError');
-      assert.match(r.filesystems.find((f) => f.name === 'c')!.problem ?? '', /common/);
-      assert.match(r.filesystems.find((f) => f.name === 'a')!.problem ?? '', /no snapshots/);
-      assert.deepEqual(await lab.guids(one.rroot), before);
     });
 
     it('pruning after each firing: each side holds what its rules keep, the incremental base survives, a dry run destroys nothing', async () => {

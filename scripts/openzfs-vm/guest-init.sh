@@ -15,19 +15,29 @@ ip link set lo up
 chmod 1777 /tmp
 repo=
 modules=
+build=
 for arg in $(cat /proc/cmdline); do
   case $arg in
     ferry.repo=*) repo=${arg#ferry.repo=} ;;
     ferry.modules=*) modules=${arg#ferry.modules=} ;;
+    ferry.build=1) build=1 ;;
   esac
 done
 mkdir -p "$repo"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576,ro ferry-repo "$repo"
+# the shares are read-only for the guest's whole life: cache=loose lets it keep what it read (module
+# loading otherwise asks the host for every stat and read, at emulated speed)
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576,ro,cache=loose ferry-repo "$repo"
 # node_modules linked from outside the repository (a git worktree): shared at its own path
 if [ -n "$modules" ]; then
-  mkdir -p "$modules" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576,ro ferry-modules "$modules"
+  mkdir -p "$modules" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576,ro,cache=loose ferry-modules "$modules"
+fi
+# the tree test/helpers/openzfs-vm.ts compiled for the guest
+if [ -n "$build" ]; then
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576,ro,cache=loose ferry-build /ferry-out/build
 fi
 
+# V8's compile cache (Node 22+): every node process after the first starts from cached code
+export NODE_COMPILE_CACHE=/var/cache/ferry-node-compile
 status=1
 # little dirty data and a throttled disk (test/helpers/openzfs-vm.ts) make a receive take seconds,
 # long enough for the tests to interrupt it halfway

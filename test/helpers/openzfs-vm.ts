@@ -7,9 +7,10 @@ import { runProcess } from './processes.js';
 /**
  * Kernel OpenZFS for the tests of what zfs-fuse lacks (resumable receive, dry-run sizes, atomic
  * snapshots of several datasets): a Debian VM built by scripts/openzfs-vm/build.sh, booted with
- * qemu (software emulation unless FERRY_OPENZFS_VM_ACCEL=kvm), this repository shared read-only at the same path. The guest
- * runs a shell command from the repository and powers off; its output and exit status come back
- * through a shared temp folder.
+ * qemu (software emulation unless FERRY_OPENZFS_VM_ACCEL=kvm), this repository shared read-only at
+ * the same path. The guest has its own Node 24 (whatever the host runs), with V8's compile cache.
+ * It runs a shell command from the repository and powers off; its output and exit status come
+ * back through a shared temp folder.
  */
 
 export const VM_DIR = process.env.FERRY_OPENZFS_VM ?? '/var/cache/ferry/openzfs-vm';
@@ -97,6 +98,11 @@ export async function runInOpenZfsVm(
       '-virtfs', `local,path=${out},mount_tag=ferry-out,security_model=none`,
     ];
     const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'init=/sbin/ferry-init', 'panic=-1', `ferry.repo=${repoPath}`];
+    if (opts.compiled) {
+      // read-only too, so the guest may cache it (guest-init.sh mounts it over /ferry-out/build)
+      shares.push('-virtfs', `local,path=${join(out, 'build')},mount_tag=ferry-build,security_model=none,readonly=on`);
+      append.push('ferry.build=1');
+    }
     const modules = join(repoPath, 'node_modules');
     const modulesPath = existsSync(modules) ? realpathSync(modules) : modules;
     if (relative(repoPath, modulesPath).startsWith('..')) {

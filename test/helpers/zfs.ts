@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -103,6 +103,23 @@ export class ZfsLab {
 
   zfs(args: string[]): Promise<string> {
     return must('zfs', args);
+  }
+
+  private treeSeq = 0;
+
+  /**
+   * A sender root `<from>/<tag>N` with filesystems a, a/b and c holding some files (`big` random
+   * bytes in a), and the name of a receiver root `<to>/<tag>N` that does not exist yet.
+   */
+  async sampleTree(from: TestPool, to: TestPool, tag: string, big = 1024 * 1024): Promise<{ sroot: string; rroot: string }> {
+    const n = ++this.treeSeq;
+    const sroot = `${from.name}/${tag}${n}`;
+    const rroot = `${to.name}/${tag}${n}`;
+    for (const fs of ['', '/a', '/a/b', '/c']) await this.zfs(['create', `${sroot}${fs}`]);
+    await this.write(`${sroot}/a`, { 'one.txt': 'one\n', 'sub/big.bin': randomBytes(big) });
+    await this.write(`${sroot}/a/b`, { 'b.txt': 'b\n'.repeat(1000) });
+    await this.write(`${sroot}/c`, { 'c.txt': 'c\n' });
+    return { sroot, rroot };
   }
 
   async mountpoint(dataset: string): Promise<string> {
