@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import { openRedis } from '../util/redis.js';
 import { redisUnavailable, waitForPrimary } from '../util/redis-connect.js';
 import { RedisStatus } from '../util/redis-status.js';
-import { DEFAULT_REDIS_WAIT_MS } from '../util/redis-target.js';
-import type { GlobalOptions } from './app.js';
+import { DEFAULT_REDIS_WAIT_MS, type RedisSettings } from '../util/redis-target.js';
 import { acquireRedis } from './redis-runtime.js';
 
 /** exit status of a command whose Redis stayed unreachable longer than --redis-wait-ms (the "anything else" status) */
@@ -20,12 +19,12 @@ export interface RedisConnection {
 }
 
 /**
- * Redis as the command's flags say (given, or an embedded redis-server), connected within
+ * Redis as the command's flags say (`g`: the GlobalOptions of app.ts; given, or an embedded redis-server), connected within
  * --redis-wait-ms. A one-shot command does not hang on a Redis that goes away later: it exits 3
  * after the same bound, unless `outlivesOutages` (serve and worker wait as long as it takes).
  * `log`: where outages are told (none: only the exit's message).
  */
-export async function connectRedis(g: GlobalOptions, log: Logger | undefined, opts: { outlivesOutages?: boolean } = {}): Promise<RedisConnection> {
+export async function connectRedis(g: { redis?: RedisSettings; redisWaitMs?: number }, log: Logger | undefined, opts: { outlivesOutages?: boolean } = {}): Promise<RedisConnection> {
   const redis = await acquireRedis(g.redis);
   if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
   const status = new RedisStatus(log);
