@@ -88,6 +88,18 @@ describe('fast start', () => {
     }
   });
 
+  it('the registries load their effects when they first run: `ferry job list` opens the engine without the step runner, the pruning effects, the archiver\'s entry effect or the health probe', { timeout: 60_000 }, async () => {
+    const redis = await startTestRedis();
+    try {
+      const r = await imports(temp.path, 'job-list', ['job', 'list', '--json'], redis.url);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(loaded(r.urls, /\/src\/engine\/engine\.ts$/).length > 0, 'the engine was opened');
+      assert.deepEqual(loaded(r.urls, /\/src\/(replication\/(step-runner|pruning-effects)|archiver\/archive-entry|health\/(probe|gate))\.ts$/), []);
+    } finally {
+      await redis.stop();
+    }
+  });
+
   it('bin/ferry.mjs runs dist/ while it is complete and newer than every source file, else the source through tsx', { timeout: 60_000 }, async () => {
     // a repository in miniature: the real launcher, a source main and a compiled one that say which they are
     const repo = join(temp.path, 'repo');

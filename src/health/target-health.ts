@@ -3,12 +3,9 @@ import type { Logger } from 'pino';
 import { TARGET_UNHEALTHY } from '../../machines/effect.js';
 import type { Clock } from '../engine/types.js';
 import { TemporaryError } from '../errors/index.js';
-import { parseEndpoint } from '../storage/endpoint.js';
 import type { BackoffRecord, ClaimResult } from '../util/shared-backoff.js';
 import { DEFAULT_HEALTH_BACKOFF, TargetHealthRecords, type TargetHealthRecord } from './health-records.js';
 import { isoTime } from '../util/time.js';
-import { probeTarget } from './probe.js';
-import { agentTarget } from '../grpc/remote-call.js';
 
 export interface TargetHealthOptions {
   /** the process's shared connection (see openRedis in src/util/redis.ts) */
@@ -29,12 +26,6 @@ export interface TargetHealthOptions {
 
 /** The shortest wait a refusal asks for: a check that is due right now must not become a busy loop. */
 const MIN_WAIT_MS = 100;
-
-/** The health target of an endpoint: the agent's host:port for grpc://, null for a local endpoint. */
-export function targetOf(endpoint: string): string | null {
-  const r = parseEndpoint(endpoint).remote;
-  return r ? agentTarget(r.address, r.tls) : null;
-}
 
 /**
  * Per-target (agent) health shared by every ferry process through Redis. A target becomes
@@ -107,6 +98,8 @@ export class TargetHealth extends TargetHealthRecords {
   /** Checks the target now (grpc.health.v1.Health/Check) and records the result. */
   async probe(target: string): Promise<TargetHealthRecord> {
     try {
+      // gRPC loads with the first check: a process that never checks an agent needs none
+      const { probeTarget } = await import('./probe.js');
       await probeTarget(target, this.probeTimeoutMs);
     } catch (err) {
       await this.reportFailure(target, err);
