@@ -309,7 +309,7 @@ describe('snapshot filters and batching', () => {
 
 describe('step ETA', () => {
   it('estimates seconds left from the average rate of the running step', async () => {
-    const { eta } = await import('../src/replication/runs.js');
+    const { eta } = await import('../src/replication/report.js');
     assert.equal(eta({ bytes: 50, total: 200, startedAt: 1000, at: 6000 }), 15);
     assert.equal(eta({ bytes: 50, startedAt: 1000, at: 6000 }), null, 'unknown size: no ETA');
     assert.equal(eta({ bytes: 0, total: 200, startedAt: 1000, at: 6000 }), null, 'no rate yet');

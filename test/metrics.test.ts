@@ -13,7 +13,8 @@ import { registerCommittedMetrics } from '../src/observability/committed-metrics
 import { FerryMetrics } from '../src/observability/metrics.js';
 import { replicationLagSeconds } from '../src/replication/committed-stats.js';
 import { replicationRegistry } from '../src/replication/registry.js';
-import { runReport, startReplication } from '../src/replication/runs.js';
+import { startReplication } from '../src/replication/runs.js';
+import { runReport } from '../src/replication/report.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { createLogger } from '../src/util/logger.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';

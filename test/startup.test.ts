@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runProcess } from './helpers/processes.js';
+import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 
 /**
@@ -15,17 +16,19 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RECORDER = join(ROOT, 'test/fixtures/record-imports.mjs');
 
 /** The files and packages `ferry ...args` imported (from source, through tsx), and its result. */
-async function imports(temp: string, tag: string, args: string[]): Promise<{ code: number | null; stderr: string; urls: string[] }> {
+async function imports(temp: string, tag: string, args: string[], redisUrl = 'redis://127.0.0.1:1'): Promise<{ code: number | null; stdout: string; stderr: string; urls: string[] }> {
   const file = join(temp, `${tag}.imports`);
   writeFileSync(file, '');
   const r = await runProcess(process.execPath, ['--import', RECORDER, 'bin/ferry.mjs', ...args], {
-    env: { RECORD_IMPORTS: file, FERRY_FROM_SOURCE: '1', FERRY_LOG_LEVEL: 'warn', REDIS_URL: 'redis://127.0.0.1:1' },
+    env: { RECORD_IMPORTS: file, FERRY_FROM_SOURCE: '1', FERRY_LOG_LEVEL: 'warn', REDIS_URL: redisUrl },
   });
-  return { code: r.code, stderr: r.stderr, urls: readFileSync(file, 'utf8').split('\n').filter(Boolean) };
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, urls: readFileSync(file, 'utf8').split('\n').filter(Boolean) };
 }
 
 const loaded = (urls: string[], re: RegExp) => urls.filter((u) => re.test(u));
 const QUEUES = /\/node_modules\/(bullmq|ioredis)\//;
+/** what a command that only reads runs must not load: the Engine's runtime, BullMQ, xstate, gRPC, any driver, the machines' effects */
+const NOT_FOR_READS = /\/src\/(storage\/(?!endpoint-forms)|grpc\/|api\/|archiver\/|engine\/(engine|drain|dispatch|effect-runner|workers|queues)\.)|\/node_modules\/(@grpc|bullmq|xstate|prom-client)\//;
 
 describe('fast start', () => {
   const temp = tempDir('startup');
@@ -46,6 +49,54 @@ describe('fast start', () => {
       assert.equal(r.code, 0, `${tag}: ${r.stderr}`);
       assert.deepEqual(loaded(r.urls, QUEUES), [], `${tag} loaded no queue or Redis client`);
       assert.ok(loaded(r.urls, /\/src\/storage\/dir\//).length > 0, `${tag} used the dir driver`);
+    }
+  });
+
+  it('`ferry status`, `status RUN` and `status --job` against a running Redis read the records with plain Redis commands: no BullMQ, no gRPC, no driver, no xstate', { timeout: 120_000 }, async () => {
+    const redis = await startTestRedis();
+    try {
+      const env = { FERRY_FROM_SOURCE: '1', FERRY_LOG_LEVEL: 'warn', REDIS_URL: redis.url };
+      const sender = join(temp.path, 'status-a');
+      const receiver = join(temp.path, 'status-b');
+      mkdirSync(join(sender, 'fs1'), { recursive: true });
+      mkdirSync(receiver);
+      writeFileSync(join(sender, 'fs1', 'f.txt'), 'data\n');
+      const snap = await runProcess(process.execPath, ['bin/ferry.mjs', 'snapshot', `dir:${sender}`, '--name', 's1'], { env });
+      assert.equal(snap.code, 0, snap.stderr);
+      // a run to read, by the full app: a replication and a job's invocation
+      const rep = await runProcess(process.execPath, ['bin/ferry.mjs', 'replicate', `dir:${sender}`, `dir:${receiver}`, '--json'], { env });
+      assert.equal(rep.code, 0, rep.stderr);
+      const runId = JSON.parse(rep.stdout.trim().split('\n').pop()!).id as string;
+      const job = await runProcess(process.execPath, ['bin/ferry.mjs', 'job', 'create', 'nightly', '--sender', `dir:${sender}`, '--receiver', `dir:${receiver}`], { env });
+      assert.equal(job.code, 0, job.stderr);
+
+      const list = await imports(temp.path, 'status', ['status', '--json'], redis.url);
+      assert.equal(list.code, 0, list.stderr);
+      assert.deepEqual(JSON.parse(list.stdout).runs.map((r: { id: string; state: string }) => [r.id, r.state]), [[runId, 'Completed']]);
+      const one = await imports(temp.path, 'status-run', ['status', runId, '--json'], redis.url);
+      assert.equal(one.code, 0, one.stderr);
+      assert.deepEqual(JSON.parse(one.stdout).filesystems.map((f: { name: string; state: string }) => [f.name, f.state]), [['fs1', 'Completed']]);
+      const ofJob = await imports(temp.path, 'status-job', ['status', '--job', 'nightly', '--json'], redis.url);
+      assert.equal(ofJob.code, 0, ofJob.stderr);
+      assert.deepEqual(JSON.parse(ofJob.stdout).runs, []);
+      for (const [tag, r] of [['status', list], ['status RUN', one], ['status --job', ofJob]] as const) {
+        assert.deepEqual(loaded(r.urls, NOT_FOR_READS), [], `${tag} loaded only what reading needs`);
+        assert.ok(loaded(r.urls, /\/node_modules\/ioredis\//).length > 0, `${tag} read Redis`);
+      }
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('the registries load their effects when they first run: `ferry job list` opens the engine without the step runner, the pruning effects, the archiver\'s entry effect or the health probe', { timeout: 60_000 }, async () => {
+    const redis = await startTestRedis();
+    try {
+      const r = await imports(temp.path, 'job-list', ['job', 'list', '--json'], redis.url);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(loaded(r.urls, /\/src\/engine\/engine\.ts$/).length > 0, 'the engine was opened');
+      assert.deepEqual(loaded(r.urls, /\/src\/(replication\/(step-runner|pruning-effects)|archiver\/archive-entry|health\/(probe|gate))\.ts$/), []);
+    } finally {
+      await redis.stop();
     }
   });
 

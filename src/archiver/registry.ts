@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { partitionMachine, partitionMachineVersion, summarizePartition, type PartitionContext } from '../../machines/partition.js';
 import type { Clock, Registry } from '../engine/types.js';
 import type { ArchiverMetrics } from './metrics.js';
-import { acknowledgeEntry, archiveEntry } from './archive-entry.js';
 import { SinkBackoff } from './sink-backoff.js';
 
 export interface ArchiverRegistryOptions {
@@ -30,8 +29,9 @@ export function archiverRegistry(o: ArchiverRegistryOptions): Registry {
       },
     },
     effects: {
-      archiveEntry: { timeoutMs: 60_000, run: (input, ctx) => archiveEntry(input, ctx, { metrics: o.metrics, backoff }) },
-      acknowledge: { timeoutMs: 30_000, run: (input) => acknowledgeEntry(input) },
+      // the log sources and sinks (S3, gRPC) load when an entry is first archived: a process that archives nothing needs none
+      archiveEntry: { timeoutMs: 60_000, run: async (input, ctx) => (await import('./archive-entry.js')).archiveEntry(input, ctx, { metrics: o.metrics, backoff }) },
+      acknowledge: { timeoutMs: 30_000, run: async (input) => (await import('./archive-entry.js')).acknowledgeEntry(input) },
     },
   };
 }

@@ -4,16 +4,13 @@ import { mergeRegistries } from '../engine/merge-registries.js';
 import { systemClock } from '../engine/types.js';
 import type { InspectFn } from '../engine/inspection.js';
 import { archiverRegistry } from '../archiver/registry.js';
-import { TargetHealth, type TargetHealthRecord } from '../health/target-health.js';
+import { TargetHealth } from '../health/target-health.js';
 import { FerryMetrics } from '../observability/metrics.js';
 import { createLogger } from '../util/logger.js';
-import { openRedis } from '../util/redis.js';
 import type { Redis } from 'ioredis';
-import { redisUnavailable, waitForPrimary } from '../util/redis-connect.js';
-import { RedisStatus } from '../util/redis-status.js';
-import { DEFAULT_REDIS_WAIT_MS, type RedisSettings } from '../util/redis-target.js';
+import type { RedisStatus } from '../util/redis-status.js';
+import type { RedisSettings } from '../util/redis-target.js';
 import type { ReplicaWaitOptions } from '../engine/replica-wait.js';
-import { isoOrNull, isoTime } from '../util/time.js';
 import { replicationRegistry } from '../replication/registry.js';
 import { jobRegistry } from '../jobs/registry.js';
 import { JobScheduler } from '../jobs/scheduler.js';
@@ -22,7 +19,8 @@ import { invokeJob } from '../jobs/invoke.js';
 import { LocalOrchestrator } from '../service/local-orchestrator.js';
 import { ConfigStore } from '../config/store.js';
 import type { TargetView } from '../service/views.js';
-import { acquireRedis, type RedisHandle } from './redis-runtime.js';
+import { targetViews } from '../service/run-views.js';
+import { connectRedis } from './redis-connection.js';
 import { EXIT_FORCED, stoppedByClosedStdout, stopRequested } from './shutdown.js';
 
 export interface GlobalOptions {
@@ -65,9 +63,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** exit status of a command whose Redis stayed unreachable longer than --redis-wait-ms (the "anything else" status) */
-export const EXIT_REDIS_UNAVAILABLE = 3;
-
 /** Redis (given or embedded), the engine with ferry's machines, and an orderly shutdown. */
 export async function openApp(g: GlobalOptions, opts: {
   workers: boolean; effectConcurrency?: number; lockDurationMs?: number; stalledIntervalMs?: number; reconcileIntervalMs?: number;
@@ -83,31 +78,9 @@ export async function openApp(g: GlobalOptions, opts: {
   outlivesOutages?: boolean;
 }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
-  const redis: RedisHandle = await acquireRedis(g.redis);
-  if (redis.note) process.stderr.write(`ferry: ${redis.note}\n`);
   const metrics = opts.metrics ?? new FerryMetrics();
   // one connection for the engine, the stores and the health records; the engine's workers duplicate it
-  const status = new RedisStatus(log);
-  const conn = openRedis(redis.target, log, status);
-  const waitMs = g.redisWaitMs ?? DEFAULT_REDIS_WAIT_MS;
-  try {
-    await waitForPrimary(conn, redis.target, waitMs);
-  } catch (err) {
-    conn.disconnect();
-    await redis.release();
-    throw err;
-  }
-  status.startProbe(conn);
-  // a one-shot command does not hang on a Redis that went away: it fails after the same bound
-  let outage: NodeJS.Timeout | null = null;
-  const unwatch = opts.outlivesOutages ? () => true : status.onChange((up) => {
-    if (outage) clearTimeout(outage);
-    outage = up ? null : setTimeout(() => {
-      process.stderr.write(`ferry: ${redisUnavailable(redis.target, waitMs, null, status.reason).message}\n`);
-      process.exit(EXIT_REDIS_UNAVAILABLE);
-    }, waitMs);
-    outage?.unref();
-  });
+  const { conn, status, close: closeRedis } = await connectRedis(g, log, { outlivesOutages: opts.outlivesOutages });
   const health = new TargetHealth({ redis: conn, prefix: g.prefix, log });
   const registry = mergeRegistries(
     replicationRegistry({ metrics, health }),
@@ -144,13 +117,10 @@ export async function openApp(g: GlobalOptions, opts: {
   if (opts.workers) startAppWorkers({ engine, jobs, scheduler }, opts);
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
-    unwatch();
-    if (outage) clearTimeout(outage);
-    status.stopProbe();
-    await scheduler.close();
-    await engine.close();
-    conn.disconnect();
-    await redis.release();
+    await closeRedis(async () => {
+      await scheduler.close();
+      await engine.close();
+    });
     log.flush?.();
   })());
   // a command that does not stop by itself is stopped here; the bound of src/cli/shutdown.ts holds either way
@@ -164,13 +134,6 @@ export async function openApp(g: GlobalOptions, opts: {
     return close();
   };
   return { interrupted: stopRequested, engine, log, metrics, health, redis: conn, redisStatus: status, jobs, scheduler, config: new ConfigStore(conn, g.prefix), orchestrator, nextCommit, close: closeApp };
-}
-
-/** The health records as the orchestrator shows them. */
-export function targetViews(records: TargetHealthRecord[]): TargetView[] {
-  return records.map((r) => ({
-    target: r.target, healthy: r.state !== 'unhealthy', since: isoTime(r.since), failures: r.failures, lastError: r.lastError, nextCheckAt: isoOrNull(r.nextCheckAt),
-  }));
 }
 
 /** This process's workers: the engine's queues and the job schedules' firings. */

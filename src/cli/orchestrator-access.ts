@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors/index.js';
-import type { Orchestrator } from '../service/views.js';
+import type { Orchestrator, RunReads } from '../service/views.js';
 import type { GlobalOptions } from './app.js';
 
 export interface ServerOptions {
@@ -56,3 +56,20 @@ export async function withOrchestrator(g: GlobalOptions, o: ServerOptions, fn: (
     await app.close();
   }
 }
+
+/**
+ * Runs `fn` against the orchestrator's reads of runs: with --server over gRPC as withOrchestrator
+ * does; else over Redis with the records alone (read-app.ts), without the Engine, BullMQ or the
+ * machines' registries, which a command that only reads would load for nothing.
+ */
+export async function withRunReads(g: GlobalOptions, o: ServerOptions, fn: (api: RunReads) => Promise<number>): Promise<number> {
+  if (o.server) return withOrchestrator(g, o, fn);
+  const { openReadApp } = await import('./read-app.js');
+  const app = await openReadApp(g);
+  try {
+    return await fn(app.runs);
+  } finally {
+    await app.close();
+  }
+}
+

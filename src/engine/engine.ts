@@ -13,6 +13,7 @@ import { EngineMetrics } from './metrics.js';
 import { EngineQueues, type EffectJobData, type TimerJobData } from './queues.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
 import { confirmPatiently, isReplicaWaitTimeout, ReplicaWait, type ReplicaWaitOptions } from './replica-wait.js';
+import type { MachineSnapshotView } from './engine-reader.js';
 import { SnapshotStore } from './store.js';
 import { redisStatusOf } from '../util/redis.js';
 import { TransitionLog } from './transition-log.js';
@@ -91,8 +92,8 @@ export class Engine {
     this.log = opts.logger ?? createLogger();
     this.metrics = opts.metrics ?? new EngineMetrics();
     const keys = makeKeys(this.prefix);
-    this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? DEFAULT_TRANSITION_LOG_MAX_LEN);
     this.transitions = new TransitionLog(opts.redis, keys.transitions, (conn) => new ReplicaWait(conn, keys.fence, null, this.log, opts.replicas));
+    this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? DEFAULT_TRANSITION_LOG_MAX_LEN, this.transitions);
     this.queues = new EngineQueues(opts.redis, this.prefix);
     const listeners: CommitListeners = { registry: this.registry, log: this.log, metrics: this.metrics, inspect: opts.inspect, onEmit: opts.onEmit, trace: opts.trace };
     const replicas = (this.replicas = new ReplicaWait(opts.redis, keys.fence, this.metrics, this.log, opts.replicas));
@@ -175,26 +176,25 @@ export class Engine {
     await this.dispatcher.enqueue(id, env);
   }
 
+  // the reads are EngineReader's (src/engine/engine-reader.ts), which read-only commands use without an Engine
+
   async get(id: string): Promise<MachineRecord | null> {
     return this.store.get(id);
   }
 
   /** the machine's snapshot context and value, restored */
-  async snapshotOf(id: string): Promise<{ record: MachineRecord; value: unknown; context: any; output: unknown; status: string } | null> {
-    const record = await this.store.get(id);
-    if (!record) return null;
-    const snap = record.snapshot as { value: unknown; context: unknown; output?: unknown; status: string };
-    return { record, value: snap?.value, context: snap?.context, output: snap?.output, status: record.status };
+  async snapshotOf(id: string): Promise<MachineSnapshotView | null> {
+    return this.store.snapshotOf(id);
   }
 
   /** top-level machines of a kind, newest first */
   async list(kind: string, limit = 50): Promise<string[]> {
-    return (await this.store.list(kind, limit)).map(([id]) => id);
+    return this.store.list(kind, limit);
   }
 
   /** top-level machines of a kind, newest first, with their creation times (ms since epoch) */
   async listWithTimes(kind: string, limit = 50): Promise<Array<[id: string, createdAt: number]>> {
-    return this.store.list(kind, limit);
+    return this.store.listWithTimes(kind, limit);
   }
 
   /** each machine's status, in the order of `ids` (null: no such machine); one round trip */

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { defineScripts } from '../util/redis-scripts.js';
-import { topScored } from '../util/redis.js';
+import { decodeRecord, EngineReader } from './engine-reader.js';
 import type { Keys } from './keys.js';
-import type { ChildEntry, InboxEnvelope, MachineRecord, Stat, StatChange, TransitionEvent } from './types.js';
+import type { TransitionLog } from './transition-log.js';
+import type { ChildEntry, InboxEnvelope, MachineRecord, StatChange, TransitionEvent } from './types.js';
 
 interface StoreCommands {
   ferryCommit(...args: (string | number)[]): Promise<[committed: number, inboxLeft: number]>;
@@ -15,8 +16,6 @@ interface StoreCommands {
 const SCRIPTS_FOLDER = new URL('./commands/', import.meta.url);
 const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-5', ferryRead: 'read-3', ferryRemoveOutbox: 'remove-outbox-1', ferryUnlock: 'unlock-1' };
 
-const JSON_FIELDS = new Set(['value', 'snapshot', 'children', 'timers', 'spawned']);
-
 export function encodeRecord(rec: MachineRecord, withSnapshot: boolean): string[] {
   const out: string[] = [];
   const put = (k: string, v: unknown) => out.push(k, typeof v === 'string' ? v : JSON.stringify(v));
@@ -27,26 +26,6 @@ export function encodeRecord(rec: MachineRecord, withSnapshot: boolean): string[
   put('spawned', JSON.stringify(rec.spawned)); put('stateSince', String(rec.stateSince)); put('createdAt', String(rec.createdAt));
   if (withSnapshot) put('snapshot', JSON.stringify(rec.snapshot));
   return out;
-}
-
-export function decodeRecord(flat: string[]): MachineRecord | null {
-  if (!flat.length) return null;
-  const h: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) h[flat[i]] = flat[i + 1];
-  return decodeHash(h);
-}
-
-export function decodeHash(h: Record<string, string>): MachineRecord | null {
-  if (!h.version) return null;
-  const progress: MachineRecord['progress'] = {};
-  for (const [k, v] of Object.entries(h)) if (k.startsWith('progress:')) progress[k.slice(9)] = JSON.parse(v);
-  const parse = (k: string, d: unknown) => (h[k] && JSON_FIELDS.has(k) ? JSON.parse(h[k]) : d);
-  return {
-    kind: h.kind, id: h.id, parent: h.parent || null, parentChildId: h.parentChildId || null, parentKey: h.parentKey || null,
-    version: Number(h.version), defVersion: h.defVersion, status: h.status as MachineRecord['status'],
-    value: parse('value', null), snapshot: parse('snapshot', undefined), children: parse('children', {}), timers: parse('timers', {}),
-    spawned: parse('spawned', []), stateSince: Number(h.stateSince ?? 0), createdAt: Number(h.createdAt ?? 0), progress,
-  };
 }
 
 /** What the reconciler reads of one machine, in one atomic step. */
@@ -95,14 +74,15 @@ function statField(name: string, labels: Record<string, string>): string {
 }
 
 /**
- * Snapshot store: every read and write of the engine's machine keys (record, inbox, outbox, index,
- * transition log appends). Reads a record with its inbox head, commits with compare-and-set on the
- * version.
+ * Snapshot store: every write of the engine's machine keys (record, inbox, outbox, index,
+ * transition log appends) and the reads only the engine's workers need; the plain reads are
+ * EngineReader's. Reads a record with its inbox head, commits with compare-and-set on the version.
  */
-export class SnapshotStore {
-  private readonly redis: Redis & StoreCommands;
-  constructor(redis: Redis, private readonly keys: Keys, private readonly logMaxLen: number) {
-    this.redis = defineScripts<StoreCommands>(redis, SCRIPTS_FOLDER, SCRIPTS);
+export class SnapshotStore extends EngineReader {
+  private readonly scripts: Redis & StoreCommands;
+  constructor(redis: Redis, keys: Keys, private readonly logMaxLen: number, transitions?: TransitionLog) {
+    super(redis, keys, transitions);
+    this.scripts = defineScripts<StoreCommands>(redis, SCRIPTS_FOLDER, SCRIPTS);
   }
 
   /**
@@ -110,30 +90,8 @@ export class SnapshotStore {
    * snapshot) also the outbox as committed (JSON), whose leftovers the caller dispatches first.
    */
   async read(id: string, maxEvents: number, skipSnapshot: boolean): Promise<{ record: MachineRecord | null; envelopes: InboxEnvelope[]; outbox: string[] }> {
-    const [flat, raw, outbox] = await this.redis.ferryRead(this.keys.record(id), this.keys.inbox(id), this.keys.outbox(id), maxEvents, skipSnapshot ? '1' : '0');
+    const [flat, raw, outbox] = await this.scripts.ferryRead(this.keys.record(id), this.keys.inbox(id), this.keys.outbox(id), maxEvents, skipSnapshot ? '1' : '0');
     return { record: decodeRecord(flat), envelopes: raw.map((r) => JSON.parse(r) as InboxEnvelope), outbox };
-  }
-
-  async get(id: string): Promise<MachineRecord | null> {
-    return decodeHash(await this.redis.hgetall(this.keys.record(id)));
-  }
-
-  /** the machine's registry of running children, or null when the machine does not exist */
-  async children(id: string): Promise<Record<string, ChildEntry> | null> {
-    const raw = await this.redis.hget(this.keys.record(id), 'children');
-    return raw ? (JSON.parse(raw) as Record<string, ChildEntry>) : null;
-  }
-
-  /** each machine's status, in the order of `ids` (null: no such machine); one round trip */
-  async statuses(ids: string[]): Promise<Array<MachineRecord['status'] | null>> {
-    if (!ids.length) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(this.keys.record(id), 'status');
-    const replies = (await pipeline.exec()) ?? [];
-    return ids.map((_, i) => {
-      const [err, status] = replies[i] ?? [null, null];
-      return !err && status ? (status as MachineRecord['status']) : null;
-    });
   }
 
   /**
@@ -148,11 +106,6 @@ export class SnapshotStore {
   /** Lists a top-level machine under its kind, scored by its creation time (ms since epoch). */
   async index(kind: string, id: string, createdAt: number): Promise<void> {
     await this.redis.zadd(this.keys.index(kind), 'NX', createdAt, id);
-  }
-
-  /** top-level machines of a kind, newest first, with their creation times */
-  async list(kind: string, limit: number): Promise<Array<[id: string, createdAt: number]>> {
-    return topScored(this.redis, this.keys.index(kind), limit);
   }
 
   /**
@@ -170,23 +123,8 @@ export class SnapshotStore {
       a.log.length, ...a.log.map((l) => JSON.stringify(l)),
       (a.stats ?? []).length, ...(a.stats ?? []).flatMap((c) => [c.op, statField(c.name, c.labels), String(c.value)]),
     ];
-    const [committed, inboxLeft] = await this.redis.ferryCommit(...args);
+    const [committed, inboxLeft] = await this.scripts.ferryCommit(...args);
     return { committed: committed === 1, inboxLeft };
-  }
-
-  /** every durable number the commits changed (fields that do not parse are skipped) */
-  async stats(): Promise<Stat[]> {
-    const out: Stat[] = [];
-    for (const [field, raw] of Object.entries(await this.redis.hgetall(this.keys.stats))) {
-      try {
-        const [name, labels] = JSON.parse(field) as [string, Record<string, string>];
-        const value = Number(raw);
-        if (typeof name === 'string' && labels && typeof labels === 'object' && Number.isFinite(value)) out.push({ name, labels, value });
-      } catch {
-        // not a field this version wrote
-      }
-    }
-    return out;
   }
 
   async pendingOutbox(id: string): Promise<string[]> {
@@ -194,7 +132,7 @@ export class SnapshotStore {
   }
 
   async removeOutbox(id: string, entries: string[]): Promise<void> {
-    if (entries.length) await this.redis.ferryRemoveOutbox(this.keys.outbox(id), ...entries);
+    if (entries.length) await this.scripts.ferryRemoveOutbox(this.keys.outbox(id), ...entries);
   }
 
   /** One SCAN step over the machine records: the next cursor ("0" at the end) and the ids found. */
@@ -231,7 +169,7 @@ export class SnapshotStore {
 
   /** Releases the reconciler's lock if `token` still holds it. */
   async unlock(token: string): Promise<void> {
-    await this.redis.ferryUnlock(this.keys.reconcilerLock, token);
+    await this.scripts.ferryUnlock(this.keys.reconcilerLock, token);
   }
 
   async setProgress(id: string, childId: string, progress: unknown): Promise<void> {

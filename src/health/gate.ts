@@ -1,6 +1,14 @@
 import type { Logger } from 'pino';
 import { isUnreachable } from '../grpc/status.js';
-import { targetOf, type TargetHealth } from './target-health.js';
+import type { TargetHealth } from './target-health.js';
+import { agentTarget } from '../grpc/remote-call.js';
+import { parseEndpoint } from '../storage/endpoint.js';
+
+/** The health target of an endpoint: the agent's host:port for grpc://, null for a local endpoint. */
+export function targetOf(endpoint: string): string | null {
+  const r = parseEndpoint(endpoint).remote;
+  return r ? agentTarget(r.address, r.tls) : null;
+}
 
 /** The distinct agents (health targets) behind some endpoints; local endpoints have none. */
 export function targetsOf(endpoints: string[]): string[] {

@@ -1,32 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { TARGET_UNHEALTHY } from '../../machines/effect.js';
-import { systemClock, type Clock } from '../engine/types.js';
+import type { Clock } from '../engine/types.js';
 import { TemporaryError } from '../errors/index.js';
-import { parseEndpoint } from '../storage/endpoint.js';
-import { SharedBackoff, type BackoffRecord, type ClaimResult } from '../util/shared-backoff.js';
+import type { BackoffRecord, ClaimResult } from '../util/shared-backoff.js';
+import { DEFAULT_HEALTH_BACKOFF, TargetHealthRecords, type TargetHealthRecord } from './health-records.js';
 import { isoTime } from '../util/time.js';
-import { probeTarget } from './probe.js';
-import { agentTarget } from '../grpc/remote-call.js';
-
-export type TargetState = 'healthy' | 'unhealthy';
-
-/** What is known of one target (an agent) across every ferry process of the installation. */
-export interface TargetHealthRecord {
-  /** the agent's address, host:port */
-  target: string;
-  state: TargetState;
-  /** ms since epoch of the last change of state (for a target never down: when it was first used) */
-  since: number;
-  /** failed checks and calls in a row; 0 while healthy */
-  failures: number;
-  /** while unhealthy: ms since epoch of the next check (no work is sent to it before) */
-  nextCheckAt: number | null;
-  /** while unhealthy: why the last check or call failed */
-  lastError: string | null;
-  /** ms since epoch a step or a plan last needed it, or null (a target only given to the checker) */
-  lastUsedAt: number | null;
-}
 
 export interface TargetHealthOptions {
   /** the process's shared connection (see openRedis in src/util/redis.ts) */
@@ -48,12 +27,6 @@ export interface TargetHealthOptions {
 /** The shortest wait a refusal asks for: a check that is due right now must not become a busy loop. */
 const MIN_WAIT_MS = 100;
 
-/** The health target of an endpoint: the agent's host:port for grpc://, null for a local endpoint. */
-export function targetOf(endpoint: string): string | null {
-  const r = parseEndpoint(endpoint).remote;
-  return r ? agentTarget(r.address, r.tls) : null;
-}
-
 /**
  * Per-target (agent) health shared by every ferry process through Redis. A target becomes
  * unhealthy when a call to it cannot reach it or a health check fails; it is then checked again
@@ -61,36 +34,25 @@ export function targetOf(endpoint: string): string | null {
  * healthy again when a check succeeds. Work that needs an unhealthy target is not sent to it:
  * `admit` refuses with a TemporaryError of code TARGET_UNHEALTHY that carries the wait until the
  * next check, which the machines wait without counting an attempt.
- *
- * Keys (prefix `p`): `p:health:used` (hash target -> ms it was last needed), `p:health:up` (hash
- * target -> ms it is healthy since), `p:health:down:<target>` (the backoff record while unhealthy).
+ * The records and their keys: health-records.ts.
  */
-export class TargetHealth {
+export class TargetHealth extends TargetHealthRecords {
   readonly initialMs: number;
   readonly maxMs: number;
   readonly probeTimeoutMs: number;
   readonly forgetAfterMs: number;
   private readonly clock: Clock;
-  private readonly redis: Redis;
-  private readonly backoff: SharedBackoff;
-  private readonly usedKey: string;
-  private readonly upKey: string;
-  /** the backoff record of a target while it is unhealthy */
-  private readonly downKey: (target: string) => string;
 
   constructor(private readonly o: TargetHealthOptions) {
-    this.clock = o.clock ?? systemClock;
-    this.redis = o.redis;
-    this.initialMs = o.initialMs ?? 1_000;
-    this.maxMs = Math.max(this.initialMs, o.maxMs ?? 30_000);
+    const clock = o.clock ?? DEFAULT_HEALTH_BACKOFF.clock;
+    const initialMs = o.initialMs ?? DEFAULT_HEALTH_BACKOFF.initialMs;
+    const maxMs = Math.max(initialMs, o.maxMs ?? DEFAULT_HEALTH_BACKOFF.maxMs);
+    super(o.redis, o.prefix, { clock, initialMs, maxMs });
+    this.clock = clock;
+    this.initialMs = initialMs;
+    this.maxMs = maxMs;
     this.probeTimeoutMs = o.probeTimeoutMs ?? 2_000;
     this.forgetAfterMs = o.forgetAfterMs ?? 86_400_000;
-    this.usedKey = `${o.prefix}:health:used`;
-    this.upKey = `${o.prefix}:health:up`;
-    this.downKey = (target) => `${o.prefix}:health:down:${target}`;
-    this.backoff = new SharedBackoff({
-      redis: o.redis, clock: this.clock, initialMs: this.initialMs, maxMs: this.maxMs, key: this.downKey,
-    });
   }
 
   /**
@@ -136,6 +98,8 @@ export class TargetHealth {
   /** Checks the target now (grpc.health.v1.Health/Check) and records the result. */
   async probe(target: string): Promise<TargetHealthRecord> {
     try {
+      // gRPC loads with the first check: a process that never checks an agent needs none
+      const { probeTarget } = await import('./probe.js');
       await probeTarget(target, this.probeTimeoutMs);
     } catch (err) {
       await this.reportFailure(target, err);
@@ -170,39 +134,8 @@ export class TargetHealth {
     return true;
   }
 
-  async get(target: string): Promise<TargetHealthRecord | null> {
-    const [res, down] = await Promise.all([
-      this.redis.multi().hget(this.usedKey, target).hget(this.upKey, target).exec(),
-      this.backoff.get(target),
-    ]);
-    const used = res?.[0]?.[1] as string | null;
-    const up = res?.[1]?.[1] as string | null;
-    if (!down && used === null && up === null) return null;
-    return this.record(target, used, up, down);
-  }
-
-  /** Every known target (used by work, or checked), unhealthy ones first, then by name. */
-  async list(): Promise<TargetHealthRecord[]> {
-    const [used, up] = await Promise.all([this.redis.hgetall(this.usedKey), this.redis.hgetall(this.upKey)]);
-    const targets = [...new Set([...Object.keys(used), ...Object.keys(up)])].sort();
-    const downs = await Promise.all(targets.map((t) => this.backoff.get(t)));
-    const records = targets.map((t, i) => this.record(t, used[t] ?? null, up[t] ?? null, downs[i]));
-    return [...records.filter((r) => r.state === 'unhealthy'), ...records.filter((r) => r.state === 'healthy')];
-  }
-
   /** Forgets a target (the checker does this for targets unused for `forgetAfterMs`). */
   async forget(target: string): Promise<void> {
     await this.redis.multi().hdel(this.usedKey, target).hdel(this.upKey, target).del(this.downKey(target)).exec();
-  }
-
-  private record(target: string, used: string | null, up: string | null, down: BackoffRecord | null): TargetHealthRecord {
-    const lastUsedAt = used === null ? null : Number(used);
-    if (down) {
-      return {
-        target, state: 'unhealthy', since: down.since, failures: down.failures,
-        nextCheckAt: Math.max(down.until, down.claimedUntil ?? 0), lastError: down.lastError, lastUsedAt,
-      };
-    }
-    return { target, state: 'healthy', since: Number(up ?? used ?? 0), failures: 0, nextCheckAt: null, lastError: null, lastUsedAt };
   }
 }

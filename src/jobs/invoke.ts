@@ -1,8 +1,8 @@
 import type { JobInput } from '../../machines/job.js';
 import type { Engine } from '../engine/engine.js';
-import { InvalidArgumentError } from '../errors/index.js';
 import { snapshotName } from '../storage/snapshots.js';
 import { compactUtcStampMs } from '../util/time.js';
+import { noSuchJob } from './errors.js';
 import type { JobStore, StoredJob } from './store.js';
 
 export interface Invocation {
@@ -26,11 +26,6 @@ export interface InvocationOptions {
   /** with `prune`: plan and report, destroy nothing */
   dryRun?: boolean;
 }
-
-export const notFound = (what: string) => new InvalidArgumentError(what, { code: 'NOT_FOUND' });
-
-/** NOT_FOUND for a job name nothing is stored under. */
-export const noSuchJob = (name: string) => notFound(`no job named ${JSON.stringify(name)}; see \`ferry job list\``);
 
 /** The job's invocation that is still running, if any. */
 export async function activeInvocation(engine: Engine, jobs: JobStore, name: string): Promise<string | null> {

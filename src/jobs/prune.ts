@@ -3,7 +3,8 @@ import { destroyedSoFar, keptSoFar, type KeptSnapshot, type PrunedSnapshot, type
 import type { Engine } from '../engine/engine.js';
 import { InvalidArgumentError, TemporaryError } from '../errors/index.js';
 import { stateName } from '../util/state-name.js';
-import { invokeJob, noSuchJob } from './invoke.js';
+import { noSuchJob } from './errors.js';
+import { invokeJob } from './invoke.js';
 import type { JobStore } from './store.js';
 
 /** One side's pruning, as `ferry prune` reports it. */

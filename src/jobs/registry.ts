@@ -2,9 +2,7 @@ import type { AnyMachineSnapshot } from 'xstate';
 import { jobMachine, jobMachineVersion, type JobContext, type TakeSnapshotInput, type TakeSnapshotOutput } from '../../machines/job.js';
 import type { Registry, StatChange } from '../engine/types.js';
 import { jobLabel, STAT } from '../replication/committed-stats.js';
-import { onHealthyEndpoints } from '../health/gate.js';
 import type { TargetHealth } from '../health/target-health.js';
-import { snapshot } from '../storage/snapshots.js';
 
 /**
  * The job machine and its snapshot effect, as the engine runs them. With `health`, the snapshot
@@ -21,12 +19,16 @@ export function jobRegistry(opts: { health?: TargetHealth } = {}): Registry {
     effects: {
       takeSnapshot: {
         timeoutMs: 600_000,
-        run: (input: TakeSnapshotInput, ctx): Promise<TakeSnapshotOutput> => onHealthyEndpoints(opts.health, [input.sender], ctx.log, async () => {
-          ctx.progress({});
-          // skipExisting: a retried effect finds the snapshots of its own earlier attempt
-          const taken = await snapshot(input.sender, { name: input.name, prefix: '', filesystems: input.filesystems, skipExisting: true });
-          return { name: input.name, filesystems: taken.length };
-        }),
+        run: async (input: TakeSnapshotInput, ctx): Promise<TakeSnapshotOutput> => {
+          // the gate and the drivers load when a snapshot is first taken: a process that only starts or reads runs needs neither
+          const [{ onHealthyEndpoints }, { snapshot }] = await Promise.all([import('../health/gate.js'), import('../storage/snapshots.js')]);
+          return onHealthyEndpoints(opts.health, [input.sender], ctx.log, async () => {
+            ctx.progress({});
+            // skipExisting: a retried effect finds the snapshots of its own earlier attempt
+            const taken = await snapshot(input.sender, { name: input.name, prefix: '', filesystems: input.filesystems, skipExisting: true });
+            return { name: input.name, filesystems: taken.length };
+          });
+        },
       },
     },
   };

@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/engine.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { activeInvocation, invokeJob, noSuchJob } from './invoke.js';
+import { noSuchJob } from './errors.js';
+import { activeInvocation, invokeJob } from './invoke.js';
 import type { JobStore } from './store.js';
 
 export interface SignalOutcome {

@@ -1,5 +1,7 @@
 import type { FilesystemEntryState, ReplicationContext } from '../../machines/replication.js';
 import { coveredMs } from '../../machines/timing.js';
+import type { EngineReader, MachineSnapshotView } from '../engine/engine-reader.js';
+import type { EffectProgress } from '../engine/types.js';
 import { stateName } from '../util/state-name.js';
 import { isoOrNull } from '../util/time.js';
 
@@ -113,4 +115,38 @@ export function replicationReport(id: string, snapshot: ReplicationSnapshotLike,
     sleepUntil,
     filesystems,
   };
+}
+
+/** Seconds left at the step's average rate so far, when its size is known. */
+export function eta(p: EffectProgress): number | null {
+  if (!p.total || !p.bytes || !p.startedAt || p.at <= p.startedAt) return null;
+  const rate = p.bytes / ((p.at - p.startedAt) / 1000);
+  return Math.max(0, Math.round((p.total - p.bytes) / rate));
+}
+
+/**
+ * The report of a run, with the live bytes of steps still running; `read` is the run's snapshot when
+ * the caller has it. Reads records only (an EngineReader or the Engine): `ferry status` needs no BullMQ.
+ */
+export async function runReport(engine: Pick<EngineReader, 'snapshotOf'>, runId: string, read?: MachineSnapshotView | null): Promise<Report | null> {
+  const s = read ?? (await engine.snapshotOf(runId));
+  if (!s) return null;
+  const ctx = s.context as ReplicationContext;
+  const report = replicationReport(runId, { value: s.value, context: ctx, status: s.status });
+  const timing = runTiming(ctx, s.record.createdAt, s.status === 'active' ? Date.now() : s.record.stateSince);
+  if (timing) report.timing = timing;
+  if (s.status !== 'active') return report;
+  // the parent hears of its children on state changes only: take steps and bytes from running children
+  await Promise.all(ctx.filesystems.map(async (entry, i) => {
+    if (entry.done || entry.state === 'Pending') return;
+    const child = await engine.snapshotOf(`${runId}.${entry.childId}`);
+    if (!child) return;
+    const fs = report.filesystems[i];
+    fs.stepsDone = child.context.stepsDone;
+    fs.state = stateName(child.value) as typeof fs.state;
+    const p = child.record.progress.step;
+    fs.bytes = child.context.bytes + (p?.bytes ?? 0);
+    if (p && fs.state === 'Working') fs.currentStep = { index: fs.stepsDone, bytes: p.bytes ?? 0, total: p.total ?? null, etaSeconds: eta(p) };
+  }));
+  return report;
 }

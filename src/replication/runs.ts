@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { InitialReplicationPolicy, ReplicationContext, ReplicationInput } from '../../machines/replication.js';
 import { DEFAULT_BACKOFF, type RetryPolicy } from '../../machines/retry.js';
 import type { Engine } from '../engine/engine.js';
-import type { EffectProgress, MachineRecord } from '../engine/types.js';
+import type { MachineRecord } from '../engine/types.js';
 import { InvalidArgumentError, withField } from '../errors/index.js';
 import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
-import { replicationReport, runTiming, type Report } from './report.js';
 import { snapshotRegExp } from './planner.js';
 import { checkSendOptions, type SendOptionsInput } from './send-options.js';
-import { stateName } from '../util/state-name.js';
 import { compactUtcStamp } from '../util/time.js';
 
 export interface ReplicateOptions {
@@ -72,35 +70,4 @@ export async function startReplication(engine: Engine, o: ReplicateOptions): Pro
 
 export function isFinished(r: MachineRecord | null): boolean {
   return !!r && r.status !== 'active';
-}
-
-/** Seconds left at the step's average rate so far, when its size is known. */
-export function eta(p: EffectProgress): number | null {
-  if (!p.total || !p.bytes || !p.startedAt || p.at <= p.startedAt) return null;
-  const rate = p.bytes / ((p.at - p.startedAt) / 1000);
-  return Math.max(0, Math.round((p.total - p.bytes) / rate));
-}
-
-/** The report of a run, with the live bytes of steps still running; `read` is the run's snapshot when the caller has it. */
-export async function runReport(engine: Engine, runId: string, read?: Awaited<ReturnType<Engine['snapshotOf']>>): Promise<Report | null> {
-  const s = read ?? (await engine.snapshotOf(runId));
-  if (!s) return null;
-  const ctx = s.context as ReplicationContext;
-  const report = replicationReport(runId, { value: s.value, context: ctx, status: s.status });
-  const timing = runTiming(ctx, s.record.createdAt, s.status === 'active' ? Date.now() : s.record.stateSince);
-  if (timing) report.timing = timing;
-  if (s.status !== 'active') return report;
-  // the parent hears of its children on state changes only: take steps and bytes from running children
-  await Promise.all(ctx.filesystems.map(async (entry, i) => {
-    if (entry.done || entry.state === 'Pending') return;
-    const child = await engine.snapshotOf(`${runId}.${entry.childId}`);
-    if (!child) return;
-    const fs = report.filesystems[i];
-    fs.stepsDone = child.context.stepsDone;
-    fs.state = stateName(child.value) as typeof fs.state;
-    const p = child.record.progress.step;
-    fs.bytes = child.context.bytes + (p?.bytes ?? 0);
-    if (p && fs.state === 'Working') fs.currentStep = { index: fs.stepsDone, bytes: p.bytes ?? 0, total: p.total ?? null, etaSeconds: eta(p) };
-  }));
-  return report;
 }

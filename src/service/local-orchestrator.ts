@@ -1,29 +1,23 @@
-import type { JobContext } from '../../machines/job.js';
-import type { ReplicationContext } from '../../machines/replication.js';
 import { allPartitionStatus, removeSinkOrphans, scanAndNotify } from '../archiver/coordinator.js';
 import { resetPartition, selectPartition, type PartitionSelector } from '../archiver/partition-select.js';
 import { logNameProblem } from '../archiver/log-source/names.js';
 import { openLogSource } from '../archiver/open-log-source.js';
 import { openSink } from '../archiver/sinks/index.js';
 import type { Engine } from '../engine/engine.js';
-import { stateName } from '../util/state-name.js';
 import { isoOrNull, isoTime } from '../util/time.js';
 import { invalidField } from '../errors/index.js';
-import { invokeJob, noSuchJob, notFound } from '../jobs/invoke.js';
+import { noSuchJob, notFound } from '../jobs/errors.js';
+import { invokeJob } from '../jobs/invoke.js';
 import type { JobScheduler } from '../jobs/scheduler.js';
 import { signalJob } from '../jobs/signals.js';
 import { validateJobSpec, type JobSpec } from '../jobs/spec.js';
 import type { JobStore, StoredJob } from '../jobs/store.js';
 import type { FerryMetrics } from '../observability/metrics.js';
-import { isFinished, runReport } from '../replication/runs.js';
+import { isFinished } from '../replication/runs.js';
 import { pruneReport, startPruning } from '../jobs/prune.js';
+import { required, RunViews } from './run-views.js';
 import { matchesFilter, watchKindsProblem, type JobView, type Orchestrator, type PruneReportView, type RunView, type TargetView, type WatchFilter } from './views.js';
 import type { TransitionEvent } from '../engine/types.js';
-
-function required(value: string | undefined, field: string): string {
-  if (!value) throw invalidField(field, 'required');
-  return value;
-}
 
 /** A selector with its names required (INVALID_ARGUMENT naming the field otherwise). */
 function selectorOf(sel: PartitionSelector): PartitionSelector {
@@ -44,7 +38,12 @@ export class LocalOrchestrator implements Orchestrator {
   /** sinks whose orphaned temp files NotifyLogEntries removed already */
   private readonly cleanedSinks = new Set<string>();
 
-  constructor(private readonly d: LocalOrchestratorDeps) {}
+  /** the runs and the agents' health, read from records (what `ferry status` uses without an Engine) */
+  private readonly runs: RunViews;
+
+  constructor(private readonly d: LocalOrchestratorDeps) {
+    this.runs = new RunViews({ engine: d.engine, jobs: d.jobs, targets: d.targets });
+  }
 
   private async view(job: StoredJob): Promise<JobView> {
     const [lastRun] = await this.d.jobs.runs(job.spec.name, 1);
@@ -101,63 +100,16 @@ export class LocalOrchestrator implements Orchestrator {
     return { ...report, finished };
   }
 
-  async getRun(id: string): Promise<RunView> {
-    const run = await this.runView(required(id, 'id'), null);
-    if (!run) throw notFound(`no run with id ${id}; see \`ferry status\` for the latest runs`);
-    return run;
+  getRun(id: string): Promise<RunView> {
+    return this.runs.getRun(id);
   }
 
-  /** `job`: the job a replication belongs to, when the caller (its job's view) knows it. */
-  private async runView(id: string, listedAt: number | null, job?: string): Promise<RunView | null> {
-    const s = await this.d.engine.snapshotOf(id);
-    if (!s) return null;
-    // the record's own time (a job's replications are not listed); the listing's for records older than that field
-    const createdAt = s.record.createdAt || listedAt;
-    if (s.record.kind === 'job') {
-      const c = s.context as JobContext;
-      const replications = await Promise.all(c.replications.map(async (r) => (await this.runView(r.runId, null, c.job)) ?? {
-        id: r.runId, kind: 'replication' as const, state: r.state, problem: r.problem, job: c.job, sender: c.sender, receiver: r.receiver,
-        bytes: r.bytes, createdAt: null, snapshot: null, replications: [], filesystems: [],
-      }));
-      return {
-        id, kind: 'job', state: stateName(s.value), problem: c.problem, job: c.job, sender: c.sender, receiver: null,
-        bytes: replications.reduce((n, r) => n + r.bytes, 0), createdAt: isoOrNull(createdAt), snapshot: c.snapshotTaken,
-        replications, filesystems: [],
-        prunings: (c.prunings ?? []).map((p) => ({ id: p.runId, side: p.side, endpoint: p.endpoint, state: p.state, destroyed: p.destroyed, kept: p.kept, problem: p.problem })),
-      };
-    }
-    if (s.record.kind !== 'replication') return null;
-    const c = s.context as ReplicationContext;
-    const report = (await runReport(this.d.engine, id, s))!;
-    // a replication started by a job is its child: the job's name is in the parent's context
-    if (job === undefined && s.record.parent) {
-      const parent = await this.d.engine.snapshotOf(s.record.parent);
-      if (parent?.record.kind === 'job') job = (parent.context as JobContext).job;
-    }
-    return {
-      id, kind: 'replication', state: report.state, problem: report.problem, job: job ?? null,
-      sender: c.sender, receiver: c.receiver, bytes: report.filesystems.reduce((n, f) => n + f.bytes, 0),
-      createdAt: isoOrNull(createdAt), snapshot: null, replications: [], filesystems: report.filesystems,
-      ...(report.timing ? { timing: report.timing } : {}),
-    };
+  listRuns(opts: { job?: string; limit?: number } = {}): Promise<RunView[]> {
+    return this.runs.listRuns(opts);
   }
 
-  async listRuns(opts: { job?: string; limit?: number } = {}): Promise<RunView[]> {
-    const limit = Math.min(Math.max(1, opts.limit || 20), 1000);
-    let scored: Array<[string, number]>;
-    if (opts.job) {
-      if (!(await this.d.jobs.get(opts.job))) throw noSuchJob(opts.job);
-      scored = await this.d.jobs.runsWithTimes(opts.job, limit);
-    } else {
-      const [jobs, reps] = await Promise.all(['job', 'replication'].map((k) => this.d.engine.listWithTimes(k, limit)));
-      scored = [...jobs, ...reps].sort((a, b) => b[1] - a[1]).slice(0, limit);
-    }
-    const views = await Promise.all(scored.map(([id, at]) => this.runView(id, at)));
-    return views.filter((v): v is RunView => v !== null);
-  }
-
-  async listTargets(): Promise<TargetView[]> {
-    return this.d.targets ? this.d.targets() : [];
+  listTargets(): Promise<TargetView[]> {
+    return this.runs.listTargets();
   }
 
   async notifyLogEntries(log: string, sink: string, consumer?: string): Promise<number> {

@@ -124,3 +124,6 @@ export interface Orchestrator {
   watchTransitions(filter: WatchFilter, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The orchestrator's reads of runs and agents: what `ferry status` needs (service/run-views.ts answers them from records alone). */
+export type RunReads = Pick<Orchestrator, 'getRun' | 'listRuns' | 'listTargets'>;

@@ -8,7 +8,8 @@ import type { RedisTarget } from '../../src/util/redis-target.js';
 import { FerryMetrics } from '../../src/observability/metrics.js';
 import { createLogger } from '../../src/util/logger.js';
 import { replicationRegistry } from '../../src/replication/registry.js';
-import { runReport, startReplication, type ReplicateOptions } from '../../src/replication/runs.js';
+import { startReplication, type ReplicateOptions } from '../../src/replication/runs.js';
+import { runReport } from '../../src/replication/report.js';
 import type { Report } from '../../src/replication/report.js';
 
 let n = 0;

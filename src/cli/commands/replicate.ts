@@ -1,5 +1,6 @@
 import type { Report } from '../../replication/report.js';
-import { isFinished, runReport, startReplication, type ReplicateOptions } from '../../replication/runs.js';
+import { isFinished, startReplication, type ReplicateOptions } from '../../replication/runs.js';
+import { runReport } from '../../replication/report.js';
 import type { App } from '../app.js';
 import { RunProgress } from '../progress.js';
 

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { Orchestrator } from '../../service/views.js';
+import type { RunReads } from '../../service/views.js';
 import type { GlobalOptions } from '../app.js';
 import { formatRun, formatRuns, formatUnhealthy } from '../format.js';
 import { LiveView } from '../live-view.js';
-import { addServerOptions, withOrchestrator, type ServerOptions } from '../orchestrator-access.js';
+import { addServerOptions, withRunReads, type ServerOptions } from '../orchestrator-access.js';
 import { stopRequested } from '../shutdown.js';
 import { isoTime } from '../../util/time.js';
 
@@ -22,7 +22,7 @@ interface StatusContext {
 }
 
 /** One reading of the status: the text a person reads and the JSON a script reads. */
-async function readStatus(api: Orchestrator, run: string | undefined, o: StatusOptions): Promise<{ text: string; json: unknown }> {
+async function readStatus(api: RunReads, run: string | undefined, o: StatusOptions): Promise<{ text: string; json: unknown }> {
   // agents that are down, whichever run waits for them: the first thing to fix
   const [targets, view, runs] = await Promise.all([
     api.listTargets(),
@@ -41,7 +41,7 @@ async function readStatus(api: Orchestrator, run: string | undefined, o: StatusO
  * Reads the status every `interval` seconds until Ctrl-C: redrawn in place on a terminal; elsewhere
  * (a pipe, a file) each reading is printed after a `--- <time>` line, or as one JSON line with --json.
  */
-async function watchStatus(api: Orchestrator, run: string | undefined, o: StatusOptions, printJson: (v: unknown) => void): Promise<void> {
+async function watchStatus(api: RunReads, run: string | undefined, o: StatusOptions, printJson: (v: unknown) => void): Promise<void> {
   const live = process.stdout.isTTY && !o.json ? new LiveView(process.stdout) : null;
   while (!stopRequested.aborted) {
     const s = await readStatus(api, run, o);
@@ -72,7 +72,7 @@ export function registerStatusCommand(program: Command, c: StatusContext): void 
     .option('--interval <seconds>', 'with --watch: seconds between readings', c.positiveInt, 2)
     .option('--json', 'print JSON'))
     .action(async (run: string | undefined, o: StatusOptions) => {
-      process.exitCode = await withOrchestrator(c.globals(), o, async (api) => {
+      process.exitCode = await withRunReads(c.globals(), o, async (api) => {
         if (o.watch) {
           await watchStatus(api, run, o, c.printJson);
           return 0;
