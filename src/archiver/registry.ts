@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { partitionMachine, partitionMachineVersion, summarizePartition, type PartitionContext } from '../../machines/partition.js';
 import type { Clock, Registry } from '../engine/types.js';
 import type { ArchiverMetrics } from './metrics.js';
-import { acknowledgeEntry, archiveEntry } from './archive-entry.js';
 import { SinkBackoff } from './sink-backoff.js';
 
 export interface ArchiverRegistryOptions {
@@ -19,6 +18,8 @@ export interface ArchiverRegistryOptions {
 /** The partition machine and its effects, as the engine runs them. */
 export function archiverRegistry(o: ArchiverRegistryOptions): Registry {
   const backoff = new SinkBackoff(o.redis, o.prefix, o.clock, o.sinkBackoffMs ?? 5_000);
+  // loaded at the first archive job: the sinks (the S3 SDK) and log sources cost a `ferry replicate` 0.2 s to load
+  const effects = () => import('./archive-entry.js');
   return {
     machines: {
       partition: {
@@ -30,8 +31,8 @@ export function archiverRegistry(o: ArchiverRegistryOptions): Registry {
       },
     },
     effects: {
-      archiveEntry: { timeoutMs: 60_000, run: (input, ctx) => archiveEntry(input, ctx, { metrics: o.metrics, backoff }) },
-      acknowledge: { timeoutMs: 30_000, run: (input) => acknowledgeEntry(input) },
+      archiveEntry: { timeoutMs: 60_000, run: async (input, ctx) => (await effects()).archiveEntry(input, ctx, { metrics: o.metrics, backoff }) },
+      acknowledge: { timeoutMs: 30_000, run: async (input) => (await effects()).acknowledgeEntry(input) },
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isUnreachable } from '../grpc/status.js';
+import { isUnreachable } from '../grpc/unreachable.js';
 import { targetOf, type TargetHealth } from './target-health.js';
 
 /** The distinct agents (health targets) behind some endpoints; local endpoints have none. */

@@ -6,8 +6,7 @@ import { TemporaryError } from '../errors/index.js';
 import { parseEndpoint } from '../storage/endpoint.js';
 import { SharedBackoff, type BackoffRecord, type ClaimResult } from '../util/shared-backoff.js';
 import { isoTime } from '../util/time.js';
-import { probeTarget } from './probe.js';
-import { agentTarget } from '../grpc/remote-call.js';
+import { agentTarget } from '../grpc/agent-target.js';
 
 export type TargetState = 'healthy' | 'unhealthy';
 
@@ -135,6 +134,8 @@ export class TargetHealth {
 
   /** Checks the target now (grpc.health.v1.Health/Check) and records the result. */
   async probe(target: string): Promise<TargetHealthRecord> {
+    // gRPC loads with the first probe: a process that never talks to an agent never loads it
+    const { probeTarget } = await import('./probe.js');
     try {
       await probeTarget(target, this.probeTimeoutMs);
     } catch (err) {
