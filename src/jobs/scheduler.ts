@@ -1,5 +1,5 @@
 import type { ConnectionOptions, Job } from 'bullmq';
-import { Queue, Worker } from '../util/cjs-packages.js';
+import { Queue, Worker } from '../util/bullmq.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { duplicateRedis, processIdentity, redisStatusOf } from '../util/redis.js';

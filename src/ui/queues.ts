@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { ConnectionOptions } from 'bullmq';
-import { Queue } from '../util/cjs-packages.js';
+import { Queue } from '../util/bullmq.js';
 import express from 'express';
 import type { Redis } from 'ioredis';
 
