@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { runProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
@@ -61,7 +62,7 @@ describe('cycle start', () => {
     assert.deepEqual(offenders, []);
   });
 
-  it('`ferry replicate` on local endpoints loads no gRPC, no S3 SDK, no archiver log source or sink, and BullMQ not as an ES module', { timeout: 120_000 }, async () => {
+  it('`ferry replicate` on local endpoints loads no gRPC, no S3 SDK, no archiver log source or sink, BullMQ not as an ES module, and runs no reconciler pass at start', { timeout: 120_000 }, async () => {
     const src = join(temp.path, 'src');
     const dst = join(temp.path, 'dst');
     mkdirSync(join(src, 'a'), { recursive: true });
@@ -79,6 +80,15 @@ describe('cycle start', () => {
     assert.deepEqual(loaded(rep.urls, REMOTE_AND_ARCHIVE), [], 'ferry replicate dir: dir:');
     assert.deepEqual(loaded(rep.urls, /\/node_modules\/(bullmq|ioredis)\//), [], 'BullMQ and ioredis come through require');
     assert.ok(loaded(rep.urls, /\/src\/util\/bullmq\.ts/).length > 0, 'the engine ran, on the required BullMQ');
+
+    // a one-shot command's workers offer the reconciler's pass one interval after start, not at it:
+    // a pass (a SCAN of every machine record) would have taken the lock for most of a minute
+    const conn = new Redis(redis.url);
+    try {
+      assert.equal(await conn.exists('ferry:reconciler'), 0, 'no reconciler pass ran during ferry replicate');
+    } finally {
+      conn.disconnect();
+    }
   });
 });
 
