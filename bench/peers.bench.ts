@@ -15,7 +15,7 @@
  *
  *   node --import tsx bench/peers.bench.ts    (or BENCH_PARTS=peers npm run bench)
  *   BENCH_PEERS_SCALES=1,10,40  BENCH_PEERS_NOOP=100,1000  BENCH_PEERS_UNRELATED=900  BENCH_PEERS_ROUNDS=3
- *   BENCH_PEERS_BTRFS=0 / BENCH_PEERS_ZFS=0 skip a half
+ *   BENCH_PEERS_BTRFS=0 / BENCH_PEERS_ZFS=0 skip a half; BENCH_PEERS_NOOP= (empty) skips the no-op (BENCH_PEERS_SCALES=1 with it: the 1-filesystem cycle only)
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -229,7 +229,7 @@ function ratiosOf(s: Record<string, number>): Record<string, number> {
 
 async function btrfsPart(ferry: (args: string[]) => string): Promise<CycleFigure[]> {
   const scales = (process.env.BENCH_PEERS_SCALES ?? '1,10,40').split(',').map(Number);
-  const noops = (process.env.BENCH_PEERS_NOOP ?? '100,1000').split(',').map(Number);
+  const noops = (process.env.BENCH_PEERS_NOOP ?? '100,1000').split(',').filter(Boolean).map(Number);
   const unrelated = envInt('BENCH_PEERS_UNRELATED', 900);
   const rounds = envInt('BENCH_PEERS_ROUNDS', 3);
   const figures: CycleFigure[] = [];

@@ -76,6 +76,8 @@ export async function openApp(g: GlobalOptions, opts: {
   targets?: () => Promise<TargetView[]>;
   /** `ferry serve` and `ferry worker`: wait out any Redis outage instead of failing after --redis-wait-ms */
   outlivesOutages?: boolean;
+  /** the reconciler's first offer at start (`ferry worker`); by default one interval later, which a one-shot command seldom reaches */
+  reconcileAtStart?: boolean;
 }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
   const metrics = opts.metrics ?? new FerryMetrics();
@@ -114,7 +116,7 @@ export async function openApp(g: GlobalOptions, opts: {
   const jobs = new JobStore(conn, g.prefix);
   const scheduler = new JobScheduler(conn, g.prefix, log);
   const orchestrator = new LocalOrchestrator({ engine, jobs, scheduler, metrics, targets: opts.targets ?? (async () => targetViews(await health.list())) });
-  if (opts.workers) startAppWorkers({ engine, jobs, scheduler }, opts);
+  if (opts.workers) startAppWorkers({ engine, jobs, scheduler }, { ...opts, reconcileAtStart: opts.reconcileAtStart ?? false });
   let closing: Promise<void> | null = null;
   const close = () => (closing ??= (async () => {
     await closeRedis(async () => {
@@ -137,9 +139,10 @@ export async function openApp(g: GlobalOptions, opts: {
 }
 
 /** This process's workers: the engine's queues and the job schedules' firings. */
-export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number; reconcileIntervalMs?: number }): void {
+export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number; reconcileIntervalMs?: number; reconcileAtStart?: boolean }): void {
   app.engine.startWorkers({
     lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency, reconcileIntervalMs: opts.reconcileIntervalMs,
+    reconcileAtStart: opts.reconcileAtStart,
   });
   app.scheduler.startWorker(async (name, at) => {
     // a firing of a deleted job (its scheduler removed a moment too late) does nothing

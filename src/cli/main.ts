@@ -121,9 +121,9 @@ interface WorkerFlags {
   reconcileIntervalMs: number;
 }
 
-/** WorkerFlags as openApp and startAppWorkers take them. */
-function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number; reconcileIntervalMs: number } {
-  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs, reconcileIntervalMs: o.reconcileIntervalMs };
+/** WorkerFlags as openApp and startAppWorkers take them: a long-running worker offers a reconciler pass at once. */
+function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number; reconcileIntervalMs: number; reconcileAtStart: true } {
+  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs, reconcileIntervalMs: o.reconcileIntervalMs, reconcileAtStart: true };
 }
 
 /** Resolves on the first SIGINT/SIGTERM (or a closed stdout): long-running commands then stop in order. */

@@ -228,7 +228,7 @@ export class Engine {
   startWorkers(opts: WorkerOptions = {}): void {
     this.workers.start(opts);
     const every = opts.reconcileIntervalMs ?? 60_000;
-    if (every > 0) this.reconciler.start(every, opts.reconcileGraceMs ?? 5000);
+    if (every > 0) this.reconciler.start(every, opts.reconcileGraceMs ?? 5000, opts.reconcileAtStart ?? true);
   }
 
   /**

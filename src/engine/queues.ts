@@ -1,4 +1,5 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
+import { Queue } from '../util/bullmq.js';
 import type { Redis } from 'ioredis';
 import type { EventObject } from 'xstate';
 import { redisStatusOf } from '../util/redis.js';

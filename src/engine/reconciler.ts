@@ -77,7 +77,7 @@ export class Reconciler {
   constructor(private readonly d: ReconcilerDeps) {}
 
   /** A pass now, then one every `intervalMs` (the cluster's first worker to come takes each turn). */
-  start(intervalMs: number, graceMs: number): void {
+  start(intervalMs: number, graceMs: number, atStart = true): void {
     if (this.timer) return;
     this.stopped = false;
     const tick = () => {
@@ -87,7 +87,7 @@ export class Reconciler {
         .catch((err: Error) => this.d.log.warn({ err: err.message }, 'reconciler pass failed; next one in an interval'))
         .finally(() => { this.running = null; });
     };
-    tick();
+    if (atStart) tick();
     this.timer = setInterval(tick, intervalMs);
     this.timer.unref();
   }

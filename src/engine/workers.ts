@@ -1,4 +1,5 @@
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions, Job } from 'bullmq';
+import { Worker } from '../util/bullmq.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { duplicateRedis, processIdentity, redisStatusOf } from '../util/redis.js';
@@ -22,6 +23,12 @@ export interface WorkerOptions {
   reconcileIntervalMs?: number;
   /** how long a problem the reconciler found must stay unchanged before it is repaired, in milliseconds. @defaultValue 5000 */
   reconcileGraceMs?: number;
+  /**
+   * Whether the first reconciler offer is at start (a long-running worker: it repairs what a crash
+   * left) or one interval later (a command that runs its machine and exits: its start does not scan
+   * every machine record in Redis). @defaultValue true
+   */
+  reconcileAtStart?: boolean;
   /** which queues this process works on. @defaultValue all */
   roles?: QueueName[];
 }

@@ -4,14 +4,6 @@ import { fromStatus } from './status.js';
 
 /** Client-side calls to `ferry agent`, shared by the remote driver and the remote log source. */
 
-/**
- * An agent as health records name it: `host:port`, or `grpcs://host:port` for one reached over TLS
- * (it is probed over TLS).
- */
-export function agentTarget(address: string, tls: boolean): string {
-  return tls ? `grpcs://${address}` : address;
-}
-
 /** A token, or a function reading it at each call. */
 export type TokenSource = string | (() => string);
 

@@ -138,11 +138,3 @@ export function fromStatus(err: unknown, where: string, o: { tls?: boolean; targ
       return new PermanentError(message, opts);
   }
 }
-
-/**
- * Whether a remote call failed because its agent could not be reached (refused or lost connection,
- * no answer before the deadline), as opposed to an answer of the agent: what makes a target unhealthy.
- */
-export function isUnreachable(err: unknown): err is FerryError {
-  return err instanceof FerryError && err.details.unreachable === true;
-}

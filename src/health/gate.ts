@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { isUnreachable } from '../grpc/status.js';
+import { isUnreachable } from '../grpc/unreachable.js';
 import type { TargetHealth } from './target-health.js';
-import { agentTarget } from '../grpc/remote-call.js';
+import { agentTarget } from '../grpc/agent-target.js';
 import { parseEndpoint } from '../storage/endpoint.js';
 
 /** The health target of an endpoint: the agent's host:port for grpc://, null for a local endpoint. */

@@ -1,4 +1,5 @@
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions, Job } from 'bullmq';
+import { Queue, Worker } from '../util/bullmq.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { duplicateRedis, processIdentity, redisStatusOf } from '../util/redis.js';

@@ -1,8 +1,4 @@
-import { allPartitionStatus, removeSinkOrphans, scanAndNotify } from '../archiver/coordinator.js';
-import { resetPartition, selectPartition, type PartitionSelector } from '../archiver/partition-select.js';
-import { logNameProblem } from '../archiver/log-source/names.js';
-import { openLogSource } from '../archiver/open-log-source.js';
-import { openSink } from '../archiver/sinks/index.js';
+import type { PartitionSelector } from '../archiver/partition-select.js';
 import type { Engine } from '../engine/engine.js';
 import { isoOrNull, isoTime } from '../util/time.js';
 import { invalidField } from '../errors/index.js';
@@ -18,6 +14,10 @@ import { pruneReport, startPruning } from '../jobs/prune.js';
 import { required, RunViews } from './run-views.js';
 import { matchesFilter, watchKindsProblem, type JobView, type Orchestrator, type PruneReportView, type RunView, type TargetView, type WatchFilter } from './views.js';
 import type { TransitionEvent } from '../engine/types.js';
+
+// the archiver's modules (log sources, sinks, gRPC, the S3 SDK) load with the first archive call:
+// `ferry replicate` and the other commands that open the app do not pay for them
+const archiver = () => import('../archiver/partition-select.js');
 
 /** A selector with its names required (INVALID_ARGUMENT naming the field otherwise). */
 function selectorOf(sel: PartitionSelector): PartitionSelector {
@@ -115,6 +115,9 @@ export class LocalOrchestrator implements Orchestrator {
   async notifyLogEntries(log: string, sink: string, consumer?: string): Promise<number> {
     required(log, 'log');
     required(sink, 'sink');
+    const [{ openSink }, { openLogSource }, { logNameProblem }, { removeSinkOrphans, scanAndNotify }] = await Promise.all([
+      import('../archiver/sinks/index.js'), import('../archiver/open-log-source.js'), import('../archiver/log-source/names.js'), import('../archiver/coordinator.js'),
+    ]);
     try {
       openSink(sink);
     } catch (err) {
@@ -138,16 +141,16 @@ export class LocalOrchestrator implements Orchestrator {
     return parts.length;
   }
 
-  getPartition(sel: PartitionSelector) {
-    return selectPartition(this.d.engine, selectorOf(sel));
+  async getPartition(sel: PartitionSelector) {
+    return (await archiver()).selectPartition(this.d.engine, selectorOf(sel));
   }
 
-  resetPartition(sel: PartitionSelector) {
-    return resetPartition(this.d.engine, selectorOf(sel));
+  async resetPartition(sel: PartitionSelector) {
+    return (await archiver()).resetPartition(this.d.engine, selectorOf(sel));
   }
 
-  listPartitions() {
-    return allPartitionStatus(this.d.engine);
+  async listPartitions() {
+    return (await import('../archiver/coordinator.js')).allPartitionStatus(this.d.engine);
   }
 
   async watchTransitions(filter: WatchFilter, onEvent: (e: TransitionEvent) => void | Promise<void>, signal: AbortSignal): Promise<void> {

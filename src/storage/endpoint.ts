@@ -4,7 +4,7 @@ import type { StorageDriver } from './driver.js';
 import { createBtrfsDriver } from './btrfs/index.js';
 import { createDirDriver } from './dir/index.js';
 import { createZfsDriver } from './zfs/index.js';
-import { createRemoteDriver } from './remote/driver.js';
+import { lazyRemoteDriver } from './remote/lazy-driver.js';
 
 export type EndpointKind = 'dir' | 'zfs' | 'btrfs';
 
@@ -89,7 +89,7 @@ export function assertSameKind(sender: KindedEndpoint, receiver: KindedEndpoint)
 /** Opens the storage driver for an endpoint. */
 export function openEndpoint(endpoint: string): StorageDriver {
   const { kind, location, remote } = parseEndpoint(endpoint);
-  if (remote) return createRemoteDriver({ url: location, kind, ...remote });
+  if (remote) return lazyRemoteDriver({ url: location, kind, ...remote });
   switch (kind) {
     case 'dir':
       return createDirDriver(location);

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis } from './ioredis.js';
 import { TemporaryError } from '../errors/index.js';
 import { redisStatusOf } from './redis.js';
 import { describeTarget, type RedisTarget, type SentinelAddress } from './redis-target.js';

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { Redis } from './ioredis.js';
 import type { Logger } from 'pino';
 import { RedisStatus } from './redis-status.js';
 import type { RedisTarget } from './redis-target.js';

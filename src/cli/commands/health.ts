@@ -25,7 +25,7 @@ export function healthTarget(o: Pick<HealthFlags, 'grpc' | 'redis'>, env: NodeJS
 /** One PING on a connection of its own, which neither retries nor queues: down is down. Through Sentinel, the primary's. */
 async function pingRedis(target: RedisTarget, timeoutMs: number): Promise<void> {
   // loaded here: `ferry --help` loads no Redis client
-  const [{ Redis }, { redisOptions }] = await Promise.all([import('ioredis'), import('../../util/redis.js')]);
+  const [{ Redis }, { redisOptions }] = await Promise.all([import('../../util/ioredis.js'), import('../../util/redis.js')]);
   const once = { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, sentinelRetryStrategy: () => null };
   const options = { ...redisOptions(target), ...once };
   const redis = target.sentinels ? new Redis(options) : new Redis(target.url!, options);

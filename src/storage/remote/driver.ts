@@ -10,10 +10,13 @@ import type { SnapshotResponse__Output } from '../../grpc/generated/ferry/v1/Sna
 import type { ResumeTokenResponse__Output } from '../../grpc/generated/ferry/v1/ResumeTokenResponse.js';
 import { clientFor, forgetClient } from '../../grpc/endpoint-channels.js';
 import type { EndpointClient } from '../../grpc/proto.js';
-import { agentTarget, tokenMetadata, unaryCall, type StartCall, type TokenSource } from '../../grpc/remote-call.js';
+import { agentTarget } from '../../grpc/agent-target.js';
+import { tokenMetadata, unaryCall, type StartCall, type TokenSource } from '../../grpc/remote-call.js';
 import { DEFAULT_PROGRESS_TIMEOUT_MS, stalledError, withinProgress } from '../../grpc/progress.js';
-import { fromStatus, isUnreachable } from '../../grpc/status.js';
+import { fromStatus } from '../../grpc/status.js';
+import { isUnreachable } from '../../grpc/unreachable.js';
 import { versionFromMsg, versionToMsg } from './version-message.js';
+import { REMOTE_CAPABILITIES, resumes } from './capabilities.js';
 
 type Kind = StorageDriver['kind'];
 
@@ -42,17 +45,6 @@ export interface RemoteDriverOptions {
   progressTimeoutMs?: number;
 }
 
-/**
- * What a driver of each kind can do. Only `batch` changes a plan (zfs send -I). Atomic snapshots are
- * not used through an agent (reported false). Resumable receives are: the step runner asks the
- * receiving agent for a token (ResumeToken, "" on zfs-fuse) and the sending agent's zfs decides.
- */
-const CAPABILITIES: Record<Kind, DriverCapabilities> = {
-  dir: { batch: false, resumable: false, atomicSnapshots: false },
-  btrfs: { batch: false, resumable: false, atomicSnapshots: false },
-  zfs: { batch: true, resumable: false, atomicSnapshots: false },
-};
-
 /** A StorageDriver whose every method is a call to `ferry agent` (proto/ferry/v1/endpoint.proto). */
 export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOptions = {}): StorageDriver {
   const { url, address, endpoint, kind, tls } = remote;
@@ -76,7 +68,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
   return {
     kind,
     endpoint: url,
-    capabilities: CAPABILITIES[kind],
+    capabilities: REMOTE_CAPABILITIES[kind],
 
     async listFilesystems() {
       const res = await unary<ListFilesystemsResponse__Output>(`listing ${url}`, (c, md, co, cb) => c.listFilesystems({ endpoint }, md, co, cb));
@@ -98,7 +90,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     },
 
     // only zfs receives can resume: no extra call per step for dir and btrfs agents
-    ...(kind === 'zfs' ? {
+    ...(resumes(kind) ? {
       async resumeToken(fs: string) {
         const res = await unary<ResumeTokenResponse__Output>(`reading the resume token of ${fs} in ${url}`, (c, md, co, cb) => c.resumeToken({ endpoint, filesystem: fs }, md, co, cb));
         return res.token ? res.token : null;
