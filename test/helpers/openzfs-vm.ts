@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { runProcess } from './processes.js';
@@ -63,12 +63,13 @@ export interface VmRun {
   kvm: boolean;
 }
 
-/** Where the guest finds the tree runInOpenZfsVm compiled when asked to (`compiled: true`). */
+/** Where the guest finds the tree given as `build` (compiled by compileForVm). */
 export const GUEST_BUILD = '/ferry-out/build';
 
 /**
  * Boots the VM, runs `script` (sh, in the repository) as root in it, and resolves once the guest
  * powered off or `timeoutMs` passed (qemu is then killed). Everything it wrote is discarded.
+ * Each call boots a VM of its own (the image is booted with -snapshot), so several may run at once.
  */
 export async function runInOpenZfsVm(
   repo: string, script: string,
@@ -76,11 +77,10 @@ export async function runInOpenZfsVm(
     timeoutMs?: number;
     memoryMiB?: number;
     /**
-     * Compile the repository and its tests first (scripts/build.mjs, at GUEST_BUILD in the guest):
-     * under software emulation `ferry worker` takes 40 to 56 s to start through tsx, about 25 s
-     * compiled.
+     * A tree compiled by compileForVm, shared read-only at GUEST_BUILD: under software emulation
+     * `ferry worker` takes 40 to 56 s to start through tsx, about 25 s compiled.
      */
-    compiled?: boolean;
+    build?: string;
   } = {},
 ): Promise<VmRun> {
   const qemu = qemuBinary();
@@ -90,7 +90,6 @@ export async function runInOpenZfsVm(
   try {
     writeFileSync(join(out, 'command.sh'), script);
     copyFileSync(join(repoPath, 'scripts/openzfs-vm/guest-init.sh'), join(out, 'guest-init.sh'));
-    if (opts.compiled) await compile(repoPath, join(out, 'build'));
     const consoleFile = join(out, 'console.log');
     const kvm = canUseKvm();
     const shares = [
@@ -98,9 +97,10 @@ export async function runInOpenZfsVm(
       '-virtfs', `local,path=${out},mount_tag=ferry-out,security_model=none`,
     ];
     const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'init=/sbin/ferry-init', 'panic=-1', `ferry.repo=${repoPath}`];
-    if (opts.compiled) {
-      // read-only too, so the guest may cache it (guest-init.sh mounts it over /ferry-out/build)
-      shares.push('-virtfs', `local,path=${join(out, 'build')},mount_tag=ferry-build,security_model=none,readonly=on`);
+    if (opts.build) {
+      // read-only too, so the guest may cache it (guest-init.sh mounts it on /ferry-out/build)
+      mkdirSync(join(out, 'build'));
+      shares.push('-virtfs', `local,path=${realpathSync(opts.build)},mount_tag=ferry-build,security_model=none,readonly=on`);
       append.push('ferry.build=1');
     }
     const modules = join(repoPath, 'node_modules');
@@ -149,8 +149,8 @@ export async function runInOpenZfsVm(
   }
 }
 
-/** scripts/build.mjs --tests into `dir`; its output becomes the error if it fails. */
-async function compile(repo: string, dir: string): Promise<void> {
+/** scripts/build.mjs --tests into `dir` (for `build`); its output becomes the error if it fails. */
+export async function compileForVm(repo: string, dir: string): Promise<void> {
   const r = await runProcess(process.execPath, [join(repo, 'scripts/build.mjs'), '--tests', '--out', dir], { cwd: repo });
   if (r.code !== 0) throw new Error(`compiling the repository for the VM failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
 }
