@@ -5,6 +5,7 @@ import type { Version } from '../driver.js';
 import { errnoCode, lstatOrNull, randomHex, writeFileAtomic } from '../../util/fs.js';
 import { isVisible, type Layout } from './layout.js';
 import type { Manifest } from './manifest.js';
+import { readIndex } from './snapshot-index.js';
 
 export const META_FILE = 'meta.json';
 export const MANIFEST_FILE = 'manifest.json';
@@ -54,6 +55,13 @@ async function readJson(path: string): Promise<unknown> {
 
 /** Snapshots of one filesystem, oldest first; [] when it has none (or the root does not exist yet). */
 export async function listSnapshots(layout: Layout, fs: string): Promise<Snapshot[]> {
+  const indexed = await readIndex(layout, fs);
+  if (indexed !== null) return indexed.map((version) => ({ version, dir: layout.snapshotDir(fs, version.name) }));
+  return scanSnapshots(layout, fs);
+}
+
+/** listSnapshots without the index: every snapshot's meta.json read (the index's rebuild, and the truth when it disagrees). */
+export async function scanSnapshots(layout: Layout, fs: string): Promise<Snapshot[]> {
   let names: string[];
   try {
     names = await readdir(layout.snapshotsDir(fs));
