@@ -20,7 +20,10 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
   if (ctx.scheduledAt !== undefined) metrics.stepQueueWait.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
   const sender = openEndpoint(input.sender);
   const receiver = openEndpoint(input.receiver);
-  const done = await withStepHolds(sender, receiver, input, ctx, () => transferStep(sender, receiver, input, ctx));
+  // the receiver's versions (the idempotency check) are read while the holds are taken: neither waits for the other
+  const receiverVersions = receiver.listVersions(input.filesystem);
+  receiverVersions.catch(() => undefined); // awaited in transferStep; a hold failing first must not leave it unhandled
+  const done = await withStepHolds(sender, receiver, input, ctx, () => transferStep(sender, receiver, input, ctx, receiverVersions));
   await moveCursor(sender, receiver, input, ctx);
   if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
   return { bytes: done.bytes };
@@ -31,9 +34,11 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
  * watchdog). Idempotent: a step whose `to` version already exists on the receiver (a retried job
  * whose first run finished) succeeds without sending (`sent` false).
  */
-async function transferStep(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext): Promise<{ bytes: number; sent: boolean }> {
+async function transferStep(
+  sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext, receiverVersions: Promise<Version[]>,
+): Promise<{ bytes: number; sent: boolean }> {
   const { filesystem: fs, step } = input;
-  const have = new Set((await receiver.listVersions(fs)).map((v) => v.guid));
+  const have = new Set((await receiverVersions).map((v) => v.guid));
   if (have.has(step.to.guid)) {
     ctx.log.info({ filesystem: fs, to: step.to.name }, 'receiver already has this version: step done');
     return { bytes: 0, sent: false };
@@ -124,15 +129,13 @@ async function withStepHolds<T>(sender: StorageDriver, receiver: StorageDriver, 
       ctx.log.warn({ filesystem: fs, side, snapshots: names, err: (err as Error).message }, 'could not hold the step\'s snapshots');
     }
   };
-  await hold(sender, onSender, 'sender');
-  // the receiver's copy of the base (an incremental step's base is on the receiver, by the same name)
-  await hold(receiver, base, 'receiver');
+  // both sides at once (each is a command of its own); the receiver's copy of the base: an
+  // incremental step's base is on the receiver, by the same name
+  await Promise.all([hold(sender, onSender, 'sender'), hold(receiver, base, 'receiver')]);
   try {
     return await work();
   } finally {
-    for (const release of held) {
-      await release().catch((err: unknown) => ctx.log.warn({ filesystem: fs, tag, err: (err as Error).message }, 'could not release the step\'s hold: a later pruning reports the snapshot kept (zfs release it by hand)'));
-    }
+    await Promise.all(held.map((release) => release().catch((err: unknown) => ctx.log.warn({ filesystem: fs, tag, err: (err as Error).message }, 'could not release the step\'s hold: a later pruning reports the snapshot kept (zfs release it by hand)'))));
   }
 }
 

@@ -42,12 +42,14 @@ async function dirIdentity(path: string): Promise<IndexFile['dir'] | null> {
 function toVersions(entries: unknown): Version[] | null {
   if (!Array.isArray(entries)) return null;
   const out: Version[] = new Array(entries.length);
+  let sorted = true;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as unknown[];
     if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'string' || !Number.isSafeInteger(e[2])) return null;
     out[i] = e[3] == null ? { name: e[0], guid: e[1], createtxg: e[2] as number } : { name: e[0], guid: e[1], createtxg: e[2] as number, creation: String(e[3]) };
+    if (i > 0 && out[i - 1].createtxg > out[i].createtxg) sorted = false;
   }
-  return out.sort((a, b) => a.createtxg - b.createtxg);
+  return sorted ? out : out.sort((a, b) => a.createtxg - b.createtxg); // written in order: sorted only when edited by hand
 }
 
 /**
