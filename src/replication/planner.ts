@@ -108,10 +108,14 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
     .filter((name) => filter === null || filter.test(name))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
+  // one listing per endpoint where the driver has it (zfs), else one per filesystem and side
+  const [senderAll, receiverAll] = names.length ? await Promise.all([sender.listAllVersions?.(), receiver.listAllVersions?.()]) : [];
+  const versionsOf = (driver: StorageDriver, all: Map<string, Version[]> | undefined, name: string) => (all ? Promise.resolve(all.get(name) ?? []) : driver.listVersions(name));
+
   const filesystems: FilesystemPlan[] = [];
   for (const name of names) {
     // both sides at once; listVersions is [] for a filesystem (or a receiver root) that does not exist yet
-    const [snapshots, receiverVersions] = await Promise.all([sender.listVersions(name), receiver.listVersions(name)]);
+    const [snapshots, receiverVersions] = await Promise.all([versionsOf(sender, senderAll, name), versionsOf(receiver, receiverAll, name)]);
     const allSender = await withBookmarkBases(sender, name, snapshots, receiverVersions);
     // filtered-out snapshots the receiver already has stay, so the common version is still found
     const onReceiver = new Set(receiverVersions.map((v) => v.guid));
