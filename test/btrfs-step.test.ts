@@ -39,20 +39,25 @@ describe('btrfs steps', { skip: gate.skip }, () => {
     writeFileSync(join(s, 'one', 'a.txt'), 'a\n');
     const sender = createBtrfsDriver(s);
     const [v1] = await sender.snapshot(['one'], 's1');
-    const input = { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, filesystem: 'one', step: { from: null, to: v1 }, index: 0, total: 1 } as unknown as ReplicateStepInput;
+    const step = (from: typeof v1 | null, to: typeof v1) =>
+      ({ sender: `btrfs:${s}`, receiver: `btrfs:${r}`, filesystem: 'one', step: { from, to }, index: 0, total: 1 }) as unknown as ReplicateStepInput;
+    await replicateStep(step(null, v1), ctx, new FerryMetrics());
+    writeFileSync(join(s, 'one', 'b.txt'), 'b\n');
+    const [v2] = await sender.snapshot(['one'], 's2');
 
     const calls = btrfsCallCount();
     const transfers = localTransferCount();
-    const first = await replicateStep(input, ctx, new FerryMetrics());
+    const incremental = await replicateStep(step(v1, v2), ctx, new FerryMetrics());
     assert.equal(localTransferCount() - transfers, 1, 'the fast path');
-    assert.ok(first.bytes > 0);
-    // a listing is three commands (list, list -s, inspect-internal rootid): one per side, then
-    // send and receive, and a show of the received subvolume; the dd relay is no btrfs command
+    assert.ok(incremental.bytes > 0);
+    // a listing is three commands (list, list -s, inspect-internal rootid): the sender's, the
+    // receiver's under its lock, then send and receive, and a show of the received subvolume (the
+    // dd relay is no btrfs command); the step runner lists nothing itself
     assert.equal(btrfsCallCount() - calls, 3 + 3 + 2 + 1, 'btrfs commands of one fast-path step');
 
-    await sender.destroySnapshot('one', 's1');
-    const retried = await replicateStep(input, ctx, new FerryMetrics());
+    await sender.destroySnapshot('one', 's2');
+    const retried = await replicateStep(step(v1, v2), ctx, new FerryMetrics());
     assert.equal(retried.bytes, 0, 'nothing sent again');
-    assert.deepEqual((await createBtrfsDriver(r).listVersions('one')).map((v) => v.guid), [v1.guid]);
+    assert.deepEqual((await createBtrfsDriver(r).listVersions('one')).map((v) => v.guid), [v1.guid, v2.guid]);
   });
 });
