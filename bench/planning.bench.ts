@@ -119,10 +119,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-export async function runPlanningBench(): Promise<PlanningReport> {
-  const filesystems = envInt('BENCH_PLANNING_FILESYSTEMS', 100);
-  const perFs = envInt('BENCH_PLANNING_SNAPSHOTS', 10_000);
-  const rounds = envInt('BENCH_PLANNING_ROUNDS', 5);
+/** The in-memory fixture's plans, median ms; its two million versions are garbage once it returns (not a load on the dir figure's GC). */
+async function planFixture(filesystems: number, perFs: number, rounds: number): Promise<{ planMs: number; steps: number }> {
   const sender = new Map<string, Version[]>();
   const receiver = new Map<string, Version[]>();
   for (let fs = 0; fs < filesystems; fs++) {
@@ -142,8 +140,14 @@ export async function runPlanningBench(): Promise<PlanningReport> {
   const times: number[] = [];
   for (let i = 0; i < rounds; i++) times.push(await timed(plan));
   if (steps !== filesystems) throw new Error(`expected one step per filesystem, planned ${steps}`);
+  return { planMs: medianBy(times, (x) => x), steps };
+}
 
-  const planMs = medianBy(times, (x) => x);
+export async function runPlanningBench(): Promise<PlanningReport> {
+  const filesystems = envInt('BENCH_PLANNING_FILESYSTEMS', 100);
+  const perFs = envInt('BENCH_PLANNING_SNAPSHOTS', 10_000);
+  const rounds = envInt('BENCH_PLANNING_ROUNDS', 5);
+  const { planMs, steps } = await planFixture(filesystems, perFs, rounds);
 
   const dirFs = envInt('BENCH_PLANNING_DIR_FILESYSTEMS', filesystems);
   const dirPerFs = envInt('BENCH_PLANNING_DIR_SNAPSHOTS', perFs);
