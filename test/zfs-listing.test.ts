@@ -3,7 +3,13 @@
 // Needs zfs (zfs-fuse or kernel); run under the zfs lock: flock /work/briefs/zfs.lock ...
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ReplicateStepInput } from '../machines/filesystem.js';
+import type { EffectContext } from '../src/engine/types.js';
+import { FerryMetrics } from '../src/observability/metrics.js';
 import { planReplication } from '../src/replication/planner.js';
+import { replicateStep } from '../src/replication/step-runner.js';
+import { localTransferCount } from '../src/storage/local-pipe.js';
+import { createLogger } from '../src/util/logger.js';
 import { list } from '../src/storage/snapshots.js';
 import { createZfsDriver, zfsCommandCount } from '../src/storage/zfs/index.js';
 import { ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
@@ -60,6 +66,26 @@ describe('zfs listing per endpoint', { skip: unavailable ?? false }, () => {
     await filesystems(`${p2.name}/unrelated`, 2, 20);
     const crowded = await planCommands(`${p1.name}/quiet`, `${p2.name}/quiet`);
     assert.equal(crowded.commands, quiet.commands);
+  });
+
+  it('a fast-path step plans the send while it probes the receiver; a retried one is done without the sender\'s snapshot', async () => {
+    await filesystems(`${p1.name}/step`, 1, 0);
+    await lab.write(`${p1.name}/step/fs0`, { 'a.txt': 'a\n' });
+    const sender = createZfsDriver(`${p1.name}/step`);
+    const [v1] = await sender.snapshot(['fs0'], 's1');
+    await lab.write(`${p1.name}/step/fs0`, { 'b.txt': 'b\n' });
+    const [v2] = await sender.snapshot(['fs0'], 's2');
+    const ctx = { machineId: 'm', childId: 'c', attempt: 1, signal: new AbortController().signal, log: createLogger({ level: 'silent' }), progress: () => undefined } as unknown as EffectContext;
+    const step = (from: typeof v1 | null, to: typeof v1) =>
+      ({ sender: `zfs:${p1.name}/step`, receiver: `zfs:${p2.name}/step`, filesystem: 'fs0', step: { from, to }, index: 0, total: 1 }) as unknown as ReplicateStepInput;
+    await lab.zfs(['create', '-p', `${p2.name}/step`]);
+    const transfers = localTransferCount();
+    assert.ok((await replicateStep(step(null, v1), ctx, new FerryMetrics())).bytes > 0);
+    assert.ok((await replicateStep(step(v1, v2), ctx, new FerryMetrics())).bytes > 0);
+    assert.equal(localTransferCount() - transfers, 2, 'both through the local pipe');
+    await lab.zfs(['destroy', `${p1.name}/step/fs0@s2`]);
+    assert.equal((await replicateStep(step(v1, v2), ctx, new FerryMetrics())).bytes, 0, 'nothing sent again');
+    assert.deepEqual((await createZfsDriver(`${p2.name}/step`).listVersions('fs0')).map((v) => v.guid), [v1.guid, v2.guid]);
   });
 
   it('ferry list reads the endpoint once', async () => {
