@@ -195,7 +195,8 @@ addSendFlags(program.command('replicate')
       retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
     };
     if (o.dryRun) return (await import('./commands/dry-run.js')).printReplicationDryRun(options, !!o.json, printJson);
-    return withApp({ workers: true }, async (app) => {
+    const { effectConcurrencyFor } = await import('../replication/runs.js');
+    return withApp({ workers: true, effectConcurrency: effectConcurrencyFor(o.concurrency) }, async (app) => {
       const [{ replicateAndWait }, { formatReport }] = await Promise.all([import('./commands/replicate.js'), import('./format.js')]);
       const report = await replicateAndWait(app, options, { progress: !o.json });
       if (o.json) printJson(report);

@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 
 import type { Clock } from '../util/clock.js';
 
+/** Effects (steps, uploads) a worker runs at once unless told otherwise (WorkerOptions.effectConcurrency). */
+export const DEFAULT_EFFECT_CONCURRENCY = 8;
+
 export { systemClock, type Clock } from '../util/clock.js';
 
 /** A running child as the engine tracks it: results carrying another key are stale and dropped. */

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { duplicateRedis, processIdentity, redisStatusOf } from '../util/redis.js';
 import { QUEUE_NAMES, type QueueName } from './queues.js';
 import type { Watchdog } from './watchdog.js';
+import { DEFAULT_EFFECT_CONCURRENCY } from './types.js';
+
 
 export interface WorkerOptions {
   /** drain jobs in flight (distinct machines) per process. @defaultValue 50 */
@@ -70,7 +72,7 @@ export class EngineWorkers {
     };
     const concurrency: Record<QueueName, number> = {
       drain: opts.drainConcurrency ?? 50,
-      effects: opts.effectConcurrency ?? 8,
+      effects: opts.effectConcurrency ?? DEFAULT_EFFECT_CONCURRENCY,
       timers: TIMER_CONCURRENCY,
     };
     for (const name of QUEUE_NAMES) {

@@ -26,6 +26,9 @@ export interface PlanReplicationOptions {
   send?: JobSendOptions;
 }
 
+/** filesystems whose versions planning reads at once */
+const FILESYSTEMS_AT_ONCE = 4;
+
 /** The snapshot name filters: field (job spec, details.field) -> CLI flag (in the message). */
 const SNAPSHOT_FILTER_FLAGS = { include_snapshots: '--include-snapshots', exclude_snapshots: '--exclude-snapshots' } as const;
 
@@ -108,22 +111,41 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
     .filter((name) => filter === null || filter.test(name))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
-  const filesystems: FilesystemPlan[] = [];
-  for (const name of names) {
+  // one listing per endpoint where the driver has it (zfs), else one per filesystem and side
+  const [senderAll, receiverAll] = names.length ? await Promise.all([sender.listAllVersions?.(), receiver.listAllVersions?.()]) : [];
+  const versionsOf = (driver: StorageDriver, all: Map<string, Version[]> | undefined, name: string) => (all ? Promise.resolve(all.get(name) ?? []) : driver.listVersions(name));
+
+  const planOne = async (name: string): Promise<FilesystemPlan> => {
     // both sides at once; listVersions is [] for a filesystem (or a receiver root) that does not exist yet
-    const [snapshots, receiverVersions] = await Promise.all([sender.listVersions(name), receiver.listVersions(name)]);
+    const [snapshots, receiverVersions] = await Promise.all([versionsOf(sender, senderAll, name), versionsOf(receiver, receiverAll, name)]);
     const allSender = await withBookmarkBases(sender, name, snapshots, receiverVersions);
     // filtered-out snapshots the receiver already has stay, so the common version is still found
     const onReceiver = new Set(receiverVersions.map((v) => v.guid));
     const senderVersions = allSender.filter((v) => wanted(v) || onReceiver.has(v.guid));
     if (allSender.length && !senderVersions.length) {
-      filesystems.push({ name, steps: [], problem: `none of the ${allSender.length} snapshots of ${name} passes the snapshot filters (--include-snapshots / --exclude-snapshots)` });
-      continue;
+      return { name, steps: [], problem: `none of the ${allSender.length} snapshots of ${name} passes the snapshot filters (--include-snapshots / --exclude-snapshots)` };
     }
     const result = incrementalPath(receiverVersions, senderVersions, initial);
-    if ('conflict' in result) filesystems.push({ name, steps: [], problem: result.conflict.message });
+    if ('conflict' in result) return { name, steps: [], problem: result.conflict.message };
     // batching over the snapshots only: a step from a bookmark stays a single -i step (zfs has no -I from one)
-    else filesystems.push({ name, steps: batch ? batchSteps(result.steps, snapshots) : result.steps });
-  }
+    return { name, steps: batch ? batchSteps(result.steps, snapshots) : result.steps };
+  };
+  // a few filesystems at once: one's listings are read (I/O: a file, a command, a call) while
+  // another's are parsed and planned; the plans keep the names' order
+  const filesystems: FilesystemPlan[] = new Array(names.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < names.length) {
+      const i = next++;
+      try {
+        filesystems[i] = await planOne(names[i]);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FILESYSTEMS_AT_ONCE, names.length) }, worker));
   return { filesystems };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { InitialReplicationPolicy, ReplicationContext, ReplicationInput } from '../../machines/replication.js';
 import { DEFAULT_BACKOFF, type RetryPolicy } from '../../machines/retry.js';
 import type { Engine } from '../engine/engine.js';
-import type { MachineRecord } from '../engine/types.js';
+import { DEFAULT_EFFECT_CONCURRENCY, type MachineRecord } from '../engine/types.js';
 import { InvalidArgumentError, withField } from '../errors/index.js';
 import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
 import { snapshotRegExp } from './planner.js';
@@ -28,6 +28,15 @@ export interface ReplicateOptions {
 
 export const DEFAULT_RETRY: RetryPolicy = { ...DEFAULT_BACKOFF, maxAttempts: 10 };
 const POLICIES: InitialReplicationPolicy[] = ['most_recent', 'all', 'fail'];
+
+/**
+ * The effect slots of a process's workers when it runs a replication with this `concurrency`
+ * (`ferry replicate`): every filesystem replicating at once is one step, one effect, so fewer
+ * slots than filesystems would leave `--concurrency` above the workers' default without effect.
+ */
+export function effectConcurrencyFor(concurrency: number): number {
+  return Math.max(DEFAULT_EFFECT_CONCURRENCY, concurrency);
+}
 
 export function newRunId(now = new Date()): string {
   return `run-${compactUtcStamp(now)}-${randomBytes(3).toString('hex')}`;

@@ -33,29 +33,36 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
  */
 async function transferStep(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext): Promise<{ bytes: number; sent: boolean }> {
   const { filesystem: fs, step } = input;
-  const have = new Set((await receiver.listVersions(fs)).map((v) => v.guid));
-  if (have.has(step.to.guid)) {
+  const { flags, overrides, limit } = streamOptions(input);
+  // a bandwidth limit takes the stream path below even between local drivers: the OS pipes of the
+  // fast path (send | dd | receive) have nothing to pace them with (docs/send-options.md)
+  const fastPath = sender.transferTo !== undefined && limit === undefined;
+  // The fast path finds `to` on the receiver itself (under the receiver's lock, as receive() does)
+  // and then sends nothing: listing the receiver first would only repeat it. The stream path and a
+  // batch's continuation ask first.
+  let have: Set<string> | undefined;
+  const alreadyThere = async () => {
+    have ??= new Set((await receiver.listVersions(fs)).map((v) => v.guid));
+    if (!have.has(step.to.guid)) return false;
     ctx.log.info({ filesystem: fs, to: step.to.name }, 'receiver already has this version: step done');
-    return { bytes: 0, sent: false };
-  }
+    return true;
+  };
+  if ((!fastPath || step.intermediates) && (await alreadyThere())) return { bytes: 0, sent: false };
   let from = step.from;
   if (step.intermediates && step.from) {
     // a batch cut short keeps the snapshots that arrived complete: continue after the newest of them
     const after = step.from.createtxg;
-    const arrived = (await sender.listVersions(fs)).filter((v) => v.createtxg > after && v.createtxg < step.to.createtxg && have.has(v.guid));
+    const arrived = (await sender.listVersions(fs)).filter((v) => v.createtxg > after && v.createtxg < step.to.createtxg && have!.has(v.guid));
     if (arrived.length) {
       from = arrived[arrived.length - 1];
       ctx.log.info({ filesystem: fs, from: from.name }, 'part of this batch arrived in an earlier attempt: continuing from it');
     }
   }
-  const { flags, overrides, limit } = streamOptions(input);
-  // a bandwidth limit takes the stream path below even between local drivers: the OS pipes of the
-  // fast path (send | dd | receive) have nothing to pace them with (docs/send-options.md)
-  if (sender.transferTo && limit === undefined) {
+  if (fastPath) {
     // local sender and receiver of the same kind: the data goes process to process through OS pipes
     let counted = 0;
     ctx.progress({ bytes: 0 });
-    const done = await sender.transferTo(receiver, fs, from, step.to, {
+    const done = await sender.transferTo!(receiver, fs, from, step.to, {
       signal: ctx.signal,
       intermediates: step.intermediates,
       flags,
@@ -67,8 +74,10 @@ async function transferStep(sender: StorageDriver, receiver: StorageDriver, inpu
     });
     if (done) {
       ctx.log.info({ filesystem: fs, from: step.from?.name ?? null, to: step.to.name, bytes: done.bytes, fastPath: true }, 'step replicated');
-      return { bytes: done.bytes, sent: true };
+      return { bytes: done.bytes, sent: done.bytes > 0 }; // 0: it was there already (a stream always has bytes)
     }
+    // not applicable (the receiver is not local): the stream path, which asks first
+    if (await alreadyThere()) return { bytes: 0, sent: false };
   }
   const { stream, sizeEstimate } = await openSend(sender, receiver, fs, from, step, ctx, flags);
   let bytes = 0;
@@ -124,15 +133,13 @@ async function withStepHolds<T>(sender: StorageDriver, receiver: StorageDriver, 
       ctx.log.warn({ filesystem: fs, side, snapshots: names, err: (err as Error).message }, 'could not hold the step\'s snapshots');
     }
   };
-  await hold(sender, onSender, 'sender');
-  // the receiver's copy of the base (an incremental step's base is on the receiver, by the same name)
-  await hold(receiver, base, 'receiver');
+  // both sides at once (each is a command of its own); the receiver's copy of the base: an
+  // incremental step's base is on the receiver, by the same name
+  await Promise.all([hold(sender, onSender, 'sender'), hold(receiver, base, 'receiver')]);
   try {
     return await work();
   } finally {
-    for (const release of held) {
-      await release().catch((err: unknown) => ctx.log.warn({ filesystem: fs, tag, err: (err as Error).message }, 'could not release the step\'s hold: a later pruning reports the snapshot kept (zfs release it by hand)'));
-    }
+    await Promise.all(held.map((release) => release().catch((err: unknown) => ctx.log.warn({ filesystem: fs, tag, err: (err as Error).message }, 'could not release the step\'s hold: a later pruning reports the snapshot kept (zfs release it by hand)'))));
   }
 }
 

@@ -85,6 +85,12 @@ export interface StorageDriver {
   listFilesystems(): Promise<string[]>;
   /** versions of one filesystem, oldest first (by createtxg); [] if it has none or does not exist */
   listVersions(fs: string): Promise<Version[]>;
+  /**
+   * Optional: the versions of every filesystem of the endpoint from one listing (zfs: one `zfs get
+   * -r`), by filesystem name, each as listVersions gives it; a filesystem absent from the map has
+   * none. Planning asks it once instead of listVersions once per filesystem.
+   */
+  listAllVersions?(): Promise<Map<string, Version[]>>;
   /** take a snapshot named `name` of each filesystem; returns the new versions in the same order */
   snapshot(filesystems: string[], name: string): Promise<Version[]>;
   /**

@@ -65,5 +65,7 @@ export async function destroySnapshot(endpoint: string, spec: string): Promise<D
 export async function list(endpoint: string): Promise<Array<{ filesystem: string; versions: Version[] }>> {
   const driver = openEndpoint(endpoint);
   const names = await driver.listFilesystems();
-  return Promise.all(names.map(async (filesystem) => ({ filesystem, versions: await driver.listVersions(filesystem) })));
+  // one listing of the endpoint where the driver has it (zfs), else one per filesystem
+  const all = names.length ? await driver.listAllVersions?.() : undefined;
+  return Promise.all(names.map(async (filesystem) => ({ filesystem, versions: all ? all.get(filesystem) ?? [] : await driver.listVersions(filesystem) })));
 }

@@ -14,9 +14,12 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** `btrfs subvolume snapshot` processes running at once */
+const SNAPSHOTS_AT_ONCE = 4;
+
 /**
  * `btrfs subvolume snapshot -r <root>/<fs> <root>/.ferry/snapshots/<fs>/<name>` for each filesystem,
- * one after the other (not at one instant: capabilities.atomicSnapshots is false). Everything is
+ * a few at once (not at one instant: capabilities.atomicSnapshots is false). Everything is
  * checked first; if one fails, the snapshots this call already took are deleted again.
  */
 export async function takeSnapshots(layout: Layout, filesystems: string[], name: string): Promise<Version[]> {
@@ -34,17 +37,32 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
     }
   }
   const taken: string[] = [];
+  const paths = filesystems.map((fs) => layout.snapshotPath(fs, name));
   try {
-    for (const fs of filesystems) {
-      const path = layout.snapshotPath(fs, name);
-      await mkdir(layout.snapshotsDir(fs), { recursive: true });
-      await runBtrfs(['-q', 'subvolume', 'snapshot', '-r', layout.live(fs), path]);
-      taken.push(path);
-    }
+    // a few at once: each is a process and a wait for btrfs's transaction commit, which
+    // snapshots taken together share; the first failure stops the others from starting
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && next < filesystems.length) {
+        const i = next++;
+        try {
+          await mkdir(layout.snapshotsDir(filesystems[i]), { recursive: true });
+          await runBtrfs(['-q', 'subvolume', 'snapshot', '-r', layout.live(filesystems[i]), paths[i]]);
+          taken.push(paths[i]);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    };
+    const results = await Promise.allSettled(Array.from({ length: Math.min(SNAPSHOTS_AT_ONCE, filesystems.length) }, worker));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
     // one listing describes every new snapshot (a `show` each would scan the filesystem each time)
     const listed = await listReadonly(layout);
     const versions: Version[] = [];
-    for (const path of taken) versions.push(toVersion(name, listed.get(path) ?? (await showSubvolume(path))));
+    for (const path of paths) versions.push(toVersion(name, listed.get(path) ?? (await showSubvolume(path))));
     return versions;
   } catch (err) {
     for (const path of taken.reverse()) await runBtrfs(['-q', 'subvolume', 'delete', path]).catch(() => undefined);

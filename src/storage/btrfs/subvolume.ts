@@ -215,8 +215,8 @@ async function birthTime(path: string): Promise<string | undefined> {
   return ms > 0 ? new Date(Math.floor(ms / 1000) * 1000).toISOString() : undefined;
 }
 
-/** Subvolume entries (inode 256, valid name) of a snapshot directory, sorted; none when it is missing. */
-async function subvolumeEntries(layout: Layout, fs: string): Promise<string[]> {
+/** Entries with a valid name of a snapshot directory, sorted; none when it is missing. */
+async function validEntries(layout: Layout, fs: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(layout.snapshotsDir(fs));
@@ -225,11 +225,7 @@ async function subvolumeEntries(layout: Layout, fs: string): Promise<string[]> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw err;
   }
-  const out: string[] = [];
-  for (const name of names.sort()) {
-    if (isValidName(name) && (await isSubvolume(layout.snapshotPath(fs, name)))) out.push(name);
-  }
-  return out;
+  return names.filter((name) => isValidName(name)).sort();
 }
 
 /**
@@ -240,7 +236,7 @@ async function subvolumeEntries(layout: Layout, fs: string): Promise<string[]> {
  * or a path it printed otherwise) is asked about with `btrfs subvolume show`.
  */
 export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSignal, readonly?: () => Promise<Map<string, SubvolumeInfo>>): Promise<SnapshotScan> {
-  const names = await subvolumeEntries(layout, fs);
+  const names = await validEntries(layout, fs);
   const complete: Snapshot[] = [];
   const partial: SubvolumeInfo[] = [];
   if (names.length === 0) return { complete, partial };
@@ -248,7 +244,9 @@ export async function scanSnapshots(layout: Layout, fs: string, signal?: AbortSi
   for (const name of names) {
     const path = layout.snapshotPath(fs, name);
     let info = listed.get(path);
+    // what the listing holds is a subvolume at that path: only the rest is looked at one by one
     if (info === undefined) {
+      if (!(await isSubvolume(path))) continue; // a plain file or directory: not a snapshot
       try {
         info = await showSubvolume(path, signal);
       } catch (err) {

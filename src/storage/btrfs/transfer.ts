@@ -16,10 +16,9 @@ import { corrupt } from './stream.js';
  */
 export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string, from: Version | null, to: Version, opts: TransferOptions = {}): Promise<TransferResult> {
   const { signal } = opts;
-  const { toSnap, fromSnap } = await findSendVersions(sender, fs, from, to, signal);
-  const name = toSnap.version.name; // the name btrfs receive gives the new subvolume
-  const bad = nameProblem(name);
-  if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(name)} ${bad}`);
+  // the sender's versions are listed while the receiver is locked and listed: neither needs the other
+  const sending = findSendVersions(sender, fs, from, to, signal);
+  sending.catch(() => undefined); // awaited below; a lock failing first must not leave it unhandled
 
   let send: BtrfsProcess | undefined;
   let recv: BtrfsProcess | undefined;
@@ -32,6 +31,13 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     signal?.throwIfAborted();
     const locked = await lockForReceive(receiver, fs, signal);
     release = locked.release;
+    // a retried step whose first run finished: done, whatever became of the sender's snapshot since
+    const there = locked.snapshots.find((snap) => snap.version.guid === to.guid);
+    if (there) return { bytes: 0, version: there.version };
+    const { toSnap, fromSnap } = await sending;
+    const name = toSnap.version.name; // the name btrfs receive gives the new subvolume
+    const bad = nameProblem(name);
+    if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(name)} ${bad}`);
     const start: Incoming = { kind: fromSnap ? 'incremental' : 'full', name, uuid: toSnap.version.guid, parentUuid: fromSnap?.version.guid ?? null };
     const { already, target } = await receiveTarget(receiver, fs, start, locked.snapshots);
     if (already) return { bytes: 0, version: already };

@@ -5,6 +5,7 @@ import type { Version } from '../driver.js';
 import { errnoCode, lstatOrNull, randomHex, removeTree } from '../../util/fs.js';
 import { isVisible, META_DIR, type Layout } from './layout.js';
 import type { Manifest } from './manifest.js';
+import { dropIndex, writeIndex } from './snapshot-index.js';
 import { META_FILE, PENDING_META_FILE, writeSnapshotFiles, type SnapshotMeta } from './versions.js';
 
 /**
@@ -16,6 +17,7 @@ import { META_FILE, PENDING_META_FILE, writeSnapshotFiles, type SnapshotMeta } f
  *    here a pending snapshot that <root>/<fs> points at is a version (listSnapshots).
  * 3. meta.pending.json is renamed to meta.json: tidying, so the version stays one once a newer
  *    receive repoints <root>/<fs>.
+ * 4. The index of <fs> (snapshot-index.ts), dropped before step 1's rename, is written again.
  *
  * A crash anywhere leaves the receiver as before step 2 or as after it: the next lock holder
  * settles it (settleReceives): rolls a visible pending snapshot forward (step 3) and removes an
@@ -23,10 +25,12 @@ import { META_FILE, PENDING_META_FILE, writeSnapshotFiles, type SnapshotMeta } f
  */
 export async function commitReceive(
   layout: Layout, fs: string, staging: string, meta: SnapshotMeta, manifest: Manifest, beforeCommitPoint: () => Promise<void>,
+  existing: readonly Version[],
 ): Promise<Version> {
   await writeSnapshotFiles(staging, meta, manifest, { pending: true });
   const final = layout.snapshotDir(fs, meta.name);
   await mkdir(layout.snapshotsDir(fs), { recursive: true });
+  await dropIndex(layout, fs); // rebuilt by the next lock holder if a crash stops us before the end
   await rename(staging, final);
   try {
     await beforeCommitPoint();
@@ -36,7 +40,9 @@ export async function commitReceive(
     throw err;
   }
   await rename(join(final, PENDING_META_FILE), join(final, META_FILE));
-  return { name: meta.name, guid: meta.guid, createtxg: meta.createtxg, creation: meta.creation };
+  const version: Version = { name: meta.name, guid: meta.guid, createtxg: meta.createtxg, creation: meta.creation };
+  await writeIndex(layout, fs, [...existing, version]);
+  return version;
 }
 
 /**

@@ -5,6 +5,7 @@ import { errnoCode, lstatOrNull, randomHex, removeTree } from '../../util/fs.js'
 import type { Layout } from './layout.js';
 import { lockFilesystem } from './lock.js';
 import { assertName } from './names.js';
+import { dropIndex, writeIndex } from './snapshot-index.js';
 import { listSnapshots } from './versions.js';
 
 function notFound(layout: Layout, fs: string, name: string): PermanentError {
@@ -26,10 +27,13 @@ export async function destroySnapshot(layout: Layout, fs: string, name: string):
   // under the lock: a snapshot or receive of `fs` links files from one of its versions meanwhile
   const lock = await lockFilesystem(layout, fs);
   try {
-    if (!(await listSnapshots(layout, fs)).some((s) => s.version.name === name)) throw notFound(layout, fs, name);
+    const versions = (await listSnapshots(layout, fs)).map((s) => s.version);
+    if (!versions.some((v) => v.name === name)) throw notFound(layout, fs, name);
     await assertNotVisible(layout, fs, name);
     const doomed = join(layout.tmpDir(fs), `destroy-${randomHex(6)}`);
+    await dropIndex(layout, fs);
     await rename(layout.snapshotDir(fs, name), doomed);
+    await writeIndex(layout, fs, versions.filter((v) => v.name !== name));
     await removeTree(doomed);
   } finally {
     await lock.release();

@@ -9,7 +9,7 @@ import { assertName, isValidName } from './names.js';
 import { receiveStream } from './receive.js';
 import { createSendStream, estimateDirSend } from './send.js';
 import { takeSnapshots } from './snapshot.js';
-import { listSnapshots } from './versions.js';
+import { listVersions } from './versions.js';
 
 /** Turn node:fs failures into TemporaryError/PermanentError at the driver's edge. */
 async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -61,7 +61,7 @@ export function createDirDriver(root: string, opts: DirDriverOptions = {}): Stor
 
     listVersions: async (fs) => {
       assertName('filesystem', fs);
-      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs)).map((s) => s.version));
+      return guard(`listing versions of ${fs} in ${endpoint}`, () => listVersions(layout, fs));
     },
 
     snapshot: (filesystems, name) => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name)),

@@ -8,6 +8,7 @@ import { errnoCode, lstatOrNull } from '../../util/fs.js';
  *   <root>/<fs>                                  the filesystem (real dir on a sender, symlink on a receiver)
  *   <root>/.ferry/snapshots/<fs>/<snap>/data/    the snapshot's tree
  *   <root>/.ferry/snapshots/<fs>/<snap>/meta.json, manifest.json
+ *   <root>/.ferry/indexes/<fs>.json              every version of <fs> in one file (snapshot-index.ts)
  *   <root>/.ferry/counter                        last createtxg handed out
  *   <root>/.ferry/tmp/<fs>/                      staging, on the same device so rename() is atomic
  *   <root>/.ferry/locks/<fs>/                    the lease of whoever snapshots/receives/destroys in <fs> (lock.ts)
@@ -19,6 +20,8 @@ export interface Layout {
   meta: string;
   counterFile: string;
   locksDir: string;
+  indexesDir: string;
+  indexFile(fs: string): string;
   lockFile(fs: string): string;
   /** lease of the locks, in milliseconds (lock.ts DEFAULT_LOCK_LEASE_MS) */
   lockLeaseMs?: number;
@@ -40,6 +43,8 @@ export function makeLayout(root: string, opts: { lockLeaseMs?: number } = {}): L
     lockLeaseMs: opts.lockLeaseMs,
     counterFile: join(meta, 'counter'),
     locksDir: join(meta, 'locks'),
+    indexesDir: join(meta, 'indexes'),
+    indexFile: (fs) => join(meta, 'indexes', `${fs}.json`),
     lockFile: (fs) => join(meta, 'locks', fs),
     tmpDir: (fs) => join(meta, 'tmp', fs),
     snapshotsDir,

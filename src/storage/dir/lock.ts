@@ -4,6 +4,8 @@ import { TemporaryError } from '../../errors/index.js';
 import { errnoCode, lstatOrNull, randomHex, removeTree } from '../../util/fs.js';
 import type { Layout } from './layout.js';
 import { settleReceives } from './commit.js';
+import { readIndex, writeIndex } from './snapshot-index.js';
+import { scanSnapshots } from './versions.js';
 import { describeHolder, holderIsDead } from './holder.js';
 
 /**
@@ -164,7 +166,8 @@ export async function acquireLockWaiting(dir: string, what: string, opts: LockOp
 
 /**
  * Take the lock of `fs`, clear its staging area (whoever staged there before us is gone: a live
- * holder would still have the lock) and settle a receive a crash cut short at its commit. The
+ * holder would still have the lock), settle a receive a crash cut short at its commit and rebuild
+ * the index of `fs` if it is missing or disagrees (snapshot-index.ts). The
  * release removes the emptied staging directory again.
  */
 export async function lockFilesystem(layout: Layout, fs: string): Promise<Lease> {
@@ -176,7 +179,12 @@ export async function lockFilesystem(layout: Layout, fs: string): Promise<Lease>
   try {
     await removeTree(layout.tmpDir(fs));
     await mkdir(layout.tmpDir(fs), { recursive: true });
-    await settleReceives(layout, fs);
+    // An index that agrees with the snapshot directories was written after the last receive's
+    // commit: nothing to settle. Without one, settle what a crash left, then index the result.
+    if ((await readIndex(layout, fs)) === null) {
+      await settleReceives(layout, fs);
+      await writeIndex(layout, fs, (await scanSnapshots(layout, fs)).map((s) => s.version));
+    }
     return { release, assertHeld: () => lease.assertHeld() };
   } catch (err) {
     await release();

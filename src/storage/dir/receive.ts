@@ -79,7 +79,7 @@ async function receiveInto(layout: Layout, fs: string, extract: tar.Extract, sta
   const header = await readHeader(first.value);
   const writes = indexWrites(header);
 
-  const from = await checkAgainstReceiver(layout, fs, header);
+  const { base: from, versions: existing } = await checkAgainstReceiver(layout, fs, header);
   const data = join(staging, 'data');
   await mkdir(data, { recursive: true });
   await stageFromManifest(header, data, from, writes);
@@ -120,7 +120,7 @@ async function receiveInto(layout: Layout, fs: string, extract: tar.Extract, sta
     format: 'ferry-dir-meta-v1' as const, fs, name: header.to.name, guid: header.to.guid, createtxg: await nextCreateTxg(layout),
     creation: header.to.creation ?? new Date().toISOString(), manifest: 'manifest.json' as const, receivedFrom: header.from?.guid ?? null,
   };
-  return commitReceive(layout, fs, staging, meta, actual, () => lease.assertHeld());
+  return commitReceive(layout, fs, staging, meta, actual, () => lease.assertHeld(), existing);
 }
 
 async function readHeader(entry: AsyncIterable<unknown> & { header: tar.Header }): Promise<StreamHeader> {
@@ -179,8 +179,9 @@ function contentIndex(name: string): number {
  * Like `zfs recv`: a full stream only into a filesystem with no versions; an incremental one only
  * on top of the receiver's newest version, matched by guid. Anything else has diverged.
  */
-async function checkAgainstReceiver(layout: Layout, fs: string, header: StreamHeader): Promise<Snapshot | null> {
+async function checkAgainstReceiver(layout: Layout, fs: string, header: StreamHeader): Promise<{ base: Snapshot | null; versions: Version[] }> {
   const snapshots = await listSnapshots(layout, fs);
+  const versions = snapshots.map((s) => s.version);
   const details = { fs, to: header.to.name, from: header.from?.name ?? null };
   if (snapshots.some((s) => s.version.guid === header.to.guid)) {
     throw new PermanentError(`${fs}@${header.to.name} (guid ${header.to.guid}) was already received in ${layout.root}`, { code: 'ALREADY_EXISTS', details });
@@ -193,7 +194,7 @@ async function checkAgainstReceiver(layout: Layout, fs: string, header: StreamHe
     if (newest) {
       throw new PermanentError(`full stream for ${fs}, but ${layout.root} already has versions of it (newest ${newest.version.name})`, { code: 'CONFLICT_EXISTS', details });
     }
-    return null;
+    return { base: null, versions };
   }
   const base = snapshots.find((s) => s.version.guid === header.from!.guid);
   if (!base) {
@@ -205,7 +206,7 @@ async function checkAgainstReceiver(layout: Layout, fs: string, header: StreamHe
       { code: 'CONFLICT_DIVERGED', details },
     );
   }
-  return base;
+  return { base, versions };
 }
 
 /**

@@ -8,6 +8,7 @@ import { nextCreateTxg } from './counter.js';
 import { errnoCode, lstatOrNull, randomHex, removeTree, writeHashed } from '../../util/fs.js';
 import { assertRootExists, type Layout } from './layout.js';
 import { lockFilesystem, type Lease } from './lock.js';
+import { dropIndex, writeIndex } from './snapshot-index.js';
 import { permissionBits, walk, type Manifest, type ManifestEntry } from './manifest.js';
 import { assertName } from './names.js';
 import { listSnapshots, loadManifest, newGuid, writeSnapshotFiles, type Snapshot } from './versions.js';
@@ -29,25 +30,29 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
   }
 
   const locks: Lease[] = [];
-  const staged: { fs: string; dir: string; manifest: Manifest }[] = [];
+  const staged: { fs: string; dir: string; manifest: Manifest; existing: Version[] }[] = [];
   const committed: string[] = [];
   try {
     for (const fs of [...filesystems].sort()) locks.push(await lockFilesystem(layout, fs));
     for (const fs of filesystems) {
-      const previous = (await listSnapshots(layout, fs)).at(-1);
+      const existing = await listSnapshots(layout, fs);
       const dir = join(layout.tmpDir(fs), `snap-${randomHex(6)}`);
       await mkdir(join(dir, 'data'), { recursive: true });
-      staged.push({ fs, dir, manifest: await copyTree(layout.visible(fs), join(dir, 'data'), previous) });
+      const manifest = await copyTree(layout.visible(fs), join(dir, 'data'), existing.at(-1));
+      staged.push({ fs, dir, manifest, existing: existing.map((s) => s.version) });
     }
     const versions: Version[] = [];
     for (const { fs, dir, manifest } of staged) {
       const version: Version = { name, guid: newGuid(), createtxg: await nextCreateTxg(layout), creation: new Date().toISOString() };
       await writeSnapshotFiles(dir, { format: 'ferry-dir-meta-v1', fs, ...version, creation: version.creation!, manifest: 'manifest.json' }, manifest);
       await mkdir(layout.snapshotsDir(fs), { recursive: true });
+      await dropIndex(layout, fs);
       await rename(dir, layout.snapshotDir(fs, name));
       committed.push(layout.snapshotDir(fs, name));
       versions.push(version);
     }
+    // every one renamed: the indexes again (a rollback above leaves them dropped, for the next lock holder to rebuild)
+    for (const [i, { fs, existing }] of staged.entries()) await writeIndex(layout, fs, [...existing, versions[i]]);
     return versions;
   } catch (err) {
     // All or nothing across the filesystems, as one `zfs snapshot` of several datasets.

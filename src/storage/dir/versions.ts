@@ -5,6 +5,7 @@ import type { Version } from '../driver.js';
 import { errnoCode, lstatOrNull, randomHex, writeFileAtomic } from '../../util/fs.js';
 import { isVisible, type Layout } from './layout.js';
 import type { Manifest } from './manifest.js';
+import { readIndex } from './snapshot-index.js';
 
 export const META_FILE = 'meta.json';
 export const MANIFEST_FILE = 'manifest.json';
@@ -54,6 +55,20 @@ async function readJson(path: string): Promise<unknown> {
 
 /** Snapshots of one filesystem, oldest first; [] when it has none (or the root does not exist yet). */
 export async function listSnapshots(layout: Layout, fs: string): Promise<Snapshot[]> {
+  const indexed = await readIndex(layout, fs);
+  if (indexed === null) return scanSnapshots(layout, fs);
+  // names are checked ones (no '/', '.' or '..'): a concatenation is the join, without path.join's cost per snapshot
+  const parent = layout.snapshotsDir(fs);
+  return indexed.map((version) => ({ version, dir: `${parent}/${version.name}` }));
+}
+
+/** The versions of one filesystem, oldest first: listSnapshots without the directories. */
+export async function listVersions(layout: Layout, fs: string): Promise<Version[]> {
+  return (await readIndex(layout, fs)) ?? (await scanSnapshots(layout, fs)).map((s) => s.version);
+}
+
+/** listSnapshots without the index: every snapshot's meta.json read (the index's rebuild, and the truth when it disagrees). */
+export async function scanSnapshots(layout: Layout, fs: string): Promise<Snapshot[]> {
   let names: string[];
   try {
     names = await readdir(layout.snapshotsDir(fs));

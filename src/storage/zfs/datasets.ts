@@ -107,24 +107,42 @@ export async function listDescendants(ctx: ZfsContext, signal?: AbortSignal): Pr
  * keeping only snapshots of `dataset`, oldest first by createtxg.
  */
 function parseVersions(dataset: string, out: string): Version[] {
-  const prefix = `${dataset}@`;
-  const byName = new Map<string, { guid?: string; createtxg?: number; creation?: string }>();
+  return parseVersionsByDataset(out, (d) => d === dataset).get(dataset) ?? [];
+}
+
+/**
+ * Pure: the same output's snapshots grouped by their dataset (for the datasets `wanted` accepts),
+ * each oldest first by createtxg; one pass over the lines however many datasets they hold.
+ */
+function parseVersionsByDataset(out: string, wanted: (dataset: string) => boolean): Map<string, Version[]> {
+  const entries = new Map<string, Map<string, { guid?: string; createtxg?: number; creation?: string }>>();
   for (const line of out.split('\n')) {
     const [name, property, value] = line.split('\t');
-    if (value === undefined || !name.startsWith(prefix)) continue;
-    const snap = name.slice(prefix.length);
+    const at = name.indexOf('@');
+    if (value === undefined || at < 0) continue;
+    const dataset = name.slice(0, at);
+    let byName = entries.get(dataset);
+    if (byName === undefined) {
+      if (!wanted(dataset)) continue;
+      entries.set(dataset, (byName = new Map()));
+    }
+    const snap = name.slice(at + 1);
     const entry = byName.get(snap) ?? {};
     if (property === 'guid' && /^\d+$/.test(value)) entry.guid = value;
     else if (property === 'createtxg' && /^\d+$/.test(value)) entry.createtxg = Number(value);
     else if (property === 'creation' && /^\d+$/.test(value)) entry.creation = isoTime(Number(value) * 1000);
     byName.set(snap, entry);
   }
-  const versions: Version[] = [];
-  for (const [name, e] of byName) {
-    if (e.guid === undefined || e.createtxg === undefined) continue;
-    versions.push(e.creation === undefined ? { name, guid: e.guid, createtxg: e.createtxg } : { name, guid: e.guid, createtxg: e.createtxg, creation: e.creation });
+  const out2 = new Map<string, Version[]>();
+  for (const [dataset, byName] of entries) {
+    const versions: Version[] = [];
+    for (const [name, e] of byName) {
+      if (e.guid === undefined || e.createtxg === undefined) continue;
+      versions.push(e.creation === undefined ? { name, guid: e.guid, createtxg: e.createtxg } : { name, guid: e.guid, createtxg: e.createtxg, creation: e.creation });
+    }
+    out2.set(dataset, versions.sort((a, b) => a.createtxg - b.createtxg));
   }
-  return versions.sort((a, b) => a.createtxg - b.createtxg);
+  return out2;
 }
 
 const VERSION_PROPS = 'guid,createtxg,creation';
@@ -183,6 +201,24 @@ async function readDatasetSettled(dataset: string, signal?: AbortSignal, settleM
     await new Promise((r) => setTimeout(r, 250));
     signal?.throwIfAborted();
   }
+}
+
+/**
+ * The snapshots of every filesystem below the root, by name relative to it, from one `zfs get -r`
+ * (planning: one command per endpoint, not one per filesystem); empty when the root does not exist.
+ */
+export async function readAllVersions(ctx: ZfsContext, signal?: AbortSignal): Promise<Map<string, Version[]>> {
+  let out: string;
+  try {
+    out = await runZfs(['get', '-H', '-p', '-r', '-o', 'name,property,value', VERSION_PROPS, ctx.root], { signal });
+  } catch (err) {
+    if (isNotFound(err)) return new Map();
+    throw err;
+  }
+  const prefix = `${ctx.root}/`;
+  const byFs = new Map<string, Version[]>();
+  for (const [dataset, versions] of parseVersionsByDataset(out, (d) => d.startsWith(prefix))) byFs.set(dataset.slice(prefix.length), versions);
+  return byFs;
 }
 
 /** Snapshots of one dataset, oldest first; [] when it does not exist. */

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { DriverCapabilities, StorageDriver } from '../driver.js';
-import { listDescendants, probeDataset, readResumeToken, type ZfsContext } from './datasets.js';
+import { listDescendants, probeDataset, readAllVersions, readResumeToken, type ZfsContext } from './datasets.js';
 import { destroySnapshot } from './destroy.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName, zfsNameProblem } from './names.js';
@@ -58,6 +58,8 @@ export function createZfsDriver(root: string): ZfsDriver {
       assertFullName(ctx.dataset(fs));
       return (await probeDataset(ctx, ctx.dataset(fs))).versions;
     },
+
+    listAllVersions: () => readAllVersions(ctx),
 
     snapshot: (filesystems, name) => takeSnapshots(ctx, filesystems, name),
 

@@ -24,6 +24,10 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   const aborted = () => new TemporaryError(`receiving ${target} aborted`, { code: 'ABORTED', cause: signal?.reason });
   if (signal?.aborted) throw aborted();
   const incremental = from !== null;
+  // the sender's side of the step (its versions, the send's size) is read while the receiver is
+  // probed: a command each, neither needs the other; used unless the receiver has a partial receive to resume
+  const fresh = planSend(sender, fs, from, to, { signal, intermediates: opts.intermediates, flags: opts.flags });
+  fresh.catch(() => undefined); // awaited below when used; a probe failing first must not leave it unhandled
   const found = await probeDataset(receiver, target, signal, !incremental);
   let { exists: existed, versions: before } = found;
   const have = before.find((v) => v.guid === to.guid);
@@ -45,7 +49,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
     }
   }
   const resuming = plan !== undefined;
-  plan ??= await planSend(sender, fs, from, to, { signal, intermediates: opts.intermediates, flags: opts.flags });
+  plan ??= await fresh;
   const { args, size } = plan;
 
   // receiveStream leaves this one to zfs receive (which refuses it); here it is refused before anything runs
