@@ -115,11 +115,11 @@ export class ChaosEnv {
     return w;
   }
 
-  /** Two workers and a `ferry serve` (no metrics), each ready: the cast of the Redis fault scenarios. */
-  async startWorkersAndServe(): Promise<void> {
+  /** Two workers and a `ferry serve` (no metrics; `serveArgs` added), each ready: the cast of the Redis fault scenarios. */
+  async startWorkersAndServe(serveArgs: string[] = []): Promise<void> {
     await this.startWorker('worker-a');
     await this.startWorker('worker-b');
-    const serve = this.procs.spawn('serve', ['--key-prefix', this.prefix, 'serve', '--no-metrics', ...WORKER_FLAGS], this.ferryEnv);
+    const serve = this.procs.spawn('serve', ['--key-prefix', this.prefix, 'serve', '--no-metrics', ...WORKER_FLAGS, ...serveArgs], this.ferryEnv);
     await serve.waitFor('serving', 120_000);
   }
 
