@@ -1,5 +1,5 @@
 import { createReadStream, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { entryKey } from '../src/archiver/contracts.js';
 import { entrySha256, sha256Stream } from '../src/archiver/entry-tar.js';
@@ -111,10 +111,12 @@ export class ArchiveFeed {
    * sink's checksum file when there is one, must both be the entry's. Counts verified, wrong and missing objects.
    */
   async verify(figures: Figures, what: string): Promise<void> {
+    const missing = new Map<string, number[]>();
     for (const [key, want] of this.expected) {
       const got = await this.objectSha(key);
       if (got === null) {
-        figures.add('archiveObjectsMissing', 1, `${what}: ${key} committed in the log source but not in the sink`);
+        const [, partition, name] = key.split('/');
+        missing.set(partition, [...(missing.get(partition) ?? []), Number(name.replace(/\.tar$/, ''))]);
         continue;
       }
       figures.add('archiveObjectsVerified');
@@ -122,6 +124,14 @@ export class ArchiveFeed {
       if (got !== want || (side !== null && side !== want)) {
         figures.add('archiveObjectsWrong', 1, `${what}: ${key}: entry sha256 ${want}, object ${got}, checksum file ${side ?? 'missing'}`);
       }
+    }
+    // one piece of evidence per partition: its missing LSNs, its position and what the log still holds
+    for (const [partition, lsns] of missing) {
+      const dir = join(this.root, STORAGE, partition);
+      const positions = await readdir(join(dir, 'positions')).catch(() => []);
+      const held = await Promise.all(positions.map(async (c) => `${c}=${(await readFile(join(dir, 'positions', c), 'utf8').catch(() => '?')).trim()}`));
+      const entries = (await readdir(join(dir, 'entries')).catch(() => [])).length;
+      figures.add('archiveObjectsMissing', lsns.length, `${what}: ${STORAGE}/${partition}: ${lsns.length} committed entries not in the sink (LSN ${lsns[0]} to ${lsns.at(-1)}); positions ${held.join(', ') || 'none'}; ${entries} entries in the log`);
     }
   }
 

@@ -86,6 +86,7 @@ export const failover: Scenario = {
       await feed.stop();
       const missing = await feed.settle(SETTLE_MS);
       ctx.log(`archive: ${feed.expected.size} entries committed, ${missing.length} not in the sink ${SETTLE_MS / 1000} s after the faults stopped`);
+      if (missing.length) ctx.log(`archive status: ${(await env.ferry(['archive', 'status', '--json'])).stdout.trim()}`);
       await feed.verify(ctx.figures, 'failover archive');
       await checkRejoined(env);
       await env.countDuplicateTransitions();
