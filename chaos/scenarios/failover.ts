@@ -58,6 +58,9 @@ export const failover: Scenario = {
           if (pause) {
             pauses++;
             ctx.figures.add('primaryPauses');
+            // paused until the failover is done: the other replica follows the new primary (see docs/ha.md
+            // for a primary that resumes sooner, while a replica still follows it)
+            await topo.replicasFollow(next, [old], 60_000);
             await topo.signal(old, 'SIGCONT');
           } else {
             kills++;
