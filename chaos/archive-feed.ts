@@ -81,6 +81,8 @@ export class ArchiveFeed {
         await sleep(this.rng.int(50, 400));
       }
     })();
+    // a failure is rethrown by stop(), not left unhandled meanwhile
+    this.running.catch(() => undefined);
   }
 
   async stop(): Promise<void> {
