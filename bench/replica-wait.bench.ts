@@ -4,12 +4,14 @@
  * one replica, in the same run: `BENCH_PARTS=replica-wait npm run bench`, or alone
  * (`node --import tsx bench/replica-wait.bench.ts`). Knobs: BENCH_RW_MACHINES (500),
  * BENCH_RW_EVENTS_PER_MACHINE (10), BENCH_SEND_CONCURRENCY (200), BENCH_DRAIN_CONCURRENCY (50).
+ * Then the capacity figures on the same primary (bench/ha-capacity.ts, BENCH_CAP_MACHINES).
  */
 import { Redis } from 'ioredis';
 import type { Engine } from '../src/engine/index.js';
 import { metricValue, runEngineLoad, type EngineResult } from './engine.bench.js';
 import { envInt, printReport, round, runIfMain } from './lib.js';
 import { startTestRedis } from '../test/helpers/redis.js';
+import { formatCapacity, runCapacity, type CapacityReport } from './ha-capacity.js';
 
 export interface ReplicaWaitReport {
   machines: number;
@@ -27,6 +29,8 @@ export interface ReplicaWaitReport {
   p99MsWithout: number;
   p99MsWith: number;
   verified: boolean;
+  /** Redis memory per machine and commands per transition, with the replica wait on (bench/ha-capacity.ts) */
+  capacity: CapacityReport;
   ok: boolean;
 }
 
@@ -72,6 +76,7 @@ export async function runReplicaWaitBench(): Promise<ReplicaWaitReport> {
     // commandstats are reset per load: read the WAITs per event of the runs that waited
     const waitsPerEvent = (r: EngineResult) => r.usage.topRedisCommands.wait ?? 0;
     const waitsPerEventWith = round((waitsPerEvent(b1) + waitsPerEvent(b2)) / 2);
+    const capacity = await runCapacity(primary.url);
     const without = mean(a1, a2);
     const withWait = mean(b1, b2);
     return {
@@ -80,7 +85,8 @@ export async function runReplicaWaitBench(): Promise<ReplicaWaitReport> {
       ratio: round(withWait.transitionsPerSec / Math.max(1, without.transitionsPerSec)),
       waitsPerEvent: waitsPerEventWith, waitTimeouts: timeouts, p99MsWithout: without.p99Ms, p99MsWith: withWait.p99Ms,
       verified: without.verified.ok && withWait.verified.ok,
-      ok: without.verified.ok && withWait.verified.ok,
+      capacity,
+      ok: without.verified.ok && withWait.verified.ok && capacity.ok,
     };
   } finally {
     await replica.stop();
@@ -95,6 +101,7 @@ export function formatReplicaWaitReport(r: ReplicaWaitReport): string {
     `  --min-replicas 1: ${r.withWait} transitions/s (p99 ${r.p99MsWith} ms), ${r.ratio} of the figure without WAIT`,
     `  ${r.waitsPerEvent > 0 ? r.waitsPerEvent : 'under 0.01'} WAITs per event (group commit), ${r.waitTimeouts} timed out`,
     `  every event applied once, in order: ${r.verified ? 'yes' : 'NO'}`,
+    formatCapacity(r.capacity),
   ].join('\n');
 }
 

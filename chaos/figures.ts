@@ -13,6 +13,10 @@ export const MUST_BE_ZERO = {
   unauthenticatedAccepted: 'gRPC calls without a token or with a wrong one that were not refused with UNAUTHENTICATED',
   filesOutsideAllowList: 'files created, changed or removed outside the agent\'s --allow directories by the fuzzed calls',
   tornReceivers: 'receivers left showing a tree that is neither the previous version nor the complete new one after a failed receive',
+  transitionsTakenBack: 'runs whose end the reader saw confirmed on a replica (as `ferry watch` would), which a failover then took back (failover scenario)',
+  archiveObjectsWrong: 'archived objects whose bytes (or checksum file) differ from the sha256 of the log entry they archive',
+  archiveObjectsMissing: 'entries committed in a log source that were not in the sink within the bound after the faults stopped',
+  redisNodesNotRejoined: 'Redis data nodes (failover scenario) not back as a replica of the primary within the bound after the faults stopped',
 } as const;
 
 export type MustBeZero = keyof typeof MUST_BE_ZERO;
@@ -29,6 +33,7 @@ export const INFORMATIONAL = {
   redisKills: 'redis-server SIGKILLs (restarted on the same port and AOF directory)',
   failovers: 'Sentinel failovers: the primary SIGKILLed (then started again, to come back as a replica) or paused with SIGSTOP',
   primaryPauses: 'primaries paused with SIGSTOP until failed over, then resumed (their lone writes must not be trusted)',
+  archiveObjectsVerified: 'archived objects read back from the sink and compared with their log entry by sha256',
   failoverToCommitMsMax: 'the longest time from a new primary being named to the next transition committed on it, in milliseconds',
   rpcCalls: 'gRPC calls made by the fuzzers (valid token)',
   rpcAuthCalls: 'gRPC calls made without a token or with a wrong one',

@@ -1,6 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { dirname } from 'node:path';
+import { packEntry } from '../src/archiver/entry-tar.js';
+import { ArchiveFeed } from '../chaos/archive-feed.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChaosEnv } from '../chaos/env.js';
@@ -73,6 +77,33 @@ describe('npm run chaos', () => {
       assert.equal(figures.ok, false);
     } finally {
       await env.close();
+    }
+  });
+
+  it('an archived object with other bytes, or missing, is seen (failover scenario: archive checks)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-chaos-test-'));
+    try {
+      const feed = new ArchiveFeed(dir, new Rng(3), 2);
+      for (let i = 0; i < 6; i++) await feed.feedOnce();
+      // archive every entry by hand, as the file sink lays them out
+      for (const key of feed.expected.keys()) {
+        const [storage, partition, name] = key.split('/');
+        const { stream } = await packEntry(join(feed.root, storage, partition, 'entries', name.replace(/\.tar$/, '')));
+        mkdirSync(dirname(join(feed.sinkDir, key)), { recursive: true });
+        await pipeline(stream, createWriteStream(join(feed.sinkDir, key)));
+      }
+      const [wrong, gone] = [...feed.expected.keys()];
+      writeFileSync(join(feed.sinkDir, wrong), 'other content');
+      unlinkSync(join(feed.sinkDir, gone));
+      const figures = new Figures();
+      await feed.verify(figures, 'test');
+      assert.equal(figures.values.archiveObjectsVerified, feed.expected.size - 1);
+      assert.equal(figures.values.archiveObjectsWrong, 1);
+      assert.match(figures.evidence.archiveObjectsWrong![0], new RegExp(`${wrong}: entry sha256 [0-9a-f]{64}, object [0-9a-f]{64}`));
+      assert.equal(figures.values.archiveObjectsMissing, 1);
+      assert.equal(figures.ok, false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

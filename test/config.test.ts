@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { checkConfigText } from '../src/config/check.js';
+import type { ConfigRedis } from '../src/config/redis-section.js';
+import { redisOptionsOf, type RedisFlags } from '../src/cli/redis-options.js';
 import { JobScheduler } from '../src/jobs/scheduler.js';
 import { JobStore } from '../src/jobs/store.js';
 import { createLogger } from '../src/util/logger.js';
@@ -264,5 +266,135 @@ describe('ferry serve --config', () => {
     const r = await ferry(['serve', '--no-metrics', '--config', file], { REDIS_URL: 'redis://127.0.0.1:1' });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /broken\.yaml:2:\d+: jobs\.j\.schedule: give every or cron, not both/);
+  });
+});
+
+describe('the redis: section (docs/config.md, docs/ha.md)', () => {
+  const problemsOf = (yaml: string) => checkConfigText(yaml).problems.map((p) => `${p.line} ${p.path}: ${p.message}`);
+
+  it('takes the keys of the REDIS_* variables and the commit wait options', () => {
+    const sentinel = checkConfigText(`
+redis:
+  sentinels: [10.0.0.1:26379, "[::1]:26380"]
+  sentinel_master: ferry
+  username: ferry
+  password_file: /etc/ferry/redis-password
+  sentinel_username: watcher
+  sentinel_password_file: /etc/ferry/sentinel-password
+  tls: true
+  min_replicas: 1
+  replica_timeout: 2s
+  wait: 1m
+`);
+    assert.deepEqual(sentinel.problems, []);
+    assert.deepEqual(sentinel.desired!.redis, {
+      settings: {
+        REDIS_SENTINELS: '10.0.0.1:26379,[::1]:26380', REDIS_SENTINEL_MASTER: 'ferry', REDIS_USERNAME: 'ferry', REDIS_PASSWORD_FILE: '/etc/ferry/redis-password',
+        REDIS_SENTINEL_USERNAME: 'watcher', REDIS_SENTINEL_PASSWORD_FILE: '/etc/ferry/sentinel-password', REDIS_TLS: '1',
+      },
+      minReplicas: 1, replicaTimeoutMs: 2000, waitMs: 60_000,
+    });
+    const url = checkConfigText('redis: { url: "rediss://redis.example:6380/2", min_replicas: auto }\n');
+    assert.deepEqual(url.desired!.redis, { settings: { REDIS_URL: 'rediss://redis.example:6380/2' }, minReplicas: 'auto' });
+    assert.equal(checkConfigText('jobs: {}\n').desired!.redis, null, 'no section: nothing from the file');
+  });
+
+  it('refuses an inline password and bad values, each with its field', () => {
+    const problems = problemsOf(`redis:
+  url: redis://:hunter2@h:6379
+  password: hunter2
+  sentinel_password: x
+  min_replicas: sometimes
+  wait: soon
+  sentinel_master: m
+  pasword_file: /x
+`);
+    assert.deepEqual(problems, [
+      '2 redis.url: carries a password: give it in a file with password_file',
+      '3 redis.password: a password is not taken inline (the file is reviewed and versioned): put it in a file readable only by ferry and give password_file',
+      '4 redis.sentinel_password: a password is not taken inline (the file is reviewed and versioned): put it in a file readable only by ferry and give sentinel_password_file',
+      '5 redis.min_replicas: "sometimes": give a whole number ≥ 0 or "auto"',
+      '6 redis.wait: "soon" is not a duration: 30s, 10m, 1h30m, 500ms',
+      '7 redis.sentinel_master: only used with sentinels',
+      '8 redis.pasword_file: unknown key "pasword_file" (did you mean "password_file"?); allowed here: url, sentinels, sentinel_master, username, password_file, sentinel_username, sentinel_password_file, tls, min_replicas, replica_timeout, wait',
+    ]);
+    assert.deepEqual(problemsOf('redis:\n  url: redis://h:1\n  sentinels: [a:1]\n  sentinel_master: m\n'), ['3 redis.sentinels: give either url or sentinels (with sentinel_master), not both']);
+    assert.deepEqual(problemsOf('redis:\n  sentinels: a:1,b\n'), [
+      '2 redis.sentinels: expected host:port, got "b"',
+      '2 redis.sentinels: sentinel_master is missing: the master group name the sentinels monitor (sentinel monitor NAME …)',
+    ]);
+    assert.deepEqual(problemsOf('redis:\n  url: http://h:1\n  password_file: secret.txt\n  min_replicas: -1\n'), [
+      '2 redis.url: scheme http: not supported: expected redis:// or rediss://',
+      '3 redis.password_file: "secret.txt": give an absolute path',
+      '4 redis.min_replicas: must be >= 0',
+    ]);
+  });
+
+  it('precedence: a flag given > its environment variable > the file > the default', () => {
+    const defaults: RedisFlags = { redisWaitMs: 30_000, minReplicas: 'auto', replicaTimeoutMs: 1000 };
+    const none = () => false;
+    const file: ConfigRedis = { settings: { REDIS_SENTINELS: 's:1', REDIS_SENTINEL_MASTER: 'm', REDIS_USERNAME: 'from-file' }, minReplicas: 1, replicaTimeoutMs: 5000, waitMs: 2000 };
+    assert.deepEqual(redisOptionsOf(defaults, none, {}, file), {
+      redis: file.settings, redisWaitMs: 2000, replicas: { minReplicas: 1, timeoutMs: 5000 },
+    });
+    // the environment names a URL: the file's Sentinel settings go, its username stays
+    assert.deepEqual(redisOptionsOf(defaults, none, { REDIS_URL: 'redis://env:1' }, file).redis, { REDIS_USERNAME: 'from-file', REDIS_URL: 'redis://env:1' });
+    // a flag over both; the options with defaults: the flag counts only when given
+    const flags: RedisFlags = { ...defaults, redisUrl: 'redis://flag:1', redisUsername: 'from-flag', minReplicas: 0 };
+    const r = redisOptionsOf(flags, (f) => f === 'minReplicas', { REDIS_URL: 'redis://env:1', REDIS_USERNAME: 'from-env' }, file);
+    assert.deepEqual(r.redis, { REDIS_URL: 'redis://flag:1', REDIS_USERNAME: 'from-flag' });
+    assert.deepEqual(r.replicas, { minReplicas: 0, timeoutMs: 5000 });
+    assert.equal(r.redisWaitMs, 2000);
+    // sentinels from the environment replace the file's URL
+    assert.deepEqual(redisOptionsOf(defaults, none, { REDIS_SENTINELS: 'e:1' }, { settings: { REDIS_URL: 'redis://file:1' } }).redis, { REDIS_SENTINELS: 'e:1' });
+    assert.throws(() => redisOptionsOf({ ...defaults, redisUrl: 'redis://u:pw@h:1' }, none, {}, null), /--redis-url: carries a password/);
+  });
+
+  it('serve --config connects where its redis: section says; apply takes the environment over the file', async () => {
+    const redis = await startTestRedis();
+    const conn = openRedis(redis.url);
+    const d = tempDir('config-redis');
+    const prefix = `cfgredis${process.pid}`;
+    const jobs = new JobStore(conn, prefix);
+    // no REDIS_* in the environment, and no state dir to start an embedded redis-server in: only the file names Redis
+    const bare = { REDIS_URL: undefined, REDIS_SENTINELS: undefined, FERRY_STATE_DIR: '/nonexistent-ferry-state' };
+    const job = (name: string) => `jobs:\n  ${name}:\n    sender: dir:${d.path}/s\n    receivers: [dir:${d.path}/r]\n`;
+    try {
+      const file = join(d.path, 'serve.yaml');
+      writeFileSync(file, `redis:\n  url: ${redis.url}\n  min_replicas: 0\n${job('from-serve')}`);
+      const child = spawn(process.execPath, ['bin/ferry.mjs', '--key-prefix', prefix, 'serve', '--no-metrics', '--config', file], {
+        env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...bare }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b) => (out += b));
+      child.stderr.on('data', (b) => (err += b));
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        await until('serve to start', () => err.includes('ferry: serving') || child.exitCode !== null, 60_000);
+        assert.match(out, /\+ job from-serve/, err);
+        assert.deepEqual((await jobs.list()).map((j) => j.spec.name), ['from-serve']);
+        const clients = String(await conn.client('LIST'));
+        assert.match(clients, /name=ferry@/, 'serve is connected to the Redis of the file');
+      } finally {
+        child.kill('SIGTERM');
+        assert.equal(await exit, 0, err);
+      }
+
+      // the file names a Redis nobody listens on (and waits 1 s for it); the environment's wins
+      const applied = join(d.path, 'apply.yaml');
+      writeFileSync(applied, `redis:\n  url: redis://127.0.0.1:1\n  wait: 1s\n${job('from-apply')}`);
+      const viaEnv = await ferry(['--key-prefix', prefix, 'apply', applied], { ...bare, REDIS_URL: redis.url });
+      assert.equal(viaEnv.code, 0, viaEnv.stderr);
+      assert.ok((await jobs.list()).some((j) => j.spec.name === 'from-apply'));
+      // and without the environment the file's is used: unreachable, so status 3 after its wait of 1 s
+      const viaFile = await ferry(['--key-prefix', prefix, 'apply', applied], bare);
+      assert.equal(viaFile.code, 3, viaFile.stderr);
+      assert.match(viaFile.stderr, /Redis unavailable \(redis:\/\/127\.0\.0\.1:1\) after 1 s/);
+    } finally {
+      conn.disconnect();
+      await redis.stop();
+      d.remove();
+    }
   });
 });

@@ -78,12 +78,21 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
       ctx.progress({ bytes: out.bytes, entries: out.archived + out.present });
     }
   } catch (err) {
-    if (out.lastLsn < input.lsn) {
+    const low = out.lastLsn < input.lsn && isMissing(err) ? (await source.partitionState(ref)).lowWaterMark : 0;
+    if (input.lsn < low) {
+      // pruned: the machine is behind the log (a failover took back its progress, not the
+      // archiving it did): what was pruned was archived, unless the sink says otherwise
+      out.lastLsn = await presentBelow(sink, ref, input, Math.min(last, low - 1), low);
+      out.present = out.lastLsn - input.lsn + 1;
+      out.status = 'present';
+      ctx.log.info({ lsn: input.lsn, upTo: out.lastLsn }, 'entries already pruned from the log source are in the sink: the machine was behind');
+    } else if (out.lastLsn < input.lsn) {
       deps.metrics.walArchive.inc({ status: 'fail' });
       throw err;
+    } else {
+      // not counted as a failure here: the next effect meets it again and counts it
+      ctx.log.info({ err: err instanceof Error ? err.message : String(err), lsn: out.lastLsn + 1 }, 'archive batch ended early; the next effect retries from the failing entry');
     }
-    // not counted as a failure here: the next effect meets it again and counts it
-    ctx.log.info({ err: err instanceof Error ? err.message : String(err), lsn: out.lastLsn + 1 }, 'archive batch ended early; the next effect retries from the failing entry');
   }
   try {
     await source.acknowledgeAndPrune(ref, consumer, out.lastLsn);
@@ -93,6 +102,28 @@ export async function archiveEntry(input: ArchiveEntryInput, ctx: EffectContext,
     throw err;
   }
   return out;
+}
+
+function isMissing(err: unknown): boolean {
+  return err instanceof FerryError && err.code === 'ENTRY_NOT_FOUND';
+}
+
+/**
+ * The first entry of a batch was pruned from the log source (every consumer acknowledged it). When
+ * the sink holds every entry from it to `upTo` (below the lowest entry present), they were archived
+ * before: returns `upTo`. Otherwise they are lost to this sink: a TemporaryError (ENTRY_PRUNED), so
+ * the machine waits and the next notification's gap rule skips ahead and counts the gap, instead of
+ * a Failed partition that a reset would only fail again.
+ */
+async function presentBelow(sink: Sink, ref: PartitionRef, input: ArchiveEntryInput, upTo: number, low: number): Promise<number> {
+  for (let lsn = input.lsn; lsn <= upTo; lsn++) {
+    if (!(await sink.head(entryKey(ref, lsn)))) {
+      throw new TemporaryError(`entry ${lsn} of ${input.storage}/${input.partition} was pruned from the log source (lowest present: ${low}) and is not in the sink: a gap, skipped at the next notification`, {
+        code: 'ENTRY_PRUNED', details: { lsn, lowWaterMark: low },
+      });
+    }
+  }
+  return upTo;
 }
 
 /** Puts one entry: 'archived', or 'present' when the sink holds the same content already; never overwrites. */

@@ -1,6 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Option } from 'commander';
-import { FerryError, InvalidArgumentError, invalidField } from '../errors/index.js';
-import { DEFAULT_REDIS_WAIT_MS, redisSettingsFromEnv, type RedisSettings } from '../util/redis-target.js';
+import { FerryError, InvalidArgumentError } from '../errors/index.js';
+import { DEFAULT_REDIS_WAIT_MS, redisSettingsFromEnv } from '../util/redis-target.js';
+import type { ConfigRedis } from '../config/redis-section.js';
+import { redisOptionsOf, type RedisFlags } from './redis-options.js';
 import type { InitialReplicationPolicy } from '../../machines/replication.js';
 import type { App, GlobalOptions } from './app.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from './orchestrator-access.js';
@@ -52,33 +54,16 @@ const program = new Command('ferry')
   .showHelpAfterError('(add --help for usage)')
   .hook('preAction', () => installShutdown({ timeoutMs: (program.opts() as { shutdownTimeoutMs: number }).shutdownTimeoutMs }));
 
-interface GlobalFlags {
-  keyPrefix: string; logLevel?: string; redisWaitMs: number; minReplicas: number | 'auto'; replicaTimeoutMs: number;
-  redisUrl?: string; redisSentinels?: string; redisSentinelMaster?: string; redisUsername?: string; redisPasswordFile?: string;
-  redisSentinelUsername?: string; redisSentinelPasswordFile?: string;
+interface GlobalFlags extends RedisFlags {
+  keyPrefix: string; logLevel?: string;
 }
 
-const globals = (): GlobalOptions => {
+/** The global options; `file`: the `redis:` section of the config file a command reads (serve --config, apply). */
+const globals = (file?: ConfigRedis | null): GlobalOptions => {
   const o = program.opts() as GlobalFlags;
-  return {
-    prefix: o.keyPrefix, logLevel: o.logLevel, redis: redisSettings(o), redisWaitMs: o.redisWaitMs,
-    replicas: { minReplicas: o.minReplicas, timeoutMs: o.replicaTimeoutMs },
-  };
+  const given = (name: keyof RedisFlags) => program.getOptionValueSource(name) === 'cli';
+  return { prefix: o.keyPrefix, logLevel: o.logLevel, ...redisOptionsOf(o, given, redisSettingsFromEnv(), file) };
 };
-
-/** The Redis settings: the environment's, each overridden by its flag; a flag naming where Redis is replaces the other way (URL or sentinels) too. */
-function redisSettings(o: GlobalFlags): RedisSettings {
-  const env = redisSettingsFromEnv();
-  if (o.redisUrl && /^[a-z]+:\/\/[^@/]*:[^@/]+@/i.test(o.redisUrl)) throw invalidField('--redis-url', 'carries a password: argv is visible to every user of the host; use --redis-password-file or REDIS_PASSWORD_FILE');
-  if (o.redisUrl) delete env.REDIS_SENTINELS;
-  if (o.redisSentinels) delete env.REDIS_URL;
-  const flags: RedisSettings = {
-    REDIS_URL: o.redisUrl, REDIS_SENTINELS: o.redisSentinels, REDIS_SENTINEL_MASTER: o.redisSentinelMaster, REDIS_USERNAME: o.redisUsername,
-    REDIS_PASSWORD_FILE: o.redisPasswordFile, REDIS_SENTINEL_USERNAME: o.redisSentinelUsername, REDIS_SENTINEL_PASSWORD_FILE: o.redisSentinelPasswordFile,
-  };
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined) env[k as keyof RedisSettings] = v;
-  return env;
-}
 
 /** --min-replicas: a whole number ≥ 0, or auto */
 function minReplicas(v: string): number | 'auto' {
@@ -394,7 +379,7 @@ addTlsOptions(addWorkerOptions(program.command('serve')
     const uiTls = uiAt ? uiTlsFiles(o) : null; // the certificate files again, as https wants them: only for --ui
     const metricsAt = o.metrics === false ? null : parseListenAddress(o.metrics, '--metrics', { allowPortZero: true });
     const inspectAt = o.inspect === undefined ? null : parseListenAddress(o.inspect, '--inspect');
-    const app = await openApp(globals(), { workers: false, graceful: true, outlivesOutages: true, metrics: serveMetrics() });
+    const app = await openApp(globals(desired?.redis), { workers: false, graceful: true, outlivesOutages: true, metrics: serveMetrics() });
     let served: ServeHandle | null = null;
     let configured: { stop(): Promise<void> } | null = null;
     try {

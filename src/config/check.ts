@@ -9,6 +9,7 @@ import { checkJobSpec, type JobSchedule, type JobSpec, type JobSpecInput } from 
 import { agentAddress, parseEndpoint, type EndpointKind } from '../storage/endpoint.js';
 import { parseDuration } from '../util/duration.js';
 import { parseConfig, type ParsedConfig } from './parse.js';
+import { checkRedisSection, type ConfigRedis } from './redis-section.js';
 import { didYouMean, type ConfigPath, type ConfigProblem } from './problems.js';
 import type { AgentConfig, ArchiveConfig, EndpointRef, JobConfig, ScheduleConfig, SendConfig } from './schema.js';
 import type { SendOptionsInput } from '../replication/send-options.js';
@@ -32,6 +33,8 @@ export interface DesiredState {
   agents: Record<string, AgentConfig>;
   archives: Record<string, ArchiveConfig>;
   resolvedArchives: DesiredArchive[];
+  /** the `redis:` section: how `serve --config` and `apply` reach Redis (below the environment and the flags) */
+  redis: ConfigRedis | null;
 }
 
 export interface CheckResult {
@@ -69,6 +72,7 @@ export function checkConfigText(text: string): CheckResult {
   const archives: DesiredArchive[] = [];
   // an entry that is not a map was reported by the schema, and has nothing more to check
   const entries = <T>(section: Record<string, T> | null | undefined) => Object.entries(section ?? {}).filter(([, v]) => isRecord(v));
+  const redis = isRecord(data.redis) ? checkRedisSection(parsed, data.redis) : null;
   for (const [name, agent] of entries(agents)) checkAgent(parsed, name, agent);
   for (const [name, job] of entries(data.jobs)) {
     const spec = checkJob(parsed, agents, name, job);
@@ -87,7 +91,7 @@ export function checkConfigText(text: string): CheckResult {
     archives.push(a);
   }
   if (problems.length) return { problems: sortProblems(problems), desired: null };
-  return { problems: [], desired: { jobs, agents, archives: data.archives ?? {}, resolvedArchives: archives } };
+  return { problems: [], desired: { jobs, agents, archives: data.archives ?? {}, resolvedArchives: archives, redis } };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

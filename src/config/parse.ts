@@ -40,12 +40,14 @@ function describe(e: ErrorObject, data: unknown): { path: ConfigPath; message: s
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
-      const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      // a key whose schema is `false` is known, but refused with its own message
+      const known = Object.entries((e.parentSchema as { properties?: object }).properties ?? {}).filter(([, v]) => v !== false).map(([k]) => k);
       return { path: [...path, key], atKey: true, message: `unknown key "${key}"${didYouMean(key, known)}; allowed here: ${known.join(', ')}` };
     }
     case 'required':
       return { path, atKey: true, message: `missing required key "${String(p.missingProperty)}"` };
     case 'propertyNames':
+    case 'false schema':
       return null;
     case 'type': {
       const types = ([] as string[]).concat(p.type as string | string[]).filter((t) => t !== 'null');

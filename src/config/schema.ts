@@ -81,8 +81,30 @@ export interface ArchiveConfig {
   retry?: Omit<RetryConfig, 'max_attempts'>;
 }
 
+/**
+ * How `serve --config` and `apply` reach Redis (docs/ha.md): the keys of the REDIS_* variables and
+ * the --redis-* flags, which both win over the file. Secrets only as files.
+ */
+export interface RedisConfig {
+  url?: string;
+  /** host:port of each sentinel: a list, or one comma-separated string as REDIS_SENTINELS takes it */
+  sentinels?: string[] | string;
+  sentinel_master?: string;
+  username?: string;
+  password_file?: string;
+  sentinel_username?: string;
+  sentinel_password_file?: string;
+  /** Sentinel mode: TLS to the servers and the sentinels (a URL says it with rediss://) */
+  tls?: boolean;
+  min_replicas?: number | 'auto';
+  replica_timeout?: string;
+  /** how long a one-shot command (apply) waits for an unreachable Redis */
+  wait?: string;
+}
+
 export interface ConfigFile {
   version?: 1;
+  redis?: RedisConfig;
   agents?: Record<string, AgentConfig>;
   jobs?: Record<string, JobConfig>;
   archives?: Record<string, ArchiveConfig>;
@@ -129,6 +151,26 @@ export const CONFIG_SCHEMA = {
   type: 'object',
   properties: {
     version: { const: 1 },
+    redis: {
+      type: 'object',
+      properties: {
+        url: text,
+        sentinels: { type: ['array', 'string'], items: text, minItems: 1, minLength: 1 },
+        sentinel_master: text,
+        username: text,
+        password_file: text,
+        sentinel_username: text,
+        sentinel_password_file: text,
+        tls: { type: 'boolean' },
+        min_replicas: { type: ['integer', 'string'], minimum: 0 },
+        replica_timeout: DURATION,
+        wait: DURATION,
+        // refused with their own message (check.ts): a reviewed, versioned file holds no secrets
+        password: false,
+        sentinel_password: false,
+      },
+      additionalProperties: false,
+    },
     agents: {
       type: ['object', 'null'],
       propertyNames: { pattern: NAME },

@@ -57,6 +57,27 @@ export function redisSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Redi
   return out;
 }
 
+/** Whether a Redis URL holds a password (`redis://user:pw@host`): refused where it would be seen (argv, a versioned file). */
+export function urlCarriesPassword(url: string): boolean {
+  return /^[a-z]+:\/\/[^@/]*:[^@/]+@/i.test(url);
+}
+
+/** the settings that mean something only in Sentinel mode */
+const SENTINEL_ONLY: ReadonlyArray<keyof RedisSettings> = ['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD_FILE', 'REDIS_TLS'];
+
+/**
+ * `upper` over `lower`, setting by setting (flags over the environment over the config file). An
+ * upper layer that names where Redis is replaces the lower one's other way entirely: a URL drops
+ * the lower layer's Sentinel settings, sentinels drop its URL.
+ */
+export function layerRedisSettings(lower: RedisSettings, upper: RedisSettings): RedisSettings {
+  const out: RedisSettings = { ...lower };
+  if (upper.REDIS_URL) for (const name of SENTINEL_ONLY) delete out[name];
+  if (upper.REDIS_SENTINELS) delete out.REDIS_URL;
+  for (const [name, value] of Object.entries(upper)) if (value !== undefined) out[name as keyof RedisSettings] = value;
+  return out;
+}
+
 /** Whether the settings name any Redis at all (otherwise the CLI starts an embedded one). */
 export function namesRedis(s: RedisSettings): boolean {
   return !!(s.REDIS_URL || s.REDIS_SENTINELS);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ArchiveLoops } from '../../config/archive-loops.js';
 import type { ApplyPlan } from '../../config/apply.js';
 import type { DesiredState } from '../../config/check.js';
+import type { ConfigRedis } from '../../config/redis-section.js';
 import { isoTime } from '../../util/time.js';
 import type { App, GlobalOptions } from '../app.js';
 
@@ -13,7 +14,8 @@ const problems = () => import('../../config/problems.js');
 const appModule = () => import('../app.js');
 
 interface CliContext {
-  globals: () => GlobalOptions;
+  /** `file`: the config file's `redis:` section, below the environment and the flags */
+  globals: (file?: ConfigRedis | null) => GlobalOptions;
   printJson: (v: unknown) => void;
   /** runs the action and sets the exit status */
   exit: (code: Promise<number>) => Promise<void>;
@@ -119,7 +121,7 @@ export function registerConfigCommands(program: Command, c: CliContext): void {
     .action((file: string, o: { dryRun?: boolean; prune?: boolean; json?: boolean }) => c.exit((async () => {
       const desired = await loadConfig(file);
       const [{ openApp }, { formatPlan }] = await Promise.all([appModule(), applying()]);
-      const opened = await openApp(c.globals(), { workers: false });
+      const opened = await openApp(c.globals(desired.redis), { workers: false });
       try {
         const plan = await applyConfig(opened, desired, { dryRun: !!o.dryRun, prune: !!o.prune });
         if (o.json) c.printJson({ changes: plan.changes, unchanged: plan.unchanged, unmanaged: plan.unmanaged, dryRun: !!o.dryRun });
