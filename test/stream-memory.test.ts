@@ -175,6 +175,10 @@ describe('streaming a 2 GiB step between agents keeps the worker\'s memory flat'
     const tokenFile = join(dir.path, 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
 
+    // a small filesystem replicated first, so the worker has loaded what a step loads (lazily) before its idle size is taken
+    mkdirSync(join(senderRoot, 'warm'), { recursive: true });
+    writeFileSync(join(senderRoot, 'warm', 'small.txt'), 'warm-up\n');
+    await createDirDriver(senderRoot).snapshot(['warm'], 'w1');
     const live = join(senderRoot, 'big', 'big.bin');
     await writeLargeFile(live, FILE_BYTES);
     lap('file written');
@@ -199,23 +203,25 @@ describe('streaming a 2 GiB step between agents keeps the worker\'s memory flat'
     const [senderAgent, receiverAgent, worker] = procs;
     lap('processes started');
 
+    // this process starts the runs and watches; only the worker process runs machines and steps
+    const metrics = new FerryMetrics();
+    engine = openTestEngine(redis.url, { prefix, registry: replicationRegistry({ metrics }), metrics, logger: createLogger({ level: 'warn', pretty: false }) });
+    const endpoints = { sender: `grpc://127.0.0.1:${senderPort}/dir:${senderRoot}`, receiver: `grpc://127.0.0.1:${receiverPort}/dir:${receiverRoot}` };
+    const warm = await startReplication(engine, { ...endpoints, filesystems: 'warm', retry: fastRetry });
+    await engine.waitFor(warm, (r) => r.status !== 'active', { timeoutMs: 120_000, pollMs: 200 });
+    assert.equal((await runReport(engine, warm))?.state, 'Completed', 'the warm-up run');
+    lap('warm-up run');
+
     const pids = { worker: worker.pid, sender: senderAgent.pid, receiver: receiverAgent.pid };
     const idle = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await idleRss(pid)] as const))) as Record<keyof typeof pids, number>;
     const peakReset = Object.values(pids).every(resetPeak);
     lap('idle measured');
 
-    // this process starts the run and watches; only the worker process runs machines and steps
-    const metrics = new FerryMetrics();
-    engine = openTestEngine(redis.url, { prefix, registry: replicationRegistry({ metrics }), metrics, logger: createLogger({ level: 'warn', pretty: false }) });
     const sampler = sampleRss(pids);
     let peaks: Record<string, number>;
     let runId: string;
     try {
-      runId = await startReplication(engine, {
-        sender: `grpc://127.0.0.1:${senderPort}/dir:${senderRoot}`,
-        receiver: `grpc://127.0.0.1:${receiverPort}/dir:${receiverRoot}`,
-        retry: fastRetry,
-      });
+      runId = await startReplication(engine, { ...endpoints, filesystems: 'big', retry: fastRetry });
       await engine.waitFor(runId, (r) => r.status !== 'active', { timeoutMs: 480_000, pollMs: 200 });
     } catch (err) {
       for (const p of procs) t.diagnostic(`pid ${p.pid} stderr:\n${p.stderr().slice(-4000)}`);

@@ -262,6 +262,7 @@ export function createFileSink(url: string): Sink {
    * still be at it, its link finds no file and the put fails temporarily (retried), storing nothing.
    */
   async function removeOrphans(olderThanMs: number): Promise<number> {
+    // inclusive, in whole ms (mtimes have fractions, Date.now() none): with age 0 a temp file written this very millisecond is one too
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
     async function visit(dir: string): Promise<void> {
@@ -278,7 +279,7 @@ export function createFileSink(url: string): Sink {
         else if (e.isFile() && TEMP_NAME.test(e.name)) {
           const st = await lstat(path).catch(() => null);
           // gone meanwhile, or not ours to remove (permissions): left, it only takes space
-          if (st && st.mtimeMs < cutoff && (await unlink(path).then(() => true, () => false))) removed++;
+          if (st && Math.floor(st.mtimeMs) <= cutoff && (await unlink(path).then(() => true, () => false))) removed++;
         }
       }
     }
