@@ -7,13 +7,15 @@ import type { StorageDriver } from '../src/storage/driver.js';
 import { setZfsLogger, createZfsDriver } from '../src/storage/zfs/index.js';
 import { startTestRedis } from './helpers/redis.js';
 import { replicate, replicationEngine } from './helpers/replication.js';
+import { assertRetentionSeries, jobsEngine } from './helpers/pruning.js';
 import { ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
 
 /**
- * Replication runs through the engine on zfs that behave alike on zfs-fuse and kernel OpenZFS:
- * full then incremental, initial policies, conflicts. They run on the host only; test/zfs.test.ts
- * (the driver suite, and the engine cases whose zfs paths differ on OpenZFS: the fast path's
- * abort, pruning with bookmark cursors) runs on both, the second time in the OpenZFS VM.
+ * Replication runs and pruning through the engine on zfs: full then incremental, initial policies,
+ * conflicts, retention after each firing. They run on the host's zfs-fuse only; test/zfs.test.ts
+ * (the driver suite, with holds and bookmark cursors, and the fast path's abort through the engine)
+ * runs on both, the second time in the OpenZFS VM, where each engine run costs a minute of
+ * emulated CPU.
  */
 
 setZfsLogger(createLogger({ level: process.env.FERRY_LOG_LEVEL ?? 'error', pretty: false }));
@@ -121,5 +123,23 @@ describe('replication through the engine (zfs)', { skip: unavailable ?? false },
     assert.match(r.filesystems.find((f) => f.name === 'c')!.problem ?? '', /common/);
     assert.match(r.filesystems.find((f) => f.name === 'a')!.problem ?? '', /no snapshots/);
     assert.deepEqual(await lab.guids(one.rroot), before);
+  });
+
+  it('pruning after each firing: each side holds what its rules keep, the incremental base survives, a dry run destroys nothing', async () => {
+    const { sroot, rroot, sender } = await setup('prune');
+    const rroot2 = `${rroot}x`;
+    const receivers = [createZfsDriver(rroot), createZfsDriver(rroot2)];
+    const { engine: jobEngine, jobs } = jobsEngine(redis.url);
+    try {
+      await assertRetentionSeries(jobEngine, jobs, {
+        job: 'zfs-prune', sender, receivers, firings: 5, senderKeep: 2, receiverKeep: 3, foreign: { filesystem: 'a', name: 'manual_1' },
+        beforeFiring: (i) => lab.write(`${sroot}/a`, { [`f${i}.txt`]: `${i}\n` }),
+      });
+    } finally {
+      await jobEngine.close();
+    }
+    // only snapshots went: every dataset is still there, never destroyed recursively
+    assert.deepEqual((await lab.listAll(sroot)).filter((n) => !n.includes('@')), [sroot, `${sroot}/a`, `${sroot}/a/b`, `${sroot}/c`].sort());
+    assert.deepEqual((await lab.listAll(rroot)).filter((n) => !n.includes('@')), [rroot, `${rroot}/a`, `${rroot}/a/b`, `${rroot}/c`].sort());
   });
 });
