@@ -13,6 +13,11 @@ export function processIdentity(): string {
   return `ferry@${hostname()}:${process.pid}`;
 }
 
+/** This process's name on its connections (CLIENT SETNAME allows no spaces). */
+function connectionName(): string {
+  return processIdentity().replace(/[^A-Za-z0-9_.@:-]/g, '_');
+}
+
 /** Pure: whether a failed command should make the connection reconnect (and resend it): the server it is on is no primary. */
 export function reconnectsOn(err: Error): 2 | false {
   // a primary turned replica (READONLY), or one that lost its replicas' link (MASTERDOWN): the sentinels know the new one
@@ -23,7 +28,7 @@ export function reconnectsOn(err: Error): 2 | false {
 export function redisOptions(target: RedisTarget): RedisOptions {
   const common: RedisOptions = {
     maxRetriesPerRequest: null,
-    connectionName: processIdentity().replace(/[^A-Za-z0-9_.@:-]/g, '_'),
+    connectionName: connectionName(),
     // a reconnection every 0.2 s, backing off to 2 s: a failover takes seconds
     retryStrategy: (times) => Math.min(times * 200, 2000),
     reconnectOnError: reconnectsOn,
@@ -119,7 +124,7 @@ export function openSentinel(conn: Redis, sentinel: { host: string; port: number
   const r = new Redis({
     host: sentinel.host, port: sentinel.port, lazyConnect: true, enableOfflineQueue: true,
     maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, commandTimeout: timeoutMs,
-    connectionName: processIdentity().replace(/[^A-Za-z0-9_.@:-]/g, '_'),
+    connectionName: connectionName(),
     ...(o.sentinelUsername ? { username: o.sentinelUsername } : {}),
     ...(o.sentinelPassword ? { password: o.sentinelPassword } : {}),
     ...(o.enableTLSForSentinelMode && o.sentinelTLS ? { tls: o.sentinelTLS } : {}),
