@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalAddress } from '../src/util/redis.js';
+import { addressesOf } from '../src/util/sentinel-view.js';
 import { openTestEngine } from './helpers/engine.js';
 import { captureLog } from './helpers/log-capture.js';
 import { startSentinelTopology, type SentinelTopology, type TopologyNode } from './helpers/sentinel.js';
@@ -18,6 +19,14 @@ async function sentinelsName(topo: SentinelTopology, node: TopologyNode): Promis
     }
   }
 }
+
+describe('the primary a sentinel names, as addresses', () => {
+  it('an IP as it is; a host name (announce-hostnames, as in the compose HA profile) resolved to its addresses', async () => {
+    assert.deepEqual(await addressesOf('127.0.0.1', '6379'), ['127.0.0.1:6379']);
+    assert.ok((await addressesOf('localhost', 6379)).includes('127.0.0.1:6379'), 'localhost resolves to 127.0.0.1');
+    assert.deepEqual(await addressesOf('no-such-host.invalid', 6379), ['no-such-host.invalid:6379'], 'an unknown name matches no socket');
+  });
+});
 
 describe('Redis Sentinel: a confirmation checks the sentinels still name the server that acknowledged', () => {
   let topo: SentinelTopology;

@@ -136,7 +136,7 @@ export class ReplicaWait {
     if (!this.sentinels) return null;
     const named = await this.sentinels.primary(this.timeoutMs);
     if (named === null) return `no sentinel answered within ${this.timeoutMs} ms: the server that acknowledged (${server ?? 'unknown'}) may no longer be the primary`;
-    return named === server ? null : `the sentinels name another primary (${named}), not ${server ?? 'the server the connection was on'}`;
+    return server !== null && named.includes(server) ? null : `the sentinels name another primary (${named.join(', ')}), not ${server ?? 'the server the connection was on'}`;
   }
 
   /** Closes the connection to the sentinels, if one was opened (the Redis connection is its owner's). */
