@@ -248,6 +248,7 @@ export class Engine {
     await this.reconciler.stop();
     await this.workers.close();
     await this.queues.close();
+    this.replicas.close();
   }
 
   private async fireTimer(d: TimerJobData): Promise<void> {

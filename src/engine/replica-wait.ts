@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { TemporaryError } from '../errors/index.js';
-import { redisStatusOf } from '../util/redis.js';
+import { redisStatusOf, serverAddressOf } from '../util/redis.js';
+import { SentinelView } from '../util/sentinel-view.js';
 import type { EngineMetrics } from './metrics.js';
 
 export interface ReplicaWaitOptions {
@@ -18,6 +19,9 @@ export interface ReplicaWaitOptions {
 /** how long the "auto" answer (connected replicas) is trusted, in milliseconds */
 const AUTO_REFRESH_MS = 5000;
 
+/** what one shared WAIT found: the replicas that acknowledged, and why the answer is not trusted (null: trusted) */
+interface WaitAnswer { acked: number; refusal: string | null }
+
 /** Pure: `connected_slaves` of an INFO replication reply (0 when absent). */
 export function connectedReplicas(info: string): number {
   const m = /^connected_slaves:(\d+)/m.exec(info);
@@ -32,7 +36,9 @@ export function connectedReplicas(info: string): number {
  * before it). A confirmation is refused (TemporaryError `REPLICA_WAIT_TIMEOUT`, counted in
  * `ferry_engine_commit_replica_timeouts_total`) when too few replicas acknowledged in time, and when
  * the connection reconnected between the commit and the answer (the answer may come from another
- * server); the drain job that committed then fails and is retried, and its retry dispatches the
+ * server), and, on a Sentinel-managed connection, when the sentinels no longer name the server that
+ * answered (an old primary resumed before its replicas were moved: they still acknowledge, and the
+ * failover takes the commit back; one SENTINEL round trip per WAIT, shared like it); the drain job that committed then fails and is retried, and its retry dispatches the
  * outbox only after a confirmation of its own. See docs/ha.md.
  */
 export class ReplicaWait {
@@ -40,9 +46,11 @@ export class ReplicaWait {
   private readonly timeoutMs: number;
   private auto: { replicas: number; at: number } | null = null;
   private refreshing: Promise<void> | null = null;
-  private inFlight: Promise<number> | null = null;
-  private queued: Promise<number> | null = null;
+  private inFlight: Promise<WaitAnswer> | null = null;
+  private queued: Promise<WaitAnswer> | null = null;
   private failing = false;
+  /** undefined: not asked yet (opened on the first check); null: not Sentinel-managed */
+  private sentinels: SentinelView | null | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -74,8 +82,12 @@ export class ReplicaWait {
     const status = redisStatusOf(this.redis);
     const epoch = status.epoch(this.redis);
     if (fence) await this.redis.incr(this.fenceKey);
-    const acked = await this.waitShared(needed);
+    const { acked, refusal } = await this.waitShared(needed);
     if (status.epoch(this.redis) !== epoch) throw this.refused(`the connection to Redis was lost while waiting for replicas (a failover?): the commit may not have survived`);
+    if (refusal) {
+      this.metrics?.commitReplicaTimeouts.inc();
+      throw this.refused(refusal);
+    }
     if (acked >= needed) {
       if (this.failing) this.log.info({ acked, needed }, 'replicas acknowledge commits again');
       this.failing = false;
@@ -102,17 +114,34 @@ export class ReplicaWait {
   }
 
   /** one WAIT for every caller that arrives while another is in flight */
-  private waitShared(needed: number): Promise<number> {
+  private waitShared(needed: number): Promise<WaitAnswer> {
     if (!this.inFlight) return (this.inFlight = this.wait(needed).finally(() => { this.inFlight = null; }));
     // the WAIT in flight may have been sent before this caller's write: join the next one
-    return (this.queued ??= this.inFlight.catch(() => 0).then(() => {
+    return (this.queued ??= this.inFlight.catch(() => null).then(() => {
       this.queued = null;
       return this.waitShared(needed);
     }));
   }
 
-  private async wait(needed: number): Promise<number> {
-    return Number(await this.redis.call('WAIT', needed, this.timeoutMs));
+  private async wait(needed: number): Promise<WaitAnswer> {
+    const acked = Number(await this.redis.call('WAIT', needed, this.timeoutMs));
+    const server = serverAddressOf(this.redis);
+    if (acked < needed) return { acked, refusal: null };
+    return { acked, refusal: await this.primaryElsewhere(server) };
+  }
+
+  /** Sentinel mode: why `server` (which answered WAIT) may not be the primary (null: the sentinels name it). */
+  private async primaryElsewhere(server: string | null): Promise<string | null> {
+    if (this.sentinels === undefined) this.sentinels = SentinelView.of(this.redis);
+    if (!this.sentinels) return null;
+    const named = await this.sentinels.primary(this.timeoutMs);
+    if (named === null) return `no sentinel answered within ${this.timeoutMs} ms: the server that acknowledged (${server ?? 'unknown'}) may no longer be the primary`;
+    return server !== null && named.includes(server) ? null : `the sentinels name another primary (${named.join(', ')}), not ${server ?? 'the server the connection was on'}`;
+  }
+
+  /** Closes the connection to the sentinels, if one was opened (the Redis connection is its owner's). */
+  close(): void {
+    this.sentinels?.close();
   }
 
   /** the replicas to wait for, asking Redis (INFO) for "auto" when `refresh` or never asked */

@@ -20,7 +20,7 @@ export class TransitionLog {
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
-    private readonly confirmer?: (conn: Redis) => { confirm(opts: { fence: boolean }): Promise<void> | null },
+    private readonly confirmer?: (conn: Redis) => { confirm(opts: { fence: boolean }): Promise<void> | null; close?(): void },
   ) {}
 
   /** entries strictly after `afterId` ("0" = from the start), oldest first */
@@ -76,6 +76,7 @@ export class TransitionLog {
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
+      replicas?.close?.();
       conn.disconnect();
     }
   }

@@ -13,6 +13,11 @@ export function processIdentity(): string {
   return `ferry@${hostname()}:${process.pid}`;
 }
 
+/** This process's name on its connections (CLIENT SETNAME allows no spaces). */
+function connectionName(): string {
+  return processIdentity().replace(/[^A-Za-z0-9_.@:-]/g, '_');
+}
+
 /** Pure: whether a failed command should make the connection reconnect (and resend it): the server it is on is no primary. */
 export function reconnectsOn(err: Error): 2 | false {
   // a primary turned replica (READONLY), or one that lost its replicas' link (MASTERDOWN): the sentinels know the new one
@@ -23,7 +28,7 @@ export function reconnectsOn(err: Error): 2 | false {
 export function redisOptions(target: RedisTarget): RedisOptions {
   const common: RedisOptions = {
     maxRetriesPerRequest: null,
-    connectionName: processIdentity().replace(/[^A-Za-z0-9_.@:-]/g, '_'),
+    connectionName: connectionName(),
     // a reconnection every 0.2 s, backing off to 2 s: a failover takes seconds
     retryStrategy: (times) => Math.min(times * 200, 2000),
     reconnectOnError: reconnectsOn,
@@ -89,4 +94,41 @@ export async function topScored(redis: Redis, key: string, limit: number): Promi
   const out: Array<[string, number]> = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], Number(flat[i + 1])]);
   return out;
+}
+
+/** Pure: `host:port` with an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as IPv4 and IPv6 bracketed, for comparing addresses. */
+export function normalAddress(host: string, port: number | string): string {
+  const h = host.toLowerCase().replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  return `${h.includes(':') ? `[${h}]` : h}:${Number(port)}`;
+}
+
+/** The address of the server a connection is on now (its socket's peer), normalised; null when not connected. */
+export function serverAddressOf(conn: Redis): string | null {
+  const s = conn.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+  return s?.remoteAddress && s.remotePort ? normalAddress(s.remoteAddress, s.remotePort) : null;
+}
+
+/** The sentinels of a Sentinel-managed connection (from openRedis or duplicateRedis); none for a plain one. */
+export function sentinelsOf(conn: Redis): Array<{ host: string; port: number }> {
+  const list = (conn.options.sentinels ?? []) as Array<{ host?: string; port?: number }>;
+  return conn.options.name ? list.map((s) => ({ host: s.host ?? '127.0.0.1', port: s.port ?? 26379 })) : [];
+}
+
+/**
+ * A small connection to one sentinel of `conn`'s group, with its credentials and TLS, for SENTINEL
+ * commands: no reconnection and no queue (the caller moves on to another sentinel when it fails),
+ * and an error listener (a sentinel down is the caller's answer, not an unhandled error).
+ */
+export function openSentinel(conn: Redis, sentinel: { host: string; port: number }, timeoutMs: number): Redis {
+  const o = conn.options;
+  const r = new Redis({
+    host: sentinel.host, port: sentinel.port, lazyConnect: true, enableOfflineQueue: true,
+    maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, commandTimeout: timeoutMs,
+    connectionName: connectionName(),
+    ...(o.sentinelUsername ? { username: o.sentinelUsername } : {}),
+    ...(o.sentinelPassword ? { password: o.sentinelPassword } : {}),
+    ...(o.enableTLSForSentinelMode && o.sentinelTLS ? { tls: o.sentinelTLS } : {}),
+  });
+  r.on('error', () => undefined);
+  return r;
 }
