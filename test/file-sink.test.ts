@@ -153,7 +153,11 @@ describe('file sink', () => {
     const full = Buffer.alloc(10_000, 7);
     async function* cleanedMidWrite(): AsyncGenerator<Buffer> {
       yield full.subarray(0, 5000);
-      assert.equal(await sink.removeOrphans!(0), 1);
+      // the put's temp file, made to look abandoned: its age, not a race with the clock, decides
+      const temps = (await readdir(dir)).filter((n) => n.includes('.tmp-'));
+      assert.equal(temps.length, 1, `the put's temp file: ${temps.join(', ')}`);
+      await utimes(join(dir, temps[0]), old, old);
+      assert.equal(await sink.removeOrphans!(3600_000), 1);
       yield full.subarray(5000);
     }
     await assert.rejects(sink.put(key, Readable.from(cleanedMidWrite()), info(full)), (e: unknown) => e instanceof TemporaryError && e.code === 'SINK_TEMP_REMOVED');
