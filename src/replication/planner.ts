@@ -1,3 +1,4 @@
+import { eachLimited } from '../util/each-limited.js';
 import type { FilesystemPlan, InitialReplicationPolicy, Plan } from '../../machines/replication.js';
 import type { Step } from '../../machines/filesystem.js';
 import type { Version } from '../../machines/version.js';
@@ -133,19 +134,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   // a few filesystems at once: one's listings are read (I/O: a file, a command, a call) while
   // another's are parsed and planned; the plans keep the names' order
   const filesystems: FilesystemPlan[] = new Array(names.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < names.length) {
-      const i = next++;
-      try {
-        filesystems[i] = await planOne(names[i]);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FILESYSTEMS_AT_ONCE, names.length) }, worker));
+  await eachLimited(names.length, FILESYSTEMS_AT_ONCE, async (i) => {
+    filesystems[i] = await planOne(names[i]);
+  });
   return { filesystems };
 }

@@ -1,3 +1,4 @@
+import { eachLimited } from '../../util/each-limited.js';
 import { lstat, mkdir } from 'node:fs/promises';
 import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
@@ -41,24 +42,11 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
   try {
     // a few at once: each is a process and a wait for btrfs's transaction commit, which
     // snapshots taken together share; the first failure stops the others from starting
-    let next = 0;
-    let failed = false;
-    const worker = async () => {
-      while (!failed && next < filesystems.length) {
-        const i = next++;
-        try {
-          await mkdir(layout.snapshotsDir(filesystems[i]), { recursive: true });
-          await runBtrfs(['-q', 'subvolume', 'snapshot', '-r', layout.live(filesystems[i]), paths[i]]);
-          taken.push(paths[i]);
-        } catch (err) {
-          failed = true;
-          throw err;
-        }
-      }
-    };
-    const results = await Promise.allSettled(Array.from({ length: Math.min(SNAPSHOTS_AT_ONCE, filesystems.length) }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
+    await eachLimited(filesystems.length, SNAPSHOTS_AT_ONCE, async (i) => {
+      await mkdir(layout.snapshotsDir(filesystems[i]), { recursive: true });
+      await runBtrfs(['-q', 'subvolume', 'snapshot', '-r', layout.live(filesystems[i]), paths[i]]);
+      taken.push(paths[i]);
+    });
     // one listing describes every new snapshot (a `show` each would scan the filesystem each time)
     const listed = await listReadonly(layout);
     const versions: Version[] = [];
