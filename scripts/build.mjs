@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Compiles ferry to JavaScript with tsc, into a tree laid out like the repository (src/, machines/,
-// proto/, bin/ferry.mjs and, with --tests, test/). `node <out>/bin/ferry.mjs` then starts without
-// tsx's loader, in about two thirds of the time (bench/startup.bench.ts), which matters on slow
-// machines and under the OpenZFS test VM's emulated CPU.
+// proto/, bin/ferry.mjs and, with --tests, test/), and bundles the CLI into <out>/bundle/
+// (scripts/bundle-cli.mjs). `node <out>/bin/ferry.mjs` then starts the bundle, without tsx's loader
+// and without resolving hundreds of modules (bench/startup.bench.ts), which matters for short
+// commands, on slow machines and under the OpenZFS test VM's emulated CPU.
 //
 //   node scripts/build.mjs [--out DIR] [--tests] [--if-possible] [--transpile-only]      (npm run build: into dist/)
 //
@@ -104,6 +105,9 @@ cpSync(join(ROOT, 'package.json'), join(out, 'package.json'));
 // the live view's web app (docs/ui.md), where src/ui/assets.ts looks for it: <out>/ui-assets
 const { buildUi } = await import('./build-ui.mjs');
 await buildUi(join(out, 'ui-assets'));
+// the CLI bundled (scripts/bundle-cli.mjs): what bin/ferry.mjs starts
+const { bundleCli } = await import('./bundle-cli.mjs');
+await bundleCli(out);
 writeFileSync(join(out, 'BUILT'), `complete at ${new Date().toISOString()}\n`);
 const launcher = relative(process.cwd(), join(out, 'bin/ferry.mjs'));
 console.error(`build: ${dirs.join(', ')} compiled into ${out}; run: node ${launcher.startsWith('..') ? join(out, 'bin/ferry.mjs') : launcher}`);

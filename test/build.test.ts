@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { runProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
@@ -13,6 +14,7 @@ import { tempDir } from './helpers/replication.js';
  * included (ferry demo goes through the engine).
  */
 
+const RECORDER = fileURLToPath(new URL('./fixtures/record-imports.mjs', import.meta.url));
 const node = (args: string[], env: Record<string, string> = {}) => runProcess(process.execPath, args, { env: { FERRY_LOG_LEVEL: 'warn', ...env } });
 
 describe('npm run build: a compiled tree that runs without tsx', () => {
@@ -33,8 +35,20 @@ describe('npm run build: a compiled tree that runs without tsx', () => {
     assert.ok(existsSync(join(out, 'proto')), 'the protos are copied');
     assert.ok(!existsSync(join(out, 'test')), 'no tests without --tests');
 
-    const demo = await node([join(out, 'bin/ferry.mjs'), 'demo', '--json'], { REDIS_URL: redis.url, FERRY_STATE_DIR: '/nonexistent-ferry-state' });
+    assert.ok(existsSync(join(out, 'bundle/main.mjs')), 'the CLI is bundled');
+
+    // the launcher starts the bundle: no module of the compiled tree is imported, yet everything
+    // found beside a module (Lua scripts, package.json) is found
+    const imports = join(temp.path, 'demo.imports');
+    writeFileSync(imports, '');
+    const demo = await node(['--import', RECORDER, join(out, 'bin/ferry.mjs'), 'demo', '--json'], { REDIS_URL: redis.url, FERRY_STATE_DIR: '/nonexistent-ferry-state', RECORD_IMPORTS: imports });
     assert.equal(demo.code, 0, demo.stderr);
+    const urls = readFileSync(imports, 'utf8').split('\n').filter(Boolean);
+    assert.ok(urls.some((u) => u.includes('/tree/bundle/main.mjs')), 'the bundle ran');
+    assert.deepEqual(urls.filter((u) => /\/tree\/(src|machines)\//.test(u)), [], 'no module of the compiled tree was imported');
+    assert.deepEqual(urls.filter((u) => /\/node_modules\/(bullmq|ioredis|xstate|commander)\//.test(u)), [], 'BullMQ, ioredis, xstate and commander are in the bundle');
+    const version = await node([join(out, 'bin/ferry.mjs'), '--version']);
+    assert.equal(version.stdout.trim(), JSON.parse(readFileSync('package.json', 'utf8')).version, 'package.json is found from the bundle');
     const report = JSON.parse(demo.stdout.trim().split('\n').pop()!);
     assert.equal(report.full.state, 'Completed');
     assert.equal(report.incremental.state, 'Completed');

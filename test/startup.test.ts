@@ -101,22 +101,23 @@ describe('fast start', () => {
     }
   });
 
-  it('bin/ferry.mjs runs dist/ while it is complete and newer than every source file, else the source through tsx', { timeout: 60_000 }, async () => {
+  it('bin/ferry.mjs runs the bundle in dist/ while it is complete and newer than every source file, else the source through tsx', { timeout: 60_000 }, async () => {
     // a repository in miniature: the real launcher, a source main and a compiled one that say which they are
     const repo = join(temp.path, 'repo');
-    for (const d of ['bin', 'src/cli', 'machines', 'proto', 'dist/src/cli']) mkdirSync(join(repo, d), { recursive: true });
+    for (const d of ['bin', 'src/cli', 'machines', 'proto', 'dist/src/cli', 'dist/bundle']) mkdirSync(join(repo, d), { recursive: true });
     copyFileSync(join(ROOT, 'bin/ferry.mjs'), join(repo, 'bin/ferry.mjs'));
     symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
     writeFileSync(join(repo, 'package.json'), '{ "type": "module" }\n');
     writeFileSync(join(repo, 'src/cli/main.ts'), "const from: string = 'source';\nconsole.log(from);\n");
-    writeFileSync(join(repo, 'dist/src/cli/main.js'), "console.log('compiled');\n");
+    writeFileSync(join(repo, 'dist/src/cli/main.js'), "console.log('compiled, not bundled');\n");
+    writeFileSync(join(repo, 'dist/bundle/main.mjs'), "console.log('bundled');\n");
     const run = async (env: Record<string, string> = {}) => (await runProcess(process.execPath, [join(repo, 'bin/ferry.mjs')], { cwd: repo, env: { FERRY_FROM_SOURCE: '', ...env } })).stdout.trim();
     const past = new Date(Date.now() - 60_000);
     for (const d of ['src/cli/main.ts', 'src/cli', 'src', 'machines', 'proto']) utimesSync(join(repo, d), past, past);
 
     assert.equal(await run(), 'source', 'no BUILT: an incomplete build is not used');
     writeFileSync(join(repo, 'dist/BUILT'), 'complete\n');
-    assert.equal(await run(), 'compiled', 'complete and fresh');
+    assert.equal(await run(), 'bundled', 'complete and fresh: the bundle');
     assert.equal(await run({ FERRY_FROM_SOURCE: '1' }), 'source', 'FERRY_FROM_SOURCE=1 (the tests) runs the source');
     writeFileSync(join(repo, 'machines/new.ts'), 'export {};\n');
     assert.equal(await run(), 'source', 'a source file newer than the build: stale');

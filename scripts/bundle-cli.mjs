@@ -1,0 +1,70 @@
+// Bundles the compiled CLI (<out>/src/cli/main.js) with esbuild into <out>/bundle/: one entry file
+// and chunks, each command's lazily imported code in chunks of its own. A command then loads a few
+// files instead of about 800 (ferry's ~330 modules, BullMQ's 170, ioredis, prom-client, ...): the
+// loader's resolving, reading and lexing of each file was most of a short command's start
+// (bench/startup.bench.ts, bench/peers.bench.ts). bin/ferry.mjs prefers the bundle.
+//
+// What stays outside (loaded from node_modules as before): packages that find files of their own at
+// run time (pino's transports start workers by path, bull-board serves its UI's files, elkjs and
+// ws load optional parts) and the big ones only a few commands load (gRPC, the S3 SDK, express).
+//
+// The compiled tree stays beside the bundle, and code that finds files relative to its own module
+// (`new URL('./commands/', import.meta.url)`: Lua scripts, protos, UI assets, package.json) still
+// finds them there: each own module's `import.meta.url` is rewritten to that module's URL in the tree.
+import { readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+
+const EXTERNAL = [
+  'pino', 'pino-pretty', 'thread-stream',
+  '@grpc/*', 'protobufjs', 'protobufjs/*', '@aws-sdk/*',
+  'express', '@bull-board/*', 'elkjs', 'elkjs/*', 'ws', '@statelyai/inspect',
+  'msgpackr-extract',
+];
+
+/**
+ * ferry loads BullMQ and ioredis with `createRequire(import.meta.url)(name)` (src/util/bullmq.ts:
+ * an ES import of a CommonJS package makes Node lex all its files). esbuild bundles only what it can
+ * see, so here they become plain `require(name)` calls, which it resolves and bundles.
+ */
+const REQUIRED_PACKAGES = { 'util/bullmq.js': 'bullmq', 'util/ioredis.js': 'ioredis' };
+
+/** @param {string} out a tree built by scripts/build.mjs */
+export async function bundleCli(out) {
+  const { build } = await import('esbuild');
+  const outdir = join(out, 'bundle');
+  const roots = ['src', 'machines'].map((d) => join(out, d) + sep);
+  const ownModules = {
+    name: 'ferry-own-modules',
+    setup(b) {
+      b.onLoad({ filter: /\.js$/ }, async (args) => {
+        if (!roots.some((root) => args.path.startsWith(root))) return undefined;
+        let text = await readFile(args.path, 'utf8');
+        const required = Object.entries(REQUIRED_PACKAGES).find(([file]) => args.path.endsWith(sep + join('src', file)));
+        if (required) {
+          const call = `createRequire(import.meta.url)('${required[1]}')`;
+          if (!text.includes(call)) throw new Error(`bundle: ${args.path} no longer loads ${required[1]} with ${call}; update scripts/bundle-cli.mjs`);
+          text = text.replace(call, `require('${required[1]}')`);
+        }
+        const here = relative(outdir, args.path).split(sep).join('/');
+        text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(here)}, import.meta.url).href`);
+        return { contents: text, loader: 'js' };
+      });
+    },
+  };
+  await build({
+    entryPoints: { main: join(out, 'src/cli/main.js') },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: EXTERNAL,
+    plugins: [ownModules],
+    logLevel: 'error',
+    // the CommonJS packages inside call require() (node: built-ins, the external packages)
+    banner: { js: "import { createRequire as __ferryRequire } from 'node:module'; const require = __ferryRequire(import.meta.url);" },
+  });
+}
+
