@@ -5,8 +5,8 @@
 // (bench/startup.bench.ts, bench/peers.bench.ts). bin/ferry.mjs prefers the bundle.
 //
 // What stays outside (loaded from node_modules as before): packages that find files of their own at
-// run time (pino's transports start workers by path, bull-board serves its UI's files, elkjs and
-// ws load optional parts) and the big ones only a few commands load (gRPC, the S3 SDK, express).
+// run time (bull-board serves its UI's files, elkjs and ws load optional parts; pino's transports
+// would start workers by path, so ferry uses none: src/util/logger.ts) and the big ones only a few commands load (gRPC, the S3 SDK, express).
 //
 // The compiled tree stays beside the bundle, and code that finds files relative to its own module
 // (`new URL('./commands/', import.meta.url)`: Lua scripts, protos, UI assets, package.json) still
@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
 const EXTERNAL = [
-  'pino', 'pino-pretty', 'thread-stream',
+  'pino-pretty',
   '@grpc/*', 'protobufjs', 'protobufjs/*', '@aws-sdk/*',
   'express', '@bull-board/*', 'elkjs', 'elkjs/*', 'ws', '@statelyai/inspect',
   'msgpackr-extract',

@@ -47,6 +47,11 @@ describe('npm run build: a compiled tree that runs without tsx', () => {
     assert.ok(urls.some((u) => u.includes('/tree/bundle/main.mjs')), 'the bundle ran');
     assert.deepEqual(urls.filter((u) => /\/tree\/(src|machines)\//.test(u)), [], 'no module of the compiled tree was imported');
     assert.deepEqual(urls.filter((u) => /\/node_modules\/(bullmq|ioredis|xstate|commander)\//.test(u)), [], 'BullMQ, ioredis, xstate and commander are in the bundle');
+    // on a terminal the logs are pretty, written in the process: a pino transport's worker starts
+    // from a file of pino's package, which the bundle does not have
+    const tty = await runProcess('script', ['-qefc', `exec ${JSON.stringify(process.execPath)} ${join(out, 'bin/ferry.mjs')} --log-level debug demo`, '/dev/null'], { env: { REDIS_URL: redis.url, FERRY_STATE_DIR: '/nonexistent-ferry-state', SHELL: '/bin/sh' } });
+    assert.equal(tty.code, 0, tty.stdout + tty.stderr);
+    assert.match(tty.stdout, /DEBUG.*\(ferry\/\d+\): .*transition/, 'pino-pretty lines on the terminal');
     const version = await node([join(out, 'bin/ferry.mjs'), '--version']);
     assert.equal(version.stdout.trim(), JSON.parse(readFileSync('package.json', 'utf8')).version, 'package.json is found from the bundle');
     const report = JSON.parse(demo.stdout.trim().split('\n').pop()!);

@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -13,7 +15,11 @@ export function createLogger(opts: { level?: string; pretty?: boolean; name?: st
   // host and pid on every line: workers of many hosts log to one place (docs/ha.md)
   const base = { name: opts.name ?? 'ferry', hostname: hostname(), pid: process.pid };
   if (pretty) {
-    return pino({ level, base }, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }));
+    // a terminal's pretty lines are written here, not by pino's transport in a worker thread: a
+    // transport starts its worker from a file of pino's package, which a bundled CLI does not have
+    // (scripts/bundle-cli.mjs); and only terminals load pino-pretty
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+    return pino({ level, base }, pretty({ destination: 2, colorize: true, sync: true }));
   }
   return pino({ level, base }, pino.destination({ dest: 2, sync: false }));
 }
