@@ -15,7 +15,7 @@ COPY bin ./bin
 COPY src ./src
 COPY machines ./machines
 COPY proto ./proto
-COPY scripts/build.mjs scripts/build-ui.mjs scripts/bundle-cli.mjs ./scripts/
+COPY scripts/build.mjs scripts/build-ui.mjs scripts/bundle-cli.mjs scripts/bundle-start.mjs ./scripts/
 RUN node scripts/build.mjs --out /src/dist
 
 FROM ${NODE_IMAGE} AS deps

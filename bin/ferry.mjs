@@ -5,7 +5,6 @@
 // an edit since, or FERRY_FROM_SOURCE=1, which the tests set) it runs the source through tsx. In a
 // tree built by scripts/build.mjs the bundle and the compiled JavaScript sit next to this file.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import * as nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const here = (path) => new URL(path, import.meta.url);
@@ -27,14 +26,10 @@ function fresh(built) {
   return true;
 }
 
-// Node 22.1 and later keep V8's compiled code between runs (a cache in the temp directory), which
-// saves most of the parsing at start; Node 20 has no such cache and skips this.
-if (process.env.FERRY_FROM_SOURCE !== '1') nodeModule.enableCompileCache?.();
-
 // the bundled CLI (scripts/bundle-cli.mjs) beside this file in a built tree, else in dist/
-const bundled = here('../bundle/main.mjs');
+const bundled = here('../bundle/start.mjs');
 const compiled = here('../src/cli/main.js');
-const distBundle = here('../dist/bundle/main.mjs');
+const distBundle = here('../dist/bundle/start.mjs');
 if (existsSync(bundled)) {
   await import(bundled.href);
 } else if (existsSync(compiled)) {

@@ -1,16 +1,19 @@
-// Bundles the compiled CLI (<out>/src/cli/main.js) with esbuild into <out>/bundle/: one entry file
-// and chunks, each command's lazily imported code in chunks of its own. A command then loads a few
-// files instead of about 800 (ferry's ~330 modules, BullMQ's 170, ioredis, prom-client, ...): the
-// loader's resolving, reading and lexing of each file was most of a short command's start
-// (bench/startup.bench.ts, bench/peers.bench.ts). bin/ferry.mjs prefers the bundle.
+// Bundles the compiled CLI (<out>/src/cli/main.js) with esbuild into one CommonJS file,
+// <out>/bundle/ferry.cjs, which <out>/bundle/start.mjs (scripts/bundle-start.mjs) runs with V8's
+// code cache. A command then reads one file instead of about 800 (ferry's ~330 modules, BullMQ's 170,
+// ioredis, prom-client, pino, ...), and, from its second run on, compiles almost nothing: resolving,
+// reading, lexing and compiling modules was most of a short command's start (bench/startup.bench.ts,
+// bench/peers.bench.ts). One CommonJS file rather than ES chunks because Node 20 keeps no compiled
+// code between runs for ES modules; a vm.Script takes a code cache on every Node version.
 //
-// What stays outside (loaded from node_modules as before): packages that find files of their own at
-// run time (bull-board serves its UI's files, elkjs and ws load optional parts; pino's transports
-// would start workers by path, so ferry uses none: src/util/logger.ts) and the big ones only a few commands load (gRPC, the S3 SDK, express).
+// What stays outside (required from node_modules when used): packages that find files of their own
+// at run time (bull-board serves its UI's files, elkjs and ws load optional parts, pino-pretty) and
+// the big ones only a few commands use (gRPC, the S3 SDK, express).
 //
 // The compiled tree stays beside the bundle, and code that finds files relative to its own module
 // (`new URL('./commands/', import.meta.url)`: Lua scripts, protos, UI assets, package.json) still
 // finds them there: each own module's `import.meta.url` is rewritten to that module's URL in the tree.
+import { copyFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
@@ -46,25 +49,24 @@ export async function bundleCli(out) {
           text = text.replace(call, `require('${required[1]}')`);
         }
         const here = relative(outdir, args.path).split(sep).join('/');
-        text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(here)}, import.meta.url).href`);
+        text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(here)}, __ferryBundleUrl).href`);
         return { contents: text, loader: 'js' };
       });
     },
   };
   await build({
-    entryPoints: { main: join(out, 'src/cli/main.js') },
-    outdir,
-    outExtension: { '.js': '.mjs' },
+    entryPoints: [join(out, 'src/cli/main.js')],
+    outfile: join(outdir, 'ferry.cjs'),
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
     external: EXTERNAL,
     plugins: [ownModules],
     logLevel: 'error',
-    // the CommonJS packages inside call require() (node: built-ins, the external packages)
-    banner: { js: "import { createRequire as __ferryRequire } from 'node:module'; const require = __ferryRequire(import.meta.url);" },
+    // a vm.Script has no loader for import(): each one (lazily loaded code) becomes a require
+    supported: { 'dynamic-import': false },
+    banner: { js: "const __ferryBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
+  copyFileSync(new URL('./bundle-start.mjs', import.meta.url), join(outdir, 'start.mjs'));
 }
-

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
@@ -35,21 +35,32 @@ describe('npm run build: a compiled tree that runs without tsx', () => {
     assert.ok(existsSync(join(out, 'proto')), 'the protos are copied');
     assert.ok(!existsSync(join(out, 'test')), 'no tests without --tests');
 
-    assert.ok(existsSync(join(out, 'bundle/main.mjs')), 'the CLI is bundled');
+    assert.ok(existsSync(join(out, 'bundle/ferry.cjs')), 'the CLI is bundled');
 
     // the launcher starts the bundle: no module of the compiled tree is imported, yet everything
     // found beside a module (Lua scripts, package.json) is found
     const imports = join(temp.path, 'demo.imports');
     writeFileSync(imports, '');
-    const demo = await node(['--import', RECORDER, join(out, 'bin/ferry.mjs'), 'demo', '--json'], { REDIS_URL: redis.url, FERRY_STATE_DIR: '/nonexistent-ferry-state', RECORD_IMPORTS: imports });
+    const cacheHome = join(temp.path, 'cache');
+    const env = { REDIS_URL: redis.url, FERRY_STATE_DIR: '/nonexistent-ferry-state', XDG_CACHE_HOME: cacheHome };
+    const demo = await node(['--import', RECORDER, join(out, 'bin/ferry.mjs'), 'demo', '--json'], { ...env, RECORD_IMPORTS: imports });
     assert.equal(demo.code, 0, demo.stderr);
     const urls = readFileSync(imports, 'utf8').split('\n').filter(Boolean);
-    assert.ok(urls.some((u) => u.includes('/tree/bundle/main.mjs')), 'the bundle ran');
-    assert.deepEqual(urls.filter((u) => /\/tree\/(src|machines)\//.test(u)), [], 'no module of the compiled tree was imported');
-    assert.deepEqual(urls.filter((u) => /\/node_modules\/(bullmq|ioredis|xstate|commander)\//.test(u)), [], 'BullMQ, ioredis, xstate and commander are in the bundle');
+    assert.ok(urls.some((u) => u.includes('/tree/bundle/start.mjs')), 'the bundle ran');
+    assert.deepEqual(urls.filter((u) => /\/tree\/(src|machines)\//.test(u)), [], 'no module of the compiled tree was loaded');
+    assert.deepEqual(urls.filter((u) => /\/node_modules\/(bullmq|ioredis|xstate|commander|pino)\//.test(u)), [], 'BullMQ, ioredis, xstate, commander and pino are in the bundle');
+
+    // the compiled code is kept for the next run of the command; a cache V8 refuses is replaced
+    const caches = () => readdirSync(join(cacheHome, 'ferry')).filter((f) => f.endsWith('-demo.v8'));
+    assert.equal(caches().length, 1, 'the demo left its code cache');
+    const cache = join(cacheHome, 'ferry', caches()[0]);
+    writeFileSync(cache, 'not a code cache');
+    const rerun = await node([join(out, 'bin/ferry.mjs'), 'demo', '--json'], env);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.ok(statSync(cache).size > 100_000, 'a refused cache is written afresh');
     // on a terminal the logs are pretty, written in the process: a pino transport's worker starts
     // from a file of pino's package, which the bundle does not have
-    const tty = await runProcess('script', ['-qefc', `exec ${JSON.stringify(process.execPath)} ${join(out, 'bin/ferry.mjs')} --log-level debug demo`, '/dev/null'], { env: { REDIS_URL: redis.url, FERRY_STATE_DIR: '/nonexistent-ferry-state', SHELL: '/bin/sh' } });
+    const tty = await runProcess('script', ['-qefc', `exec ${JSON.stringify(process.execPath)} ${join(out, 'bin/ferry.mjs')} --log-level debug demo`, '/dev/null'], { env: { ...env, SHELL: '/bin/sh' } });
     assert.equal(tty.code, 0, tty.stdout + tty.stderr);
     assert.match(tty.stdout, /DEBUG.*\(ferry\/\d+\): .*transition/, 'pino-pretty lines on the terminal');
     const version = await node([join(out, 'bin/ferry.mjs'), '--version']);

@@ -110,7 +110,7 @@ describe('fast start', () => {
     writeFileSync(join(repo, 'package.json'), '{ "type": "module" }\n');
     writeFileSync(join(repo, 'src/cli/main.ts'), "const from: string = 'source';\nconsole.log(from);\n");
     writeFileSync(join(repo, 'dist/src/cli/main.js'), "console.log('compiled, not bundled');\n");
-    writeFileSync(join(repo, 'dist/bundle/main.mjs'), "console.log('bundled');\n");
+    writeFileSync(join(repo, 'dist/bundle/start.mjs'), "console.log('bundled');\n");
     const run = async (env: Record<string, string> = {}) => (await runProcess(process.execPath, [join(repo, 'bin/ferry.mjs')], { cwd: repo, env: { FERRY_FROM_SOURCE: '', ...env } })).stdout.trim();
     const past = new Date(Date.now() - 60_000);
     for (const d of ['src/cli/main.ts', 'src/cli', 'src', 'machines', 'proto']) utimesSync(join(repo, d), past, past);

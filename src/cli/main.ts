@@ -411,21 +411,26 @@ registerHealthCommand(program, { positiveInt });
 registerCompletionCommand(program);
 addEndpointHelp(program);
 
-try {
-  await program.parseAsync(process.argv);
-  if (stoppedByClosedStdout()) process.exitCode = EXIT.ok;
-} catch (err) {
-  // whatever failed after stdout's reader went away is of no interest to anyone
-  if (stoppedByClosedStdout()) process.exit(EXIT.ok);
-  if (err instanceof CommanderError) {
-    // commander printed its message (or the help, or the version) already, unless an action threw it
-    if (err instanceof CommanderArgError) process.stderr.write(`ferry: ${err.message}\n`);
-    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  } else if (err instanceof FerryError) {
-    process.stderr.write(`ferry: ${err.message}\n`);
-    process.exitCode = err instanceof InvalidArgumentError || err.code === 'REDIS_MISSING' ? EXIT.usage : EXIT.error;
-  } else {
-    process.stderr.write(`ferry: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exitCode = EXIT.error;
+// a function, not top-level await: the bundled CLI is CommonJS (scripts/bundle-cli.mjs)
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+    if (stoppedByClosedStdout()) process.exitCode = EXIT.ok;
+  } catch (err) {
+    // whatever failed after stdout's reader went away is of no interest to anyone
+    if (stoppedByClosedStdout()) process.exit(EXIT.ok);
+    if (err instanceof CommanderError) {
+      // commander printed its message (or the help, or the version) already, unless an action threw it
+      if (err instanceof CommanderArgError) process.stderr.write(`ferry: ${err.message}\n`);
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    } else if (err instanceof FerryError) {
+      process.stderr.write(`ferry: ${err.message}\n`);
+      process.exitCode = err instanceof InvalidArgumentError || err.code === 'REDIS_MISSING' ? EXIT.usage : EXIT.error;
+    } else {
+      process.stderr.write(`ferry: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exitCode = EXIT.error;
+    }
   }
 }
+
+void main();
