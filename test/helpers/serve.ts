@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { until } from './processes.js';
+import { stopProcess, until } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -26,10 +26,6 @@ export async function serve(args: string[], env: Record<string, string | undefin
 
 /** SIGTERM, then SIGKILL after `timeoutMs`; its exit code. */
 export async function stop(s: Served, timeoutMs = 15_000): Promise<number | null> {
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return s.child.exitCode;
-  s.child.kill('SIGTERM');
-  const t = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
-  const code = await s.exit;
-  clearTimeout(t);
-  return code;
+  await stopProcess(s.child, 'SIGTERM', timeoutMs);
+  return s.exit;
 }
