@@ -22,10 +22,7 @@ describe('zfs listing per endpoint', { skip: unavailable ?? false }, () => {
   let p2: TestPool;
 
   before(async () => {
-    lab = new ZfsLab();
-    await lab.start();
-    p1 = await lab.createPool();
-    p2 = await lab.createPool();
+    ({ lab, p1, p2 } = await ZfsLab.twoPools());
   });
   after(async () => {
     await lab?.stop();
