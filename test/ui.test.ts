@@ -227,7 +227,26 @@ describe('ui: ferry serve --ui', () => {
     assert.match((await noPartition.json()).error, /partition/);
     const badKind = await fetch(`${base}/api/events?kind=nope`, { headers: auth });
     assert.equal(badKind.status, 400);
-    assert.match((await badKind.json()).error, /^kind: "nope" is not a machine kind/);
+    const kindError = await badKind.json();
+    assert.match(kindError.error, /^kind: "nope" is not a machine kind/);
+    assert.equal(kindError.field, 'kind');
+    // checked by src/api/request-fields.ts, as the gRPC API checks them
+    const badAfter = await fetch(`${base}/api/events?after=nope`, { headers: auth });
+    assert.equal(badAfter.status, 400);
+    assert.match((await badAfter.json()).error, /^after: "nope" is not an event id/);
+    const badResume = await fetch(`${base}/api/events`, { headers: { ...auth, 'last-event-id': '1-2-3' } });
+    assert.equal((await badResume.json()).field, 'Last-Event-ID');
+    const badName = await post('/api/jobs/no%20such!/run', {});
+    assert.equal(badName.status, 400);
+    assert.equal((await badName.json()).field, 'name');
+    const longSignal = await post('/api/jobs/x/signal', { signal: 'w'.repeat(40) });
+    assert.match((await longSignal.json()).error, /^signal: must be at most 32 characters/);
+    const badStorage = await post('/api/partitions/reset', { storage: '../s', partition: 'p' });
+    assert.equal(badStorage.status, 400);
+    assert.equal((await badStorage.json()).field, 'storage');
+    const badRun = await fetch(`${base}/api/runs/${encodeURIComponent('no such run')}`, { headers: auth });
+    assert.equal(badRun.status, 400);
+    assert.equal((await badRun.json()).field, 'id');
     assert.equal((await fetch(`${base}/api/machines/nosuch`, { headers: auth })).status, 404);
     assert.equal((await fetch(`${base}/api/diagrams/nosuch`, { headers: auth })).status, 404);
   });
