@@ -22,6 +22,15 @@ export interface JobSendOptions {
   bandwidthLimit?: number;
 }
 
+/** The options that are zfs send flags (the booleans): -w -c -L -p in zfs's order, then the encrypted-send guard. */
+export const SEND_FLAGS = ['raw', 'compressed', 'largeBlocks', 'properties', 'allowDecryptedSend'] as const;
+export type SendFlagName = (typeof SEND_FLAGS)[number];
+
+/** Pure: every send flag of `o` as true or false, as the gRPC messages carry them (absent = false). */
+export function sendFlagsOf(o: Partial<Record<SendFlagName, unknown>> | null | undefined): Record<SendFlagName, boolean> {
+  return Object.fromEntries(SEND_FLAGS.map((k) => [k, !!o?.[k]])) as Record<SendFlagName, boolean>;
+}
+
 /** Pure: whether any option is set (a plain job carries none in its machines' inputs). */
 export function hasSendOptions(o: JobSendOptions | undefined): o is JobSendOptions {
   if (!o) return false;

@@ -229,6 +229,16 @@ describe('ferry agent: the Endpoint gRPC service and grpc:// endpoints', () => {
     assert.ok(String(missing!.metadata.get('ferry-error-code')[0] ?? '').length > 0);
   });
 
+  it('carries each zfs send flag through grpc:// to the agent, which refuses it for a dir endpoint, naming it', async () => {
+    const src = join(d.path, 'a');
+    mkdirSync(join(src, 'flagged'));
+    const remote = openEndpoint(`grpc://127.0.0.1:${a.port}/dir:${src}`);
+    const [v] = await remote.snapshot(['flagged'], 'f1');
+    for (const flag of ['raw', 'compressed', 'largeBlocks', 'properties', 'allowDecryptedSend'] as const) {
+      await assert.rejects(remote.send('flagged', null, v, { flags: { [flag]: true } }), (e: unknown) => e instanceof InvalidArgumentError && e.message.includes(`: ${flag}: a zfs send option`), flag);
+    }
+  });
+
   it('refuses an endpoint it does not serve with PERMISSION_DENIED naming it', async () => {
     const other = `dir:${d.path}/b`;
     const { err } = await call((cb) => client.listFilesystems({ endpoint: other }, bearer(), {}, cb));

@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -14,6 +13,7 @@ import { createLogger } from '../src/util/logger.js';
 import { openRedis } from '../src/util/redis.js';
 import { runProcess, until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
+import { serve, stop } from './helpers/serve.js';
 import { tempDir } from './helpers/replication.js';
 
 interface Result { code: number | null; stdout: string; stderr: string }
@@ -230,33 +230,24 @@ describe('ferry serve --config', () => {
     // a cron that does not fire during the test
     const write = (names: string[]) => writeFileSync(file, `jobs:\n${names.map((n) => `  ${n}:\n    sender: dir:${d.path}/s\n    receivers: [dir:${d.path}/r-${n}]\n    schedule: { cron: "0 0 1 1 *" }\n`).join('')}`);
     write(['one']);
-    const child = spawn(process.execPath, ['bin/ferry.mjs', '--key-prefix', prefix, 'serve', '--no-metrics', '--config', file], {
-      env: { ...process.env, FERRY_LOG_LEVEL: 'warn', REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (err += b));
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const served = await serve(['--key-prefix', prefix, '--no-metrics', '--config', file], { REDIS_URL: redis.url });
     try {
-      await until('serve to start', () => err.includes('ferry: serving') || child.exitCode !== null, 30_000);
-      assert.match(out, /\+ job one/, err);
+      assert.match(served.out(), /\+ job one/, served.err());
       assert.deepEqual((await jobs.list()).map((j) => j.spec.name), ['one']);
 
       write(['one', 'two']);
-      child.kill('SIGHUP');
-      await until('the SIGHUP apply', () => out.includes('+ job two'), 30_000);
+      served.child.kill('SIGHUP');
+      await until('the SIGHUP apply', () => served.out().includes('+ job two'), 30_000);
       assert.deepEqual((await jobs.list()).map((j) => j.spec.name), ['one', 'two']);
 
       writeFileSync(file, 'jobs:\n  three: { sender: dir:relative }\n');
-      child.kill('SIGHUP');
-      await until('the refused SIGHUP apply', () => out.includes('not applied'), 30_000);
-      assert.match(out, /jobs\.three/);
+      served.child.kill('SIGHUP');
+      await until('the refused SIGHUP apply', () => served.out().includes('not applied'), 30_000);
+      assert.match(served.out(), /jobs\.three/);
       assert.deepEqual((await jobs.list()).map((j) => j.spec.name), ['one', 'two'], 'a broken file changes nothing');
-      assert.equal(child.exitCode, null, 'serve keeps running');
+      assert.equal(served.child.exitCode, null, 'serve keeps running');
     } finally {
-      child.kill('SIGTERM');
-      assert.equal(await exit, 0, err);
+      assert.equal(await stop(served), 0, served.err());
     }
   });
 
@@ -362,23 +353,14 @@ redis:
     try {
       const file = join(d.path, 'serve.yaml');
       writeFileSync(file, `redis:\n  url: ${redis.url}\n  min_replicas: 0\n${job('from-serve')}`);
-      const child = spawn(process.execPath, ['bin/ferry.mjs', '--key-prefix', prefix, 'serve', '--no-metrics', '--config', file], {
-        env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...bare }, stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (b) => (out += b));
-      child.stderr.on('data', (b) => (err += b));
-      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const served = await serve(['--key-prefix', prefix, '--no-metrics', '--config', file], bare, 60_000);
       try {
-        await until('serve to start', () => err.includes('ferry: serving') || child.exitCode !== null, 60_000);
-        assert.match(out, /\+ job from-serve/, err);
+        assert.match(served.out(), /\+ job from-serve/, served.err());
         assert.deepEqual((await jobs.list()).map((j) => j.spec.name), ['from-serve']);
         const clients = String(await conn.client('LIST'));
         assert.match(clients, /name=ferry@/, 'serve is connected to the Redis of the file');
       } finally {
-        child.kill('SIGTERM');
-        assert.equal(await exit, 0, err);
+        assert.equal(await stop(served), 0, served.err());
       }
 
       // the file names a Redis nobody listens on (and waits 1 s for it); the environment's wins

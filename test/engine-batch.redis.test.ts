@@ -10,7 +10,7 @@ import { createLogger } from '../src/util/logger.js';
 import { registry as fixtureRegistry } from './fixtures/machines.js';
 import { openTestEngine } from './helpers/engine.js';
 import { startNodeProcess, stopProcess } from './helpers/processes.js';
-import { startTestRedis } from './helpers/redis.js';
+import { countRequests, startTestRedis } from './helpers/redis.js';
 
 // Drains apply every event waiting in an inbox in one commit, and one commit's jobs are added in
 // bulk: these tests count commits, drain jobs and Redis requests, never time.
@@ -48,20 +48,6 @@ const registry: Registry = {
   machines: { toggle: { machine: toggle, version: '1' }, fan: { machine: fan, version: '1' } },
   effects: { noop: { run: async (input: { i: number }) => input.i } },
 };
-
-/** Redis requests a connection sends on its own (a pipeline's commands are counted apart, as one pipeline each). */
-function countRequests(conn: Redis): { requests: () => number; pipelined: () => number; stop: () => void } {
-  const c = conn as unknown as { sendCommand: (cmd: unknown, stream?: unknown) => unknown };
-  const original = c.sendCommand;
-  let requests = 0;
-  let pipelined = 0;
-  c.sendCommand = function (this: unknown, cmd: unknown, stream?: unknown) {
-    if (stream) pipelined++;
-    else requests++;
-    return original.call(this, cmd, stream);
-  };
-  return { requests: () => requests, pipelined: () => pipelined, stop: () => { c.sendCommand = original; } };
-}
 
 async function commandCalls(admin: Redis): Promise<Record<string, number>> {
   const out: Record<string, number> = {};

@@ -13,7 +13,7 @@ import { TransitionLog } from '../src/engine/transition-log.js';
 import type { TransitionEvent } from '../src/engine/types.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { openRedis } from '../src/util/redis.js';
-import { runProcess, until } from './helpers/processes.js';
+import { runProcess, stopProcess, until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 
@@ -43,14 +43,6 @@ async function start(name: string, args: string[], env: Record<string, string>, 
     exited.then(() => { throw new Error(`${name} exited early: ${all}`); }),
   ]);
   return { name, child, err: () => all, exited };
-}
-
-async function stop(p: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill(signal);
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-  await p.exited;
-  clearTimeout(t);
 }
 
 const identity = (p: Proc) => `ferry@${hostname()}:${p.child.pid}`;
@@ -94,7 +86,7 @@ describe('workers on many hosts: a whole host disappears mid-run', () => {
   });
 
   after(async () => {
-    await Promise.all(procs.map((p) => stop(p)));
+    await Promise.all(procs.map((p) => stopProcess(p.child, 'SIGTERM', 15_000)));
     await effects?.close();
     conn?.disconnect();
     await redis?.stop();

@@ -104,6 +104,12 @@ describe('send options: checks, every entry point, and the throttle', () => {
     const back = checkJobSpec(jobSpecFromMsg(jobSpecToMsg(spec) as Parameters<typeof jobSpecFromMsg>[0]));
     assert.deepEqual(back.spec?.send, spec.send);
     assert.deepEqual(jobConfigOf(spec, {}).send, { compressed: true, receive_set: ['readonly=on'], receive_exclude: ['mountpoint'], bandwidth_limit: '10MiB/s' });
+    // every flag, each on its own and all at once
+    const flags = ['raw', 'compressed', 'largeBlocks', 'properties', 'allowDecryptedSend'] as const;
+    for (const send of [...flags.map((f) => ({ [f]: true })), Object.fromEntries(flags.map((f) => [f, true]))]) {
+      const flagged = checkJobSpec({ name: 'j', sender: 'zfs:p/a', receivers: ['zfs:q/b'], send }).spec!;
+      assert.deepEqual(checkJobSpec(jobSpecFromMsg(jobSpecToMsg(flagged) as Parameters<typeof jobSpecFromMsg>[0])).spec?.send, send, JSON.stringify(send));
+    }
 
     const file = (send: string) => checkConfigText(`jobs:\n  j:\n    sender: zfs:p/a\n    receivers: [zfs:q/b]\n    send:\n${send}`);
     const good = file('      raw: true\n      receive_set: [readonly=on]\n      bandwidth_limit: 10MiB/s\n');

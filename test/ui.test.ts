@@ -19,14 +19,15 @@ import { startReplication } from '../src/replication/runs.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { activeStateIds, diagramOf } from '../src/ui/diagram.js';
 import { layoutDiagram } from '../src/ui/diagram-layout.js';
-import { streamIdAfter } from '../src/ui/machines.js';
+import { LISTED_KINDS, listMachines, streamIdAfter } from '../src/ui/machines.js';
 import { idsOfStateName } from '../src/ui/web/diagram-svg.js';
 import { filterRows } from '../src/ui/web/machine-list.js';
 import { createLogger } from '../src/util/logger.js';
+import { counterMachine } from './fixtures/machines.js';
 import { makeTestCertificates } from './helpers/certs.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import { runProcess } from './helpers/processes.js';
-import { startTestRedis } from './helpers/redis.js';
+import { countRequests, startTestRedis } from './helpers/redis.js';
 import { fastRetry, tempDir } from './helpers/replication.js';
 import { serve, stop, type Served } from './helpers/serve.js';
 
@@ -101,6 +102,33 @@ describe('ui: diagrams from the machine definitions', () => {
     assert.deepEqual(filterRows(rows, { ...f, job: 'nightly' }, now).map((r) => r.id), ['nightly.1']);
     assert.deepEqual(filterRows(rows, { ...f, since: '10' }, now).map((r) => r.id), ['nightly.1', 'p-1']);
     assert.deepEqual(filterRows(rows, { ...f, text: 'work' }, now).map((r) => r.id), ['r-1']);
+  });
+});
+
+describe('ui: the machine list', () => {
+  it('reads the listed machines\' list fields in one pipeline, not one request per machine', async () => {
+    const redis = await startTestRedis();
+    const engine = openTestEngine(redis.url, {
+      prefix: `uilist${process.pid}`, logger: createLogger({ level: 'warn', pretty: false }),
+      registry: { machines: { job: { machine: counterMachine, version: '1' }, replication: { machine: counterMachine, version: '1' } }, effects: {} },
+    });
+    try {
+      const ids = ['nightly.1', 'nightly.2', 'nightly.3', 'run-1', 'run-2', 'run-3'];
+      for (const id of ids) await engine.start(id.startsWith('run-') ? 'replication' : 'job', id, {});
+      const counter = countRequests(engine.connection);
+      const rows = await listMachines(engine, 100);
+      counter.stop();
+      assert.equal(counter.requests(), LISTED_KINDS.length, 'one request per listed kind, none per machine');
+      assert.equal(counter.pipelined(), ids.length);
+      const records = await Promise.all(ids.map((id) => engine.get(id)));
+      assert.deepEqual([...rows].sort((a, b) => a.id.localeCompare(b.id)), records.map((r) => ({
+        id: r!.id, kind: r!.kind, state: 'Counting', status: 'active', createdAt: r!.createdAt, stateSince: r!.stateSince, parent: null,
+      })));
+      assert.ok(rows.every((r, i) => r.createdAt > 0 && (i === 0 || r.createdAt <= rows[i - 1].createdAt)), 'newest first');
+    } finally {
+      await engine.close();
+      await redis.stop();
+    }
   });
 });
 
@@ -199,7 +227,26 @@ describe('ui: ferry serve --ui', () => {
     assert.match((await noPartition.json()).error, /partition/);
     const badKind = await fetch(`${base}/api/events?kind=nope`, { headers: auth });
     assert.equal(badKind.status, 400);
-    assert.match((await badKind.json()).error, /^kind: "nope" is not a machine kind/);
+    const kindError = await badKind.json();
+    assert.match(kindError.error, /^kind: "nope" is not a machine kind/);
+    assert.equal(kindError.field, 'kind');
+    // checked by src/api/request-fields.ts, as the gRPC API checks them
+    const badAfter = await fetch(`${base}/api/events?after=nope`, { headers: auth });
+    assert.equal(badAfter.status, 400);
+    assert.match((await badAfter.json()).error, /^after: "nope" is not an event id/);
+    const badResume = await fetch(`${base}/api/events`, { headers: { ...auth, 'last-event-id': '1-2-3' } });
+    assert.equal((await badResume.json()).field, 'Last-Event-ID');
+    const badName = await post('/api/jobs/no%20such!/run', {});
+    assert.equal(badName.status, 400);
+    assert.equal((await badName.json()).field, 'name');
+    const longSignal = await post('/api/jobs/x/signal', { signal: 'w'.repeat(40) });
+    assert.match((await longSignal.json()).error, /^signal: must be at most 32 characters/);
+    const badStorage = await post('/api/partitions/reset', { storage: '../s', partition: 'p' });
+    assert.equal(badStorage.status, 400);
+    assert.equal((await badStorage.json()).field, 'storage');
+    const badRun = await fetch(`${base}/api/runs/${encodeURIComponent('no such run')}`, { headers: auth });
+    assert.equal(badRun.status, 400);
+    assert.equal((await badRun.json()).field, 'id');
     assert.equal((await fetch(`${base}/api/machines/nosuch`, { headers: auth })).status, 404);
     assert.equal((await fetch(`${base}/api/diagrams/nosuch`, { headers: auth })).status, 404);
   });

@@ -11,10 +11,20 @@ import { replicateStep } from '../src/replication/step-runner.js';
 import { localTransferCount } from '../src/storage/local-pipe.js';
 import { createLogger } from '../src/util/logger.js';
 import { list } from '../src/storage/snapshots.js';
+import { datasetProperties } from '../src/storage/zfs/datasets.js';
 import { createZfsDriver, zfsCommandCount } from '../src/storage/zfs/index.js';
 import { ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
 
 const unavailable = zfsUnavailable();
+
+describe('zfs listing: the properties read', () => {
+  it('asks for encryption only for a send (where zfs has it), the resume token wherever zfs has it', () => {
+    const openzfs = { resumable: true, encryption: true };
+    assert.equal(datasetProperties(openzfs), 'guid,createtxg,creation,receive_resume_token', 'a listing or a receive');
+    assert.equal(datasetProperties(openzfs, { encryption: true }), 'guid,createtxg,creation,receive_resume_token,encryption', 'a send');
+    assert.equal(datasetProperties({ resumable: false, encryption: false }, { encryption: true }), 'guid,createtxg,creation', 'zfs-fuse');
+  });
+});
 
 describe('zfs listing per endpoint', { skip: unavailable ?? false }, () => {
   let lab: ZfsLab;
@@ -22,10 +32,7 @@ describe('zfs listing per endpoint', { skip: unavailable ?? false }, () => {
   let p2: TestPool;
 
   before(async () => {
-    lab = new ZfsLab();
-    await lab.start();
-    p1 = await lab.createPool();
-    p2 = await lab.createPool();
+    ({ lab, p1, p2 } = await ZfsLab.twoPools());
   });
   after(async () => {
     await lab?.stop();

@@ -30,10 +30,7 @@ describe('replication through the engine (zfs)', { skip: unavailable ?? false },
   let engine: Engine;
 
   before(async () => {
-    lab = new ZfsLab();
-    await lab.start();
-    p1 = await lab.createPool();
-    p2 = await lab.createPool();
+    ({ lab, p1, p2 } = await ZfsLab.twoPools());
     redis = await startTestRedis();
     engine = replicationEngine(redis.url);
   });

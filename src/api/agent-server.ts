@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { sendFlagsOf } from '../../machines/send-options.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { createFileLogSource } from '../archiver/log-source/index.js';
@@ -140,7 +141,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const from = req.from ? versionField(d.kind, req.from, 'from') : null;
       const resumeToken = textField(req.resumeToken, 'resume_token', { optional: true, max: 16_384 }) || undefined;
       if (resumeToken && !RESUME_TOKEN.test(resumeToken)) throw invalidField('resume_token', 'is not a zfs resume token (letters, digits and \'-\')');
-      const flags = { raw: !!req.raw, compressed: !!req.compressed, largeBlocks: !!req.largeBlocks, properties: !!req.properties, allowDecryptedSend: !!req.allowDecryptedSend };
+      const flags = sendFlagsOf(req);
       const flagged = Object.entries(flags).find(([, on]) => on);
       if (flagged && d.kind !== 'zfs') throw invalidField(flagged[0], `a zfs send option: a ${d.kind} endpoint cannot honour it`);
       const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(flagged ? { flags } : {}) });

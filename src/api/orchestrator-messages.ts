@@ -14,7 +14,7 @@ import type { Run as RunMsg, Run__Output as RunOut } from '../grpc/generated/fer
 import type { Target as TargetMsg, Target__Output as TargetOut } from '../grpc/generated/ferry/v1/Target.js';
 import type { Transition as TransitionMsg, Transition__Output as TransitionOut } from '../grpc/generated/ferry/v1/Transition.js';
 import type { SendOptions as SendOptionsMsg, SendOptions__Output as SendOptionsOut } from '../grpc/generated/ferry/v1/SendOptions.js';
-import type { JobSendOptions } from '../../machines/send-options.js';
+import { sendFlagsOf, type JobSendOptions } from '../../machines/send-options.js';
 import type { PruningSide } from '../../machines/pruning.js';
 import type { PruneReport as PruneReportMsg, PruneReport__Output as PruneReportOut } from '../grpc/generated/ferry/v1/PruneReport.js';
 import type { PruneReportView } from '../service/views.js';
@@ -41,16 +41,14 @@ export function jobSpecToMsg(s: JobSpec): JobSpecMsg {
 
 function sendOptionsToMsg(o: JobSendOptions): SendOptionsMsg {
   return {
-    raw: !!o.raw, compressed: !!o.compressed, largeBlocks: !!o.largeBlocks, properties: !!o.properties, allowDecryptedSend: !!o.allowDecryptedSend,
-    receiveSet: o.receiveSet ?? [], receiveExclude: o.receiveExclude ?? [], bandwidthLimit: o.bandwidthLimit ?? 0,
+    ...sendFlagsOf(o), receiveSet: o.receiveSet ?? [], receiveExclude: o.receiveExclude ?? [], bandwidthLimit: o.bandwidthLimit ?? 0,
   };
 }
 
 /** Options as received (proto3 zeros = unset), for checkSendOptions. */
 function sendOptionsFromMsg(m: SendOptionsOut): SendOptionsInput {
   return {
-    raw: !!m.raw, compressed: !!m.compressed, largeBlocks: !!m.largeBlocks, properties: !!m.properties, allowDecryptedSend: !!m.allowDecryptedSend,
-    receiveSet: m.receiveSet ?? [], receiveExclude: m.receiveExclude ?? [], bandwidthLimit: Number(m.bandwidthLimit ?? 0) || undefined,
+    ...sendFlagsOf(m), receiveSet: m.receiveSet ?? [], receiveExclude: m.receiveExclude ?? [], bandwidthLimit: Number(m.bandwidthLimit ?? 0) || undefined,
   };
 }
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { watchKindsProblem, type Orchestrator } from '../service/views.js';
+import type { Orchestrator } from '../service/views.js';
 import { addStandardServices, backpressuredWriter, bindServer, newServer, serverKit } from '../grpc/server-kit.js';
 import type { OrchestratorHandlers } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition } from '../grpc/generated/ferry/v1/Transition.js';
@@ -11,9 +11,8 @@ import {
   jobSpecFromMsg, jobToMsg, partitionToMsg, pruneReportToMsg, runToMsg, targetToMsg, transitionToMsg,
 } from './orchestrator-messages.js';
 import { invalidField } from '../grpc/status.js';
-import { quote } from '../errors/index.js';
 import type { JobSpec__Output } from '../grpc/generated/ferry/v1/JobSpec.js';
-import { integerField, jobNameField, logNameField, logRootField, partitionSelectorField, runIdField, textField, textList } from './request-fields.js';
+import { integerField, jobNameField, logNameField, logRootField, partitionSelectorField, runIdField, signalField, textField, textList, watchFilterField } from './request-fields.js';
 
 export interface OrchestratorServerOptions {
   orchestrator: Orchestrator;
@@ -32,9 +31,6 @@ export interface OrchestratorServer {
   port: number;
   close(graceMs?: number): Promise<void>;
 }
-
-/** Redis stream ids, as WatchTransitions takes them back */
-const STREAM_ID = /^\d+(-\d+)?$/;
 
 /**
  * The sizes of a job spec as received (its meaning is validateJobSpec's, whose field names these
@@ -75,7 +71,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
       return {};
     }),
     RunJob: unary('RunJob', async (req) => api.runJob(jobNameField(req.name))),
-    SignalJob: unary('SignalJob', async (req) => api.signalJob(jobNameField(req.name), textField(req.signal, 'signal', { max: 32 }).toLowerCase())),
+    SignalJob: unary('SignalJob', async (req) => api.signalJob(jobNameField(req.name), signalField(req.signal))),
     PruneJob: unary('PruneJob', async (req) => api.pruneJob(jobNameField(req.name), { dryRun: !!req.dryRun })),
     GetPruneReport: unary('GetPruneReport', async (req) => pruneReportToMsg(await api.getPruneReport(runIdField(req.runId, 'run_id')))),
     GetRun: unary('GetRun', async (req) => runToMsg(await api.getRun(runIdField(req.id)))),
@@ -98,14 +94,7 @@ export async function startOrchestratorServer(o: OrchestratorServerOptions): Pro
       const write = backpressuredWriter<Transition>(call, ac.signal);
       (async () => {
         authorize(call.metadata);
-        const req = call.request;
-        const afterId = textField(req.afterId, 'after_id', { optional: true, max: 64 });
-        if (afterId && !STREAM_ID.test(afterId)) throw invalidField('after_id', `${quote(afterId)} is not an event id (digits, or digits-digits as events carry them)`);
-        const kinds = textList((req.kinds ?? []).filter(Boolean), 'kinds', { max: 32, maxChars: 64 });
-        const kindsProblem = watchKindsProblem(kinds);
-        if (kindsProblem !== null) throw invalidField('kinds', kindsProblem);
-        const machineIds = textList((req.machineIds ?? []).filter(Boolean), 'machine_ids', { maxChars: 512 });
-        await api.watchTransitions({ kinds, machineIds, afterId }, (e) => write(transitionToMsg(e)), ac.signal);
+        await api.watchTransitions(watchFilterField(call.request), (e) => write(transitionToMsg(e)), ac.signal);
       })().then(() => {
         if (!gone.signal.aborted) call.end();
       }, (err) => {

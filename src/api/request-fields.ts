@@ -7,6 +7,7 @@ import { jobNameProblem } from '../jobs/spec.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { nameProblem } from '../storage/names.js';
 import { zfsNameProblem } from '../storage/zfs/names.js';
+import { watchKindsProblem, type WatchFilter } from '../service/views.js';
 
 /**
  * The checks of request fields at the edge of both gRPC servers, before anything is looked up:
@@ -99,6 +100,11 @@ export function jobNameField(value: unknown, field = 'name'): string {
   return value as string;
 }
 
+/** A job signal (what it means is jobs/signals' to say): short text, in any case. */
+export function signalField(value: unknown, field = 'signal'): string {
+  return textField(value, field, { max: 32 }).toLowerCase();
+}
+
 /** Run ids: `run-<UTC stamp>-<hex>` (replications) and `<job>.<UTC stamp>` (job invocations). */
 const RUN_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -123,8 +129,8 @@ export function integerField(value: unknown, field: string, min = 0): number {
   return n;
 }
 
-/** GetPartition's and ResetPartition's selection of one archiver: names by the log source's rules, sink and log as free text. */
-export function partitionSelectorField(req: { storage?: string; partition?: string; consumer?: string; sink?: string; log?: string }): PartitionSelector {
+/** GetPartition's and ResetPartition's selection of one archiver (and the live view's reset): names by the log source's rules, sink and log as free text. */
+export function partitionSelectorField(req: { storage?: unknown; partition?: unknown; consumer?: unknown; sink?: unknown; log?: unknown }): PartitionSelector {
   return {
     storage: logNameField(req.storage, 'storage'),
     partition: logNameField(req.partition, 'partition'),
@@ -132,4 +138,25 @@ export function partitionSelectorField(req: { storage?: string; partition?: stri
     ...(req.sink ? { sink: textField(req.sink, 'sink') } : {}),
     ...(req.log ? { log: textField(req.log, 'log') } : {}),
   };
+}
+
+/** Redis stream ids, as a watch takes them back */
+const STREAM_ID = /^\d+(-\d+)?$/;
+
+/**
+ * A watch of the transition log (WatchTransitions, the live view's /api/events): where it starts
+ * (a stream id, or "" for now) and its kinds and machine ids, each checked under the name the
+ * caller's protocol gives the field.
+ */
+export function watchFilterField(
+  req: { afterId?: unknown; kinds?: unknown[] | null; machineIds?: unknown[] | null },
+  names: { afterId: string; kinds: string; machineIds: string } = { afterId: 'after_id', kinds: 'kinds', machineIds: 'machine_ids' },
+): Required<WatchFilter> {
+  const afterId = textField(req.afterId, names.afterId, { optional: true, max: 64 });
+  if (afterId && !STREAM_ID.test(afterId)) throw invalidField(names.afterId, `${quote(afterId)} is not an event id (digits, or digits-digits as events carry them)`);
+  const kinds = textList((req.kinds ?? []).filter(Boolean), names.kinds, { max: 32, maxChars: 64 });
+  const kindsProblem = watchKindsProblem(kinds);
+  if (kindsProblem !== null) throw invalidField(names.kinds, kindsProblem);
+  const machineIds = textList((req.machineIds ?? []).filter(Boolean), names.machineIds, { maxChars: 512 });
+  return { kinds, machineIds, afterId };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { topScored } from '../util/redis.js';
 import { makeKeys, type Keys } from './keys.js';
 import { TransitionLog } from './transition-log.js';
@@ -25,6 +25,10 @@ export function decodeHash(h: Record<string, string>): MachineRecord | null {
     spawned: parse('spawned', []), stateSince: Number(h.stateSince ?? 0), createdAt: Number(h.createdAt ?? 0), progress,
   };
 }
+
+/** What a list of machines shows of each: its record without the snapshot, children, timers and progress. */
+export type MachineSummary = Pick<MachineRecord, 'kind' | 'id' | 'parent' | 'status' | 'value' | 'stateSince' | 'createdAt'>;
+const SUMMARY_FIELDS = ['version', 'kind', 'id', 'parent', 'status', 'value', 'stateSince', 'createdAt'] as const;
 
 /** A machine as its record holds it: the persisted snapshot's value, context and output. */
 export interface MachineSnapshotView {
@@ -74,13 +78,28 @@ export class EngineReader {
 
   /** each machine's status, in the order of `ids` (null: no such machine); one round trip */
   async statuses(ids: string[]): Promise<Array<MachineRecord['status'] | null>> {
+    return this.eachRecord(ids, (p, key) => p.hget(key, 'status'), (status) => (status ? (status as MachineRecord['status']) : null));
+  }
+
+  /** each machine's summary (the fields of a list), in the order of `ids` (null: no such machine); one round trip */
+  async summaries(ids: string[]): Promise<Array<MachineSummary | null>> {
+    return this.eachRecord(ids, (p, key) => p.hmget(key, ...SUMMARY_FIELDS), (values) => {
+      const h: Record<string, string> = {};
+      SUMMARY_FIELDS.forEach((f, i) => { const v = (values as Array<string | null>)[i]; if (v !== null) h[f] = v; });
+      const rec = decodeHash(h);
+      return rec && { kind: rec.kind, id: rec.id, parent: rec.parent, status: rec.status, value: rec.value, stateSince: rec.stateSince, createdAt: rec.createdAt };
+    });
+  }
+
+  /** one command per machine record, all in one pipeline; each reply decoded, null where its command failed */
+  private async eachRecord<T>(ids: string[], command: (p: ChainableCommander, key: string) => void, decode: (reply: unknown) => T | null): Promise<Array<T | null>> {
     if (!ids.length) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(this.keys.record(id), 'status');
+    for (const id of ids) command(pipeline, this.keys.record(id));
     const replies = (await pipeline.exec()) ?? [];
     return ids.map((_, i) => {
-      const [err, status] = replies[i] ?? [null, null];
-      return !err && status ? (status as MachineRecord['status']) : null;
+      const [err, reply] = replies[i] ?? [null, null];
+      return err ? null : decode(reply);
     });
   }
 

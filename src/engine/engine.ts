@@ -13,7 +13,7 @@ import { EngineMetrics } from './metrics.js';
 import { EngineQueues, type EffectJobData, type TimerJobData } from './queues.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
 import { confirmPatiently, isReplicaWaitTimeout, ReplicaWait, type ReplicaWaitOptions } from './replica-wait.js';
-import type { MachineSnapshotView } from './engine-reader.js';
+import type { MachineSnapshotView, MachineSummary } from './engine-reader.js';
 import { SnapshotStore } from './store.js';
 import { redisStatusOf } from '../util/redis.js';
 import { TransitionLog } from './transition-log.js';
@@ -200,6 +200,11 @@ export class Engine {
   /** each machine's status, in the order of `ids` (null: no such machine); one round trip */
   async statuses(ids: string[]): Promise<Array<MachineRecord['status'] | null>> {
     return this.store.statuses(ids);
+  }
+
+  /** each machine's summary (the fields of a list), in the order of `ids` (null: no such machine); one round trip */
+  async summaries(ids: string[]): Promise<Array<MachineSummary | null>> {
+    return this.store.summaries(ids);
   }
 
   /** Polls until `done(record)` holds; rejects after `timeoutMs`. */

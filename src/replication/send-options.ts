@@ -1,4 +1,4 @@
-import type { JobSendOptions } from '../../machines/send-options.js';
+import { SEND_FLAGS, type JobSendOptions } from '../../machines/send-options.js';
 import { InvalidArgumentError, quote } from '../errors/index.js';
 import { parseByteRate } from '../util/bytes.js';
 
@@ -49,7 +49,7 @@ export function checkSendOptions(raw: SendOptionsInput | undefined | null, kind?
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid('send', 'must be an object');
   const out: JobSendOptions = {};
-  for (const key of ['raw', 'compressed', 'largeBlocks', 'properties', 'allowDecryptedSend'] as const) {
+  for (const key of SEND_FLAGS) {
     const v = raw[key];
     if (v === undefined || v === null || v === false) continue;
     if (v !== true) throw invalid(`send.${ZFS_ONLY[key]}`, `must be true or false, not ${quote(v)}`);

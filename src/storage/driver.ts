@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { Version } from '../../machines/version.js';
-import type { JobSendOptions } from '../../machines/send-options.js';
+import type { JobSendOptions, SendFlagName } from '../../machines/send-options.js';
 
 // declared once in machines/ (the lowest layer); drivers and their users take it from here
 export type { Version };
 
 /** zfs send flags (-w -c -L -p) and the encrypted-dataset guard; only the zfs driver honours them (docs/send-options.md) */
-export type SendFlags = Pick<JobSendOptions, 'raw' | 'compressed' | 'largeBlocks' | 'properties' | 'allowDecryptedSend'>;
+export type SendFlags = Pick<JobSendOptions, SendFlagName>;
 /** zfs receive -o prop=value and -x prop; only the zfs driver honours them */
 export type ReceiveOverrides = Pick<JobSendOptions, 'receiveSet' | 'receiveExclude'>;
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { watchKindsProblem, type Orchestrator, type WatchFilter } from '../service/views.js';
+import { watchFilterField } from '../api/request-fields.js';
+import type { Orchestrator } from '../service/views.js';
 
 /** a comment line now and then, so proxies and the browser keep an idle stream open */
 const HEARTBEAT_MS = 15_000;
@@ -12,17 +13,12 @@ const HEARTBEAT_MS = 15_000;
  */
 export async function streamTransitions(req: IncomingMessage, res: ServerResponse, url: URL, orchestrator: Orchestrator): Promise<void> {
   const lastEventId = req.headers['last-event-id'];
-  const filter: WatchFilter = {
-    kinds: url.searchParams.getAll('kind'),
-    machineIds: url.searchParams.getAll('machine'),
-    afterId: (typeof lastEventId === 'string' && lastEventId) || url.searchParams.get('after') || '',
-  };
-  const problem = watchKindsProblem(filter.kinds);
-  if (problem !== null) {
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: `kind: ${problem}`, field: 'kind' }));
-    return;
-  }
+  const resumeAt = typeof lastEventId === 'string' && lastEventId ? { value: lastEventId, name: 'Last-Event-ID' } : { value: url.searchParams.get('after'), name: 'after' };
+  // bad input throws before the stream starts: the server answers 400 naming the field
+  const filter = watchFilterField(
+    { afterId: resumeAt.value, kinds: url.searchParams.getAll('kind'), machineIds: url.searchParams.getAll('machine') },
+    { afterId: resumeAt.name, kinds: 'kind', machineIds: 'machine' },
+  );
   const stop = new AbortController();
   req.once('close', () => stop.abort());
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });

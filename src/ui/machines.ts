@@ -1,4 +1,5 @@
 import type { Engine } from '../engine/engine.js';
+import type { MachineSummary } from '../engine/engine-reader.js';
 import type { MachineRecord, TransitionEvent } from '../engine/types.js';
 import { stateName } from '../util/state-name.js';
 import { diagramOf } from './diagram.js';
@@ -39,15 +40,15 @@ const SCAN_BATCH = 2000;
 /** The kinds listed at the top level (children such as filesystems are reached from their parents). */
 export const LISTED_KINDS = ['job', 'replication', 'pruning', 'partition'] as const;
 
-function row(rec: MachineRecord): MachineRow {
+function row(rec: MachineSummary): MachineRow {
   return { id: rec.id, kind: rec.kind, state: stateName(rec.value), status: rec.status, createdAt: rec.createdAt || 0, stateSince: rec.stateSince || 0, parent: rec.parent };
 }
 
 /** The newest machines of each listed kind (top-level: children are reached from their parents), newest first. */
-export async function listMachines(engine: Engine, perKind: number): Promise<MachineRow[]> {
+export async function listMachines(engine: Pick<Engine, 'list' | 'summaries'>, perKind: number): Promise<MachineRow[]> {
   const ids = (await Promise.all(LISTED_KINDS.map((k) => engine.list(k, perKind)))).flat();
-  const records = await Promise.all(ids.map((id) => engine.get(id)));
-  return records.filter((r): r is MachineRecord => r !== null).map(row).sort((a, b) => b.createdAt - a.createdAt);
+  const summaries = await engine.summaries(ids);
+  return summaries.filter((r): r is MachineSummary => r !== null).map(row).sort((a, b) => b.createdAt - a.createdAt);
 }
 
 /** Pure: whether stream id `a` comes after `b` (ids are `<ms>-<seq>`). */

@@ -3,8 +3,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { jobNameField, partitionSelectorField, runIdField, signalField } from '../api/request-fields.js';
 import type { Engine } from '../engine/engine.js';
-import { InvalidArgumentError, PermanentError } from '../errors/index.js';
+import { fieldOf, InvalidArgumentError, PermanentError } from '../errors/index.js';
 import { closeServer, listenOn, trackSockets, urlHost, type ListenAddress } from '../observability/metrics-server.js';
 import type { Orchestrator } from '../service/views.js';
 import { ensureAssets, readAsset } from './assets.js';
@@ -71,15 +72,6 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   throw new HttpError(400, 'the body is not a JSON object');
 }
 
-function str(v: unknown, field: string, required = true): string | undefined {
-  if (v === undefined || v === null || v === '') {
-    if (required) throw new InvalidArgumentError(`${field}: required`, { code: 'INVALID_ARGUMENT' });
-    return undefined;
-  }
-  if (typeof v !== 'string') throw new InvalidArgumentError(`${field}: expected a string`, { code: 'INVALID_ARGUMENT' });
-  return v;
-}
-
 /**
  * `ferry serve --ui`: the live view. The web app, its JSON API, the transition stream (SSE) and
  * bull-board, all behind the token of the gRPC API (a bearer header or the login form's cookie).
@@ -125,28 +117,25 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
         if (!d) throw new HttpError(404, `no machine kind ${name}: use ${diagrams.kinds().join(', ')}`);
         return json(res, 200, await d);
       }
-      if (what === 'runs' && name && parts.length === 2) return json(res, 200, await orch.getRun(name));
+      if (what === 'runs' && name && parts.length === 2) return json(res, 200, await orch.getRun(runIdField(name)));
     }
     if (req.method === 'POST') {
       if (what === 'jobs' && name && verb === 'run' && parts.length === 3) {
         await jsonBody(req);
-        const r = await orch.runJob(name);
+        const r = await orch.runJob(jobNameField(name));
         o.log.info({ job: name, runId: r.runId, started: r.started }, 'live view: job run');
         return json(res, 200, r);
       }
       if (what === 'jobs' && name && verb === 'signal' && parts.length === 3) {
-        const b = await jsonBody(req);
-        const r = await orch.signalJob(name, str(b.signal, 'signal')!);
-        o.log.info({ job: name, signal: b.signal, outcome: r.outcome }, 'live view: job signalled');
+        const signal = signalField((await jsonBody(req)).signal);
+        const r = await orch.signalJob(jobNameField(name), signal);
+        o.log.info({ job: name, signal, outcome: r.outcome }, 'live view: job signalled');
         return json(res, 200, r);
       }
       if (path === '/api/partitions/reset') {
-        const b = await jsonBody(req);
-        const r = await orch.resetPartition({
-          storage: str(b.storage, 'storage')!, partition: str(b.partition, 'partition')!,
-          consumer: str(b.consumer, 'consumer', false), sink: str(b.sink, 'sink', false), log: str(b.log, 'log', false),
-        });
-        o.log.info({ storage: b.storage, partition: b.partition }, 'live view: partition reset');
+        const sel = partitionSelectorField(await jsonBody(req));
+        const r = await orch.resetPartition(sel);
+        o.log.info({ storage: sel.storage, partition: sel.partition }, 'live view: partition reset');
         return json(res, 200, r);
       }
     }
@@ -171,7 +160,9 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
       } catch (err) {
         const status = statusOf(err);
         if (status === 500) o.log.warn({ err: (err as Error).message, path }, 'live view call failed');
-        if (!res.headersSent) json(res, status, { error: (err as Error).message });
+        const field = fieldOf(err);
+        // bad input names its field, as the gRPC API's INVALID_ARGUMENT details do
+        if (!res.headersSent) json(res, status, { error: (err as Error).message, ...(field ? { field } : {}) });
         else res.end();
         return;
       }

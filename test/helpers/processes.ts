@@ -40,11 +40,12 @@ export function runProcess(cmd: string, args: string[], opts: { cwd?: string; en
   });
 }
 
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+/** Sends `signal`, then SIGKILL if it has not exited after `killAfterMs`; resolves once it has exited. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', killAfterMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill(signal);
-  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   await exited;
   clearTimeout(t);
 }

@@ -72,6 +72,18 @@ export class ZfsLab {
   private daemon: ChildProcess | null = null;
   private verifySeq = 0;
 
+  /** A started lab with two pools (a sender's and a receiver's); stops the lab again if that fails. */
+  static async twoPools(sizeMiB = 512): Promise<{ lab: ZfsLab; p1: TestPool; p2: TestPool }> {
+    const lab = new ZfsLab();
+    try {
+      await lab.start();
+      return { lab, p1: await lab.createPool(sizeMiB), p2: await lab.createPool(sizeMiB) };
+    } catch (e) {
+      await lab.stop().catch(() => {});
+      throw e;
+    }
+  }
+
   /** Makes sure zfs answers: starts `zfs-fuse` when it is the zfs here and none runs. */
   async start(): Promise<void> {
     if (!existsSync('/dev/zfs') && !zfsFuseRunning()) {

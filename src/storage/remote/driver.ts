@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../driver.js';
+import { sendFlagsOf } from '../../../machines/send-options.js';
 import { MAX_CHUNK, readHeadered } from '../../grpc/chunk-stream.js';
 import type { DestroySnapshotResponse__Output } from '../../grpc/generated/ferry/v1/DestroySnapshotResponse.js';
 import type { ListFilesystemsResponse__Output } from '../../grpc/generated/ferry/v1/ListFilesystemsResponse.js';
@@ -101,7 +102,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       const c = client();
       const call = c.send({
         endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates, resumeToken: o.resumeToken ?? '',
-        raw: !!o.flags?.raw, compressed: !!o.flags?.compressed, largeBlocks: !!o.flags?.largeBlocks, properties: !!o.flags?.properties, allowDecryptedSend: !!o.flags?.allowDecryptedSend,
+        ...sendFlagsOf(o.flags),
       }, metadata());
       const { header, stream } = await dropIfUnreachable(c, readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls, target, progressTimeoutMs }));
       const size = header.sizeEstimate?.bytes;

@@ -2,7 +2,7 @@ import { InvalidArgumentError, PermanentError, type FerryError } from '../../err
 import type { Version } from '../driver.js';
 import { isoTime } from '../../util/time.js';
 import { isValidZfsName } from './names.js';
-import { zfsFeatures } from './features.js';
+import { zfsFeatures, type ZfsFeatures } from './features.js';
 import { runZfs, zfsLog } from './run-zfs.js';
 
 /** The dataset names of one driver: `root` is the container, filesystems are relative to it. */
@@ -34,7 +34,7 @@ export function forgetAbsent(ctx: ZfsContext): void {
   ctx.absent?.clear();
 }
 
-const ABSENT: DatasetState = { exists: false, versions: [], resumeToken: null, encrypted: false };
+const ABSENT: DatasetState = { exists: false, versions: [], resumeToken: null };
 
 /**
  * readDataset (or readDatasetSettled, `settle`) through the driver's memory of missing datasets:
@@ -153,24 +153,33 @@ export interface DatasetState {
   versions: Version[];
   /** OpenZFS: the receive_resume_token of an interrupted `receive -s` into it; null when none (always on zfs-fuse) */
   resumeToken: string | null;
-  /** OpenZFS with native encryption: whether the dataset is encrypted (its `encryption` is not off); false where zfs has none */
-  encrypted: boolean;
+  /**
+   * OpenZFS with native encryption: whether the dataset is encrypted (its `encryption` is not off);
+   * read only when asked for (a send), false where zfs has no encryption
+   */
+  encrypted?: boolean;
+}
+
+/**
+ * Pure: the properties readDataset asks zfs for: the versions', the resume token where zfs has
+ * one (zfs-fuse refuses the property), and `encryption` only for a send that checks it (it is one
+ * more line per snapshot of the dataset).
+ */
+export function datasetProperties(f: Pick<ZfsFeatures, 'resumable' | 'encryption'>, o: { encryption?: boolean } = {}): string {
+  return [VERSION_PROPS, ...(f.resumable ? ['receive_resume_token'] : []), ...(f.encryption && o.encryption ? ['encryption'] : [])].join(',');
 }
 
 /**
  * Whether the dataset exists, and its snapshots, oldest first, from one command (the dataset's own
- * lines tell it exists). `zfs get -p` rather than `zfs list -p`: zfs-fuse's `list` has no -p (it
- * prints guids as "7.58E"), `get -p` is exact on both.
+ * lines tell it exists); `encrypted` too when `o.encryption` asks. `zfs get -p` rather than `zfs
+ * list -p`: zfs-fuse's `list` has no -p (it prints guids as "7.58E"), `get -p` is exact on both.
  */
-export async function readDataset(dataset: string, signal?: AbortSignal): Promise<DatasetState> {
-  // the token comes in the same command where zfs has it (zfs-fuse refuses the property)
-  const f = zfsFeatures();
-  const props = [VERSION_PROPS, ...(f.resumable ? ['receive_resume_token'] : []), ...(f.encryption ? ['encryption'] : [])].join(',');
+export async function readDataset(dataset: string, signal?: AbortSignal, o: { encryption?: boolean } = {}): Promise<DatasetState> {
   let out: string;
   try {
-    out = await runZfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', props, dataset], { signal });
+    out = await runZfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', datasetProperties(zfsFeatures(), o), dataset], { signal });
   } catch (err) {
-    if (isNotFound(err)) return { exists: false, versions: [], resumeToken: null, encrypted: false };
+    if (isNotFound(err)) return { ...ABSENT };
     throw err;
   }
   const own = (property: string) => out.split('\n').map((l) => l.split('\t')).find(([name, p]) => name === dataset && p === property)?.[2];
@@ -180,7 +189,7 @@ export async function readDataset(dataset: string, signal?: AbortSignal): Promis
     exists: true,
     versions: parseVersions(dataset, out),
     resumeToken: token === undefined || token === '' || token === '-' ? null : token,
-    encrypted: encryption !== undefined && encryption !== 'off' && encryption !== '-' && encryption !== '',
+    ...(o.encryption ? { encrypted: encryption !== undefined && encryption !== 'off' && encryption !== '-' && encryption !== '' } : {}),
   };
 }
 

@@ -176,8 +176,8 @@ export async function planSend(ctx: ZfsContext, fs: string, from: Version | null
   assertFullName(`${ds}@${to.name}`);
   if (signal?.aborted) throw new TemporaryError(`sending ${ds}@${to.name} aborted`, { code: 'ABORTED', cause: signal.reason });
   const flags = sendFlags(opts.flags);
-  const state = await readDataset(ds, signal);
-  assertDecryptedSendAllowed(ds, state.encrypted, opts.flags);
+  const state = await readDataset(ds, signal, { encryption: true });
+  assertDecryptedSendAllowed(ds, state.encrypted === true, opts.flags);
   const versions = state.versions.map((version) => ({ version }));
   if (fromBookmark) {
     // an incremental from a bookmark (a replication cursor: the snapshot itself may be gone): -i only, zfs has no -I from one
