@@ -36,10 +36,12 @@ export function connectedReplicas(info: string): number {
  * before it). A confirmation is refused (TemporaryError `REPLICA_WAIT_TIMEOUT`, counted in
  * `ferry_engine_commit_replica_timeouts_total`) when too few replicas acknowledged in time, and when
  * the connection reconnected between the commit and the answer (the answer may come from another
- * server), and, on a Sentinel-managed connection, when the sentinels no longer name the server that
- * answered (an old primary resumed before its replicas were moved: they still acknowledge, and the
- * failover takes the commit back; one SENTINEL round trip per WAIT, shared like it); the drain job that committed then fails and is retried, and its retry dispatches the
- * outbox only after a confirmation of its own. See docs/ha.md.
+ * server), and, on a Sentinel-managed connection, unless a majority of the configured sentinels
+ * answer in time, every one that answers names the server that acknowledged and none reports a
+ * failover under way (an old primary resumed before its replicas were moved: they still
+ * acknowledge, and the failover takes the commit back; one `SENTINEL MASTER` to every sentinel at
+ * once per WAIT, shared like it); the drain job that committed then fails and is retried, and its
+ * retry dispatches the outbox only after a confirmation of its own. See docs/ha.md.
  */
 export class ReplicaWait {
   private readonly minReplicas: number | 'auto';
@@ -130,16 +132,16 @@ export class ReplicaWait {
     return { acked, refusal: await this.primaryElsewhere(server) };
   }
 
-  /** Sentinel mode: why `server` (which answered WAIT) may not be the primary (null: the sentinels name it). */
+  /**
+   * Sentinel mode: why `server` (which answered WAIT) may not be the primary (null: a majority of
+   * the configured sentinels answered, all name it, none reports a failover or the primary down).
+   */
   private async primaryElsewhere(server: string | null): Promise<string | null> {
     if (this.sentinels === undefined) this.sentinels = SentinelView.of(this.redis);
-    if (!this.sentinels) return null;
-    const named = await this.sentinels.primary(this.timeoutMs);
-    if (named === null) return `no sentinel answered within ${this.timeoutMs} ms: the server that acknowledged (${server ?? 'unknown'}) may no longer be the primary`;
-    return server !== null && named.includes(server) ? null : `the sentinels name another primary (${named.join(', ')}), not ${server ?? 'the server the connection was on'}`;
+    return this.sentinels ? this.sentinels.refusal(server, this.timeoutMs) : null;
   }
 
-  /** Closes the connection to the sentinels, if one was opened (the Redis connection is its owner's). */
+  /** Closes the connections to the sentinels, if any were opened (the Redis connection is its owner's). */
   close(): void {
     this.sentinels?.close();
   }
