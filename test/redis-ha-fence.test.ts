@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalAddress } from '../src/util/redis.js';
-import { addressesOf, masterFields } from '../src/util/sentinel-view.js';
+import { addressesOf, masterFields, quorumRefusal, type SentinelAnswer } from '../src/util/sentinel-view.js';
 import { openTestEngine } from './helpers/engine.js';
 import { captureLog } from './helpers/log-capture.js';
 import { startSentinelTopology, type SentinelTopology, type TopologyNode } from './helpers/sentinel.js';
@@ -29,6 +29,19 @@ describe('the primary a sentinel names, as addresses', () => {
   });
 });
 
+describe('the sentinels\' verdict on the server that acknowledged (pure)', () => {
+  const says = (sentinel: string, primary: string, configEpoch: number, flags = 'master'): SentinelAnswer => ({ sentinel, primary: [primary], configEpoch, flags: flags.split(','), failoverState: null });
+  const silent = (sentinel: string): SentinelAnswer => ({ sentinel, error: 'no answer within 300 ms' });
+  it('a sentinel behind the others (an older config-epoch, the old primary down) does not object; one at the same epoch does', () => {
+    assert.equal(quorumRefusal([says('s0', 'n:1', 5), says('s1', 'n:1', 5), says('s2', 'o:1', 4, 'master,s_down,o_down')], 'n:1', 300), null);
+    assert.equal(quorumRefusal([says('s0', 'n:1', 5), says('s1', 'n:1', 5), says('s2', 'o:1', 5)], 'n:1', 300), 'the sentinels do not confirm n:1 as the primary: s2 names o:1 (config-epoch 5)');
+    // the old primary resumed: the sentinels that heard of the failover name the new one at a newer epoch
+    assert.match(quorumRefusal([says('s0', 'o:1', 4), says('s1', 'n:1', 5), says('s2', 'o:1', 4)], 'o:1', 300)!, /s1 names n:1 \(config-epoch 5\)$/);
+    assert.equal(quorumRefusal([says('s0', 'n:1', 5), says('s1', 'n:1', 5), silent('s2')], 'n:1', 300), null, 'a majority is enough');
+    assert.equal(quorumRefusal([says('s0', 'n:1', 5), silent('s1'), silent('s2')], 'n:1', 300), 'the sentinels do not confirm n:1 as the primary: 1 of 3 answered within 300 ms, 2 needed (s1: no answer within 300 ms; s2: no answer within 300 ms)');
+  });
+});
+
 describe('Redis Sentinel: a confirmation checks the sentinels still name the server that acknowledged', () => {
   let topo: SentinelTopology;
   before(async () => { topo = await startSentinelTopology({ replicas: 1 }); });
@@ -50,7 +63,7 @@ describe('Redis Sentinel: a confirmation checks the sentinels still name the ser
       await sentinelsName(topo, other);
       await assert.rejects(engine.send('g', { type: 'leave' }), (err: Error & { code?: string }) => {
         assert.equal(err.code, 'REPLICA_WAIT_TIMEOUT', String(err));
-        const sentinels = topo.sentinels.map((s) => `127.0.0.1:${s.port} names 127.0.0.1:${other.port}`).join('; ');
+        const sentinels = topo.sentinels.map((s) => `127.0.0.1:${s.port} names 127.0.0.1:${other.port} (config-epoch 0)`).join('; ');
         assert.equal(err.message, `the sentinels do not confirm 127.0.0.1:${p.port} as the primary: ${sentinels}`);
         return true;
       });
@@ -157,7 +170,7 @@ describe('Redis Sentinel: a confirmation needs a majority of the sentinels, all 
       await sentinelsName(topo, r, [s2]);
       try {
         await refusedLeave(engine, 'divided', refusals, (message) => {
-          assert.equal(message, `the sentinels do not confirm 127.0.0.1:${p.port} as the primary: ${sentinel(s2)} names 127.0.0.1:${r.port}`);
+          assert.equal(message, `the sentinels do not confirm 127.0.0.1:${p.port} as the primary: ${sentinel(s2)} names 127.0.0.1:${r.port} (config-epoch 0)`);
         });
       } finally {
         await sentinelsName(topo, p, [s2]);

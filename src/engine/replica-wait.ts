@@ -19,6 +19,9 @@ export interface ReplicaWaitOptions {
 /** how long the "auto" answer (connected replicas) is trusted, in milliseconds */
 const AUTO_REFRESH_MS = 5000;
 
+/** the pause before the sentinels are asked again within one confirmation, in milliseconds */
+const SENTINEL_RETRY_MS = 50;
+
 /** what one shared WAIT found: the replicas that acknowledged, and why the answer is not trusted (null: trusted) */
 interface WaitAnswer { acked: number; refusal: string | null }
 
@@ -134,11 +137,19 @@ export class ReplicaWait {
 
   /**
    * Sentinel mode: why `server` (which answered WAIT) may not be the primary (null: a majority of
-   * the configured sentinels answered, all name it, none reports a failover or the primary down).
+   * the configured sentinels answered, those at the newest config-epoch name it, none reports a
+   * failover or it down). Asked again until `timeoutMs` has passed, as a WAIT waits: a sentinel a
+   * moment behind the others, or a failover aborting, settles within it.
    */
   private async primaryElsewhere(server: string | null): Promise<string | null> {
     if (this.sentinels === undefined) this.sentinels = SentinelView.of(this.redis);
-    return this.sentinels ? this.sentinels.refusal(server, this.timeoutMs) : null;
+    if (!this.sentinels) return null;
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const refusal = await this.sentinels.refusal(server, Math.max(1, deadline - Date.now()));
+      if (refusal === null || Date.now() + SENTINEL_RETRY_MS >= deadline) return refusal;
+      await new Promise((r) => setTimeout(r, SENTINEL_RETRY_MS));
+    }
   }
 
   /** Closes the connections to the sentinels, if any were opened (the Redis connection is its owner's). */

@@ -18,11 +18,11 @@ export async function addressesOf(host: string, port: string | number): Promise<
 
 /** What one sentinel (`host:port`) said of the master group: the primary it names and its state; or why it did not answer. */
 export type SentinelAnswer =
-  | { sentinel: string; primary: string[]; flags: string[]; failoverState: string | null }
+  | { sentinel: string; primary: string[]; configEpoch: number; flags: string[]; failoverState: string | null }
   | { sentinel: string; error: string };
 
-/** the master flags of `SENTINEL MASTER` that say a failover is under way or about to start */
-const UNSETTLED_FLAGS = ['failover_in_progress', 's_down', 'o_down'];
+/** the master flags of `SENTINEL MASTER` that say the primary is down: a failover may be about to start */
+const UNSETTLED_FLAGS = ['s_down', 'o_down'];
 
 /** Pure: the fields of a `SENTINEL MASTER` reply (a flat name, value list). */
 export function masterFields(reply: unknown): Record<string, string> {
@@ -32,28 +32,34 @@ export function masterFields(reply: unknown): Record<string, string> {
   return out;
 }
 
-/** Pure: why this answer does not confirm `server` as the primary (null: it does). */
-function objection(a: Extract<SentinelAnswer, { primary: string[] }>, server: string): string | null {
-  if (!a.primary.includes(server)) return `${a.sentinel} names ${a.primary.join(' / ')}`;
-  const unsettled = a.flags.some((f) => UNSETTLED_FLAGS.includes(f)) || (a.failoverState !== null && a.failoverState !== 'none');
-  if (!unsettled) return null;
+type Answered = Extract<SentinelAnswer, { primary: string[] }>;
+
+/**
+ * Pure: why this answer does not confirm `server` as the primary (null: it does). A sentinel that
+ * names another server at a config-epoch older than `newest` (another answer's) has not heard of the
+ * failover since (the newest epoch wins in Sentinel, and it learns it within seconds): not an objection.
+ */
+function objection(a: Answered, server: string, newest: number): string | null {
+  const failingOver = a.flags.includes('failover_in_progress') || (a.failoverState !== null && a.failoverState !== 'none');
+  if (!a.primary.includes(server)) return a.configEpoch < newest && !failingOver ? null : `${a.sentinel} names ${a.primary.join(' / ')} (config-epoch ${a.configEpoch})`;
+  if (!failingOver && !a.flags.some((f) => UNSETTLED_FLAGS.includes(f))) return null;
   return `${a.sentinel} reports it in a failover or down (flags ${a.flags.join(',')}${a.failoverState ? `, failover-state ${a.failoverState}` : ''})`;
 }
 
 /**
  * Pure: why the sentinels' answers do not confirm `server` (the server that acknowledged a WAIT)
- * as the primary; null when a majority of the `configured` sentinels answered, every one that
- * answered names it, and none reports a failover in progress or the primary down.
+ * as the primary; null when a majority of the configured sentinels (`answers`, one each) answered,
+ * those at the newest config-epoch name it, and none reports a failover in progress or it down.
  */
 export function quorumRefusal(answers: SentinelAnswer[], server: string | null, timeoutMs: number): string | null {
-  const configured = answers.length;
-  const majority = Math.floor(configured / 2) + 1;
-  const answered = answers.filter((a): a is Extract<SentinelAnswer, { primary: string[] }> => 'primary' in a);
   if (server === null) return 'the address of the server that acknowledged is unknown (connection lost?): it may no longer be the primary';
-  const objections = answered.map((a) => objection(a, server)).filter((o): o is string => o !== null);
+  const majority = Math.floor(answers.length / 2) + 1;
+  const answered = answers.filter((a): a is Answered => 'primary' in a);
+  const newest = Math.max(-1, ...answered.map((a) => a.configEpoch));
+  const objections = answered.map((a) => objection(a, server, newest)).filter((o): o is string => o !== null);
   if (answered.length >= majority && objections.length === 0) return null;
   const silent = answers.flatMap((a) => ('error' in a ? [`${a.sentinel}: ${a.error}`] : []));
-  const quorum = answered.length < majority ? [`${answered.length} of ${configured} answered within ${timeoutMs} ms, ${majority} needed (${silent.join('; ')})`] : [];
+  const quorum = answered.length < majority ? [`${answered.length} of ${answers.length} answered within ${timeoutMs} ms, ${majority} needed (${silent.join('; ')})`] : [];
   return `the sentinels do not confirm ${server} as the primary: ${[...objections, ...quorum].join('; ')}`;
 }
 
@@ -93,7 +99,7 @@ export class SentinelView {
     try {
       const m = masterFields(await Promise.race([this.query(i, timeoutMs), late]));
       if (!m.ip || !m.port) throw new Error(`SENTINEL MASTER ${this.master}: no address in the reply`);
-      return { sentinel, primary: await addressesOf(m.ip, m.port), flags: (m.flags ?? '').split(',').filter(Boolean), failoverState: m['failover-state'] ?? null };
+      return { sentinel, primary: await addressesOf(m.ip, m.port), configEpoch: Number(m['config-epoch'] ?? 0), flags: (m.flags ?? '').split(',').filter(Boolean), failoverState: m['failover-state'] ?? null };
     } catch (err) {
       // down, slow or not monitoring the group: its connection is opened again next time
       this.conns[i]?.disconnect();
