@@ -146,7 +146,8 @@ export class ReplicaWait {
     if (!this.sentinels) return null;
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      const refusal = await this.sentinels.refusal(server, Math.max(1, deadline - Date.now()));
+      // each ask gets the whole timeout (the sentinels' connections open with it): a slow last one may overrun the deadline once
+      const refusal = await this.sentinels.refusal(server, this.timeoutMs);
       if (refusal === null || Date.now() + SENTINEL_RETRY_MS >= deadline) return refusal;
       await new Promise((r) => setTimeout(r, SENTINEL_RETRY_MS));
     }
