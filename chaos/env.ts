@@ -2,10 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { redisOptions } from '../src/util/redis.js';
 import { startSentinelTopology, type SentinelTopology } from '../test/helpers/sentinel.js';
 import type { TransitionEvent } from '../src/engine/types.js';
+import { isReplicaWaitTimeout, ReplicaWait } from '../src/engine/replica-wait.js';
 import type { Figures } from './figures.js';
 import { Processes, sleep, type FerryProcess } from './processes.js';
 import type { Rng } from './random.js';
@@ -52,6 +54,7 @@ export class ChaosEnv {
   private lastId = '0';
   /** times `conn` lost its connection: a reply after a loss may come from another server */
   private connLosses = 0;
+  private confirmer: ReplicaWait | null = null;
 
   /** every env not closed yet, for the runner's Ctrl-C cleanup */
   static readonly open = new Set<ChaosEnv>();
@@ -201,9 +204,17 @@ export class ChaosEnv {
 
   /** whether what this env's connection read so far is on a replica: a fence write, then WAIT (docs/ha.md) */
   private async replicated(): Promise<boolean> {
-    await this.conn.incr(`${this.prefix}:chaos-fence`);
-    return Number(await this.conn.call('WAIT', 1, 2000)) >= 1;
+    // as ferry's own followers confirm: a fence write, WAIT 1, and the sentinels still naming the server that answered
+    this.confirmer ??= new ReplicaWait(this.conn, `${this.prefix}:chaos-fence`, null, pino({ level: 'silent' }), { minReplicas: 1, timeoutMs: 2000 });
+    try {
+      await this.confirmer.confirm({ fence: true });
+      return true;
+    } catch (err) {
+      if (isReplicaWaitTimeout(err)) return false;
+      throw err;
+    }
   }
+
 
   /** the id of the newest transition confirmed on a replica, after a poll */
   get lastTransitionId(): string {
@@ -278,6 +289,7 @@ export class ChaosEnv {
   async close(): Promise<void> {
     ChaosEnv.open.delete(this);
     await this.procs.stopAll();
+    this.confirmer?.close();
     this.conn.disconnect();
     await this.redis?.stop().catch(() => undefined);
     await this.topology?.stop().catch(() => undefined);

@@ -19,6 +19,9 @@ export interface ReplicaWaitOptions {
 /** how long the "auto" answer (connected replicas) is trusted, in milliseconds */
 const AUTO_REFRESH_MS = 5000;
 
+/** the pause before the sentinels are asked again within one confirmation, in milliseconds */
+const SENTINEL_RETRY_MS = 50;
+
 /** what one shared WAIT found: the replicas that acknowledged, and why the answer is not trusted (null: trusted) */
 interface WaitAnswer { acked: number; refusal: string | null }
 
@@ -36,10 +39,12 @@ export function connectedReplicas(info: string): number {
  * before it). A confirmation is refused (TemporaryError `REPLICA_WAIT_TIMEOUT`, counted in
  * `ferry_engine_commit_replica_timeouts_total`) when too few replicas acknowledged in time, and when
  * the connection reconnected between the commit and the answer (the answer may come from another
- * server), and, on a Sentinel-managed connection, when the sentinels no longer name the server that
- * answered (an old primary resumed before its replicas were moved: they still acknowledge, and the
- * failover takes the commit back; one SENTINEL round trip per WAIT, shared like it); the drain job that committed then fails and is retried, and its retry dispatches the
- * outbox only after a confirmation of its own. See docs/ha.md.
+ * server), and, on a Sentinel-managed connection, unless a majority of the configured sentinels
+ * answer in time, every one that answers names the server that acknowledged and none reports a
+ * failover under way (an old primary resumed before its replicas were moved: they still
+ * acknowledge, and the failover takes the commit back; one `SENTINEL MASTER` to every sentinel at
+ * once per WAIT, shared like it); the drain job that committed then fails and is retried, and its
+ * retry dispatches the outbox only after a confirmation of its own. See docs/ha.md.
  */
 export class ReplicaWait {
   private readonly minReplicas: number | 'auto';
@@ -130,16 +135,25 @@ export class ReplicaWait {
     return { acked, refusal: await this.primaryElsewhere(server) };
   }
 
-  /** Sentinel mode: why `server` (which answered WAIT) may not be the primary (null: the sentinels name it). */
+  /**
+   * Sentinel mode: why `server` (which answered WAIT) may not be the primary (null: a majority of
+   * the configured sentinels answered, those at the newest config-epoch name it, none reports a
+   * failover or it down). Asked again until `timeoutMs` has passed, as a WAIT waits: a sentinel a
+   * moment behind the others, or a failover aborting, settles within it.
+   */
   private async primaryElsewhere(server: string | null): Promise<string | null> {
     if (this.sentinels === undefined) this.sentinels = SentinelView.of(this.redis);
     if (!this.sentinels) return null;
-    const named = await this.sentinels.primary(this.timeoutMs);
-    if (named === null) return `no sentinel answered within ${this.timeoutMs} ms: the server that acknowledged (${server ?? 'unknown'}) may no longer be the primary`;
-    return server !== null && named.includes(server) ? null : `the sentinels name another primary (${named.join(', ')}), not ${server ?? 'the server the connection was on'}`;
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      // each ask gets the whole timeout (the sentinels' connections open with it): a slow last one may overrun the deadline once
+      const refusal = await this.sentinels.refusal(server, this.timeoutMs);
+      if (refusal === null || Date.now() + SENTINEL_RETRY_MS >= deadline) return refusal;
+      await new Promise((r) => setTimeout(r, SENTINEL_RETRY_MS));
+    }
   }
 
-  /** Closes the connection to the sentinels, if one was opened (the Redis connection is its owner's). */
+  /** Closes the connections to the sentinels, if any were opened (the Redis connection is its owner's). */
   close(): void {
     this.sentinels?.close();
   }

@@ -29,11 +29,6 @@ export interface SentinelTopology {
   restart(node: TopologyNode): Promise<void>;
   /** waits until the sentinels name a primary other than `old` and it answers as one; returns it */
   failedOver(old: TopologyNode, timeoutMs?: number): Promise<TopologyNode>;
-  /**
-   * Waits until every running data node but `primary` and `except` replicates from `primary` (the
-   * sentinels reconfigure the other replicas after a promotion, a moment later): a failover done.
-   */
-  replicasFollow(primary: TopologyNode, except: TopologyNode[], timeoutMs?: number): Promise<void>;
   /** a plain connection to one node (for INFO, ROLE, reading keys), closed by the caller */
   connect(node: TopologyNode): Redis;
   stop(): Promise<void>;
@@ -128,16 +123,6 @@ export async function startSentinelTopology(opts: { replicas?: number; master?: 
         return !!found;
       }, timeoutMs);
       return found!;
-    },
-    async replicasFollow(primary, except, timeoutMs = 30_000) {
-      const others = nodes.filter((n) => n !== primary && !except.includes(n) && n.running);
-      await until(`the replicas to follow :${primary.port}`, async () => {
-        for (const n of others) {
-          const info = await ask(n.port, (r) => r.info('replication'));
-          if (!info.includes('role:slave') || !info.includes(`master_port:${primary.port}`)) return false;
-        }
-        return true;
-      }, timeoutMs);
     },
     connect(node) {
       const r = new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 1 });
