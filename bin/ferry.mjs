@@ -17,11 +17,15 @@ function fresh(built) {
   } catch {
     return false;
   }
-  for (const dir of ['../src/', '../machines/', '../proto/']) {
-    const root = fileURLToPath(here(dir));
-    for (const entry of readdirSync(root, { recursive: true })) {
-      if (statSync(`${root}${entry}`).mtimeMs > stamp) return false;
-    }
+  return ['../src', '../machines', '../proto'].every((dir) => olderThan(fileURLToPath(here(dir)), stamp));
+}
+
+/** `dir` and everything under it (a file removed changes its directory) were last changed before `stamp`. */
+function olderThan(dir, stamp) {
+  if (statSync(dir).mtimeMs > stamp) return false;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory() ? !olderThan(path, stamp) : statSync(path).mtimeMs > stamp) return false;
   }
   return true;
 }

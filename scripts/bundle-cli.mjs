@@ -13,7 +13,7 @@
 // The compiled tree stays beside the bundle, and code that finds files relative to its own module
 // (`new URL('./commands/', import.meta.url)`: Lua scripts, protos, UI assets, package.json) still
 // finds them there: each own module's `import.meta.url` is rewritten to that module's URL in the tree.
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
@@ -30,6 +30,17 @@ const EXTERNAL = [
  * see, so here they become plain `require(name)` calls, which it resolves and bundles.
  */
 const REQUIRED_PACKAGES = { 'util/bullmq.js': 'bullmq', 'util/ioredis.js': 'ioredis' };
+
+/**
+ * Every character beyond ASCII (esbuild leaves them in regular expressions) as a \\u escape, which
+ * means the same in strings and patterns: the launcher then reads the file as Latin-1, which makes
+ * a one-byte string without decoding, about twice as fast as UTF-8 for the bundle.
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) writeFileSync(file, ascii);
+}
 
 /** @param {string} out a tree built by scripts/build.mjs */
 export async function bundleCli(out) {
@@ -75,5 +86,6 @@ export async function bundleCli(out) {
     supported: { 'dynamic-import': false },
     banner: { js: "const __ferryBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
+  asciiOnly(join(outdir, 'ferry.cjs'));
   copyFileSync(new URL('./bundle-start.mjs', import.meta.url), join(outdir, 'start.mjs'));
 }

@@ -1,6 +1,6 @@
 // Runs the bundled CLI beside this file (ferry.cjs, made by scripts/bundle-cli.mjs) with V8's code
 // cache: the code a command compiled is kept after its first successful run, per command, and the
-// next run of that command takes it instead of compiling (Node 20 has no compile cache of its own;
+// later runs of that command take it instead of compiling (Node 20 has no compile cache of its own;
 // Node 22's `module.enableCompileCache` does not cover a vm.Script).
 //
 // The cache lives in $XDG_CACHE_HOME/ferry or ~/.cache/ferry (a directory only its user can
@@ -19,10 +19,10 @@ const file = fileURLToPath(new URL('./ferry.cjs', import.meta.url));
 const cacheFile = process.env.FERRY_COMPILE_CACHE === '0' ? null : cachePath();
 const cached = cacheFile ? readCache(cacheFile) : undefined;
 // the function around a CommonJS module's code, as Node's own loader makes it
-const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(file, 'utf8')}\n})`;
+// (the bundle is ASCII: read as Latin-1, it needs no decoding)
+const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(file, 'latin1')}\n})`;
 const script = new Script(source, { filename: file, cachedData: cached });
-const kept = cached !== undefined && !script.cachedDataRejected ? cached.length : 0;
-if (cacheFile) process.once('exit', (code) => { if (code === 0) writeCache(cacheFile, kept); });
+if (cacheFile && (cached === undefined || script.cachedDataRejected)) process.once('exit', (code) => { if (code === 0) writeCache(cacheFile); });
 const module = { exports: {}, filename: file, id: file };
 script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
 
@@ -49,11 +49,10 @@ function readCache(path) {
   }
 }
 
-/** What this run compiled, when it is more than the cache it started with (a first run, or a longer one). */
-function writeCache(path, keptBytes) {
+/** What this run compiled: the command's first successful run, or the first after V8 refused the cache. */
+function writeCache(path) {
   try {
     const data = script.createCachedData();
-    if (data.length <= keptBytes * 1.05) return;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const temp = `${path}.${process.pid}.tmp`;
     writeFileSync(temp, data, { mode: 0o600 });
