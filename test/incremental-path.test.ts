@@ -110,6 +110,13 @@ describe('incrementalPath', () => {
     assert.match(k.message, /older data over newer/);
   });
 
+  it('downgrade prevention when the receiver has more versions than the path: names exactly the ones it would resend', () => {
+    // receiver: a, then c, then b (its own order); sender: a b c d. The path from b is c, d: c is on the receiver
+    const k = conflict(incrementalPath([ver('a', 1, a.guid), ver('c', 2, c.guid), ver('b', 3, b.guid)], [a, b, c, d]));
+    assert.equal(k.code, 'CONFLICT_DIVERGED');
+    assert.match(k.message, /comes after @c \(guid guid-c\) on the receiver/);
+  });
+
   it('never sends an older version: every step goes forward in createtxg', () => {
     const sender = [ver('s1', 1), ver('s2', 5), ver('s3', 9), ver('s4', 12), ver('s5', 20)];
     for (let i = 0; i < sender.length; i++) {
