@@ -168,7 +168,9 @@ describe('incrementalPath', () => {
 
 class MemoryDriver implements StorageDriver {
   calls: string[] = [];
-  capabilities = { batch: false, resumable: false, atomicSnapshots: false };
+  capabilities: StorageDriver['capabilities'] = { batch: false, resumable: false, atomicSnapshots: false };
+  inFlight = 0;
+  maxInFlight = 0;
   constructor(
     readonly kind: 'dir' | 'zfs' | 'btrfs',
     readonly endpoint: string,
@@ -183,6 +185,9 @@ class MemoryDriver implements StorageDriver {
   async listVersions(fs: string): Promise<Version[]> {
     this.calls.push(`listVersions ${fs}`);
     if (this.failWith) throw this.failWith;
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    await new Promise((r) => setImmediate(r));
+    this.inFlight--;
     // as the driver contract says: a filesystem that does not exist has no versions
     return this.data[fs] ?? [];
   }
@@ -212,6 +217,20 @@ describe('planReplication', () => {
     assert.deepEqual(fb.steps, []);
     assert.match(fb.problem ?? '', /no common version/);
     assert.match(fc.problem ?? '', /sender has no snapshots/);
+  });
+
+  it('keeps at most as many listings in flight as the drivers ask for (listingsAtOnce), 4 by default', async () => {
+    const data = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`fs${i}`, [a, b]]));
+    const plan = async (listingsAtOnce?: number) => {
+      const sender = new MemoryDriver('dir', 'dir:/src', data);
+      const receiver = new MemoryDriver('dir', 'dir:/dst', data);
+      if (listingsAtOnce !== undefined) receiver.capabilities = { ...receiver.capabilities, listingsAtOnce };
+      await planReplication({ sender, receiver });
+      return [sender.maxInFlight, receiver.maxInFlight];
+    };
+    assert.deepEqual(await plan(), [4, 4]);
+    assert.deepEqual(await plan(2), [2, 2]);
+    assert.deepEqual(await plan(1), [1, 1]);
   });
 
   it('filters sender filesystems with the glob', async () => {

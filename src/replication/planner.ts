@@ -27,7 +27,7 @@ export interface PlanReplicationOptions {
   send?: JobSendOptions;
 }
 
-/** filesystems whose versions planning reads at once */
+/** filesystems whose versions planning reads at once, unless a driver asks for fewer (capabilities.listingsAtOnce) */
 const FILESYSTEMS_AT_ONCE = 4;
 
 /** The snapshot name filters: field (job spec, details.field) -> CLI flag (in the message). */
@@ -138,7 +138,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   // a few filesystems at once: one's listings are read (I/O: a file, a command, a call) while
   // another's are parsed and planned; the plans keep the names' order
   const filesystems: FilesystemPlan[] = new Array(names.length);
-  await eachLimited(names.length, FILESYSTEMS_AT_ONCE, async (i) => {
+  const atOnce = Math.max(1, Math.min(sender.capabilities.listingsAtOnce ?? FILESYSTEMS_AT_ONCE, receiver.capabilities.listingsAtOnce ?? FILESYSTEMS_AT_ONCE));
+  await eachLimited(names.length, atOnce, async (i) => {
     filesystems[i] = await planOne(names[i]);
   });
   return { filesystems };
