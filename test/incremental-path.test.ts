@@ -115,6 +115,9 @@ describe('incrementalPath', () => {
     const k = conflict(incrementalPath([ver('a', 1, a.guid), ver('c', 2, c.guid), ver('b', 3, b.guid)], [a, b, c, d]));
     assert.equal(k.code, 'CONFLICT_DIVERGED');
     assert.match(k.message, /comes after @c \(guid guid-c\) on the receiver/);
+    // and when the path is that one version
+    const one = conflict(incrementalPath([ver('a', 1, a.guid), ver('c', 2, c.guid), ver('b', 3, b.guid)], [a, b, c]));
+    assert.match(one.message, /comes after @c \(guid guid-c\) on the receiver/);
   });
 
   it('never sends an older version: every step goes forward in createtxg', () => {

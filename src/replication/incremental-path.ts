@@ -25,11 +25,17 @@ function byCreatetxg(a: Version, b: Version): number {
   return a.createtxg - b.createtxg;
 }
 
+/** `versions` by createtxg: itself when already so (drivers list oldest first), else a sorted copy. Never sorted in place. */
+function ordered(versions: readonly Version[]): readonly Version[] {
+  for (let i = 1; i < versions.length; i++) if (versions[i - 1].createtxg > versions[i].createtxg) return [...versions].sort(byCreatetxg);
+  return versions;
+}
+
 function label(v: Version): string {
   return `@${v.name} (guid ${v.guid})`;
 }
 
-function labels(versions: Version[], max = 5): string {
+function labels(versions: readonly Version[], max = 5): string {
   const shown = versions.slice(0, max).map(label).join(', ');
   return versions.length > max ? `${shown} and ${versions.length - max} more` : shown;
 }
@@ -42,7 +48,7 @@ function plain(v: Version): Version {
 }
 
 /** Steps from `base` (null = full send of the first) through every version of `path`, one step each. */
-function chain(base: Version | null, path: Version[]): Step[] {
+function chain(base: Version | null, path: readonly Version[]): Step[] {
   const steps: Step[] = [];
   let from = base === null ? null : plain(base);
   for (const v of path) {
@@ -71,8 +77,8 @@ export function incrementalPath(
   sender: readonly Version[],
   initial: InitialReplicationPolicy = 'most_recent',
 ): IncrementalPathResult {
-  const sent = [...sender].sort(byCreatetxg);
-  const received = [...receiver].sort(byCreatetxg);
+  const sent = ordered(sender);
+  const received = ordered(receiver);
 
   if (sent.length === 0) {
     const has = received.length === 0 ? '' : ` (the receiver has ${received.length} version(s), newest ${label(received[received.length - 1])})`;
@@ -155,7 +161,7 @@ export function incrementalPath(
  * The steps from `base` (the receiver's newest version, found on the sender) through `path` (the
  * sender's snapshots after it), or the conflict of a receiver that already has one of them.
  */
-function continueFrom(base: Version, path: Version[], received: Version[]): IncrementalPathResult {
+function continueFrom(base: Version, path: readonly Version[], received: readonly Version[]): IncrementalPathResult {
   // Downgrade prevention: every version on the receiver must come at or before the base in the
   // sender's order, else the path would send something the receiver already has after it.
   const reordered = onReceiver(path, received);
@@ -174,7 +180,12 @@ function continueFrom(base: Version, path: Version[], received: Version[]): Incr
 }
 
 /** The versions of `path` the receiver has, in path order. The path is usually a few versions and the receiver many: those go in the set. */
-function onReceiver(path: Version[], received: Version[]): Version[] {
+function onReceiver(path: readonly Version[], received: readonly Version[]): Version[] {
+  if (path.length === 1) {
+    // the usual incremental run: one new snapshot, compared without hashing 10,000s of guids
+    const guid = path[0].guid;
+    return received.some((v) => v.guid === guid) ? [path[0]] : [];
+  }
   if (path.length < received.length) {
     const pathGuids = new Set(path.map((v) => v.guid));
     if (!received.some((v) => pathGuids.has(v.guid))) return [];
