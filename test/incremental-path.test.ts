@@ -110,6 +110,16 @@ describe('incrementalPath', () => {
     assert.match(k.message, /older data over newer/);
   });
 
+  it('downgrade prevention when the receiver has more versions than the path: names exactly the ones it would resend', () => {
+    // receiver: a, then c, then b (its own order); sender: a b c d. The path from b is c, d: c is on the receiver
+    const k = conflict(incrementalPath([ver('a', 1, a.guid), ver('c', 2, c.guid), ver('b', 3, b.guid)], [a, b, c, d]));
+    assert.equal(k.code, 'CONFLICT_DIVERGED');
+    assert.match(k.message, /comes after @c \(guid guid-c\) on the receiver/);
+    // and when the path is that one version
+    const one = conflict(incrementalPath([ver('a', 1, a.guid), ver('c', 2, c.guid), ver('b', 3, b.guid)], [a, b, c]));
+    assert.match(one.message, /comes after @c \(guid guid-c\) on the receiver/);
+  });
+
   it('never sends an older version: every step goes forward in createtxg', () => {
     const sender = [ver('s1', 1), ver('s2', 5), ver('s3', 9), ver('s4', 12), ver('s5', 20)];
     for (let i = 0; i < sender.length; i++) {
@@ -161,7 +171,9 @@ describe('incrementalPath', () => {
 
 class MemoryDriver implements StorageDriver {
   calls: string[] = [];
-  capabilities = { batch: false, resumable: false, atomicSnapshots: false };
+  capabilities: StorageDriver['capabilities'] = { batch: false, resumable: false, atomicSnapshots: false };
+  inFlight = 0;
+  maxInFlight = 0;
   constructor(
     readonly kind: 'dir' | 'zfs' | 'btrfs',
     readonly endpoint: string,
@@ -176,6 +188,9 @@ class MemoryDriver implements StorageDriver {
   async listVersions(fs: string): Promise<Version[]> {
     this.calls.push(`listVersions ${fs}`);
     if (this.failWith) throw this.failWith;
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    await new Promise((r) => setImmediate(r));
+    this.inFlight--;
     // as the driver contract says: a filesystem that does not exist has no versions
     return this.data[fs] ?? [];
   }
@@ -205,6 +220,20 @@ describe('planReplication', () => {
     assert.deepEqual(fb.steps, []);
     assert.match(fb.problem ?? '', /no common version/);
     assert.match(fc.problem ?? '', /sender has no snapshots/);
+  });
+
+  it('keeps at most as many listings in flight as the drivers ask for (listingsAtOnce), 4 by default', async () => {
+    const data = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`fs${i}`, [a, b]]));
+    const plan = async (listingsAtOnce?: number) => {
+      const sender = new MemoryDriver('dir', 'dir:/src', data);
+      const receiver = new MemoryDriver('dir', 'dir:/dst', data);
+      if (listingsAtOnce !== undefined) receiver.capabilities = { ...receiver.capabilities, listingsAtOnce };
+      await planReplication({ sender, receiver });
+      return [sender.maxInFlight, receiver.maxInFlight];
+    };
+    assert.deepEqual(await plan(), [4, 4]);
+    assert.deepEqual(await plan(2), [2, 2]);
+    assert.deepEqual(await plan(1), [1, 1]);
   });
 
   it('filters sender filesystems with the glob', async () => {

@@ -25,11 +25,17 @@ function byCreatetxg(a: Version, b: Version): number {
   return a.createtxg - b.createtxg;
 }
 
+/** `versions` by createtxg: itself when already so (drivers list oldest first), else a sorted copy. Never sorted in place. */
+function ordered(versions: readonly Version[]): readonly Version[] {
+  for (let i = 1; i < versions.length; i++) if (versions[i - 1].createtxg > versions[i].createtxg) return [...versions].sort(byCreatetxg);
+  return versions;
+}
+
 function label(v: Version): string {
   return `@${v.name} (guid ${v.guid})`;
 }
 
-function labels(versions: Version[], max = 5): string {
+function labels(versions: readonly Version[], max = 5): string {
   const shown = versions.slice(0, max).map(label).join(', ');
   return versions.length > max ? `${shown} and ${versions.length - max} more` : shown;
 }
@@ -42,7 +48,7 @@ function plain(v: Version): Version {
 }
 
 /** Steps from `base` (null = full send of the first) through every version of `path`, one step each. */
-function chain(base: Version | null, path: Version[]): Step[] {
+function chain(base: Version | null, path: readonly Version[]): Step[] {
   const steps: Step[] = [];
   let from = base === null ? null : plain(base);
   for (const v of path) {
@@ -71,8 +77,8 @@ export function incrementalPath(
   sender: readonly Version[],
   initial: InitialReplicationPolicy = 'most_recent',
 ): IncrementalPathResult {
-  const sent = [...sender].sort(byCreatetxg);
-  const received = [...receiver].sort(byCreatetxg);
+  const sent = ordered(sender);
+  const received = ordered(receiver);
 
   if (sent.length === 0) {
     const has = received.length === 0 ? '' : ` (the receiver has ${received.length} version(s), newest ${label(received[received.length - 1])})`;
@@ -106,13 +112,19 @@ export function incrementalPath(
     }
   }
 
-  const senderIndex = new Map<string, number>();
-  sent.forEach((v, i) => senderIndex.set(v.guid, i));
+  // The usual case: the receiver's newest version is on the sender, near its end, so a scan from
+  // there finds it without a map of every guid (planning reads 10,000s of versions per filesystem).
+  const newest = received[received.length - 1].guid;
+  for (let i = sent.length - 1; i >= 0; i--) {
+    if (sent[i].guid === newest) return continueFrom(sent[i], sent.slice(i + 1), received);
+  }
+
+  const onSender = new Set(sent.map((v) => v.guid));
 
   // newest receiver version that the sender also has
   let common = -1;
   for (let i = received.length - 1; i >= 0; i--) {
-    if (senderIndex.has(received[i].guid)) {
+    if (onSender.has(received[i].guid)) {
       common = i;
       break;
     }
@@ -130,27 +142,29 @@ export function incrementalPath(
     };
   }
 
+  // the receiver's newest version is not on the sender (the scan above would have found it): what
+  // the receiver has after the common one diverged
   const newer = received.slice(common + 1);
-  if (newer.length > 0) {
-    return {
-      conflict: {
-        code: 'CONFLICT_DIVERGED',
-        message:
-          `diverged: the receiver has ${labels(newer)}, newer than the newest common version ` +
-          `${label(received[common])}, that the sender does not have. ferry never destroys or rolls back ` +
-          'receiver data: destroy those snapshots on the receiver by hand (or roll it back to the common ' +
-          'version), or pick another receiver path',
-      },
-    };
-  }
+  return {
+    conflict: {
+      code: 'CONFLICT_DIVERGED',
+      message:
+        `diverged: the receiver has ${labels(newer)}, newer than the newest common version ` +
+        `${label(received[common])}, that the sender does not have. ferry never destroys or rolls back ` +
+        'receiver data: destroy those snapshots on the receiver by hand (or roll it back to the common ' +
+        'version), or pick another receiver path',
+    },
+  };
+}
 
-  const base = sent[senderIndex.get(received[common].guid)!];
-  const path = sent.slice(senderIndex.get(base.guid)! + 1);
-
+/**
+ * The steps from `base` (the receiver's newest version, found on the sender) through `path` (the
+ * sender's snapshots after it), or the conflict of a receiver that already has one of them.
+ */
+function continueFrom(base: Version, path: readonly Version[], received: readonly Version[]): IncrementalPathResult {
   // Downgrade prevention: every version on the receiver must come at or before the base in the
   // sender's order, else the path would send something the receiver already has after it.
-  const receivedGuids = new Set(received.map((v) => v.guid));
-  const reordered = path.filter((v) => receivedGuids.has(v.guid));
+  const reordered = onReceiver(path, received);
   if (reordered.length > 0) {
     return {
       conflict: {
@@ -162,6 +176,20 @@ export function incrementalPath(
       },
     };
   }
-
   return { steps: chain(base, path) };
+}
+
+/** The versions of `path` the receiver has, in path order. The path is usually a few versions and the receiver many: those go in the set. */
+function onReceiver(path: readonly Version[], received: readonly Version[]): Version[] {
+  if (path.length === 1) {
+    // the usual incremental run: one new snapshot, compared without hashing 10,000s of guids
+    const guid = path[0].guid;
+    return received.some((v) => v.guid === guid) ? [path[0]] : [];
+  }
+  if (path.length < received.length) {
+    const pathGuids = new Set(path.map((v) => v.guid));
+    if (!received.some((v) => pathGuids.has(v.guid))) return [];
+  }
+  const receivedGuids = new Set(received.map((v) => v.guid));
+  return path.filter((v) => receivedGuids.has(v.guid));
 }

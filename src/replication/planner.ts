@@ -27,7 +27,7 @@ export interface PlanReplicationOptions {
   send?: JobSendOptions;
 }
 
-/** filesystems whose versions planning reads at once */
+/** filesystems whose versions planning reads at once, unless a driver asks for fewer (capabilities.listingsAtOnce) */
 const FILESYSTEMS_AT_ONCE = 4;
 
 /** The snapshot name filters: field (job spec, details.field) -> CLI flag (in the message). */
@@ -107,6 +107,12 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   const include = snapshotRegExp('include_snapshots', opts.includeSnapshots);
   const exclude = snapshotRegExp('exclude_snapshots', opts.excludeSnapshots);
   const wanted = (v: Version) => (!include || include.test(v.name)) && !(exclude && exclude.test(v.name));
+  const filtered = include !== null || exclude !== null;
+  // filtered-out snapshots the receiver already has stay, so the common version is still found
+  const withoutFilteredOut = (all: Version[], onReceiver: Version[]) => {
+    const received = new Set(onReceiver.map((v) => v.guid));
+    return all.filter((v) => wanted(v) || received.has(v.guid));
+  };
   const batch = !!opts.batch && sender.capabilities.batch && receiver.capabilities.batch;
   const names = (await sender.listFilesystems())
     .filter((name) => filter === null || filter.test(name))
@@ -120,9 +126,7 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
     // both sides at once; listVersions is [] for a filesystem (or a receiver root) that does not exist yet
     const [snapshots, receiverVersions] = await Promise.all([versionsOf(sender, senderAll, name), versionsOf(receiver, receiverAll, name)]);
     const allSender = await withBookmarkBases(sender, name, snapshots, receiverVersions);
-    // filtered-out snapshots the receiver already has stay, so the common version is still found
-    const onReceiver = new Set(receiverVersions.map((v) => v.guid));
-    const senderVersions = allSender.filter((v) => wanted(v) || onReceiver.has(v.guid));
+    const senderVersions = filtered ? withoutFilteredOut(allSender, receiverVersions) : allSender;
     if (allSender.length && !senderVersions.length) {
       return { name, steps: [], problem: `none of the ${allSender.length} snapshots of ${name} passes the snapshot filters (--include-snapshots / --exclude-snapshots)` };
     }
@@ -134,7 +138,8 @@ export async function planReplication(opts: PlanReplicationOptions): Promise<Pla
   // a few filesystems at once: one's listings are read (I/O: a file, a command, a call) while
   // another's are parsed and planned; the plans keep the names' order
   const filesystems: FilesystemPlan[] = new Array(names.length);
-  await eachLimited(names.length, FILESYSTEMS_AT_ONCE, async (i) => {
+  const atOnce = Math.max(1, Math.min(sender.capabilities.listingsAtOnce ?? FILESYSTEMS_AT_ONCE, receiver.capabilities.listingsAtOnce ?? FILESYSTEMS_AT_ONCE));
+  await eachLimited(names.length, atOnce, async (i) => {
     filesystems[i] = await planOne(names[i]);
   });
   return { filesystems };

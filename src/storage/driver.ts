@@ -35,6 +35,13 @@ export interface DriverCapabilities {
   resumable: boolean;
   /** snapshots of several filesystems can be taken atomically (zfs snapshot -r / several names) */
   atomicSnapshots: boolean;
+  /**
+   * How many listVersions calls planning keeps in flight (each for another filesystem). More hide
+   * the latency of a command or a call; a driver whose listing is mostly parsing in this process
+   * (dir: a local file) wants few, as every listing in flight keeps its versions alive (GC work).
+   * @defaultValue 4 (the planner's FILESYSTEMS_AT_ONCE)
+   */
+  listingsAtOnce?: number;
 }
 
 export interface SendStream {

@@ -42,8 +42,10 @@ export function createDirDriver(root: string, opts: DirDriverOptions = {}): Stor
   return {
     kind: 'dir',
     endpoint,
-    // snapshots of several filesystems are all-or-nothing, but not taken at one instant
-    capabilities: { batch: false, resumable: false, atomicSnapshots: false },
+    // snapshots of several filesystems are all-or-nothing, but not taken at one instant. A listing
+    // is a local file read and parsed here: two at once overlap one's read with the other's parse,
+    // more only keep more parsed versions alive through young-generation GCs (bench/README.md, planning)
+    capabilities: { batch: false, resumable: false, atomicSnapshots: false, listingsAtOnce: 2 },
 
     listFilesystems: () =>
       guard(`listing ${endpoint}`, async () => {
