@@ -142,6 +142,25 @@ describe('engine with a real redis-server', () => {
     }
   });
 
+  it('a child defined with reportInitialState false: its parent does not hear its first state (one commit less), only its end', async () => {
+    const prefix = uniquePrefix();
+    const quietChild = { ...registry, machines: { ...registry.machines, timerChild: { ...registry.machines.timerChild, reportInitialState: false } } };
+    const commits: string[] = [];
+    const engine = openTestEngine(redis.url, { prefix, registry: quietChild, logger: quiet(), trace: { committed: (c) => { if (c.expectedVersion > 0) commits.push(c.machineId); } } });
+    engine.startWorkers();
+    try {
+      await engine.start('parent', 'p2', { n: 1 });
+      const rec = await engine.waitFor('p2', (r) => r.status === 'done', { timeoutMs: 20_000 });
+      assert.deepEqual((rec.snapshot as any).context.states, [], 'no report of the child\'s first state');
+      assert.deepEqual((rec.snapshot as any).context.outputs, [null]);
+      assert.deepEqual(commits.filter((id) => id === 'p2'), ['p2'], 'the parent committed once after its creation: the child\'s end');
+      const log = await engine.transitions.read('0');
+      assert.deepEqual(log.map((e) => `${e.machineId}:${e.to}`), ['p2:Running', 'p2.c1:Waiting', 'p2.c1:Fired', 'p2:Done']);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('a worker killed with SIGKILL mid-effect: the effect is retried, the machine completes, no duplicate transition', async () => {
     const prefix = uniquePrefix();
     const dir = mkdtempSync(join(tmpdir(), 'ferry-kill-'));

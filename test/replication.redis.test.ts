@@ -168,4 +168,35 @@ describe('replication runs through the engine (dir driver)', () => {
       d.remove();
     }
   });
+  it('the run machine commits once per filesystem (its end), whatever the number of filesystems; each filesystem machine twice', async () => {
+    const d = tempDir('rep-commits');
+    const commits = new Map<string, number>();
+    const drains = new Map<string, number>();
+    const counting = replicationEngine(redis.url, {
+      trace: {
+        committed: (c) => commits.set(c.machineId, (commits.get(c.machineId) ?? 0) + 1),
+        drainJob: (id) => drains.set(id, (drains.get(id) ?? 0) + 1),
+      },
+    });
+    try {
+      const names = Array.from({ length: 6 }, (_, i) => `fs${i}`);
+      const sender = makeSender(join(d.path, 's'), names);
+      await sender.snapshot(names, 's1');
+      // one at a time: nothing a child reports can share a commit of the run with another's
+      const report = await replicate(counting, { sender: `dir:${d.path}/s`, receiver: `dir:${d.path}/r`, concurrency: 1 });
+      assert.equal(report.state, 'Completed');
+      const run = report.id;
+      // created, planned (spawns fs-0), then one commit per filesystem's end (which spawns the next);
+      // a filesystem's first state (Working) is not reported: the run spawned it so
+      assert.equal(commits.get(run), 2 + names.length, 'commits of the run');
+      assert.equal(drains.get(run), 1 + names.length, 'drain jobs of the run');
+      for (let i = 0; i < names.length; i++) {
+        assert.equal(commits.get(`${run}.fs-${i}`), 2, `fs-${i}: created, then its step's result`);
+        assert.equal(drains.get(`${run}.fs-${i}`), 1, `fs-${i}: one drain job`);
+      }
+    } finally {
+      await counting.close();
+      d.remove();
+    }
+  });
 });

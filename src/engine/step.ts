@@ -164,7 +164,8 @@ function after(
     rec.timers = {};
     rec.children = {};
   }
-  notifyParent(ctx, rec, snap, changed, now, result.outbox);
+  // a parent that spawned the child knowing its first state need not hear of it (reportInitialState)
+  notifyParent(ctx, rec, snap, changed && (prevValue !== null || ctx.def.reportInitialState !== false), now, result.outbox);
 }
 
 export interface CreateArgs {

@@ -154,6 +154,13 @@ export interface MachineDefinition {
    * (with the machine's summary), and these `emitted` event types, are logged at warn (else debug/info).
    */
   warn?: { states?: readonly string[]; emitted?: readonly string[] };
+  /**
+   * Whether a parent hears `ferry.child.state` for this machine's first state, at its creation.
+   * false for a child whose parent spawns it knowing that state (the replication machine marks a
+   * filesystem Working as it spawns it): one drain and one commit of the parent less per child. Every
+   * later state change, and the end, is reported as always. @defaultValue true
+   */
+  reportInitialState?: boolean;
 }
 
 export interface Registry {

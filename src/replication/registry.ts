@@ -47,6 +47,8 @@ export function replicationRegistry(opts: ReplicationRegistryOptions): Registry 
         version: filesystemMachineVersion,
         summarize: (s: AnyMachineSnapshot) => summarizeFilesystem(s.context as FilesystemContext),
         stats: filesystemStats,
+        // spawned as Working (fillSlots) and Working unless it ends at once (then its end is reported)
+        reportInitialState: false,
         warn: { states: ['PermanentError'] },
       },
       pruning: {

@@ -8,7 +8,7 @@ import { makeRootOnBtrfs, type Layout } from './layout.js';
 import { assertName, nameProblem } from './names.js';
 import { runBtrfs, spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
 import { StreamFraming, corrupt, parseStreamStart, type StreamStart } from './stream.js';
-import { isSubvolume, scanSnapshots, showSubvolume, toVersion, type Snapshot } from './subvolume.js';
+import { isSubvolume, listReadonly, scanSnapshots, showSubvolume, toVersion, type Snapshot } from './subvolume.js';
 
 type Chunks = AsyncIterator<unknown>;
 
@@ -137,7 +137,7 @@ export async function lockForReceive(layout: Layout, fs: string, signal?: AbortS
   await mkdir(layout.snapshotsDir(fs), { recursive: true });
   const release = await acquireLock(layout.lockFile(fs), `btrfs filesystem ${fs} of ${layout.root}`);
   try {
-    const { complete, partial } = await scanSnapshots(layout, fs, signal);
+    const { complete, partial } = await scanSnapshots(layout, fs, signal, () => listReadonly(layout, signal, { times: false }));
     for (const p of partial) await runBtrfs(['-q', 'subvolume', 'delete', p.path]);
     return { release, snapshots: complete };
   } catch (err) {
@@ -151,16 +151,26 @@ export async function lockForReceive(layout: Layout, fs: string, signal?: AbortS
  * create. `already` is the version when this exact one is there; SNAPSHOT_EXISTS when another
  * snapshot has its name.
  */
-export async function receiveTarget(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[]): Promise<{ already: Version | null; target: string }> {
-  const already = check(layout, fs, start, snapshots);
+export async function receiveTarget(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[], signal?: AbortSignal): Promise<{ already: Version | null; target: string }> {
+  const found = check(layout, fs, start, snapshots);
   const target = layout.snapshotPath(fs, start.name);
-  if (already === null && (await lstatOrNull(target)) !== null) {
+  if (found !== null) return { already: await described(layout, fs, found, signal), target };
+  if ((await lstatOrNull(target)) !== null) {
     throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${start.name}`, {
       code: 'SNAPSHOT_EXISTS',
       details: { fs, name: start.name, uuid: start.uuid },
     });
   }
-  return { already, target };
+  return { already: null, target };
+}
+
+/**
+ * A version a receive found already there, with its creation time: the receiver's listing under
+ * the lock leaves the times out (lockForReceive), so the rare receive with nothing to do asks
+ * `btrfs subvolume show` of that one snapshot.
+ */
+export async function described(layout: Layout, fs: string, v: Version, signal?: AbortSignal): Promise<Version> {
+  return v.creation !== undefined ? v : toVersion(v.name, await showSubvolume(layout.snapshotPath(fs, v.name), signal));
 }
 
 /** After btrfs receive exited 0: the new version; RECEIVE_INCOMPLETE unless it is read-only with the stream's Received UUID. */
@@ -199,7 +209,7 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
     const { start, head } = await readStart(chunks);
     const bad = nameProblem(start.name);
     if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(start.name)} ${bad}`);
-    const { already, target } = await receiveTarget(layout, fs, start, locked.snapshots);
+    const { already, target } = await receiveTarget(layout, fs, start, locked.snapshots, signal);
     if (already) {
       input.destroy(); // nothing to apply; a sender piped into it stops
       return already;

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
@@ -157,36 +158,55 @@ function isoFromUtc(value: string | undefined): string | undefined {
 
 /**
  * The directory of the subvolume that holds `dir` (the nearest ancestor, or `dir` itself, with
- * inode 256 on the same device): `btrfs subvolume list <dir>` prints the paths of the subvolumes
- * in it relative to it (and others' from the top level).
+ * inode 256 on the same device), with its lstat: `btrfs subvolume list <dir>` prints the paths of
+ * the subvolumes in it relative to it (and others' from the top level).
  */
-async function holdingSubvolume(dir: string): Promise<string> {
-  const dev = (await lstat(dir)).dev;
+async function holdingSubvolume(dir: string): Promise<{ path: string; st: Stats }> {
+  const top = await lstat(dir);
   for (let d = dir; ; d = dirname(d)) {
-    const st = await lstat(d);
-    if (st.dev !== dev) return dir; // a mount in between: paths will not match, every entry falls back to show
-    if (st.ino === SUBVOLUME_INO || dirname(d) === d) return d;
+    const st = d === dir ? top : await lstat(d);
+    if (st.dev !== top.dev) return { path: dir, st: top }; // a mount in between: paths will not match, every entry falls back to show
+    if (st.ino === SUBVOLUME_INO || dirname(d) === d) return { path: d, st };
   }
 }
 
+/** subvolume ids by the holding subvolume's path and identity (see holderId) */
+const holderIds = new Map<string, number>();
+
 /**
- * The read-only subvolumes directly in the subvolume that holds the root, by absolute path: three
- * btrfs runs at once, whatever the number of snapshots: `subvolume list -r` with the UUID columns
- * and createtxg, again with -s for the creation times of snapshots (only -s prints them, and only
- * for snapshots), and `inspect-internal rootid` (no scan) for the id of the holding subvolume, the
- * subvolumes whose paths are printed relative to it. A read-only subvolume that is not a snapshot
- * (a full receive) takes its creation time from its root directory's birth time, which the kernel
- * sets when it creates the subvolume.
+ * The id of the subvolume that holds the root (`btrfs inspect-internal rootid`), run once per
+ * holding subvolume per process: keyed by its path, device (btrfs gives each subvolume its own)
+ * and birth time, so a subvolume deleted and made again at the same path is asked about afresh.
  */
-export async function listReadonly(layout: Layout, signal?: AbortSignal): Promise<Map<string, SubvolumeInfo>> {
-  const base = await holdingSubvolume(layout.root);
-  const [rowsText, timesText, rootId] = await Promise.all([
+async function holderId(root: string, holder: { path: string; st: Stats }, signal?: AbortSignal): Promise<number> {
+  const key = `${holder.path}\0${holder.st.dev}\0${holder.st.birthtimeMs}`;
+  const known = holderIds.get(key);
+  if (known !== undefined) return known;
+  const out = await runBtrfs(['inspect-internal', 'rootid', root], { signal });
+  const id = Number(out.trim());
+  if (!Number.isSafeInteger(id)) throw new PermanentError(`unexpected output of btrfs inspect-internal rootid: ${JSON.stringify(out.slice(0, 200))}`, { code: 'UNEXPECTED_OUTPUT' });
+  holderIds.set(key, id);
+  return id;
+}
+
+/**
+ * The read-only subvolumes directly in the subvolume that holds the root, by absolute path, whatever
+ * the number of snapshots: `subvolume list -r` with the UUID columns and createtxg, and (unless
+ * `times` is false: a step only matches versions by guid) again with -s for the creation times of
+ * snapshots (only -s prints them, and only for snapshots), the two at once; the id of the holding
+ * subvolume, whose subvolumes' paths are printed relative to it, is `inspect-internal rootid`'s,
+ * once per process (holderId). A read-only subvolume that is not a snapshot (a full receive) takes
+ * its creation time from its root directory's birth time, which the kernel sets when it creates
+ * the subvolume.
+ */
+export async function listReadonly(layout: Layout, signal?: AbortSignal, opts: { times?: boolean } = {}): Promise<Map<string, SubvolumeInfo>> {
+  const holding = await holdingSubvolume(layout.root);
+  const base = holding.path;
+  const [rowsText, timesText, holder] = await Promise.all([
     runBtrfs(['subvolume', 'list', '-r', '-c', '-q', '-R', '-u', layout.root], { signal }),
-    runBtrfs(['subvolume', 'list', '-r', '-s', layout.root], { signal }),
-    runBtrfs(['inspect-internal', 'rootid', layout.root], { signal }),
+    opts.times === false ? '' : runBtrfs(['subvolume', 'list', '-r', '-s', layout.root], { signal }),
+    holderId(layout.root, holding, signal),
   ]);
-  const holder = Number(rootId.trim());
-  if (!Number.isSafeInteger(holder)) throw new PermanentError(`unexpected output of btrfs inspect-internal rootid: ${JSON.stringify(rootId.slice(0, 200))}`, { code: 'UNEXPECTED_OUTPUT' });
   const otimes = new Map(parseSubvolumeList(timesText).map((r) => [r.id, r.otime]));
   const out = new Map<string, SubvolumeInfo>();
   for (const row of parseSubvolumeList(rowsText)) {

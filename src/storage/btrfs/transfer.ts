@@ -2,7 +2,7 @@ import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../loc
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { nameProblem } from './names.js';
-import { failedReceive, lockForReceive, receivedVersion, receiveTarget, type Incoming } from './receive.js';
+import { described, failedReceive, lockForReceive, receivedVersion, receiveTarget, type Incoming } from './receive.js';
 import { spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
@@ -33,13 +33,13 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     release = locked.release;
     // a retried step whose first run finished: done, whatever became of the sender's snapshot since
     const there = locked.snapshots.find((snap) => snap.version.guid === to.guid);
-    if (there) return { bytes: 0, version: there.version };
+    if (there) return { bytes: 0, version: await described(receiver, fs, there.version, signal) };
     const { toSnap, fromSnap } = await sending;
     const name = toSnap.version.name; // the name btrfs receive gives the new subvolume
     const bad = nameProblem(name);
     if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(name)} ${bad}`);
     const start: Incoming = { kind: fromSnap ? 'incremental' : 'full', name, uuid: toSnap.version.guid, parentUuid: fromSnap?.version.guid ?? null };
-    const { already, target } = await receiveTarget(receiver, fs, start, locked.snapshots);
+    const { already, target } = await receiveTarget(receiver, fs, start, locked.snapshots, signal);
     if (already) return { bytes: 0, version: already };
 
     created = target; // nothing was there and we hold the lock: whatever appears there is this receive's
