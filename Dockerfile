@@ -35,7 +35,7 @@ ARG AGENT_TOOLS=false
 RUN if [ "$AGENT_TOOLS" = true ]; then \
       sed -i 's/^Components: main$/Components: main contrib/' /etc/apt/sources.list.d/debian.sources \
       && apt-get update \
-      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zfsutils-linux btrfs-progs \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zfsutils-linux btrfs-progs pv \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 WORKDIR /app

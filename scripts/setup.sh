@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what ferry needs, so the README's quick start works on a fresh Debian machine:
-# system packages (redis-server; with --test also redis-sentinel, zfs-fuse, btrfs-progs, Swift, qemu, debootstrap, strace, prometheus, Python's grpc, zsh, chromium for the live view's browser test, docker.io and docker-compose),
+# system packages (redis-server; with --test also redis-sentinel, zfs-fuse, btrfs-progs, pv, Swift, qemu, debootstrap, strace, prometheus, Python's grpc, zsh, chromium for the live view's browser test, docker.io and docker-compose),
 # and node modules.
 # Where it cannot install (not root, not Debian), it prints the exact command to run and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A provides=([redis-server]=redis-server [redis-sentinel]=redis-sentinel [zfs-fuse]=zfs-fuse [btrfs-progs]=mkfs.btrfs
+declare -A provides=([redis-server]=redis-server [redis-sentinel]=redis-sentinel [zfs-fuse]=zfs-fuse [btrfs-progs]=mkfs.btrfs [pv]=pv
   [swift]=swift-config [swift-proxy]=swift-proxy-server [swift-object]=swift-object-server
   [swift-container]=swift-container-server [swift-account]=swift-account-server [memcached]=memcached
   [qemu-system-x86]=qemu-system-x86_64 [debootstrap]=debootstrap [strace]=strace [prometheus]=promtool [zsh]=zsh
@@ -21,7 +21,7 @@ wanted=(redis-server)
 # the live view (test/ui-browser.test.ts); docker.io and
 # docker-compose run the compose stack offline (test/deploy.test.ts); redis-sentinel for the failover
 # tests (test/redis-ha.test.ts; they run `redis-server --sentinel`, the same binary)
-[[ ${1:-} == --test ]] && wanted+=(redis-sentinel zfs-fuse btrfs-progs swift swift-proxy swift-object swift-container swift-account memcached qemu-system-x86 debootstrap strace prometheus python3-grpcio python3-grpc-tools zsh chromium docker.io docker-compose)
+[[ ${1:-} == --test ]] && wanted+=(redis-sentinel zfs-fuse btrfs-progs pv swift swift-proxy swift-object swift-container swift-account memcached qemu-system-x86 debootstrap strace prometheus python3-grpcio python3-grpc-tools zsh chromium docker.io docker-compose)
 
 # a program on PATH, or py:MODULE, a module of Debian's /usr/bin/python3
 present() {

@@ -55,6 +55,8 @@ describe('zfs listing per endpoint', { skip: unavailable ?? false }, () => {
   it('plans any number of filesystems with the same commands, and the same versions as listVersions', async () => {
     await filesystems(`${p1.name}/one`, 1, 2);
     await filesystems(`${p1.name}/many`, 6, 2);
+    // the feature probe (`zfs -?`, once per process, when a plan first reads a driver's capabilities) is no listing
+    assert.ok(createZfsDriver(`${p1.name}/one`).capabilities);
     const one = await planCommands(`${p1.name}/one`, `${p2.name}/one`);
     const many = await planCommands(`${p1.name}/many`, `${p2.name}/many`);
     assert.deepEqual([one.steps, many.steps], [2, 12]);

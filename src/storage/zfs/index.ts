@@ -9,7 +9,7 @@ import { createSendStream, planSend } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { holdSnapshots, listBookmarks, releaseSnapshots, setBookmark } from './holds.js';
 import { transferZfs } from './transfer.js';
-import { findDd } from '../local-pipe.js';
+import { findRelay } from '../local-pipe.js';
 
 /** zfs drivers made by createZfsDriver in this process: the local fast path needs both ends here */
 const local = new WeakMap<StorageDriver, ZfsContext>();
@@ -86,7 +86,7 @@ export function createZfsDriver(root: string): ZfsDriver {
 
     transferTo: async (receiver, fs, from, to, opts) => {
       const rctx = local.get(receiver);
-      if (!rctx || findDd() === null) return null;
+      if (!rctx || findRelay() === null) return null;
       return transferZfs(ctx, rctx, fs, from, to, opts);
     },
   };
