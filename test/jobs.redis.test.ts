@@ -18,6 +18,7 @@ import { createDirDriver } from '../src/storage/dir/index.js';
 import { until } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
+import { DEFAULT_REPLICATION_CONCURRENCY } from '../machines/replication-defaults.js';
 
 describe('job specs', () => {
   it('names the field of every problem', () => {
@@ -45,7 +46,7 @@ describe('job specs', () => {
     const spec = validateJobSpec({ ...ok, receivers: ['dir:/r', 'dir:/r'] });
     assert.deepEqual(spec.receivers, ['dir:/r'], 'duplicates dropped');
     assert.equal(spec.initial, 'most_recent');
-    assert.equal(spec.concurrency, 4);
+    assert.equal(spec.concurrency, DEFAULT_REPLICATION_CONCURRENCY);
   });
 });
 

@@ -22,6 +22,7 @@ import type { ServeHandle } from '../service/serve.js';
 import { addTlsOptions, serverTls, uiTlsFiles, type TlsFlags } from './tls-options.js';
 import { isoTime } from '../util/time.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, stopRequested } from './shutdown.js';
+import { DEFAULT_REPLICATION_CONCURRENCY } from '../../machines/replication-defaults.js';
 
 // Only commander and the definitions of the commands load at start: each action imports what it
 // uses (`ferry --help` loads no driver, no gRPC, no BullMQ; `ferry list dir:…` no Redis).
@@ -161,7 +162,7 @@ addSendFlags(program.command('replicate')
   .argument('<sender>', 'endpoint (forms below)')
   .argument('<receiver>', 'endpoint of the same kind; sender/a is replicated to receiver/a')
   .addOption(new Option('--initial <policy>', 'what to send to an empty receiver filesystem').choices(['most_recent', 'all', 'fail']).default('most_recent'))
-  .option('--concurrency <n>', 'filesystems replicating at once', positiveInt, 4)
+  .option('--concurrency <n>', 'filesystems replicating at once', positiveInt, DEFAULT_REPLICATION_CONCURRENCY)
   .option('--filesystems <glob>', 'only filesystems matching this glob (* and ?)')
   .option('--include-snapshots <regex>', 'only replicate snapshots whose name matches')
   .option('--exclude-snapshots <regex>', 'do not replicate snapshots whose name matches')

@@ -10,6 +10,7 @@ import type { RetentionPolicy } from '../retention/rules.js';
 import { retentionOf } from './retention-spec.js';
 import { checkSendOptions, type SendOptionsInput } from '../replication/send-options.js';
 import type { JobSendOptions } from '../../machines/send-options.js';
+import { DEFAULT_REPLICATION_CONCURRENCY } from '../../machines/replication-defaults.js';
 
 /** The storage kind of an endpoint, or undefined when it does not parse (endpointProblems says why). */
 function endpointKind(endpoint: string): 'zfs' | 'btrfs' | 'dir' | undefined {
@@ -190,7 +191,7 @@ export function checkJobSpec(raw: JobSpecInput): SpecCheck {
   problems.push(...sched.problems);
   if (problems.length) return { spec: null, problems };
   const spec: JobSpec = {
-    name, sender: raw.sender!, receivers, initial: initial as JobSpec['initial'], concurrency: raw.concurrency || 4, batch: !!raw.batch, retry,
+    name, sender: raw.sender!, receivers, initial: initial as JobSpec['initial'], concurrency: raw.concurrency || DEFAULT_REPLICATION_CONCURRENCY, batch: !!raw.batch, retry,
     ...(raw.filesystems ? { filesystems: raw.filesystems } : {}),
     ...(raw.includeSnapshots ? { includeSnapshots: raw.includeSnapshots } : {}),
     ...(raw.excludeSnapshots ? { excludeSnapshots: raw.excludeSnapshots } : {}),

@@ -8,6 +8,7 @@ import { assertSameKind, parseEndpoint } from '../storage/endpoint.js';
 import { snapshotRegExp } from './planner.js';
 import { checkSendOptions, type SendOptionsInput } from './send-options.js';
 import { compactUtcStamp } from '../util/time.js';
+import { DEFAULT_REPLICATION_CONCURRENCY } from '../../machines/replication-defaults.js';
 
 export interface ReplicateOptions {
   sender: string;
@@ -55,7 +56,7 @@ export function validateReplicateOptions(o: ReplicateOptions): ReplicationInput 
   if (!POLICIES.includes(initial)) {
     throw new InvalidArgumentError(`--initial must be one of ${POLICIES.join(', ')}, not ${JSON.stringify(initial)}`, { code: 'INVALID_ARGUMENT', details: { field: 'initial' } });
   }
-  const concurrency = o.concurrency ?? 4;
+  const concurrency = o.concurrency ?? DEFAULT_REPLICATION_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
     throw new InvalidArgumentError(`--concurrency must be an integer from 1 to 1000, not ${JSON.stringify(o.concurrency)}`, { code: 'INVALID_ARGUMENT', details: { field: 'concurrency' } });
   }

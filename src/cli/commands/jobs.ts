@@ -9,6 +9,7 @@ import { EXIT_FORCED, stopRequested } from '../shutdown.js';
 import type { Orchestrator } from '../../service/views.js';
 import { addServerOptions, withOrchestrator, type ServerOptions } from '../orchestrator-access.js';
 import { addSendFlags, sendOptionsOfFlags, type SendFlagValues } from '../send-flags.js';
+import { DEFAULT_REPLICATION_CONCURRENCY } from '../../../machines/replication-defaults.js';
 
 interface CliContext {
   globals: () => GlobalOptions;
@@ -72,7 +73,7 @@ export function registerJobCommands(program: Command, c: CliContext): void {
     .option('--include-snapshots <regex>', 'only replicate snapshots whose name matches')
     .option('--exclude-snapshots <regex>', 'do not replicate snapshots whose name matches')
     .addOption(new Option('--initial <policy>', 'what to send to an empty receiver filesystem').choices(['most_recent', 'all', 'fail']).default('most_recent'))
-    .option('--concurrency <n>', 'filesystems replicating at once per receiver', c.positiveInt, 4)
+    .option('--concurrency <n>', 'filesystems replicating at once per receiver', c.positiveInt, DEFAULT_REPLICATION_CONCURRENCY)
     .option('--batch', 'send all intermediate snapshots in one stream where the driver can (zfs send -I)')
     .option('--retry-initial-ms <ms>', 'first retry delay after a temporary error', c.positiveInt, 5000)
     .option('--retry-max-ms <ms>', 'longest retry delay', c.positiveInt, 300000)

@@ -32,7 +32,7 @@ export interface JobSpec {
    */
   'initial'?: (string);
   /**
-   * filesystems replicating at once per receiver; 0 = default (4)
+   * filesystems replicating at once per receiver; 0 = default (8)
    */
   'concurrency'?: (number);
   'batch'?: (boolean);
@@ -83,7 +83,7 @@ export interface JobSpec__Output {
    */
   'initial'?: (string);
   /**
-   * filesystems replicating at once per receiver; 0 = default (4)
+   * filesystems replicating at once per receiver; 0 = default (8)
    */
   'concurrency'?: (number);
   'batch'?: (boolean);
