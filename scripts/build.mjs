@@ -106,8 +106,16 @@ cpSync(join(ROOT, 'package.json'), join(out, 'package.json'));
 const { buildUi } = await import('./build-ui.mjs');
 await buildUi(join(out, 'ui-assets'));
 // the CLI bundled (scripts/bundle-cli.mjs): what bin/ferry.mjs starts
-const { bundleCli } = await import('./bundle-cli.mjs');
-await bundleCli(out);
+try {
+  const { bundleCli } = await import('./bundle-cli.mjs');
+  await bundleCli(out);
+} catch (err) {
+  console.error(`build: bundling the CLI failed: ${err instanceof Error ? err.message : String(err)}`);
+  if (!ifPossible) process.exit(1);
+  rmSync(out, { recursive: true, force: true });
+  console.error('build: no compiled tree; bin/ferry.mjs runs the source through tsx');
+  process.exit(0);
+}
 writeFileSync(join(out, 'BUILT'), `complete at ${new Date().toISOString()}\n`);
 const launcher = relative(process.cwd(), join(out, 'bin/ferry.mjs'));
 console.error(`build: ${dirs.join(', ')} compiled into ${out}; run: node ${launcher.startsWith('..') ? join(out, 'bin/ferry.mjs') : launcher}`);
