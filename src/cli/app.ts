@@ -22,6 +22,7 @@ import type { TargetView } from '../service/views.js';
 import { targetViews } from '../service/run-views.js';
 import { connectRedis } from './redis-connection.js';
 import { EXIT_FORCED, stoppedByClosedStdout, stopRequested } from './shutdown.js';
+import { DEFAULT_FINISHED_RETENTION_MS } from './history-option.js';
 
 export interface GlobalOptions {
   prefix: string;
@@ -78,6 +79,8 @@ export async function openApp(g: GlobalOptions, opts: {
   outlivesOutages?: boolean;
   /** the reconciler's first offer at start (`ferry worker`); by default one interval later, which a one-shot command seldom reaches */
   reconcileAtStart?: boolean;
+  /** how long finished machines are kept, in ms (`--history-days`); 0: for good. @defaultValue 30 days */
+  finishedRetentionMs?: number;
 }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
   const metrics = opts.metrics ?? new FerryMetrics();
@@ -109,6 +112,7 @@ export async function openApp(g: GlobalOptions, opts: {
   });
   const engine = new Engine({
     redis: conn, prefix: g.prefix, registry, logger: log, metrics, inspect, replicas: g.replicas,
+    finishedRetentionMs: opts.finishedRetentionMs ?? DEFAULT_FINISHED_RETENTION_MS,
     onEmit: (rec, e) => {
       if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
     },
