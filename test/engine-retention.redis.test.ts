@@ -7,6 +7,7 @@ import { EngineReader } from '../src/engine/engine-reader.js';
 import { RunViews } from '../src/service/run-views.js';
 import { JobStore } from '../src/jobs/store.js';
 import { createLogger } from '../src/util/logger.js';
+import { historyDays } from '../src/cli/history-option.js';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
 import { runProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
@@ -133,8 +134,37 @@ describe('finished machines are removed after the retention (docs/engine.md "Ret
     }
   });
 
+  it('a worker\'s own retention (what `ferry serve`/`worker` pass) replaces the engine\'s', async () => {
+    const clock = handClock();
+    const engine = openTestEngine(redis.url, { prefix: uniquePrefix(), registry, logger: quiet(), clock });
+    try {
+      engine.startWorkers({ finishedRetentionMs: DAY, reconcileIntervalMs: 3_600_000, reconcileAtStart: false });
+      await engine.start('counter', 'w', {});
+      await engine.send('w', { type: 'finish' });
+      await finished(engine, 'w');
+      clock.advance(DAY + 1);
+      assert.deepEqual((await engine.reconcile({ graceMs: 0 })).removed.map((r) => r.machineId), ['w']);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('--history-days: days (fractions too), 0 or "forever" for good; anything else refused', () => {
+    assert.equal(historyDays('30'), 30 * DAY);
+    assert.equal(historyDays('0.5'), DAY / 2);
+    assert.equal(historyDays('0'), 0);
+    assert.equal(historyDays('forever'), 0);
+    for (const bad of ['-1', 'soon', '', 'Infinity']) assert.throws(() => historyDays(bad), /days ≥ 0 or "forever"/);
+  });
+
   it('a bad retention is refused with its field named', () => {
     assert.throws(() => openTestEngine(redis.url, { prefix: uniquePrefix(), registry, logger: quiet(), finishedRetentionMs: -1 }), /finishedRetentionMs/);
+    const engine = openTestEngine(redis.url, { prefix: uniquePrefix(), registry, logger: quiet() });
+    try {
+      assert.throws(() => engine.startWorkers({ finishedRetentionMs: Number.NaN }), /finishedRetentionMs/);
+    } finally {
+      void engine.close();
+    }
   });
 
   it('a removed run reads as unknown: RunViews.getRun NOT_FOUND, `ferry status RUN` the unknown-id error and exit status', async () => {

@@ -143,10 +143,10 @@ export async function openApp(g: GlobalOptions, opts: {
 }
 
 /** This process's workers: the engine's queues and the job schedules' firings. */
-export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number; reconcileIntervalMs?: number; reconcileAtStart?: boolean }): void {
+export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number; reconcileIntervalMs?: number; reconcileAtStart?: boolean; finishedRetentionMs?: number }): void {
   app.engine.startWorkers({
     lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency, reconcileIntervalMs: opts.reconcileIntervalMs,
-    reconcileAtStart: opts.reconcileAtStart,
+    reconcileAtStart: opts.reconcileAtStart, finishedRetentionMs: opts.finishedRetentionMs,
   });
   app.scheduler.startWorker(async (name, at) => {
     // a firing of a deleted job (its scheduler removed a moment too late) does nothing

@@ -62,6 +62,12 @@ export interface EngineOptions {
   replicas?: ReplicaWaitOptions;
 }
 
+/** a retention as given, or an error naming the option */
+function checkRetention(ms: number): number {
+  if (!(Number.isFinite(ms) && ms >= 0)) throw new Error(`finishedRetentionMs: expected a number of milliseconds ≥ 0 (0: keep for good), got ${String(ms)}`);
+  return ms;
+}
+
 /** entries the transition log keeps (approximately: XADD MAXLEN ~) unless `transitionLogMaxLen` says otherwise */
 export const DEFAULT_TRANSITION_LOG_MAX_LEN = 100_000;
 
@@ -88,6 +94,7 @@ export class Engine {
   private closed = false;
   private readonly unwatchStatus: () => void;
   private readonly replicas: ReplicaWait;
+  private readonly finishedRetentionMs: number;
 
   constructor(opts: EngineOptions) {
     if (opts.redis.options.maxRetriesPerRequest !== null) {
@@ -98,8 +105,7 @@ export class Engine {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? createLogger();
     this.metrics = opts.metrics ?? new EngineMetrics();
-    const finishedRetentionMs = opts.finishedRetentionMs ?? 0;
-    if (!(Number.isFinite(finishedRetentionMs) && finishedRetentionMs >= 0)) throw new Error(`finishedRetentionMs: expected a number of milliseconds ≥ 0 (0: keep for good), got ${String(opts.finishedRetentionMs)}`);
+    const finishedRetentionMs = (this.finishedRetentionMs = checkRetention(opts.finishedRetentionMs ?? 0));
     const keys = makeKeys(this.prefix);
     this.transitions = new TransitionLog(opts.redis, keys.transitions, (conn) => new ReplicaWait(conn, keys.fence, null, this.log, opts.replicas));
     this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? DEFAULT_TRANSITION_LOG_MAX_LEN, this.transitions);
@@ -240,9 +246,10 @@ export class Engine {
 
   /** Starts this process's workers; call once per process that should do work. */
   startWorkers(opts: WorkerOptions = {}): void {
+    const retention = checkRetention(opts.finishedRetentionMs ?? this.finishedRetentionMs);
     this.workers.start(opts);
     const every = opts.reconcileIntervalMs ?? 60_000;
-    if (every > 0) this.reconciler.start(every, opts.reconcileGraceMs ?? 5000, opts.reconcileAtStart ?? true);
+    if (every > 0) this.reconciler.start(every, opts.reconcileGraceMs ?? 5000, opts.reconcileAtStart ?? true, retention);
   }
 
   /**

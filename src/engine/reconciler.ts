@@ -40,7 +40,8 @@ export interface ReconcilerDeps {
   metrics: EngineMetrics;
   /**
    * how long a finished machine (done, error, stopped) is kept after it finished, in milliseconds;
-   * then a pass removes it with its inbox, outbox and index entry. 0: kept for good.
+   * then a pass removes it with its inbox, outbox and index entry. 0: kept for good. `start` may
+   * replace it (a worker's own setting).
    */
   finishedRetentionMs: number;
   /** the effect runner's delivery of a job BullMQ failed for good (EffectRunner.giveUp) */
@@ -80,13 +81,20 @@ export class Reconciler {
   private stopped = false;
   /** ends the grace wait of a pass in progress when the reconciler stops */
   private wake: (() => void) | null = null;
+  private finishedRetentionMs: number;
 
-  constructor(private readonly d: ReconcilerDeps) {}
+  constructor(private readonly d: ReconcilerDeps) {
+    this.finishedRetentionMs = d.finishedRetentionMs;
+  }
 
-  /** A pass now, then one every `intervalMs` (the cluster's first worker to come takes each turn). */
-  start(intervalMs: number, graceMs: number, atStart = true): void {
+  /**
+   * A pass now, then one every `intervalMs` (the cluster's first worker to come takes each turn);
+   * `finishedRetentionMs` replaces the deps' for these passes.
+   */
+  start(intervalMs: number, graceMs: number, atStart = true, finishedRetentionMs = this.d.finishedRetentionMs): void {
     if (this.timer) return;
     this.stopped = false;
+    this.finishedRetentionMs = finishedRetentionMs;
     const tick = () => {
       if (this.running) return;
       // held a little less than the interval, so this process's next tick finds it free again
@@ -116,7 +124,7 @@ export class Reconciler {
     if (!(await this.d.store.lock(token, Math.max(o.holdMs, graceMs * 2)))) return report;
     report.ran = true;
     try {
-      const retention = this.d.finishedRetentionMs;
+      const retention = this.finishedRetentionMs;
       const cutoff = retention > 0 ? this.d.clock.now() - retention : null;
       const suspects = new Map<string, { version: number; problems: Set<string> }>();
       let cursor = '0';
