@@ -2,13 +2,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup } from 'xstate';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
-import type { Registry } from '../src/engine/index.js';
+import { openRedis, type Registry } from '../src/engine/index.js';
 import { EngineReader } from '../src/engine/engine-reader.js';
 import { RunViews } from '../src/service/run-views.js';
 import { JobStore } from '../src/jobs/store.js';
 import { createLogger } from '../src/util/logger.js';
 import { historyDays } from '../src/cli/history-option.js';
-import { openTestEngine, type TestEngine } from './helpers/engine.js';
+import { openTestEngine, TestEngine } from './helpers/engine.js';
 import { runProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { counterMachine } from './fixtures/machines.js';
@@ -149,6 +149,18 @@ describe('finished machines are removed after the retention (docs/engine.md "Ret
     }
   });
 
+  it('a job lists its newest invocations only, so its list stays bounded too', async () => {
+    const prefix = uniquePrefix();
+    const conn = openTestEngine(redis.url, { prefix, registry, logger: quiet() });
+    try {
+      const jobs = new JobStore(conn.connection, prefix, 3);
+      for (let i = 1; i <= 5; i++) await jobs.addRun('hourly', `run-${i}`, i * 1000);
+      assert.deepEqual(await jobs.runs('hourly', 10), ['run-5', 'run-4', 'run-3']);
+    } finally {
+      await conn.close();
+    }
+  });
+
   it('--history-days: days (fractions too), 0 or "forever" for good; anything else refused', () => {
     assert.equal(historyDays('30'), 30 * DAY);
     assert.equal(historyDays('0.5'), DAY / 2);
@@ -157,13 +169,18 @@ describe('finished machines are removed after the retention (docs/engine.md "Ret
     for (const bad of ['-1', 'soon', '', 'Infinity']) assert.throws(() => historyDays(bad), /days ≥ 0 or "forever"/);
   });
 
-  it('a bad retention is refused with its field named', () => {
-    assert.throws(() => openTestEngine(redis.url, { prefix: uniquePrefix(), registry, logger: quiet(), finishedRetentionMs: -1 }), /finishedRetentionMs/);
+  it('a bad retention is refused with its field named', async () => {
+    const conn = openRedis(redis.url, quiet());
+    try {
+      assert.throws(() => new TestEngine(conn, { prefix: uniquePrefix(), registry, logger: quiet(), finishedRetentionMs: -1 }), /finishedRetentionMs/);
+    } finally {
+      conn.disconnect();
+    }
     const engine = openTestEngine(redis.url, { prefix: uniquePrefix(), registry, logger: quiet() });
     try {
       assert.throws(() => engine.startWorkers({ finishedRetentionMs: Number.NaN }), /finishedRetentionMs/);
     } finally {
-      void engine.close();
+      await engine.close();
     }
   });
 
