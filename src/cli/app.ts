@@ -22,6 +22,7 @@ import type { TargetView } from '../service/views.js';
 import { targetViews } from '../service/run-views.js';
 import { connectRedis } from './redis-connection.js';
 import { EXIT_FORCED, stoppedByClosedStdout, stopRequested } from './shutdown.js';
+import { DEFAULT_FINISHED_RETENTION_MS } from './history-option.js';
 
 export interface GlobalOptions {
   prefix: string;
@@ -78,6 +79,8 @@ export async function openApp(g: GlobalOptions, opts: {
   outlivesOutages?: boolean;
   /** the reconciler's first offer at start (`ferry worker`); by default one interval later, which a one-shot command seldom reaches */
   reconcileAtStart?: boolean;
+  /** how long finished machines are kept, in ms (`--history-days`); 0: for good. @defaultValue 30 days */
+  finishedRetentionMs?: number;
 }): Promise<App> {
   const log = createLogger({ level: g.logLevel ?? process.env.FERRY_LOG_LEVEL ?? 'warn' });
   const metrics = opts.metrics ?? new FerryMetrics();
@@ -109,6 +112,7 @@ export async function openApp(g: GlobalOptions, opts: {
   });
   const engine = new Engine({
     redis: conn, prefix: g.prefix, registry, logger: log, metrics, inspect, replicas: g.replicas,
+    finishedRetentionMs: opts.finishedRetentionMs ?? DEFAULT_FINISHED_RETENTION_MS,
     onEmit: (rec, e) => {
       if (e.type === 'archive.gap') metrics.walGaps.inc({ storage: String((e as { storage?: unknown }).storage ?? '') });
     },
@@ -139,10 +143,10 @@ export async function openApp(g: GlobalOptions, opts: {
 }
 
 /** This process's workers: the engine's queues and the job schedules' firings. */
-export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number; reconcileIntervalMs?: number; reconcileAtStart?: boolean }): void {
+export function startAppWorkers(app: Pick<App, 'engine' | 'jobs' | 'scheduler'>, opts: { lockDurationMs?: number; stalledIntervalMs?: number; effectConcurrency?: number; reconcileIntervalMs?: number; reconcileAtStart?: boolean; finishedRetentionMs?: number }): void {
   app.engine.startWorkers({
     lockDurationMs: opts.lockDurationMs ?? 30_000, stalledIntervalMs: opts.stalledIntervalMs ?? 30_000, effectConcurrency: opts.effectConcurrency, reconcileIntervalMs: opts.reconcileIntervalMs,
-    reconcileAtStart: opts.reconcileAtStart,
+    reconcileAtStart: opts.reconcileAtStart, finishedRetentionMs: opts.finishedRetentionMs,
   });
   app.scheduler.startWorker(async (name, at) => {
     // a firing of a deleted job (its scheduler removed a moment too late) does nothing

@@ -51,8 +51,21 @@ export interface EngineOptions {
   transitionLogMaxLen?: number;
   /** inbox events applied per commit. @defaultValue 64 */
   batchSize?: number;
+  /**
+   * How long a finished machine (done, error, stopped) is kept after it finished, in milliseconds;
+   * then the reconciler's pass removes it: record, inbox, outbox and index entry, children with or
+   * after their parent (docs/engine.md "Retention"). 0: kept for good. The CLI's default is 30 days
+   * (`--history-days`). @defaultValue 0
+   */
+  finishedRetentionMs?: number;
   /** how many replicas must hold a commit before its effects start (docs/ha.md). @defaultValue { minReplicas: 'auto', timeoutMs: 1000 } */
   replicas?: ReplicaWaitOptions;
+}
+
+/** a retention as given, or an error naming the option */
+function checkRetention(ms: number): number {
+  if (!(Number.isFinite(ms) && ms >= 0)) throw new Error(`finishedRetentionMs: expected a number of milliseconds ≥ 0 (0: keep for good), got ${String(ms)}`);
+  return ms;
 }
 
 /** entries the transition log keeps (approximately: XADD MAXLEN ~) unless `transitionLogMaxLen` says otherwise */
@@ -81,6 +94,7 @@ export class Engine {
   private closed = false;
   private readonly unwatchStatus: () => void;
   private readonly replicas: ReplicaWait;
+  private readonly finishedRetentionMs: number;
 
   constructor(opts: EngineOptions) {
     if (opts.redis.options.maxRetriesPerRequest !== null) {
@@ -91,6 +105,7 @@ export class Engine {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? createLogger();
     this.metrics = opts.metrics ?? new EngineMetrics();
+    const finishedRetentionMs = (this.finishedRetentionMs = checkRetention(opts.finishedRetentionMs ?? 0));
     const keys = makeKeys(this.prefix);
     this.transitions = new TransitionLog(opts.redis, keys.transitions, (conn) => new ReplicaWait(conn, keys.fence, null, this.log, opts.replicas));
     this.store = new SnapshotStore(opts.redis, keys, opts.transitionLogMaxLen ?? DEFAULT_TRANSITION_LOG_MAX_LEN, this.transitions);
@@ -124,7 +139,7 @@ export class Engine {
       onFailedForGood: { effects: (job, err) => effects.giveUp(job as Job<EffectJobData>, err) },
     });
     this.reconciler = new Reconciler({
-      store: this.store, queues: this.queues, dispatcher: this.dispatcher, clock: this.clock, log: this.log, metrics: this.metrics,
+      store: this.store, queues: this.queues, dispatcher: this.dispatcher, clock: this.clock, log: this.log, metrics: this.metrics, finishedRetentionMs,
       giveUp: (job, err) => effects.giveUp(job, err),
     });
   }
@@ -231,14 +246,15 @@ export class Engine {
 
   /** Starts this process's workers; call once per process that should do work. */
   startWorkers(opts: WorkerOptions = {}): void {
+    const retention = checkRetention(opts.finishedRetentionMs ?? this.finishedRetentionMs);
     this.workers.start(opts);
     const every = opts.reconcileIntervalMs ?? 60_000;
-    if (every > 0) this.reconciler.start(every, opts.reconcileGraceMs ?? 5000, opts.reconcileAtStart ?? true);
+    if (every > 0) this.reconciler.start(every, opts.reconcileGraceMs ?? 5000, opts.reconcileAtStart ?? true, retention);
   }
 
   /**
    * One reconciler pass now (tests, recovery tools): repairs machines that wait on jobs that no longer
-   * exist (docs/engine.md). Skipped (`ran: false`) while another worker's pass holds the lock.
+   * exist, and removes finished machines older than `finishedRetentionMs` (docs/engine.md). Skipped (`ran: false`) while another worker's pass holds the lock.
    */
   async reconcile(opts: { graceMs?: number } = {}): Promise<ReconcileReport> {
     const graceMs = opts.graceMs ?? 5000;

@@ -15,6 +15,7 @@ export class EngineMetrics {
   readonly commitConflicts: Counter;
   readonly reconciled: Counter<'reason'>;
   readonly commitReplicaTimeouts: Counter;
+  readonly machinesRemoved: Counter<'machine'>;
   readonly redisUp: Gauge;
 
   constructor(readonly registry: Registry = new Registry()) {
@@ -58,6 +59,12 @@ export class EngineMetrics {
     this.commitReplicaTimeouts = new Counter({
       name: 'ferry_engine_commit_replica_timeouts_total',
       help: 'Commits whose WAIT for replicas (--min-replicas) timed out: their effects wait and the drain is retried (docs/ha.md)',
+      registers,
+    });
+    this.machinesRemoved = new Counter({
+      name: 'ferry_engine_machines_removed_total',
+      help: 'Finished machines removed (record, inbox, outbox, index entry) once older than the retention (--history-days; docs/engine.md), by machine kind',
+      labelNames: ['machine'] as const,
       registers,
     });
     this.redisUp = new Gauge({

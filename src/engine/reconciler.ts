@@ -27,6 +27,8 @@ export interface ReconcileReport {
   ran: boolean;
   machines: number;
   repaired: Repair[];
+  /** finished machines removed for good: older than the retention (docs/engine.md "Retention") */
+  removed: Array<{ machineId: string; kind: string }>;
 }
 
 export interface ReconcilerDeps {
@@ -36,6 +38,12 @@ export interface ReconcilerDeps {
   clock: Clock;
   log: Logger;
   metrics: EngineMetrics;
+  /**
+   * how long a finished machine (done, error, stopped) is kept after it finished, in milliseconds;
+   * then a pass removes it with its inbox, outbox and index entry. 0: kept for good. `start` may
+   * replace it (a worker's own setting).
+   */
+  finishedRetentionMs: number;
   /** the effect runner's delivery of a job BullMQ failed for good (EffectRunner.giveUp) */
   giveUp(job: Job<EffectJobData>, err: Error): Promise<boolean>;
 }
@@ -73,13 +81,20 @@ export class Reconciler {
   private stopped = false;
   /** ends the grace wait of a pass in progress when the reconciler stops */
   private wake: (() => void) | null = null;
+  private finishedRetentionMs: number;
 
-  constructor(private readonly d: ReconcilerDeps) {}
+  constructor(private readonly d: ReconcilerDeps) {
+    this.finishedRetentionMs = d.finishedRetentionMs;
+  }
 
-  /** A pass now, then one every `intervalMs` (the cluster's first worker to come takes each turn). */
-  start(intervalMs: number, graceMs: number, atStart = true): void {
+  /**
+   * A pass now, then one every `intervalMs` (the cluster's first worker to come takes each turn);
+   * `finishedRetentionMs` replaces the deps' for these passes.
+   */
+  start(intervalMs: number, graceMs: number, atStart = true, finishedRetentionMs = this.d.finishedRetentionMs): void {
     if (this.timer) return;
     this.stopped = false;
+    this.finishedRetentionMs = finishedRetentionMs;
     const tick = () => {
       if (this.running) return;
       // held a little less than the interval, so this process's next tick finds it free again
@@ -105,10 +120,12 @@ export class Reconciler {
   async pass(o: ReconcileOptions): Promise<ReconcileReport> {
     const token = randomUUID();
     const graceMs = o.graceMs ?? 5000;
-    const report: ReconcileReport = { ran: false, machines: 0, repaired: [] };
+    const report: ReconcileReport = { ran: false, machines: 0, repaired: [], removed: [] };
     if (!(await this.d.store.lock(token, Math.max(o.holdMs, graceMs * 2)))) return report;
     report.ran = true;
     try {
+      const retention = this.finishedRetentionMs;
+      const cutoff = retention > 0 ? this.d.clock.now() - retention : null;
       const suspects = new Map<string, { version: number; problems: Set<string> }>();
       let cursor = '0';
       do {
@@ -118,10 +135,15 @@ export class Reconciler {
         await this.eachLimited(ids, async (id) => {
           const view = await this.d.store.view(id);
           if (!view) return;
+          if (cutoff !== null && (await this.removeIfExpired(view, cutoff))) {
+            report.removed.push({ machineId: id, kind: view.kind });
+            return;
+          }
           const problems = await this.problemsOf(view);
           if (problems.length) suspects.set(id, { version: view.version, problems: new Set(problems.map((p) => p.id)) });
         });
       } while (cursor !== '0' && !this.stopped);
+      if (report.removed.length) this.d.log.info({ removed: report.removed.length }, 'reconciler: removed finished machines older than the retention');
       if (!suspects.size) return report;
       if (graceMs > 0) {
         await new Promise<void>((r) => {
@@ -148,6 +170,19 @@ export class Reconciler {
     } finally {
       if (o.release) await this.d.store.unlock(token);
     }
+  }
+
+  /**
+   * Removes a machine that finished at or before `cutoff`, unless its parent's record is still there:
+   * a run's views read its children's records, so children go with or after their parent (a child
+   * seen before its parent's removal goes on the next pass).
+   */
+  private async removeIfExpired(view: MachineView, cutoff: number): Promise<boolean> {
+    if (view.status === 'active' || view.stateSince > cutoff || view.outbox.length) return false;
+    if (view.parent && (await this.d.store.exists(view.parent))) return false;
+    if (!(await this.d.store.removeFinished(view.id, view.kind, cutoff))) return false;
+    this.d.metrics.machinesRemoved.inc({ machine: view.kind });
+    return true;
   }
 
   /** What `view` waits on that is gone; repairs are built but not run. */

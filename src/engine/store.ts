@@ -10,11 +10,12 @@ interface StoreCommands {
   ferryRead(...args: (string | number)[]): Promise<[string[], string[], string[]]>;
   ferryRemoveOutbox(...args: string[]): Promise<number>;
   ferryUnlock(...args: string[]): Promise<number>;
+  ferryRemoveFinished(...args: (string | number)[]): Promise<number>;
 }
 
 /** The scripts live beside this file as `commands/<name>-<numKeys>.lua`. */
 const SCRIPTS_FOLDER = new URL('./commands/', import.meta.url);
-const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-5', ferryRead: 'read-3', ferryRemoveOutbox: 'remove-outbox-1', ferryUnlock: 'unlock-1' };
+const SCRIPTS: Record<keyof StoreCommands, string> = { ferryCommit: 'commit-5', ferryRead: 'read-3', ferryRemoveOutbox: 'remove-outbox-1', ferryUnlock: 'unlock-1', ferryRemoveFinished: 'remove-finished-4' };
 
 export function encodeRecord(rec: MachineRecord, withSnapshot: boolean): string[] {
   const out: string[] = [];
@@ -34,6 +35,10 @@ export interface MachineView {
   kind: string;
   version: number;
   status: MachineRecord['status'];
+  /** the machine that spawned it (null: a top-level machine) */
+  parent: string | null;
+  /** when it entered its current state: for a finished machine, when it finished (ms since epoch) */
+  stateSince: number;
   children: Record<string, ChildEntry>;
   timers: MachineRecord['timers'];
   /** committed, not yet dispatched (JSON) */
@@ -144,22 +149,37 @@ export class SnapshotStore extends EngineReader {
   /** The machine as the reconciler needs it (record fields, outbox, inbox head), or null when it does not exist. */
   async view(id: string): Promise<MachineView | null> {
     const replies = await this.redis.multi()
-      .hmget(this.keys.record(id), 'version', 'status', 'children', 'timers', 'kind')
+      .hmget(this.keys.record(id), 'version', 'status', 'children', 'timers', 'kind', 'parent', 'stateSince')
       .lrange(this.keys.outbox(id), 0, -1)
       .lrange(this.keys.inbox(id), 0, RECONCILE_INBOX_READ - 1)
       .llen(this.keys.inbox(id))
       .exec();
     if (!replies) return null;
     for (const [err] of replies) if (err) throw err;
-    const [version, status, children, timers, kind] = replies[0][1] as Array<string | null>;
+    const [version, status, children, timers, kind, parent, stateSince] = replies[0][1] as Array<string | null>;
     if (!version) return null;
     return {
-      id, kind: kind ?? '', version: Number(version), status: status as MachineRecord['status'],
+      id, kind: kind ?? '', version: Number(version), status: status as MachineRecord['status'], parent: parent || null, stateSince: Number(stateSince ?? 0),
       children: children ? JSON.parse(children) : {}, timers: timers ? JSON.parse(timers) : {},
       outbox: replies[1][1] as string[],
       inbox: (replies[2][1] as string[]).map((r) => JSON.parse(r) as InboxEnvelope),
       inboxLength: replies[3][1] as number,
     };
+  }
+
+  /** whether the machine's record exists */
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.record(id))) === 1;
+  }
+
+  /**
+   * Removes a finished machine (record, inbox, outbox, index entry: commands/remove-finished-4.lua)
+   * if it is still final, finished at or before `cutoff` (ms since epoch) and has no outbox left;
+   * true when removed. The caller checks the parent first: children go with or after their parent.
+   */
+  async removeFinished(id: string, kind: string, cutoff: number): Promise<boolean> {
+    const k = this.keys;
+    return (await this.scripts.ferryRemoveFinished(k.record(id), k.inbox(id), k.outbox(id), k.index(kind), cutoff, id)) === 1;
   }
 
   /** Takes the reconciler's lock for `ttlMs` unless another holder has it. */

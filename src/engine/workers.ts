@@ -25,6 +25,8 @@ export interface WorkerOptions {
   reconcileIntervalMs?: number;
   /** how long a problem the reconciler found must stay unchanged before it is repaired, in milliseconds. @defaultValue 5000 */
   reconcileGraceMs?: number;
+  /** how long finished machines are kept before this process's reconciler passes remove them, in milliseconds; 0: for good (docs/engine.md "Retention"). @defaultValue the engine's finishedRetentionMs */
+  finishedRetentionMs?: number;
   /**
    * Whether the first reconciler offer is at start (a long-running worker: it repairs what a crash
    * left) or one interval later (a command that runs its machine and exits: its start does not scan

@@ -9,10 +9,16 @@ export interface StoredJob {
   createdAt: number;
 }
 
+/**
+ * invocation ids listed per job: the newest are kept (hourly, over a year), the older ones' machines
+ * are gone after the engine's retention anyway (docs/engine.md "Retention")
+ */
+export const RUNS_LISTED_PER_JOB = 10_000;
+
 /** Jobs and the ids of their invocations, in Redis under the engine's prefix. */
 export class JobStore {
   private readonly jobsKey: string;
-  constructor(private readonly redis: Redis, private readonly prefix: string) {
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly runsListed = RUNS_LISTED_PER_JOB) {
     this.jobsKey = `${prefix}:jobs`;
   }
 
@@ -47,8 +53,10 @@ export class JobStore {
     return (await this.redis.hdel(this.jobsKey, name)) > 0;
   }
 
+  /** Lists an invocation under its job; the list keeps the newest `runsListed` (bounded, like the machines). */
   async addRun(name: string, runId: string, at: number): Promise<void> {
-    await this.redis.zadd(this.runsKey(name), at, runId);
+    const key = this.runsKey(name);
+    await this.redis.multi().zadd(key, at, runId).zremrangebyrank(key, 0, -this.runsListed - 1).exec();
   }
 
   /** invocation ids, newest first */
