@@ -22,6 +22,7 @@ import type { ServeHandle } from '../service/serve.js';
 import { addTlsOptions, serverTls, uiTlsFiles, type TlsFlags } from './tls-options.js';
 import { isoTime } from '../util/time.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, installShutdown, stoppedByClosedStdout, stopRequested } from './shutdown.js';
+import { DEFAULT_FINISHED_RETENTION_MS, DEFAULT_HISTORY_DAYS, historyDays } from './history-option.js';
 import { DEFAULT_REPLICATION_CONCURRENCY } from '../../machines/replication-defaults.js';
 
 // Only commander and the definitions of the commands load at start: each action imports what it
@@ -97,7 +98,9 @@ function addWorkerOptions(cmd: Command): Command {
     .option('--concurrency <n>', 'effects (steps, uploads) run at once by this worker', positiveInt, 8)
     .option('--lock-duration-ms <ms>', "a job's lock; a dead worker's job is retried once it lapses (give every worker the same)", positiveInt, 30000)
     .option('--stalled-interval-ms <ms>', 'how often to look for jobs of dead workers (give every worker the same)', positiveInt, 30000)
-    .option('--reconcile-interval-ms <ms>', 'how often one worker of the cluster repairs machines waiting on jobs that no longer exist (docs/engine.md)', positiveInt, 60000);
+    .option('--reconcile-interval-ms <ms>', 'how often one worker of the cluster repairs machines waiting on jobs that no longer exist (docs/engine.md)', positiveInt, 60000)
+    .addOption(new Option('--history-days <days|forever>', 'days finished runs and their machines stay in Redis, then go (docs/engine.md "Retention"); forever or 0: for good')
+      .argParser(historyDays).default(DEFAULT_FINISHED_RETENTION_MS, String(DEFAULT_HISTORY_DAYS)));
 }
 
 interface WorkerFlags {
@@ -105,11 +108,13 @@ interface WorkerFlags {
   lockDurationMs: number;
   stalledIntervalMs: number;
   reconcileIntervalMs: number;
+  /** --history-days, in milliseconds */
+  historyDays: number;
 }
 
 /** WorkerFlags as openApp and startAppWorkers take them: a long-running worker offers a reconciler pass at once. */
-function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number; reconcileIntervalMs: number; reconcileAtStart: true } {
-  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs, reconcileIntervalMs: o.reconcileIntervalMs, reconcileAtStart: true };
+function workerOptions(o: WorkerFlags): { effectConcurrency: number; lockDurationMs: number; stalledIntervalMs: number; reconcileIntervalMs: number; reconcileAtStart: true; finishedRetentionMs: number } {
+  return { effectConcurrency: o.concurrency, lockDurationMs: o.lockDurationMs, stalledIntervalMs: o.stalledIntervalMs, reconcileIntervalMs: o.reconcileIntervalMs, reconcileAtStart: true, finishedRetentionMs: o.historyDays };
 }
 
 /** Resolves on the first SIGINT/SIGTERM (or a closed stdout): long-running commands then stop in order. */
