@@ -5,9 +5,9 @@
 //
 // The cache lives in $XDG_CACHE_HOME/ferry or ~/.cache/ferry (a directory only its user can
 // write: V8 runs what it finds there), named after the bundle's size and time, Node's version and
-// the command (one file per command: another build's is removed). V8 rejects a cache that does not match the source or itself; the run then compiles
-// as without one and writes a fresh cache. FERRY_COMPILE_CACHE=0 turns it off. Any failure to read
-// or write the cache is ignored: it only costs speed.
+// the command (one file per command: another build's is removed). V8 rejects a cache that does not
+// match the source or itself; the run then compiles as without one and writes a fresh cache.
+// FERRY_COMPILE_CACHE=0 turns it off. Any failure to read or write the cache only costs speed.
 import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
 const file = fileURLToPath(new URL('./ferry.cjs', import.meta.url));
+const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'none';
+const commandTag = `-${/^[a-z][a-z-]{0,31}$/.test(command) ? command : 'other'}.v8`;
 const cacheFile = process.env.FERRY_COMPILE_CACHE === '0' ? null : cachePath();
 const cached = cacheFile ? readCache(cacheFile) : undefined;
 // the function around a CommonJS module's code, as Node's own loader makes it
@@ -30,9 +32,7 @@ function cachePath() {
   try {
     const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
     const { size, mtimeMs } = statSync(file);
-    const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'none';
-    const name = /^[a-z][a-z-]{0,31}$/.test(command) ? command : 'other';
-    return join(base, 'ferry', `cli-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}-${name}.v8`);
+    return join(base, 'ferry', `cli-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}${commandTag}`);
   } catch {
     return null;
   }
@@ -58,9 +58,8 @@ function writeCache(path) {
     writeFileSync(temp, data, { mode: 0o600 });
     renameSync(temp, path);
     // the same command's cache of another build: stale, or another tree's (which then writes its own again)
-    const suffix = path.slice(path.lastIndexOf('-'));
     for (const other of readdirSync(dirname(path))) {
-      if (other.startsWith('cli-') && other.endsWith(suffix) && join(dirname(path), other) !== path) rmSync(join(dirname(path), other), { force: true });
+      if (other.startsWith('cli-') && other.endsWith(commandTag) && join(dirname(path), other) !== path) rmSync(join(dirname(path), other), { force: true });
     }
   } catch {
     // a read-only home, a full disk: the next run compiles again
