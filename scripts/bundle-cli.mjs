@@ -55,8 +55,9 @@ export async function bundleCli(out) {
         let text = await readFile(args.path, 'utf8');
         const required = Object.entries(REQUIRED_PACKAGES).find(([file]) => args.path.endsWith(sep + join('src', file)));
         if (required) {
-          const call = `createRequire(import.meta.url)('${required[1]}')`;
-          if (!text.includes(call)) throw new Error(`bundle: ${args.path} no longer loads ${required[1]} with ${call}; update scripts/bundle-cli.mjs`);
+          // tsc keeps the source's quotes, esbuild's transpiling (--transpile-only) prints double ones
+          const call = new RegExp(`createRequire\\(import\\.meta\\.url\\)\\((['"])${required[1]}\\1\\)`);
+          if (!call.test(text)) throw new Error(`bundle: ${args.path} no longer loads ${required[1]} with createRequire(import.meta.url)('${required[1]}'); update scripts/bundle-cli.mjs`);
           text = text.replace(call, `require('${required[1]}')`);
         }
         const here = relative(outdir, args.path).split(sep).join('/');
