@@ -73,6 +73,14 @@ describe('npm run build: a compiled tree that runs without tsx', () => {
     const again = await node(['scripts/build.mjs', '--out', out, '--tests']);
     assert.equal(again.code, 0, again.stderr);
     assert.ok(existsSync(join(out, 'test/build.test.js')), '--tests compiles the tests');
+
+    // the OpenZFS VM's tree: transpiled by esbuild (other quotes than tsc's), bundled the same
+    const quick = join(temp.path, 'transpiled');
+    const transpiled = await node(['scripts/build.mjs', '--out', quick, '--tests', '--transpile-only']);
+    assert.equal(transpiled.code, 0, transpiled.stderr);
+    const quickVersion = await node([join(quick, 'bin/ferry.mjs'), '--version'], { XDG_CACHE_HOME: join(temp.path, 'cache') });
+    assert.equal(quickVersion.code, 0, quickVersion.stderr);
+    assert.ok(readFileSync(join(quick, 'bundle/ferry.cjs'), 'latin1').includes('moveToActive'), 'BullMQ is in the transpiled tree\'s bundle too');
   });
 
   it('refuses to overwrite a directory it did not build, and leaves it as it was', { timeout: 60_000 }, async () => {
