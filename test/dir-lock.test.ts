@@ -1,8 +1,9 @@
 // The dir driver's lock (src/storage/dir/lock.ts) with real processes contending: never two
 // holders at once, and a holder that dies is taken over once its lease has run out, by one process.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { describeHolder } from '../src/storage/dir/holder.js';
 import { tempBase } from './helpers/files.js';
 
 const LEASE_MS = 1500;
+const STRACE = '/usr/bin/strace';
 
 function contender(dir: string, journal: string, id: string, rounds: number, die = false, leaseMs = LEASE_MS): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lock-contender.ts', dir, journal, id, String(rounds), String(leaseMs), ...(die ? ['die'] : [])], {
@@ -69,6 +71,35 @@ describe('dir lock', () => {
     await held.release();
     const next = await acquireLease(dir, 'the lock', { leaseMs: 200 });
     await next.release();
+  });
+
+  it('a generation appears with its holder in it: a taker killed as it takes the lock never leaves one whose death nobody can prove', async (t) => {
+    if (!existsSync(STRACE)) {
+      if (process.env.CI === 'true') assert.fail(`${STRACE} is missing: install strace (scripts/setup.sh --test)`);
+      t.skip('no strace');
+      return;
+    }
+    const base = await tempBase(t);
+    const dir = join(base, 'lock');
+    const generation = join(dir, '1');
+    // every syscall of the taker naming the first generation: it must be made by link(2) from a
+    // written file, never created empty (open O_CREAT) and written after, which a SIGKILL can split
+    const trace = join(base, 'trace');
+    const traced = spawnSync(STRACE, ['-f', '-qq', '-o', trace, '-P', generation, process.execPath, '--import', 'tsx', 'test/helpers/lock-contender.ts', dir, join(base, 'journal'), 'traced', '1', '3600000'], { encoding: 'utf8' });
+    assert.equal(traced.status, 0, traced.stderr);
+    const calls = (await readFile(trace, 'utf8')).split('\n').filter((l) => l.includes(generation));
+    assert.ok(calls.some((l) => /\blink(at)?\(/.test(l)), calls.join('\n'));
+    assert.deepEqual(calls.filter((l) => /\bopen(at)?\(.*O_CREAT/.test(l)), [], 'the generation is never created empty');
+
+    // killed at that link: no generation, the lock is free at once (a lease of an hour), and the
+    // description it wrote aside goes with the next generation's holder
+    const killed = spawnSync(STRACE, ['-f', '-qq', '-o', '/dev/null', '-P', join(base, 'lock2', '1'), '-e', 'inject=all:signal=SIGKILL:when=1', process.execPath, '--import', 'tsx', 'test/helpers/lock-contender.ts', join(base, 'lock2'), join(base, 'journal2'), 'killed', '1', '3600000'], { encoding: 'utf8' });
+    assert.notEqual(killed.status, 0, 'the taker was killed');
+    for (let i = 0; i < 2; i++) {
+      const lease = await acquireLease(join(base, 'lock2'), 'the lock', { leaseMs: 3_600_000 });
+      await lease.release();
+    }
+    assert.deepEqual((await readdir(join(base, 'lock2'))).filter((n) => n.endsWith('.aside')), []);
   });
 
   it('takes over at once from a holder that provably died in this PID namespace', async (t) => {

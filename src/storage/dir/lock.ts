@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TemporaryError } from '../../errors/index.js';
 import { errnoCode, lstatOrNull, randomHex, removeTree } from '../../util/fs.js';
@@ -53,6 +53,8 @@ interface Generations {
 }
 
 const RELEASED = '.released';
+/** a holder's description before it becomes a generation: `<generation>.<token>.aside` */
+const ASIDE = '.aside';
 
 async function readGenerations(dir: string): Promise<Generations> {
   const all = await readdir(dir);
@@ -92,11 +94,20 @@ export async function acquireLease(dir: string, what: string, opts: LockOptions 
   const gen = seen.top + 1;
   const mine = join(dir, String(gen));
   const startedAt = Date.now();
+  // the generation appears with its holder's description in it (written aside, then linked: link
+  // fails on an existing name as O_EXCL does). A holder killed between an O_EXCL create and its
+  // write left an empty generation, whose death nobody could prove: the lease had to run out.
+  const token = randomHex(8);
+  const aside = join(dir, `${gen}.${token}${ASIDE}`);
+  await writeFile(aside, `${JSON.stringify(await describeHolder(token, new Date(startedAt)))}\n`);
   try {
-    await writeFile(mine, `${JSON.stringify(await describeHolder(randomHex(8), new Date(startedAt)))}\n`, { flag: 'wx' });
+    await link(aside, mine);
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST') throw busy(what, dir, 'taken by another process just now');
+    // ENOENT: a newer holder cleared this description as stale (this taker was that slow)
+    if (errnoCode(err) === 'EEXIST' || errnoCode(err) === 'ENOENT') throw busy(what, dir, 'taken by another process just now');
     throw err;
+  } finally {
+    await rm(aside, { force: true });
   }
   const after = await readGenerations(dir);
   if (after.top !== gen) {
@@ -104,7 +115,8 @@ export async function acquireLease(dir: string, what: string, opts: LockOptions 
     throw busy(what, dir, 'taken by another process just now');
   }
   for (const name of after.all) {
-    const n = Number(name.endsWith(RELEASED) ? name.slice(0, -RELEASED.length) : name);
+    // a description written aside by a process killed before it linked it: named after its generation
+    const n = Number(name.endsWith(RELEASED) ? name.slice(0, -RELEASED.length) : name.endsWith(ASIDE) ? name.slice(0, name.indexOf('.')) : name);
     if (Number.isInteger(n) && n < gen) await rm(join(dir, name), { force: true });
   }
   return holdLease(dir, gen, leaseMs, startedAt, what);
