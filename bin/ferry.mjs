@@ -30,14 +30,12 @@ function olderThan(dir, stamp) {
   return true;
 }
 
-// the bundled CLI (scripts/bundle-cli.mjs) beside this file in a built tree, else in dist/
+// the bundled CLI (scripts/bundle-cli.mjs) beside this file in a built tree (every build bundles),
+// else in dist/
 const bundled = here('../bundle/start.mjs');
-const compiled = here('../src/cli/main.js');
 const distBundle = here('../dist/bundle/start.mjs');
 if (existsSync(bundled)) {
   await import(bundled.href);
-} else if (existsSync(compiled)) {
-  await import(compiled.href);
 } else if (process.env.FERRY_FROM_SOURCE !== '1' && existsSync(distBundle) && fresh(fileURLToPath(here('../dist/BUILT')))) {
   await import(distBundle.href);
 } else {

@@ -46,8 +46,10 @@ interface RelayTool {
 
 /** The relay: pv, else dd from coreutils, or null when there is neither (the driver then uses the stream path). */
 export function findRelay(): RelayTool | null {
-  if (process.env.FERRY_RELAY !== 'dd' && pvPath === undefined) pvPath = findExecutable('pv', ['/usr/bin', '/bin', '/usr/local/bin']);
-  if (process.env.FERRY_RELAY !== 'dd' && pvPath) return { path: pvPath, args: ['-n', '-b', '-i', '0.5'], count: (text) => lastMatch(text, /^(\d+)$/gm) };
+  if (process.env.FERRY_RELAY !== 'dd') {
+    if (pvPath === undefined) pvPath = findExecutable('pv', ['/usr/bin', '/bin', '/usr/local/bin']);
+    if (pvPath) return { path: pvPath, args: ['-n', '-b', '-i', '0.5'], count: (text) => lastMatch(text, /^(\d+)$/gm) };
+  }
   if (ddPath === undefined) ddPath = findExecutable('dd', ['/usr/bin', '/bin', '/usr/local/bin']);
   if (ddPath) return { path: ddPath, args: ['bs=1M', 'status=progress'], count: (text) => lastMatch(text, /(\d+) bytes/g) };
   return null;
