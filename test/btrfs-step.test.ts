@@ -52,13 +52,37 @@ describe('btrfs steps', { skip: gate.skip }, () => {
     assert.ok(incremental.bytes > 0);
     // a step's listing is one command (list, without the creation times of list -s; the holding
     // subvolume's rootid is known from the snapshots' listing): the sender's, the receiver's under
-    // its lock, then send and receive, and a show of the received subvolume (the dd relay is no
-    // btrfs command); the step runner lists nothing itself
+    // its lock, then send and receive, and a listing that finds the received subvolume (the relay
+    // is no btrfs command); the step runner lists nothing itself
     assert.equal(btrfsCallCount() - calls, 1 + 1 + 2 + 1, 'btrfs commands of one fast-path step');
 
     await sender.destroySnapshot('one', 's2');
     const retried = await replicateStep(step(v1, v2), ctx, new FerryMetrics());
     assert.equal(retried.bytes, 0, 'nothing sent again');
     assert.deepEqual((await createBtrfsDriver(r).listVersions('one')).map((v) => v.guid), [v1.guid, v2.guid]);
+  });
+
+  it('steps running at once share their endpoints\' listings', async () => {
+    const s = join(m.dir, 'ms');
+    const r = join(m.dir, 'mr');
+    mkdirSync(s);
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    for (const n of names) {
+      createSubvolume(join(s, n));
+      writeFileSync(join(s, n, 'x.txt'), `${n}\n`);
+    }
+    const versions = await createBtrfsDriver(s).snapshot(names, 's1');
+    const calls = btrfsCallCount();
+    const done = await Promise.all(
+      names.map((n, i) =>
+        replicateStep({ sender: `btrfs:${s}`, receiver: `btrfs:${r}`, filesystem: n, step: { from: null, to: versions[i] }, index: 0, total: 1 } as unknown as ReplicateStepInput, ctx, new FerryMetrics()),
+      ),
+    );
+    assert.ok(done.every((d) => d.bytes > 0));
+    const listings = btrfsCallCount() - calls - 2 * names.length;
+    // alone, each step lists three times (sender, receiver under its lock, receiver after its receive)
+    assert.ok(listings < names.length * 3 / 2, `${listings} listings for ${names.length} steps at once`);
+    const received = createBtrfsDriver(r);
+    for (const [i, n] of names.entries()) assert.deepEqual((await received.listVersions(n)).map((v) => v.guid), [versions[i].guid]);
   });
 });

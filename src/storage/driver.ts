@@ -74,7 +74,7 @@ export interface TransferOptions {
 export interface TransferResult {
   /** bytes of the stream */
   bytes: number;
-  /** the newest version received (as receive() returns) */
+  /** the newest version received (as receive() returns; its creation time may be absent) */
   version: Version;
 }
 

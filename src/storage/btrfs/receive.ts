@@ -8,7 +8,7 @@ import { makeRootOnBtrfs, type Layout } from './layout.js';
 import { assertName, nameProblem } from './names.js';
 import { runBtrfs, spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
 import { StreamFraming, corrupt, parseStreamStart, type StreamStart } from './stream.js';
-import { isSubvolume, listReadonly, scanSnapshots, showSubvolume, toVersion, type Snapshot } from './subvolume.js';
+import { freshListing, isSubvolume, listingMark, scanSnapshots, showSubvolume, toVersion, type Snapshot } from './subvolume.js';
 
 type Chunks = AsyncIterator<unknown>;
 
@@ -129,7 +129,8 @@ function check(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[
  * btrfs only) and the snapshot directory made, the filesystem's lock taken, and what interrupted
  * receives left deleted: writable subvolumes (btrfs receive sets a subvolume read-only, with its
  * Received UUID, only once complete; ferry's own snapshots are created read-only). Returns the
- * lock's release and the receiver's versions from the same scan (one endpoint listing,
+ * lock's release and the receiver's versions from the same scan (one endpoint listing begun after
+ * the lock was taken, shared with other steps' receives that took theirs before it began,
  * docs/btrfs-driver.md; they stay as they are while the lock is held).
  */
 export async function lockForReceive(layout: Layout, fs: string, signal?: AbortSignal): Promise<{ release: () => Promise<void>; snapshots: Snapshot[] }> {
@@ -137,7 +138,8 @@ export async function lockForReceive(layout: Layout, fs: string, signal?: AbortS
   await mkdir(layout.snapshotsDir(fs), { recursive: true });
   const release = await acquireLock(layout.lockFile(fs), `btrfs filesystem ${fs} of ${layout.root}`);
   try {
-    const { complete, partial } = await scanSnapshots(layout, fs, signal, () => listReadonly(layout, signal, { times: false }));
+    const mark = listingMark();
+    const { complete, partial } = await scanSnapshots(layout, fs, signal, () => freshListing(layout, mark, signal));
     for (const p of partial) await runBtrfs(['-q', 'subvolume', 'delete', p.path]);
     return { release, snapshots: complete };
   } catch (err) {
@@ -171,6 +173,18 @@ export async function receiveTarget(layout: Layout, fs: string, start: Incoming,
  */
 export async function described(layout: Layout, fs: string, v: Version, signal?: AbortSignal): Promise<Version> {
   return v.creation !== undefined ? v : toVersion(v.name, await showSubvolume(layout.snapshotPath(fs, v.name), signal));
+}
+
+/**
+ * receivedVersion() from a listing of the receiver begun after btrfs receive exited, shared with
+ * other steps instead of a `show` of its own. The version has no creation time: the fast path's
+ * caller does not use it. Anything but a read-only subvolume with the stream's Received UUID at
+ * `target` is left to receivedVersion(), which says what is wrong.
+ */
+export async function confirmReceived(layout: Layout, target: string, fs: string, start: Incoming, signal?: AbortSignal): Promise<Version> {
+  const listed = (await freshListing(layout, listingMark(), signal)).get(target);
+  if (listed === undefined || listed.receivedUuid !== start.uuid) return receivedVersion(target, fs, start, signal);
+  return toVersion(start.name, listed);
 }
 
 /** After btrfs receive exited 0: the new version; RECEIVE_INCOMPLETE unless it is read-only with the stream's Received UUID. */

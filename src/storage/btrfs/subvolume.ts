@@ -2,6 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
+import { FreshShare } from '../../util/fresh-share.js';
 import type { Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { SUBVOLUME_INO } from './layout.js';
@@ -227,6 +228,23 @@ export async function listReadonly(layout: Layout, signal?: AbortSignal, opts: {
     });
   }
   return out;
+}
+
+const fresh = new FreshShare<Map<string, SubvolumeInfo>>();
+
+/** A point in time for freshListing(): a listing begun after it sees everything done before it. */
+export function listingMark(): number {
+  return fresh.mark();
+}
+
+/**
+ * listReadonly() without creation times, from a listing of the endpoint begun after `mark` and
+ * shared with this process's other callers it is fresh for: steps running at once (a receiver's
+ * lock taken, a sender's step begun, a receive exited) mostly share one `btrfs subvolume list`
+ * instead of forking one each.
+ */
+export function freshListing(layout: Layout, mark: number, signal?: AbortSignal): Promise<Map<string, SubvolumeInfo>> {
+  return fresh.get(layout.root, mark, () => listReadonly(layout, undefined, { times: false }), signal);
 }
 
 /** A full receive's creation: its root directory's birth time, to the second (as btrfs prints otime). */

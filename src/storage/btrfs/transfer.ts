@@ -2,7 +2,7 @@ import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../loc
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { nameProblem } from './names.js';
-import { described, failedReceive, lockForReceive, receivedVersion, receiveTarget, type Incoming } from './receive.js';
+import { confirmReceived, described, failedReceive, lockForReceive, receiveTarget, type Incoming } from './receive.js';
 import { spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
@@ -53,7 +53,7 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     const { first, errors, bytes } = await waitPipeline({ send: s, relay, receive: r }, relay, opts.onProgress);
     if (first !== null) throw errors[first];
 
-    const version = await receivedVersion(target, fs, start, signal);
+    const version = await confirmReceived(receiver, target, fs, start, signal);
     created = null;
     return { bytes, version };
   } catch (err) {
