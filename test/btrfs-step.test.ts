@@ -1,8 +1,10 @@
-// A local btrfs -> btrfs step (the fast path) lists each side once: the receiver under its lock, the
-// sender meanwhile; the step runner does not list the receiver first. A retried step whose first
+// A local btrfs -> btrfs step (the fast path, one shell running send | receive) lists each side once:
+// the receiver under its lock, the sender meanwhile; the step runner does not list the receiver
+// first, and counts the stream's exact length. A retried step whose first
 // run finished is done from that listing, even once the sender's snapshot is gone.
 // Needs root and btrfs; run under the btrfs lock: flock /work/briefs/btrfs.lock ...
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,7 +51,11 @@ describe('btrfs steps', { skip: gate.skip }, () => {
     const transfers = localTransferCount();
     const incremental = await replicateStep(step(v1, v2), ctx, new FerryMetrics());
     assert.equal(localTransferCount() - transfers, 1, 'the fast path');
-    assert.ok(incremental.bytes > 0);
+    // exactly the stream's length (the shell's count of what btrfs send wrote)
+    const snaps = join(s, '.ferry', 'snapshots', 'one');
+    const length = Number(execFileSync('bash', ['-c', `btrfs -q send -p ${snaps}/s1 ${snaps}/s2 | wc -c`], { encoding: 'utf8' }).trim());
+    assert.ok(length > 0);
+    assert.equal(incremental.bytes, length);
     // a step's listing is one command (list, without the creation times of list -s; the holding
     // subvolume's rootid is known from the snapshots' listing): the sender's, the receiver's under
     // its lock, then send and receive, and a listing that finds the received subvolume (the relay

@@ -71,10 +71,24 @@ describe('the ferry command', () => {
       const mixed = await ferry(['replicate', `dir:${d.path}/s`, 'zfs:pool/x'], env);
       assert.equal(mixed.code, 2);
       assert.match(mixed.stderr, /same driver/);
+      // --snapshot: one command takes the snapshot, then replicates it
+      writeFileSync(join(d.path, 's', 'data', 'g.txt'), 'more\n');
+      const both = await ferry(['replicate', `dir:${d.path}/s`, `dir:${d.path}/r`, '--snapshot-name', 'cycle2'], env);
+      assert.equal(both.code, 0, both.stderr);
+      assert.match(both.stdout, /^snapshot cycle2 of 1 filesystem of dir:/m);
+      assert.equal(readFileSync(join(d.path, 'r', 'data', 'g.txt'), 'utf8'), 'more\n');
+      assert.deepEqual(lastJson((await ferry(['list', `dir:${d.path}/r`, '--json'], env)).stdout)[0].versions.map((v: { name: string }) => v.name).at(-1), 'cycle2');
+      const planOnly = await ferry(['replicate', `dir:${d.path}/s`, `dir:${d.path}/r`, '--snapshot', '--dry-run'], env);
+      assert.equal(planOnly.code, 2);
+      assert.match(planOnly.stderr, /--dry-run changes nothing and --snapshot takes snapshots/);
+      const badSnap = await ferry(['replicate', `dir:${d.path}/s`, `dir:${d.path}/r`, '--snapshot-name', 'a;b'], env);
+      assert.equal(badSnap.code, 2);
+      assert.match(badSnap.stderr, /a;b/);
+
       const badName = await ferry(['snapshot', `dir:${d.path}/s`, '--name', 'a;b'], env);
       assert.equal(badName.code, 2);
       assert.match(badName.stderr, /a;b/);
-      assert.equal(lastJson((await ferry(['list', `dir:${d.path}/s`, '--json'], env)).stdout)[0].versions.length, 1, 'nothing was created');
+      assert.equal(lastJson((await ferry(['list', `dir:${d.path}/s`, '--json'], env)).stdout)[0].versions.length, 2, 'nothing was created by the bad names');
     } finally {
       d.remove();
     }

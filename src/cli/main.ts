@@ -175,9 +175,13 @@ addSendFlags(program.command('replicate')
   .option('--retry-initial-ms <ms>', 'first retry delay after a temporary error', positiveInt, 5000)
   .option('--retry-max-ms <ms>', 'longest retry delay', positiveInt, 300000)
   .option('--max-attempts <n>', 'attempts of a step before it is a permanent error', positiveInt, 10)
+  .option('--snapshot', 'first take a snapshot of every sender filesystem (named ferry_<UTC time>), then replicate it: one command, as btrbk run and syncoid do')
+  .option('--snapshot-name <name>', 'the name of that snapshot (implies --snapshot)')
   .option('--json', 'print the report as one JSON object on the last line')
   .option('--dry-run', 'print the plan (steps per filesystem, with sizes where the driver can tell) and send nothing'))
-  .action(async (sender: string, receiver: string, o: SendFlagValues & { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; includeSnapshots?: string; excludeSnapshots?: string; batch?: boolean; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; json?: boolean; dryRun?: boolean }) => {
+  .action(async (sender: string, receiver: string, o: SendFlagValues & { initial: InitialReplicationPolicy; concurrency: number; filesystems?: string; includeSnapshots?: string; excludeSnapshots?: string; batch?: boolean; retryInitialMs: number; retryMaxMs: number; maxAttempts: number; snapshot?: boolean; snapshotName?: string; json?: boolean; dryRun?: boolean }) => {
+    const snapshotFirst = !!o.snapshot || o.snapshotName !== undefined;
+    if (snapshotFirst && o.dryRun) throw new InvalidArgumentError('--dry-run changes nothing and --snapshot takes snapshots: plan without --snapshot, or run without --dry-run', { code: 'INVALID_ARGUMENT' });
     const send = sendOptionsOfFlags(o);
     const options = {
       sender, receiver, initial: o.initial, concurrency: o.concurrency, filesystems: o.filesystems,
@@ -186,8 +190,17 @@ addSendFlags(program.command('replicate')
       retry: { initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, maxAttempts: o.maxAttempts },
     };
     if (o.dryRun) return (await import('./commands/dry-run.js')).printReplicationDryRun(options, !!o.json, printJson);
+    // the snapshot is taken while the app connects; the run starts once it is there
+    const taking = snapshotFirst
+      ? import('../storage/snapshots.js').then(({ snapshot }) => snapshot(sender, { name: o.snapshotName, prefix: 'ferry', filesystems: o.filesystems }))
+      : null;
+    taking?.catch(() => undefined); // awaited in the app; an app that cannot open reports its own error
     const { effectConcurrencyFor } = await import('../replication/runs.js');
     return withApp({ workers: true, effectConcurrency: effectConcurrencyFor(o.concurrency) }, async (app) => {
+      if (taking) {
+        const taken = await taking;
+        if (!o.json) process.stdout.write(`snapshot ${taken[0].name} of ${taken.length} filesystem${taken.length === 1 ? '' : 's'} of ${sender}\n`);
+      }
       const [{ replicateAndWait }, { formatReport }] = await Promise.all([import('./commands/replicate.js'), import('./format.js')]);
       const report = await replicateAndWait(app, options, { progress: !o.json });
       if (o.json) printJson(report);

@@ -11,7 +11,7 @@ import { createSendStream } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { isSubvolume, listReadonly, listSnapshots, type SubvolumeInfo } from './subvolume.js';
 import { transferBtrfs } from './transfer.js';
-import { findRelay } from '../local-pipe.js';
+import { shellPipeAvailable } from '../shell-pipe.js';
 import type { Layout } from './layout.js';
 
 /** how long one listing of an endpoint answers listVersions, ms: planning's calls, one per filesystem */
@@ -95,7 +95,7 @@ export function createBtrfsDriver(root: string): StorageDriver {
 
     transferTo: async (receiver, fs, from, to, opts) => {
       const rlayout = local.get(receiver);
-      if (!rlayout || findRelay() === null) return null;
+      if (!rlayout || !shellPipeAvailable()) return null;
       return changing(() => guard(`sending ${fs} from ${endpoint} to ${receiver.endpoint}`, () => transferBtrfs(layout, rlayout, fs, from, to, opts)));
     },
   };

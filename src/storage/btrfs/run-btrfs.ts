@@ -59,7 +59,7 @@ const RULES: Rule[] = [
 ];
 
 /** The error for a btrfs run that failed: by its stderr; unknown failures are temporary (as src/errors). */
-function classifyBtrfsFailure(args: readonly string[], exit: { code: number | null; signal: NodeJS.Signals | null }, stderr: string): FerryError {
+export function classifyBtrfsFailure(args: readonly string[], exit: { code: number | null; signal: NodeJS.Signals | null }, stderr: string): FerryError {
   const text = stderr.trim();
   const how = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
   const message = `btrfs ${args.join(' ')} failed (${how})${text ? `: ${lastLines(text)}` : ''}`;
@@ -76,6 +76,18 @@ function lastLines(text: string, n = 5): string {
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** The environment btrfs runs with (messages matched in C, times printed in UTC). */
+export function btrfsEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' };
+}
+
+/** `btrfs <args>` as an argument vector for another runner (the local pipe's shell), counted as a btrfs command. */
+export function btrfsCommand(args: readonly string[]): string[] {
+  const binary = findBinary('btrfs');
+  calls++;
+  return [binary, ...args];
 }
 
 export interface BtrfsProcess {
@@ -105,7 +117,7 @@ export function spawnBtrfs(args: readonly string[], opts: SpawnOptions = {}): Bt
   calls++;
   const child = spawn(binary, [...args], {
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' },
+    env: btrfsEnv(),
   });
   running.add(child);
   let stderr = '';

@@ -1,18 +1,21 @@
-import { countLocalTransfer, startRelay, waitPipeline, type Relay } from '../local-pipe.js';
+import { TemporaryError } from '../../errors/index.js';
+import { countLocalTransfer } from '../local-pipe.js';
+import { runShellPipe, type ShellPipeOutcome } from '../shell-pipe.js';
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { nameProblem } from './names.js';
 import { confirmReceived, described, failedReceive, lockForReceive, receiveTarget, type Incoming } from './receive.js';
-import { spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
+import { btrfsCommand, btrfsEnv, classifyBtrfsFailure } from './run-btrfs.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
 
 /**
- * The local fast path btrfs -> btrfs: `btrfs send [-p from] to | dd | btrfs receive <dir>` joined by
- * OS pipes. The checks receiveStream() makes from the stream's first command are made here from the
- * step's versions, under the receiver's lock, before anything is spawned. Any failure (either side,
- * the relay, an abort) kills all three and deletes the subvolume this receive was creating, and
- * only that. A failed send fails the step even when btrfs receive took the cut stream as complete.
+ * The local fast path btrfs -> btrfs: `btrfs send [-p from] to | btrfs receive <dir>` joined by one
+ * OS pipe in one shell (shell-pipe.ts: the stream's exact length without a relay). The checks
+ * receiveStream() makes from the stream's first command are made here from the step's versions,
+ * under the receiver's lock, before anything is started. Any failure (either side, an abort) ends
+ * both and deletes the subvolume this receive was creating, and only that. A failed send fails the
+ * step even when btrfs receive took the cut stream as complete.
  */
 export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string, from: Version | null, to: Version, opts: TransferOptions = {}): Promise<TransferResult> {
   const { signal } = opts;
@@ -20,13 +23,8 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
   const sending = findSendVersions(sender, fs, from, to, signal);
   sending.catch(() => undefined); // awaited below; a lock failing first must not leave it unhandled
 
-  let send: BtrfsProcess | undefined;
-  let recv: BtrfsProcess | undefined;
-  let relay: Relay | undefined;
   let created: string | null = null;
   let release: (() => Promise<void>) | undefined;
-  const onAbort = (): void => relay?.kill();
-  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     signal?.throwIfAborted();
     const locked = await lockForReceive(receiver, fs, signal);
@@ -43,32 +41,31 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     if (already) return { bytes: 0, version: already };
 
     created = target; // nothing was there and we hold the lock: whatever appears there is this receive's
-    send = spawnBtrfs(sendArgs(toSnap, fromSnap), { signal });
-    relay = startRelay(send.stdout);
-    recv = spawnBtrfs(['-q', 'receive', receiver.snapshotsDir(fs)], { signal, stdin: relay.stdout });
-    relay.release();
+    const send = sendArgs(toSnap, fromSnap);
+    const recv = ['-q', 'receive', receiver.snapshotsDir(fs)];
     countLocalTransfer();
-    const s = send;
-    const r = recv;
-    const { first, errors, bytes } = await waitPipeline({ send: s, relay, receive: r }, relay, opts.onProgress);
-    if (first !== null) throw errors[first];
+    const outcome = await runShellPipe(btrfsCommand(send), btrfsCommand(recv), { signal, env: btrfsEnv(), onProgress: opts.onProgress });
+    signal?.throwIfAborted();
+    if (outcome.first !== null) throw pipeError(outcome, send, recv);
 
     const version = await confirmReceived(receiver, target, fs, start, signal);
     created = null;
-    return { bytes, version };
+    return { bytes: outcome.bytes, version };
   } catch (err) {
-    relay?.release();
-    relay?.kill();
-    for (const p of [send, recv]) {
-      if (p) {
-        p.kill();
-        await p.exited;
-      }
-    }
-    if (relay) await relay.done.catch(() => undefined);
     throw await failedReceive(fs, created, err, signal);
   } finally {
-    signal?.removeEventListener('abort', onAbort);
     await release?.();
   }
+}
+
+/** The typed error of the stage that failed first. */
+function pipeError(o: ShellPipeOutcome, send: string[], recv: string[]): Error {
+  if (o.first === 'send') return classifyBtrfsFailure(send, o.send, o.send.stderr);
+  if (o.first === 'receive') return classifyBtrfsFailure(recv, o.receive, o.receive.stderr);
+  const how = o.shell.signal ? `killed by ${o.shell.signal}` : `exit ${o.shell.code}`;
+  const said = [o.shell.stderr, o.send.stderr, o.receive.stderr].map((t) => t.trim()).filter(Boolean).join(' | ');
+  return new TemporaryError(`the shell running btrfs send | btrfs receive ended without their statuses (${how})${said ? `: ${said.slice(-2000)}` : ''}`, {
+    code: 'PIPELINE_FAILED',
+    details: { send, receive: recv },
+  });
 }

@@ -1,0 +1,97 @@
+// The local fast path's shell (src/storage/shell-pipe.ts): `send | receive` in one bash, the stream's
+// exact length from the sender's I/O counters, each stage's status and stderr apart, the first
+// failure named, an abort that ends every process.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runShellPipe } from '../src/storage/shell-pipe.js';
+
+const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
+
+describe('shell pipe', () => {
+  it('counts the exact bytes the sender wrote, whatever the receiver does with them', async () => {
+    const n = 5 * 1024 * 1024 + 17;
+    const o = await runShellPipe(['/usr/bin/head', '-c', String(n), '/dev/urandom'], ['/bin/sh', '-c', 'wc -c >&2']);
+    assert.equal(o.first, null);
+    assert.equal(o.bytes, n);
+    assert.equal(o.receive.stderr.trim(), String(n), 'every byte reached the receiver');
+    assert.deepEqual([o.send.code, o.receive.code], [0, 0]);
+  });
+
+  it('a sender that fails by itself is the failure, even when the receiver took what came', async () => {
+    const o = await runShellPipe(['/bin/sh', '-c', 'head -c 1000 /dev/zero; echo boom >&2; exit 3'], ['/bin/sh', '-c', 'cat >/dev/null']);
+    assert.equal(o.first, 'send');
+    assert.equal(o.send.code, 3);
+    assert.match(o.send.stderr, /boom/);
+    assert.equal(o.receive.code, 0);
+    assert.equal(o.bytes, 1000);
+  });
+
+  it('a receiver that gives up is the failure; the sender dies of the broken pipe', async () => {
+    const o = await runShellPipe(['/usr/bin/yes'], ['/bin/sh', '-c', 'head -c 10 >/dev/null; echo nope >&2; exit 4']);
+    assert.equal(o.first, 'receive');
+    assert.equal(o.receive.code, 4);
+    assert.match(o.receive.stderr, /nope/);
+    assert.equal(o.send.signal, 'SIGPIPE');
+  });
+
+  it('a command that does not exist is its stage\'s failure', async () => {
+    const o = await runShellPipe(['/nonexistent/sender'], ['/bin/sh', '-c', 'cat >/dev/null']);
+    assert.equal(o.first, 'send');
+    assert.equal(o.send.code, 127);
+    assert.match(o.send.stderr, /No such file/);
+  });
+
+  it('reports progress while the sender runs', async () => {
+    const seen: number[] = [];
+    const o = await runShellPipe(['/bin/sh', '-c', 'head -c 1000000 /dev/zero; sleep 0.8; head -c 1000000 /dev/zero'], ['/bin/sh', '-c', 'cat >/dev/null'], {
+      onProgress: (b) => seen.push(b),
+    });
+    assert.equal(o.bytes, 2000000);
+    assert.ok(seen.includes(1000000), `progress saw the first half: ${seen.join(',')}`);
+    assert.equal(seen.at(-1), 2000000);
+  });
+
+  it('an abort ends the shell and both stages', async () => {
+    const ac = new AbortController();
+    let pid = 0;
+    const running = runShellPipe(['/bin/sh', '-c', 'echo $$ >&2; exec sleep 30'], ['/bin/sh', '-c', 'cat >/dev/null'], { signal: ac.signal });
+    const started = Date.now();
+    // the sender's pid is printed on its stderr, which the outcome carries: wait for the sleep to run
+    setTimeout(() => ac.abort(new Error('stop')), 300);
+    const o = await running;
+    pid = Number(o.send.stderr.trim());
+    assert.ok(Date.now() - started < 10_000, 'ended at once, not after the sleep');
+    assert.notEqual(o.first, null);
+    assert.ok(pid > 0 && !alive(pid), 'the sender is gone');
+  });
+
+  it('a process that dies (SIGKILL) mid-pipe takes the receiver along; the sender then dies of the broken pipe', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-shellpipe-'));
+    try {
+      const pids = { send: join(dir, 'send.pid'), receive: join(dir, 'receive.pid') };
+      const code = `import { runShellPipe } from ${JSON.stringify(new URL('../src/storage/shell-pipe.ts', import.meta.url).href)};
+        await runShellPipe(['/bin/sh', '-c', 'echo $$ > ${pids.send}; exec yes'], ['/bin/sh', '-c', 'echo $$ > ${pids.receive}; exec cat > /dev/null']);`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: 'ignore' });
+      const deadline = Date.now() + 20_000;
+      while (!(existsSync(pids.send) && existsSync(pids.receive) && readFileSync(pids.receive, 'utf8').trim())) {
+        assert.ok(Date.now() < deadline, 'the pipe started');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const send = Number(readFileSync(pids.send, 'utf8'));
+      const receive = Number(readFileSync(pids.receive, 'utf8'));
+      assert.ok(alive(send) && alive(receive));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('close', r));
+      const gone = Date.now() + 5000;
+      while ((alive(send) || alive(receive)) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(!alive(receive), 'the receiver died with the process that ran the pipe');
+      assert.ok(!alive(send), 'the sender died of the broken pipe');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
