@@ -1,11 +1,13 @@
 /**
  * Peers: ferry against the tools operators use today, on the same data, each tool on its own
- * filesystems, a cycle being what a user runs: "snapshot, then replicate".
+ * filesystems, a cycle being what a user runs: "snapshot, then replicate". ferry's cycle is one
+ * command (`ferry replicate --snapshot-name`), as `btrbk run` is; `ferry-2` is the same cycle as
+ * two commands (`ferry snapshot`, then `ferry replicate`), printed beside it.
  *
- *   btrfs (loop-mounted images): `ferry snapshot` + `ferry replicate` against btrbk (`btrbk run`)
- *     and a plain `btrfs subvolume snapshot -r` + `btrfs send [-p] | btrfs receive` loop.
- *   zfs (zfs-fuse pools, under the flock of BENCH_ZFS_LOCK when set): `ferry snapshot` +
- *     `ferry replicate` against syncoid (`zfs snapshot -r` then `syncoid -r --no-sync-snap`).
+ *   btrfs (loop-mounted images): ferry against btrbk (`btrbk run`) and a plain
+ *     `btrfs subvolume snapshot -r` + `btrfs send [-p] | btrfs receive` loop.
+ *   zfs (zfs-fuse pools, under the flock of BENCH_ZFS_LOCK when set): ferry against syncoid
+ *     (`zfs snapshot -r` then `syncoid -r --no-sync-snap`).
  *
  * Full and incremental cycles at 1, 10 and 40 filesystems; the no-op (every snapshot already on
  * both sides: `ferry replicate`, `btrbk resume`, `syncoid -r --no-sync-snap`) at 100 and 1,000
@@ -85,10 +87,10 @@ const fsName = (i: number) => `f${String(i).padStart(3, '0')}`;
 /** the timing of the last `ferry replicate --json` (its report's last line) */
 let lastTiming: RunTiming | undefined;
 
-function replicated(stdout: string): void {
+function replicated(stdout: string, record = true): void {
   const report = JSON.parse(stdout.trim().split('\n').pop()!) as { state: string; problem: string | null; timing?: RunTiming };
   if (report.state !== 'Completed') throw new Error(`ferry replicate ended ${report.state}: ${report.problem}`);
-  lastTiming = report.timing;
+  if (record) lastTiming = report.timing;
 }
 
 /** A filesystem's files: 16 of 16 KiB; each cycle rewrites two and adds one (cycle tag in the bytes). */
@@ -138,9 +140,13 @@ interface Place {
   dst: string;
 }
 
-/** The tools, each on its own sender and receiver btrfs (`places`); plain only when it has a place. */
-function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place }, ferry: (args: string[]) => string): Tool[] {
-  const { ferry: f, btrbk: b, plain: p } = places;
+/**
+ * The tools, each on its own sender and receiver btrfs (`places`); plain and ferry-2 only when they
+ * have a place. `ferry` is one command (`ferry replicate --snapshot-name`, as `btrbk run` is one);
+ * `ferry-2` the same cycle as two (`ferry snapshot`, then `ferry replicate`).
+ */
+function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place; ferry2?: Place }, ferry: (args: string[]) => string): Tool[] {
+  const { ferry: f, btrbk: b, plain: p, ferry2: f2 } = places;
   const subvolumes = (root: string, n: number) => {
     for (let i = 0; i < n; i++) {
       sh('btrfs', ['-q', 'subvolume', 'create', join(root, fsName(i))]);
@@ -153,10 +159,7 @@ function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place }, ferry
       name: 'ferry',
       live: (i) => join(f.src, fsName(i)),
       create: (n) => subvolumes(f.src, n),
-      cycle: (_n, c) => {
-        ferry(['snapshot', `btrfs:${f.src}`, '--name', `c${String(c).padStart(5, '0')}`]);
-        replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--json']));
-      },
+      cycle: (_n, c) => void replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--snapshot-name', `c${String(c).padStart(5, '0')}`, '--json'])),
       noop: () => replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--json'])),
       received: (i) => newest(join(f.dst, '.ferry', 'snapshots', fsName(i))),
     },
@@ -177,6 +180,19 @@ function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place }, ferry
       received: (i) => newest(b.dst, `${fsName(i)}.`),
     },
   ];
+  if (f2) {
+    tools.push({
+      name: 'ferry-2',
+      live: (i) => join(f2.src, fsName(i)),
+      create: (n) => subvolumes(f2.src, n),
+      cycle: (_n, c) => {
+        ferry(['snapshot', `btrfs:${f2.src}`, '--name', `c${String(c).padStart(5, '0')}`]);
+        replicated(ferry(['replicate', `btrfs:${f2.src}`, `btrfs:${f2.dst}`, '--json']), false);
+      },
+      noop: () => undefined,
+      received: (i) => newest(join(f2.dst, '.ferry', 'snapshots', fsName(i))),
+    });
+  }
   if (!p) return tools;
   tools.push({
     name: 'plain',
@@ -245,7 +261,7 @@ async function btrfsPart(ferry: (args: string[]) => string): Promise<CycleFigure
   };
   try {
     for (const n of scales) {
-      const tools = btrfsTools({ ferry: mounts(`f${n}`), btrbk: mounts(`b${n}`), plain: mounts(`p${n}`) }, ferry);
+      const tools = btrfsTools({ ferry: mounts(`f${n}`), btrbk: mounts(`b${n}`), plain: mounts(`p${n}`), ferry2: mounts(`g${n}`) }, ferry);
       for (const t of tools) t.create(n);
       const full: Record<string, number> = {};
       const inc: Record<string, number[]> = {};
@@ -309,7 +325,7 @@ async function zfsPart(ferry: (args: string[]) => string): Promise<CycleFigure[]
   try {
     for (const n of scales) {
       const pools: Record<string, { src: string; dst: string }> = {};
-      for (const tool of ['ferry', 'syncoid']) {
+      for (const tool of ['ferry', 'ferry-2', 'syncoid']) {
         const s = await lab.createPool(512);
         const d = await lab.createPool(512);
         await lab.zfs(['create', `${s.name}/data`]);
@@ -321,9 +337,10 @@ async function zfsPart(ferry: (args: string[]) => string): Promise<CycleFigure[]
       }
       const snapName = (c: number) => `c${String(c).padStart(5, '0')}`;
       const cycle: Record<string, (c: number) => void> = {
-        ferry: (c) => {
-          ferry(['snapshot', `zfs:${pools.ferry.src}`, '--name', snapName(c)]);
-          replicated(ferry(['replicate', `zfs:${pools.ferry.src}`, `zfs:${pools.ferry.dst}`, '--json']));
+        ferry: (c) => void replicated(ferry(['replicate', `zfs:${pools.ferry.src}`, `zfs:${pools.ferry.dst}`, '--snapshot-name', snapName(c), '--json'])),
+        'ferry-2': (c) => {
+          ferry(['snapshot', `zfs:${pools['ferry-2'].src}`, '--name', snapName(c)]);
+          replicated(ferry(['replicate', `zfs:${pools['ferry-2'].src}`, `zfs:${pools['ferry-2'].dst}`, '--json']), false);
         },
         syncoid: (c) => {
           sh('zfs', ['snapshot', '-r', `${pools.syncoid.src}@${snapName(c)}`]);
@@ -449,8 +466,8 @@ function formatFigures(title: string, figures: CycleFigure[] | { skipped: string
 
 export function formatPeersReport(r: PeersReport): string {
   return [
-    ...formatFigures('btrfs: ferry, btrbk, plain send|receive loop', r.btrfs),
-    ...formatFigures('zfs (zfs-fuse): ferry, syncoid', r.zfs),
+    ...formatFigures('btrfs: ferry (one command), btrbk, ferry-2 (snapshot + replicate), plain send|receive loop', r.btrfs),
+    ...formatFigures('zfs (zfs-fuse): ferry (one command), ferry-2 (snapshot + replicate), syncoid', r.zfs),
     'targets:',
     ...Object.entries(r.targets).map(([k, v]) => `  ${k}: ${passFail(v)}`),
   ].join('\n');

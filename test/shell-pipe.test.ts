@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runShellPipe } from '../src/storage/shell-pipe.js';
 
-const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
+/** running (a zombie waiting for its reaper is dead) */
+const alive = (pid: number): boolean => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
 
 describe('shell pipe', () => {
   it('counts the exact bytes the sender wrote, whatever the receiver does with them', async () => {
@@ -43,6 +50,10 @@ describe('shell pipe', () => {
     assert.equal(o.first, 'send');
     assert.equal(o.send.code, 127);
     assert.match(o.send.stderr, /No such file/);
+    const r = await runShellPipe(['/usr/bin/head', '-c', '10', '/dev/zero'], ['/nonexistent/receiver']);
+    assert.equal(r.first, 'receive');
+    assert.equal(r.receive.code, 127);
+    assert.match(r.receive.stderr + r.shell.stderr, /nonexistent\/receiver/);
   });
 
   it('reports progress while the sender runs', async () => {
@@ -66,7 +77,10 @@ describe('shell pipe', () => {
     pid = Number(o.send.stderr.trim());
     assert.ok(Date.now() - started < 10_000, 'ended at once, not after the sleep');
     assert.notEqual(o.first, null);
-    assert.ok(pid > 0 && !alive(pid), 'the sender is gone');
+    assert.ok(pid > 0);
+    const gone = Date.now() + 5000;
+    while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!alive(pid), 'the sender is gone');
   });
 
   it('a process that dies (SIGKILL) mid-pipe takes the receiver along; the sender then dies of the broken pipe', async () => {

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { TemporaryError } from '../errors/index.js';
-import { findExecutable } from './executables.js';
+import { findBash, parentDeathGuard, shellStatus } from './shell.js';
 
 /**
  * The local fast path for a sender that writes its stream itself (btrfs send: a thread of its own
@@ -16,29 +15,21 @@ import { findExecutable } from './executables.js';
  * - Why not Node's pipes and a counting relay (local-pipe.ts, still zfs's): Node joins children
  *   with socketpairs, on which btrfs streams moved at about 0.6 of an OS pipe here, and each
  *   process Node forks costs it 1–2 ms of CPU: one fork per step instead of three.
- * - Each stage's exit status and stderr come back apart (fds 3, 4, 5). The shell runs in a process
- *   group of its own, killed whole on abort; with util-linux's setpriv, the shell and the receiver
- *   die with this process (parent-death signal), and the sender then with its broken pipe.
+ * - Each stage's exit status and stderr come back apart (fds 3, 4, 5); the receiver is exec'd in the
+ *   shell's process (bash's lastpipe), so its exit is the child's. The shell runs in a process group
+ *   of its own, killed whole on abort; with util-linux's setpriv, the receiver dies with this
+ *   process (a parent-death signal survives exec), and the sender then of its broken pipe.
  */
 
-/** bash, probed once per process: undefined before, null when missing */
-let bashPath: string | null | undefined;
-let setprivPath: string | null | undefined;
-const DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
-
 export function shellPipeAvailable(): boolean {
-  if (bashPath === undefined) bashPath = findExecutable('bash', DIRS);
-  return bashPath !== null;
-}
-
-function setpriv(): string[] {
-  if (setprivPath === undefined) setprivPath = findExecutable('setpriv', DIRS);
-  return setprivPath ? [setprivPath, '--pdeathsig', 'KILL', '--'] : [];
+  return findBash() !== null;
 }
 
 // $1: how many of the following words are the sender's command; the rest are the receiver's.
 // iow reads the shell's own wchar with builtins only (a command substitution would fork and count).
-const SCRIPT = `n=$1; shift
+// lastpipe: the receiver is exec'd in the shell's own process, Node's child, whose exit is its own.
+const SCRIPT = `shopt -s lastpipe
+n=$1; shift
 W=0
 iow() { local k v; while read -r k v; do if [ "$k" = wchar: ]; then W=$v; fi; done < /proc/$BASHPID/io; }
 {
@@ -49,8 +40,7 @@ iow() { local k v; while read -r k v; do if [ "$k" = wchar: ]; then W=$v; fi; do
   wait "$p"; s=$?
   iow
   echo "send $s $((W - w0))" >&3
-} | "\${@:n+1}" 2>&5
-echo "receive \${PIPESTATUS[1]}" >&3
+} | exec "\${@:n+1}" 2>&5
 `;
 
 export interface StageExit {
@@ -65,7 +55,7 @@ export interface ShellPipeOutcome {
   first: 'send' | 'receive' | 'shell' | null;
   send: StageExit;
   receive: StageExit;
-  /** the shell's own exit and stderr (its failures: a command not found is the stage's) */
+  /** the shell's own stderr (its failures: a command not found is the stage's) */
   shell: StageExit;
   /** the stream's length in bytes: exact once the sender was waited for, else the last polled figure */
   bytes: number;
@@ -85,8 +75,7 @@ export function runShellPipe(send: readonly string[], receive: readonly string[]
   if (!shellPipeAvailable()) return Promise.reject(new TemporaryError('bash not found for the local send | receive pipe', { code: 'TOOL_NOT_FOUND' }));
   const { signal } = opts;
   signal?.throwIfAborted();
-  const guard = setpriv();
-  const argv = [...guard, bashPath!, '-c', SCRIPT, 'ferry-pipe', String(send.length), ...send, ...guard, ...receive];
+  const argv = [...parentDeathGuard(), findBash()!, '-c', SCRIPT, 'ferry-pipe', String(send.length), ...send, ...receive];
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: opts.env ?? process.env });
   const text = { shell: '', status: '', send: '', receive: '' };
   const collect = (fd: number, key: keyof typeof text, limit: number): void => {
@@ -148,28 +137,23 @@ export function runShellPipe(send: readonly string[], receive: readonly string[]
       clearTimeout(killTimer);
       signal?.removeEventListener('abort', kill);
       const sendLine = /^send (\d+) (\d+)$/m.exec(text.status);
-      const recvLine = /^receive (\d+)$/m.exec(text.status);
       const outcome: ShellPipeOutcome = {
         first: null,
         send: { ...statusOf(sendLine?.[1]), stderr: text.send },
-        receive: { ...statusOf(recvLine?.[1]), stderr: text.receive },
+        // the child is the receiver (exec'd by the shell)
+        receive: { code, signal: sig, stderr: text.receive },
         shell: { code, signal: sig, stderr: text.shell },
         bytes: sendLine ? Number(sendLine[2]) - sendStderrBytes : polled,
       };
-      outcome.first = firstFailure(outcome, sendLine !== null && recvLine !== null);
+      outcome.first = firstFailure(outcome, sendLine !== null);
       if (outcome.first === null) opts.onProgress?.(outcome.bytes);
       resolve(outcome);
     });
   });
 }
 
-/** A shell's `$?`: above 128 a signal's death. */
 function statusOf(status: string | undefined): { code: number | null; signal: NodeJS.Signals | null } {
-  if (status === undefined) return { code: null, signal: null };
-  const n = Number(status);
-  if (n <= 128) return { code: n, signal: null };
-  const name = Object.entries(constants.signals).find(([, v]) => v === n - 128)?.[0] as NodeJS.Signals | undefined;
-  return { code: null, signal: name ?? null };
+  return status === undefined ? { code: null, signal: null } : shellStatus(Number(status));
 }
 
 const failed = (s: StageExit): boolean => s.code !== 0;

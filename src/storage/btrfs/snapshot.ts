@@ -1,11 +1,11 @@
-import { eachLimited } from '../../util/each-limited.js';
 import { lstat, mkdir } from 'node:fs/promises';
-import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
+import { InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { Version } from '../driver.js';
 import { assertDistinct } from '../names.js';
 import { assertOnBtrfs, type Layout } from './layout.js';
 import { assertName } from './names.js';
-import { runBtrfs } from './run-btrfs.js';
+import { runShellSequence } from '../shell-sequence.js';
+import { btrfsCommand, btrfsEnv, classifyBtrfsFailure, runBtrfs } from './run-btrfs.js';
 import { isSubvolume, listReadonly, showSubvolume, toVersion } from './subvolume.js';
 
 async function exists(path: string): Promise<boolean> {
@@ -15,13 +15,11 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** `btrfs subvolume snapshot` processes running at once */
-const SNAPSHOTS_AT_ONCE = 4;
-
 /**
  * `btrfs subvolume snapshot -r <root>/<fs> <root>/.ferry/snapshots/<fs>/<name>` for each filesystem,
- * a few at once (not at one instant: capabilities.atomicSnapshots is false). Everything is
- * checked first; if one fails, the snapshots this call already took are deleted again.
+ * one after another in one shell (one fork of Node for all: src/storage/shell-sequence.ts; not at
+ * one instant: capabilities.atomicSnapshots is false). Everything is checked first; if one fails,
+ * none after it is taken and the ones this call took are deleted again.
  */
 export async function takeSnapshots(layout: Layout, filesystems: string[], name: string): Promise<Version[]> {
   if (!Array.isArray(filesystems)) throw new InvalidArgumentError('filesystems must be a list of names', { code: 'INVALID_ARGUMENT' });
@@ -37,16 +35,15 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
       throw new PermanentError(`snapshot ${fs}@${name} already exists in ${layout.root}`, { code: 'SNAPSHOT_EXISTS', details: { fs, name } });
     }
   }
-  const taken: string[] = [];
+  let taken: string[] = [];
   const paths = filesystems.map((fs) => layout.snapshotPath(fs, name));
   try {
-    // a few at once: each is a process and a wait for btrfs's transaction commit, which
-    // snapshots taken together share; the first failure stops the others from starting
-    await eachLimited(filesystems.length, SNAPSHOTS_AT_ONCE, async (i) => {
-      await mkdir(layout.snapshotsDir(filesystems[i]), { recursive: true });
-      await runBtrfs(['-q', 'subvolume', 'snapshot', '-r', layout.live(filesystems[i]), paths[i]]);
-      taken.push(paths[i]);
-    });
+    for (const fs of filesystems) await mkdir(layout.snapshotsDir(fs), { recursive: true });
+    const args = filesystems.map((fs, i) => ['-q', 'subvolume', 'snapshot', '-r', layout.live(fs), paths[i]]);
+    const outcome = await runShellSequence(args.map((a) => btrfsCommand(a)), { env: btrfsEnv() });
+    taken = paths.slice(0, outcome.done);
+    const f = outcome.failed;
+    if (f) throw f.index < 0 ? new TemporaryError(`the shell taking btrfs snapshots failed: ${f.stderr || `exit ${f.code ?? f.signal}`}`, { code: 'SNAPSHOT_FAILED' }) : classifyBtrfsFailure(args[f.index], f, f.stderr);
     // one listing describes every new snapshot (a `show` each would scan the filesystem each time)
     const listed = await listReadonly(layout);
     const versions: Version[] = [];
