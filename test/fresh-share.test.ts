@@ -31,20 +31,29 @@ describe('FreshShare', () => {
     assert.equal(share.inFlight('k'), 0);
   });
 
-  it('a mark taken after a read began gets a read of its own; one taken before joins it', async () => {
+  it('a mark taken after a read began waits for the next read, which every later caller shares; one taken before joins the running read', async () => {
     const share = new FreshShare<number>();
     const r = reads();
     const early = share.mark();
     const first = share.get('k', share.mark(), r.read);
     await turn(); // the first read has begun
     const joined = share.get('k', early, r.read);
-    const late = share.get('k', share.mark(), r.read);
+    const late = [share.get('k', share.mark(), r.read), share.get('k', share.mark(), r.read)];
     await turn();
-    assert.equal(r.begun(), 2, 'the late mark started a second read');
+    assert.equal(r.begun(), 1, 'one read at a time');
+    assert.equal(share.inFlight('k'), 2, 'one running, one waiting');
     r.releaseAll();
     assert.equal(await first, 1);
     assert.equal(await joined, 1, 'a mark from before the read began may share it');
-    assert.equal(await late, 2);
+    await turn();
+    assert.equal(r.begun(), 2, 'the next read began once the first ended');
+    const later = share.get('k', share.mark(), r.read); // after the second began: a third, waiting
+    r.releaseAll();
+    assert.deepEqual(await Promise.all(late), [2, 2]);
+    await turn();
+    r.releaseAll();
+    assert.equal(await later, 3);
+    assert.equal(share.inFlight('k'), 0);
   });
 
   it('keys do not share; a failure reaches every sharer; an abort ends one wait only', async () => {
@@ -71,5 +80,29 @@ describe('FreshShare', () => {
     await turn();
     r.releaseAll();
     assert.equal(await stays, 3);
+    assert.equal(share.inFlight('a'), 0);
+  });
+
+  it('recent(): the last read while young enough, shared while it runs; forget() and age end it', async () => {
+    const share = new FreshShare<number>(1000);
+    const r = reads();
+    const a = share.recent('k', 200, r.read);
+    const b = share.recent('k', 200, r.read);
+    await turn();
+    assert.equal(r.begun(), 1, 'callers at the same moment share one read');
+    r.releaseAll();
+    assert.deepEqual([await a, await b], [1, 1]);
+    assert.equal(await share.recent('k', 200, r.read), 1, 'the ended read answers while young');
+    assert.equal(r.begun(), 1);
+    share.forget('k');
+    const c = share.recent('k', 200, r.read);
+    await turn();
+    r.releaseAll();
+    assert.equal(await c, 2, 'forgotten: read again');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const d = share.recent('k', 200, r.read);
+    await turn();
+    r.releaseAll();
+    assert.equal(await d, 3, 'too old: read again');
   });
 });

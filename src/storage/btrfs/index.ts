@@ -9,7 +9,7 @@ import { assertName, isValidName } from './names.js';
 import { receiveStream } from './receive.js';
 import { createSendStream } from './send.js';
 import { takeSnapshots } from './snapshot.js';
-import { isSubvolume, listReadonly, listSnapshots, type SubvolumeInfo } from './subvolume.js';
+import { forgetListing, isSubvolume, listReadonly, listSnapshots, type SubvolumeInfo } from './subvolume.js';
 import { transferBtrfs } from './transfer.js';
 import { shellPipeAvailable } from '../shell-pipe.js';
 import type { Layout } from './layout.js';
@@ -53,9 +53,14 @@ export function createBtrfsDriver(root: string): StorageDriver {
     }
     return listing.readonly;
   };
-  const changing = <T>(work: () => Promise<T>): Promise<T> => {
+  // what this driver changes drops its own planning listing and the steps' recent one (recentListing)
+  const changing = <T>(work: () => Promise<T>, changed: Layout = layout): Promise<T> => {
     listing = null;
-    return work().finally(() => (listing = null));
+    forgetListing(changed);
+    return work().finally(() => {
+      listing = null;
+      forgetListing(changed);
+    });
   };
   const driver: StorageDriver = {
     kind: 'btrfs',
@@ -96,7 +101,7 @@ export function createBtrfsDriver(root: string): StorageDriver {
     transferTo: async (receiver, fs, from, to, opts) => {
       const rlayout = local.get(receiver);
       if (!rlayout || !shellPipeAvailable()) return null;
-      return changing(() => guard(`sending ${fs} from ${endpoint} to ${receiver.endpoint}`, () => transferBtrfs(layout, rlayout, fs, from, to, opts)));
+      return changing(() => guard(`sending ${fs} from ${endpoint} to ${receiver.endpoint}`, () => transferBtrfs(layout, rlayout, fs, from, to, opts)), rlayout);
     },
   };
   local.set(driver, layout);

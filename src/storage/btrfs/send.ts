@@ -3,7 +3,7 @@ import type { SendStream, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { assertName, assertVersionArgument } from './names.js';
 import { processOutput, runBtrfs, spawnBtrfs } from './run-btrfs.js';
-import { freshListing, listingMark, listSnapshots, type Snapshot } from './subvolume.js';
+import { listSnapshots, recentListing, type Snapshot } from './subvolume.js';
 
 /**
  * `btrfs send [-p <from>] <to>`: both found on the sender by guid. The stream ends only after
@@ -21,16 +21,16 @@ export function sendArgs(toSnap: Snapshot, fromSnap: Snapshot | null): string[] 
 }
 
 /**
- * The step's versions on the sender, found by guid in a listing without creation times, begun after
- * this call (steps starting together share it); `to` must be newer than `from`.
+ * The step's versions on the sender, found by guid in a recent listing without creation times
+ * (recentListing: steps share it; the receiving end checks the UUID it got); `to` must be newer
+ * than `from`.
  */
 export async function findSendVersions(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<{ toSnap: Snapshot; fromSnap: Snapshot | null }> {
   assertName('filesystem', fs);
   assertVersionArgument('target', to);
   if (from !== null) assertVersionArgument('incremental source', from);
   signal?.throwIfAborted();
-  const mark = listingMark();
-  const snapshots = await listSnapshots(layout, fs, signal, () => freshListing(layout, mark, signal));
+  const snapshots = await listSnapshots(layout, fs, signal, () => recentListing(layout, signal));
   return findSendPair(snapshots, fs, from, to);
 }
 

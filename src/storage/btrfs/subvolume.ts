@@ -230,7 +230,9 @@ export async function listReadonly(layout: Layout, signal?: AbortSignal, opts: {
   return out;
 }
 
-const fresh = new FreshShare<Map<string, SubvolumeInfo>>();
+/** how old a sender's listing a step may take (recentListing) */
+const SENDER_LISTING_REUSE_MS = 2000;
+const fresh = new FreshShare<Map<string, SubvolumeInfo>>(SENDER_LISTING_REUSE_MS);
 
 /** A point in time for freshListing(): a listing begun after it sees everything done before it. */
 export function listingMark(): number {
@@ -245,6 +247,22 @@ export function listingMark(): number {
  */
 export function freshListing(layout: Layout, mark: number, signal?: AbortSignal): Promise<Map<string, SubvolumeInfo>> {
   return fresh.get(layout.root, mark, () => listReadonly(layout, undefined, { times: false }), signal);
+}
+
+/**
+ * listReadonly() without creation times from a listing begun at most 2 s ago, shared: for a
+ * sender's step, which finds its snapshots' paths by guid and is checked at the other end (the
+ * received subvolume must carry the planned UUID). A snapshot renamed or replaced within those 2 s
+ * fails the step, whose retry lists afresh. Whatever this process changes on the endpoint is
+ * forgotten at once (forgetListing).
+ */
+export function recentListing(layout: Layout, signal?: AbortSignal): Promise<Map<string, SubvolumeInfo>> {
+  return fresh.recent(layout.root, SENDER_LISTING_REUSE_MS, () => listReadonly(layout, undefined, { times: false }), signal);
+}
+
+/** This process changed the endpoint's subvolumes: recentListing() lists afresh. */
+export function forgetListing(layout: Layout): void {
+  fresh.forget(layout.root);
 }
 
 /** A full receive's creation: its root directory's birth time, to the second (as btrfs prints otime). */
