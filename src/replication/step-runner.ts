@@ -20,7 +20,7 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
   if (ctx.scheduledAt !== undefined) metrics.stepQueueWait.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
   const sender = openEndpoint(input.sender);
   const receiver = openEndpoint(input.receiver);
-  const done = await withStepHolds(sender, receiver, input, ctx, () => transferStep(sender, receiver, input, ctx));
+  const done = await withStepHolds(sender, receiver, input, ctx, (holds) => transferStep(sender, receiver, input, ctx, holds));
   await moveCursor(sender, receiver, input, ctx);
   if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
   return { bytes: done.bytes };
@@ -31,7 +31,7 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
  * watchdog). Idempotent: a step whose `to` version already exists on the receiver (a retried job
  * whose first run finished) succeeds without sending (`sent` false).
  */
-async function transferStep(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext): Promise<{ bytes: number; sent: boolean }> {
+async function transferStep(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext, holds: StepHolds): Promise<{ bytes: number; sent: boolean }> {
   const { filesystem: fs, step } = input;
   const { flags, overrides, limit } = streamOptions(input);
   // a bandwidth limit takes the stream path below even between local drivers: the OS pipes of the
@@ -61,12 +61,15 @@ async function transferStep(sender: StorageDriver, receiver: StorageDriver, inpu
   if (fastPath) {
     // local sender and receiver of the same kind: the data goes process to process through OS pipes
     let counted = 0;
-    ctx.progress({ bytes: 0 });
+    // the transfer's first progress once the versions are held: the stream starts right after
+    const ready = holds.held.then(() => ctx.progress({ bytes: 0 }));
     const done = await sender.transferTo!(receiver, fs, from, step.to, {
       signal: ctx.signal,
       intermediates: step.intermediates,
       flags,
       overrides,
+      ready,
+      streamEnded: holds.release,
       onProgress: (b, total) => {
         counted = Math.max(counted, b);
         ctx.progress({ bytes: counted, total });
@@ -79,6 +82,7 @@ async function transferStep(sender: StorageDriver, receiver: StorageDriver, inpu
     // not applicable (the receiver is not local): the stream path, which asks first
     if (await alreadyThere()) return { bytes: 0, sent: false };
   }
+  await holds.held;
   const { stream, sizeEstimate } = await openSend(sender, receiver, fs, from, step, ctx, flags);
   let bytes = 0;
   ctx.progress({ bytes: 0, total: sizeEstimate });
@@ -110,14 +114,22 @@ async function transferStep(sender: StorageDriver, receiver: StorageDriver, inpu
   return { bytes, sent: true };
 }
 
+/** The step's holds as its work sees them: taken (`held`), and given back early once the stream has ended (`release`). */
+interface StepHolds {
+  held: Promise<void>;
+  release: () => void;
+}
+
 /**
  * Runs `work` with the step's versions held (zfs hold, where the drivers can): `to` and the base
  * on the sender, the base on the receiver, so that nothing (a pruning, a person) destroys them
- * mid-step; released afterwards, whatever the outcome. A bookmark base is not held (it cannot be,
- * and its snapshot is gone by design). A worker that dies mid-step leaves the holds: the retried
- * step takes the same tag and releases it.
+ * mid-step; released afterwards, whatever the outcome. The holds are taken while `work` reads both
+ * ends, which sends nothing before `held` (a command each, and zfs-fuse runs commands one at a
+ * time), and may be released as soon as the stream has ended (`release`), while the result is
+ * checked. A bookmark base is not held (it cannot be, and its snapshot is gone by design). A
+ * worker that dies mid-step leaves the holds: the retried step takes the same tag and releases it.
  */
-async function withStepHolds<T>(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext, work: () => Promise<T>): Promise<T> {
+async function withStepHolds<T>(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext, work: (holds: StepHolds) => Promise<T>): Promise<T> {
   const { filesystem: fs, step } = input;
   const tag = stepHoldTag(input);
   const base = step.from && !step.from.name.startsWith('#') ? [step.from.name] : [];
@@ -134,12 +146,17 @@ async function withStepHolds<T>(sender: StorageDriver, receiver: StorageDriver, 
     }
   };
   // both sides at once (each is a command of its own); the receiver's copy of the base: an
-  // incremental step's base is on the receiver, by the same name
-  await Promise.all([hold(sender, onSender, 'sender'), hold(receiver, base, 'receiver')]);
+  // incremental step's base is on the receiver, by the same name. Never rejects (hold() logs).
+  const taking = Promise.all([hold(sender, onSender, 'sender'), hold(receiver, base, 'receiver')]).then(() => undefined);
+  let releasing: Promise<void> | undefined;
+  const release = (): Promise<void> =>
+    (releasing ??= taking.then(() =>
+      Promise.all(held.map((r) => r().catch((err: unknown) => ctx.log.warn({ filesystem: fs, tag, err: (err as Error).message }, 'could not release the step\'s hold: a later pruning reports the snapshot kept (zfs release it by hand)')))).then(() => undefined),
+    ));
   try {
-    return await work();
+    return await work({ held: taking, release: () => void release() });
   } finally {
-    await Promise.all(held.map((release) => release().catch((err: unknown) => ctx.log.warn({ filesystem: fs, tag, err: (err as Error).message }, 'could not release the step\'s hold: a later pruning reports the snapshot kept (zfs release it by hand)'))));
+    await release();
   }
 }
 

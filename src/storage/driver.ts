@@ -69,6 +69,13 @@ export interface TransferOptions {
   flags?: SendFlags;
   /** as ReceiveOptions.overrides */
   overrides?: ReceiveOverrides;
+  /**
+   * resolves once the step's versions are held (the step runner's holds, taken while the driver
+   * reads both ends): nothing is sent before it
+   */
+  ready?: Promise<void>;
+  /** called once the stream has ended, whatever the outcome (the holds may go while the result is checked) */
+  streamEnded?: () => void;
 }
 
 export interface TransferResult {

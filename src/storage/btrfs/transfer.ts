@@ -43,8 +43,10 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     created = target; // nothing was there and we hold the lock: whatever appears there is this receive's
     const send = sendArgs(toSnap, fromSnap);
     const recv = ['-q', 'receive', receiver.snapshotsDir(fs)];
+    await opts.ready;
     countLocalTransfer();
     const outcome = await runShellPipe(btrfsCommand(send), btrfsCommand(recv), { signal, env: btrfsEnv(), onProgress: opts.onProgress });
+    opts.streamEnded?.();
     signal?.throwIfAborted();
     if (outcome.first !== null) throw pipeError(outcome, send, recv);
 

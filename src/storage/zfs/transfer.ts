@@ -69,6 +69,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   forgetAbsent(receiver);
   log.info({ dataset: target, snapshot: to.name, incremental, resuming, fastPath: true }, 'zfs send | zfs receive (local pipe)');
 
+  await opts.ready; // the step's versions held (step-runner.ts), taken while the above was read
   let send: ZfsProcess | undefined;
   let relay: Relay | undefined;
   let recv: ZfsProcess | undefined;
@@ -94,6 +95,7 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
       relay,
       opts.onProgress && ((b: number) => opts.onProgress!(b, size)),
     );
+    opts.streamEnded?.();
     const { first, errors, bytes } = outcome;
     if (first === null) return { bytes, version: await receivedVersion(target, before, to.guid, toname) };
     const recvErr = errors.receive;
