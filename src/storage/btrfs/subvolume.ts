@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { PermanentError } from '../../errors/index.js';
 import { FreshShare } from '../../util/fresh-share.js';
 import type { Version } from '../driver.js';
@@ -125,13 +125,16 @@ interface ListedSubvolume {
 /**
  * Pure: parse `btrfs subvolume list [-c] [-s] [-q] [-R] [-u]` output, one row per line:
  * `ID 257 gen 7 cgen 7 top level 5 otime 2026-12-03 12:15:44 parent_uuid - received_uuid - uuid … path a/b`.
- * The path is everything after " path " (the last column); a line that is not a row is refused.
+ * The path is everything after " path " (the last column); a line that is not a row is refused;
+ * a row whose path does not start with `pathPrefix` is left out.
  */
-function parseSubvolumeList(text: string): ListedSubvolume[] {
+function parseSubvolumeList(text: string, pathPrefix = ''): ListedSubvolume[] {
   const rows: ListedSubvolume[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const at = line.indexOf(' path ');
+    // rows elsewhere on the filesystem are skipped unread: a listing prints every subvolume of it
+    if (at >= 0 && !line.startsWith(pathPrefix, at + ' path '.length)) continue;
     const tokens = at < 0 ? [] : line.slice(0, at).trim().split(/\s+/);
     const row: Partial<ListedSubvolume> & { parentUuid: string | null; receivedUuid: string | null } = { parentUuid: null, receivedUuid: null };
     for (let i = 0; i + 1 < tokens.length; i += 2) {
@@ -191,7 +194,8 @@ async function holderId(root: string, holder: { path: string; st: Stats }, signa
 }
 
 /**
- * The read-only subvolumes directly in the subvolume that holds the root, by absolute path, whatever
+ * The read-only subvolumes directly in the subvolume that holds the root and below its snapshot
+ * directory (<root>/.ferry/snapshots), by absolute path, whatever
  * the number of snapshots: `subvolume list -r` with the UUID columns and createtxg, and (unless
  * `times` is false: a step only matches versions by guid) again with -s for the creation times of
  * snapshots (only -s prints them, and only for snapshots), the two at once; the id of the holding
@@ -208,9 +212,13 @@ export async function listReadonly(layout: Layout, signal?: AbortSignal, opts: {
     opts.times === false ? '' : runBtrfs(['subvolume', 'list', '-r', '-s', layout.root], { signal }),
     holderId(layout.root, holding, signal),
   ]);
-  const otimes = new Map(parseSubvolumeList(timesText).map((r) => [r.id, r.otime]));
+  // every caller looks up snapshots below <root>/.ferry/snapshots: the rest is not parsed (the
+  // paths are printed relative to the holding subvolume)
+  const below = relative(base, layout.snapshotsRoot);
+  const prefix = below === '' || below.startsWith('..') ? '' : `${below}/`;
+  const otimes = new Map(parseSubvolumeList(timesText, prefix).map((r) => [r.id, r.otime]));
   const out = new Map<string, SubvolumeInfo>();
-  for (const row of parseSubvolumeList(rowsText)) {
+  for (const row of parseSubvolumeList(rowsText, prefix)) {
     if (row.topLevel !== holder) continue; // elsewhere on the filesystem, printed from the top level
     if (row.uuid === undefined || row.cgen === undefined) {
       throw new PermanentError(`unexpected output of btrfs subvolume list: no uuid or cgen for ${row.path}`, { code: 'UNEXPECTED_OUTPUT' });
