@@ -984,7 +984,7 @@ export function formatReport(r: ReplicationBenchReport): string {
   }
   const m = r.machine;
   const busy = Math.max(...m.loadAvgStart.slice(0, 1), ...m.loadAvgEnd.slice(0, 1)) > m.cpus;
-  lines.push(`machine ${m.cpus} CPUs, load average ${m.loadAvgStart.join(' ')} at the start, ${m.loadAvgEnd.join(' ')} at the end${busy ? ' (busy: other work competes with both, and more with ferry, whose data passes through node)' : ''}`);
+  lines.push(`machine ${m.cpus} CPUs, load average ${m.loadAvgStart.join(' ')} at the start, ${m.loadAvgEnd.join(' ')} at the end${busy ? ' (busy: other work competes with both)' : ''}`);
   lines.push(`result ${r.ok ? 'OK' : 'NOT OK'} (${(r.durationMs / 1000).toFixed(0)} s)`);
   return lines.join('\n');
 }
