@@ -5,10 +5,11 @@ import { TemporaryError } from '../errors/index.js';
 import { findExecutable } from './executables.js';
 
 /**
- * The local fast path (StorageDriver.transferTo): `send | relay | receive` joined by OS pipes, the
- * bytes never pass through JavaScript. The relay sits in the middle only to count, also where the
- * send/receive client processes do no I/O themselves (zfs-fuse: its daemon reads and writes the
- * pipes, so /proc/<pid>/io of `zfs send|receive` tells nothing). It is `pv -n -b` when installed:
+ * zfs's local fast path (StorageDriver.transferTo): `send | relay | receive` joined by Node's pipes,
+ * the bytes never pass through JavaScript. The relay sits in the middle only to count, because the
+ * send/receive client processes may do no I/O themselves (zfs-fuse: its daemon reads and writes the
+ * pipes, so /proc/<pid>/io of `zfs send|receive` tells nothing; btrfs send writes its stream itself,
+ * so btrfs needs no relay: shell-pipe.ts). It is `pv -n -b` when installed:
  * pv moves the bytes with splice(2), without copying them through itself, and prints the count
  * twice a second and at the end; else `dd bs=1M status=progress` (coreutils), which copies every
  * byte through its buffer (on a 2-CPU machine about a fifth more CPU than the pipe alone) and

@@ -105,8 +105,11 @@ export function runShellPipe(send: readonly string[], receive: readonly string[]
   const timer = setInterval(poll, 250);
 
   let killTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  // the whole group, until every process of it is gone ('close'): the receiver (the child) may have
+  // exited while the sender still runs
   const kill = (): void => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    if (closed || child.pid === undefined) return;
     const group = -child.pid;
     try {
       process.kill(group, 'SIGTERM');
@@ -133,6 +136,7 @@ export function runShellPipe(send: readonly string[], receive: readonly string[]
       }
     });
     child.once('close', (code, sig) => {
+      closed = true;
       clearInterval(timer);
       clearTimeout(killTimer);
       signal?.removeEventListener('abort', kill);
