@@ -30,6 +30,22 @@ describe('shell sequence', () => {
     }
   });
 
+  it('thousands of commands go to several shells, in order, each command line within the limit; a failure is counted across them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-seq-'));
+    try {
+      const long = 'x'.repeat(400);
+      // 6,000 commands of about 420 bytes: 2.5 MB of arguments, more than one command line holds
+      // (ARG_MAX), and more commands than one shell takes; `:` is bash's no-op builtin, so nothing forks
+      const commands = Array.from({ length: 6000 }, (_, i) => [':', long, String(i)]);
+      commands[5500] = ['/bin/sh', '-c', 'echo late failure >&2; exit 3', long];
+      const o = await runShellSequence(commands);
+      assert.equal(o.done, 5500);
+      assert.deepEqual(o.failed, { index: 5500, code: 3, signal: null, stderr: 'late failure\n' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an abort ends the sequence at once', async () => {
     const ac = new AbortController();
     const started = Date.now();
