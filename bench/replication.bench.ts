@@ -434,7 +434,7 @@ interface Receiver {
   endpoint: string;
   /** problems found: every sender snapshot there (same guid / received uuid), the data of the newest */
   verify(content: boolean): Promise<string[]>;
-  /** removes it, outside the timed runs (btrfs: kept until the end, see btrfsBed) */
+  /** removes it, outside the timed runs (btrfs: the run's own filesystem, unmounted and deleted) */
   remove(): Promise<void>;
 }
 
@@ -578,14 +578,15 @@ async function zfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
   };
 }
 
-async function btrfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataBytes: number): Promise<Bed> {
-  const sizes = poolSizes(dataBytes, btrfsKeptReceivers(opts));
+async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
+  const sizes = poolSizes(dataBytes, 1);
   const mounts: BtrfsMount[] = [];
   const unmountAll = () => { for (const m of mounts.reverse()) m.cleanup(); };
   cleanup.add('btrfs images', unmountAll, unmountAll);
   const a = mountBtrfsImage('bench-s', Math.ceil(sizes.sender / MiB));
   mounts.push(a);
-  const b = mountBtrfsImage('bench-r', Math.ceil(sizes.receiver / MiB));
+  // the warm-up's receiver; every timed run gets a filesystem of its own (freshReceiver)
+  const b = mountBtrfsImage('bench-r', 512);
   mounts.push(b);
   const implementation = spawnSync('btrfs', ['--version'], { encoding: 'utf8' }).stdout.trim();
   const sroot = join(a.dir, 'sender');
@@ -622,11 +623,15 @@ async function btrfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataByt
     sendArgv: (from, to) => ['btrfs', '-q', 'send', ...(from ? ['-p', snap(from)] : []), snap(to)],
     receiveArgv: (target) => ['btrfs', '-q', 'receive', target],
     async quiesce() {
-      for (const m of [a, b]) spawnSync('btrfs', ['filesystem', 'sync', m.dir], { stdio: 'ignore' });
+      for (const m of mounts) spawnSync('btrfs', ['filesystem', 'sync', m.dir], { stdio: 'ignore' });
       syncDisks();
     },
     async freshReceiver(tag, kind) {
-      const root = join(b.dir, tag);
+      // a new btrfs for every run: no run inherits another's allocations, free-space state or
+      // cleaner work (the receivers of earlier runs filled one shared image before)
+      const own = mountBtrfsImage(`bench-${tag}`, Math.ceil(sizes.receiver / MiB));
+      mounts.push(own);
+      const root = join(own.dir, tag);
       mkdirSync(root);
       // the plain tools receive into <root>/ (`btrfs receive <dir>`); ferry into <root>/.ferry/snapshots/<fs>/
       const dir = kind === 'ferry' ? join(root, '.ferry', 'snapshots', FS) : root;
@@ -657,9 +662,10 @@ async function btrfsBed(opts: ReplicationBenchOptions, cleanup: Cleanup, dataByt
           return problems;
         },
         async remove() {
-          // kept: deleted subvolumes are freed by btrfs' cleaner thread in the background, which
-          // would run into the next timed run, and waiting for it (subvolume sync, with the
-          // discards of a loop device) took 15-25 s per GiB here; the image is sized for all of them
+          // the whole filesystem goes (unmounted, its image deleted): nothing of it is freed in the
+          // background into the next run, as deleting its subvolumes would be by btrfs' cleaner
+          own.cleanup();
+          mounts.splice(mounts.indexOf(own), 1);
         },
       };
     },
@@ -673,8 +679,6 @@ function poolSizes(dataBytes: number, receivers: number): { sender: number; rece
   return { sender: up(Math.max(3 * dataBytes, 2 * GiB)), receiver: up(Math.max(3 * dataBytes, 1.3 * receivers * dataBytes + GiB, 2 * GiB)) };
 }
 
-/** btrfs keeps every receiver until the end (see btrfsBed) */
-const btrfsKeptReceivers = (opts: ReplicationBenchOptions) => opts.rounds * (opts.nodePipe ? 3 : 2);
 
 function unavailable(driver: BenchDriver): string | null {
   if (driver === 'zfs') {
@@ -699,9 +703,9 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
   forceCleanups.add(onSecondSignal);
   try {
     const plan = planData(opts.snapshots, opts.filesPerSnapshot, opts.mibPerSnapshot * MiB);
-    checkDiskSpace((1 + (driver === 'btrfs' ? btrfsKeptReceivers(opts) : 1)) * plan.dataBytes);
+    checkDiskSpace(2 * plan.dataBytes);
     const tSetup = performance.now();
-    const bed = driver === 'zfs' ? await zfsBed(cleanup, plan.dataBytes) : await btrfsBed(opts, cleanup, plan.dataBytes);
+    const bed = driver === 'zfs' ? await zfsBed(cleanup, plan.dataBytes) : await btrfsBed(cleanup, plan.dataBytes);
     const names = plan.snapshots.map((_, i) => `s${i + 1}`);
     for (let s = 0; s < names.length; s++) {
       applySnapshotData(bed.senderDir, plan.snapshots[s], signal);
