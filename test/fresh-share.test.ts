@@ -104,5 +104,18 @@ describe('FreshShare', () => {
     await turn();
     r.releaseAll();
     assert.equal(await d, 3, 'too old: read again');
+
+    // forgotten while a read runs: that read began before the change, recent() does not take it
+    share.forget('k');
+    const e = share.recent('k', 60_000, r.read);
+    await turn();
+    share.forget('k');
+    const f = share.recent('k', 60_000, r.read);
+    r.releaseAll();
+    assert.equal(await e, 4);
+    await turn();
+    r.releaseAll();
+    assert.equal(await f, 5, 'a read begun after the forget');
+    assert.equal(await share.recent('k', 60_000, r.read), 5, 'and that one is reused');
   });
 });

@@ -18,6 +18,8 @@ export class FreshShare<T> {
   private readonly keys = new Map<string, { running: Flight<T> | null; waiting: Flight<T> | null }>();
   /** each key's newest read that ended well, with the time it began */
   private readonly last = new Map<string, { at: number; value: T }>();
+  /** the clock at each key's last forget(): reads begun before it are not reused by recent() */
+  private readonly forgotten = new Map<string, number>();
 
   /** A point in this share's order: reads that begin later are fresh for it. */
   mark(): number {
@@ -27,6 +29,7 @@ export class FreshShare<T> {
   /** Forget what recent() would reuse for `key` (the caller changed what is read). */
   forget(key: string): void {
     this.last.delete(key);
+    this.forgotten.set(key, this.mark());
   }
 
   /**
@@ -54,7 +57,7 @@ export class FreshShare<T> {
         })
         .then((value) => {
           const newest = this.last.get(key);
-          if (!newest || newest.at <= f.startedAt!) {
+          if ((!newest || newest.at <= f.startedAt!) && f.began > (this.forgotten.get(key) ?? 0)) {
             const entry = { at: f.startedAt!, value };
             this.last.set(key, entry);
             // kept only as long as recent() callers may take it: a listing can be large
@@ -86,7 +89,7 @@ export class FreshShare<T> {
     const last = this.last.get(key);
     if (last && now - last.at <= maxAgeMs) return Promise.resolve(last.value);
     const s = this.keys.get(key);
-    if (s?.running && s.running.startedAt !== undefined && now - s.running.startedAt <= maxAgeMs) {
+    if (s?.running && s.running.startedAt !== undefined && now - s.running.startedAt <= maxAgeMs && s.running.began > (this.forgotten.get(key) ?? 0)) {
       return signal ? untilAborted(s.running.result, signal) : s.running.result;
     }
     return this.get(key, this.mark(), read, signal);

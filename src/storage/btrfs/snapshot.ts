@@ -43,6 +43,9 @@ export async function takeSnapshots(layout: Layout, filesystems: string[], name:
     const outcome = await runShellSequence(args.map((a) => btrfsCommand(a)), { env: btrfsEnv() });
     taken = paths.slice(0, outcome.done);
     const f = outcome.failed;
+    // a shell that died mid-command may have left that command's snapshot (btrfs failing a
+    // command takes none): it goes with the rest
+    if (f && f.index < 0 && outcome.done < paths.length && (await isSubvolume(paths[outcome.done]))) taken.push(paths[outcome.done]);
     if (f) throw f.index < 0 ? new TemporaryError(`the shell taking btrfs snapshots failed: ${f.stderr || `exit ${f.code ?? f.signal}`}`, { code: 'SNAPSHOT_FAILED' }) : classifyBtrfsFailure(args[f.index], f, f.stderr);
     // one listing describes every new snapshot (a `show` each would scan the filesystem each time)
     const listed = await listReadonly(layout);
