@@ -83,6 +83,8 @@ function ensureInstalled(programs: Record<string, string>): void {
 // ---- data --------------------------------------------------------------------------------
 
 const fsName = (i: number) => `f${String(i).padStart(3, '0')}`;
+/** the snapshot name of cycle `c` */
+const cycleName = (c: number) => `c${String(c).padStart(5, '0')}`;
 
 /** the timing of the last `ferry replicate --json` (its report's last line) */
 let lastTiming: RunTiming | undefined;
@@ -153,16 +155,18 @@ function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place; ferry2?
       writeData(join(root, fsName(i)), 0);
     }
   };
+  // ferry's layout: snapshots of <src>/<fs> in <src>/.ferry/snapshots/<fs>/, received the same way
+  const ferryTool = (name: string, at: Place, cycle: (c: number) => void, noop: () => void): Tool => ({
+    name,
+    live: (i) => join(at.src, fsName(i)),
+    create: (n) => subvolumes(at.src, n),
+    cycle: (_n, c) => cycle(c),
+    noop,
+    received: (i) => newest(join(at.dst, '.ferry', 'snapshots', fsName(i))),
+  });
   const btrbkConf = join(b.src, '..', 'btrbk.conf');
   const tools: Tool[] = [
-    {
-      name: 'ferry',
-      live: (i) => join(f.src, fsName(i)),
-      create: (n) => subvolumes(f.src, n),
-      cycle: (_n, c) => void replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--snapshot-name', `c${String(c).padStart(5, '0')}`, '--json'])),
-      noop: () => replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--json'])),
-      received: (i) => newest(join(f.dst, '.ferry', 'snapshots', fsName(i))),
-    },
+    ferryTool('ferry', f, (c) => void replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--snapshot-name', cycleName(c), '--json'])), () => replicated(ferry(['replicate', `btrfs:${f.src}`, `btrfs:${f.dst}`, '--json']))),
     {
       name: 'btrbk',
       live: (i) => join(b.src, fsName(i)),
@@ -181,17 +185,10 @@ function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place; ferry2?
     },
   ];
   if (f2) {
-    tools.push({
-      name: 'ferry-2',
-      live: (i) => join(f2.src, fsName(i)),
-      create: (n) => subvolumes(f2.src, n),
-      cycle: (_n, c) => {
-        ferry(['snapshot', `btrfs:${f2.src}`, '--name', `c${String(c).padStart(5, '0')}`]);
-        replicated(ferry(['replicate', `btrfs:${f2.src}`, `btrfs:${f2.dst}`, '--json']), false);
-      },
-      noop: () => undefined,
-      received: (i) => newest(join(f2.dst, '.ferry', 'snapshots', fsName(i))),
-    });
+    tools.push(ferryTool('ferry-2', f2, (c) => {
+      ferry(['snapshot', `btrfs:${f2.src}`, '--name', cycleName(c)]);
+      replicated(ferry(['replicate', `btrfs:${f2.src}`, `btrfs:${f2.dst}`, '--json']), false);
+    }, () => undefined));
   }
   if (!p) return tools;
   tools.push({
@@ -199,8 +196,8 @@ function btrfsTools(places: { ferry: Place; btrbk: Place; plain?: Place; ferry2?
     live: (i) => join(p.src, fsName(i)),
     create: (n) => subvolumes(p.src, n),
     cycle: (n, c) => {
-      const name = `c${String(c).padStart(5, '0')}`;
-      const prev = c > 0 ? `c${String(c - 1).padStart(5, '0')}` : '';
+      const name = cycleName(c);
+      const prev = c > 0 ? cycleName(c - 1) : '';
       bash(`for fs in ${Array.from({ length: n }, (_, i) => fsName(i)).join(' ')}; do
   mkdir -p "$S/.snap/$fs" "$D/$fs"
   btrfs -q subvolume snapshot -r "$S/$fs" "$S/.snap/$fs/${name}"
@@ -342,23 +339,22 @@ async function zfsPart(ferry: (args: string[]) => string): Promise<CycleFigure[]
         }
         pools[tool] = { src: `${s.name}/data`, dst: `${d.name}/data` };
       }
-      const snapName = (c: number) => `c${String(c).padStart(5, '0')}`;
       const cycle: Record<string, (c: number) => void> = {
-        ferry: (c) => void replicated(ferry(['replicate', `zfs:${pools.ferry.src}`, `zfs:${pools.ferry.dst}`, '--snapshot-name', snapName(c), '--json'])),
+        ferry: (c) => void replicated(ferry(['replicate', `zfs:${pools.ferry.src}`, `zfs:${pools.ferry.dst}`, '--snapshot-name', cycleName(c), '--json'])),
         'ferry-2': (c) => {
-          ferry(['snapshot', `zfs:${pools['ferry-2'].src}`, '--name', snapName(c)]);
+          ferry(['snapshot', `zfs:${pools['ferry-2'].src}`, '--name', cycleName(c)]);
           replicated(ferry(['replicate', `zfs:${pools['ferry-2'].src}`, `zfs:${pools['ferry-2'].dst}`, '--json']), false);
         },
         syncoid: (c) => {
-          sh('zfs', ['snapshot', '-r', `${pools.syncoid.src}@${snapName(c)}`]);
+          sh('zfs', ['snapshot', '-r', `${pools.syncoid.src}@${cycleName(c)}`]);
           sh('syncoid', ['-r', '--no-sync-snap', '--quiet', pools.syncoid.src, pools.syncoid.dst]);
         },
       };
       const check = async (tool: string, c: number) => {
         for (let i = 0; i < n; i++) {
-          const files = await lab.snapshotFiles(`${pools[tool].dst}/${fsName(i)}@${snapName(c)}`);
+          const files = await lab.snapshotFiles(`${pools[tool].dst}/${fsName(i)}@${cycleName(c)}`);
           const live = tree(await lab.mountpoint(`${pools[tool].src}/${fsName(i)}`));
-          if (JSON.stringify(files) !== JSON.stringify(live)) throw new Error(`${tool}: ${pools[tool].dst}/${fsName(i)}@${snapName(c)} differs from the sender`);
+          if (JSON.stringify(files) !== JSON.stringify(live)) throw new Error(`${tool}: ${pools[tool].dst}/${fsName(i)}@${cycleName(c)} differs from the sender`);
         }
       };
       const full: Record<string, number> = {};

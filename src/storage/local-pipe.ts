@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { TemporaryError } from '../errors/index.js';
 import { findExecutable } from './executables.js';
+import { parentDeathGuard } from './shell.js';
 
 /**
  * zfs's local fast path (StorageDriver.transferTo): `send | relay | receive` joined by Node's pipes,
@@ -30,13 +31,6 @@ export function countLocalTransfer(): void {
 /** probed once per process: undefined before, null when missing */
 let ddPath: string | null | undefined;
 let pvPath: string | null | undefined;
-let setprivPath: string | null | undefined;
-
-/** util-linux setpriv, to start the relay with --pdeathsig KILL: a dying ferry takes the relay along, which breaks both pipes (as the stream path does) */
-function findSetpriv(): string | null {
-  if (setprivPath === undefined) setprivPath = findExecutable('setpriv', ['/usr/bin', '/bin', '/usr/sbin', '/sbin']);
-  return setprivPath;
-}
 
 interface RelayTool {
   path: string;
@@ -78,9 +72,10 @@ export interface Relay {
 export function startRelay(source: Readable): Relay {
   const tool = findRelay();
   if (!tool) throw new TemporaryError('neither pv nor dd found', { code: 'TOOL_NOT_FOUND' });
-  const setpriv = findSetpriv();
   const name = tool.path.slice(tool.path.lastIndexOf('/') + 1);
-  const child = spawn(setpriv ?? tool.path, setpriv ? ['--pdeathsig', 'KILL', '--', tool.path, ...tool.args] : tool.args, { stdio: [source, 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
+  // a dying ferry takes the relay along, which breaks both pipes (as the stream path does)
+  const [bin, ...args] = [...parentDeathGuard(), tool.path, ...tool.args];
+  const child = spawn(bin, args, { stdio: [source, 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
   let count = 0;
   let stderr = '';
   child.stderr!.setEncoding('utf8');

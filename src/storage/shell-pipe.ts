@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { TemporaryError } from '../errors/index.js';
-import { findBash, parentDeathGuard, shellStatus } from './shell.js';
+import { findBash, runShell, shellStatus } from './shell.js';
 
 /**
  * The local fast path for a sender that writes its stream itself (btrfs send: a thread of its own
@@ -16,9 +14,9 @@ import { findBash, parentDeathGuard, shellStatus } from './shell.js';
  *   with socketpairs, on which btrfs streams moved at about 0.6 of an OS pipe here, and each
  *   process Node forks costs it 1–2 ms of CPU: one fork per step instead of three.
  * - Each stage's exit status and stderr come back apart (fds 3, 4, 5); the receiver is exec'd in the
- *   shell's process (bash's lastpipe), so its exit is the child's. The shell runs in a process group
- *   of its own, killed whole on abort; with util-linux's setpriv, the receiver dies with this
- *   process (a parent-death signal survives exec), and the sender then of its broken pipe.
+ *   shell's process (bash's lastpipe), so its exit is the child's. The shell runs as shell.ts runs
+ *   them (its own process group, killed whole on abort); the parent-death guard survives the exec,
+ *   so the receiver dies with this process, and the sender then of its broken pipe.
  */
 
 export function shellPipeAvailable(): boolean {
@@ -67,93 +65,31 @@ export interface ShellPipeOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const MAX_STDERR = 16 * 1024;
-const KILL_GRACE_MS = 2000;
-
 /** Runs `send | receive` (argument vectors, binaries first); resolves when the shell has exited, whatever the outcome. */
-export function runShellPipe(send: readonly string[], receive: readonly string[], opts: ShellPipeOptions = {}): Promise<ShellPipeOutcome> {
-  if (!shellPipeAvailable()) return Promise.reject(new TemporaryError('bash not found for the local send | receive pipe', { code: 'TOOL_NOT_FOUND' }));
-  const { signal } = opts;
-  signal?.throwIfAborted();
-  const argv = [...parentDeathGuard(), findBash()!, '-c', SCRIPT, 'ferry-pipe', String(send.length), ...send, ...receive];
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: opts.env ?? process.env });
-  const text = { shell: '', status: '', send: '', receive: '' };
-  const collect = (fd: number, key: keyof typeof text, limit: number): void => {
-    const s = child.stdio[fd] as NodeJS.ReadableStream | null;
-    s?.setEncoding('utf8');
-    s?.on('data', (d: string) => {
-      text[key] = (text[key] + d).slice(-limit);
-    });
-  };
-  collect(2, 'shell', MAX_STDERR);
-  collect(3, 'status', 4096);
-  collect(4, 'send', MAX_STDERR);
-  collect(5, 'receive', MAX_STDERR);
-
-  let sendStderrBytes = 0;
-  (child.stdio[4] as NodeJS.ReadableStream | null)?.on('data', (d: string) => {
-    sendStderrBytes += Buffer.byteLength(d);
-  });
+export async function runShellPipe(send: readonly string[], receive: readonly string[], opts: ShellPipeOptions = {}): Promise<ShellPipeOutcome> {
+  // fds: 2 the shell's own stderr, 3 the status lines, 4 the sender's stderr, 5 the receiver's
+  const shell = runShell(SCRIPT, 'ferry-pipe', [String(send.length), ...send, ...receive], { fds: 6, env: opts.env, signal: opts.signal });
   let polled = 0;
-  const poll = (): void => {
-    const pid = /^send-pid (\d+)$/m.exec(text.status)?.[1];
+  const timer = setInterval(() => {
+    const pid = /^send-pid (\d+)$/m.exec(shell.text(3))?.[1];
     if (pid === undefined) return;
-    const w = wchar(Number(pid), sendStderrBytes);
+    const w = wchar(Number(pid), shell.bytes(4));
     if (w !== null && w > polled) polled = w;
     opts.onProgress?.(polled);
+  }, 250);
+  const { code, signal } = await shell.closed.finally(() => clearInterval(timer));
+  const sendLine = /^send (\d+) (\d+)$/m.exec(shell.text(3));
+  const outcome: ShellPipeOutcome = {
+    first: null,
+    send: { ...statusOf(sendLine?.[1]), stderr: shell.text(4) },
+    // the child is the receiver (exec'd by the shell)
+    receive: { code, signal, stderr: shell.text(5) },
+    shell: { code, signal, stderr: shell.text(2) },
+    bytes: sendLine ? Number(sendLine[2]) - shell.bytes(4) : polled,
   };
-  const timer = setInterval(poll, 250);
-
-  let killTimer: NodeJS.Timeout | undefined;
-  let closed = false;
-  // the whole group, until every process of it is gone ('close'): the receiver (the child) may have
-  // exited while the sender still runs
-  const kill = (): void => {
-    if (closed || child.pid === undefined) return;
-    const group = -child.pid;
-    try {
-      process.kill(group, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-    killTimer ??= setTimeout(() => {
-      try {
-        process.kill(group, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, KILL_GRACE_MS);
-    killTimer.unref();
-  };
-  signal?.addEventListener('abort', kill, { once: true });
-
-  return new Promise<ShellPipeOutcome>((resolve, reject) => {
-    child.once('error', (err) => {
-      if (child.pid === undefined) {
-        clearInterval(timer);
-        signal?.removeEventListener('abort', kill);
-        reject(new TemporaryError(`cannot run bash for the local send | receive pipe: ${err.message}`, { code: 'SPAWN_FAILED', cause: err }));
-      }
-    });
-    child.once('close', (code, sig) => {
-      closed = true;
-      clearInterval(timer);
-      clearTimeout(killTimer);
-      signal?.removeEventListener('abort', kill);
-      const sendLine = /^send (\d+) (\d+)$/m.exec(text.status);
-      const outcome: ShellPipeOutcome = {
-        first: null,
-        send: { ...statusOf(sendLine?.[1]), stderr: text.send },
-        // the child is the receiver (exec'd by the shell)
-        receive: { code, signal: sig, stderr: text.receive },
-        shell: { code, signal: sig, stderr: text.shell },
-        bytes: sendLine ? Number(sendLine[2]) - sendStderrBytes : polled,
-      };
-      outcome.first = firstFailure(outcome, sendLine !== null);
-      if (outcome.first === null) opts.onProgress?.(outcome.bytes);
-      resolve(outcome);
-    });
-  });
+  outcome.first = firstFailure(outcome, sendLine !== null);
+  if (outcome.first === null) opts.onProgress?.(outcome.bytes);
+  return outcome;
 }
 
 function statusOf(status: string | undefined): { code: number | null; signal: NodeJS.Signals | null } {

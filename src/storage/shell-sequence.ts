@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
-import { TemporaryError } from '../errors/index.js';
-import { findBash, parentDeathGuard, shellStatus } from './shell.js';
+import { runShell, shellStatus } from './shell.js';
 
 /**
  * Short commands run one after another by one bash, stopping at the first that fails: one fork
  * from Node for all of them. A fork of Node's 100 MB process costs it 1–2 ms of CPU (its page
  * tables copied, then torn down at exec), a fork of bash a fraction of that: forty
- * `btrfs subvolume snapshot` were forty forks of Node. Each command's stderr comes back apart.
+ * `btrfs subvolume snapshot` were forty forks of Node. Each command's stderr comes back apart;
+ * the shell runs as shell.ts runs them (killed whole on abort, and with this process).
  */
 
 // Arguments: for each command its number of words, then the words. fd 3: a line per command
@@ -59,45 +58,19 @@ function argBytes(command: readonly string[]): number {
   return command.reduce((n, a) => n + Buffer.byteLength(a) + 1, 8);
 }
 
-function runOneShell(commands: readonly (readonly string[])[], opts: Options): Promise<SequenceOutcome> {
-  const bash = findBash();
-  if (bash === null) return Promise.reject(new TemporaryError('bash not found to run commands', { code: 'TOOL_NOT_FOUND' }));
-  opts.signal?.throwIfAborted();
-  // a ferry that dies takes the shell along: no command starts after it
-  const argv = [...parentDeathGuard(), bash, '-c', SCRIPT, 'ferry-seq', ...commands.flatMap((c) => [String(c.length), ...c])];
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true, env: opts.env ?? process.env });
-  const text = { shell: '', status: '', stderr: '' };
-  for (const [fd, key] of [[2, 'shell'], [3, 'status'], [4, 'stderr']] as const) {
-    const s = child.stdio[fd] as NodeJS.ReadableStream | null;
-    s?.setEncoding('utf8');
-    s?.on('data', (d: string) => {
-      text[key] += d;
-    });
+async function runOneShell(commands: readonly (readonly string[])[], opts: Options): Promise<SequenceOutcome> {
+  // fds: 2 the shell's own stderr, 3 a line per command, 4 the commands' stderr
+  const shell = runShell(SCRIPT, 'ferry-seq', commands.flatMap((c) => [String(c.length), ...c]), { fds: 5, ...opts });
+  const { code, signal } = await shell.closed;
+  const status = shell.text(3);
+  const done = [...status.matchAll(/^ok \d+$/gm)].length;
+  const fail = /^fail (\d+) (\d+)$/m.exec(status);
+  if (fail) {
+    const index = Number(fail[1]);
+    const stderr = shell.text(4);
+    const at = stderr.lastIndexOf(`@@ ${index}\n`);
+    return { done, failed: { index, ...shellStatus(Number(fail[2])), stderr: at < 0 ? stderr : stderr.slice(at + `@@ ${index}\n`.length) } };
   }
-  const kill = (): void => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  };
-  opts.signal?.addEventListener('abort', kill, { once: true });
-  return new Promise((resolve, reject) => {
-    child.once('error', (err) => {
-      if (child.pid === undefined) reject(new TemporaryError(`cannot run bash: ${err.message}`, { code: 'SPAWN_FAILED', cause: err }));
-    });
-    child.once('close', (code, sig) => {
-      opts.signal?.removeEventListener('abort', kill);
-      const done = [...text.status.matchAll(/^ok \d+$/gm)].length;
-      const fail = /^fail (\d+) (\d+)$/m.exec(text.status);
-      if (fail) {
-        const index = Number(fail[1]);
-        const at = text.stderr.lastIndexOf(`@@ ${index}\n`);
-        const stderr = at < 0 ? text.stderr : text.stderr.slice(at + `@@ ${index}\n`.length);
-        resolve({ done, failed: { index, ...shellStatus(Number(fail[2])), stderr } });
-      } else if (done === commands.length) resolve({ done });
-      else resolve({ done, failed: { index: -1, code, signal: sig, stderr: `${text.shell}${text.stderr}`.trim() } });
-    });
-  });
+  if (done === commands.length) return { done };
+  return { done, failed: { index: -1, code, signal, stderr: `${shell.text(2)}${shell.text(4)}`.trim() } };
 }

@@ -1,7 +1,13 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { constants } from 'node:os';
+import { TemporaryError } from '../errors/index.js';
 import { findExecutable } from './executables.js';
 
-/** What the local shells (shell-pipe.ts, shell-sequence.ts) share: bash, the parent-death guard, `$?`. */
+/**
+ * What the local shells (shell-pipe.ts, shell-sequence.ts) and the relay (local-pipe.ts) share:
+ * bash, the parent-death guard, one bash run with its output fds apart, `$?`.
+ */
 
 const DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
 /** probed once per process: undefined before, null when missing */
@@ -28,4 +34,81 @@ export function shellStatus(status: number): { code: number | null; signal: Node
   if (status <= 128) return { code: status, signal: null };
   const name = Object.entries(constants.signals).find(([, v]) => v === status - 128)?.[0] as NodeJS.Signals | undefined;
   return { code: null, signal: name ?? null };
+}
+
+/** text kept per output fd: the tail is what explains a failure */
+const KEEP_CHARS = 64 * 1024;
+const KILL_GRACE_MS = 2000;
+
+export interface ShellRun {
+  /** the child's pid (bash's, or what it exec'd) */
+  pid: number | undefined;
+  /** what the shell wrote on fd `n` (2 and up) so far, its last 64 KiB */
+  text(fd: number): string;
+  /** how many bytes the shell wrote on fd `n` so far */
+  bytes(fd: number): number;
+  /** resolves with the child's exit once every process holding its fds has gone */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `bash -c script name ...args` under the parent-death guard, in a process group of its own that
+ * `signal` kills whole (SIGTERM, SIGKILL after a grace) until every process of it has gone; fds 2
+ * to `fds - 1` are read apart. TemporaryError when bash is missing or cannot start.
+ */
+export function runShell(script: string, name: string, args: readonly string[], opts: { fds: number; env?: NodeJS.ProcessEnv; signal?: AbortSignal }): ShellRun {
+  const bash = findBash();
+  if (bash === null) throw new TemporaryError('bash not found to run local commands', { code: 'TOOL_NOT_FOUND' });
+  const { signal } = opts;
+  signal?.throwIfAborted();
+  const argv = [...parentDeathGuard(), bash, '-c', script, name, ...args];
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: ['ignore', 'ignore', ...Array.from({ length: opts.fds - 2 }, () => 'pipe' as const)],
+    detached: true,
+    env: opts.env ?? process.env,
+  });
+  const text: string[] = [];
+  const bytes: number[] = [];
+  for (let fd = 2; fd < opts.fds; fd++) {
+    text[fd] = '';
+    bytes[fd] = 0;
+    (child.stdio[fd] as Readable | null)?.on('data', (chunk: Buffer) => {
+      bytes[fd] += chunk.length;
+      text[fd] = (text[fd] + chunk.toString('utf8')).slice(-KEEP_CHARS);
+    });
+  }
+  let done = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const kill = (): void => {
+    if (done || child.pid === undefined) return;
+    const group = -child.pid;
+    const send = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(group, sig);
+      } catch {
+        // already gone
+      }
+    };
+    send('SIGTERM');
+    killTimer ??= setTimeout(() => send('SIGKILL'), KILL_GRACE_MS);
+    killTimer.unref();
+  };
+  signal?.addEventListener('abort', kill, { once: true });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    const end = () => {
+      done = true;
+      clearTimeout(killTimer);
+      signal?.removeEventListener('abort', kill);
+    };
+    child.once('error', (err) => {
+      if (child.pid !== undefined) return; // reported through 'close'
+      end();
+      reject(new TemporaryError(`cannot run bash: ${err.message}`, { code: 'SPAWN_FAILED', cause: err }));
+    });
+    child.once('close', (code, sig) => {
+      end();
+      resolve({ code, signal: sig });
+    });
+  });
+  return { pid: child.pid, text: (fd) => text[fd], bytes: (fd) => bytes[fd], closed };
 }

@@ -10,6 +10,7 @@ import { receiveStream } from './receive.js';
 import { createSendStream } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { forgetListing, isSubvolume, listReadonly, listSnapshots, type SubvolumeInfo } from './subvolume.js';
+import { FreshShare } from '../../util/fresh-share.js';
 import { transferBtrfs } from './transfer.js';
 import { shellPipeAvailable } from '../shell-pipe.js';
 import type { Layout } from './layout.js';
@@ -42,25 +43,17 @@ export function createBtrfsDriver(root: string): StorageDriver {
   }
   const layout = makeLayout(resolve(root));
   const endpoint = `btrfs:${root}`;
-  // Planning asks listVersions once per filesystem: one listing of the endpoint answers them all
-  // for LISTING_REUSE_MS. Whatever this driver changes drops it; a receive always lists afresh.
-  let listing: { at: number; readonly: Promise<Map<string, SubvolumeInfo>> } | null = null;
-  const readonlyListing = () => {
-    if (listing === null || Date.now() - listing.at > LISTING_REUSE_MS) {
-      const readonly = listReadonly(layout);
-      readonly.catch(() => (listing = null));
-      listing = { at: Date.now(), readonly };
-    }
-    return listing.readonly;
-  };
-  // what this driver changes drops its own planning listing and the steps' recent one (recentListing)
+  // Planning asks listVersions once per filesystem: one listing of the endpoint answers this
+  // driver's calls for LISTING_REUSE_MS. Whatever the driver changes is listed afresh, by the next
+  // plan and by the steps' recent listings (receives: the receiver's).
+  const planning = new FreshShare<Map<string, SubvolumeInfo>>(LISTING_REUSE_MS);
   const changing = <T>(work: () => Promise<T>, changed: Layout = layout): Promise<T> => {
-    listing = null;
-    forgetListing(changed);
-    return work().finally(() => {
-      listing = null;
+    const forget = () => {
+      planning.forget(layout.root);
       forgetListing(changed);
-    });
+    };
+    forget();
+    return work().finally(forget);
   };
   const driver: StorageDriver = {
     kind: 'btrfs',
@@ -87,7 +80,7 @@ export function createBtrfsDriver(root: string): StorageDriver {
 
     listVersions: async (fs) => {
       assertName('filesystem', fs);
-      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs, undefined, readonlyListing)).map((s) => s.version));
+      return guard(`listing versions of ${fs} in ${endpoint}`, async () => (await listSnapshots(layout, fs, undefined, () => planning.recent(layout.root, LISTING_REUSE_MS, () => listReadonly(layout)))).map((s) => s.version));
     },
 
     snapshot: (filesystems, name) => changing(() => guard(`snapshot ${name} in ${endpoint}`, () => takeSnapshots(layout, filesystems, name))),

@@ -241,6 +241,8 @@ export async function listReadonly(layout: Layout, signal?: AbortSignal, opts: {
 /** how old a sender's listing a step may take (recentListing) */
 const SENDER_LISTING_REUSE_MS = 2000;
 const fresh = new FreshShare<Map<string, SubvolumeInfo>>(SENDER_LISTING_REUSE_MS);
+/** steps match versions by guid: their listings leave out the creation times (one btrfs command, not two) */
+const stepsRead = (layout: Layout) => () => listReadonly(layout, undefined, { times: false });
 
 /** A point in time for freshListing(): a listing begun after it sees everything done before it. */
 export function listingMark(): number {
@@ -250,11 +252,10 @@ export function listingMark(): number {
 /**
  * listReadonly() without creation times, from a listing of the endpoint begun after `mark` and
  * shared with this process's other callers it is fresh for: steps running at once (a receiver's
- * lock taken, a sender's step begun, a receive exited) mostly share one `btrfs subvolume list`
- * instead of forking one each.
+ * lock taken, a receive exited) mostly share one `btrfs subvolume list` instead of forking one each.
  */
 export function freshListing(layout: Layout, mark: number, signal?: AbortSignal): Promise<Map<string, SubvolumeInfo>> {
-  return fresh.get(layout.root, mark, () => listReadonly(layout, undefined, { times: false }), signal);
+  return fresh.get(layout.root, mark, stepsRead(layout), signal);
 }
 
 /**
@@ -265,7 +266,7 @@ export function freshListing(layout: Layout, mark: number, signal?: AbortSignal)
  * forgotten at once (forgetListing).
  */
 export function recentListing(layout: Layout, signal?: AbortSignal): Promise<Map<string, SubvolumeInfo>> {
-  return fresh.recent(layout.root, SENDER_LISTING_REUSE_MS, () => listReadonly(layout, undefined, { times: false }), signal);
+  return fresh.recent(layout.root, SENDER_LISTING_REUSE_MS, stepsRead(layout), signal);
 }
 
 /** This process changed the endpoint's subvolumes: recentListing() lists afresh. */
