@@ -83,29 +83,81 @@ describe('shell pipe', () => {
     assert.ok(!alive(pid), 'the sender is gone');
   });
 
-  it('a process that dies (SIGKILL) mid-pipe takes the receiver along; the sender then dies of the broken pipe', async () => {
+  it('a look before: its output and status go to proceed, and the pipe runs only when it says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-shellpipe-'));
     try {
-      const pids = { send: join(dir, 'send.pid'), receive: join(dir, 'receive.pid') };
-      const code = `import { runShellPipe } from ${JSON.stringify(new URL('../src/storage/shell-pipe.ts', import.meta.url).href)};
-        await runShellPipe(['/bin/sh', '-c', 'echo $$ > ${pids.send}; exec yes'], ['/bin/sh', '-c', 'echo $$ > ${pids.receive}; exec cat > /dev/null']);`;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: 'ignore' });
-      const deadline = Date.now() + 20_000;
-      while (!(existsSync(pids.send) && existsSync(pids.receive) && readFileSync(pids.receive, 'utf8').trim())) {
-        assert.ok(Date.now() < deadline, 'the pipe started');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const send = Number(readFileSync(pids.send, 'utf8'));
-      const receive = Number(readFileSync(pids.receive, 'utf8'));
-      assert.ok(alive(send) && alive(receive));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('close', r));
-      const gone = Date.now() + 5000;
-      while ((alive(send) || alive(receive)) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(!alive(receive), 'the receiver died with the process that ran the pipe');
-      assert.ok(!alive(send), 'the sender died of the broken pipe');
+      const mark = join(dir, 'sent');
+      const send = ['/bin/sh', '-c', `touch ${mark}; head -c 100 /dev/zero`];
+      const seen: Array<{ code: number | null; stdout: string; stderr: string }> = [];
+      // a look whose output has no final newline, and a line on stderr
+      const look = ['/bin/sh', '-c', 'printf "one\\ntwo"; echo warn >&2; exit 3'];
+      const no = await runShellPipe(send, ['/bin/sh', '-c', 'cat >/dev/null'], {
+        before: { argv: look, proceed: async (l) => (seen.push(l), false) },
+      });
+      assert.deepEqual(seen, [{ code: 3, signal: null, stdout: 'one\ntwo', stderr: 'warn\n' }]);
+      assert.equal(no.ran, false);
+      assert.equal(no.first, null);
+      assert.equal(existsSync(mark), false, 'nothing was sent');
+
+      const yes = await runShellPipe(send, ['/bin/sh', '-c', 'wc -c >&2'], {
+        before: { argv: ['/bin/echo', 'listed'], proceed: async (l) => l.code === 0 && l.stdout === 'listed\n' },
+        after: ['/bin/sh', '-c', 'echo after; echo after-err >&2'],
+      });
+      assert.equal(yes.ran, true);
+      assert.equal(yes.first, null);
+      assert.equal(yes.bytes, 100);
+      assert.equal(yes.receive.stderr.trim(), '100');
+      assert.deepEqual(yes.after, { code: 0, signal: null, stdout: 'after\n', stderr: 'after-err\n' });
+      assert.equal(existsSync(mark), true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a look after runs only when both stages succeeded; a proceed that throws ends the shell and is rethrown', async () => {
+    const failed = await runShellPipe(['/bin/sh', '-c', 'head -c 10 /dev/zero; exit 2'], ['/bin/sh', '-c', 'cat >/dev/null'], { after: ['/bin/echo', 'never'] });
+    assert.equal(failed.first, 'send');
+    assert.equal(failed.after, null);
+    const big = 'x'.repeat(300_000); // more than a shell's kept tail of 64 KiB: a look's output is kept whole
+    const whole = await runShellPipe(['/usr/bin/head', '-c', '1', '/dev/zero'], ['/bin/sh', '-c', 'cat >/dev/null'], {
+      before: { argv: ['/bin/sh', '-c', `head -c ${big.length} /dev/zero | tr '\\0' x`], proceed: async (l) => l.stdout === big },
+    });
+    assert.equal(whole.ran, true, 'the whole look reached proceed');
+    const started = Date.now();
+    await assert.rejects(
+      runShellPipe(['/usr/bin/yes'], ['/bin/sh', '-c', 'cat >/dev/null'], {
+        before: { argv: ['/bin/true'], proceed: async () => { throw new Error('conflict'); } },
+      }),
+      /conflict/,
+    );
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  for (const variant of ['exec\'d', 'with a look after'] as const) {
+    it(`a process that dies (SIGKILL) mid-pipe takes the receiver along (${variant}); the sender then dies of the broken pipe`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ferry-shellpipe-'));
+      try {
+        const pids = { send: join(dir, 'send.pid'), receive: join(dir, 'receive.pid') };
+        const code = `import { runShellPipe } from ${JSON.stringify(new URL('../src/storage/shell-pipe.ts', import.meta.url).href)};
+          await runShellPipe(['/bin/sh', '-c', 'echo $$ > ${pids.send}; exec yes'], ['/bin/sh', '-c', 'echo $$ > ${pids.receive}; exec cat > /dev/null']${variant === 'exec\'d' ? '' : ", { after: ['/bin/true'] }"});`;
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: 'ignore' });
+        const deadline = Date.now() + 20_000;
+        while (!(existsSync(pids.send) && existsSync(pids.receive) && readFileSync(pids.receive, 'utf8').trim())) {
+          assert.ok(Date.now() < deadline, 'the pipe started');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const send = Number(readFileSync(pids.send, 'utf8'));
+        const receive = Number(readFileSync(pids.receive, 'utf8'));
+        assert.ok(alive(send) && alive(receive));
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('close', r));
+        const gone = Date.now() + 5000;
+        while ((alive(send) || alive(receive)) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(!alive(receive), 'the receiver died with the process that ran the pipe');
+        assert.ok(!alive(send), 'the sender died of the broken pipe');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

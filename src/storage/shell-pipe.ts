@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { findBash, runShell, shellStatus } from './shell.js';
+import { findBash, parentDeathGuard, runShell, shellStatus } from './shell.js';
 
 /**
  * The local fast path for a sender that writes its stream itself (btrfs send: a thread of its own
  * copies the kernel's stream to stdout): `send | receive` in one bash, joined by one OS pipe as an
- * operator's shell joins them, with nothing in between.
+ * operator's shell joins them, with nothing in between; optionally a command before it (a look at
+ * the receiver, after which Node says whether to go on) and one after it (the look that confirms
+ * what arrived), in the same shell.
  *
  * - Counting: bash waits for the sender itself, and a reaped child's I/O counters are added to its
  *   parent's; the waiting shell's `wchar` (/proc/<pid>/io) before and after, less what the sender
@@ -12,33 +14,59 @@ import { findBash, runShell, shellStatus } from './shell.js';
  *   polled.
  * - Why not Node's pipes and a counting relay (local-pipe.ts, still zfs's): Node joins children
  *   with socketpairs, on which btrfs streams moved at about 0.6 of an OS pipe here, and each
- *   process Node forks costs it 1–2 ms of CPU: one fork per step instead of three.
- * - Each stage's exit status and stderr come back apart (fds 3, 4, 5); the receiver is exec'd in the
- *   shell's process (bash's lastpipe), so its exit is the child's. The shell runs as shell.ts runs
- *   them (its own process group, killed whole on abort); the parent-death guard survives the exec,
- *   so the receiver dies with this process, and the sender then of its broken pipe.
+ *   process Node forks costs it 1–2 ms of CPU; on this VM kind every exec costs 4–5 ms more, and
+ *   a step's looks before and after run in this shell rather than as forks of Node of their own.
+ * - Each stage's exit status and stderr come back apart. The shell runs as shell.ts runs them
+ *   (its own process group, killed whole on abort, with the parent-death guard); the receiver
+ *   runs under a guard of its own (it dies with the shell, which dies with this process), and the
+ *   sender then of its broken pipe.
  */
 
 export function shellPipeAvailable(): boolean {
   return findBash() !== null;
 }
 
-// $1: how many of the following words are the sender's command; the rest are the receiver's.
+// $1..$4: how many of the following words are the before command's, the sender's, the receiver's
+// and the after command's. fd 3: status lines; 4, 5: the sender's and the receiver's stderr; 6, 7:
+// the before and after commands' stdout; 8 their stderr. The before command's output ends with a
+// line "@@end STATUS" (after a newline of its own) on fds 6 and 8 (so that Node knows it has all of it); then the shell waits
+// for a line on stdin: "go" runs the pipe, anything else (or none) ends the shell.
 // iow reads the shell's own wchar with builtins only (a command substitution would fork and count).
-// lastpipe: the receiver is exec'd in the shell's own process, Node's child, whose exit is its own.
+// lastpipe: the receiver runs in the shell's own process: without an after command it is exec'd
+// there (its exit is the shell's, and the shell's parent-death guard is its own; an exec costs 4–5
+// ms here), else it runs under a guard of its own and PIPESTATUS holds both stages' statuses.
 const SCRIPT = `shopt -s lastpipe
-n=$1; shift
+nb=$1 ns=$2 nr=$3 na=$4; shift 4
+before=("\${@:1:nb}"); shift "$nb"
+send=("\${@:1:ns}"); shift "$ns"
+recv=("\${@:1:nr}"); shift "$nr"
+after=("\${@:1:na}")
+if (( nb > 0 )); then
+  "\${before[@]}" >&6 2>&8
+  b=$?
+  printf '\n@@end %s\n' "$b" >&8
+  printf '\n@@end %s\n' "$b" >&6
+  read -r go || exit 0
+  [ "$go" = go ] || exit 0
+fi
 W=0
 iow() { local k v; while read -r k v; do if [ "$k" = wchar: ]; then W=$v; fi; done < /proc/$BASHPID/io; }
 {
-  "\${@:1:n}" 2>&4 &
+  "\${send[@]}" 2>&4 &
   p=$!
   echo "send-pid $p" >&3
   iow; w0=$W
   wait "$p"; s=$?
   iow
   echo "send $s $((W - w0))" >&3
-} | exec "\${@:n+1}" 2>&5
+  exit "$s"
+} | if (( na > 0 )); then "\${recv[@]}" 2>&5; else exec "\${recv[@]}" 2>&5; fi
+st=("\${PIPESTATUS[@]}")
+echo "receive \${st[1]}" >&3
+if (( na > 0 && st[0] == 0 && st[1] == 0 )); then
+  "\${after[@]}" >&7 2>&8
+  echo "after $?" >&3
+fi
 `;
 
 export interface StageExit {
@@ -48,11 +76,20 @@ export interface StageExit {
   stderr: string;
 }
 
+/** a before or after command's exit and output */
+export interface LookExit extends StageExit {
+  stdout: string;
+}
+
 export interface ShellPipeOutcome {
   /** the stage that failed by itself (not from the other's failure), `shell` when the shell itself did, or null */
   first: 'send' | 'receive' | 'shell' | null;
+  /** false when the before command's look said not to go on: nothing was sent */
+  ran: boolean;
   send: StageExit;
   receive: StageExit;
+  /** the after command, when both stages succeeded */
+  after: LookExit | null;
   /** the shell's own stderr (its failures: a command not found is the stage's) */
   shell: StageExit;
   /** the stream's length in bytes: exact once the sender was waited for, else the last polled figure */
@@ -63,12 +100,42 @@ export interface ShellPipeOptions {
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run first; `proceed` is given its exit and output and says whether the pipe runs. Meanwhile the
+   * shell waits (an abort ends it). Whatever `proceed` throws, the shell is ended first.
+   */
+  before?: { argv: readonly string[]; proceed(look: LookExit): Promise<boolean> };
+  /** run once both stages succeeded; its exit and output are the outcome's `after` */
+  after?: readonly string[];
 }
 
 /** Runs `send | receive` (argument vectors, binaries first); resolves when the shell has exited, whatever the outcome. */
 export async function runShellPipe(send: readonly string[], receive: readonly string[], opts: ShellPipeOptions = {}): Promise<ShellPipeOutcome> {
-  // fds: 2 the shell's own stderr, 3 the status lines, 4 the sender's stderr, 5 the receiver's
-  const shell = runShell(SCRIPT, 'ferry-pipe', [String(send.length), ...send, ...receive], { fds: 6, env: opts.env, signal: opts.signal });
+  const before = opts.before?.argv ?? [];
+  const after = opts.after ?? [];
+  // exec'd by the shell unless an after command follows it: then it needs a guard of its own
+  const recv = after.length ? [...parentDeathGuard(), ...receive] : [...receive];
+  const counts = [before.length, send.length, recv.length, after.length].map(String);
+  const shell = runShell(SCRIPT, 'ferry-pipe', [...counts, ...before, ...send, ...recv, ...after], {
+    fds: 9, whole: [6, 7], stdin: opts.before !== undefined, env: opts.env, signal: opts.signal,
+  });
+  let ran = true;
+  if (opts.before) {
+    const ended = (t: string) => END.test(t);
+    const complete = (await shell.when(6, ended)) && (await shell.when(8, ended));
+    let go = false;
+    try {
+      if (complete) {
+        const status = Number(END.exec(shell.text(6))![1]);
+        go = await opts.before.proceed({ ...shellStatus(status), stdout: withoutEnd(shell.text(6)), stderr: withoutEnd(shell.text(8)) });
+      }
+    } finally {
+      shell.stdin!.end(go ? 'go\n' : 'stop\n');
+      if (!go) await shell.closed.catch(() => undefined);
+    }
+    ran = complete && go;
+    if (complete && !go) return { first: null, ran: false, send: notRun, receive: notRun, after: null, shell: { ...(await shell.closed), stderr: shell.text(2) }, bytes: 0 };
+  }
   let polled = 0;
   const timer = setInterval(() => {
     const pid = /^send-pid (\d+)$/m.exec(shell.text(3))?.[1];
@@ -78,18 +145,33 @@ export async function runShellPipe(send: readonly string[], receive: readonly st
     opts.onProgress?.(polled);
   }, 250);
   const { code, signal } = await shell.closed.finally(() => clearInterval(timer));
-  const sendLine = /^send (\d+) (\d+)$/m.exec(shell.text(3));
+  const lines = shell.text(3);
+  const sendLine = /^send (\d+) (\d+)$/m.exec(lines);
+  const receiveLine = /^receive (\d+)$/m.exec(lines);
+  const afterLine = /^after (\d+)$/m.exec(lines);
   const outcome: ShellPipeOutcome = {
     first: null,
+    ran,
     send: { ...statusOf(sendLine?.[1]), stderr: shell.text(4) },
-    // the child is the receiver (exec'd by the shell)
-    receive: { code, signal, stderr: shell.text(5) },
+    // without an after command the receiver was exec'd: the child's exit is its own
+    receive: { ...(after.length ? statusOf(receiveLine?.[1]) : { code, signal }), stderr: shell.text(5) },
+    // fd 8 holds the before command's stderr first
+    after: afterLine ? { ...statusOf(afterLine[1]), stdout: shell.text(7), stderr: shell.text(8).replace(/^[\s\S]*\n@@end \d+\n/, '') } : null,
     shell: { code, signal, stderr: shell.text(2) },
     bytes: sendLine ? Number(sendLine[2]) - shell.bytes(4) : polled,
   };
-  outcome.first = firstFailure(outcome, sendLine !== null);
+  outcome.first = firstFailure(outcome, sendLine !== null && (receiveLine !== null || after.length === 0));
   if (outcome.first === null) opts.onProgress?.(outcome.bytes);
   return outcome;
+}
+
+const notRun: StageExit = { code: null, signal: null, stderr: '' };
+
+const END = /\n@@end (\d+)\n$/;
+
+/** a look's output without the shell's closing "@@end" line */
+function withoutEnd(text: string): string {
+  return text.replace(END, '');
 }
 
 function statusOf(status: string | undefined): { code: number | null; signal: NodeJS.Signals | null } {

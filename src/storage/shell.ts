@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { constants } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { TemporaryError } from '../errors/index.js';
 import { findExecutable } from './executables.js';
 
@@ -43,12 +44,27 @@ const KILL_GRACE_MS = 2000;
 export interface ShellRun {
   /** the child's pid (bash's, or what it exec'd) */
   pid: number | undefined;
-  /** what the shell wrote on fd `n` (2 and up) so far, its last 64 KiB */
+  /** what the shell wrote on fd `n` (2 and up) so far: its last 64 KiB, or all of it for the fds in `whole` */
   text(fd: number): string;
   /** how many bytes the shell wrote on fd `n` so far */
   bytes(fd: number): number;
   /** resolves with the child's exit once every process holding its fds has gone */
   closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** the shell's stdin with `stdin: true` (a write after the shell is gone is dropped), else null */
+  stdin: Writable | null;
+  /** resolves true once `test(text(fd))` holds, false when the shell's fds closed first */
+  when(fd: number, test: (text: string) => boolean): Promise<boolean>;
+}
+
+export interface ShellOptions {
+  /** fds 2 to fds - 1 are read */
+  fds: number;
+  /** fds whose whole output is kept (a listing), not only its tail */
+  whole?: readonly number[];
+  /** a pipe to the shell's stdin instead of /dev/null */
+  stdin?: boolean;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
 }
 
 /**
@@ -56,25 +72,32 @@ export interface ShellRun {
  * `signal` kills whole (SIGTERM, SIGKILL after a grace) until every process of it has gone; fds 2
  * to `fds - 1` are read apart. TemporaryError when bash is missing or cannot start.
  */
-export function runShell(script: string, name: string, args: readonly string[], opts: { fds: number; env?: NodeJS.ProcessEnv; signal?: AbortSignal }): ShellRun {
+export function runShell(script: string, name: string, args: readonly string[], opts: ShellOptions): ShellRun {
   const bash = findBash();
   if (bash === null) throw new TemporaryError('bash not found to run local commands', { code: 'TOOL_NOT_FOUND' });
   const { signal } = opts;
   signal?.throwIfAborted();
   const argv = [...parentDeathGuard(), bash, '-c', script, name, ...args];
   const child = spawn(argv[0], argv.slice(1), {
-    stdio: ['ignore', 'ignore', ...Array.from({ length: opts.fds - 2 }, () => 'pipe' as const)],
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'ignore', ...Array.from({ length: opts.fds - 2 }, () => 'pipe' as const)],
     detached: true,
     env: opts.env ?? process.env,
   });
+  // a shell gone before it read its stdin: the write's EPIPE is no one's concern
+  child.stdin?.on('error', () => undefined);
   const text: string[] = [];
   const bytes: number[] = [];
+  const watchers = new Set<() => void>();
+  const whole = new Set(opts.whole ?? []);
   for (let fd = 2; fd < opts.fds; fd++) {
     text[fd] = '';
     bytes[fd] = 0;
+    const decoder = new StringDecoder('utf8');
     (child.stdio[fd] as Readable | null)?.on('data', (chunk: Buffer) => {
       bytes[fd] += chunk.length;
-      text[fd] = (text[fd] + chunk.toString('utf8')).slice(-KEEP_CHARS);
+      const all = text[fd] + decoder.write(chunk);
+      text[fd] = whole.has(fd) ? all : all.slice(-KEEP_CHARS);
+      for (const w of watchers) w();
     });
   }
   let done = false;
@@ -110,5 +133,22 @@ export function runShell(script: string, name: string, args: readonly string[], 
       resolve({ code, signal: sig });
     });
   });
-  return { pid: child.pid, text: (fd) => text[fd], bytes: (fd) => bytes[fd], closed };
+  const when = (fd: number, test: (t: string) => boolean): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (!test(text[fd])) return;
+        watchers.delete(check);
+        resolve(true);
+      };
+      watchers.add(check);
+      check();
+      closed.then(
+        () => {
+          watchers.delete(check);
+          resolve(test(text[fd]));
+        },
+        () => resolve(false),
+      );
+    });
+  return { pid: child.pid, text: (fd) => text[fd], bytes: (fd) => bytes[fd], closed, stdin: child.stdin, when };
 }

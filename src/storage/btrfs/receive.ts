@@ -8,7 +8,7 @@ import { makeRootOnBtrfs, type Layout } from './layout.js';
 import { assertName, nameProblem } from './names.js';
 import { runBtrfs, spawnBtrfs, type BtrfsProcess } from './run-btrfs.js';
 import { StreamFraming, corrupt, parseStreamStart, type StreamStart } from './stream.js';
-import { freshListing, isSubvolume, listingMark, scanSnapshots, showSubvolume, toVersion, type Snapshot } from './subvolume.js';
+import { freshListing, isSubvolume, listingMark, scanSnapshots, showSubvolume, toVersion, type Snapshot, type SubvolumeInfo } from './subvolume.js';
 
 type Chunks = AsyncIterator<unknown>;
 
@@ -126,22 +126,36 @@ function check(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[
 
 /**
  * Ready `fs` of the receiver for a receive (receiveStream and the local fast path): the root (on
- * btrfs only) and the snapshot directory made, the filesystem's lock taken, and what interrupted
- * receives left deleted: writable subvolumes (btrfs receive sets a subvolume read-only, with its
- * Received UUID, only once complete; ferry's own snapshots are created read-only). Returns the
- * lock's release and the receiver's versions from the same scan (one endpoint listing begun after
- * the lock was taken, shared with other steps' receives that took theirs before it began,
- * docs/btrfs-driver.md; they stay as they are while the lock is held).
+ * btrfs only) and the snapshot directory made, the filesystem's lock taken. Returns its release.
  */
-export async function lockForReceive(layout: Layout, fs: string, signal?: AbortSignal): Promise<{ release: () => Promise<void>; snapshots: Snapshot[] }> {
+export async function lockReceiveDir(layout: Layout, fs: string): Promise<() => Promise<void>> {
   await makeRootOnBtrfs(layout.root);
   await mkdir(layout.snapshotsDir(fs), { recursive: true });
-  const release = await acquireLock(layout.lockFile(fs), `btrfs filesystem ${fs} of ${layout.root}`);
+  return acquireLock(layout.lockFile(fs), `btrfs filesystem ${fs} of ${layout.root}`);
+}
+
+/**
+ * Under the lock: the receiver's versions of `fs` from `readonly` (a listing begun after the lock
+ * was taken), with what interrupted receives left deleted: writable subvolumes (btrfs receive sets
+ * a subvolume read-only, with its Received UUID, only once complete; ferry's own snapshots are
+ * created read-only). They stay as they are while the lock is held.
+ */
+export async function receiverVersions(layout: Layout, fs: string, readonly: () => Promise<Map<string, SubvolumeInfo>>, signal?: AbortSignal): Promise<Snapshot[]> {
+  const { complete, partial } = await scanSnapshots(layout, fs, signal, readonly);
+  for (const p of partial) await runBtrfs(['-q', 'subvolume', 'delete', p.path]);
+  return complete;
+}
+
+/**
+ * lockReceiveDir(), then receiverVersions() from one endpoint listing begun after the lock was
+ * taken, shared with other steps' receives that took theirs before it began (docs/btrfs-driver.md).
+ * Returns the lock's release and the versions.
+ */
+export async function lockForReceive(layout: Layout, fs: string, signal?: AbortSignal): Promise<{ release: () => Promise<void>; snapshots: Snapshot[] }> {
+  const release = await lockReceiveDir(layout, fs);
   try {
     const mark = listingMark();
-    const { complete, partial } = await scanSnapshots(layout, fs, signal, () => freshListing(layout, mark, signal));
-    for (const p of partial) await runBtrfs(['-q', 'subvolume', 'delete', p.path]);
-    return { release, snapshots: complete };
+    return { release, snapshots: await receiverVersions(layout, fs, () => freshListing(layout, mark, signal), signal) };
   } catch (err) {
     await release();
     throw err;
@@ -176,15 +190,15 @@ export async function described(layout: Layout, fs: string, v: Version, signal?:
 }
 
 /**
- * receivedVersion() from a listing of the receiver begun after btrfs receive exited, shared with
- * other steps instead of a `show` of its own. The version has no creation time: the fast path's
- * caller does not use it. Anything but a read-only subvolume with the stream's Received UUID at
- * `target` is left to receivedVersion(), which says what is wrong.
+ * receivedVersion() from a listing of the receiver begun after btrfs receive exited (null: none
+ * could be made), instead of a `show` of its own. The version has no creation time: the fast
+ * path's caller does not use it. Anything but a read-only subvolume with the stream's Received
+ * UUID at `target` is left to receivedVersion(), which says what is wrong.
  */
-export async function confirmReceived(layout: Layout, target: string, fs: string, start: Incoming, signal?: AbortSignal): Promise<Version> {
-  const listed = (await freshListing(layout, listingMark(), signal)).get(target);
-  if (listed === undefined || listed.receivedUuid !== start.uuid) return receivedVersion(target, fs, start, signal);
-  return toVersion(start.name, listed);
+export async function confirmReceived(listed: Map<string, SubvolumeInfo> | null, target: string, fs: string, start: Incoming, signal?: AbortSignal): Promise<Version> {
+  const info = listed?.get(target);
+  if (info === undefined || info.receivedUuid !== start.uuid) return receivedVersion(target, fs, start, signal);
+  return toVersion(start.name, info);
 }
 
 /** After btrfs receive exited 0: the new version; RECEIVE_INCOMPLETE unless it is read-only with the stream's Received UUID. */

@@ -205,13 +205,32 @@ async function holderId(root: string, holder: { path: string; st: Stats }, signa
  * the subvolume.
  */
 export async function listReadonly(layout: Layout, signal?: AbortSignal, opts: { times?: boolean } = {}): Promise<Map<string, SubvolumeInfo>> {
-  const holding = await holdingSubvolume(layout.root);
-  const base = holding.path;
-  const [rowsText, timesText, holder] = await Promise.all([
-    runBtrfs(['subvolume', 'list', '-r', '-c', '-q', '-R', '-u', layout.root], { signal }),
+  const [rowsText, timesText, context] = await Promise.all([
+    runBtrfs(listingArgs(layout), { signal }),
     opts.times === false ? '' : runBtrfs(['subvolume', 'list', '-r', '-s', layout.root], { signal }),
-    holderId(layout.root, holding, signal),
+    listingContext(layout, signal),
   ]);
+  return readListing(layout, context, rowsText, timesText);
+}
+
+/** the `btrfs` arguments of listReadonly()'s listing without creation times (for a shell that runs it: readListing() reads it) */
+export function listingArgs(layout: Layout): string[] {
+  return ['subvolume', 'list', '-r', '-c', '-q', '-R', '-u', layout.root];
+}
+
+/** What reading a listing needs: the subvolume holding the root, and its id (holderId). */
+export interface ListingContext {
+  base: string;
+  holder: number;
+}
+
+export async function listingContext(layout: Layout, signal?: AbortSignal): Promise<ListingContext> {
+  const holding = await holdingSubvolume(layout.root);
+  return { base: holding.path, holder: await holderId(layout.root, holding, signal) };
+}
+
+/** listReadonly()'s answer from the text of listingArgs()'s listing (and of the `-s` one, for creation times). */
+export function readListing(layout: Layout, { base, holder }: ListingContext, rowsText: string, timesText = ''): Map<string, SubvolumeInfo> {
   // every caller looks up snapshots below <root>/.ferry/snapshots: the rest is not parsed (the
   // paths are printed relative to the holding subvolume)
   const below = relative(base, layout.snapshotsRoot);
@@ -281,7 +300,7 @@ async function birthTime(path: string): Promise<string | undefined> {
 }
 
 /** Entries with a valid name of a snapshot directory, sorted; none when it is missing. */
-async function validEntries(layout: Layout, fs: string): Promise<string[]> {
+export async function validEntries(layout: Layout, fs: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(layout.snapshotsDir(fs));
