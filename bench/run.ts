@@ -17,16 +17,7 @@
  * (a part that failed has `{"error": "..."}`). The parts' own knobs (env) apply as when they run alone.
  * BENCH_STRICT=1 exits 1 when a part fails or misses its target.
  */
-import { archiverReportJson, formatArchiverReport, runArchiverBench } from './archiver.bench.js';
-import { formatReport as formatEngine, reportJson as engineJson, runEngineBench } from './engine.bench.js';
 import { runIfMain } from './lib.js';
-import { formatPruningReport, runPruningBench } from './pruning.bench.js';
-import { formatPlanningReport, runPlanningBench } from './planning.bench.js';
-import { formatPeersReport, runPeersBench } from './peers.bench.js';
-import { formatReport as formatReplication, isInterrupted, runReplicationBench } from './replication.bench.js';
-import { formatStartupReport, runStartupBench } from './startup.bench.js';
-import { formatReplicaWaitReport, runReplicaWaitBench } from './replica-wait.bench.js';
-import { formatUiReport, runUiBench } from './ui.bench.js';
 
 const ALL_PARTS = ['engine', 'replication', 'archiver', 'startup', 'pruning', 'planning', 'peers', 'ui', 'replica-wait'] as const;
 type Part = (typeof ALL_PARTS)[number];
@@ -39,40 +30,51 @@ interface PartOutput {
   ok: boolean;
 }
 
+// each part is imported when it runs: the chromium driver of the ui part, say, would otherwise sit in
+// the memory of every part's process, and a bigger process forks its commands more slowly
 const runners: Record<Part, () => Promise<PartOutput>> = {
   async engine() {
+    const { formatReport, reportJson, runEngineBench } = await import('./engine.bench.js');
     const report = await runEngineBench();
-    return { text: formatEngine(report), json: JSON.parse(engineJson(report)), ok: report.ok };
+    return { text: formatReport(report), json: JSON.parse(reportJson(report)), ok: report.ok };
   },
   async replication() {
+    const { formatReport, runReplicationBench } = await import('./replication.bench.js');
     const report = await runReplicationBench();
-    return { text: formatReplication(report), json: report, ok: report.ok };
+    return { text: formatReport(report), json: report, ok: report.ok };
   },
   async archiver() {
+    const { archiverReportJson, formatArchiverReport, runArchiverBench } = await import('./archiver.bench.js');
     const report = await runArchiverBench();
     return { text: formatArchiverReport(report), json: JSON.parse(archiverReportJson(report)), ok: report.ok };
   },
   async startup() {
+    const { formatStartupReport, runStartupBench } = await import('./startup.bench.js');
     const report = await runStartupBench();
     return { text: formatStartupReport(report), json: report, ok: report.ok };
   },
   async pruning() {
+    const { formatPruningReport, runPruningBench } = await import('./pruning.bench.js');
     const report = await runPruningBench();
     return { text: formatPruningReport(report), json: report, ok: report.ok };
   },
   async ui() {
+    const { formatUiReport, runUiBench } = await import('./ui.bench.js');
     const report = await runUiBench();
     return { text: formatUiReport(report), json: report, ok: report.ok };
   },
   async planning() {
+    const { formatPlanningReport, runPlanningBench } = await import('./planning.bench.js');
     const report = await runPlanningBench();
     return { text: formatPlanningReport(report), json: report, ok: report.ok };
   },
   async peers() {
+    const { formatPeersReport, runPeersBench } = await import('./peers.bench.js');
     const report = await runPeersBench();
     return { text: formatPeersReport(report), json: report, ok: report.ok };
   },
   async 'replica-wait'() {
+    const { formatReplicaWaitReport, runReplicaWaitBench } = await import('./replica-wait.bench.js');
     const report = await runReplicaWaitBench();
     return { text: formatReplicaWaitReport(report), json: report, ok: report.ok };
   },
@@ -102,7 +104,8 @@ export async function main(): Promise<void> {
       combined[part] = out.json;
       ok &&= out.ok;
     } catch (err) {
-      interrupted = isInterrupted(err);
+      // only the replication part stops on Ctrl-C with an error of its own
+      interrupted = part === 'replication' && (await import('./replication.bench.js')).isInterrupted(err);
       const message = err instanceof Error ? err.message : String(err);
       process.stderr.write(`bench: part ${part} failed: ${err instanceof Error ? err.stack ?? message : message}\n`);
       process.stdout.write(`== ${part} ==\nFAILED: ${message}\n`);

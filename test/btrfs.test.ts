@@ -8,7 +8,7 @@ import type { Engine } from '../src/engine/engine.js';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import { InvalidArgumentError, PermanentError, TemporaryError, quote } from '../src/errors/index.js';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
-import { btrfsCallCount, processOutput, runningBtrfsProcesses, spawnBtrfs } from '../src/storage/btrfs/run-btrfs.js';
+import { btrfsCallCount, processOutput, runBtrfsPair, runningBtrfsProcesses, spawnBtrfs } from '../src/storage/btrfs/run-btrfs.js';
 import { CMD_END } from '../src/storage/btrfs/stream.js';
 import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { openEndpoint } from '../src/storage/endpoint.js';
@@ -195,6 +195,23 @@ describe('btrfs', { skip: gate.skip }, () => {
       const [f, g] = await Promise.all([planner.listVersions('f'), planner.listVersions('g')]);
       assert.deepEqual([f.length, g.length], [versions.length, 1]);
       assert.equal(btrfsCallCount() - calls, 2, 'one listing for both filesystems');
+    });
+
+    it('two btrfs commands in one shell: both outputs apart, a failure typed and named after its command', async () => {
+      const dir = join(a.dir, 'pair');
+      createSubvolume(join(dir, 'x'));
+      const [listed, shown] = await runBtrfsPair(['subvolume', 'list', '-o', dir], ['subvolume', 'show', join(dir, 'x')]);
+      assert.match(listed, /path (pair\/)?x$/m);
+      assert.doesNotMatch(listed, /Name:/);
+      assert.match(shown, /^\s*Name:\s+x$/m);
+      await assert.rejects(runBtrfsPair(['subvolume', 'list', dir], ['subvolume', 'show', join(dir, 'nothing-here')]), (err: unknown) => {
+        assert.ok(err instanceof PermanentError || err instanceof TemporaryError);
+        assert.match((err as Error).message, /btrfs subvolume show .*nothing-here failed \(exit 1\)/);
+        return true;
+      });
+      const ac = new AbortController();
+      ac.abort(new Error('stopped'));
+      await assert.rejects(runBtrfsPair(['subvolume', 'list', dir], ['subvolume', 'list', dir], { signal: ac.signal }), /stopped/);
     });
 
     it('a holding subvolume deleted and made again at the same path has its rootid read afresh', async () => {

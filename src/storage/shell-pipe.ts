@@ -31,7 +31,10 @@ export function shellPipeAvailable(): boolean {
 // the before and after commands' stdout; 8 their stderr. The before command's output ends with a
 // line "@@end STATUS" (after a newline of its own) on fds 6 and 8 (so that Node knows it has all of it); then the shell waits
 // for a line on stdin: "go" runs the pipe, anything else (or none) ends the shell.
-// iow reads the shell's own wchar with builtins only (a command substitution would fork and count).
+// iow reads the shell's own wchar with builtins only (a command substitution would fork and count);
+// the first read comes before the sender starts: bash reaps a child as soon as it exits, and a
+// short stream's sender may be reaped (its counters added) before the next line runs. What the
+// shell writes itself in between (the send-pid line) is taken off.
 // lastpipe: the receiver runs in the shell's own process: without an after command it is exec'd
 // there (its exit is the shell's, and the shell's parent-death guard is its own; an exec costs 4–5
 // ms here), else it runs under a guard of its own and PIPESTATUS holds both stages' statuses.
@@ -52,13 +55,14 @@ fi
 W=0
 iow() { local k v; while read -r k v; do if [ "$k" = wchar: ]; then W=$v; fi; done < /proc/$BASHPID/io; }
 {
+  iow; w0=$W
   "\${send[@]}" 2>&4 &
   p=$!
-  echo "send-pid $p" >&3
-  iow; w0=$W
+  line="send-pid $p"
+  echo "$line" >&3
   wait "$p"; s=$?
   iow
-  echo "send $s $((W - w0))" >&3
+  echo "send $s $((W - w0 - \${#line} - 1))" >&3
   exit "$s"
 } | if (( na > 0 )); then "\${recv[@]}" 2>&5; else exec "\${recv[@]}" 2>&5; fi
 st=("\${PIPESTATUS[@]}")

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { FerryError, PermanentError, TemporaryError } from '../../errors/index.js';
 import { findOnPath } from '../executables.js';
+import { findBash, runShell, shellStatus } from '../shell.js';
 
 /**
  * The one place the btrfs driver runs programs: `btrfs` only, spawned with an argument array
@@ -221,4 +222,40 @@ class ProcessOutput extends PassThrough {
     this.proc.stdout.destroy();
     cb(err);
   }
+}
+
+// $1: how many of the following words are the first command's. stdouts on fds 3 and 4, stderrs on
+// 5 and 6, both exit statuses on 7; the first runs in the background, beside the second.
+const PAIR_SCRIPT = `n=$1; shift
+"\${@:1:n}" >&3 2>&5 &
+p=$!
+shift "$n"
+"$@" >&4 2>&6
+b=$?
+wait "$p"; a=$?
+echo "$a $b" >&7
+`;
+
+/**
+ * `btrfs <a>` and `btrfs <b>` at once, both run by one bash: one fork of Node instead of two (a
+ * listing and its `-s` twin, say). Their stdouts as text; a failure of either is its typed error.
+ */
+export async function runBtrfsPair(a: readonly string[], b: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<[string, string]> {
+  const { signal } = opts;
+  signal?.throwIfAborted();
+  if (findBash() === null) return Promise.all([runBtrfs(a, opts), runBtrfs(b, opts)]);
+  const [ca, cb] = [btrfsCommand(a), btrfsCommand(b)];
+  const shell = runShell(PAIR_SCRIPT, 'ferry-btrfs', [String(ca.length), ...ca, ...cb], { fds: 8, whole: [3, 4], env: btrfsEnv(), signal });
+  const exit = await shell.closed;
+  if (signal?.aborted) throw abortReason(signal);
+  const status = /^(\d+) (\d+)$/m.exec(shell.text(7));
+  if (!status) {
+    const how = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
+    throw new TemporaryError(`the shell running btrfs ${a.join(' ')} and btrfs ${b.join(' ')} ended without their statuses (${how}): ${shell.text(2).trim().slice(-2000)}`, { code: 'BTRFS_FAILED' });
+  }
+  for (const [i, args] of [a, b].entries()) {
+    const code = Number(status[i + 1]);
+    if (code !== 0) throw classifyBtrfsFailure(args, shellStatus(code), shell.text(5 + i));
+  }
+  return [shell.text(3), shell.text(4)];
 }

@@ -7,7 +7,7 @@ import type { Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { SUBVOLUME_INO } from './layout.js';
 import { isUuid, isValidName } from './names.js';
-import { runBtrfs } from './run-btrfs.js';
+import { runBtrfs, runBtrfsPair } from './run-btrfs.js';
 
 /** What `btrfs subvolume show` (or one row of `btrfs subvolume list`) tells about one subvolume. */
 export interface SubvolumeInfo {
@@ -205,9 +205,9 @@ async function holderId(root: string, holder: { path: string; st: Stats }, signa
  * the subvolume.
  */
 export async function listReadonly(layout: Layout, signal?: AbortSignal, opts: { times?: boolean } = {}): Promise<Map<string, SubvolumeInfo>> {
-  const [rowsText, timesText, context] = await Promise.all([
-    runBtrfs(listingArgs(layout), { signal }),
-    opts.times === false ? '' : runBtrfs(['subvolume', 'list', '-r', '-s', layout.root], { signal }),
+  // the two listings run at once, in one shell (one fork of Node)
+  const [[rowsText, timesText], context] = await Promise.all([
+    opts.times === false ? Promise.all([runBtrfs(listingArgs(layout), { signal }), '']) : runBtrfsPair(listingArgs(layout), ['subvolume', 'list', '-r', '-s', layout.root], { signal }),
     listingContext(layout, signal),
   ]);
   return readListing(layout, context, rowsText, timesText);
