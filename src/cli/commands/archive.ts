@@ -73,7 +73,7 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
       const sum = summarize(all, consumer, orphansRemoved);
       bar?.update(Math.min(startTotal, sum.archived + sum.present), { partitions: all.length, failed: sum.failed.length });
       if (o.once && all.length === marks.size && all.every((s) => settled(s, marks.get(s.id) ?? 0))) return sum;
-      if (signal.aborted) return sum;
+      if (signal.aborted) return summaryAfterStop(app, marks, consumer, orphansRemoved);
       if (signalled || Date.now() - lastScan >= o.intervalSec * 1000) {
         signalled = false;
         partitions = await scanAndNotify(app.engine, source, target, app.metrics);
@@ -85,6 +85,23 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
   } finally {
     watcher?.close();
     bar?.stop();
+  }
+}
+
+/** how long Ctrl-C waits for the entries in flight to be recorded before the summary is read */
+const STOP_SETTLE_MS = 5000;
+
+/**
+ * The summary after Ctrl-C: read once no partition is mid-entry (an entry written to the sink is
+ * counted once its machine recorded it), or after a few seconds of a backlog that keeps them busy.
+ * The workers still run meanwhile; they stop after.
+ */
+async function summaryAfterStop(app: App, marks: Map<string, number>, consumer: string, orphansRemoved: number): Promise<ArchiveSummary> {
+  const deadline = Date.now() + STOP_SETTLE_MS;
+  for (;;) {
+    const all = (await allPartitionStatus(app.engine)).filter((s) => marks.has(s.id));
+    if (Date.now() >= deadline || all.every((s) => s.state !== 'Working' && s.state !== 'Acknowledging')) return summarize(all, consumer, orphansRemoved);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
