@@ -127,9 +127,11 @@ function check(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[
 /**
  * Ready `fs` of the receiver for a receive (receiveStream and the local fast path): the root (on
  * btrfs only) and the snapshot directory made, the filesystem's lock taken. Returns its release.
+ * `rootMade` is called once the root exists.
  */
-export async function lockReceiveDir(layout: Layout, fs: string): Promise<() => Promise<void>> {
+export async function lockReceiveDir(layout: Layout, fs: string, rootMade?: () => void): Promise<() => Promise<void>> {
   await makeRootOnBtrfs(layout.root);
+  rootMade?.();
   await mkdir(layout.snapshotsDir(fs), { recursive: true });
   return acquireLock(layout.lockFile(fs), `btrfs filesystem ${fs} of ${layout.root}`);
 }

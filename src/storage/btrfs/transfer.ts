@@ -8,7 +8,7 @@ import { confirmReceived, described, failedReceive, lockReceiveDir, receiverVers
 import { btrfsCommand, btrfsEnv, classifyBtrfsFailure } from './run-btrfs.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
-import { freshListing, listingArgs, listingContext, listingMark, readListing, validEntries, type Snapshot } from './subvolume.js';
+import { freshListing, listingArgs, listingContext, listingMark, readListing, validEntries, type ListingContext, type Snapshot } from './subvolume.js';
 
 /**
  * The local fast path btrfs -> btrfs: `btrfs send [-p from] to | btrfs receive <dir>` joined by one
@@ -32,8 +32,14 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
   const shared = joinSteps(receiver.root);
   try {
     signal?.throwIfAborted();
-    release = await lockReceiveDir(receiver, fs);
-    const context = await listingContext(receiver, signal);
+    // what reading the receiver's listings needs (a `btrfs inspect-internal rootid` on a receiver
+    // new to this process), found while the lock is taken
+    let reading: Promise<ListingContext> | undefined;
+    release = await lockReceiveDir(receiver, fs, () => {
+      reading = listingContext(receiver, signal);
+      reading.catch(() => undefined); // awaited below
+    });
+    const context = await reading!;
     let versions: Awaited<typeof sending>;
     try {
       versions = await sending;
