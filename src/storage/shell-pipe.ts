@@ -125,7 +125,7 @@ export async function runShellPipe(send: readonly string[], receive: readonly st
   });
   let ran = true;
   if (opts.before) {
-    const ended = (t: string) => END.test(t);
+    const ended = (tail: string) => END.test(tail);
     const complete = (await shell.when(6, ended)) && (await shell.when(8, ended));
     let go = false;
     try {

@@ -39,6 +39,8 @@ export function shellStatus(status: number): { code: number | null; signal: Node
 
 /** text kept per output fd: the tail is what explains a failure */
 const KEEP_CHARS = 64 * 1024;
+/** the end of each fd's output that when() looks at */
+const TAIL_CHARS = 4096;
 const KILL_GRACE_MS = 2000;
 
 export interface ShellRun {
@@ -52,8 +54,8 @@ export interface ShellRun {
   closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** the shell's stdin with `stdin: true` (a write after the shell is gone is dropped), else null */
   stdin: Writable | null;
-  /** resolves true once `test(text(fd))` holds, false when the shell's fds closed first */
-  when(fd: number, test: (text: string) => boolean): Promise<boolean>;
+  /** resolves true once `test` holds of the last 4 KiB fd `n` got, false when the shell's fds closed first */
+  when(fd: number, test: (tail: string) => boolean): Promise<boolean>;
 }
 
 export interface ShellOptions {
@@ -85,21 +87,34 @@ export function runShell(script: string, name: string, args: readonly string[], 
   });
   // a shell gone before it read its stdin: the write's EPIPE is no one's concern
   child.stdin?.on('error', () => undefined);
-  const text: string[] = [];
+  // per fd: its whole output in pieces (joined when asked) or its last 64 KiB, and its last 4 KiB
+  // apart, so that watching a large output's end costs nothing per chunk
+  const pieces: string[][] = [];
+  const kept: string[] = [];
+  const tails: string[] = [];
   const bytes: number[] = [];
   const watchers = new Set<() => void>();
   const whole = new Set(opts.whole ?? []);
   for (let fd = 2; fd < opts.fds; fd++) {
-    text[fd] = '';
+    pieces[fd] = [];
+    kept[fd] = '';
+    tails[fd] = '';
     bytes[fd] = 0;
     const decoder = new StringDecoder('utf8');
     (child.stdio[fd] as Readable | null)?.on('data', (chunk: Buffer) => {
       bytes[fd] += chunk.length;
-      const all = text[fd] + decoder.write(chunk);
-      text[fd] = whole.has(fd) ? all : all.slice(-KEEP_CHARS);
+      const piece = decoder.write(chunk);
+      if (whole.has(fd)) pieces[fd].push(piece);
+      else kept[fd] = (kept[fd] + piece).slice(-KEEP_CHARS);
+      tails[fd] = (tails[fd] + piece.slice(-TAIL_CHARS)).slice(-TAIL_CHARS);
       for (const w of watchers) w();
     });
   }
+  const text = (fd: number): string => {
+    if (!whole.has(fd)) return kept[fd];
+    if (pieces[fd].length > 1) pieces[fd] = [pieces[fd].join('')];
+    return pieces[fd][0] ?? '';
+  };
   let done = false;
   let killTimer: NodeJS.Timeout | undefined;
   const kill = (): void => {
@@ -133,10 +148,10 @@ export function runShell(script: string, name: string, args: readonly string[], 
       resolve({ code, signal: sig });
     });
   });
-  const when = (fd: number, test: (t: string) => boolean): Promise<boolean> =>
+  const when = (fd: number, test: (tail: string) => boolean): Promise<boolean> =>
     new Promise<boolean>((resolve) => {
       const check = (): void => {
-        if (!test(text[fd])) return;
+        if (!test(tails[fd])) return;
         watchers.delete(check);
         resolve(true);
       };
@@ -145,10 +160,10 @@ export function runShell(script: string, name: string, args: readonly string[], 
       closed.then(
         () => {
           watchers.delete(check);
-          resolve(test(text[fd]));
+          resolve(test(tails[fd]));
         },
         () => resolve(false),
       );
     });
-  return { pid: child.pid, text: (fd) => text[fd], bytes: (fd) => bytes[fd], closed, stdin: child.stdin, when };
+  return { pid: child.pid, text, bytes: (fd) => bytes[fd], closed, stdin: child.stdin, when };
 }
