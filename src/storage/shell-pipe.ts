@@ -17,9 +17,9 @@ import { findBash, parentDeathGuard, runShell, shellStatus } from './shell.js';
  *   process Node forks costs it 1–2 ms of CPU; on this VM kind every exec costs 4–5 ms more, and
  *   a step's looks before and after run in this shell rather than as forks of Node of their own.
  * - Each stage's exit status and stderr come back apart. The shell runs as shell.ts runs them
- *   (its own process group, killed whole on abort, with the parent-death guard); the receiver
- *   runs under a guard of its own (it dies with the shell, which dies with this process), and the
- *   sender then of its broken pipe.
+ *   (its own process group, killed whole on abort, with the parent-death guard); the receiver dies
+ *   with this process (exec'd in the shell, or under a guard of its own), and the sender then of
+ *   its broken pipe.
  */
 
 export function shellPipeAvailable(): boolean {
@@ -29,8 +29,9 @@ export function shellPipeAvailable(): boolean {
 // $1..$4: how many of the following words are the before command's, the sender's, the receiver's
 // and the after command's. fd 3: status lines; 4, 5: the sender's and the receiver's stderr; 6, 7:
 // the before and after commands' stdout; 8 their stderr. The before command's output ends with a
-// line "@@end STATUS" (after a newline of its own) on fds 6 and 8 (so that Node knows it has all of it); then the shell waits
-// for a line on stdin: "go" runs the pipe, anything else (or none) ends the shell.
+// line "@@end STATUS" (after a newline of its own) on fds 6 and 8, so that Node knows it has all
+// of it; then the shell waits for a line on stdin: "go" runs the pipe, anything else (or none)
+// ends the shell.
 // iow reads the shell's own wchar with builtins only (a command substitution would fork and count);
 // the first read comes before the sender starts: bash reaps a child as soon as it exits, and a
 // short stream's sender may be reaped (its counters added) before the next line runs. What the
