@@ -248,7 +248,11 @@ describe('the service: agents, orchestrator and workers as separate processes', 
     assert.equal(sample(text, 'ferry_transitions_total'), everything.length, 'every committed transition counted once');
     assert.equal(sample(text, 'ferry_transitions_total', { machine: 'job', to: 'Completed' }), 1);
     assert.equal(sample(text, 'ferry_replicated_bytes_total'), final.bytes, 'bytes of the run');
-    assert.ok(final.bytes >= 2 * 3 * 4 * (4 << 20), `at least the data: ${final.bytes}`);
+    // a step counts the bytes it moved once its result is committed: one the killed worker was
+    // running may have finished on the receiver just before the kill, and its retry then finds the
+    // version there and moves nothing (at most one step per filesystem and receiver was running)
+    const steps = 2 * 3 * 4;
+    assert.ok(final.bytes >= (steps - 2 * 3) * (4 << 20), `at least the data of the steps not cut by the kill: ${final.bytes}`);
     assert.equal(sample(text, 'ferry_runs_in_flight'), 0);
     assert.ok(sample(text, 'ferry_state_seconds_count', { machine: 'filesystem', state: 'WorkingWait' })! >= 1);
     assert.ok(sample(text, 'ferry_queue_jobs') !== undefined, 'queue depths');
