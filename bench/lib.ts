@@ -81,6 +81,14 @@ export function medianBy<T>(items: T[], key: (t: T) => number): T {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
+/** the middle value; of an even count, the mean of the middle two (medianBy takes the lower one) */
+export function median(xs: number[]): number {
+  if (!xs.length) throw new Error('no results');
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
 export function round(n: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;

@@ -40,7 +40,7 @@ import { btrfsUnavailable, createSubvolume, mountBtrfsImage, subvolumeFields, ty
 import { startTestRedis } from '../test/helpers/redis.js';
 import { replicationEngine } from '../test/helpers/replication.js';
 import { must, run, tree, zfsUnavailable, ZfsLab } from '../test/helpers/zfs.js';
-import { envInt, passFail, printReport, round, runIfMain, sleep } from './lib.js';
+import { envInt, median, passFail, printReport, round, runIfMain, sleep } from './lib.js';
 
 export type BenchDriver = 'zfs' | 'btrfs';
 
@@ -424,13 +424,6 @@ function timeEffects(engine: Engine): EffectTimes {
 
 const MBps = (bytes: number, ms: number) => round(bytes / 1e6 / (ms / 1000), 1);
 
-/** the middle value; of an even count, the mean of the middle two */
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : round((s[mid - 1] + s[mid]) / 2, 3);
-}
-
 // ---- the drivers ---------------------------------------------------------------------------
 
 type RunKind = 'pipe' | 'nodePipe' | 'ferry';
@@ -793,7 +786,7 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     const best = (k: 'pipe' | 'ferry' | 'nodePipe') => Math.max(...rounds.map((x) => x[k]?.MBps ?? 0));
     const pipeMBps = best('pipe');
     const ferryMBps = best('ferry');
-    const medianRoundRatio = median(rounds.map((x) => x.ratio));
+    const medianRoundRatio = round(median(rounds.map((x) => x.ratio)), 3);
     // The headline: a round pairs ferry with the pipe run beside it (same disk and cache state),
     // and two rounds of opposite orders pair again. Whichever runs second in a round ran 10–25 %
     // slower here, for the pipe and ferry alike, so one round's ratio swings with its order; the
@@ -801,7 +794,7 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     // Best against best across rounds mixes conditions, which on a shared 2-core VM swing both ways.
     const pairRatios: number[] = [];
     for (let i = 0; i + 1 < rounds.length; i += 2) pairRatios.push(round(Math.sqrt(rounds[i].ratio * rounds[i + 1].ratio), 3));
-    const ratio = pairRatios.length ? median(pairRatios) : medianRoundRatio;
+    const ratio = pairRatios.length ? round(median(pairRatios), 3) : medianRoundRatio;
     const verified = { ok: problems.length === 0, problems, content: opts.verifyContent };
     // headline figures first
     return {

@@ -69,7 +69,7 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
   const watcher = o.once || isRemoteLogSource(o.log) ? null : watchCommits(source.root, () => { signalled = true; });
   try {
     for (;;) {
-      const all = (await allPartitionStatus(app.engine)).filter((s) => marks.has(s.id));
+      const all = await scannedStatus(app, marks);
       const sum = summarize(all, consumer, orphansRemoved);
       bar?.update(Math.min(startTotal, sum.archived + sum.present), { partitions: all.length, failed: sum.failed.length });
       if (o.once && all.length === marks.size && all.every((s) => settled(s, marks.get(s.id) ?? 0))) return sum;
@@ -88,6 +88,11 @@ export async function archive(app: App, o: ArchiveOptions, signal: AbortSignal):
   }
 }
 
+/** the status of the partitions the last scan found */
+async function scannedStatus(app: App, marks: Map<string, number>): Promise<PartitionStatus[]> {
+  return (await allPartitionStatus(app.engine)).filter((s) => marks.has(s.id));
+}
+
 /** how long Ctrl-C waits for the entries in flight to be recorded before the summary is read */
 const STOP_SETTLE_MS = 5000;
 
@@ -99,7 +104,7 @@ const STOP_SETTLE_MS = 5000;
 async function summaryAfterStop(app: App, marks: Map<string, number>, consumer: string, orphansRemoved: number): Promise<ArchiveSummary> {
   const deadline = Date.now() + STOP_SETTLE_MS;
   for (;;) {
-    const all = (await allPartitionStatus(app.engine)).filter((s) => marks.has(s.id));
+    const all = await scannedStatus(app, marks);
     if (Date.now() >= deadline || all.every((s) => s.state !== 'Working' && s.state !== 'Acknowledging')) return summarize(all, consumer, orphansRemoved);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -149,15 +149,19 @@ export async function receiverVersions(layout: Layout, fs: string, readonly: () 
 }
 
 /**
- * lockReceiveDir(), then receiverVersions() from one endpoint listing begun after the lock was
- * taken, shared with other steps' receives that took theirs before it began (docs/btrfs-driver.md).
- * Returns the lock's release and the versions.
+ * Under the lock: receiverVersions() from one endpoint listing begun now, shared with other steps'
+ * receives that took their locks before it began (docs/btrfs-driver.md).
  */
+export function sharedReceiverVersions(layout: Layout, fs: string, signal?: AbortSignal): Promise<Snapshot[]> {
+  const mark = listingMark();
+  return receiverVersions(layout, fs, () => freshListing(layout, mark, signal), signal);
+}
+
+/** lockReceiveDir(), then sharedReceiverVersions(). Returns the lock's release and the versions. */
 export async function lockForReceive(layout: Layout, fs: string, signal?: AbortSignal): Promise<{ release: () => Promise<void>; snapshots: Snapshot[] }> {
   const release = await lockReceiveDir(layout, fs);
   try {
-    const mark = listingMark();
-    return { release, snapshots: await receiverVersions(layout, fs, () => freshListing(layout, mark, signal), signal) };
+    return { release, snapshots: await sharedReceiverVersions(layout, fs, signal) };
   } catch (err) {
     await release();
     throw err;

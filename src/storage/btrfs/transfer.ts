@@ -4,7 +4,7 @@ import { runShellPipe, type LookExit, type ShellPipeOptions, type ShellPipeOutco
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { nameProblem } from './names.js';
-import { confirmReceived, described, failedReceive, lockReceiveDir, receiverVersions, receiveTarget, type Incoming } from './receive.js';
+import { confirmReceived, described, failedReceive, lockReceiveDir, receiverVersions, receiveTarget, sharedReceiverVersions, type Incoming } from './receive.js';
 import { btrfsCommand, btrfsEnv, classifyBtrfsFailure } from './run-btrfs.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
@@ -45,8 +45,7 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
       versions = await sending;
     } catch (err) {
       // a retried step whose first run finished: done, whatever became of the sender's snapshot since
-      const mark = listingMark();
-      const there = (await receiverVersions(receiver, fs, () => freshListing(receiver, mark, signal), signal)).find((s) => s.version.guid === to.guid);
+      const there = (await sharedReceiverVersions(receiver, fs, signal)).find((s) => s.version.guid === to.guid);
       if (there) return { bytes: 0, version: await described(receiver, fs, there.version, signal) };
       throw err;
     }
@@ -80,8 +79,7 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     let before: ShellPipeOptions['before'];
     if (shared) {
       // beside other steps on this receiver: a listing begun after the lock, shared with theirs
-      const mark = listingMark();
-      if (!(await decide(await receiverVersions(receiver, fs, () => freshListing(receiver, mark, signal), signal)))) return { bytes: 0, version: there! };
+      if (!(await decide(await sharedReceiverVersions(receiver, fs, signal)))) return { bytes: 0, version: there! };
     } else if ((await validEntries(receiver, fs)).length === 0) {
       // a first receive: nothing to look at before
       if (!(await decide([]))) return { bytes: 0, version: there! };
