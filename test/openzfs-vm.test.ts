@@ -45,6 +45,18 @@ function failures(log: string): string {
   return out.join('\n') || '(none)';
 }
 
+/** The guest's tests with their seconds, slowest first: how near a busy host brings each to its timeouts. */
+function durations(log: string): string {
+  const lines = log.split('\n');
+  const found: Array<[string, number]> = [];
+  lines.forEach((line, i) => {
+    const m = /^\s*(?:not )?ok \d+ - (.+?)(?: # SKIP.*)?$/.exec(line);
+    const d = m && lines.slice(i + 1, i + 4).map((l) => /duration_ms: ([\d.]+)/.exec(l)?.[1]).find(Boolean);
+    if (m && d) found.push([m[1].slice(0, 90), Number(d) / 1000]);
+  });
+  return found.sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, s]) => `${s.toFixed(1)} s ${name}`).join('; ');
+}
+
 describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumable receive', { skip: vm.skip, concurrency: true }, () => {
   let build: string;
   before(async () => {
@@ -74,7 +86,7 @@ describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumab
       t.diagnostic(`VM (${r.kvm ? 'KVM' : 'software emulation'}) ran ${files.join(', ')} in ${Math.round((Date.now() - started) / 1000)} s`);
       const summary = testSummary(r.log);
       const tail = (text: string, n: number) => text.split('\n').slice(-n).join('\n');
-      const context = `\n--- failed tests in the guest ---\n${failures(r.log)}\n--- guest output (end) ---\n${tail(r.log, 30)}\n--- guest console (end) ---\n${tail(r.console, 30)}`;
+      const context = `\n--- slowest tests in the guest ---\n${durations(r.log)}\n--- failed tests in the guest ---\n${failures(r.log)}\n--- guest output (end) ---\n${tail(r.log, 30)}\n--- guest console (end) ---\n${tail(r.console, 30)}`;
       assert.match(r.log, /zfs-2\.\d+\.\d+/, `the guest runs kernel OpenZFS${context}`);
       assert.equal(r.exit, 0, `the tests in the VM failed (${JSON.stringify(summary)})${context}`);
       assert.equal(summary.fail, 0, context);
@@ -82,7 +94,7 @@ describe('kernel OpenZFS (in a VM): the zfs driver suite, a killed step, resumab
       assert.equal(summary.cancelled, 0, context);
       assert.ok(summary.tests >= 4 && summary.pass === summary.tests, `tests ran and passed: ${JSON.stringify(summary)}${context}`);
       for (const re of OPENZFS_ONLY[half]) assert.match(r.log, re, context);
-      t.diagnostic(`in the VM: ${JSON.stringify(summary)}`);
+      t.diagnostic(`in the VM: ${JSON.stringify(summary)}; slowest: ${durations(r.log)}`);
     });
   }
 });

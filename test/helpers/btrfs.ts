@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { findExecutable } from '../../src/storage/executables.js';
+import { imagesDir } from './images-dir.js';
 
 /**
  * Real btrfs filesystems for tests: a sparse image file, mkfs.btrfs, mount -o loop on a temp
@@ -86,7 +86,7 @@ function sleepSync(ms: number): void {
 
 /** A new btrfs on a sparse image file (mkfs.btrfs wants >= ~109 MiB), mounted on a temp dir. */
 export function mountBtrfsImage(tag: string, sizeMiB = 320): BtrfsMount {
-  const base = mkdtempSync(join(tmpdir(), `ferry-btrfs-${tag}-`));
+  const base = mkdtempSync(join(imagesDir(), `ferry-btrfs-${tag}-`));
   const image = join(base, 'disk.img');
   const dir = join(base, 'mnt');
   let cleaned = false;

@@ -27,9 +27,20 @@ export function replicationEngine(redisUrl: string | RedisTarget, opts: Partial<
 
 export const fastRetry = { initialMs: 100, maxMs: 400, maxAttempts: 50 };
 
-export async function replicate(engine: Engine, o: ReplicateOptions, timeoutMs = 60_000): Promise<Report> {
+/**
+ * Starts a run and waits for its end. The default wait is long: a run of a few MiB takes about 1 s
+ * on an idle host and 18 s in the OpenZFS VM's emulation, several times that on a busy CI machine.
+ */
+export async function replicate(engine: Engine, o: ReplicateOptions, timeoutMs = 300_000): Promise<Report> {
   const id = await startReplication(engine, { retry: fastRetry, ...o });
-  await engine.waitFor(id, (r) => r.status !== 'active', { timeoutMs });
+  try {
+    await engine.waitFor(id, (r) => r.status !== 'active', { timeoutMs });
+  } catch (err) {
+    // where the run stood: which filesystem and step, and the queues (a CI log is all there is)
+    const report = await runReport(engine, id).catch(() => null);
+    const queues = await engine.queueCounts().catch(() => null);
+    throw new Error(`${(err as Error).message}; report: ${JSON.stringify(report)}; queues: ${JSON.stringify(queues)}`, { cause: err });
+  }
   return (await runReport(engine, id))!;
 }
 

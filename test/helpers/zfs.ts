@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { TemporaryError } from '../../src/errors/index.js';
 import { findExecutable } from '../../src/storage/executables.js';
+import { imagesDir } from './images-dir.js';
 import { runProcess, type ProcessResult } from './processes.js';
 
 /**
@@ -67,7 +67,7 @@ let poolSeq = 0;
 
 /** One test file's zfs: a daemon (if it had to start one) and the pools it created. */
 export class ZfsLab {
-  readonly dir = mkdtempSync(join(tmpdir(), 'ferry-zfs-'));
+  readonly dir = mkdtempSync(join(imagesDir(), 'ferry-zfs-'));
   readonly pools: TestPool[] = [];
   private daemon: ChildProcess | null = null;
   private verifySeq = 0;
