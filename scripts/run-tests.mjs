@@ -1,11 +1,13 @@
 // Runs the test files with node's test runner (Node 20 has no glob for --test): the files given, or
-// every test/*.test.ts. The host's files run one at a time (they share one zfs-fuse daemon, loop
-// devices and the CPU); the slow files (the OpenZFS VM, the docker-compose deploy, the browser) each
-// run alongside them in a runner of their own, because they spend their minutes waiting on an
-// emulated CPU, image builds or a browser and touch nothing of the host's storage. The OpenZFS VM's
-// image is built (once per machine) in that runner too, and the whole suite's type check (tsc) runs
-// beside the files as well: the suite takes the longest of them, not their sum. Their output is
-// printed when all are done.
+// every test/*.test.ts. The host's files run in two lanes (FERRY_TEST_LANES), each file in a runner
+// of its own, the longest first; the files that use zfs-fuse or loop devices run one after another
+// in the first lane (a file that started the zfs-fuse daemon stops it when done). The slow files
+// (the OpenZFS VM, the docker-compose deploy, the browser) each run alongside them in a runner of
+// their own, because they spend their minutes waiting on an emulated CPU, image builds or a browser
+// and touch nothing of the host's storage. The OpenZFS VM's image is built (once per machine) in
+// that runner too, and the whole suite's type check (tsc) runs beside the files as well: the suite
+// takes the longest of them, not their sum. A host file's output is printed when it ends, the
+// others' when all are done, then each file's seconds.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +56,50 @@ function run(cmd, args, output, env = {}) {
   });
 }
 
+/** how many of the host's files run at once: most of their time is spent waiting (servers, timers, zfs-fuse) */
+const LANES = Math.max(1, Number(process.env.FERRY_TEST_LANES) || 2);
+
+/** the host's files that take minutes (seen on a 2-CPU machine), started first so that no lane ends alone with one */
+const LONG_FIRST = [
+  'test/redis-ha.test.ts', 'test/service.e2e.test.ts', 'test/chaos.test.ts', 'test/build.test.ts', 'test/redis-ha-fence.test.ts',
+  'test/startup.test.ts', 'test/many-hosts.test.ts', 'test/shutdown.test.ts', 'test/serve.test.ts', 'test/cli.test.ts',
+];
+
+/** a file that uses zfs-fuse or loop devices (the test helpers that make pools and btrfs images) */
+function usesStorage(file) {
+  return /helpers\/(zfs|btrfs)\.js/.test(readFileSync(file, 'utf8'));
+}
+
+/**
+ * The host's files in LANES lanes, each file in a runner of its own with its output written to
+ * `out` when it ends. The storage files go one after another in the first lane before it takes
+ * from the shared queue. Resolves with each file's status and seconds.
+ */
+async function hostLanes(files, dir, out) {
+  const storage = files.filter(usesStorage);
+  const rank = (f) => (LONG_FIRST.includes(f) ? LONG_FIRST.indexOf(f) : LONG_FIRST.length);
+  const queue = files.filter((f) => !storage.includes(f)).sort((a, b) => rank(a) - rank(b));
+  const results = [];
+  let n = 0;
+  const runFile = async (file) => {
+    const log = join(dir, `host-${n++}.log`);
+    const stream = createWriteStream(log);
+    const started = Date.now();
+    const status = await runner([file], 10 * MINUTE, stream);
+    await new Promise((resolve) => stream.end(resolve));
+    const seconds = Math.round((Date.now() - started) / 1000);
+    out.write(`\n# ---- ${file} (${seconds} s${status === 0 ? '' : `, exit ${status}`}) ----\n`);
+    out.write(readFileSync(log));
+    results.push({ file, status, seconds });
+  };
+  const lane = async (own) => {
+    for (const file of own) await runFile(file);
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) await runFile(file);
+  };
+  await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i === 0 ? storage : [])));
+  return results;
+}
+
 const VM_FILE = 'test/openzfs-vm.test.ts';
 
 /** The VM's image first (a no-op once built; root only, as debootstrap needs), then its test file. */
@@ -75,25 +121,29 @@ const beside = files.filter((f) => f in SLOW).map((f) => ({ name: f, start: f ==
 if (!given.length) beside.unshift({ name: 'type check (tsc --noEmit)', start: (out) => run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], out) });
 
 let status;
-if (beside.length === 0 || (host.length === 0 && beside.length === 1 && given.length)) {
-  status = await (files.length === 1 && files[0] === VM_FILE ? vmJob(process.stdout) : runner(files, (SLOW[files[0]] ?? 10) * MINUTE));
+if (files.length === 1) {
+  status = await (files[0] === VM_FILE ? vmJob(process.stdout) : runner(files, (SLOW[files[0]] ?? 10) * MINUTE));
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-tests-'));
   try {
+    const started = Date.now();
     const jobs = beside.map((j, i) => ({ ...j, log: join(dir, `${i}.log`) }));
     for (const j of jobs) j.stream = createWriteStream(j.log);
-    const [hostStatus, ...besideStatus] = await Promise.all([
-      host.length ? runner(host, 10 * MINUTE) : 0,
-      ...jobs.map((j) => j.start(j.stream)),
+    const seconds = () => Math.round((Date.now() - started) / 1000);
+    const [hostResults, ...besideStatus] = await Promise.all([
+      host.length ? hostLanes(host, dir, process.stdout) : [],
+      ...jobs.map((j) => j.start(j.stream).then((s) => ((j.seconds = seconds()), s))),
     ]);
     for (const j of jobs) {
       await new Promise((resolve) => j.stream.end(resolve));
-      process.stdout.write(`\n# ---- ${j.name} (ran alongside the files above) ----\n`);
+      process.stdout.write(`\n# ---- ${j.name} (ran alongside the files above, ${j.seconds} s) ----\n`);
       process.stdout.write(readFileSync(j.log));
     }
-    if (hostStatus !== 0) console.error(`run-tests: the host's test files failed (exit ${hostStatus})`);
+    const failed = hostResults.filter((r) => r.status !== 0);
+    process.stdout.write(`\n# run-tests: ${seconds()} s in all; the host's files in ${LANES} lane(s), the slowest: ${[...hostResults].sort((a, b) => b.seconds - a.seconds).slice(0, 12).map((r) => `${r.file} ${r.seconds} s`).join(', ')}\n`);
+    for (const r of failed) console.error(`run-tests: ${r.file} failed (exit ${r.status})`);
     jobs.forEach((j, i) => besideStatus[i] !== 0 && console.error(`run-tests: ${j.name} failed (exit ${besideStatus[i]})`));
-    status = hostStatus || besideStatus.find((s) => s !== 0) || 0;
+    status = failed.length ? 1 : besideStatus.find((s) => s !== 0) || 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
