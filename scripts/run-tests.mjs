@@ -54,8 +54,12 @@ async function buildForTests(output) {
 
 /** One runner over `files`; resolves with its exit status. `output` is a file to write to, or inherit. */
 function runner(files, timeoutMs, output) {
-  return run(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`, ...files], output, { FERRY_FROM_SOURCE: bundled ? '' : '1', FERRY_TEST_IMAGES_DIR: imagesDir() });
+  const env = { FERRY_FROM_SOURCE: bundled ? '' : '1', FERRY_TEST_IMAGES_DIR: imagesDir(), ...(cacheHome ? { XDG_CACHE_HOME: cacheHome } : {}) };
+  return run(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`, ...files], output, env);
 }
+
+/** the bundle's code cache (and any other cache) of the suite's runs: in its temp dir, not the user's */
+let cacheHome = null;
 
 /** `cmd args`, its output to `output` (a stream) or inherited; resolves with its exit status. */
 function run(cmd, args, output, env = {}) {
@@ -142,6 +146,7 @@ if (files.length === 1) {
   status = await (files[0] === VM_FILE ? vmJob(process.stdout) : runner(files, (SLOW[files[0]] ?? 10) * MINUTE));
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-tests-'));
+  cacheHome = join(dir, 'cache');
   try {
     const started = Date.now();
     // the VM compiles a tree of its own, the deploy builds images: neither waits for the build
