@@ -82,8 +82,9 @@ const LANES = Math.max(1, Number(process.env.FERRY_TEST_LANES) || 2);
 
 /** the host's files that take minutes (seen on a 2-CPU machine), started first so that no lane ends alone with one */
 const LONG_FIRST = [
-  'test/redis-ha.test.ts', 'test/service.e2e.test.ts', 'test/chaos.test.ts', 'test/build.test.ts', 'test/redis-ha-fence.test.ts',
-  'test/startup.test.ts', 'test/many-hosts.test.ts', 'test/shutdown.test.ts', 'test/serve.test.ts', 'test/cli.test.ts',
+  'test/dir-crash.test.ts', 'test/cli.test.ts', 'test/build.test.ts', 'test/service.e2e.test.ts', 'test/redis-ha.test.ts',
+  'test/many-hosts.test.ts', 'test/stream-memory.test.ts', 'test/chaos.test.ts', 'test/startup.test.ts', 'test/s3-sink.test.ts',
+  'test/config.test.ts', 'test/engine.redis.test.ts', 'test/archiver.redis.test.ts', 'test/health.test.ts',
 ];
 
 /** a file that uses zfs-fuse or loop devices (the test helpers that make pools and btrfs images) */
