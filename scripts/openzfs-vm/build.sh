@@ -20,6 +20,11 @@ if [[ $(id -u) != 0 ]]; then
   echo "openzfs-vm: building the OpenZFS test VM needs root (debootstrap, chroot): run sudo $0" >&2
   exit 1
 fi
+# one build at a time per output (.ci/run starts one while npm installs; npm test's then waits for it)
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+if [[ -f $out/ready && $(cat "$out/ready") == "$RECIPE" ]]; then exit 0; fi
 for tool in debootstrap qemu-system-x86_64 mkfs.ext4 npm; do
   if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null; then
     echo "openzfs-vm: $tool is missing: apt-get install -y debootstrap qemu-system-x86 e2fsprogs" >&2
