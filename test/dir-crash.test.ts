@@ -3,11 +3,13 @@
 // the retried receive ends with the sender's tree visible and nothing left in .ferry/tmp.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { buildSync } from 'esbuild';
 import { TemporaryError, type FerryError } from '../src/errors/index.js';
 import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
@@ -34,10 +36,26 @@ interface Scenario {
   stream: string;
 }
 
+/**
+ * The child bundled once into plain JavaScript (esbuild, as scripts/bundle-cli.mjs bundles the CLI):
+ * started through tsx with its cache off (whose writes strace would count), each of the hundred-odd
+ * children compiled the driver again, and the file took 134-338 s of a busy suite.
+ */
+let childBundle: string | undefined;
+function bundleChild(dir: string): string {
+  const outfile = join(dir, 'child.mjs');
+  buildSync({
+    entryPoints: [CHILD], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'warning',
+    // the CommonJS dependencies' require() inside an ES module
+    banner: { js: "import { createRequire as ferryRequire } from 'node:module'; const require = ferryRequire(import.meta.url);" },
+  });
+  return outfile;
+}
+
 /** The receive in a child process under strace; `inject` kills it at one syscall. */
 function runChild(root: string, stream: string, strace: string[]): ReturnType<typeof spawnSync> {
-  return spawnSync(STRACE, [...strace, process.execPath, '--import', 'tsx', CHILD, root, 'data', stream, String(CHILD_LEASE_MS)], {
-    env: { ...process.env, TSX_DISABLE_CACHE: '1', UV_THREADPOOL_SIZE: '1' },
+  return spawnSync(STRACE, [...strace, process.execPath, childBundle!, root, 'data', stream, String(CHILD_LEASE_MS)], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -134,6 +152,15 @@ async function saveStream(A: StorageDriver, from: Version | null, to: Version, p
 }
 
 describe('dir receive killed at every commit point', { skip: noStrace ? `${STRACE} is missing` : false }, () => {
+  let bundleDir: string | undefined;
+  before(() => {
+    bundleDir = mkdtempSync(join(tmpdir(), 'ferry-dir-crash-'));
+    childBundle = bundleChild(bundleDir);
+  });
+  after(() => {
+    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  });
+
   it('a full receive into a new root is visible exactly when it is listed, on every crash point', async (t) => {
     const base = await tempBase(t);
     const { A, a, s1 } = await sender(base);

@@ -1,5 +1,5 @@
 // One dir receive in a process of its own, for tests that kill it (test/dir-crash.test.ts):
-//   node --import tsx test/helpers/dir-receive-child.ts <root> <fs> <stream file> <lock lease ms>
+//   node <the bundled child> <root> <fs> <stream file> <lock lease ms>  (bundled by the test; or through tsx)
 // Everything is loaded before the receive starts, so the receive's own syscalls come last.
 import { createReadStream } from 'node:fs';
 import { createDirDriver } from '../../src/storage/dir/index.js';
