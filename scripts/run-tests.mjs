@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 
 /** each runs beside the host's files, with its own timeout */
 const SLOW = { 'test/openzfs-vm.test.ts': 30, 'test/deploy.test.ts': 20, 'test/ui-browser.test.ts': 10 };
@@ -33,6 +34,7 @@ function imagesDir() {
   }
 }
 const TMPFS_MAGIC = 0x01021994;
+const IMAGES_DIR = imagesDir();
 
 /**
  * Whether the ferry the tests spawn (bin/ferry.mjs) runs the bundle in dist/: set once the whole
@@ -54,7 +56,7 @@ async function buildForTests(output) {
 
 /** One runner over `files`; resolves with its exit status. `output` is a file to write to, or inherit. */
 function runner(files, timeoutMs, output) {
-  const env = { FERRY_FROM_SOURCE: bundled ? '' : '1', FERRY_TEST_IMAGES_DIR: imagesDir(), ...(cacheHome ? { XDG_CACHE_HOME: cacheHome } : {}) };
+  const env = { FERRY_FROM_SOURCE: bundled ? '' : '1', FERRY_TEST_IMAGES_DIR: IMAGES_DIR, ...(cacheHome ? { XDG_CACHE_HOME: cacheHome } : {}) };
   return run(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`, ...files], output, env);
 }
 
@@ -82,9 +84,9 @@ const LANES = Math.max(1, Number(process.env.FERRY_TEST_LANES) || 2);
 
 /** the host's files that take minutes (seen on a 2-CPU machine), started first so that no lane ends alone with one */
 const LONG_FIRST = [
-  'test/dir-crash.test.ts', 'test/cli.test.ts', 'test/build.test.ts', 'test/service.e2e.test.ts', 'test/redis-ha.test.ts',
-  'test/many-hosts.test.ts', 'test/stream-memory.test.ts', 'test/chaos.test.ts', 'test/startup.test.ts', 'test/s3-sink.test.ts',
-  'test/config.test.ts', 'test/engine.redis.test.ts', 'test/archiver.redis.test.ts', 'test/health.test.ts',
+  'test/build.test.ts', 'test/service.e2e.test.ts', 'test/stream-memory.test.ts', 'test/cli.test.ts', 'test/redis-ha.test.ts',
+  'test/many-hosts.test.ts', 'test/chaos.test.ts', 'test/startup.test.ts', 'test/s3-sink.test.ts', 'test/config.test.ts',
+  'test/engine.redis.test.ts', 'test/archiver.redis.test.ts', 'test/health.test.ts', 'test/dir-crash.test.ts',
 ];
 
 /** a file that uses zfs-fuse or loop devices (the test helpers that make pools and btrfs images) */
@@ -97,21 +99,24 @@ function usesStorage(file) {
  * `out` when it ends. The storage files go one after another in the first lane before it takes
  * from the shared queue. Resolves with each file's status and seconds.
  */
-async function hostLanes(files, dir, out) {
+async function hostLanes(files, out) {
   const storage = files.filter(usesStorage);
   const rank = (f) => (LONG_FIRST.includes(f) ? LONG_FIRST.indexOf(f) : LONG_FIRST.length);
   const queue = files.filter((f) => !storage.includes(f)).sort((a, b) => rank(a) - rank(b));
   const results = [];
-  let n = 0;
   const runFile = async (file) => {
-    const log = join(dir, `host-${n++}.log`);
-    const stream = createWriteStream(log);
+    const chunks = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
     const started = Date.now();
-    const status = await runner([file], 10 * MINUTE, stream);
-    await new Promise((resolve) => stream.end(resolve));
+    const status = await runner([file], 10 * MINUTE, sink);
     const seconds = Math.round((Date.now() - started) / 1000);
     out.write(`\n# ---- ${file} (${seconds} s${status === 0 ? '' : `, exit ${status}`}) ----\n`);
-    out.write(readFileSync(log));
+    out.write(Buffer.concat(chunks));
     results.push({ file, status, seconds });
   };
   const lane = async (own) => {
@@ -157,7 +162,7 @@ if (files.length === 1) {
     for (const j of jobs) j.stream = createWriteStream(j.log);
     const seconds = () => Math.round((Date.now() - started) / 1000);
     const [hostResults, ...besideStatus] = await Promise.all([
-      host.length ? built.then(() => hostLanes(host, dir, process.stdout)) : [],
+      host.length ? built.then(() => hostLanes(host, process.stdout)) : [],
       ...jobs.map((j) => j.start(j.stream).then((s) => ((j.seconds = seconds()), s))),
     ]);
     for (const j of jobs) {
