@@ -40,6 +40,7 @@ describe('archiver batches', () => {
       const [status] = await archiveOnce(engine, log, `file://${sinkDir}`);
       assert.deepEqual([status.state, status.archived, status.present, status.nextLsn], ['Idle', n, 0, n + 1]);
       assert.deepEqual(sinkLsns(sinkDir, 's', 'p'), Array.from({ length: n }, (_, i) => i + 1));
+      await engine.settled(); // the last effect job is marked completed after its result is applied
       const counts = await engine.queueCounts();
       // completed jobs are kept a day: one per effect ever run (one per entry before batches)
       assert.equal(counts.effects.completed, 3);

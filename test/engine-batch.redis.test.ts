@@ -81,6 +81,7 @@ describe('drains and dispatch in batches', () => {
 
       engine.startWorkers({ reconcileIntervalMs: 0 });
       const rec = await engine.waitFor('t1', (r) => r.version === N + 1, { timeoutMs: 20_000 });
+      await engine.settled(); // the record shows the commit before its worker has reported it
       assert.equal(rec.value, N % 2 ? 'B' : 'A');
       assert.equal(drainJobs, 1);
       assert.deepEqual(commits, [{ machineId: 't1', expectedVersion: 1, consumed: N }]);
@@ -143,6 +144,7 @@ describe('drains and dispatch in batches', () => {
       for (const type of ['leave', 'back', 'leave']) await engine.send('tm1', { type } as never);
       engine.startWorkers({ reconcileIntervalMs: 0 });
       const rec = await engine.waitFor('tm1', (r) => r.version === 4, { timeoutMs: 20_000 });
+      await engine.settled(); // the commit's dispatch (the cancellations) follows it
       assert.equal(rec.value, 'Left');
       assert.deepEqual(rec.timers, {});
       assert.equal((await engine.queueCounts()).timers.delayed, 0);

@@ -61,6 +61,7 @@ describe('engine with a real redis-server', () => {
       writeFileSync(file, '');
       await engine.start('worker', 'w1', { file, sleepMs: 50, failTimes: 1 });
       const rec = await engine.waitFor('w1', (r) => r.status === 'done', { timeoutMs: 20_000 });
+      await engine.settled(); // the inspector hears of a commit after the record shows it
       const ctx = (rec.snapshot as any).context;
       assert.equal(ctx.result, 'ok-1');
       assert.deepEqual(ctx.errors, ['FLAKY']);
@@ -114,6 +115,7 @@ describe('engine with a real redis-server', () => {
       await engine.send('t1', { type: 'back' });
       const back = await engine.waitFor('t1', (r) => r.value === 'Waiting' && r.version > left.version);
       assert.equal(back.status, 'active');
+      await engine.settled(); // metrics count a commit after the record shows it
       const stale = await engine.metrics.registry.getSingleMetricAsString('ferry_stale_events_total');
       assert.match(stale, /ferry_stale_events_total\{machine="timer",from="timer"\} 2/);
       const path = (await engine.transitions.read('0')).filter((e) => e.machineId === 't1').map((e) => e.to);
@@ -151,6 +153,7 @@ describe('engine with a real redis-server', () => {
     try {
       await engine.start('parent', 'p2', { n: 1 });
       const rec = await engine.waitFor('p2', (r) => r.status === 'done', { timeoutMs: 20_000 });
+      await engine.settled();
       assert.deepEqual((rec.snapshot as any).context.states, [], 'no report of the child\'s first state');
       assert.deepEqual((rec.snapshot as any).context.outputs, [null]);
       assert.deepEqual(commits.filter((id) => id === 'p2'), ['p2'], 'the parent committed once after its creation: the child\'s end');

@@ -153,9 +153,18 @@ describe('replication runs through the engine (dir driver)', () => {
       mkdirSync(join(d.path, 'r', '.ferry', 'locks'), { recursive: true });
       const lock = join(d.path, 'r', '.ferry', 'locks', 'busy');
       writeFileSync(lock, `${redis.pid} test-holder`);
-      const release = setTimeout(() => rmSync(lock, { force: true }), 1500);
-      const r = await replicate(engine, { sender: `dir:${d.path}/s`, receiver: `dir:${d.path}/r`, concurrency: 1 });
-      clearTimeout(release);
+      // released once the other filesystem completed, however slow the machine (a minute at most: then the assertion says why)
+      const started = Date.now();
+      const since = (await engine.transitions.read('0')).at(-1)?.id ?? '0';
+      let released = false;
+      const release = setInterval(() => {
+        void engine.transitions.read(since).then((log) => {
+          if (released || !(Date.now() - started > 60_000 || log.some((t) => t.kind === 'filesystem' && t.to === 'Completed'))) return;
+          released = true; // once: the lock taken after this is ferry's own
+          rmSync(lock, { force: true });
+        });
+      }, 100);
+      const r = await replicate(engine, { sender: `dir:${d.path}/s`, receiver: `dir:${d.path}/r`, concurrency: 1 }).finally(() => clearInterval(release));
       assert.equal(r.state, 'Completed', JSON.stringify(r));
       const log = (await engine.transitions.read('0')).filter((t) => t.kind === 'filesystem');
       const busyId = log.find((t) => t.to === 'WorkingWait')?.machineId;
@@ -185,6 +194,7 @@ describe('replication runs through the engine (dir driver)', () => {
       // one at a time: nothing a child reports can share a commit of the run with another's
       const report = await replicate(counting, { sender: `dir:${d.path}/s`, receiver: `dir:${d.path}/r`, concurrency: 1 });
       assert.equal(report.state, 'Completed');
+      await counting.settled();
       const run = report.id;
       // created, planned (spawns fs-0), then one commit per filesystem's end (which spawns the next);
       // a filesystem's first state (Working) is not reported: the run spawned it so
