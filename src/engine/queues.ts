@@ -17,8 +17,13 @@ export function isGone(state: JobState): boolean {
   return state === 'missing' || state === 'failed' || state === 'completed';
 }
 
-/** BullMQ retries of a drain or timer job that failed (Redis went away mid-job, say); the reconciler covers the rest. */
-const INFRA_ATTEMPTS = { attempts: 3, backoff: { type: 'exponential', delay: 1000 } };
+/**
+ * BullMQ retries of a drain or timer job that failed (Redis went away mid-job, replicas did not
+ * confirm a commit): 0.5 s doubling, about a minute in all, so that the retries outlast a Sentinel
+ * failover and its replicas' resync (three in 3 s left the machine to the reconciler's next pass,
+ * up to an interval later); the reconciler covers the rest.
+ */
+const INFRA_ATTEMPTS = { attempts: 8, backoff: { type: 'exponential', delay: 500 } };
 
 export type QueueName = 'drain' | 'effects' | 'timers';
 export const QUEUE_NAMES: readonly QueueName[] = ['drain', 'effects', 'timers'];
