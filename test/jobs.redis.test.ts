@@ -170,7 +170,8 @@ describe('jobs through the engine: schedules, fan-out, snapshots, signals', () =
 
     const reset = await api.signalJob('unreachable', 'reset');
     assert.deepEqual(new Set(reset.machines), new Set([runId, rep]));
-    await engine.waitFor(runId, (r) => r.status !== 'active', { timeoutMs: 10_000 });
+    // both were signalled: each machine's drain applies the reset in its own time
+    for (const id of [runId, rep]) await engine.waitFor(id, (r) => r.status !== 'active', { timeoutMs: 10_000 });
     const ended = await api.getRun(runId);
     assert.equal(ended.state, 'PermanentError');
     assert.match(ended.problem ?? '', /reset by operator/);

@@ -157,6 +157,14 @@ describe('Redis Sentinel: failover', () => {
       await engine.start('timer', 'g', { delayMs: 3_600_000 });
       await engine.send('g', { type: 'leave' });
       await until('the follower to see Left', () => delivered.some((e) => e.to === 'Left'));
+      // the follower sees a commit before its drain job ends: let the job end and reach the replicas
+      // too (a write of ours acknowledged by all covers every earlier one), or the new primary would
+      // hold that job active and recover it only once BullMQ finds it stalled, past this test's waits
+      await engine.settled();
+      const barrier = topo.connect(old);
+      await barrier.set(`${prefix}:barrier`, '1');
+      assert.equal(await barrier.call('WAIT', String(replicas.length), '10000'), replicas.length, 'the replicas acknowledged the barrier');
+      barrier.disconnect();
       // the replicas stop acknowledging: what the primary takes now is its alone
       for (const r of replicas) await topo.signal(r, 'SIGSTOP');
       // and their links drop (a paused replica would still read what its socket buffered): nothing new reaches them
