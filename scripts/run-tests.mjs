@@ -119,20 +119,30 @@ async function hostLanes(files, out) {
     out.write(Buffer.concat(chunks));
     results.push({ file, status, seconds });
   };
-  const lane = async (own) => {
+  const lanes = [];
+  const lane = async (own, i) => {
     for (const file of own) await runFile(file);
+    const storageEnd = seconds();
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) await runFile(file);
+    lanes[i] = `lane ${i + 1} ${seconds()} s${own.length ? ` (its storage files until ${storageEnd} s)` : ''}`;
   };
-  await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i === 0 ? storage : [])));
-  return results;
+  await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i === 0 ? storage : [], i)));
+  return { results, lanes };
 }
 
 const VM_FILE = 'test/openzfs-vm.test.ts';
+/** when the VM's image was there (built, or found built), in the suite's seconds */
+let vmImageReady = null;
+
+const suiteStarted = Date.now();
+/** seconds since the suite started */
+const seconds = () => Math.round((Date.now() - suiteStarted) / 1000);
 
 /** The VM's image first (a no-op once built; root only, as debootstrap needs), then its test file. */
 async function vmJob(output) {
   if (process.getuid?.() === 0 && existsSync('scripts/openzfs-vm/build.sh')) {
     const built = await run('bash', ['scripts/openzfs-vm/build.sh'], output);
+    vmImageReady = seconds();
     // the test file then says why the VM is missing (and fails under CI=true)
     if (built !== 0) output.write(`run-tests: scripts/openzfs-vm/build.sh failed (exit ${built})\n`);
   }
@@ -154,15 +164,13 @@ if (files.length === 1) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-tests-'));
   cacheHome = join(dir, 'cache');
   try {
-    const started = Date.now();
     // the VM compiles a tree of its own, the deploy builds images: neither waits for the build
     const built = buildForTests(process.stdout);
     const after = ['test/ui-browser.test.ts'];
     const jobs = beside.map((j, i) => ({ ...j, log: join(dir, `${i}.log`), start: after.includes(j.name) ? (out) => built.then(() => j.start(out)) : j.start }));
     for (const j of jobs) j.stream = createWriteStream(j.log);
-    const seconds = () => Math.round((Date.now() - started) / 1000);
-    const [hostResults, ...besideStatus] = await Promise.all([
-      host.length ? built.then(() => hostLanes(host, process.stdout)) : [],
+    const [{ results: hostResults, lanes }, ...besideStatus] = await Promise.all([
+      host.length ? built.then(() => hostLanes(host, process.stdout)) : { results: [], lanes: [] },
       ...jobs.map((j) => j.start(j.stream).then((s) => ((j.seconds = seconds()), s))),
     ]);
     for (const j of jobs) {
@@ -171,7 +179,9 @@ if (files.length === 1) {
       process.stdout.write(readFileSync(j.log));
     }
     const failed = hostResults.filter((r) => r.status !== 0);
-    process.stdout.write(`\n# run-tests: ${seconds()} s in all; the host's files in ${LANES} lane(s), the slowest: ${[...hostResults].sort((a, b) => b.seconds - a.seconds).slice(0, 12).map((r) => `${r.file} ${r.seconds} s`).join(', ')}\n`);
+    // where the time went, in the suite's seconds: a CI log may be all there is to go on
+    const ends = [...lanes, ...jobs.map((j) => `${j.name} ${j.seconds} s${j.name === VM_FILE && vmImageReady !== null ? ` (its image ready at ${vmImageReady} s)` : ''}`)];
+    process.stdout.write(`\n# run-tests: ${seconds()} s in all; ended: ${ends.join(', ')}; the slowest host files: ${[...hostResults].sort((a, b) => b.seconds - a.seconds).slice(0, 12).map((r) => `${r.file} ${r.seconds} s`).join(', ')}\n`);
     for (const r of failed) console.error(`run-tests: ${r.file} failed (exit ${r.status})`);
     jobs.forEach((j, i) => besideStatus[i] !== 0 && console.error(`run-tests: ${j.name} failed (exit ${besideStatus[i]})`));
     status = failed.length ? 1 : besideStatus.find((s) => s !== 0) || 0;
