@@ -162,7 +162,7 @@ describe('replication runs through the engine (dir driver)', () => {
           if (released || !(Date.now() - started > 60_000 || log.some((t) => t.kind === 'filesystem' && t.to === 'Completed'))) return;
           released = true; // once: the lock taken after this is ferry's own
           rmSync(lock, { force: true });
-        });
+        }, () => undefined);
       }, 100);
       const r = await replicate(engine, { sender: `dir:${d.path}/s`, receiver: `dir:${d.path}/r`, concurrency: 1 }).finally(() => clearInterval(release));
       assert.equal(r.state, 'Completed', JSON.stringify(r));
