@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import type { Engine } from '../src/engine/engine.js';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
@@ -25,6 +24,7 @@ import type { ReplicateStepInput } from '../machines/filesystem.js';
 import type { EffectContext } from '../src/engine/types.js';
 import { replicate, replicationEngine } from './helpers/replication.js';
 import { cutAfter, retryWhileBusy, ZfsLab, zfsUnavailable, type TestPool } from './helpers/zfs.js';
+import { noise } from './helpers/noise.js';
 
 setZfsLogger(createLogger({ level: process.env.FERRY_LOG_LEVEL ?? 'error', pretty: false }));
 const unavailable = zfsUnavailable();
@@ -227,7 +227,7 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     assert.equal(await lab.mountpoint(`${rroot}/a`).then(() => lab.zfs(['get', '-H', '-o', 'value', 'mounted', `${rroot}/a`])).then((s) => s.trim()), 'no', 'received with -u');
     assert.equal((await transfer(sender, receiver, 'a/b', null, b1)).guid, b1.guid);
 
-    await lab.write(`${sroot}/a`, { 'one.txt': 'changed\n', 'two.txt': randomBytes(100_000) });
+    await lab.write(`${sroot}/a`, { 'one.txt': 'changed\n', 'two.txt': noise(100_000) });
     const [a2] = await sender.snapshot(['a'], 's2');
     const inc = await transfer(sender, receiver, 'a', a1, a2);
     assert.equal(inc.guid, a2.guid);
@@ -248,7 +248,7 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     const [v1] = await sender.snapshot(['a'], 's1');
     await transfer(sender, receiver, 'a', null, v1);
     for (const s of ['s2', 's3', 's4']) {
-      await lab.write(`${sender.root}/a`, { [`${s}.txt`]: s, ...(s === 's3' ? { 'big3.bin': randomBytes(4 * MiB) } : {}) });
+      await lab.write(`${sender.root}/a`, { [`${s}.txt`]: s, ...(s === 's3' ? { 'big3.bin': noise(4 * MiB) } : {}) });
       await sender.snapshot(['a'], s);
     }
     const all = await sender.listVersions('a');
@@ -331,7 +331,7 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
     assert.equal(await receiver.resumeToken('a'), null);
 
     // incremental receive, aborted after 2 MiB
-    await lab.write(`${sender.root}/a`, { 'more.bin': randomBytes(6 * MiB) });
+    await lab.write(`${sender.root}/a`, { 'more.bin': noise(6 * MiB) });
     const [v2] = await sender.snapshot(['a'], 's2');
     const before = await lab.guids(rroot);
     const ac = new AbortController();
@@ -614,7 +614,7 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
       for await (const chunk of stream) streamBytes += (chunk as Buffer).length;
       assert.equal(full.filesystems.find((f) => f.name === 'c')!.bytes, streamBytes, 'the fast path counts exactly the stream bytes');
 
-      await lab.write(`${sroot}/a`, { 'more.bin': randomBytes(48 * MiB) });
+      await lab.write(`${sroot}/a`, { 'more.bin': noise(48 * MiB) });
       await sender.snapshot(['a'], 's2');
       const [v1, v2] = await sender.listVersions('a');
       const before = await lab.guids(rroot);

@@ -1,7 +1,7 @@
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,6 +18,7 @@ import type { Report } from '../../src/replication/report.js';
 import { stopProcess, until } from './processes.js';
 import { startTestRedis } from './redis.js';
 import { zfsUnavailable } from './zfs.js';
+import { noise } from './noise.js';
 
 /**
  * A replication step killed halfway (test/step-kill-*.test.ts): the only worker is SIGKILLed while
@@ -124,7 +125,7 @@ function commandLine(pid: number): string {
 /** Writes `mib` MiB of random data to `path` as a stream (1 MiB at a time). */
 export async function writeRandomFile(path: string, mib: number): Promise<void> {
   async function* chunks() {
-    for (let i = 0; i < mib; i++) yield randomBytes(MiB);
+    for (let i = 0; i < mib; i++) yield noise(MiB);
   }
   await pipeline(Readable.from(chunks()), createWriteStream(path));
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -7,6 +7,7 @@ import { TemporaryError } from '../../src/errors/index.js';
 import { findExecutable } from '../../src/storage/executables.js';
 import { imagesDir } from './images-dir.js';
 import { runProcess, type ProcessResult } from './processes.js';
+import { noise } from './noise.js';
 
 /**
  * Real zfs for tests: zfs-fuse (Debian) or kernel OpenZFS. Starts the zfs-fuse daemon when none
@@ -128,7 +129,7 @@ export class ZfsLab {
     const sroot = `${from.name}/${tag}${n}`;
     const rroot = `${to.name}/${tag}${n}`;
     for (const fs of ['', '/a', '/a/b', '/c']) await this.zfs(['create', `${sroot}${fs}`]);
-    await this.write(`${sroot}/a`, { 'one.txt': 'one\n', 'sub/big.bin': randomBytes(big) });
+    await this.write(`${sroot}/a`, { 'one.txt': 'one\n', 'sub/big.bin': noise(big) });
     await this.write(`${sroot}/a/b`, { 'b.txt': 'b\n'.repeat(1000) });
     await this.write(`${sroot}/c`, { 'c.txt': 'c\n' });
     return { sroot, rroot };

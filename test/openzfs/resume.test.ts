@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import type { Version } from '../../src/storage/driver.js';
 import { localTransferCount } from '../../src/storage/local-pipe.js';
 import { createZfsDriver, zfsFeatures, type ZfsDriver } from '../../src/storage/zfs/index.js';
 import { cutAfter, retryWhileBusy, ZfsLab, zfsUnavailable, type TestPool } from '../helpers/zfs.js';
+import { noise } from '../helpers/noise.js';
 
 /**
  * Resumable receive and dry-run sizes: OpenZFS only, so these run in the OpenZFS VM
@@ -62,7 +62,7 @@ describe('OpenZFS: interrupted steps resume (receive -s, send -t); sizes from dr
     await lab.zfs(['create', `${sroot}/a`]);
     await lab.zfs(['create', rroot]);
     // incompressible, so the stream is as big as the data
-    await lab.write(`${sroot}/a`, { 'one.txt': 'one\n', 'big.bin': randomBytes(mib * MiB) });
+    await lab.write(`${sroot}/a`, { 'one.txt': 'one\n', 'big.bin': noise(mib * MiB) });
     return { sroot, rroot, sender: createZfsDriver(sroot), receiver: createZfsDriver(rroot) };
   }
 
@@ -104,7 +104,7 @@ describe('OpenZFS: interrupted steps resume (receive -s, send -t); sizes from dr
     assert.ok(full.sizeEstimate !== undefined, 'a full send has an estimate');
     assert.ok(Math.abs(full.sizeEstimate - bytes) / bytes < 0.02, `estimate ${full.sizeEstimate} vs ${bytes} bytes sent`);
 
-    await lab.write(`${sroot}/a`, { 'more.bin': randomBytes(8 * MiB) });
+    await lab.write(`${sroot}/a`, { 'more.bin': noise(8 * MiB) });
     const [v2] = await sender.snapshot(['a'], 's2');
     const inc = await sender.send('a', v1, v2);
     let incBytes = 0;
@@ -143,7 +143,7 @@ describe('OpenZFS: interrupted steps resume (receive -s, send -t); sizes from dr
     const first = await replicateStep(stepInput(`zfs:${sroot}`, `zfs:${rroot}`, null, v1), stepContext(), new FerryMetrics());
     assert.ok(first.bytes > MiB);
     // the VM's disk writes at 64 MiB/s (test/helpers/openzfs-vm.ts): a few seconds of streaming
-    await lab.write(`${sroot}/a`, { 'more.bin': randomBytes(192 * MiB) });
+    await lab.write(`${sroot}/a`, { 'more.bin': noise(192 * MiB) });
     const [, v2] = await sender.snapshot(['a'], 's2').then(async () => sender.listVersions('a'));
 
     const ac = new AbortController();
@@ -181,7 +181,7 @@ describe('OpenZFS: interrupted steps resume (receive -s, send -t); sizes from dr
       return tokenOf(receiver);
     };
     await interrupt(v1);
-    await lab.write(`${sroot}/a`, { 'two.bin': randomBytes(MiB) });
+    await lab.write(`${sroot}/a`, { 'two.bin': noise(MiB) });
     const [, v2] = await sender.snapshot(['a'], 's2').then(async () => sender.listVersions('a'));
 
     // the partial receive is of s1; the step is the full stream of s2: RESUME_MISMATCH, sent afresh
@@ -191,7 +191,7 @@ describe('OpenZFS: interrupted steps resume (receive -s, send -t); sizes from dr
     assert.equal(await receiver.resumeToken('a'), null);
 
     // a partial incremental receive of s3 whose snapshot is then destroyed on the sender: RESUME_STALE
-    await lab.write(`${sroot}/a`, { 'three.bin': randomBytes(16 * MiB) });
+    await lab.write(`${sroot}/a`, { 'three.bin': noise(16 * MiB) });
     const [v3] = await sender.snapshot(['a'], 's3');
     const s = await sender.send('a', v2, v3);
     await assert.rejects(receiver.receive('a', s.stream.pipe(cutAfter(8 * MiB, (t) => t.destroy(new Error('cut'))))));
