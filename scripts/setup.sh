@@ -34,11 +34,31 @@ for pkg in "${wanted[@]}"; do
   present "${provides[$pkg]}" || missing+=("$pkg")
 done
 
+# The OpenZFS VM's image (scripts/openzfs-vm/build.sh: about 10 minutes of CPU once per machine)
+# starts building now, in the background, so that it builds while the rest installs and the host's
+# tests run; the suite's VM runner waits for it (the script's lock) or builds it itself if this
+# build failed. Only as root (debootstrap, chroot), and when debootstrap is there or can be installed.
+vm_dir=${FERRY_OPENZFS_VM:-/var/cache/ferry/openzfs-vm}
+# ready, or a build (.ci/run's) holds its lock
+vm_image_coming() {
+  [[ $(cat "$vm_dir/ready" 2>/dev/null) == "$(sed -n 's/^RECIPE=//p' scripts/openzfs-vm/build.sh)" ]] || { [[ -f $vm_dir.lock ]] && ! flock -n "$vm_dir.lock" true; }
+}
+start_vm_image_build() {
+  local log=/var/tmp/ferry-openzfs-vm-build.log
+  echo "setup: building the OpenZFS test VM's image in the background (log: $log)" >&2
+  setsid nohup bash scripts/openzfs-vm/build.sh > "$log" 2>&1 < /dev/null &
+}
+
 if ((${#missing[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${missing[*]} with apt-get" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    if [[ ${1:-} == --test ]] && ! vm_image_coming; then
+      present debootstrap || apt-get install -y -qq debootstrap >/dev/null
+      start_vm_image_build
+      vm_build_started=1
+    fi
     apt-get install -y -qq "${missing[@]}" >/dev/null
   elif command -v apt-get >/dev/null 2>&1; then
     echo "setup: missing ${missing[*]}; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
@@ -49,11 +69,14 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# nothing was missing, but the image is: build it from now on
+if [[ ${1:-} == --test && -z ${vm_build_started:-} && $(id -u) == 0 ]] && ! vm_image_coming && present debootstrap; then
+  start_vm_image_build
+fi
+
 # node modules: install when absent or older than the lock file
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-# the OpenZFS VM's image (scripts/openzfs-vm/build.sh, several minutes once per machine) is built by
-# scripts/run-tests.mjs beside the host's test files, not here: the suite does not wait for it
