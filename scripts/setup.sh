@@ -39,7 +39,7 @@ done
 # tests run; the suite's VM runner waits for it (the script's lock) or builds it itself if this
 # build failed. Only as root (debootstrap, chroot), and when debootstrap is there or can be installed.
 vm_dir=${FERRY_OPENZFS_VM:-/var/cache/ferry/openzfs-vm}
-# ready, or a build (.ci/run's) holds its lock
+# built by this recipe, or being built (a build, such as .ci/run's, holds its lock)
 vm_image_coming() {
   [[ $(cat "$vm_dir/ready" 2>/dev/null) == "$(sed -n 's/^RECIPE=//p' scripts/openzfs-vm/build.sh)" ]] || { [[ -f $vm_dir.lock ]] && ! flock -n "$vm_dir.lock" true; }
 }
