@@ -112,12 +112,12 @@ async function hostLanes(files, out) {
         done();
       },
     });
-    const started = Date.now();
+    const started = seconds();
     const status = await runner([file], 10 * MINUTE, sink);
-    const seconds = Math.round((Date.now() - started) / 1000);
-    out.write(`\n# ---- ${file} (${seconds} s${status === 0 ? '' : `, exit ${status}`}) ----\n`);
+    const took = seconds() - started;
+    out.write(`\n# ---- ${file} (${took} s${status === 0 ? '' : `, exit ${status}`}) ----\n`);
     out.write(Buffer.concat(chunks));
-    results.push({ file, status, seconds });
+    results.push({ file, status, seconds: took });
   };
   const lanes = [];
   const lane = async (own, i) => {

@@ -4,8 +4,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
 import { btrfsGate, createSubvolume, mountBtrfsImage, sh, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
-import { assertRunCompleted, DATA_MIB, hashTree, runKilledHalfway, writeRandomFile } from './helpers/step-kill.js';
+import { assertRunCompleted, DATA_MIB, hashTree, runKilledHalfway } from './helpers/step-kill.js';
 import { lockIsFree } from './helpers/files.js';
+import { writeNoiseFile } from './helpers/noise.js';
 
 /** A btrfs step killed halfway (worker SIGKILL; see test/helpers/step-kill.ts). */
 
@@ -35,7 +36,7 @@ describe('a btrfs step killed halfway (worker SIGKILL) ends with the receiver co
     createSubvolume(join(s, 'fs'));
     mkdirSync(join(s, 'fs', 'sub'));
     writeFileSync(join(s, 'fs', 'sub', 'small.txt'), 'small\n'.repeat(1000));
-    await writeRandomFile(join(s, 'fs', 'big.bin'), DATA_MIB);
+    await writeNoiseFile(join(s, 'fs', 'big.bin'), DATA_MIB);
     const sender = createBtrfsDriver(s);
     const [v1] = await sender.snapshot(['fs'], 's1');
     t.diagnostic(`sender prepared in ${Date.now() - started} ms`);

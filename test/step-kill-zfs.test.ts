@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createZfsDriver, zfsFeatures } from '../src/storage/zfs/index.js';
-import { assertRunCompleted, DATA_MIB, MiB, runKilledHalfway, writeRandomFile, zfsGate } from './helpers/step-kill.js';
+import { assertRunCompleted, DATA_MIB, MiB, runKilledHalfway, zfsGate } from './helpers/step-kill.js';
 import { ZfsLab, type TestPool } from './helpers/zfs.js';
+import { writeNoiseFile } from './helpers/noise.js';
 
 /**
  * A zfs step killed halfway (worker SIGKILL; see test/helpers/step-kill.ts). On zfs-fuse the killed
@@ -51,7 +52,7 @@ describe('a zfs step killed halfway (worker SIGKILL) ends with the receiver cons
     const mp = await l.mountpoint(`${sroot}/fs`);
     mkdirSync(join(mp, 'sub'));
     writeFileSync(join(mp, 'sub', 'small.txt'), 'small\n'.repeat(1000));
-    await writeRandomFile(join(mp, 'big.bin'), DATA_MIB);
+    await writeNoiseFile(join(mp, 'big.bin'), DATA_MIB);
     await l.zfs(['snapshot', `${sroot}/fs@s1`]);
     const sent = await l.guids(sroot);
     t.diagnostic(`sender prepared in ${Date.now() - started} ms`);

@@ -1,9 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTestEngine, type TestEngine } from './helpers/engine.js';
@@ -18,6 +17,7 @@ import { createDirDriver } from '../src/storage/dir/index.js';
 import { startNodeProcess, stopProcess } from './helpers/processes.js';
 import { startTestRedis } from './helpers/redis.js';
 import { fastRetry, tempDir } from './helpers/replication.js';
+import { writeNoiseFile } from './helpers/noise.js';
 
 /**
  * Issue 5: a worker's peak memory stays within 64 MiB of its idle size while it streams a 2 GiB
@@ -94,24 +94,6 @@ const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
 // ---- data ---------------------------------------------------------------------------------------
 
-/**
- * Writes `bytes` of incompressible data quickly: one random MiB, repeated, with each copy's first
- * 8 bytes set to its index, so a block sent twice or out of order changes the checksum.
- */
-async function writeLargeFile(path: string, bytes: number): Promise<void> {
-  const block = randomBytes(MiB);
-  const fh = await open(path, 'wx', 0o644);
-  try {
-    for (let i = 0; i * MiB < bytes; i++) {
-      block.writeBigUInt64BE(BigInt(i), 0);
-      const n = Math.min(MiB, bytes - i * MiB);
-      for (let off = 0; off < n; ) off += (await fh.write(block, off, n - off)).bytesWritten;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
 async function sha256Of(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: MiB })) h.update(chunk as Buffer);
@@ -180,7 +162,7 @@ describe('streaming a 2 GiB step between agents keeps the worker\'s memory flat'
     writeFileSync(join(senderRoot, 'warm', 'small.txt'), 'warm-up\n');
     await createDirDriver(senderRoot).snapshot(['warm'], 'w1');
     const live = join(senderRoot, 'big', 'big.bin');
-    await writeLargeFile(live, FILE_BYTES);
+    await writeNoiseFile(live, FILE_BYTES / MiB);
     lap('file written');
     const [version] = await createDirDriver(senderRoot).snapshot(['big'], 's1');
     // the snapshot is a copy: the live file is not needed any more, and 2 GiB of disk are

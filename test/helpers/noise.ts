@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 const MiB = 1024 * 1024;
 const WINDOW = 64 * 1024;
@@ -21,4 +24,12 @@ export function noise(size: number): Buffer {
     pool.copy(out, off, start, start + Math.min(MiB, size - off));
   }
   return out;
+}
+
+/** Writes `mib` MiB of noise() to a new file at `path`, streamed a MiB at a time. */
+export async function writeNoiseFile(path: string, mib: number): Promise<void> {
+  async function* chunks() {
+    for (let i = 0; i < mib; i++) yield noise(MiB);
+  }
+  await pipeline(Readable.from(chunks()), createWriteStream(path, { flags: 'wx' }));
 }

@@ -2,10 +2,8 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { TransitionEvent } from '../../src/engine/index.js';
 import { openTestEngine } from './engine.js';
@@ -18,7 +16,6 @@ import type { Report } from '../../src/replication/report.js';
 import { stopProcess, until } from './processes.js';
 import { startTestRedis } from './redis.js';
 import { zfsUnavailable } from './zfs.js';
-import { noise } from './noise.js';
 
 /**
  * A replication step killed halfway (test/step-kill-*.test.ts): the only worker is SIGKILLed while
@@ -121,14 +118,6 @@ function commandLine(pid: number): string {
 }
 
 // ---- data ------------------------------------------------------------------------------------
-
-/** Writes `mib` MiB of random data to `path` as a stream (1 MiB at a time). */
-export async function writeRandomFile(path: string, mib: number): Promise<void> {
-  async function* chunks() {
-    for (let i = 0; i < mib; i++) yield noise(MiB);
-  }
-  await pipeline(Readable.from(chunks()), createWriteStream(path));
-}
 
 /** path -> sha256 of every file below dir, read as streams. */
 export async function hashTree(dir: string, prefix = ''): Promise<Record<string, string>> {
