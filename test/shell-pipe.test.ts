@@ -3,7 +3,7 @@
 // failure named, an abort that ends every process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -118,6 +118,29 @@ describe('shell pipe', () => {
       assert.equal(yes.receive.stderr.trim(), '100');
       assert.deepEqual(yes.after, { code: 0, signal: null, stdout: 'after\n', stderr: 'after-err\n' });
       assert.equal(existsSync(mark), true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads no startup file: neither ~/.bashrc (a socket on stdin and no SHLVL look like ssh to bash) nor BASH_ENV', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-shellpipe-'));
+    try {
+      const rc = join(dir, 'bashrc-ran');
+      const benv = join(dir, 'bash-env-ran');
+      writeFileSync(join(dir, '.bashrc'), `touch ${rc}\n`);
+      writeFileSync(join(dir, 'env.sh'), `touch ${benv}\n`);
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, BASH_ENV: join(dir, 'env.sh') };
+      delete env.SHLVL;
+      // a look before: the shell then reads its stdin, a socket from Node
+      const out = await runShellPipe(['/bin/echo', 'x'], ['/bin/sh', '-c', 'cat >/dev/null'], {
+        env,
+        before: { argv: ['/bin/true'], proceed: async () => true },
+      });
+      assert.equal(out.first, null);
+      assert.equal(out.ran, true);
+      assert.equal(existsSync(rc), false, '~/.bashrc was read');
+      assert.equal(existsSync(benv), false, 'BASH_ENV was read');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -70,7 +70,7 @@ export interface ShellOptions {
 }
 
 /**
- * `bash -c script name ...args` under the parent-death guard, in a process group of its own that
+ * `bash --norc --noprofile -c script name ...args` (no startup file: its env without BASH_ENV) under the parent-death guard, in a process group of its own that
  * `signal` kills whole (SIGTERM, SIGKILL after a grace) until every process of it has gone; fds 2
  * to `fds - 1` are read apart. TemporaryError when bash is missing or cannot start.
  */
@@ -79,11 +79,15 @@ export function runShell(script: string, name: string, args: readonly string[], 
   if (bash === null) throw new TemporaryError('bash not found to run local commands', { code: 'TOOL_NOT_FOUND' });
   const { signal } = opts;
   signal?.throwIfAborted();
-  const argv = [...parentDeathGuard(), bash, '-c', script, name, ...args];
+  // No startup file, ever: a bash whose stdin is a socket (Node's stdin pipe) and whose SHLVL is
+  // unset (systemd, docker, cron) takes itself for an ssh session and reads ~/.bashrc (600 ms of
+  // pyenv on one machine, per btrfs step); BASH_ENV is read by every non-interactive bash.
+  const argv = [...parentDeathGuard(), bash, '--norc', '--noprofile', '-c', script, name, ...args];
+  const { BASH_ENV: _ignored, ...env } = opts.env ?? process.env;
   const child = spawn(argv[0], argv.slice(1), {
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'ignore', ...Array.from({ length: opts.fds - 2 }, () => 'pipe' as const)],
     detached: true,
-    env: opts.env ?? process.env,
+    env,
   });
   // a shell gone before it read its stdin: the write's EPIPE is no one's concern
   child.stdin?.on('error', () => undefined);
