@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { cursorName, stepHoldTag } from '../src/replication/cursors.js';
 import { destroyPlanned, planPrune } from '../src/replication/pruning-effects.js';
 import type { DestroySnapshotInput } from '../machines/pruning.js';
-import { localTransferCount } from '../src/storage/local-pipe.js';
+import { localTransferCount, relayCount } from '../src/storage/local-pipe.js';
 import { replicateStep } from '../src/replication/step-runner.js';
 import { FerryMetrics } from '../src/observability/metrics.js';
 import type { ReplicateStepInput } from '../machines/filesystem.js';
@@ -71,12 +71,12 @@ describe('zfs driver: pure parts', () => {
     assert.deepEqual(parseUsage(ZFS_FUSE_USAGE), {
       multiSnapshot: false, dryRunSize: false, resumable: false,
       sendRaw: false, sendCompressed: false, sendLargeBlocks: false, sendProperties: true, receiveOverrides: false, encryption: false,
-      holds: true, bookmarks: false,
+      holds: true, bookmarks: false, sendWritesStream: false,
     });
     assert.deepEqual(parseUsage(OPENZFS_USAGE), {
       multiSnapshot: true, dryRunSize: true, resumable: true,
       sendRaw: true, sendCompressed: true, sendLargeBlocks: true, sendProperties: true, receiveOverrides: true, encryption: true,
-      holds: true, bookmarks: true,
+      holds: true, bookmarks: true, sendWritesStream: true,
     });
   });
 
@@ -605,9 +605,12 @@ describe('zfs driver on real zfs', { skip: unavailable ?? false }, () => {
       const { sroot, rroot, sender, receiver } = await setup('fast', 4 * MiB);
       await sender.snapshot(['a', 'a/b', 'c'], 's1');
       const n0 = localTransferCount();
+      const r0 = relayCount();
       const full = await replicate(engine, { sender: ep(sroot), receiver: ep(rroot) });
       assert.equal(full.state, 'Completed', JSON.stringify(full));
       assert.equal(localTransferCount() - n0, 3, 'every step went through the local pipe');
+      // OpenZFS's send counts itself (one OS pipe, no relay); zfs-fuse's daemon writes the pipe, so a relay counts
+      assert.equal(relayCount() - r0, zfsFeatures().sendWritesStream ? 0 : 3, 'relays started');
       assert.ok(full.filesystems[0].bytes > 4 * MiB, `bytes counted: ${full.filesystems[0].bytes}`);
       const { stream } = await sender.send('c', null, (await sender.listVersions('c'))[0]);
       let streamBytes = 0;

@@ -6,11 +6,11 @@ import { findExecutable } from './executables.js';
 import { parentDeathGuard } from './shell.js';
 
 /**
- * zfs's local fast path (StorageDriver.transferTo): `send | relay | receive` joined by Node's pipes,
+ * zfs-fuse's local fast path (StorageDriver.transferTo): `send | relay | receive` joined by Node's pipes,
  * the bytes never pass through JavaScript. The relay sits in the middle only to count, because the
  * send/receive client processes may do no I/O themselves (zfs-fuse: its daemon reads and writes the
- * pipes, so /proc/<pid>/io of `zfs send|receive` tells nothing; btrfs send writes its stream itself,
- * so btrfs needs no relay: shell-pipe.ts). It is `pv -n -b` when installed:
+ * pipes, so /proc/<pid>/io of `zfs send|receive` tells nothing; btrfs send and OpenZFS's zfs send
+ * write their streams themselves and need no relay: shell-pipe.ts). It is `pv -n -b` when installed:
  * pv moves the bytes with splice(2), without copying them through itself, and prints the count
  * twice a second and at the end; else `dd bs=1M status=progress` (coreutils), which copies every
  * byte through its buffer (on a 2-CPU machine about a fifth more CPU than the pipe alone) and
@@ -26,6 +26,13 @@ export function localTransferCount(): number {
 
 export function countLocalTransfer(): void {
   transfers++;
+}
+
+let relays = 0;
+
+/** How many relays this process started (tests: which way a local step went). */
+export function relayCount(): number {
+  return relays;
 }
 
 /** probed once per process: undefined before, null when missing */
@@ -73,6 +80,7 @@ export function startRelay(source: Readable): Relay {
   const tool = findRelay();
   if (!tool) throw new TemporaryError('neither pv nor dd found', { code: 'TOOL_NOT_FOUND' });
   const name = tool.path.slice(tool.path.lastIndexOf('/') + 1);
+  relays++;
   // a dying ferry takes the relay along, which breaks both pipes (as the stream path does)
   const [bin, ...args] = [...parentDeathGuard(), tool.path, ...tool.args];
   const child = spawn(bin, args, { stdio: [source, 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });

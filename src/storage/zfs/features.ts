@@ -24,12 +24,17 @@ export interface ZfsFeatures {
   holds: boolean;
   /** bookmarks (`zfs bookmark`, `zfs send -i #bookmark`): OpenZFS, not zfs-fuse */
   bookmarks: boolean;
+  /**
+   * The `zfs send` process writes the stream itself, so its write counter is the stream's exact
+   * length (OpenZFS: the send ioctl writes from the caller); zfs-fuse's daemon writes the pipe instead
+   */
+  sendWritesStream: boolean;
 }
 
 const NO_FEATURES: ZfsFeatures = {
   multiSnapshot: false, dryRunSize: false, resumable: false,
   sendRaw: false, sendCompressed: false, sendLargeBlocks: false, sendProperties: false, receiveOverrides: false, encryption: false,
-  holds: false, bookmarks: false,
+  holds: false, bookmarks: false, sendWritesStream: false,
 };
 
 /** The lines of one command's usage: `\tcmd ...` and the continuation lines under it. */
@@ -76,6 +81,8 @@ export function parseUsage(usage: string): ZfsFeatures {
     encryption: /^\tload-key\b/m.test(usage),
     holds: /^\thold\b/m.test(usage) && /^\trelease\b/m.test(usage),
     bookmarks: /^\tbookmark\b/m.test(usage),
+    // OpenZFS, told apart from zfs-fuse by a command zfs-fuse never had
+    sendWritesStream: /^\tbookmark\b/m.test(usage),
   };
 }
 

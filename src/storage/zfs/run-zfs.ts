@@ -107,18 +107,36 @@ export interface SpawnZfsOptions {
   timeoutMs?: number;
 }
 
-/** Starts `zfs ...args`. The only function (with zfsUsageSync) that runs a zfs binary. */
-export function spawnZfs(args: readonly string[], opts: SpawnZfsOptions = {}): ZfsProcess {
+function assertArgs(args: readonly string[]): void {
   for (const a of args) {
     if (typeof a !== 'string' || a.includes('\0')) throw new PermanentError(`invalid zfs argument ${JSON.stringify(a)}`, { code: 'INVALID_ARGUMENT' });
   }
+}
+
+/** `zfs ...args` as an argument vector for another runner (the local pipe's shell), counted and logged as a zfs command. */
+export function zfsCommand(args: readonly string[]): string[] {
+  assertArgs(args);
+  const bin = findBinary('zfs');
+  commands++;
+  zfsLog().debug({ cmd: ['zfs', ...args] }, 'zfs command (in a shell pipe)');
+  return [bin, ...args];
+}
+
+/** The environment zfs commands run in. */
+export function zfsEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LC_ALL: 'C' };
+}
+
+/** Starts `zfs ...args`. The only function (with zfsCommand and zfsUsageSync) that runs a zfs binary. */
+export function spawnZfs(args: readonly string[], opts: SpawnZfsOptions = {}): ZfsProcess {
+  assertArgs(args);
   if (opts.signal?.aborted) throw abortedError(args, opts.signal.reason);
   const bin = findBinary('zfs');
   commands++;
   const started = Date.now();
   const log = zfsLog();
   log.debug({ cmd: ['zfs', ...args] }, 'zfs command');
-  const child = spawn(bin, [...args], { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const child = spawn(bin, [...args], { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', 'pipe'], env: zfsEnv() });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
