@@ -118,7 +118,7 @@ export function zfsCommand(args: readonly string[]): string[] {
   assertArgs(args);
   const bin = findBinary('zfs');
   commands++;
-  zfsLog().debug({ cmd: ['zfs', ...args] }, 'zfs command (in a shell pipe)');
+  zfsLog().debug({ cmd: ['zfs', ...args], shellPipe: true }, 'zfs command');
   return [bin, ...args];
 }
 
