@@ -70,9 +70,10 @@ export interface ShellOptions {
 }
 
 /**
- * `bash --norc --noprofile -c script name ...args` (no startup file: its env without BASH_ENV) under the parent-death guard, in a process group of its own that
- * `signal` kills whole (SIGTERM, SIGKILL after a grace) until every process of it has gone; fds 2
- * to `fds - 1` are read apart. TemporaryError when bash is missing or cannot start.
+ * `bash --norc --noprofile -c script name ...args` (its env without BASH_ENV) under the
+ * parent-death guard, in a process group of its own that `signal` kills whole (SIGTERM, SIGKILL
+ * after a grace) until every process of it has gone; fds 2 to `fds - 1` are read apart.
+ * TemporaryError when bash is missing or cannot start.
  */
 export function runShell(script: string, name: string, args: readonly string[], opts: ShellOptions): ShellRun {
   const bash = findBash();
