@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { TemporaryError } from '../errors/index.js';
 import { findBash, parentDeathGuard, runShell, shellStatus } from './shell.js';
 
 /**
@@ -171,6 +172,19 @@ export async function runShellPipe(send: readonly string[], receive: readonly st
 }
 
 const notRun: StageExit = { code: null, signal: null, stderr: '' };
+
+/**
+ * The error for an outcome whose `first` is `shell`: the shell ended without both stages'
+ * statuses (killed, or bash itself failed). `tool` names the commands in the message.
+ */
+export function shellFailure(o: ShellPipeOutcome, tool: string, send: readonly string[], receive: readonly string[]): TemporaryError {
+  const how = o.shell.signal ? `killed by ${o.shell.signal}` : `exit ${o.shell.code}`;
+  const said = [o.shell.stderr, o.send.stderr, o.receive.stderr].map((t) => t.trim()).filter(Boolean).join(' | ');
+  return new TemporaryError(`the shell running ${tool} send | ${tool} receive ended without their statuses (${how})${said ? `: ${said.slice(-2000)}` : ''}`, {
+    code: 'PIPELINE_FAILED',
+    details: { send: [...send], receive: [...receive] },
+  });
+}
 
 const END = /\n@@end (\d+)\n$/;
 

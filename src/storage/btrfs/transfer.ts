@@ -1,6 +1,5 @@
-import { TemporaryError } from '../../errors/index.js';
 import { countLocalTransfer } from '../local-pipe.js';
-import { runShellPipe, type LookExit, type ShellPipeOptions, type ShellPipeOutcome } from '../shell-pipe.js';
+import { runShellPipe, shellFailure, type LookExit, type ShellPipeOptions, type ShellPipeOutcome } from '../shell-pipe.js';
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { nameProblem } from './names.js';
@@ -139,10 +138,5 @@ function leaveSteps(root: string): void {
 function pipeError(o: ShellPipeOutcome, send: string[], recv: string[]): Error {
   if (o.first === 'send') return classifyBtrfsFailure(send, o.send, o.send.stderr);
   if (o.first === 'receive') return classifyBtrfsFailure(recv, o.receive, o.receive.stderr);
-  const how = o.shell.signal ? `killed by ${o.shell.signal}` : `exit ${o.shell.code}`;
-  const said = [o.shell.stderr, o.send.stderr, o.receive.stderr].map((t) => t.trim()).filter(Boolean).join(' | ');
-  return new TemporaryError(`the shell running btrfs send | btrfs receive ended without their statuses (${how})${said ? `: ${said.slice(-2000)}` : ''}`, {
-    code: 'PIPELINE_FAILED',
-    details: { send, receive: recv },
-  });
+  return shellFailure(o, 'btrfs', send, recv);
 }

@@ -68,6 +68,7 @@ function flags(usage: string, command: string): Set<string> {
 export function parseUsage(usage: string): ZfsFeatures {
   const send = flags(usage, 'send');
   const receive = flags(usage, 'receive');
+  const bookmarks = /^\tbookmark\b/m.test(usage);
   return {
     // OpenZFS: "snapshot [-r] [-o property=value] ... <filesystem|volume>@<snap> ..."
     multiSnapshot: usageBlocks(usage, 'snapshot').some((l) => /@\S*\s+\.\.\./.test(l)),
@@ -80,9 +81,9 @@ export function parseUsage(usage: string): ZfsFeatures {
     receiveOverrides: usageBlocks(usage, 'receive').some((l) => /\[-o <?property>?=/.test(l)) && usageBlocks(usage, 'receive').some((l) => /\[-x <?property>?\]/.test(l)),
     encryption: /^\tload-key\b/m.test(usage),
     holds: /^\thold\b/m.test(usage) && /^\trelease\b/m.test(usage),
-    bookmarks: /^\tbookmark\b/m.test(usage),
+    bookmarks,
     // OpenZFS, told apart from zfs-fuse by a command zfs-fuse never had
-    sendWritesStream: /^\tbookmark\b/m.test(usage),
+    sendWritesStream: bookmarks,
   };
 }
 

@@ -239,7 +239,7 @@ export function zfsUsageSync(): string | null {
   }
   commands++;
   zfsLog().debug({ cmd: ['zfs', '-?'] }, 'zfs command (feature probe)');
-  const r = spawnSync(bin, ['-?'], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, LC_ALL: 'C' } });
+  const r = spawnSync(bin, ['-?'], { encoding: 'utf8', timeout: 10_000, env: zfsEnv() });
   const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
   return text.trim() === '' ? null : text;
 }

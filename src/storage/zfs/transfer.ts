@@ -6,7 +6,7 @@ import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { arrivedDespite, checkReceiver, cleanUp, discardPartial, receiveError, receivedVersion, receiveOverrideArgs } from './receive.js';
 import { spawnZfs, zfsCommand, zfsEnv, zfsError, zfsLog, type ZfsProcess } from './run-zfs.js';
-import { runShellPipe, shellPipeAvailable, type StageExit } from '../shell-pipe.js';
+import { runShellPipe, shellFailure, shellPipeAvailable, type StageExit } from '../shell-pipe.js';
 import { isResumeRefusal } from '../resume.js';
 import { planSend, type SendPlan } from './send.js';
 
@@ -123,13 +123,11 @@ async function shellTransfer(sendArgs: string[], recvArgs: string[], signal: Abo
   countLocalTransfer(); // the shell is spawned by the call below, before it first waits
   const o = await runShellPipe(send, recv, { signal, env: zfsEnv(), onProgress });
   const stageError = (args: string[], s: StageExit) => (s.code === 0 ? undefined : zfsError(args, s.code ?? s.signal, s.stderr));
-  const errors: TransferOutcome['errors'] = { send: stageError(sendArgs, o.send), receive: stageError(recvArgs, o.receive) };
-  if (o.first === 'shell') {
-    const how = o.shell.signal ? `killed by ${o.shell.signal}` : `exit ${o.shell.code}`;
-    errors.pipe = new TemporaryError(`the shell running zfs send | zfs receive ended without their statuses (${how})${o.shell.stderr.trim() ? `: ${o.shell.stderr.trim().slice(-2000)}` : ''}`, {
-      code: 'PIPELINE_FAILED', details: { send: sendArgs, receive: recvArgs },
-    });
-  }
+  const errors = {
+    send: stageError(sendArgs, o.send),
+    receive: stageError(recvArgs, o.receive),
+    pipe: o.first === 'shell' ? shellFailure(o, 'zfs', sendArgs, recvArgs) : undefined,
+  };
   return { first: o.first === 'shell' ? 'pipe' : o.first, errors, bytes: o.bytes };
 }
 
