@@ -42,7 +42,7 @@ describe('a zfs step killed halfway (worker SIGKILL) ends with the receiver cons
     ? 'zfs (OpenZFS): the killed full receive is kept resumable; the retried step sends only the rest and brings the sender\'s version and data'
     : 'zfs: the killed full receive leaves nothing; the retried step brings the sender\'s version and data';
 
-  it(title, { timeout: 600_000 }, async (t) => {
+  it(title, { timeout: 900_000 }, async (t) => {
     const l = lab!;
     const sroot = `${sendPool.name}/src`;
     const rroot = `${recvPool.name}/dst`;

@@ -30,6 +30,12 @@ export const MiB = 1024 * 1024;
 export const DATA_MIB = 384;
 /** the worker is killed once the step has streamed at least this much */
 export const KILL_AFTER_BYTES = 8 * MiB;
+/**
+ * How long the run may take to stream past the kill point: seconds on a host; in the OpenZFS VM,
+ * under software emulation beside the whole host suite, a worker's planning and the step's probes
+ * took more than the 2 minutes this once was.
+ */
+const STREAMING_WAIT_MS = 300_000;
 
 let seq = 0;
 
@@ -199,14 +205,18 @@ export async function runKilledHalfway(
     // retries for longer than the killed worker's lock lease (30 s), which a dir or btrfs retry waits out
     const runId = await startReplication(engine, { sender, receiver, retry: { initialMs: 100, maxMs: 2000, maxAttempts: 60 } });
     const childId = `${runId}.fs-0`;
+    let seen = 'no filesystem machine yet';
     const killedAtBytes = await until('the step to stream past the kill point', async () => {
       const run = await engine.get(runId);
       if (run && run.status !== 'active') throw new Error(`the run ended before the kill: ${JSON.stringify(await runReport(engine, runId))}`);
       const child = await engine.get(childId);
       if (child && child.status !== 'active') throw new Error(`the filesystem ended before the kill (state ${JSON.stringify(child.value)}): make the data bigger`);
+      if (child) seen = `the filesystem machine in ${JSON.stringify(child.value)}, its step's progress ${JSON.stringify(child.progress.step ?? null)}`;
       const bytes = child?.progress.step?.bytes ?? 0;
       return bytes >= killAfterBytes ? bytes : false;
-    }, 120_000, 10);
+    }, STREAMING_WAIT_MS, 10).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${seen} (now ${Date.now()})`);
+    });
     lap('step streaming');
 
     const orphans = childrenOf(first.child.pid!);
