@@ -1,5 +1,5 @@
 # ferry's image (docs/deploy.md). Three stages: `build` compiles ferry with TypeScript (a dev
-# dependency); `deps` installs the production packages only (no tsx, esbuild or TypeScript); the
+# dependency); `deps` keeps the production packages only (no tsx, esbuild or TypeScript); the
 # last holds both and nothing else. One image runs every role, chosen by the command:
 #   serve | worker | agent   (docker-compose.yml)
 # Build arg AGENT_TOOLS=true adds zfsutils-linux and btrfs-progs, for agents serving zfs: or btrfs:
@@ -18,15 +18,16 @@ COPY proto ./proto
 COPY scripts/build.mjs scripts/build-ui.mjs scripts/bundle-cli.mjs scripts/bundle-start.mjs ./scripts/
 RUN node scripts/build.mjs --out /src/dist
 
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
+# the build stage's packages less the dev ones: the registry's packages are fetched and unpacked once
+FROM build AS deps
 # tsx is a dependency for `npx ferry` in a checkout (bin/ferry.mjs); the compiled image never loads it.
 # pino ships its own test suite (about 400 MB of binaries): not needed to log. TypeScript comes in as
-# valibot's optional peer (through @bull-board/api), for types only: not needed at run time.
+# valibot's optional peer (through @bull-board/api), for types only: not needed at run time. prune
+# leaves the scope folders of what it removed (@esbuild) empty.
 RUN npm pkg delete dependencies.tsx \
-  && npm ci --omit=dev --no-audit --no-fund --loglevel=error \
-  && rm -rf node_modules/pino/test node_modules/typescript
+  && npm prune --omit=dev --no-audit --no-fund --loglevel=error \
+  && rm -rf node_modules/pino/test node_modules/typescript \
+  && find node_modules -mindepth 1 -maxdepth 1 -type d -empty -delete
 
 FROM ${NODE_IMAGE}
 ARG AGENT_TOOLS=false
@@ -39,7 +40,7 @@ RUN if [ "$AGENT_TOOLS" = true ]; then \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/dist/ ./
 # /data/main and /data/spare: the roots docker-compose.yml's agents serve; a new named volume starts as
 # a copy of the image's directory, so it is the node user's too
