@@ -215,7 +215,7 @@ export async function runKilledHalfway(
       const bytes = child?.progress.step?.bytes ?? 0;
       return bytes >= killAfterBytes ? bytes : false;
     }, STREAMING_WAIT_MS, 10).catch((err: Error) => {
-      throw new Error(`${err.message}; last seen: ${seen} (now ${Date.now()})`);
+      throw new Error(`${err.message}; last seen: ${seen}`);
     });
     lap('step streaming');
 
