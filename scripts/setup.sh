@@ -34,7 +34,7 @@ for pkg in "${wanted[@]}"; do
   present "${provides[$pkg]}" || missing+=("$pkg")
 done
 
-# The OpenZFS VM's image (scripts/openzfs-vm/build.sh: about 13 minutes of CPU once per machine)
+# The OpenZFS VM's image (scripts/openzfs-vm/build.sh, once per machine; docs/zfs-driver.md)
 # starts building now, in the background, so that it builds while the rest installs and the host's
 # tests run; the suite's VM runner waits for it (the script's lock) or builds it itself if this
 # build failed. Only as root (debootstrap, chroot), and when debootstrap is there or can be installed.

@@ -146,10 +146,10 @@ describe('Redis Sentinel: failover', () => {
   it('under --min-replicas 1, what was acknowledged (a start, a send, a transition a follower saw) survives the primary\'s SIGKILL; the outage is logged once', async () => {
     const { logger, lines } = captureLog('info');
     const prefix = `ha${process.pid}`;
-    // ferry's default wait (--replica-timeout-ms). With 300 ms (500 in the next test), both tests once
+    // the engine's default wait for replicas (1 s). With 300 ms (500 in the next test), both tests once
     // failed right after a test that wrote GiBs: no replica acknowledged in 5 tries, most likely
     // held up by the kernel's write-back
-    const engine = openTestEngine(topo.target, { prefix, registry, logger, replicas: { minReplicas: Number(process.env.FERRY_TEST_MIN_REPLICAS ?? 1), timeoutMs: 1000 } });
+    const engine = openTestEngine(topo.target, { prefix, registry, logger, replicas: { minReplicas: Number(process.env.FERRY_TEST_MIN_REPLICAS ?? 1) } });
     engine.startWorkers({ reconcileIntervalMs: 0 });
     const delivered: TransitionEvent[] = [];
     const following = new AbortController();
@@ -219,7 +219,7 @@ describe('Redis Sentinel: failover', () => {
 
   it('a replication run in flight survives a failover: it completes, the trees are equal', async () => {
     const d = tempDir('ha-run');
-    const engine = replicationEngine(topo.target, { replicas: { minReplicas: 1, timeoutMs: 1000 } });
+    const engine = replicationEngine(topo.target, { replicas: { minReplicas: 1 } });
     try {
       const root = join(d.path, 's');
       const fss = ['a', 'b', 'c', 'd'];
