@@ -3,11 +3,22 @@
 // failure named, an abort that ends every process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runShellPipe } from '../src/storage/shell-pipe.js';
+import { runProcess } from './helpers/processes.js';
+
+/** Why process accounting cannot be turned on here (a PID namespace and acct(2) need root); in CI the test runs and fails instead. */
+function accountingSkip(): string | false {
+  if (process.env.CI === 'true') return false;
+  if (process.getuid?.() !== 0) return 'needs root (a PID namespace of its own, acct(2))';
+  return existsSync('/usr/bin/python3') ? false : 'needs /usr/bin/python3 (to call acct(2))';
+}
+
+/** acct(2) on the file $1, then exec the rest: what accton does, without the acct package (whose install starts accounting machine-wide) */
+const ACCT_ON = 'import ctypes, os, sys\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.acct(sys.argv[1].encode()) != 0: sys.exit("acct: " + os.strerror(ctypes.get_errno()))\nos.execv(sys.argv[2], sys.argv[2:])';
 
 /** running (a zombie waiting for its reaper is dead) */
 const alive = (pid: number): boolean => {
@@ -34,6 +45,27 @@ describe('shell pipe', () => {
       const o = await runShellPipe(['/usr/bin/printf', 'abc'], ['/bin/sh', '-c', 'cat >/dev/null']);
       assert.equal(o.first, null);
       assert.equal(o.bytes, 3, `run ${i}`);
+    }
+  });
+
+  it('counts exactly with process accounting on (acct(2) adds a record to every exiting process\'s writes)', { skip: accountingSkip() }, async () => {
+    // in a PID namespace of its own, whose accounting touches no process of the other tests
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-shellpipe-acct-'));
+    try {
+      const file = join(dir, 'pacct');
+      writeFileSync(file, '');
+      const n = 100_003;
+      const code = `import { runShellPipe } from ${JSON.stringify(new URL('../src/storage/shell-pipe.ts', import.meta.url).href)};
+        const o = await runShellPipe(['/usr/bin/head', '-c', '${n}', '/dev/urandom'], ['/bin/sh', '-c', 'wc -c >&2'], { after: ['/bin/true'] });
+        console.log(JSON.stringify({ bytes: o.bytes, received: o.receive.stderr.trim(), first: o.first }));`;
+      const r = await runProcess('unshare', ['--pid', '--fork', '--mount', '--mount-proc', '/usr/bin/python3', '-c', ACCT_ON, file,
+        process.execPath, '--import', 'tsx', '--input-type=module', '-e', code]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(statSync(file).size > 0, 'processes were accounted');
+      const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      assert.deepEqual(o, { bytes: n, received: String(n), first: null });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
