@@ -87,11 +87,20 @@ describe('docker-compose stack (offline: own dockerd, stand-in base images)', { 
   let compose: string[];
   let env: Record<string, string>;
 
+  let project: string;
   const run = (args: string[], timeoutMs = 600_000) => runProcess(compose[0], [...compose.slice(1), ...args], { env, timeoutMs });
-  const exec = async (service: string, command: string[], what = `${service}: ${command.join(' ')}`) => check(await run(['exec', '-T', service, ...command], 120_000), what);
-  const ferry = (args: string[]) => exec('serve', ['ferry', ...args, '--server', `127.0.0.1:${ports.grpc}`], `ferry ${args.join(' ')}`);
-  const container = async (service: string) => check(await run(['ps', '-q', service]), `ps ${service}`).trim().split('\n').filter(Boolean);
   const docker = (args: string[], timeoutMs = 120_000) => runProcess('docker', args, { env, timeoutMs });
+  // what compose acts on goes through compose (build, up, stop, restart, down); looking into the
+  // stack goes through docker's own client, by compose's labels: docker-compose 1.x is Python, and
+  // each of its runs cost about a CPU-second here, which the waits for health polled every second
+  const container = async (service: string) => check(await docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]), `ps ${service}`).trim().split('\n').filter(Boolean);
+  const execIn = async (service: string, command: string[]) => {
+    const [id] = await container(service);
+    assert.ok(id, `a running container of ${service}`);
+    return docker(['exec', id, ...command]);
+  };
+  const exec = async (service: string, command: string[], what = `${service}: ${command.join(' ')}`) => check(await execIn(service, command), what);
+  const ferry = (args: string[]) => exec('serve', ['ferry', ...args, '--server', `127.0.0.1:${ports.grpc}`], `ferry ${args.join(' ')}`);
 
   async function waitHealthy(services: string[], timeoutMs = 180_000): Promise<void> {
     await until(`healthy ${services.join(', ')}`, async () => {
@@ -136,7 +145,8 @@ describe('docker-compose stack (offline: own dockerd, stand-in base images)', { 
       DOCKER_HOST: daemon.host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0',
       FERRY_TOKEN_FILE_HOST: tokenFile, GRAFANA_ADMIN_PASSWORD: 'deploy-test', PROMETHEUS_TAG,
     };
-    compose.push('--project-name', `ferrydeploy${process.pid}`, '--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), '-f', join(dir, 'docker-compose.test.yml'));
+    project = `ferrydeploy${process.pid}`;
+    compose.push('--project-name', project, '--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), '-f', join(dir, 'docker-compose.test.yml'));
     check(await runProcess('bash', [join(ROOT, 'test/deploy/standins.sh'), CACHE, PROMETHEUS_TAG], { env, timeoutMs: 600_000 }), 'stand-in images');
   });
 
@@ -255,7 +265,7 @@ describe('docker-compose stack (offline: own dockerd, stand-in base images)', { 
     await waitHealthy(['redis-1', 'redis-2', 'redis-3', 'sentinel-1', 'sentinel-2', 'sentinel-3']);
     await until('two replicas connected to the primary', async () => /connected_slaves:2/.test(await exec('redis-1', ['redis-cli', '-p', String(ports.redis1), 'info', 'replication'])), 60_000, 1000);
     const quorum = await until('the Sentinels to see one another', async () => {
-      const r = await run(['exec', '-T', 'sentinel-1', 'redis-cli', '-p', String(ports.sentinel1), 'sentinel', 'ckquorum', MASTER]);
+      const r = await execIn('sentinel-1', ['redis-cli', '-p', String(ports.sentinel1), 'sentinel', 'ckquorum', MASTER]);
       return /^OK 3 usable Sentinels/.test(r.stdout) && r.stdout;
     }, 90_000, 1000);
     assert.match(quorum, /Quorum and failover authorization can be reached/);
