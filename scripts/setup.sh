@@ -38,11 +38,8 @@ done
 # starts building now, in the background, so that it builds while the rest installs and the host's
 # tests run; the suite's VM runner waits for it (the script's lock) or builds it itself if this
 # build failed. Only as root (debootstrap, chroot), and when debootstrap is there or can be installed.
-vm_dir=${FERRY_OPENZFS_VM:-/var/cache/ferry/openzfs-vm}
 # built by this recipe, or being built (a build, such as .ci/run's, holds its lock)
-vm_image_coming() {
-  [[ $(cat "$vm_dir/ready" 2>/dev/null) == "$(sed -n 's/^RECIPE=//p' scripts/openzfs-vm/build.sh)" ]] || { [[ -f $vm_dir.lock ]] && ! flock -n "$vm_dir.lock" true; }
-}
+vm_image_coming() { bash scripts/openzfs-vm/build.sh --check; }
 start_vm_image_build() {
   local log=/var/tmp/ferry-openzfs-vm-build.log
   echo "setup: building the OpenZFS test VM's image in the background (log: $log)" >&2

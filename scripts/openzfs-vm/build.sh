@@ -4,6 +4,7 @@
 # (`send -nP`) and atomic multi-dataset snapshots. The host keeps zfs-fuse; the VM is booted by
 # test/openzfs-vm.test.ts (qemu, KVM when /dev/kvm is there), with this repository shared read-only.
 #
+# Usage: build.sh (builds unless built) | build.sh --check (exit 0: built or being built)
 # Output (kept between runs; rebuilt when RECIPE changes): $FERRY_OPENZFS_VM or /var/cache/ferry/openzfs-vm
 #   vmlinuz, initrd.img, rootfs.img (ext4, booted with -snapshot so it never changes), ready (RECIPE)
 set -euo pipefail
@@ -15,7 +16,15 @@ out=${FERRY_OPENZFS_VM:-/var/cache/ferry/openzfs-vm}
 mirror=${FERRY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [[ -f $out/ready && $(cat "$out/ready") == "$RECIPE" ]]; then exit 0; fi
+# built by this recipe
+ready() { [[ -f $out/ready && $(cat "$out/ready") == "$RECIPE" ]]; }
+# --check: whether the image is built by this recipe, or being built (a build holds the lock):
+# scripts/setup.sh asks before starting one in the background
+if [[ ${1:-} == --check ]]; then
+  ready || { [[ -f $out.lock ]] && ! flock -n "$out.lock" true; }
+  exit
+fi
+if ready; then exit 0; fi
 if [[ $(id -u) != 0 ]]; then
   echo "openzfs-vm: building the OpenZFS test VM needs root (debootstrap, chroot): run sudo $0" >&2
   exit 1
@@ -24,7 +33,7 @@ fi
 mkdir -p "$(dirname "$out")"
 exec 9>"$out.lock"
 flock 9
-if [[ -f $out/ready && $(cat "$out/ready") == "$RECIPE" ]]; then exit 0; fi
+if ready; then exit 0; fi
 # qemu boots it (test/helpers/openzfs-vm.ts checks for it there): the build needs only these, so it
 # can start while the other packages still install (.ci/run, scripts/setup.sh)
 for tool in debootstrap mkfs.ext4 npm; do
