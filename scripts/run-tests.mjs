@@ -7,8 +7,8 @@
 // and touch nothing of the host's storage. The OpenZFS VM's image is built (once per machine) in
 // that runner too, and the whole suite's type check (tsc) runs beside the files as well: the suite
 // takes the longest of them, not their sum; everything but the VM's job runs at a lower priority
-// (YIELD_NICENESS), the VM's chain being the longest. A host file's output is printed when it ends, the
-// others' when all are done, then each file's seconds.
+// (YIELD_NICENESS), the VM's chain being the longest. A host file's output is printed when it
+// ends, the others' when all are done, then each file's seconds.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,7 +69,9 @@ function runner(files, timeoutMs, output, yieldCpu = false) {
  * (2,600 CPU-seconds in a fresh machine's 1,360 s here): at an equal share the image was ready
  * only after the host's files were done (1,121 s against 981), and the VMs then ran alone, the
  * second CPU idle once one of them was done. A lower priority for the rest lets the chain run
- * beside the files that can wait.
+ * beside the files that can wait. Within this session only: a build that scripts/setup.sh started
+ * runs in a session of its own (setsid), and Linux's autogroups share the CPU between sessions
+ * equally, whatever the niceness; .ci/run's build is in the suite's session.
  */
 const YIELD_NICENESS = 5;
 const NICE = ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p));
