@@ -58,9 +58,9 @@ async function buildForTests(output) {
 }
 
 /** One runner over `files`; resolves with its exit status. `output` is a file to write to, or inherit. */
-function runner(files, timeoutMs, output, yieldCpu = false) {
+function runner(files, timeoutMs, output, { yieldCpu = false } = {}) {
   const env = { FERRY_FROM_SOURCE: bundled ? '' : '1', FERRY_TEST_IMAGES_DIR: IMAGES_DIR, ...(cacheHome ? { XDG_CACHE_HOME: cacheHome } : {}) };
-  return run(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`, ...files], output, env, yieldCpu);
+  return run(process.execPath, ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`, ...files], output, { env, yieldCpu });
 }
 
 /**
@@ -80,7 +80,7 @@ const NICE = ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p));
 let cacheHome = null;
 
 /** `cmd args`, its output to `output` (a stream) or inherited, at YIELD_NICENESS when `yieldCpu`; resolves with its exit status. */
-function run(cmd, args, output, env = {}, yieldCpu = false) {
+function run(cmd, args, output, { env = {}, yieldCpu = false } = {}) {
   if (yieldCpu && NICE) [cmd, args] = [NICE, ['-n', String(YIELD_NICENESS), cmd, ...args]];
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: output ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
   if (output) {
@@ -130,7 +130,7 @@ async function hostLanes(files, out) {
       },
     });
     const started = seconds();
-    const status = await runner([file], 10 * MINUTE, sink, true);
+    const status = await runner([file], 10 * MINUTE, sink, { yieldCpu: true });
     const took = seconds() - started;
     out.write(`\n# ---- ${file} (${took} s${status === 0 ? '' : `, exit ${status}`}) ----\n`);
     out.write(Buffer.concat(chunks));
@@ -170,9 +170,9 @@ const given = process.argv.slice(2);
 const files = given.length ? given : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
 const host = files.filter((f) => !(f in SLOW));
 /** what runs beside the host's files, each with its output kept until the end */
-const beside = files.filter((f) => f in SLOW).map((f) => ({ name: f, start: f === VM_FILE ? vmJob : (out) => runner([f], SLOW[f] * MINUTE, out, true) }));
+const beside = files.filter((f) => f in SLOW).map((f) => ({ name: f, start: f === VM_FILE ? vmJob : (out) => runner([f], SLOW[f] * MINUTE, out, { yieldCpu: true }) }));
 // the whole suite (npm test) checks the types too; a run of chosen files does not
-if (!given.length) beside.unshift({ name: 'type check (tsc --noEmit)', start: (out) => run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], out, {}, true) });
+if (!given.length) beside.unshift({ name: 'type check (tsc --noEmit)', start: (out) => run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'], out, { yieldCpu: true }) });
 
 let status;
 if (files.length === 1) {

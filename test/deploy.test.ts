@@ -87,7 +87,7 @@ describe('docker-compose stack (offline: own dockerd, stand-in base images)', { 
   let compose: string[];
   let env: Record<string, string>;
 
-  let project: string;
+  const project = `ferrydeploy${process.pid}`;
   const run = (args: string[], timeoutMs = 600_000) => runProcess(compose[0], [...compose.slice(1), ...args], { env, timeoutMs });
   const docker = (args: string[], timeoutMs = 120_000) => runProcess('docker', args, { env, timeoutMs });
   // what compose acts on goes through compose (build, up, stop, restart, down); looking into the
@@ -145,7 +145,6 @@ describe('docker-compose stack (offline: own dockerd, stand-in base images)', { 
       DOCKER_HOST: daemon.host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0',
       FERRY_TOKEN_FILE_HOST: tokenFile, GRAFANA_ADMIN_PASSWORD: 'deploy-test', PROMETHEUS_TAG,
     };
-    project = `ferrydeploy${process.pid}`;
     compose.push('--project-name', project, '--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), '-f', join(dir, 'docker-compose.test.yml'));
     check(await runProcess('bash', [join(ROOT, 'test/deploy/standins.sh'), CACHE, PROMETHEUS_TAG], { env, timeoutMs: 600_000 }), 'stand-in images');
   });
