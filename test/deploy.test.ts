@@ -35,7 +35,7 @@ function unavailable(): string | null {
     if (!present('apt-get')) return `missing ${missing.join(', ')} and no apt-get`;
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    const r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
     if (r.status !== 0) return `apt-get install ${missing.join(' ')} failed`;
   }
   return null;
