@@ -14,6 +14,9 @@
 // --if-possible (the `prepare` script, so on `npm ci`): without TypeScript (npm ci --omit=dev), or
 // when tsc fails, say so and exit 0 without a tree: bin/ferry.mjs then runs the source through tsx.
 // BUILT, written last, marks a complete tree: bin/ferry.mjs uses dist/ only with it.
+// FERRY_BUILD_ON_INSTALL=0 makes --if-possible a no-op: npm test's set-up (and .ci/run) install with
+// it, since the suite builds its own dist/ before the files run (scripts/run-tests.mjs), and tsc's
+// build on install, some 20 CPU-seconds, held up the suite's start on a fresh machine.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -25,6 +28,10 @@ const MARKER = '.ferry-build';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: join(ROOT, 'dist') }, tests: { type: 'boolean', default: false }, 'if-possible': { type: 'boolean', default: false }, 'transpile-only': { type: 'boolean', default: false } } });
 const ifPossible = values['if-possible'];
+if (ifPossible && process.env.FERRY_BUILD_ON_INSTALL === '0') {
+  console.error('build: skipped on install (FERRY_BUILD_ON_INSTALL=0)');
+  process.exit(0);
+}
 const out = resolve(values.out);
 const dirs = ['src', 'machines', ...(values.tests ? ['test'] : [])];
 

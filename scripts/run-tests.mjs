@@ -69,10 +69,9 @@ function runner(files, timeoutMs, output, { yieldCpu = false } = {}) {
  * (2,600 CPU-seconds in a fresh machine's 1,360 s here): at an equal share the image was ready
  * only after the host's files were done (1,121 s against 981), and the VMs then ran alone, the
  * second CPU idle once one of them was done. A lower priority for the rest lets the chain run
- * beside the files that can wait. Within this session only: Linux's autogroups share the CPU
- * between sessions whatever the niceness. .ci/run's build is in the suite's session; the one
- * scripts/setup.sh starts runs in a session of its own (setsid), whose autogroup it gives nice -3
- * to the same end.
+ * beside the files that can wait. Within this session only: a build that scripts/setup.sh started
+ * runs in a session of its own (setsid), and Linux's autogroups share the CPU between sessions
+ * equally, whatever the niceness; .ci/run's build is in the suite's session.
  */
 const YIELD_NICENESS = 5;
 const NICE = ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p));

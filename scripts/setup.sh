@@ -43,12 +43,7 @@ vm_image_coming() { bash scripts/openzfs-vm/build.sh --check; }
 start_vm_image_build() {
   local log=/var/tmp/ferry-openzfs-vm-build.log
   echo "setup: building the OpenZFS test VM's image in the background (log: $log)" >&2
-  # A session of its own (setsid: Ctrl-C on the tests does not stop it), whose autogroup, which
-  # Linux's scheduler weighs against the tests' session whatever their niceness, gets nice -3: about
-  # two thirds of the CPU it asks for beside the tests, as .ci/run's build gets inside the tests'
-  # session against their niceness 5 (scripts/run-tests.mjs). The image, then the VMs, are the suite's
-  # longest chain: at an equal share the image was ready only after the host's files were done.
-  setsid nohup bash -c 'echo -3 > /proc/self/autogroup 2>/dev/null; exec bash scripts/openzfs-vm/build.sh' > "$log" 2>&1 < /dev/null &
+  setsid nohup bash scripts/openzfs-vm/build.sh > "$log" 2>&1 < /dev/null &
 }
 
 if ((${#missing[@]})); then
@@ -57,7 +52,9 @@ if ((${#missing[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     if [[ ${1:-} == --test ]] && ! vm_image_coming; then
-      present debootstrap || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+      # its triggers (man-db's index, 13-15 s here) wait for the next install's: the build, the
+      # suite's longest chain on a fresh machine, starts that much sooner
+      present debootstrap || apt-get install -y -qq --no-install-recommends -o DPkg::NoTriggers=true -o DPkg::ConfigurePending=false debootstrap >/dev/null
       start_vm_image_build
       vm_build_started=1
     fi
@@ -82,6 +79,8 @@ fi
 # node modules: install when absent or older than the lock file
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci" >&2
+  # the tests build their own dist/ (scripts/run-tests.mjs): not on install as well
+  if [[ ${1:-} == --test ]]; then export FERRY_BUILD_ON_INSTALL=0; fi
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
