@@ -52,9 +52,7 @@ if ((${#missing[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     if [[ ${1:-} == --test ]] && ! vm_image_coming; then
-      # its triggers (man-db's index, 13-15 s here) wait for the next install's: the build, the
-      # suite's longest chain on a fresh machine, starts that much sooner
-      present debootstrap || apt-get install -y -qq --no-install-recommends -o DPkg::NoTriggers=true -o DPkg::ConfigurePending=false debootstrap >/dev/null
+      present debootstrap || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
       start_vm_image_build
       vm_build_started=1
     fi
