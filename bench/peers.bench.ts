@@ -11,12 +11,13 @@
  *
  * Full and incremental cycles at 1, 10 and 40 filesystems; the no-op (every snapshot already on
  * both sides: `ferry replicate`, `btrbk resume`, `syncoid -r --no-sync-snap`) at 100 and 1,000
- * snapshots, and again with 900 unrelated snapshots on the same filesystems. Every receiver tree
- * is compared with its sender after every cycle. btrbk and sanoid are installed from Debian
+ * snapshots, and again with 900 unrelated snapshots on the same filesystems; the btrfs catch-up
+ * (100 snapshots the receiver lacks: ferry, ferry --batch, `btrbk resume`, a plain loop). Every
+ * receiver tree is compared with its sender after every cycle. btrbk and sanoid are installed from Debian
  * (apt-get) when missing. ferry runs as after `npm ci`: the compiled tree, against one redis-server.
  *
  *   node --import tsx bench/peers.bench.ts    (or BENCH_PARTS=peers npm run bench)
- *   BENCH_PEERS_SCALES=1,10,40  BENCH_PEERS_NOOP=100,1000  BENCH_PEERS_UNRELATED=900  BENCH_PEERS_ROUNDS=3
+ *   BENCH_PEERS_SCALES=1,10,40  BENCH_PEERS_NOOP=100,1000  BENCH_PEERS_UNRELATED=900  BENCH_PEERS_ROUNDS=3  BENCH_PEERS_CATCHUP=100
  *   BENCH_PEERS_BTRFS=0 / BENCH_PEERS_ZFS=0 skip a half; BENCH_PEERS_NOOP= (empty) skips the no-op (BENCH_PEERS_SCALES=1 with it: the 1-filesystem cycle only)
  */
 import { spawnSync } from 'node:child_process';
@@ -37,14 +38,16 @@ const ZFS_LOCK = process.env.BENCH_ZFS_LOCK ?? '';
 /** seconds of one cycle per tool; ratios are ferry / tool */
 export interface CycleFigure {
   filesystems: number;
-  kind: 'full' | 'incremental' | 'noop';
-  /** for the no-op: snapshots per side, and unrelated snapshots elsewhere on the filesystems */
+  kind: 'full' | 'incremental' | 'noop' | 'catchup';
+  /** for the no-op: snapshots per side, and unrelated snapshots elsewhere on the filesystems; for the catch-up: snapshots to send */
   snapshots?: number;
   unrelated?: number;
   seconds: Record<string, number>;
   ratios: Record<string, number>;
   /** ferry's own breakdown of its last replicate in this figure (its report's timing, ms) */
   ferryTiming?: RunTiming;
+  /** the catch-up: ferry --batch / each other tool */
+  batchRatios?: Record<string, number>;
 }
 
 export interface PeersReport {
@@ -210,18 +213,28 @@ done`, { S: p.src, D: p.dst });
   return tools;
 }
 
-/** `k` snapshots of filesystem f000 on both sides of a tool, made with btrfs directly in the tool's own layout. */
-function btrfsHistory(tool: string, src: string, dst: string, k: number): void {
+/** where a layout keeps the snapshots of filesystem f000, on the sender and the receiver */
+function snapshotDirs(layout: 'ferry' | 'btrbk', src: string, dst: string): [string, string] {
+  const fs = fsName(0);
+  return layout === 'ferry' ? [join(src, '.ferry', 'snapshots', fs), join(dst, '.ferry', 'snapshots', fs)] : [join(src, '_btrbk_snap'), dst];
+}
+
+/**
+ * `k` snapshots of filesystem f000 made with btrfs directly in a tool's own layout, all on both
+ * sides; `pending`: each after a 64-KiB change, and only the first received (what a catch-up sends).
+ */
+function btrfsHistory(layout: 'ferry' | 'btrbk', src: string, dst: string, k: number, pending = false): void {
   const fs = fsName(0);
   // ferry: <root>/.ferry/snapshots/<fs>/<name>; btrbk: <volume>/_btrbk_snap/<fs>.<time> -> <target>/<fs>.<time>
-  const [sdir, ddir, name] = tool === 'ferry'
-    ? [join(src, '.ferry', 'snapshots', fs), join(dst, '.ferry', 'snapshots', fs), 'h$(printf %05d $i)']
-    : [join(src, '_btrbk_snap'), dst, `${fs}.$(date -u -d "@$((1700000000 + i * 60))" +%Y%m%dT%H%M%S+0000)`];
+  const [sdir, ddir] = snapshotDirs(layout, src, dst);
+  const name = layout === 'ferry' ? 'h$(printf %05d $i)' : `${fs}.$(date -u -d "@$((1700000000 + i * 60))" +%Y%m%dT%H%M%S+0000)`;
   bash(`mkdir -p "$SD" "$DD"; prev=
 for i in $(seq 1 ${k}); do
   n="${name}"
+  ${pending ? `head -c 65536 /dev/urandom > "$S/${fs}/pending$i"` : ':'}
   btrfs -q subvolume snapshot -r "$S/${fs}" "$SD/$n"
-  if [ -n "$prev" ]; then btrfs -q send -p "$SD/$prev" "$SD/$n"; else btrfs -q send "$SD/$n"; fi | btrfs -q receive "$DD"
+  if [ -z "$prev" ]; then btrfs -q send "$SD/$n" | btrfs -q receive "$DD"
+  elif [ -z "${pending ? '1' : ''}" ]; then btrfs -q send -p "$SD/$prev" "$SD/$n" | btrfs -q receive "$DD"; fi
   prev="$n"
 done`, { S: src, SD: sdir, DD: ddir });
 }
@@ -244,6 +257,7 @@ async function btrfsPart(ferry: (args: string[]) => string): Promise<CycleFigure
   const scales = (process.env.BENCH_PEERS_SCALES ?? '1,10,40').split(',').map(Number);
   const noops = (process.env.BENCH_PEERS_NOOP ?? '100,1000').split(',').filter(Boolean).map(Number);
   const unrelated = envInt('BENCH_PEERS_UNRELATED', 900);
+  const catchup = envInt('BENCH_PEERS_CATCHUP', 100);
   const rounds = envInt('BENCH_PEERS_ROUNDS', 3);
   const figures: CycleFigure[] = [];
   const live: BtrfsMount[] = [];
@@ -293,7 +307,7 @@ async function btrfsPart(ferry: (args: string[]) => string): Promise<CycleFigure
       const tools = btrfsTools(pair, ferry);
       for (const t of tools) {
         t.create(1);
-        btrfsHistory(t.name, pair[t.name as 'ferry' | 'btrbk'].src, pair[t.name as 'ferry' | 'btrbk'].dst, k);
+        btrfsHistory(t.name as 'ferry' | 'btrbk', pair[t.name as 'ferry' | 'btrbk'].src, pair[t.name as 'ferry' | 'btrbk'].dst, k);
       }
       const measure = (u: number) => {
         const s: Record<string, number> = {};
@@ -312,10 +326,53 @@ async function btrfsPart(ferry: (args: string[]) => string): Promise<CycleFigure
       }
       while (live.length) live.pop()!.cleanup();
     }
+    if (catchup > 0) {
+      figures.push(btrfsCatchup(ferry, catchup, { ferry: mounts('cf'), batch: mounts('cb'), btrbk: mounts('ck'), plain: mounts('cp') }));
+      while (live.length) live.pop()!.cleanup();
+    }
   } finally {
     while (live.length) live.pop()!.cleanup();
   }
   return figures;
+}
+
+/**
+ * One filesystem whose receiver has only the first of `k` snapshots, as after an outage: ferry
+ * (a step per snapshot), ferry --batch (one stream), btrbk resume, and a plain `send -p | receive`
+ * per snapshot, each on its own btrfs pair; one run each (a catch-up consumes what it catches up).
+ */
+function btrfsCatchup(ferry: (args: string[]) => string, k: number, places: { ferry: Place; batch: Place; btrbk: Place; plain: Place }): CycleFigure {
+  const tools = btrfsTools({ ferry: places.ferry, btrbk: places.btrbk }, ferry);
+  for (const t of tools) t.create(1);
+  for (const at of [places.batch, places.plain]) {
+    sh('btrfs', ['-q', 'subvolume', 'create', join(at.src, fsName(0))]);
+    writeData(join(at.src, fsName(0)), 0);
+  }
+  const layouts: Array<[keyof typeof places, 'ferry' | 'btrbk']> = [['ferry', 'ferry'], ['batch', 'ferry'], ['btrbk', 'btrbk'], ['plain', 'ferry']];
+  for (const [tool, layout] of layouts) btrfsHistory(layout, places[tool].src, places[tool].dst, k, true);
+  const btrbk = tools.find((t) => t.name === 'btrbk')!;
+  const runs: Record<keyof typeof places, () => void> = {
+    ferry: () => replicated(ferry(['replicate', `btrfs:${places.ferry.src}`, `btrfs:${places.ferry.dst}`, '--json'])),
+    batch: () => replicated(ferry(['replicate', `btrfs:${places.batch.src}`, `btrfs:${places.batch.dst}`, '--batch', '--json']), false),
+    btrbk: () => btrbk.noop(1), // btrbk resume: the missing backups, one send -p each
+    plain: () => void bash(`prev=; for n in $(ls "$SD" | sort); do
+  if [ -n "$prev" ]; then btrfs -q send -p "$SD/$prev" "$SD/$n" | btrfs -q receive "$DD"; fi
+  prev="$n"
+done`, { SD: snapshotDirs('ferry', places.plain.src, places.plain.dst)[0], DD: snapshotDirs('ferry', places.plain.src, places.plain.dst)[1] }),
+  };
+  const s: Record<string, number> = {};
+  for (const [tool, layout] of layouts) {
+    const name = tool === 'batch' ? 'ferry --batch' : tool;
+    // plain sends what ferry's layout holds, all but the first, which it received before
+    s[name] = round(seconds(runs[tool]), 3);
+    const [sdir, ddir] = snapshotDirs(layout, places[tool].src, places[tool].dst);
+    const got = readdirSync(ddir).filter((n) => layout === 'ferry' || n.startsWith(`${fsName(0)}.`)).length;
+    if (got !== k) throw new Error(`${name}: the receiver has ${got} of the ${k} snapshots after the catch-up`);
+    verify(name, fsName(0), newest(sdir, layout === 'ferry' ? '' : `${fsName(0)}.`)!, newest(ddir, layout === 'ferry' ? '' : `${fsName(0)}.`));
+  }
+  process.stderr.write(`bench: peers btrfs catch-up of ${k} snapshots: ${JSON.stringify(s)}\n`);
+  const batchRatios = Object.fromEntries(Object.entries(s).filter(([t, v]) => t !== 'ferry --batch' && v > 0).map(([t, v]) => [t, round(s['ferry --batch'] / v, 2)]));
+  return { filesystems: 1, kind: 'catchup', snapshots: k, seconds: s, ratios: ratiosOf(s), batchRatios, ferryTiming: lastTiming };
 }
 
 // ---- zfs -----------------------------------------------------------------------------------
@@ -457,10 +514,12 @@ function formatFigures(title: string, figures: CycleFigure[] | { skipped: string
   if (!Array.isArray(figures)) return [`${title}: skipped (${figures.skipped})`];
   const lines = [`${title} (seconds per cycle; ratio = ferry / tool):`];
   for (const f of figures) {
-    const what = f.kind === 'noop' ? `no-op, ${f.snapshots} snapshots${f.unrelated ? ` + ${f.unrelated} unrelated` : ''}` : `${f.kind}, ${f.filesystems} fs`;
+    const what = f.kind === 'noop' ? `no-op, ${f.snapshots} snapshots${f.unrelated ? ` + ${f.unrelated} unrelated` : ''}`
+      : f.kind === 'catchup' ? `catch-up of ${f.snapshots} snapshots, 1 fs` : `${f.kind}, ${f.filesystems} fs`;
     const secs = Object.entries(f.seconds).map(([k, v]) => `${k} ${v}`).join(', ');
     const ratios = Object.entries(f.ratios).map(([k, v]) => `/${k} ${v}`).join(', ');
     lines.push(`  ${what.padEnd(36)} ${secs}${ratios ? `  (ferry ${ratios})` : ''}`);
+    if (f.batchRatios) lines.push(`  ${''.padEnd(36)} ferry --batch ${Object.entries(f.batchRatios).map(([k, v]) => `/${k} ${v}`).join(', ')}`);
     const t = f.ferryTiming;
     if (t) lines.push(`  ${''.padEnd(36)} ferry's replicate: ${t.wallMs} ms = planning ${t.planningMs} + steps ${t.stepsMs} (summed) + engine ${t.engineMs}`);
   }

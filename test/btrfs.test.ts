@@ -121,7 +121,7 @@ describe('btrfs', { skip: gate.skip }, () => {
       mkdirSync(join(s, 'plain-dir')); // not a subvolume: not a filesystem
       createSubvolume(join(s, 'bad name'));
       assert.equal(sender.kind, 'btrfs');
-      assert.deepEqual(sender.capabilities, { batch: false, resumable: false, atomicSnapshots: false });
+      assert.deepEqual(sender.capabilities, { batch: true, resumable: false, atomicSnapshots: false });
       assert.deepEqual(await sender.listFilesystems(), ['one', 'two']);
       assert.deepEqual(await sender.listVersions('one'), []);
       assert.deepEqual(await sender.listVersions('nope'), []);
@@ -292,6 +292,63 @@ describe('btrfs', { skip: gate.skip }, () => {
       await assert.rejects(sender.send('fs', null, { ...v1, guid: '00000000-0000-0000-0000-000000000000' }), (e: unknown) => e instanceof PermanentError && e.code === 'SNAPSHOT_NOT_FOUND');
       await assert.rejects(sender.send('fs', v2, v1), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_NEWER');
       await assert.rejects(receiver.receive('fs', Readable.from([Buffer.from('not a btrfs stream at all')])), (e: unknown) => e instanceof PermanentError && e.code === 'CORRUPT_STREAM');
+    });
+
+    it('a batch: one stream brings every snapshot between from and to, each on the one before; one cut inside a snapshot keeps those that arrived complete', async () => {
+      const s = root(a, 's');
+      const sender = makeSender(s, ['fs'], 1);
+      const [v1] = await sender.snapshot(['fs'], 's1');
+      for (const name of ['s2', 's3', 's4']) {
+        writeFileSync(join(s, 'fs', `${name}.txt`), `${name}\n`);
+        if (name === 's3') writeFileSync(join(s, 'fs', 'big3.bin'), randomBytes(8 * 1024 * 1024));
+        await sender.snapshot(['fs'], name);
+      }
+      const all = await sender.listVersions('fs');
+      assert.deepEqual(all.map((v) => v.name), ['s1', 's2', 's3', 's4']);
+      const batch = await collect((await sender.send('fs', v1, all[3], { intermediates: true })).stream);
+      // each snapshot's changes once: no more than the three steps one by one (-p from s1 for all would send s2's and s3's again)
+      const oneByOne = [await sendAll(sender, 'fs', all[0], all[1]), await sendAll(sender, 'fs', all[1], all[2]), await sendAll(sender, 'fs', all[2], all[3])];
+      assert.ok(batch.length <= oneByOne.reduce((n, b) => n + b.length, 0), `batch ${batch.length} bytes, one by one ${oneByOne.map((b) => b.length)}`);
+      assert.ok(batch.length > 8 * 1024 * 1024);
+
+      const fresh = async () => {
+        const r = root(b, 'r');
+        const receiver = createBtrfsDriver(r);
+        await receiver.receive('fs', Readable.from([await sendAll(sender, 'fs', null, v1)]));
+        return { r, receiver, dir: snapDir(r, 'fs') };
+      };
+      const whole = await fresh();
+      const got = await whole.receiver.receive('fs', Readable.from([batch]));
+      assert.equal(got.guid, all[3].guid);
+      assert.deepEqual((await whole.receiver.listVersions('fs')).map((v) => [v.name, v.guid]), all.map((v) => [v.name, v.guid]));
+      for (const name of ['s2', 's3', 's4']) {
+        assert.deepEqual(treeOf(join(whole.dir, name)), treeOf(join(snapDir(s, 'fs'), name)));
+        assert.equal(subvolumeFields(join(whole.dir, name)).receivedUuid, all.find((v) => v.name === name)!.guid);
+      }
+
+      // cut inside s3 (after s2's stream and 1 MiB of s3's): s2 arrived complete and stays, s3 leaves no trace
+      const cut = await fresh();
+      const s3Starts = oneByOne[0].length;
+      await assert.rejects(cut.receiver.receive('fs', Readable.from([batch.subarray(0, s3Starts + 1024 * 1024)])), (e: unknown) => e instanceof TemporaryError && e.code === 'TRUNCATED_STREAM');
+      assert.deepEqual(subvolumesIn(cut.dir), ['s1', 's2']);
+      assert.deepEqual((await cut.receiver.listVersions('fs')).map((v) => v.guid), [v1.guid, all[1].guid]);
+      assert.deepEqual(treeOf(join(cut.dir, 's2')), treeOf(join(snapDir(s, 'fs'), 's2')));
+      // the retry goes on from the newest that arrived, as the step runner's does
+      assert.equal((await cut.receiver.receive('fs', (await sender.send('fs', all[1], all[3], { intermediates: true })).stream)).guid, all[3].guid);
+      assert.deepEqual((await cut.receiver.listVersions('fs')).map((v) => v.guid), all.map((v) => v.guid));
+
+      // a later snapshot that is not on one before it (here a full one) is refused before btrfs receive
+      // sees a byte of it; it gets the stream up to the END before it (in the same chunk), so s2 arrives whole
+      const forged = await fresh();
+      const full3 = await sendAll(sender, 'fs', null, all[2]);
+      await assert.rejects(forged.receiver.receive('fs', Readable.from([Buffer.concat([oneByOne[0], full3])])), (e: unknown) => e instanceof PermanentError && e.code === 'CORRUPT_STREAM' && /not incremental on a snapshot before it/.test(e.message));
+      assert.deepEqual(subvolumesIn(forged.dir), ['s1', 's2']);
+      assert.deepEqual((await forged.receiver.listVersions('fs')).map((v) => v.guid), [v1.guid, all[1].guid]);
+      // nor one that brings the same snapshot twice
+      await assert.rejects(forged.receiver.receive('fs', Readable.from([Buffer.concat([oneByOne[1], oneByOne[1]])])), (e: unknown) => e instanceof PermanentError && e.code === 'CORRUPT_STREAM' && /comes twice/.test(e.message));
+      assert.deepEqual((await forged.receiver.listVersions('fs')).map((v) => v.guid), [v1.guid, all[1].guid, all[2].guid]);
+      assert.deepEqual(treeOf(join(forged.dir, 's3')), treeOf(join(snapDir(s, 'fs'), 's3')));
+      assert.equal(runningBtrfsProcesses(), 0);
     });
 
     it('an input stream that fails halfway or an abort leaves no subvolume behind and the receiver as it was', async () => {
@@ -550,6 +607,71 @@ describe('btrfs', { skip: gate.skip }, () => {
       assert.ok(retry.bytes > 64 * 1024 * 1024, `bytes: ${retry.bytes}`);
       assert.deepEqual((await receiver.listVersions('one')).map((v) => v.guid), [v1.guid, v2.guid]);
       assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's2')), treeOf(join(snapDir(s, 'one'), 's2')));
+      assert.equal(runningBtrfsProcesses(), 0);
+    });
+
+    it('with batch, a local step carries every snapshot between in one OS pipe; a batch goes on from what arrived; a namesake on the receiver stops it before anything is sent', async () => {
+      const s = root(a, 'bs');
+      const r = join(b.dir, `br-${++counter}`);
+      const sender = makeSender(s, ['one'], 1);
+      await sender.snapshot(['one'], 's1');
+      const opts = { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, batch: true };
+      assert.equal((await replicate(engine, opts)).state, 'Completed');
+      const snap = async (names: string[]) => {
+        for (const name of names) {
+          writeFileSync(join(s, 'one', `${name}.txt`), `${name}\n`);
+          await sender.snapshot(['one'], name);
+        }
+      };
+      await snap(['s2', 's3', 's4']);
+      const n0 = localTransferCount();
+      const run = await replicate(engine, opts);
+      assert.equal(run.state, 'Completed', JSON.stringify(run));
+      assert.deepEqual(run.filesystems.map((f) => [f.stepsDone, f.stepsTotal]), [[1, 1]], 'one step for s2, s3 and s4');
+      assert.equal(localTransferCount() - n0, 1, 'the step went through the local pipe');
+      const receiver = createBtrfsDriver(r);
+      let all = await sender.listVersions('one');
+      assert.deepEqual((await receiver.listVersions('one')).map((v) => v.guid), all.map((v) => v.guid));
+      for (const name of ['s2', 's3', 's4']) assert.deepEqual(treeOf(join(snapDir(r, 'one'), name)), treeOf(join(snapDir(s, 'one'), name)));
+      const batchBytes = async (from: Version, to: Version) => (await collect((await sender.send('one', from, to, { intermediates: true })).stream)).length;
+      assert.equal(run.filesystems[0].bytes, await batchBytes(all[0], all[3]), 'the fast path counts exactly the batch stream');
+
+      await snap(['s5', 's6', 's7']);
+      all = await sender.listVersions('one');
+      const ctx = { machineId: 'm', childId: 'c', attempt: 1, signal: new AbortController().signal, log: createLogger({ level: 'silent' }), progress: () => undefined } as unknown as EffectContext;
+      const step = (from: Version, to: Version, intermediates = false) => ({ sender: `btrfs:${s}`, receiver: `btrfs:${r}`, filesystem: 'one', step: { from, to, ...(intermediates ? { intermediates } : {}) }, index: 0, total: 1 }) as unknown as ReplicateStepInput;
+      // s5 arrived alone (as a batch cut after it leaves it)
+      await replicateStep(step(all[3], all[4]), ctx, new FerryMetrics());
+      // something else named s7 on the receiver: refused before anything of the batch is sent
+      mkdirSync(join(snapDir(r, 'one'), 's7'));
+      await assert.rejects(replicateStep(step(all[3], all[6], true), ctx, new FerryMetrics()), (e: unknown) => e instanceof PermanentError && e.code === 'SNAPSHOT_EXISTS' && /s7/.test(e.message));
+      assert.deepEqual((await receiver.listVersions('one')).map((v) => v.name), ['s1', 's2', 's3', 's4', 's5']);
+      rmSync(join(snapDir(r, 'one'), 's7'), { recursive: true });
+      // the batch from s4 goes on from s5, the newest that arrived
+      const done = await replicateStep(step(all[3], all[6], true), ctx, new FerryMetrics());
+      assert.equal(done.bytes, await batchBytes(all[4], all[6]));
+      assert.deepEqual((await receiver.listVersions('one')).map((v) => v.guid), all.map((v) => v.guid));
+      assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's7')), treeOf(join(snapDir(s, 'one'), 's7')));
+
+      // aborted once s9 began: s8 arrived complete and stays, the subvolume being made is deleted
+      await snap(['s8']);
+      writeFileSync(join(s, 'one', 'big9.bin'), randomBytes(32 * 1024 * 1024));
+      await snap(['s9', 's10']);
+      all = await sender.listVersions('one');
+      const dir = snapDir(r, 'one');
+      const ac = new AbortController();
+      const watch = setInterval(() => { if (existsSync(join(dir, 's9'))) ac.abort(); }, 2);
+      try {
+        await assert.rejects(replicateStep(step(all[6], all[9], true), { ...ctx, signal: ac.signal }, new FerryMetrics()));
+      } finally {
+        clearInterval(watch);
+      }
+      const kept = (await receiver.listVersions('one')).map((v) => v.name);
+      assert.deepEqual(kept.slice(0, 8), ['s1', 's2', 's3', 's4', 's5', 's6', 's7', 's8'], 's8 arrived before s9 began');
+      assert.deepEqual(subvolumesIn(dir), [...kept].sort(), 'no partial subvolume left');
+      assert.equal((await replicateStep(step(all[6], all[9], true), ctx, new FerryMetrics())).bytes > 0, true);
+      assert.deepEqual((await receiver.listVersions('one')).map((v) => v.guid), all.map((v) => v.guid));
+      assert.deepEqual(treeOf(join(dir, 's9')), treeOf(join(snapDir(s, 'one'), 's9')));
       assert.equal(runningBtrfsProcesses(), 0);
     });
 

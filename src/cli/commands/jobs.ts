@@ -74,7 +74,7 @@ export function registerJobCommands(program: Command, c: CliContext): void {
     .option('--exclude-snapshots <regex>', 'do not replicate snapshots whose name matches')
     .addOption(new Option('--initial <policy>', 'what to send to an empty receiver filesystem').choices(['most_recent', 'all', 'fail']).default('most_recent'))
     .option('--concurrency <n>', 'filesystems replicating at once per receiver', c.positiveInt, DEFAULT_REPLICATION_CONCURRENCY)
-    .option('--batch', 'send all intermediate snapshots in one stream where the driver can (zfs send -I)')
+    .option('--batch', 'send all intermediate snapshots in one stream where the driver can (zfs send -I, local btrfs send -c)')
     .option('--retry-initial-ms <ms>', 'first retry delay after a temporary error', c.positiveInt, 5000)
     .option('--retry-max-ms <ms>', 'longest retry delay', c.positiveInt, 300000)
     .option('--max-attempts <n>', 'attempts of a step before it is a permanent error', c.positiveInt, 10)

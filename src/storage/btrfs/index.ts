@@ -58,7 +58,7 @@ export function createBtrfsDriver(root: string): StorageDriver {
   const driver: StorageDriver = {
     kind: 'btrfs',
     endpoint,
-    capabilities: { batch: false, resumable: false, atomicSnapshots: false },
+    capabilities: { batch: true, resumable: false, atomicSnapshots: false },
 
     listFilesystems: () =>
       guard(`listing ${endpoint}`, async () => {
@@ -87,7 +87,7 @@ export function createBtrfsDriver(root: string): StorageDriver {
 
     destroySnapshot: (fs, name) => changing(() => guard(`destroying ${fs}@${name} in ${endpoint}`, () => destroySnapshot(layout, fs, name))),
 
-    send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, opts?.signal)),
+    send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, { signal: opts?.signal, intermediates: opts?.intermediates })),
 
     receive: (fs, stream, opts) => changing(() => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal))),
 

@@ -20,7 +20,7 @@ function asBuffer(chunk: unknown): Buffer {
 }
 
 /** The next chunk of the input; a failing input is a TemporaryError STREAM_ERROR (or the abort). */
-async function next(chunks: Chunks): Promise<Buffer | null> {
+async function readChunk(chunks: Chunks): Promise<Buffer | null> {
   let r: IteratorResult<unknown>;
   try {
     r = await chunks.next();
@@ -38,7 +38,7 @@ async function readStart(chunks: Chunks): Promise<{ start: StreamStart; head: Bu
   for (;;) {
     const start = parseStreamStart(buf);
     if (start) return { start, head };
-    const chunk = await next(chunks);
+    const chunk = await readChunk(chunks);
     if (chunk === null) {
       throw new TemporaryError(`btrfs send stream ended ${buf.length === 0 ? 'before its first byte' : `after ${buf.length} bytes, in its first command`}`, {
         code: 'TRUNCATED_STREAM',
@@ -68,21 +68,38 @@ async function write(stdin: Writable, chunk: Buffer): Promise<void> {
 /**
  * Everything read so far, then the rest of the input, into btrfs receive. Its stdin is closed only
  * after a complete stream (ends right after END): a stream cut at a command boundary would
- * otherwise be finished by btrfs receive as if it were whole.
+ * otherwise be finished by btrfs receive as if it were whole. Each later snapshot of a batch goes to
+ * `next` once its first command is in, before the chunk that completes that command is written: a
+ * refusal ends btrfs receive's input at the END before that snapshot's first byte.
  */
-async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, signal?: AbortSignal): Promise<void> {
+async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, next: (start: StreamStart, previous: StreamStart[]) => Promise<void>, signal?: AbortSignal): Promise<StreamStart[]> {
   const framing = new StreamFraming();
-  for (const chunk of head) {
+  let written = 0;
+  const pass = async (chunk: Buffer): Promise<void> => {
+    const seen = framing.starts.length;
     framing.feed(chunk);
+    for (let i = Math.max(1, seen); i < framing.starts.length; i++) {
+      try {
+        await next(framing.starts[i], framing.starts.slice(0, i));
+      } catch (err) {
+        // btrfs receive gets the stream up to the END before this snapshot, and no further
+        const upTo = framing.offsets[i] - written;
+        if (upTo > 0) await write(stdin, chunk.subarray(0, upTo));
+        stdin.end();
+        throw err;
+      }
+    }
     await write(stdin, chunk);
-  }
-  for (let chunk = await next(chunks); chunk !== null; chunk = await next(chunks)) {
+    written += chunk.length;
+  };
+  for (const chunk of head) await pass(chunk);
+  for (let chunk = await readChunk(chunks); chunk !== null; chunk = await readChunk(chunks)) {
     signal?.throwIfAborted();
-    framing.feed(chunk);
-    await write(stdin, chunk);
+    await pass(chunk);
   }
   framing.assertComplete();
   stdin.end();
+  return framing.starts;
 }
 
 /** What a receive applies: from the stream's first command, or the fast path's step. */
@@ -222,7 +239,9 @@ export async function receivedVersion(target: string, fs: string, start: Incomin
 /**
  * `btrfs receive <root>/.ferry/snapshots/<fs>/`, checked before (first command parsed: name, UUID,
  * parent) and after (read-only, Received UUID). Any failure kills btrfs receive and deletes the
- * subvolume it was creating, and only that: the receiver is left as it was.
+ * subvolume it was creating, and only that: the receiver is left as it was. A batch (several
+ * snapshots in one stream) checks each before it is applied, and one cut short keeps the snapshots
+ * that arrived complete, as zfs receive of an -I stream does; its version is the last one's.
  */
 export async function receiveStream(layout: Layout, fs: string, input: Readable, signal?: AbortSignal): Promise<Version> {
   assertName('filesystem', fs);
@@ -252,15 +271,39 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
     created = target; // nothing was there and we hold the lock: whatever appears there is this receive's
     const p = spawnBtrfs(['-q', 'receive', layout.snapshotsDir(fs)], { signal, stdin: 'pipe' });
     proc = p;
+    // a batch's later snapshots: each on one before it, new to the receiver; once one begins, the
+    // one before it is complete (its END went through) and stays, whatever becomes of the rest
+    const known = new Set(locked.snapshots.map((v) => v.version.guid));
+    let refused = false;
+    const nextSnapshot = async (s: StreamStart, previous: StreamStart[]): Promise<void> => {
+      created = null;
+      refused = true;
+      const bad = nameProblem(s.name);
+      if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(s.name)} ${bad}`);
+      const bases = new Set([previous[0].parentUuid, ...previous.map((v) => v.uuid)]);
+      if (s.kind !== 'incremental' || !bases.has(s.parentUuid)) throw corrupt(`snapshot ${s.name} of a batch is not incremental on a snapshot before it in the stream`);
+      if (previous.some((v) => v.name === s.name || v.uuid === s.uuid) || known.has(s.uuid)) throw corrupt(`snapshot ${s.name} (UUID ${s.uuid}) comes twice`);
+      const path = layout.snapshotPath(fs, s.name);
+      if ((await lstatOrNull(path)) !== null) {
+        throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${s.name}`, { code: 'SNAPSHOT_EXISTS', details: { fs, name: s.name, uuid: s.uuid } });
+      }
+      refused = false;
+      created = path;
+    };
+    let starts: StreamStart[] = [start];
     let fed = false;
     let feedError: unknown;
     let killedForFeed = false;
-    const feeding = feed(p.stdin!, head, chunks, signal).then(
-      () => {
+    const feeding = feed(p.stdin!, head, chunks, nextSnapshot, signal).then(
+      (all) => {
         fed = true;
+        starts = all;
       },
       (err) => {
         feedError = err;
+        // a refused later snapshot: btrfs receive's input ended at the END before it, so it
+        // finishes the ones before, which stay
+        if (refused) return;
         killedForFeed = p.child.exitCode === null && p.child.signalCode === null;
         p.kill();
       },
@@ -274,12 +317,13 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
       procError = err;
     });
     await feeding;
-    if (procError !== undefined) throw killedForFeed && feedError !== undefined ? feedError : procError;
+    if (procError !== undefined) throw (killedForFeed || refused) && feedError !== undefined ? feedError : procError;
     if (feedError !== undefined) throw feedError;
 
-    const version = await receivedVersion(target, fs, start, signal);
+    let version: Version | undefined;
+    for (const s of starts) version = await receivedVersion(layout.snapshotPath(fs, s.name), fs, s, signal);
     created = null;
-    return version;
+    return version!;
   } catch (err) {
     input.destroy();
     if (proc) {

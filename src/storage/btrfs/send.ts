@@ -6,32 +6,46 @@ import { processOutput, runBtrfs, spawnBtrfs } from './run-btrfs.js';
 import { listSnapshots, recentListing, type Snapshot } from './subvolume.js';
 
 /**
- * `btrfs send [-p <from>] <to>`: both found on the sender by guid. The stream ends only after
- * btrfs send exited 0 (a failure destroys it with a typed error); abort or destroy kills btrfs send.
+ * `btrfs send [-p <from>] <to>`, or for a batch (`intermediates`) every snapshot after `from` up to
+ * `to` in one stream (sendArgs). All found on the sender by guid. The stream ends only after btrfs
+ * send exited 0 (a failure destroys it with a typed error); abort or destroy kills btrfs send.
  */
-export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<SendStream> {
-  const { toSnap, fromSnap } = await findSendVersions(layout, fs, from, to, signal);
+export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, opts: { signal?: AbortSignal; intermediates?: boolean } = {}): Promise<SendStream> {
+  const { signal } = opts;
+  const { toSnap, fromSnap, chain } = await findSendVersions(layout, fs, from, to, signal, opts.intermediates);
   const sizeEstimate = fromSnap ? undefined : await estimateFullSend(toSnap.path, signal);
-  const proc = spawnBtrfs(sendArgs(toSnap, fromSnap), { signal });
+  const proc = spawnBtrfs(sendArgs(chain, fromSnap), { signal });
   return { stream: processOutput(proc), sizeEstimate };
 }
 
-export function sendArgs(toSnap: Snapshot, fromSnap: Snapshot | null): string[] {
+/**
+ * The send of `chain` (the snapshots the stream carries, oldest first): one snapshot with its parent
+ * (`-p`), or several in one stream. For several, `from` and each snapshot once sent are clone
+ * sources (`-c`): btrfs send then takes each snapshot's parent from them, the one before it
+ * (`-p` would make `from` the parent of every one, sending each change again). The stream is one
+ * header, first command and END per snapshot, back to back; btrfs receive applies them in order.
+ */
+export function sendArgs(chain: Snapshot[], fromSnap: Snapshot | null): string[] {
+  if (chain.length > 1 && fromSnap) return ['-q', 'send', '-c', fromSnap.path, ...chain.map((s) => s.path)];
+  const toSnap = chain[chain.length - 1];
   return ['-q', 'send', ...(fromSnap ? ['-p', fromSnap.path] : []), toSnap.path];
 }
 
 /**
  * The step's versions on the sender, found by guid in a recent listing without creation times
  * (recentListing: steps share it; the receiving end checks the UUID it got); `to` must be newer
- * than `from`.
+ * than `from`. `chain`: what the stream carries, `to` alone or, for a batch from `from`, every
+ * snapshot after `from` up to `to`, oldest first.
  */
-export async function findSendVersions(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal): Promise<{ toSnap: Snapshot; fromSnap: Snapshot | null }> {
+export async function findSendVersions(layout: Layout, fs: string, from: Version | null, to: Version, signal?: AbortSignal, intermediates = false): Promise<{ toSnap: Snapshot; fromSnap: Snapshot | null; chain: Snapshot[] }> {
   assertName('filesystem', fs);
   assertVersionArgument('target', to);
   if (from !== null) assertVersionArgument('incremental source', from);
   signal?.throwIfAborted();
   const snapshots = await listSnapshots(layout, fs, signal, () => recentListing(layout, signal));
-  return findSendPair(snapshots, fs, from, to);
+  const { toSnap, fromSnap } = findSendPair(snapshots, fs, from, to);
+  const chain = intermediates && fromSnap ? snapshots.slice(snapshots.indexOf(fromSnap) + 1, snapshots.indexOf(toSnap) + 1) : [toSnap];
+  return { toSnap, fromSnap, chain };
 }
 
 /**

@@ -8,7 +8,8 @@ import { PermanentError, TemporaryError } from '../../errors/index.js';
  *   commands: u32 payload length, u16 command, u32 crc32c, payload (TLV attributes: u16 type, u16 length, data)
  *
  * The first command is SUBVOL (full) or SNAPSHOT (incremental) and names the snapshot, its UUID and,
- * for SNAPSHOT, the parent's UUID; the last is END. All little-endian.
+ * for SNAPSHOT, the parent's UUID; the last is END. A batch is several such streams back to back.
+ * All little-endian.
  */
 export const STREAM_MAGIC = Buffer.from('btrfs-stream\0', 'latin1');
 export const STREAM_HEADER_BYTES = STREAM_MAGIC.length + 4;
@@ -86,12 +87,22 @@ export function parseStreamStart(buf: Buffer): StreamStart | null {
 }
 
 /**
- * Follows the command framing of a stream fed to it chunk by chunk (from its first byte). It lets
- * the receiver refuse a stream that carries a second snapshot, and tell a complete stream (ends
- * right after END) from one cut at a command boundary, which `btrfs receive` would take as complete.
+ * Follows the command framing of a stream fed to it chunk by chunk (from its first byte). A stream
+ * is one or more snapshots back to back (a batch: `btrfs send` of several), each its own header,
+ * first command (SUBVOL or SNAPSHOT) and END. `starts` holds each snapshot's start once its first
+ * command is in, so the receiver can check it before passing on the chunk that completes it. It
+ * refuses a second snapshot command before END, and tells a complete stream (ends right after an
+ * END) from one cut at a command boundary, which `btrfs receive` would take as complete.
  */
 export class StreamFraming {
-  private headerLeft = STREAM_HEADER_BYTES;
+  /** each snapshot's header and first command, in stream order */
+  readonly starts: StreamStart[] = [];
+  /** where each of `starts` begins in the stream, bytes from its first */
+  readonly offsets: number[] = [];
+  private fed = 0;
+  private startOffset = 0;
+  /** the bytes of a snapshot's header and first command while they come in (null inside a snapshot) */
+  private startBuf: Buffer | null = Buffer.alloc(0);
   private cmdHeader = Buffer.alloc(CMD_HEADER_BYTES);
   private cmdHeaderFill = 0;
   private payloadLeft = 0;
@@ -100,18 +111,37 @@ export class StreamFraming {
   private afterEnd = false;
 
   feed(chunk: Buffer): void {
+    try {
+      this.take(chunk);
+    } finally {
+      this.fed += chunk.length;
+    }
+  }
+
+  private take(chunk: Buffer): void {
     let off = 0;
     while (off < chunk.length) {
-      if (this.headerLeft > 0) {
-        const n = Math.min(this.headerLeft, chunk.length - off);
-        this.headerLeft -= n;
-        off += n;
+      if (this.startBuf !== null) {
+        const had = this.startBuf.length;
+        this.startBuf = Buffer.concat([this.startBuf, chunk.subarray(off)]);
+        const start = parseStreamStart(this.startBuf);
+        if (start === null) return;
+        this.starts.push(start);
+        this.offsets.push(this.startOffset);
+        this.startBuf = null;
+        this.commands++;
+        this.lastCommand = start.kind === 'full' ? CMD_SUBVOL : CMD_SNAPSHOT;
+        this.afterEnd = false;
+        off += start.length - had;
       } else if (this.payloadLeft > 0) {
         const n = Math.min(this.payloadLeft, chunk.length - off);
         this.payloadLeft -= n;
         off += n;
+      } else if (this.afterEnd && this.cmdHeaderFill === 0) {
+        // the next snapshot of a batch
+        this.startBuf = Buffer.alloc(0);
+        this.startOffset = this.fed + off;
       } else {
-        if (this.afterEnd) throw corrupt('data after the END command');
         const n = Math.min(CMD_HEADER_BYTES - this.cmdHeaderFill, chunk.length - off);
         chunk.copy(this.cmdHeader, this.cmdHeaderFill, off, off + n);
         this.cmdHeaderFill += n;
@@ -120,7 +150,7 @@ export class StreamFraming {
           this.cmdHeaderFill = 0;
           this.payloadLeft = this.cmdHeader.readUInt32LE(0);
           const cmd = this.cmdHeader.readUInt16LE(4);
-          if (this.commands > 0 && (cmd === CMD_SUBVOL || cmd === CMD_SNAPSHOT)) throw corrupt('more than one snapshot in one stream');
+          if (cmd === CMD_SUBVOL || cmd === CMD_SNAPSHOT) throw corrupt('a second snapshot command before END');
           this.commands++;
           this.lastCommand = cmd;
           if (cmd === CMD_END) this.afterEnd = true;
@@ -131,7 +161,7 @@ export class StreamFraming {
 
   /** the stream so far ends exactly after an END command */
   get complete(): boolean {
-    return this.afterEnd && this.payloadLeft === 0 && this.cmdHeaderFill === 0;
+    return this.afterEnd && this.payloadLeft === 0 && this.cmdHeaderFill === 0 && this.startBuf === null;
   }
 
   assertComplete(): void {

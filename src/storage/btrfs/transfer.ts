@@ -1,3 +1,5 @@
+import { PermanentError } from '../../errors/index.js';
+import { lstatOrNull } from '../../util/fs.js';
 import { countLocalTransfer } from '../local-pipe.js';
 import { runShellPipe, shellFailure, type LookExit, type ShellPipeOptions, type ShellPipeOutcome } from '../shell-pipe.js';
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
@@ -18,15 +20,18 @@ import { freshListing, listingArgs, listingContext, listingMark, readListing, va
  * and right after it (to confirm what arrived): every exec costs 4–5 ms on this VM kind, and a fork
  * of Node more; steps beside one another share listings instead (joinSteps). Any failure
  * (either side, an abort) ends both and deletes the subvolume this receive was creating, and only
- * that. A failed send fails the step even when btrfs receive took the cut stream as complete.
+ * that. A failed send fails the step even when btrfs receive took the cut stream as complete. A
+ * batch (`intermediates`) is one pipe for all its snapshots: each is checked before and confirmed
+ * after, and one cut short keeps those that arrived whole (lastMade).
  */
 export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string, from: Version | null, to: Version, opts: TransferOptions = {}): Promise<TransferResult> {
   const { signal } = opts;
   // the sender's versions are found while the receiver is locked: neither needs the other
-  const sending = findSendVersions(sender, fs, from, to, signal);
+  const sending = findSendVersions(sender, fs, from, to, signal, opts.intermediates);
   sending.catch(() => undefined); // awaited below; a lock failing first must not leave it unhandled
 
-  let created: string | null = null;
+  /** the subvolumes this receive makes, once nothing stood in their way */
+  let created: string[] | null = null;
   let release: (() => Promise<void>) | undefined;
   const shared = joinSteps(receiver.root);
   try {
@@ -48,12 +53,15 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
       if (there) return { bytes: 0, version: await described(receiver, fs, there.version, signal) };
       throw err;
     }
-    const { toSnap, fromSnap } = versions;
-    const name = toSnap.version.name; // the name btrfs receive gives the new subvolume
-    const bad = nameProblem(name);
-    if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(name)} ${bad}`);
-    const start: Incoming = { kind: fromSnap ? 'incremental' : 'full', name, uuid: toSnap.version.guid, parentUuid: fromSnap?.version.guid ?? null };
-    const send = sendArgs(toSnap, fromSnap);
+    const { fromSnap, chain } = versions;
+    for (const s of chain) {
+      const bad = nameProblem(s.version.name); // the name btrfs receive gives the new subvolume
+      if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(s.version.name)} ${bad}`);
+    }
+    // what the stream applies first; a batch's later snapshots each on the one before it
+    const start: Incoming = { kind: fromSnap ? 'incremental' : 'full', name: chain[0].version.name, uuid: chain[0].version.guid, parentUuid: fromSnap?.version.guid ?? null };
+    const targets = chain.map((s) => receiver.snapshotPath(fs, s.version.name));
+    const send = sendArgs(chain, fromSnap);
     const recv = ['-q', 'receive', receiver.snapshotsDir(fs)];
     const list = listingArgs(receiver);
 
@@ -65,12 +73,17 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
         there = await described(receiver, fs, found.version, signal);
         return false;
       }
-      const { already, target } = await receiveTarget(receiver, fs, start, snapshots, signal);
-      if (already) {
+      const { already } = await receiveTarget(receiver, fs, start, snapshots, signal);
+      if (already && chain.length === 1) {
         there = already;
         return false;
       }
-      created = target; // nothing was there and we hold the lock: whatever appears there is this receive's
+      if (already) throw batchConflict(fs, chain[0].version.name);
+      for (const [i, target] of targets.entries()) {
+        if (i > 0 && (await lstatOrNull(target)) !== null) throw batchConflict(fs, chain[i].version.name);
+      }
+      // nothing was there and we hold the lock: whatever appears there is this receive's
+      created = targets;
       await opts.ready;
       countLocalTransfer();
       return true;
@@ -102,11 +115,15 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
 
     // a listing begun after btrfs receive exited: the shell's own, or one shared with other steps
     const after = shared ? await freshListing(receiver, listingMark(), signal) : outcome.after?.code === 0 ? readListing(receiver, context, outcome.after.stdout) : null;
-    const version = await confirmReceived(after, receiver.snapshotPath(fs, name), fs, start, signal);
+    let version: Version | undefined;
+    for (const [i, s] of chain.entries()) {
+      const incoming: Incoming = i === 0 ? start : { kind: 'incremental', name: s.version.name, uuid: s.version.guid, parentUuid: chain[i - 1].version.guid };
+      version = await confirmReceived(after, targets[i], fs, incoming, signal);
+    }
     created = null;
-    return { bytes: outcome.bytes, version };
+    return { bytes: outcome.bytes, version: version! };
   } catch (err) {
-    throw await failedReceive(fs, created, err, signal);
+    throw await failedReceive(fs, created === null ? null : await lastMade(created), err, signal);
   } finally {
     leaveSteps(receiver.root);
     await release?.();
@@ -132,6 +149,21 @@ function leaveSteps(root: string): void {
   const n = (running.get(root) ?? 1) - 1;
   if (n > 0) running.set(root, n);
   else running.delete(root);
+}
+
+/**
+ * Of a failed batch's subvolumes, the one to delete: the newest that exists. btrfs receive begins
+ * a snapshot only after the END of the one before, so those before it arrived complete and stay
+ * (as zfs keeps what arrived of an -I stream); that one may have been cut anywhere.
+ */
+async function lastMade(targets: string[]): Promise<string | null> {
+  for (let i = targets.length - 1; i >= 0; i--) if ((await lstatOrNull(targets[i])) !== null) return targets[i];
+  return null;
+}
+
+/** A batch whose later snapshot has a namesake on the receiver, or whose first is there already. */
+function batchConflict(fs: string, name: string): PermanentError {
+  return new PermanentError(`${fs} on the receiver already has a snapshot named ${name}, which this batch would receive`, { code: 'SNAPSHOT_EXISTS', details: { fs, name } });
 }
 
 /** The typed error of the stage that failed first. */
