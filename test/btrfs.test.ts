@@ -675,6 +675,31 @@ describe('btrfs', { skip: gate.skip }, () => {
       assert.equal(runningBtrfsProcesses(), 0);
     });
 
+    it('a batch btrfs send cannot make one stream of (the live subvolume restored from a snapshot) goes one snapshot at a time, in the same step', async () => {
+      const s = root(a, 'rs');
+      const r = join(b.dir, `rr-${++counter}`);
+      const sender = makeSender(s, ['one'], 1);
+      await sender.snapshot(['one'], 's1');
+      assert.equal((await replicate(engine, { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, batch: true })).state, 'Completed');
+      writeFileSync(join(s, 'one', 's2.txt'), 's2\n');
+      await sender.snapshot(['one'], 's2');
+      // a restore as operators do it: the live subvolume replaced by a writable snapshot of s2
+      sh('btrfs', ['-q', 'subvolume', 'delete', join(s, 'one')]);
+      sh('btrfs', ['-q', 'subvolume', 'snapshot', join(snapDir(s, 'one'), 's2'), join(s, 'one')]);
+      writeFileSync(join(s, 'one', 's3.txt'), 's3\n');
+      await sender.snapshot(['one'], 's3');
+      const all = await sender.listVersions('one');
+      // s2's origin is gone: btrfs send -c cannot pick its parent
+      await assert.rejects(collect((await sender.send('one', all[0], all[2], { intermediates: true })).stream), (e: unknown) => e instanceof PermanentError && e.code === 'BATCH_UNSUPPORTED');
+      const run = await replicate(engine, { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, batch: true });
+      assert.equal(run.state, 'Completed', JSON.stringify(run));
+      assert.deepEqual(run.filesystems.map((f) => [f.stepsDone, f.stepsTotal]), [[1, 1]], 'still one step');
+      const receiver = createBtrfsDriver(r);
+      assert.deepEqual((await receiver.listVersions('one')).map((v) => v.guid), all.map((v) => v.guid));
+      for (const name of ['s2', 's3']) assert.deepEqual(treeOf(join(snapDir(r, 'one'), name)), treeOf(join(snapDir(s, 'one'), name)));
+      assert.equal(runningBtrfsProcesses(), 0);
+    });
+
     it('initial replication policies on an empty receiver: most_recent, all, fail', async () => {
       const s = root(a, 'ps');
       const sender = makeSender(s, ['x']);

@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { FerryError } from '../errors/index.js';
 import type { ReplicateStepInput, ReplicateStepOutput } from '../../machines/filesystem.js';
 import type { EffectContext } from '../engine/types.js';
 import type { ReplicationMetrics } from './metrics.js';
@@ -20,10 +21,35 @@ export async function replicateStep(input: ReplicateStepInput, ctx: EffectContex
   if (ctx.scheduledAt !== undefined) metrics.stepQueueWait.observe({ type }, Math.max(0, startedAt - ctx.scheduledAt) / 1000);
   const sender = openEndpoint(input.sender);
   const receiver = openEndpoint(input.receiver);
-  const done = await withStepHolds(sender, receiver, input, ctx, (holds) => transferStep(sender, receiver, input, ctx, holds));
+  const done = await withStepHolds(sender, receiver, input, ctx, (holds) => transferStepOrEach(sender, receiver, input, ctx, holds));
   await moveCursor(sender, receiver, input, ctx);
   if (done.sent) metrics.replicationLatency.observe({ type }, (Date.now() - startedAt) / 1000);
   return { bytes: done.bytes };
+}
+
+/**
+ * transferStep(); a batch the driver cannot send as one stream (BATCH_UNSUPPORTED: btrfs send finds
+ * no parent for a snapshot whose origin subvolume is gone, as after a restore of the live one) goes
+ * one snapshot at a time, in this step, so that a job with `batch` keeps working there.
+ */
+async function transferStepOrEach(sender: StorageDriver, receiver: StorageDriver, input: ReplicateStepInput, ctx: EffectContext, holds: StepHolds): Promise<{ bytes: number; sent: boolean }> {
+  try {
+    return await transferStep(sender, receiver, input, ctx, holds);
+  } catch (err) {
+    const { step, filesystem: fs } = input;
+    if (!step.intermediates || step.from === null || !(err instanceof FerryError && err.code === 'BATCH_UNSUPPORTED')) throw err;
+    ctx.log.warn({ filesystem: fs, from: step.from.name, to: step.to.name, err: err.message }, 'this batch cannot go as one stream: sending its snapshots one at a time');
+    const after = step.from.createtxg;
+    const chain = (await sender.listVersions(fs)).filter((v) => v.createtxg > after && v.createtxg <= step.to.createtxg);
+    let done = { bytes: 0, sent: false };
+    let from = step.from;
+    for (const to of chain) {
+      const one = await transferStep(sender, receiver, { ...input, step: { from, to } }, ctx, holds);
+      done = { bytes: done.bytes + one.bytes, sent: done.sent || one.sent };
+      from = to;
+    }
+    return done;
+  }
 }
 
 /**

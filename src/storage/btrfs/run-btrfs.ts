@@ -44,6 +44,10 @@ type Rule = [RegExp, 'temporary' | 'permanent', string];
 
 /** First match wins; the order matters ("Not a Btrfs subvolume: Invalid argument"). */
 const RULES: Rule[] = [
+  // a batch (send -c) with a snapshot whose parent btrfs send cannot pick: its origin subvolume is
+  // gone (a restore replaced the live subvolume, a pruned snapshot); the step runner then sends
+  // that batch's snapshots one at a time
+  [/parent determination failed/i, 'permanent', 'BATCH_UNSUPPORTED'],
   [/Operation not permitted|Permission denied|must be root|EPERM|EACCES/i, 'permanent', 'PERMISSION_DENIED'],
   [/No space left on device|Disk quota exceeded|ENOSPC/i, 'temporary', 'NO_SPACE'],
   [/Device or resource busy|Resource temporarily unavailable|Text file busy|Interrupted system call|EBUSY|EAGAIN/i, 'temporary', 'BUSY'],
