@@ -635,6 +635,12 @@ describe('btrfs', { skip: gate.skip }, () => {
       for (const name of ['s2', 's3', 's4']) assert.deepEqual(treeOf(join(snapDir(r, 'one'), name)), treeOf(join(snapDir(s, 'one'), name)));
       const batchBytes = async (from: Version, to: Version) => (await collect((await sender.send('one', from, to, { intermediates: true })).stream)).length;
       assert.equal(run.filesystems[0].bytes, await batchBytes(all[0], all[3]), 'the fast path counts exactly the batch stream');
+      // and on from that receiver (A -> B -> C): its snapshots are a received chain, not siblings
+      const r2 = join(b.dir, `br2-${++counter}`);
+      const cascade = await replicate(engine, { sender: `btrfs:${r}`, receiver: `btrfs:${r2}`, batch: true, initial: 'all' });
+      assert.deepEqual(cascade.filesystems.map((f) => [f.state, f.stepsTotal]), [['Completed', 2]], JSON.stringify(cascade));
+      assert.deepEqual((await createBtrfsDriver(r2).listVersions('one')).map((v) => v.guid), all.map((v) => v.guid));
+      assert.deepEqual(treeOf(join(snapDir(r2, 'one'), 's4')), treeOf(join(snapDir(s, 'one'), 's4')));
 
       await snap(['s5', 's6', 's7']);
       all = await sender.listVersions('one');
