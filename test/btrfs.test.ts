@@ -14,6 +14,8 @@ import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { openEndpoint } from '../src/storage/endpoint.js';
 import { btrfsGate, createSubvolume, mountBtrfsImage, sh, shStatus, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
 import { startTestRedis } from './helpers/redis.js';
+import { runProcess } from './helpers/processes.js';
+import { batchHint } from '../src/cli/commands/replicate.js';
 import { replicate, replicationEngine } from './helpers/replication.js';
 import { localTransferCount } from '../src/storage/local-pipe.js';
 import { replicateStep } from '../src/replication/step-runner.js';
@@ -704,6 +706,33 @@ describe('btrfs', { skip: gate.skip }, () => {
       assert.deepEqual((await receiver.listVersions('one')).map((v) => v.guid), all.map((v) => v.guid));
       for (const name of ['s2', 's3']) assert.deepEqual(treeOf(join(snapDir(r, 'one'), name)), treeOf(join(snapDir(s, 'one'), name)));
       assert.equal(runningBtrfsProcesses(), 0);
+    });
+
+    it('ferry replicate that sent many snapshots one step each says --batch would send them in one stream; with --batch it does', async () => {
+      const s = root(a, 'hs');
+      const r = join(b.dir, `hr-${++counter}`);
+      const sender = makeSender(s, ['one']);
+      const snap = async (from: number, to: number) => {
+        for (let i = from; i <= to; i++) {
+          writeFileSync(join(s, 'one', 'n.txt'), `${i}\n`);
+          await sender.snapshot(['one'], `h${String(i).padStart(2, '0')}`);
+        }
+      };
+      const cli = (args: string[]) => runProcess(process.execPath, ['bin/ferry.mjs', '--key-prefix', `hint${process.pid}`, 'replicate', `btrfs:${s}`, `btrfs:${r}`, '--initial', 'all', ...args], { env: { REDIS_URL: redis.url, FERRY_LOG_LEVEL: 'warn' }, timeoutMs: 180_000 });
+      await snap(1, 11);
+      const one = await cli([]);
+      assert.equal(one.code, 0, one.stderr);
+      assert.match(one.stderr, /ferry: one took 11 steps, one per snapshot; --batch sends a filesystem's pending snapshots in one stream/);
+      await snap(12, 22);
+      const batched = await cli(['--batch']);
+      assert.equal(batched.code, 0, batched.stderr);
+      assert.doesNotMatch(batched.stderr, /one per snapshot/);
+      assert.match(batched.stdout, /one\s+Completed\s+1\/1 /, 'the ten snapshots in one step');
+      assert.equal((await createBtrfsDriver(r).listVersions('one')).length, 22);
+      // endpoints that cannot batch (dir) get no such hint
+      const report = { filesystems: [{ name: 'one', stepsDone: 11 }] } as unknown as Parameters<typeof batchHint>[0];
+      assert.equal(batchHint(report, { sender: 'dir:/x', receiver: 'dir:/y', batch: false }), null);
+      assert.match(batchHint(report, { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, batch: false }) ?? '', /--batch/);
     });
 
     it('initial replication policies on an empty receiver: most_recent, all, fail', async () => {

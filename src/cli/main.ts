@@ -201,10 +201,12 @@ addSendFlags(program.command('replicate')
         const taken = await taking;
         if (!o.json) process.stdout.write(`snapshot ${taken[0].name} of ${taken.length} filesystem${taken.length === 1 ? '' : 's'} of ${sender}\n`);
       }
-      const [{ replicateAndWait }, { formatReport }] = await Promise.all([import('./commands/replicate.js'), import('./format.js')]);
+      const [{ batchHint, replicateAndWait }, { formatReport }] = await Promise.all([import('./commands/replicate.js'), import('./format.js')]);
       const report = await replicateAndWait(app, options, { progress: !o.json });
       if (o.json) printJson(report);
       else process.stdout.write(`${formatReport(report)}\n`);
+      const hint = o.json ? null : batchHint(report, options);
+      if (hint) process.stderr.write(hint);
       return report.state === 'Completed' ? EXIT.ok : EXIT.failed;
     });
   });
