@@ -70,7 +70,8 @@ async function write(stdin: Writable, chunk: Buffer): Promise<void> {
  * after a complete stream (ends right after END): a stream cut at a command boundary would
  * otherwise be finished by btrfs receive as if it were whole. Each later snapshot of a batch goes to
  * `next` once its first command is in, before the chunk that completes that command is written: a
- * refusal ends btrfs receive's input at the END before that snapshot's first byte.
+ * refusal ends btrfs receive's input at the END before that snapshot (or, when its header began in
+ * an earlier chunk, a few bytes after it: never a whole command of it).
  */
 async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, next: (start: StreamStart, previous: StreamStart[]) => Promise<void>, signal?: AbortSignal): Promise<StreamStart[]> {
   const framing = new StreamFraming();
@@ -82,7 +83,8 @@ async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, next: (star
       try {
         await next(framing.starts[i], framing.starts.slice(0, i));
       } catch (err) {
-        // btrfs receive gets the stream up to the END before this snapshot, and no further
+        // btrfs receive gets the stream up to the END before this snapshot (what was written of it
+        // already, when it began in an earlier chunk, is less than one command)
         const upTo = framing.offsets[i] - written;
         if (upTo > 0) await write(stdin, chunk.subarray(0, upTo));
         stdin.end();
