@@ -228,13 +228,14 @@ function btrfsHistory(layout: 'ferry' | 'btrbk', src: string, dst: string, k: nu
   // ferry: <root>/.ferry/snapshots/<fs>/<name>; btrbk: <volume>/_btrbk_snap/<fs>.<time> -> <target>/<fs>.<time>
   const [sdir, ddir] = snapshotDirs(layout, src, dst);
   const name = layout === 'ferry' ? 'h$(printf %05d $i)' : `${fs}.$(date -u -d "@$((1700000000 + i * 60))" +%Y%m%dT%H%M%S+0000)`;
+  const change = pending ? `head -c 65536 /dev/urandom > "$S/${fs}/pending$i"` : ':';
+  const later = pending ? ':' : 'btrfs -q send -p "$SD/$prev" "$SD/$n" | btrfs -q receive "$DD"';
   bash(`mkdir -p "$SD" "$DD"; prev=
 for i in $(seq 1 ${k}); do
   n="${name}"
-  ${pending ? `head -c 65536 /dev/urandom > "$S/${fs}/pending$i"` : ':'}
+  ${change}
   btrfs -q subvolume snapshot -r "$S/${fs}" "$SD/$n"
-  if [ -z "$prev" ]; then btrfs -q send "$SD/$n" | btrfs -q receive "$DD"
-  elif [ -z "${pending ? '1' : ''}" ]; then btrfs -q send -p "$SD/$prev" "$SD/$n" | btrfs -q receive "$DD"; fi
+  if [ -z "$prev" ]; then btrfs -q send "$SD/$n" | btrfs -q receive "$DD"; else ${later}; fi
   prev="$n"
 done`, { S: src, SD: sdir, DD: ddir });
 }
@@ -247,9 +248,10 @@ function btrfsUnrelated(src: string, dst: string, u: number): void {
 done`, { S: src, D: dst });
 }
 
-function ratiosOf(s: Record<string, number>): Record<string, number> {
+/** `base`'s seconds ÷ each other tool's */
+function ratiosOf(s: Record<string, number>, base = 'ferry'): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [tool, v] of Object.entries(s)) if (tool !== 'ferry' && v > 0) out[tool] = round(s.ferry / v, 2);
+  for (const [tool, v] of Object.entries(s)) if (tool !== base && v > 0) out[tool] = round(s[base] / v, 2);
   return out;
 }
 
@@ -351,28 +353,30 @@ function btrfsCatchup(ferry: (args: string[]) => string, k: number, places: { fe
   const layouts: Array<[keyof typeof places, 'ferry' | 'btrbk']> = [['ferry', 'ferry'], ['batch', 'ferry'], ['btrbk', 'btrbk'], ['plain', 'ferry']];
   for (const [tool, layout] of layouts) btrfsHistory(layout, places[tool].src, places[tool].dst, k, true);
   const btrbk = tools.find((t) => t.name === 'btrbk')!;
+  const [plainSrc, plainDst] = snapshotDirs('ferry', places.plain.src, places.plain.dst);
   const runs: Record<keyof typeof places, () => void> = {
     ferry: () => replicated(ferry(['replicate', `btrfs:${places.ferry.src}`, `btrfs:${places.ferry.dst}`, '--json'])),
     batch: () => replicated(ferry(['replicate', `btrfs:${places.batch.src}`, `btrfs:${places.batch.dst}`, '--batch', '--json']), false),
     btrbk: () => btrbk.noop(1), // btrbk resume: the missing backups, one send -p each
+    // what ferry's layout holds, but the first, which the receiver has
     plain: () => void bash(`prev=; for n in $(ls "$SD" | sort); do
   if [ -n "$prev" ]; then btrfs -q send -p "$SD/$prev" "$SD/$n" | btrfs -q receive "$DD"; fi
   prev="$n"
-done`, { SD: snapshotDirs('ferry', places.plain.src, places.plain.dst)[0], DD: snapshotDirs('ferry', places.plain.src, places.plain.dst)[1] }),
+done`, { SD: plainSrc, DD: plainDst }),
   };
   const s: Record<string, number> = {};
   for (const [tool, layout] of layouts) {
     const name = tool === 'batch' ? 'ferry --batch' : tool;
-    // plain sends what ferry's layout holds, all but the first, which it received before
     s[name] = round(seconds(runs[tool]), 3);
     const [sdir, ddir] = snapshotDirs(layout, places[tool].src, places[tool].dst);
-    const got = readdirSync(ddir).filter((n) => layout === 'ferry' || n.startsWith(`${fsName(0)}.`)).length;
+    // btrbk's target holds every subvolume's backups, named <fs>.<time>
+    const prefix = layout === 'ferry' ? '' : `${fsName(0)}.`;
+    const got = readdirSync(ddir).filter((n) => n.startsWith(prefix)).length;
     if (got !== k) throw new Error(`${name}: the receiver has ${got} of the ${k} snapshots after the catch-up`);
-    verify(name, fsName(0), newest(sdir, layout === 'ferry' ? '' : `${fsName(0)}.`)!, newest(ddir, layout === 'ferry' ? '' : `${fsName(0)}.`));
+    verify(name, fsName(0), newest(sdir, prefix)!, newest(ddir, prefix));
   }
   process.stderr.write(`bench: peers btrfs catch-up of ${k} snapshots: ${JSON.stringify(s)}\n`);
-  const batchRatios = Object.fromEntries(Object.entries(s).filter(([t, v]) => t !== 'ferry --batch' && v > 0).map(([t, v]) => [t, round(s['ferry --batch'] / v, 2)]));
-  return { filesystems: 1, kind: 'catchup', snapshots: k, seconds: s, ratios: ratiosOf(s), batchRatios, ferryTiming: lastTiming };
+  return { filesystems: 1, kind: 'catchup', snapshots: k, seconds: s, ratios: ratiosOf(s), batchRatios: ratiosOf(s, 'ferry --batch'), ferryTiming: lastTiming };
 }
 
 // ---- zfs -----------------------------------------------------------------------------------

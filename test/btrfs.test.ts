@@ -542,10 +542,20 @@ describe('btrfs', { skip: gate.skip }, () => {
       await redis?.stop();
     });
 
+    /** A sender root on `a` with `fss` (makeSender), and a receiver root on `b` that the first receive makes. */
+    const ends = (tag: string, fss: string[], bigMiB = 0) => {
+      const s = root(a, `${tag}s`);
+      return { s, r: join(b.dir, `${tag}r-${++counter}`), sender: makeSender(s, fss, bigMiB) };
+    };
+    /** replicateStep's context outside an engine: a silent log, progress dropped */
+    const stepContext = (signal = new AbortController().signal) =>
+      ({ machineId: 'm', childId: 'c', attempt: 1, signal, log: createLogger({ level: 'silent' }), progress: () => undefined }) as unknown as EffectContext;
+    /** replicateStep's input: one step of `fs` from root `s` to root `r` */
+    const stepInput = (s: string, r: string, fs: string, step: { from: Version; to: Version; intermediates?: boolean }) =>
+      ({ sender: `btrfs:${s}`, receiver: `btrfs:${r}`, filesystem: fs, step, index: 0, total: 1 }) as unknown as ReplicateStepInput;
+
     it('full then incremental replication: the receiver has the sender\'s versions and data', async () => {
-      const s = root(a, 'es');
-      const r = join(b.dir, `er-${++counter}`); // created by the first receive
-      const sender = makeSender(s, ['one', 'two'], 1);
+      const { s, r, sender } = ends('e', ['one', 'two'], 1);
       await sender.snapshot(['one', 'two'], 's1');
       const opts = { sender: `btrfs:${s}`, receiver: `btrfs:${r}` };
       const full = await replicate(engine, opts);
@@ -573,9 +583,7 @@ describe('btrfs', { skip: gate.skip }, () => {
     });
 
     it('local btrfs -> btrfs steps take the fast path (OS pipes); an aborted fast-path step leaves the receiver as it was, a retry succeeds', async () => {
-      const s = root(a, 'fs');
-      const r = join(b.dir, `fr-${++counter}`);
-      const sender = makeSender(s, ['one'], 2);
+      const { s, r, sender } = ends('f', ['one'], 2);
       await sender.snapshot(['one'], 's1');
       const n0 = localTransferCount();
       const full = await replicate(engine, { sender: `btrfs:${s}`, receiver: `btrfs:${r}` });
@@ -592,9 +600,9 @@ describe('btrfs', { skip: gate.skip }, () => {
       const [, v2] = await sender.listVersions('one');
       const receiver = createBtrfsDriver(r);
       const before = await receiver.listVersions('one');
-      const input = { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, filesystem: 'one', step: { from: v1, to: v2 }, index: 0, total: 1 } as unknown as ReplicateStepInput;
+      const input = stepInput(s, r, 'one', { from: v1, to: v2 });
       const ac = new AbortController();
-      const ctx = { machineId: 'm', childId: 'c', attempt: 1, signal: ac.signal, log: createLogger({ level: 'silent' }), progress: () => undefined } as unknown as EffectContext;
+      const ctx = stepContext(ac.signal);
       const n1 = localTransferCount();
       const watch = setInterval(() => { if (localTransferCount() > n1) ac.abort(); }, 2);
       try {
@@ -613,9 +621,7 @@ describe('btrfs', { skip: gate.skip }, () => {
     });
 
     it('with batch, a local step carries every snapshot between in one OS pipe; a batch goes on from what arrived; a namesake on the receiver stops it before anything is sent', async () => {
-      const s = root(a, 'bs');
-      const r = join(b.dir, `br-${++counter}`);
-      const sender = makeSender(s, ['one'], 1);
+      const { s, r, sender } = ends('b', ['one'], 1);
       await sender.snapshot(['one'], 's1');
       const opts = { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, batch: true };
       assert.equal((await replicate(engine, opts)).state, 'Completed');
@@ -646,8 +652,8 @@ describe('btrfs', { skip: gate.skip }, () => {
 
       await snap(['s5', 's6', 's7']);
       all = await sender.listVersions('one');
-      const ctx = { machineId: 'm', childId: 'c', attempt: 1, signal: new AbortController().signal, log: createLogger({ level: 'silent' }), progress: () => undefined } as unknown as EffectContext;
-      const step = (from: Version, to: Version, intermediates = false) => ({ sender: `btrfs:${s}`, receiver: `btrfs:${r}`, filesystem: 'one', step: { from, to, ...(intermediates ? { intermediates } : {}) }, index: 0, total: 1 }) as unknown as ReplicateStepInput;
+      const ctx = stepContext();
+      const step = (from: Version, to: Version, intermediates = false) => stepInput(s, r, 'one', { from, to, ...(intermediates ? { intermediates } : {}) });
       // s5 arrived alone (as a batch cut after it leaves it)
       await replicateStep(step(all[3], all[4]), ctx, new FerryMetrics());
       // something else named s7 on the receiver: refused before anything of the batch is sent
@@ -684,9 +690,7 @@ describe('btrfs', { skip: gate.skip }, () => {
     });
 
     it('a batch btrfs send cannot make one stream of (the live subvolume restored from a snapshot) goes one snapshot at a time, in the same step', async () => {
-      const s = root(a, 'rs');
-      const r = join(b.dir, `rr-${++counter}`);
-      const sender = makeSender(s, ['one'], 1);
+      const { s, r, sender } = ends('r', ['one'], 1);
       await sender.snapshot(['one'], 's1');
       assert.equal((await replicate(engine, { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, batch: true })).state, 'Completed');
       writeFileSync(join(s, 'one', 's2.txt'), 's2\n');
@@ -709,9 +713,7 @@ describe('btrfs', { skip: gate.skip }, () => {
     });
 
     it('ferry replicate that sent many snapshots one step each says --batch would send them in one stream; with --batch it does', async () => {
-      const s = root(a, 'hs');
-      const r = join(b.dir, `hr-${++counter}`);
-      const sender = makeSender(s, ['one']);
+      const { s, r, sender } = ends('h', ['one']);
       const snap = async (from: number, to: number) => {
         for (let i = from; i <= to; i++) {
           writeFileSync(join(s, 'one', 'n.txt'), `${i}\n`);
@@ -758,9 +760,7 @@ describe('btrfs', { skip: gate.skip }, () => {
     });
 
     it('a diverged receiver ends in PermanentError and is left untouched; other filesystems complete', async () => {
-      const s = root(a, 'ds');
-      const r = join(b.dir, `dr-${++counter}`);
-      const sender = makeSender(s, ['ok', 'div']);
+      const { s, r, sender } = ends('d', ['ok', 'div']);
       await sender.snapshot(['ok', 'div'], 's1');
       await sender.snapshot(['ok', 'div'], 's2');
       const opts = { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, initial: 'all' as const };

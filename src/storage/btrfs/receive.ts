@@ -73,10 +73,11 @@ async function write(stdin: Writable, chunk: Buffer): Promise<void> {
  * refusal ends btrfs receive's input at the END before that snapshot (or, when its header began in
  * an earlier chunk, a few bytes after it: never a whole command of it).
  */
-async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, next: (start: StreamStart, previous: StreamStart[]) => Promise<void>, signal?: AbortSignal): Promise<StreamStart[]> {
+async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, next: (start: StreamStart, previous: StreamStart[]) => Promise<void>, signal?: AbortSignal): Promise<{ starts: StreamStart[]; refused?: unknown }> {
   const framing = new StreamFraming();
   let written = 0;
-  const pass = async (chunk: Buffer): Promise<void> => {
+  /** the chunk on to btrfs receive; else (a later snapshot refused) the refusal, its input ended */
+  const pass = async (chunk: Buffer): Promise<unknown> => {
     const seen = framing.starts.length;
     framing.feed(chunk);
     for (let i = Math.max(1, seen); i < framing.starts.length; i++) {
@@ -85,23 +86,25 @@ async function feed(stdin: Writable, head: Buffer[], chunks: Chunks, next: (star
       } catch (err) {
         // btrfs receive gets the stream up to the END before this snapshot (what was written of it
         // already, when it began in an earlier chunk, is less than one command)
-        const upTo = framing.offsets[i] - written;
+        const upTo = framing.starts[i].offset - written;
         if (upTo > 0) await write(stdin, chunk.subarray(0, upTo));
         stdin.end();
-        throw err;
+        return err;
       }
     }
     await write(stdin, chunk);
     written += chunk.length;
+    return undefined;
   };
-  for (const chunk of head) await pass(chunk);
+  let refused: unknown;
+  for (const chunk of head) if ((refused = await pass(chunk)) !== undefined) return { starts: framing.starts, refused };
   for (let chunk = await readChunk(chunks); chunk !== null; chunk = await readChunk(chunks)) {
     signal?.throwIfAborted();
-    await pass(chunk);
+    if ((refused = await pass(chunk)) !== undefined) return { starts: framing.starts, refused };
   }
   framing.assertComplete();
   stdin.end();
-  return framing.starts;
+  return { starts: framing.starts };
 }
 
 /** What a receive applies: from the stream's first command, or the fast path's step. */
@@ -194,15 +197,20 @@ export async function lockForReceive(layout: Layout, fs: string, signal?: AbortS
  */
 export async function receiveTarget(layout: Layout, fs: string, start: Incoming, snapshots: Snapshot[], signal?: AbortSignal): Promise<{ already: Version | null; target: string }> {
   const found = check(layout, fs, start, snapshots);
+  if (found !== null) return { already: await described(layout, fs, found, signal), target: layout.snapshotPath(fs, start.name) };
+  return { already: null, target: await freeTarget(layout, fs, start) };
+}
+
+/** The path `btrfs receive` will give `start`'s snapshot; SNAPSHOT_EXISTS when something else has it. */
+export async function freeTarget(layout: Layout, fs: string, start: Pick<Incoming, 'name' | 'uuid'>): Promise<string> {
   const target = layout.snapshotPath(fs, start.name);
-  if (found !== null) return { already: await described(layout, fs, found, signal), target };
   if ((await lstatOrNull(target)) !== null) {
     throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${start.name}`, {
       code: 'SNAPSHOT_EXISTS',
       details: { fs, name: start.name, uuid: start.uuid },
     });
   }
-  return { already: null, target };
+  return target;
 }
 
 /**
@@ -276,36 +284,29 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
     // a batch's later snapshots: each on one before it, new to the receiver; once one begins, the
     // one before it is complete (its END went through) and stays, whatever becomes of the rest
     const known = new Set(locked.snapshots.map((v) => v.version.guid));
-    let refused = false;
     const nextSnapshot = async (s: StreamStart, previous: StreamStart[]): Promise<void> => {
       created = null;
-      refused = true;
       const bad = nameProblem(s.name);
       if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(s.name)} ${bad}`);
       const bases = new Set([previous[0].parentUuid, ...previous.map((v) => v.uuid)]);
       if (s.kind !== 'incremental' || !bases.has(s.parentUuid)) throw corrupt(`snapshot ${s.name} of a batch is not incremental on a snapshot before it in the stream`);
       if (previous.some((v) => v.name === s.name || v.uuid === s.uuid) || known.has(s.uuid)) throw corrupt(`snapshot ${s.name} (UUID ${s.uuid}) comes twice`);
-      const path = layout.snapshotPath(fs, s.name);
-      if ((await lstatOrNull(path)) !== null) {
-        throw new PermanentError(`${fs} in ${layout.root} already has a different snapshot named ${s.name}`, { code: 'SNAPSHOT_EXISTS', details: { fs, name: s.name, uuid: s.uuid } });
-      }
-      refused = false;
-      created = path;
+      created = await freeTarget(layout, fs, s);
     };
     let starts: StreamStart[] = [start];
+    // a refused later snapshot: btrfs receive's input ended at the END before it, so it finishes
+    // the ones before, which stay; the refusal is the error
+    let refused: unknown;
     let fed = false;
     let feedError: unknown;
     let killedForFeed = false;
     const feeding = feed(p.stdin!, head, chunks, nextSnapshot, signal).then(
-      (all) => {
+      (done) => {
         fed = true;
-        starts = all;
+        ({ starts, refused } = done);
       },
       (err) => {
         feedError = err;
-        // a refused later snapshot: btrfs receive's input ended at the END before it, so it
-        // finishes the ones before, which stay
-        if (refused) return;
         killedForFeed = p.child.exitCode === null && p.child.signalCode === null;
         p.kill();
       },
@@ -319,11 +320,18 @@ export async function receiveStream(layout: Layout, fs: string, input: Readable,
       procError = err;
     });
     await feeding;
-    if (procError !== undefined) throw (killedForFeed || refused) && feedError !== undefined ? feedError : procError;
+    if (refused !== undefined) throw refused;
+    if (procError !== undefined) throw killedForFeed && feedError !== undefined ? feedError : procError;
     if (feedError !== undefined) throw feedError;
 
+    // a batch's snapshots but the last from one listing; the last, whose version is returned with
+    // its creation time, as a single snapshot's
+    const listed = starts.length > 1 ? await freshListing(layout, listingMark(), signal) : null;
     let version: Version | undefined;
-    for (const s of starts) version = await receivedVersion(layout.snapshotPath(fs, s.name), fs, s, signal);
+    for (const [i, s] of starts.entries()) {
+      const target = layout.snapshotPath(fs, s.name);
+      version = i < starts.length - 1 ? await confirmReceived(listed, target, fs, s, signal) : await receivedVersion(target, fs, s, signal);
+    }
     created = null;
     return version!;
   } catch (err) {

@@ -95,10 +95,8 @@ export function parseStreamStart(buf: Buffer): StreamStart | null {
  * END) from one cut at a command boundary, which `btrfs receive` would take as complete.
  */
 export class StreamFraming {
-  /** each snapshot's header and first command, in stream order */
-  readonly starts: StreamStart[] = [];
-  /** where each of `starts` begins in the stream, bytes from its first */
-  readonly offsets: number[] = [];
+  /** each snapshot's header and first command, in stream order, with where it begins (bytes from the stream's first) */
+  readonly starts: Array<StreamStart & { offset: number }> = [];
   private fed = 0;
   private startOffset = 0;
   /** the bytes of a snapshot's header and first command while they come in (null inside a snapshot) */
@@ -126,8 +124,7 @@ export class StreamFraming {
         this.startBuf = Buffer.concat([this.startBuf, chunk.subarray(off)]);
         const start = parseStreamStart(this.startBuf);
         if (start === null) return;
-        this.starts.push(start);
-        this.offsets.push(this.startOffset);
+        this.starts.push({ ...start, offset: this.startOffset });
         this.startBuf = null;
         this.commands++;
         this.lastCommand = start.kind === 'full' ? CMD_SUBVOL : CMD_SNAPSHOT;

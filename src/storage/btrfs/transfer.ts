@@ -5,7 +5,7 @@ import { runShellPipe, shellFailure, type LookExit, type ShellPipeOptions, type 
 import type { TransferOptions, TransferResult, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { nameProblem } from './names.js';
-import { confirmReceived, described, failedReceive, lockReceiveDir, receiverVersions, receiveTarget, sharedReceiverVersions, type Incoming } from './receive.js';
+import { confirmReceived, described, failedReceive, freeTarget, lockReceiveDir, receiverVersions, receiveTarget, sharedReceiverVersions, type Incoming } from './receive.js';
 import { btrfsCommand, btrfsEnv, classifyBtrfsFailure } from './run-btrfs.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
@@ -78,10 +78,10 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
         there = already;
         return false;
       }
-      if (already) throw batchConflict(fs, chain[0].version.name);
-      for (const [i, target] of targets.entries()) {
-        if (i > 0 && (await lstatOrNull(target)) !== null) throw batchConflict(fs, chain[i].version.name);
+      if (already) {
+        throw new PermanentError(`${fs} on the receiver already has ${start.name}, the first snapshot of this batch`, { code: 'SNAPSHOT_EXISTS', details: { fs, name: start.name, uuid: start.uuid } });
       }
+      for (const s of chain.slice(1)) await freeTarget(receiver, fs, { name: s.version.name, uuid: s.version.guid });
       // nothing was there and we hold the lock: whatever appears there is this receive's
       created = targets;
       await opts.ready;
@@ -159,11 +159,6 @@ function leaveSteps(root: string): void {
 async function lastMade(targets: string[]): Promise<string | null> {
   for (let i = targets.length - 1; i >= 0; i--) if ((await lstatOrNull(targets[i])) !== null) return targets[i];
   return null;
-}
-
-/** A batch whose later snapshot has a namesake on the receiver, or whose first is there already. */
-function batchConflict(fs: string, name: string): PermanentError {
-  return new PermanentError(`${fs} on the receiver already has a snapshot named ${name}, which this batch would receive`, { code: 'SNAPSHOT_EXISTS', details: { fs, name } });
 }
 
 /** The typed error of the stage that failed first. */
