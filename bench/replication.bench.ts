@@ -10,13 +10,17 @@
  *   - by the plain pipe: `zfs send [-i a] b | zfs receive -u`, `btrfs send [-p a] b | btrfs receive`,
  *     one shell pipeline per step (a real OS pipe between the two tools),
  *   - by the same two tools joined by node (`stdout.pipe(stdin)`): the cost of node in the data
- *     path alone, for reference (BENCH_REPL_NODE_PIPE=0 skips it), and
+ *     path alone, for reference (BENCH_REPL_NODE_PIPE=0 skips it),
+ *   - where ferry's fast path sends another stream protocol than the tools' default (btrfs: the
+ *     newest the host has, src/storage/btrfs/protocol.ts), by the plain pipe with that protocol:
+ *     ferry's own overhead on the same stream, for reference (BENCH_REPL_PROTO_PIPE=0 skips it), and
  *   - by ferry: a `replicate` run through the engine (real Redis, in-process workers), timed from
  *     its start to the commit of its final state,
  * each into a fresh, quiesced receiver, the pipe and ferry taking turns going first,
  * `BENCH_REPL_ROUNDS` times. Before the rounds every step's stream is read once (`send | wc -c`:
- * warms the caches, measures the stream). Throughput = stream bytes / wall time; the ratio is the
- * best ferry over the best pipe; target >= 0.98 (issue 18). Every receiver is checked against the sender.
+ * warms the caches, measures the stream). Throughput = the plain pipe's stream bytes / wall time for
+ * every run (so ratios are ratios of times); the ratio is the median over pairs of rounds of ferry
+ * over the plain pipe; target >= 0.98 (issue 18). Every receiver is checked against the sender.
  *
  * Human-readable figures on stdout; the last stdout line is one JSON object with them all.
  * Everything it creates (pools, images, mounts, loop devices, temp dirs, redis) is removed at the
@@ -33,6 +37,7 @@ import { createLogger } from '../src/util/logger.js';
 import { startReplication } from '../src/replication/runs.js';
 import { runReport } from '../src/replication/report.js';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
+import { localSendProtocol, protocolArgs } from '../src/storage/btrfs/protocol.js';
 import type { StorageDriver } from '../src/storage/driver.js';
 import { setZfsLogger } from '../src/storage/zfs/run-zfs.js';
 import { createZfsDriver } from '../src/storage/zfs/index.js';
@@ -62,6 +67,8 @@ export interface ReplicationBenchOptions {
   verifyContent: boolean;
   /** also time the plain tools joined by a bare node pipe (the cost of node in the data path alone) */
   nodePipe: boolean;
+  /** also time the plain pipe with ferry's stream protocol, where that is not the tools' default */
+  protocolPipe: boolean;
 }
 
 export const TARGET_RATIO = 0.98;
@@ -82,6 +89,7 @@ export function defaultOptions(): ReplicationBenchOptions {
     runTimeoutMs: envInt('BENCH_REPL_TIMEOUT_MS', 180_000),
     verifyContent: process.env.BENCH_REPL_VERIFY === '1',
     nodePipe: process.env.BENCH_REPL_NODE_PIPE !== '0',
+    protocolPipe: process.env.BENCH_REPL_PROTO_PIPE !== '0',
   };
 }
 
@@ -114,6 +122,8 @@ export interface RoundResult {
   pipe: TimedRun;
   /** the plain tools joined by node (always the second run of a round) */
   nodePipe?: TimedRun;
+  /** the plain pipe with ferry's stream protocol (between the node pipe and the last run) */
+  protocolPipe?: TimedRun;
   ferry: FerryRun;
   /** ferry / pipe of this round */
   ratio: number;
@@ -145,6 +155,15 @@ export interface DriverResult {
   /** best throughput of the plain tools joined by a bare node pipe, and its ratio to the plain pipe */
   nodePipeMBps?: number;
   nodePipeRatio?: number;
+  /** the stream protocol of ferry's fast path when not the tools' default (btrfs send --proto) */
+  ferryProtocol?: string;
+  /** bytes of ferry's streams with that protocol (what ferry must count) */
+  ferryStreamBytes?: number;
+  /** best throughput of the plain pipe with ferry's protocol, and its ratio to the plain pipe */
+  protocolPipeMBps?: number;
+  protocolPipeRatio?: number;
+  /** ferry over the plain pipe with the same protocol, paired as `ratio`: ferry's own overhead */
+  sameProtocolRatio?: number;
   rounds: RoundResult[];
   /** the warm-up pass, `send | wc -c` per step: what the sender alone does */
   sendOnlyMBps: number;
@@ -426,7 +445,7 @@ const MBps = (bytes: number, ms: number) => round(bytes / 1e6 / (ms / 1000), 1);
 
 // ---- the drivers ---------------------------------------------------------------------------
 
-type RunKind = 'pipe' | 'nodePipe' | 'ferry';
+type RunKind = 'pipe' | 'nodePipe' | 'protocolPipe' | 'ferry';
 
 /** A fresh, empty receiver for one run. */
 interface Receiver {
@@ -451,6 +470,8 @@ interface Bed {
   warm: { endpoint: string; receiverEndpoint: string };
   /** the sender side of one step (from null: full), argv */
   sendArgv(from: string | null, to: string): string[];
+  /** where ferry's fast path sends another protocol than the tools' default: its name and the send */
+  ferrySend?: { protocol: string; argv(from: string | null, to: string): string[] };
   /** the receiving side of one step, argv */
   receiveArgv(target: string): string[];
   freshReceiver(tag: string, kind: RunKind): Promise<Receiver>;
@@ -601,6 +622,7 @@ async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
   writeFileSync(join(warmRoot, 'w', 'w2.bin'), Buffer.alloc(64 * 1024, 8));
   await warmSender.snapshot(['w'], 'w2');
   const sender = createBtrfsDriver(sroot);
+  const protocol = await localSendProtocol();
 
   const snap = (s: string) => join(sroot, '.ferry', 'snapshots', FS, s);
   /** relative path -> size (or sha256 with `content`) of every file below dir */
@@ -623,6 +645,7 @@ async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
     senderEndpoint: `btrfs:${sroot}`,
     warm: { endpoint: `btrfs:${warmRoot}`, receiverEndpoint: `btrfs:${join(b.dir, 'warm')}` },
     sendArgv: (from, to) => ['btrfs', '-q', 'send', ...(from ? ['-p', snap(from)] : []), snap(to)],
+    ...(protocol > 1 ? { ferrySend: { protocol: `btrfs send --proto ${protocol}`, argv: (from: string | null, to: string) => ['btrfs', '-q', 'send', ...protocolArgs(protocol), ...(from ? ['-p', snap(from)] : []), snap(to)] } } : {}),
     receiveArgv: (target) => ['btrfs', '-q', 'receive', target],
     async quiesce() {
       for (const m of mounts) spawnSync('btrfs', ['filesystem', 'sync', m.dir], { stdio: 'ignore' });
@@ -693,10 +716,13 @@ function unavailable(driver: BenchDriver): string | null {
   return btrfsUnavailable();
 }
 
-/** The order of the runs in round r: the plain pipe and ferry take turns going first; the node pipe is always second. */
-function roundOrder(r: number, nodePipe: boolean): RunKind[] {
-  const order: RunKind[] = r % 2 === 0 ? ['pipe', 'nodePipe', 'ferry'] : ['ferry', 'nodePipe', 'pipe'];
-  return nodePipe ? order : order.filter((k) => k !== 'nodePipe');
+/**
+ * The order of the runs in round r: the plain pipe and ferry take turns going first; the references
+ * between them, the node pipe always second, the pipe with ferry's protocol next to ferry.
+ */
+function roundOrder(r: number, nodePipe: boolean, protocolPipe: boolean): RunKind[] {
+  const order: RunKind[] = r % 2 === 0 ? ['pipe', 'nodePipe', 'protocolPipe', 'ferry'] : ['ferry', 'protocolPipe', 'nodePipe', 'pipe'];
+  return order.filter((k) => (k !== 'nodePipe' || nodePipe) && (k !== 'protocolPipe' || protocolPipe));
 }
 
 async function benchDriver(driver: BenchDriver, redisUrl: string, opts: ReplicationBenchOptions, signal: AbortSignal, log: (s: string) => void): Promise<DriverResult> {
@@ -726,6 +752,14 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     const streamBytes = stepStreamBytes.reduce((x, y) => x + y, 0);
     const sendOnlyMBps = MBps(streamBytes, warmMs);
     log(`${driver}: streams ${stepStreamBytes.map((x) => (x / 1e6).toFixed(1)).join(' + ')} MB; send only (warm-up) ${sendOnlyMBps} MB/s`);
+    // what ferry must count: its fast path's streams, where their protocol is not the tools' default
+    let ferryStreamBytes = streamBytes;
+    if (bed.ferrySend) {
+      ferryStreamBytes = 0;
+      for (const st of steps) ferryStreamBytes += Number((await pipeline(`${shellWords(bed.ferrySend.argv(st.from, st.to))} | wc -c`, signal, opts.runTimeoutMs)).trim());
+      log(`${driver}: ferry's fast path sends with ${bed.ferrySend.protocol}: ${(ferryStreamBytes / 1e6).toFixed(1)} MB`);
+    }
+    const protocolPipe = opts.protocolPipe && !!bed.ferrySend;
 
     const engine = replicationEngine(redisUrl);
     cleanup.add('engine', () => engine.close());
@@ -733,13 +767,16 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     // engine warm-up: JIT, Lua scripts, connections, driver code paths, on a tiny filesystem
     await ferryRun(engine, times, bed.warm.endpoint, bed.warm.receiverEndpoint, 2, signal, opts.runTimeoutMs);
 
-    /** the plain tools, one step after the other; `viaNode`: their stdout/stdin joined by node instead of an OS pipe */
-    const runTools = async (target: string, viaNode: boolean): Promise<TimedRun> => {
+    /**
+     * the plain tools, one step after the other; `viaNode`: their stdout/stdin joined by node instead
+     * of an OS pipe; `ferryProtocol`: sending with ferry's protocol instead of the tools' default
+     */
+    const runTools = async (target: string, viaNode: boolean, ferryProtocol = false): Promise<TimedRun> => {
       const stepMs: number[] = [];
       const t0 = performance.now();
       for (const st of steps) {
         const s0 = performance.now();
-        const send = bed.sendArgv(st.from, st.to);
+        const send = ferryProtocol && bed.ferrySend ? bed.ferrySend.argv(st.from, st.to) : bed.sendArgv(st.from, st.to);
         const receive = bed.receiveArgv(target);
         if (viaNode) await nodePipe(send, receive, signal, opts.runTimeoutMs);
         else await pipeline(`${shellWords(send)} | ${shellWords(receive)}`, signal, opts.runTimeoutMs);
@@ -762,28 +799,28 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     }
     const rounds: RoundResult[] = [];
     for (let r = 0; r < opts.rounds; r++) {
-      const order = roundOrder(r, opts.nodePipe);
+      const order = roundOrder(r, opts.nodePipe, protocolPipe);
       const tRound = performance.now();
-      const got: Partial<{ pipe: TimedRun; nodePipe: TimedRun; ferry: FerryRun }> = {};
+      const got: Partial<{ pipe: TimedRun; nodePipe: TimedRun; protocolPipe: TimedRun; ferry: FerryRun }> = {};
       for (const kind of order) {
         const rx = await bed.freshReceiver(`${kind}${r + 1}`, kind);
         await bed.quiesce();
         if (kind === 'ferry') {
           const f = await ferryRun(engine, times, bed.senderEndpoint, rx.endpoint, steps.length, signal, opts.runTimeoutMs);
           got.ferry = { ...f, MBps: MBps(streamBytes, f.ms) };
-          if (f.bytes !== streamBytes) problems.push(`ferry round ${r + 1} counted ${f.bytes} bytes, the streams have ${streamBytes}`);
+          if (f.bytes !== ferryStreamBytes) problems.push(`ferry round ${r + 1} counted ${f.bytes} bytes, its streams have ${ferryStreamBytes}`);
           if (f.retried) problems.push(`ferry round ${r + 1}: a step was retried (${f.retried})`);
         } else {
-          got[kind] = await runTools(rx.target, kind === 'nodePipe');
+          got[kind] = await runTools(rx.target, kind === 'nodePipe', kind === 'protocolPipe');
         }
         problems.push(...(await rx.verify(opts.verifyContent)));
         await rx.remove();
       }
-      const { pipe, ferry, nodePipe: viaNode } = got as { pipe: TimedRun; ferry: FerryRun; nodePipe?: TimedRun };
-      rounds.push({ order: order[0] === 'pipe' ? 'pipe-first' : 'ferry-first', pipe, ferry, ...(viaNode ? { nodePipe: viaNode } : {}), ratio: round(ferry.MBps / pipe.MBps, 3) });
-      log(`${driver}: round ${r + 1}/${opts.rounds} (${order.join(', ')}): pipe ${pipe.MBps} MB/s (${pipe.ms} ms), ${viaNode ? `node pipe ${viaNode.MBps} MB/s (${viaNode.ms} ms), ` : ''}ferry ${ferry.MBps} MB/s (${ferry.ms} ms), ratio ${rounds[r].ratio.toFixed(3)} (round ${((performance.now() - tRound) / 1000).toFixed(0)} s with checks and clean-up)`);
+      const { pipe, ferry, nodePipe: viaNode, protocolPipe: sameProtocol } = got as { pipe: TimedRun; ferry: FerryRun; nodePipe?: TimedRun; protocolPipe?: TimedRun };
+      rounds.push({ order: order[0] === 'pipe' ? 'pipe-first' : 'ferry-first', pipe, ferry, ...(viaNode ? { nodePipe: viaNode } : {}), ...(sameProtocol ? { protocolPipe: sameProtocol } : {}), ratio: round(ferry.MBps / pipe.MBps, 3) });
+      log(`${driver}: round ${r + 1}/${opts.rounds} (${order.join(', ')}): pipe ${pipe.MBps} MB/s (${pipe.ms} ms), ${viaNode ? `node pipe ${viaNode.MBps} MB/s (${viaNode.ms} ms), ` : ''}${sameProtocol ? `pipe with ferry's protocol ${sameProtocol.MBps} MB/s (${sameProtocol.ms} ms), ` : ''}ferry ${ferry.MBps} MB/s (${ferry.ms} ms), ratio ${rounds[r].ratio.toFixed(3)} (round ${((performance.now() - tRound) / 1000).toFixed(0)} s with checks and clean-up)`);
     }
-    const best = (k: 'pipe' | 'ferry' | 'nodePipe') => Math.max(...rounds.map((x) => x[k]?.MBps ?? 0));
+    const best = (k: 'pipe' | 'ferry' | 'nodePipe' | 'protocolPipe') => Math.max(...rounds.map((x) => x[k]?.MBps ?? 0));
     const pipeMBps = best('pipe');
     const ferryMBps = best('ferry');
     const medianRoundRatio = round(median(rounds.map((x) => x.ratio)), 3);
@@ -792,15 +829,23 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     // slower here, for the pipe and ferry alike, so one round's ratio swings with its order; the
     // geometric mean of a pipe-first and a ferry-first round's ratios cancels that factor exactly.
     // Best against best across rounds mixes conditions, which on a shared 2-core VM swing both ways.
-    const pairRatios: number[] = [];
-    for (let i = 0; i + 1 < rounds.length; i += 2) pairRatios.push(round(Math.sqrt(rounds[i].ratio * rounds[i + 1].ratio), 3));
+    const pairRatios = pairedRatios(rounds.map((x) => x.ratio));
     const ratio = pairRatios.length ? round(median(pairRatios), 3) : medianRoundRatio;
+    // the same pairing against the pipe with ferry's protocol
+    let sameProtocolRatio = 0;
+    if (protocolPipe) {
+      const each = rounds.map((x) => x.ferry.MBps / x.protocolPipe!.MBps);
+      const pairs = pairedRatios(each);
+      sameProtocolRatio = round(median(pairs.length ? pairs : each), 3);
+    }
     const verified = { ok: problems.length === 0, problems, content: opts.verifyContent };
     // headline figures first
     return {
       driver, pipeMBps, ferryMBps, ratio, ok: verified.ok && ratio >= TARGET_RATIO,
       medianRoundRatio, pairRatios, bestRatio: round(ferryMBps / pipeMBps, 3),
       ...(opts.nodePipe ? { nodePipeMBps: best('nodePipe'), nodePipeRatio: round(best('nodePipe') / pipeMBps, 3) } : {}),
+      ...(bed.ferrySend ? { ferryProtocol: bed.ferrySend.protocol, ferryStreamBytes } : {}),
+      ...(protocolPipe ? { protocolPipeMBps: best('protocolPipe'), protocolPipeRatio: round(best('protocolPipe') / pipeMBps, 3), sameProtocolRatio } : {}),
       implementation: bed.implementation,
       dataBytes: plan.dataBytes, files: plan.files, snapshots: names.length, steps: steps.length,
       streamBytes, stepStreamBytes, sendOnlyMBps, setupMs, verified, rounds,
@@ -810,6 +855,13 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     forceCleanups.delete(onSecondSignal);
     if (problems.length) process.stderr.write(`bench: ${driver} cleanup: ${problems.join('; ')}\n`);
   }
+}
+
+/** Per two rounds of opposite orders, the geometric mean of their ratios. */
+function pairedRatios(ratios: number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < ratios.length; i += 2) out.push(round(Math.sqrt(ratios[i] * ratios[i + 1]), 3));
+  return out;
 }
 
 /**
@@ -992,9 +1044,11 @@ export function formatReport(r: ReplicationBenchReport): string {
     const bestPipe = p.rounds.reduce((a, b) => (b.pipe.MBps > a.pipe.MBps ? b : a));
     lines.push(
       `${pad} ${(p.dataBytes / MiB).toFixed(0)} MiB in ${p.files} files, ${p.snapshots} snapshots: 1 full + ${p.steps - 1} incremental steps, ${(p.streamBytes / 1e6).toFixed(1)} MB of streams (${p.implementation})`,
-      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ${x.nodePipe ? `node pipe ${x.nodePipe.MBps} MB/s (${x.nodePipe.ms} ms), ` : ''}ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
+      ...(p.ferryProtocol ? [`       ferry's fast path sends with ${p.ferryProtocol} (${(p.ferryStreamBytes! / 1e6).toFixed(1)} MB), the plain pipe with the tools' default`] : []),
+      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ${x.nodePipe ? `node pipe ${x.nodePipe.MBps} MB/s (${x.nodePipe.ms} ms), ` : ''}${x.protocolPipe ? `pipe with ferry's protocol ${x.protocolPipe.MBps} MB/s (${x.protocolPipe.ms} ms), ` : ''}ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
       `       plain pipe  ${p.pipeMBps} MB/s (best; steps ${bestPipe.pipe.stepMs.join(' + ')} ms)`,
       ...(p.nodePipeMBps !== undefined ? [`       node pipe   ${p.nodePipeMBps} MB/s (best; the same tools joined by node: ${p.nodePipeRatio!.toFixed(3)} of the plain pipe)`] : []),
+      ...(p.protocolPipeMBps !== undefined ? [`       pipe, ferry's protocol ${p.protocolPipeMBps} MB/s (best; ${p.protocolPipeRatio!.toFixed(3)} of the plain pipe); ferry against it ${p.sameProtocolRatio!.toFixed(3)} (paired as the ratio: ferry's own overhead on the same stream)`] : []),
       `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms; node CPU ${best.ferry.nodeCpuMsPerGB} ms/GB, event loop busy ${Math.round(100 * best.ferry.eventLoopBusy)}%)`,
       `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of the pairs of rounds, ${p.pairRatios.map((x) => x.toFixed(3)).join(', ')}; median of the rounds ${p.medianRoundRatio.toFixed(3)}; best ferry / best pipe ${p.bestRatio.toFixed(3)}); target >= ${r.target.ratio}: ${passFail(p.ratio >= r.target.ratio)}`,
       `       send only   ${p.sendOnlyMBps} MB/s (warm-up, send | wc -c)`,

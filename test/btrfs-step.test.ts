@@ -4,7 +4,6 @@
 // run finished is done from that listing, even once the sender's snapshot is gone.
 // Needs root and btrfs; run under the btrfs lock: flock /work/briefs/btrfs.lock ...
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +15,8 @@ import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
 import { btrfsCallCount } from '../src/storage/btrfs/run-btrfs.js';
 import { localTransferCount } from '../src/storage/local-pipe.js';
 import { createLogger } from '../src/util/logger.js';
-import { btrfsGate, createSubvolume, mountBtrfsImage, type BtrfsMount } from './helpers/btrfs.js';
+import { btrfsGate, createSubvolume, mountBtrfsImage, sendLength, type BtrfsMount } from './helpers/btrfs.js';
+import { localSendProtocol } from '../src/storage/btrfs/protocol.js';
 
 const gate = btrfsGate();
 
@@ -52,8 +52,7 @@ describe('btrfs steps', { skip: gate.skip }, () => {
     const incremental = await replicateStep(step(v1, v2), ctx, new FerryMetrics());
     assert.equal(localTransferCount() - transfers, 1, 'the fast path');
     // exactly the stream's length (the shell's count of what btrfs send wrote)
-    const snaps = join(s, '.ferry', 'snapshots', 'one');
-    const length = Number(execFileSync('bash', ['-c', `btrfs -q send -p ${snaps}/s1 ${snaps}/s2 | wc -c`], { encoding: 'utf8' }).trim());
+    const length = sendLength(s, 'one', 's1', ['s2'], await localSendProtocol());
     assert.ok(length > 0);
     assert.equal(incremental.bytes, length);
     // a step's listing is one command (list, without the creation times of list -s; the holding

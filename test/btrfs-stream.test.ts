@@ -1,9 +1,11 @@
 // The btrfs send stream framing the receiver follows (src/storage/btrfs/stream.ts), on streams
 // built here byte by byte: one snapshot or a batch of several back to back, fed in every way a
-// pipe or a gRPC stream may cut them. Pure: no btrfs needed; test/btrfs.test.ts feeds real streams.
+// pipe or a gRPC stream may cut them; and the protocol the local fast path sends with. Pure: no
+// btrfs needed; test/btrfs.test.ts feeds real streams.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PermanentError } from '../src/errors/index.js';
+import { InvalidArgumentError, PermanentError } from '../src/errors/index.js';
+import { chooseProtocol, NEWEST_CHECKED, protocolArgs } from '../src/storage/btrfs/protocol.js';
 import { CMD_END, CMD_SNAPSHOT, CMD_SUBVOL, STREAM_MAGIC, StreamFraming } from '../src/storage/btrfs/stream.js';
 
 const WRITE = 15; // any command that is not a snapshot's first nor END
@@ -114,5 +116,23 @@ describe('btrfs send stream framing', () => {
     assert.throws(() => feedAll([s2, noFirst]), (e: unknown) => e instanceof PermanentError && e.code === 'CORRUPT_STREAM' && /first command is 15/.test(e.message));
     // a full snapshot later in a stream is framed like any other: the receiver refuses it (test/btrfs.test.ts)
     assert.equal(feedAll([s2, snapshotStream('x', 9, null, [])]).starts[1].kind, 'full');
+  });
+});
+
+describe('btrfs send protocol of the local fast path', () => {
+  it('is the newest the kernel and btrfs-progs share, at most the newest checked; 1 when either is older, or when FERRY_BTRFS_SEND_PROTOCOL=1', () => {
+    assert.equal(chooseProtocol('2\n', 'btrfs-progs v6.2', undefined), 2);
+    assert.equal(chooseProtocol('3\n', 'btrfs-progs v6.14', undefined), NEWEST_CHECKED, 'a later kernel protocol is not taken on trust');
+    assert.equal(chooseProtocol('1\n', 'btrfs-progs v6.2', undefined), 1, 'a kernel before 6.0');
+    assert.equal(chooseProtocol(null, 'btrfs-progs v6.2', undefined), 1, 'no sysfs file');
+    assert.equal(chooseProtocol('2\n', 'btrfs-progs v5.16.2', undefined), 1, 'btrfs-progs before 6.0 has no --proto');
+    assert.equal(chooseProtocol('2\n', '', undefined), 1, 'no version line');
+    assert.equal(chooseProtocol('2\n', 'btrfs-progs v6.2', '1'), 1);
+    assert.equal(chooseProtocol('2\n', 'btrfs-progs v6.2', '2'), 2);
+    assert.equal(chooseProtocol('1\n', 'btrfs-progs v6.2', '2'), 1, 'asking for 2 does not make the kernel send it');
+    assert.equal(chooseProtocol('2\n', 'btrfs-progs v6.2', ''), 2);
+    assert.throws(() => chooseProtocol('2\n', 'btrfs-progs v6.2', 'v2'), (e: unknown) => e instanceof InvalidArgumentError && /FERRY_BTRFS_SEND_PROTOCOL must be 1 or 2, not "v2"/.test(e.message));
+    assert.deepEqual(protocolArgs(1), []);
+    assert.deepEqual(protocolArgs(2), ['--proto', '2']);
   });
 });

@@ -156,3 +156,18 @@ export function subvolumeFields(path: string): { uuid: string; receivedUuid: str
   const get = (key: string) => new RegExp(`^\\s+${key}:\\s*(.*?)\\s*$`, 'm').exec(out)?.[1] ?? '';
   return { uuid: get('UUID'), receivedUuid: get('Received UUID'), readonly: /readonly/.test(get('Flags')), cgen: Number(get('Gen at creation')) };
 }
+
+/**
+ * The length of the stream `btrfs send` makes for snapshots `names` of `fs` under `root` (ferry's
+ * layout), with `protocol` (src/storage/btrfs/protocol.ts): from `from` (`-p`; `-c` for several, as
+ * a batch) or full. What a step's byte count must equal.
+ */
+export function sendLength(root: string, fs: string, from: string | null, names: string[], protocol: number): number {
+  const snap = (name: string) => `${root}/.ferry/snapshots/${fs}/${name}`;
+  const base = from === null ? [] : [names.length > 1 ? '-c' : '-p', snap(from)];
+  const proto = protocol > 1 ? ['--proto', String(protocol)] : [];
+  const r = spawnSync(which('btrfs') ?? 'btrfs', ['-q', 'send', ...proto, ...base, ...names.map(snap)], { maxBuffer: 1 << 30, env: { ...process.env, LC_ALL: 'C' } });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`btrfs send of ${names.join(', ')} failed (${r.status ?? r.signal}): ${r.stderr.toString().trim()}`);
+  return r.stdout.length;
+}

@@ -2,6 +2,7 @@ import { findSendPair } from '../find-snapshot.js';
 import type { SendStream, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { assertName, assertVersionArgument } from './names.js';
+import { protocolArgs } from './protocol.js';
 import { processOutput, runBtrfs, spawnBtrfs } from './run-btrfs.js';
 import { listSnapshots, recentListing, type Snapshot } from './subvolume.js';
 
@@ -24,11 +25,13 @@ export async function createSendStream(layout: Layout, fs: string, from: Version
  * sources (`-c`): btrfs send then takes each snapshot's parent from them, the one before it
  * (`-p` would make `from` the parent of every one, sending each change again). The stream is one
  * header, first command and END per snapshot, back to back; btrfs receive applies them in order.
+ * `protocol`: the stream's version (protocol.ts), 1 unless both ends are known to take a later one.
  */
-export function sendArgs(chain: Snapshot[], fromSnap: Snapshot | null): string[] {
-  if (chain.length > 1 && fromSnap) return ['-q', 'send', '-c', fromSnap.path, ...chain.map((s) => s.path)];
+export function sendArgs(chain: Snapshot[], fromSnap: Snapshot | null, protocol = 1): string[] {
+  const send = ['-q', 'send', ...protocolArgs(protocol)];
+  if (chain.length > 1 && fromSnap) return [...send, '-c', fromSnap.path, ...chain.map((s) => s.path)];
   const toSnap = chain[chain.length - 1];
-  return ['-q', 'send', ...(fromSnap ? ['-p', fromSnap.path] : []), toSnap.path];
+  return [...send, ...(fromSnap ? ['-p', fromSnap.path] : []), toSnap.path];
 }
 
 /**
