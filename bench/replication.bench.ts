@@ -37,7 +37,7 @@ import { createLogger } from '../src/util/logger.js';
 import { startReplication } from '../src/replication/runs.js';
 import { runReport } from '../src/replication/report.js';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
-import { localSendProtocol, protocolArgs } from '../src/storage/btrfs/protocol.js';
+import { formatArgs, localSendProtocol } from '../src/storage/btrfs/protocol.js';
 import type { StorageDriver } from '../src/storage/driver.js';
 import { setZfsLogger } from '../src/storage/zfs/run-zfs.js';
 import { createZfsDriver } from '../src/storage/zfs/index.js';
@@ -645,7 +645,7 @@ async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
     senderEndpoint: `btrfs:${sroot}`,
     warm: { endpoint: `btrfs:${warmRoot}`, receiverEndpoint: `btrfs:${join(b.dir, 'warm')}` },
     sendArgv: (from, to) => ['btrfs', '-q', 'send', ...(from ? ['-p', snap(from)] : []), snap(to)],
-    ...(protocol > 1 ? { ferrySend: { protocol: `btrfs send --proto ${protocol}`, argv: (from: string | null, to: string) => ['btrfs', '-q', 'send', ...protocolArgs(protocol), ...(from ? ['-p', snap(from)] : []), snap(to)] } } : {}),
+    ...(protocol > 1 ? { ferrySend: { protocol: `btrfs send --proto ${protocol}`, argv: (from: string | null, to: string) => ['btrfs', '-q', 'send', ...formatArgs({ protocol, compressed: false }), ...(from ? ['-p', snap(from)] : []), snap(to)] } } : {}),
     receiveArgv: (target) => ['btrfs', '-q', 'receive', target],
     async quiesce() {
       for (const m of mounts) spawnSync('btrfs', ['filesystem', 'sync', m.dir], { stdio: 'ignore' });

@@ -6,7 +6,7 @@
 export interface JobSendOptions {
   /** zfs send -w: the blocks as stored (encrypted stays encrypted on the receiver) */
   raw?: boolean;
-  /** zfs send -c: compressed blocks stay compressed in the stream */
+  /** zfs send -c, btrfs send --compressed-data: compressed blocks stay compressed in the stream */
   compressed?: boolean;
   /** zfs send -L: blocks larger than 128 KiB stay large */
   largeBlocks?: boolean;
@@ -25,6 +25,9 @@ export interface JobSendOptions {
 /** The options that are zfs send flags (the booleans): -w -c -L -p in zfs's order, then the encrypted-send guard. */
 export const SEND_FLAGS = ['raw', 'compressed', 'largeBlocks', 'properties', 'allowDecryptedSend'] as const;
 export type SendFlagName = (typeof SEND_FLAGS)[number];
+
+/** The send flags each storage kind honours: btrfs only `compressed` (btrfs send --compressed-data), the dir driver none. */
+export const FLAGS_HONOURED: Readonly<Record<'zfs' | 'btrfs' | 'dir', readonly SendFlagName[]>> = { zfs: SEND_FLAGS, btrfs: ['compressed'], dir: [] };
 
 /** Pure: every send flag of `o` as true or false, as the gRPC messages carry them (absent = false). */
 export function sendFlagsOf(o: Partial<Record<SendFlagName, unknown>> | null | undefined): Record<SendFlagName, boolean> {

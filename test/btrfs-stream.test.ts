@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError, PermanentError } from '../src/errors/index.js';
-import { chooseProtocol, NEWEST_CHECKED, protocolArgs } from '../src/storage/btrfs/protocol.js';
+import { chooseProtocol, formatArgs, formatFor, NEWEST_CHECKED } from '../src/storage/btrfs/protocol.js';
 import { CMD_END, CMD_SNAPSHOT, CMD_SUBVOL, STREAM_MAGIC, StreamFraming } from '../src/storage/btrfs/stream.js';
 
 const WRITE = 15; // any command that is not a snapshot's first nor END
@@ -132,7 +132,19 @@ describe('btrfs send protocol of the local fast path', () => {
     assert.equal(chooseProtocol('1\n', 'btrfs-progs v6.2', '2'), 1, 'asking for 2 does not make the kernel send it');
     assert.equal(chooseProtocol('2\n', 'btrfs-progs v6.2', ''), 2);
     assert.throws(() => chooseProtocol('2\n', 'btrfs-progs v6.2', 'v2'), (e: unknown) => e instanceof InvalidArgumentError && /FERRY_BTRFS_SEND_PROTOCOL must be 1 or 2, not "v2"/.test(e.message));
-    assert.deepEqual(protocolArgs(1), []);
-    assert.deepEqual(protocolArgs(2), ['--proto', '2']);
+    assert.deepEqual(formatArgs({ protocol: 1, compressed: false }), []);
+    assert.deepEqual(formatArgs({ protocol: 2, compressed: false }), ['--proto', '2']);
+    assert.deepEqual(formatArgs({ protocol: 2, compressed: true }), ['--proto', '2', '--compressed-data']);
+  });
+
+  it('a stream that may leave the host is of protocol 1 unless compressed data is asked for; compressed data without protocol 2 is refused, naming send.compressed', () => {
+    assert.deepEqual(formatFor({ local: true, compressed: false }, 2, undefined), { protocol: 2, compressed: false });
+    assert.deepEqual(formatFor({ local: false, compressed: false }, 2, undefined), { protocol: 1, compressed: false });
+    assert.deepEqual(formatFor({ local: false, compressed: true }, 2, undefined), { protocol: 2, compressed: true });
+    assert.deepEqual(formatFor({ local: true, compressed: true }, 2, undefined), { protocol: 2, compressed: true });
+    assert.deepEqual(formatFor({ local: true, compressed: false }, 1, undefined), { protocol: 1, compressed: false });
+    const refused = (why: RegExp) => (e: unknown) => e instanceof PermanentError && e.code === 'SEND_OPTION_UNSUPPORTED' && (e.details as { field?: string }).field === 'send.compressed' && why.test(e.message);
+    assert.throws(() => formatFor({ local: true, compressed: true }, 1, undefined), refused(/^send\.compressed: .*needs Linux 6\.0 and btrfs-progs 6\.0/));
+    assert.throws(() => formatFor({ local: false, compressed: true }, 1, '1'), refused(/FERRY_BTRFS_SEND_PROTOCOL=1 is set/));
   });
 });

@@ -626,6 +626,41 @@ describe('btrfs', { skip: gate.skip }, () => {
       assert.equal(runningBtrfsProcesses(), 0);
     });
 
+    it('with send.compressed, compressed extents travel compressed (btrfs send --compressed-data) on the fast path and through the stream, and stay compressed on the receiver', async () => {
+      const { s, r, sender } = ends('z', ['one']);
+      // compressible data written compressed: files inherit their directory's compression property
+      const dir = join(s, 'one', 'z');
+      mkdirSync(dir);
+      sh('btrfs', ['property', 'set', dir, 'compression', 'zstd']);
+      writeFileSync(join(dir, 'text.txt'), 'ferry sends compressed extents as they are\n'.repeat(200_000)); // 8.8 MB
+      await sender.snapshot(['one'], 's1');
+      const encoded = (root: string, snap: string, file: string) => sh('filefrag', ['-v', join(snapDir(root, 'one'), snap, 'z', file)]);
+      assert.match(encoded(s, 's1', 'text.txt'), /encoded/, 'the sender\'s extents are compressed');
+      const opts = { sender: `btrfs:${s}`, receiver: `btrfs:${r}`, send: { compressed: true } };
+      const n0 = localTransferCount();
+      const full = await replicate(engine, opts);
+      assert.equal(full.state, 'Completed', JSON.stringify(full));
+      assert.equal(localTransferCount() - n0, 1, 'the fast path');
+      const decompressed = sendLength(s, 'one', null, ['s1'], 2);
+      assert.equal(full.filesystems[0].bytes, sendLength(s, 'one', null, ['s1'], 2, true), 'exactly the compressed stream');
+      assert.ok(full.filesystems[0].bytes * 10 < decompressed, `${full.filesystems[0].bytes} bytes sent, ${decompressed} decompressed`);
+      assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's1')), treeOf(join(snapDir(s, 'one'), 's1')));
+      assert.match(encoded(r, 's1', 'text.txt'), /encoded/, 'the receiver\'s extents are compressed too');
+
+      // through Node (a bandwidth limit keeps a step off the fast path)
+      writeFileSync(join(dir, 'more.txt'), 'and the stream path too\n'.repeat(200_000));
+      await sender.snapshot(['one'], 's2');
+      const n1 = localTransferCount();
+      const inc = await replicate(engine, { ...opts, send: { compressed: true, bandwidthLimit: '1G' } });
+      assert.equal(inc.state, 'Completed', JSON.stringify(inc));
+      assert.equal(localTransferCount(), n1, 'through the stream');
+      assert.equal(inc.filesystems[0].bytes, sendLength(s, 'one', 's1', ['s2'], 2, true));
+      assert.ok(inc.filesystems[0].bytes * 10 < sendLength(s, 'one', 's1', ['s2'], 2));
+      assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's2')), treeOf(join(snapDir(s, 'one'), 's2')));
+      assert.match(encoded(r, 's2', 'more.txt'), /encoded/);
+      assert.equal(runningBtrfsProcesses(), 0);
+    });
+
     it('with batch, a local step carries every snapshot between in one OS pipe; a batch goes on from what arrived; a namesake on the receiver stops it before anything is sent', async () => {
       const { s, r, sender } = ends('b', ['one'], 1);
       await sender.snapshot(['one'], 's1');

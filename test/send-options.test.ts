@@ -74,10 +74,16 @@ describe('send options: checks, every entry point, and the throttle', () => {
     for (const [input, field] of cases) assert.equal(fieldOf(() => checkSendOptions(input, 'zfs')), field, JSON.stringify(input));
   });
 
-  it('refuses the zfs flags for dir and btrfs endpoints (a limit alone is fine), before anything is stored or started', async () => {
+  it('refuses the zfs flags for dir endpoints and all but compressed for btrfs (a limit alone is fine), before anything is stored or started', async () => {
     assert.equal(fieldOf(() => checkSendOptions({ compressed: true }, 'dir')), 'send.compressed');
     assert.equal(fieldOf(() => checkSendOptions({ receiveExclude: ['mountpoint'] }, 'btrfs')), 'send.receive_exclude');
     assert.deepEqual(checkSendOptions({ bandwidthLimit: 2048 }, 'btrfs'), { bandwidthLimit: 2048 });
+    // btrfs send --compressed-data
+    assert.deepEqual(checkSendOptions({ compressed: true, bandwidthLimit: 2048 }, 'btrfs'), { compressed: true, bandwidthLimit: 2048 });
+    for (const flag of ['raw', 'largeBlocks', 'properties', 'allowDecryptedSend'] as const) {
+      assert.throws(() => checkSendOptions({ compressed: true, [flag]: true }, 'btrfs'), (e: unknown) => e instanceof InvalidArgumentError && /btrfs endpoints cannot honour it \(only send\.compressed and send\.bandwidth_limit apply to them\)/.test(e.message), flag);
+    }
+    assert.throws(() => checkSendOptions({ raw: true }, 'dir'), /dir endpoints cannot honour it \(only send\.bandwidth_limit applies to them\)/);
 
     const job = checkJobSpec({ name: 'j', sender: 'dir:/a', receivers: ['dir:/b'], send: { raw: true } });
     assert.deepEqual(job.problems.map((p) => p.field), ['send.raw']);

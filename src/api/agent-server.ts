@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { sendFlagsOf } from '../../machines/send-options.js';
+import { FLAGS_HONOURED, sendFlagsOf } from '../../machines/send-options.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { createFileLogSource } from '../archiver/log-source/index.js';
@@ -143,7 +143,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       if (resumeToken && !RESUME_TOKEN.test(resumeToken)) throw invalidField('resume_token', 'is not a zfs resume token (letters, digits and \'-\')');
       const flags = sendFlagsOf(req);
       const flagged = Object.entries(flags).find(([, on]) => on);
-      if (flagged && d.kind !== 'zfs') throw invalidField(flagged[0], `a zfs send option: a ${d.kind} endpoint cannot honour it`);
+      const refused = Object.entries(flags).find(([k, on]) => on && !(FLAGS_HONOURED[d.kind] as readonly string[]).includes(k));
+      if (refused) throw invalidField(refused[0], `a zfs send option: a ${d.kind} endpoint cannot honour it`);
       const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(flagged ? { flags } : {}) });
       await writeHeadered(stream, { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } }, write, signal);
     }),

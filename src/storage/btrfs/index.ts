@@ -87,7 +87,7 @@ export function createBtrfsDriver(root: string): StorageDriver {
 
     destroySnapshot: (fs, name) => changing(() => guard(`destroying ${fs}@${name} in ${endpoint}`, () => destroySnapshot(layout, fs, name))),
 
-    send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, { signal: opts?.signal, intermediates: opts?.intermediates })),
+    send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, { signal: opts?.signal, intermediates: opts?.intermediates, compressed: opts?.flags?.compressed })),
 
     receive: (fs, stream, opts) => changing(() => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal))),
 

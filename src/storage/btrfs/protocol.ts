@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError } from '../../errors/index.js';
+import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
 import { runBtrfs } from './run-btrfs.js';
 
 /**
@@ -8,7 +8,9 @@ import { runBtrfs } from './run-btrfs.js';
  * 6.0+, btrfs-progs 6.0+) carries file data in writes of up to 128 KiB instead of 48 KiB, so both
  * ends make fewer system calls: a 590 MB full send and receive took 10 % less time here. A stream
  * that may leave the host (an agent's, or through Node) stays on version 1, which every
- * btrfs-progs receives. FERRY_BTRFS_SEND_PROTOCOL=1 keeps the fast path on version 1 too.
+ * btrfs-progs receives, unless the job asks for compressed data (send.compressed:
+ * `--compressed-data`, which needs version 2). FERRY_BTRFS_SEND_PROTOCOL=1 keeps the fast path on
+ * version 1 too.
  */
 
 /** the newest version this driver has been checked with (a later one is not taken on trust) */
@@ -50,7 +52,35 @@ export function localSendProtocol(): Promise<number> {
   return cached;
 }
 
-/** `btrfs send`'s option for `protocol`: none for version 1, btrfs send's default. */
-export function protocolArgs(protocol: number): string[] {
-  return protocol > 1 ? ['--proto', String(protocol)] : [];
+/** What a `btrfs send` writes: its stream protocol, and whether compressed extents stay compressed. */
+export interface StreamFormat {
+  protocol: number;
+  compressed: boolean;
+}
+
+/**
+ * The format of a send. `local`: both ends are this host's (the fast path), so the newest protocol
+ * the host has; otherwise version 1, or 2 when `compressed` (the receiver must then read it:
+ * btrfs-progs 6.0 or later). PermanentError SEND_OPTION_UNSUPPORTED when compressed data is asked
+ * for and this host cannot send it: refused rather than sent decompressed.
+ */
+export async function streamProtocol(o: { compressed: boolean; local: boolean }): Promise<StreamFormat> {
+  if (!o.local && !o.compressed) return { protocol: 1, compressed: false };
+  return formatFor(o, await localSendProtocol(), process.env.FERRY_BTRFS_SEND_PROTOCOL);
+}
+
+/** Pure: streamProtocol's choice with the host's newest protocol and FERRY_BTRFS_SEND_PROTOCOL's value. */
+export function formatFor(o: { compressed: boolean; local: boolean }, newest: number, setting: string | undefined): StreamFormat {
+  if (o.compressed && newest < 2) {
+    const why = setting === '1' ? 'FERRY_BTRFS_SEND_PROTOCOL=1 is set' : 'it needs Linux 6.0 and btrfs-progs 6.0 or later';
+    throw new PermanentError(`send.compressed: this host's btrfs cannot send compressed data (btrfs send --compressed-data, stream protocol 2: ${why}): remove send.compressed from the job or upgrade`, {
+      code: 'SEND_OPTION_UNSUPPORTED', details: { field: 'send.compressed', flag: '--compressed-data' },
+    });
+  }
+  return { protocol: o.local ? newest : o.compressed ? 2 : 1, compressed: o.compressed };
+}
+
+/** `btrfs send`'s options for `format`: none for version 1 (btrfs send's default) uncompressed. */
+export function formatArgs(format: StreamFormat): string[] {
+  return [...(format.protocol > 1 ? ['--proto', String(format.protocol)] : []), ...(format.compressed ? ['--compressed-data'] : [])];
 }

@@ -2,7 +2,7 @@ import { findSendPair } from '../find-snapshot.js';
 import type { SendStream, Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { assertName, assertVersionArgument } from './names.js';
-import { protocolArgs } from './protocol.js';
+import { formatArgs, streamProtocol, type StreamFormat } from './protocol.js';
 import { processOutput, runBtrfs, spawnBtrfs } from './run-btrfs.js';
 import { listSnapshots, recentListing, type Snapshot } from './subvolume.js';
 
@@ -11,11 +11,14 @@ import { listSnapshots, recentListing, type Snapshot } from './subvolume.js';
  * `to` in one stream (sendArgs). All found on the sender by guid. The stream ends only after btrfs
  * send exited 0 (a failure destroys it with a typed error); abort or destroy kills btrfs send.
  */
-export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, opts: { signal?: AbortSignal; intermediates?: boolean } = {}): Promise<SendStream> {
+export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, opts: { signal?: AbortSignal; intermediates?: boolean; compressed?: boolean } = {}): Promise<SendStream> {
   const { signal } = opts;
+  // the stream may leave the host: protocol 1 unless compressed data needs 2 (protocol.ts)
+  const format = await streamProtocol({ compressed: !!opts.compressed, local: false });
   const { toSnap, fromSnap, chain } = await findSendVersions(layout, fs, from, to, signal, opts.intermediates);
-  const sizeEstimate = fromSnap ? undefined : await estimateFullSend(toSnap.path, signal);
-  const proc = spawnBtrfs(sendArgs(chain, fromSnap), { signal });
+  // compressed: the estimate (file data as read) would overstate it
+  const sizeEstimate = fromSnap || opts.compressed ? undefined : await estimateFullSend(toSnap.path, signal);
+  const proc = spawnBtrfs(sendArgs(chain, fromSnap, format), { signal });
   return { stream: processOutput(proc), sizeEstimate };
 }
 
@@ -25,10 +28,10 @@ export async function createSendStream(layout: Layout, fs: string, from: Version
  * sources (`-c`): btrfs send then takes each snapshot's parent from them, the one before it
  * (`-p` would make `from` the parent of every one, sending each change again). The stream is one
  * header, first command and END per snapshot, back to back; btrfs receive applies them in order.
- * `protocol`: the stream's version (protocol.ts), 1 unless both ends are known to take a later one.
+ * `format`: the stream's protocol and whether compressed extents travel compressed (protocol.ts).
  */
-export function sendArgs(chain: Snapshot[], fromSnap: Snapshot | null, protocol = 1): string[] {
-  const send = ['-q', 'send', ...protocolArgs(protocol)];
+export function sendArgs(chain: Snapshot[], fromSnap: Snapshot | null, format: StreamFormat = { protocol: 1, compressed: false }): string[] {
+  const send = ['-q', 'send', ...formatArgs(format)];
   if (chain.length > 1 && fromSnap) return [...send, '-c', fromSnap.path, ...chain.map((s) => s.path)];
   const toSnap = chain[chain.length - 1];
   return [...send, ...(fromSnap ? ['-p', fromSnap.path] : []), toSnap.path];

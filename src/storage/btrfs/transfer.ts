@@ -7,7 +7,7 @@ import type { Layout } from './layout.js';
 import { nameProblem } from './names.js';
 import { confirmReceived, described, failedReceive, freeTarget, lockReceiveDir, receiverVersions, receiveTarget, sharedReceiverVersions, type Incoming } from './receive.js';
 import { btrfsCommand, btrfsEnv, classifyBtrfsFailure } from './run-btrfs.js';
-import { localSendProtocol } from './protocol.js';
+import { streamProtocol } from './protocol.js';
 import { findSendVersions, sendArgs } from './send.js';
 import { corrupt } from './stream.js';
 import { freshListing, listingArgs, listingContext, listingMark, readListing, validEntries, type ListingContext, type Snapshot } from './subvolume.js';
@@ -31,9 +31,9 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
   // the sender's versions are found while the receiver is locked: neither needs the other
   const sending = findSendVersions(sender, fs, from, to, signal, opts.intermediates);
   sending.catch(() => undefined); // awaited below; a lock failing first must not leave it unhandled
-  // both ends are this host's btrfs-progs: the newest protocol they know (once per process)
-  const protocol = localSendProtocol();
-  protocol.catch(() => undefined);
+  // both ends are this host's btrfs-progs: the newest protocol they know (found once per process)
+  const format = streamProtocol({ compressed: !!opts.flags?.compressed, local: true });
+  format.catch(() => undefined); // awaited below
 
   /** the subvolumes this receive makes, once nothing stood in their way */
   let created: string[] | null = null;
@@ -66,7 +66,7 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     // what the stream applies first; a batch's later snapshots each on the one before it
     const start: Incoming = { kind: fromSnap ? 'incremental' : 'full', name: chain[0].version.name, uuid: chain[0].version.guid, parentUuid: fromSnap?.version.guid ?? null };
     const targets = chain.map((s) => receiver.snapshotPath(fs, s.version.name));
-    const send = sendArgs(chain, fromSnap, await protocol);
+    const send = sendArgs(chain, fromSnap, await format);
     const recv = ['-q', 'receive', receiver.snapshotsDir(fs)];
     const list = listingArgs(receiver);
 

@@ -4,7 +4,8 @@ import type { Long } from '@grpc/proto-loader';
 
 /**
  * A job's send options; unset fields: plain zfs send/receive, no limit. Every flag but
- * bandwidth_limit is zfs only (refused for btrfs and dir jobs).
+ * bandwidth_limit is for zfs; btrfs honours compressed too, and refuses the others, as dir jobs
+ * refuse them all (docs/send-options.md).
  */
 export interface SendOptions {
   /**
@@ -12,7 +13,7 @@ export interface SendOptions {
    */
   'raw'?: (boolean);
   /**
-   * zfs send -c
+   * zfs send -c; btrfs send --compressed-data
    */
   'compressed'?: (boolean);
   /**
@@ -43,7 +44,8 @@ export interface SendOptions {
 
 /**
  * A job's send options; unset fields: plain zfs send/receive, no limit. Every flag but
- * bandwidth_limit is zfs only (refused for btrfs and dir jobs).
+ * bandwidth_limit is for zfs; btrfs honours compressed too, and refuses the others, as dir jobs
+ * refuse them all (docs/send-options.md).
  */
 export interface SendOptions__Output {
   /**
@@ -51,7 +53,7 @@ export interface SendOptions__Output {
    */
   'raw'?: (boolean);
   /**
-   * zfs send -c
+   * zfs send -c; btrfs send --compressed-data
    */
   'compressed'?: (boolean);
   /**

@@ -26,7 +26,7 @@ export interface SendRequest {
    */
   'raw'?: (boolean);
   /**
-   * zfs send -c
+   * zfs send -c; btrfs send --compressed-data (stream protocol 2: the receiver needs btrfs-progs 6.0+)
    */
   'compressed'?: (boolean);
   /**
@@ -67,7 +67,7 @@ export interface SendRequest__Output {
    */
   'raw'?: (boolean);
   /**
-   * zfs send -c
+   * zfs send -c; btrfs send --compressed-data (stream protocol 2: the receiver needs btrfs-progs 6.0+)
    */
   'compressed'?: (boolean);
   /**
