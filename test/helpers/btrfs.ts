@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { delimiter, join } from 'node:path';
 import { findExecutable } from '../../src/storage/executables.js';
 import { imagesDir } from './images-dir.js';
+import { formatArgs } from '../../src/storage/btrfs/protocol.js';
 
 /**
  * Real btrfs filesystems for tests: a sparse image file, mkfs.btrfs, mount -o loop on a temp
@@ -165,8 +166,7 @@ export function subvolumeFields(path: string): { uuid: string; receivedUuid: str
 export function sendLength(root: string, fs: string, from: string | null, names: string[], protocol: number, compressed = false): number {
   const snap = (name: string) => `${root}/.ferry/snapshots/${fs}/${name}`;
   const base = from === null ? [] : [names.length > 1 ? '-c' : '-p', snap(from)];
-  const proto = [...(protocol > 1 ? ['--proto', String(protocol)] : []), ...(compressed ? ['--compressed-data'] : [])];
-  const r = spawnSync(which('btrfs') ?? 'btrfs', ['-q', 'send', ...proto, ...base, ...names.map(snap)], { maxBuffer: 1 << 30, env: { ...process.env, LC_ALL: 'C' } });
+  const r = spawnSync(which('btrfs') ?? 'btrfs', ['-q', 'send', ...formatArgs({ protocol, compressed }), ...base, ...names.map(snap)], { maxBuffer: 1 << 30, env: { ...process.env, LC_ALL: 'C' } });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`btrfs send of ${names.join(', ')} failed (${r.status ?? r.signal}): ${r.stderr.toString().trim()}`);
   return r.stdout.length;
