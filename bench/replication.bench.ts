@@ -625,6 +625,8 @@ async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
   const protocol = await localSendProtocol();
 
   const snap = (s: string) => join(sroot, '.ferry', 'snapshots', FS, s);
+  /** a step's `btrfs send` with `options` (the protocol's) */
+  const sendWith = (options: string[]) => (from: string | null, to: string) => ['btrfs', '-q', 'send', ...options, ...(from ? ['-p', snap(from)] : []), snap(to)];
   /** relative path -> size (or sha256 with `content`) of every file below dir */
   const filesOf = (dir: string, content: boolean): Record<string, string> => {
     if (content) return tree(dir);
@@ -644,8 +646,8 @@ async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
     sender,
     senderEndpoint: `btrfs:${sroot}`,
     warm: { endpoint: `btrfs:${warmRoot}`, receiverEndpoint: `btrfs:${join(b.dir, 'warm')}` },
-    sendArgv: (from, to) => ['btrfs', '-q', 'send', ...(from ? ['-p', snap(from)] : []), snap(to)],
-    ...(protocol > 1 ? { ferrySend: { protocol: `btrfs send --proto ${protocol}`, argv: (from: string | null, to: string) => ['btrfs', '-q', 'send', ...formatArgs({ protocol, compressed: false }), ...(from ? ['-p', snap(from)] : []), snap(to)] } } : {}),
+    sendArgv: sendWith([]),
+    ...(protocol > 1 ? { ferrySend: { protocol: `btrfs send --proto ${protocol}`, argv: sendWith(formatArgs({ protocol, compressed: false })) } } : {}),
     receiveArgv: (target) => ['btrfs', '-q', 'receive', target],
     async quiesce() {
       for (const m of mounts) spawnSync('btrfs', ['filesystem', 'sync', m.dir], { stdio: 'ignore' });
@@ -746,8 +748,13 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     // warm-up: every step's stream read once (caches), counted (the MB/s figures' bytes)
     await bed.quiesce();
     const tWarm = performance.now();
-    const stepStreamBytes: number[] = [];
-    for (const st of steps) stepStreamBytes.push(Number((await pipeline(`${shellWords(bed.sendArgv(st.from, st.to))} | wc -c`, signal, opts.runTimeoutMs)).trim()));
+    /** each step's stream length with `send` */
+    const lengths = async (send: Bed['sendArgv']): Promise<number[]> => {
+      const out: number[] = [];
+      for (const st of steps) out.push(Number((await pipeline(`${shellWords(send(st.from, st.to))} | wc -c`, signal, opts.runTimeoutMs)).trim()));
+      return out;
+    };
+    const stepStreamBytes = await lengths(bed.sendArgv);
     const warmMs = performance.now() - tWarm;
     const streamBytes = stepStreamBytes.reduce((x, y) => x + y, 0);
     const sendOnlyMBps = MBps(streamBytes, warmMs);
@@ -755,8 +762,7 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     // what ferry must count: its fast path's streams, where their protocol is not the tools' default
     let ferryStreamBytes = streamBytes;
     if (bed.ferrySend) {
-      ferryStreamBytes = 0;
-      for (const st of steps) ferryStreamBytes += Number((await pipeline(`${shellWords(bed.ferrySend.argv(st.from, st.to))} | wc -c`, signal, opts.runTimeoutMs)).trim());
+      ferryStreamBytes = (await lengths(bed.ferrySend.argv)).reduce((x, y) => x + y, 0);
       log(`${driver}: ferry's fast path sends with ${bed.ferrySend.protocol}: ${(ferryStreamBytes / 1e6).toFixed(1)} MB`);
     }
     const protocolPipe = opts.protocolPipe && !!bed.ferrySend;

@@ -142,10 +142,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const resumeToken = textField(req.resumeToken, 'resume_token', { optional: true, max: 16_384 }) || undefined;
       if (resumeToken && !RESUME_TOKEN.test(resumeToken)) throw invalidField('resume_token', 'is not a zfs resume token (letters, digits and \'-\')');
       const flags = sendFlagsOf(req);
-      const flagged = Object.entries(flags).find(([, on]) => on);
-      const refused = Object.entries(flags).find(([k, on]) => on && !(FLAGS_HONOURED[d.kind] as readonly string[]).includes(k));
-      if (refused) throw invalidField(refused[0], `a zfs send option: a ${d.kind} endpoint cannot honour it`);
-      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(flagged ? { flags } : {}) });
+      const set = Object.keys(flags).filter((k) => flags[k as keyof typeof flags]);
+      const refused = set.find((k) => !(FLAGS_HONOURED[d.kind] as readonly string[]).includes(k));
+      if (refused) throw invalidField(refused, `a zfs send option: a ${d.kind} endpoint cannot honour it`);
+      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(set.length ? { flags } : {}) });
       await writeHeadered(stream, { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } }, write, signal);
     }),
 

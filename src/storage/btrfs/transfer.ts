@@ -63,8 +63,12 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
       const bad = nameProblem(s.version.name); // the name btrfs receive gives the new subvolume
       if (bad !== null) throw corrupt(`snapshot name ${JSON.stringify(s.version.name)} ${bad}`);
     }
-    // what the stream applies first; a batch's later snapshots each on the one before it
-    const start: Incoming = { kind: fromSnap ? 'incremental' : 'full', name: chain[0].version.name, uuid: chain[0].version.guid, parentUuid: fromSnap?.version.guid ?? null };
+    // what the stream applies, in order: the first on `from` (or full), each later one on the one before it
+    const incoming: Incoming[] = chain.map((s, i) => {
+      const parent = i === 0 ? fromSnap : chain[i - 1];
+      return { kind: parent ? 'incremental' : 'full', name: s.version.name, uuid: s.version.guid, parentUuid: parent?.version.guid ?? null };
+    });
+    const start = incoming[0];
     const targets = chain.map((s) => receiver.snapshotPath(fs, s.version.name));
     const send = sendArgs(chain, fromSnap, await format);
     const recv = ['-q', 'receive', receiver.snapshotsDir(fs)];
@@ -86,7 +90,7 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
       if (already) {
         throw new PermanentError(`${fs} on the receiver already has ${start.name}, the first snapshot of this batch`, { code: 'SNAPSHOT_EXISTS', details: { fs, name: start.name, uuid: start.uuid } });
       }
-      for (const s of chain.slice(1)) await freeTarget(receiver, fs, { name: s.version.name, uuid: s.version.guid });
+      for (const s of incoming.slice(1)) await freeTarget(receiver, fs, s);
       // nothing was there and we hold the lock: whatever appears there is this receive's
       created = targets;
       await opts.ready;
@@ -121,10 +125,7 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
     // a listing begun after btrfs receive exited: the shell's own, or one shared with other steps
     const after = shared ? await freshListing(receiver, listingMark(), signal) : outcome.after?.code === 0 ? readListing(receiver, context, outcome.after.stdout) : null;
     let version: Version | undefined;
-    for (const [i, s] of chain.entries()) {
-      const incoming: Incoming = i === 0 ? start : { kind: 'incremental', name: s.version.name, uuid: s.version.guid, parentUuid: chain[i - 1].version.guid };
-      version = await confirmReceived(after, targets[i], fs, incoming, signal);
-    }
+    for (const [i, s] of incoming.entries()) version = await confirmReceived(after, targets[i], fs, s, signal);
     created = null;
     return { bytes: outcome.bytes, version: version! };
   } catch (err) {
