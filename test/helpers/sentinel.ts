@@ -29,6 +29,13 @@ export interface SentinelTopology {
   restart(node: TopologyNode): Promise<void>;
   /** waits until the sentinels name a primary other than `old` and it answers as one; returns it */
   failedOver(old: TopologyNode, timeoutMs?: number): Promise<TopologyNode>;
+  /**
+   * waits until `primary` has `count` replicas attached and in sync (INFO replication: state=online).
+   * After a failover the sentinels move the surviving replicas to the new primary only once it
+   * answers as one, and a replica that needs a full resync writes and loads a dump first: seconds
+   * under a busy disk, during which a commit under --min-replicas 1 cannot be confirmed.
+   */
+  replicasOnline(primary: TopologyNode, count: number, timeoutMs?: number): Promise<void>;
   /** a plain connection to one node (for INFO, ROLE, reading keys), closed by the caller */
   connect(node: TopologyNode): Redis;
   stop(): Promise<void>;
@@ -123,6 +130,12 @@ export async function startSentinelTopology(opts: { replicas?: number; master?: 
         return !!found;
       }, timeoutMs);
       return found!;
+    },
+    async replicasOnline(primary, count, timeoutMs = 60_000) {
+      await until(`${count} replica(s) online on the primary at port ${primary.port}`, async () => {
+        const info = await ask(primary.port, (r) => r.info('replication'));
+        return (info.match(/^slave\d+:.*state=online/gm) ?? []).length >= count;
+      }, timeoutMs);
     },
     connect(node) {
       const r = new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 1 });
