@@ -10,10 +10,12 @@
  *   - by the plain pipe: `zfs send [-i a] b | zfs receive -u`, `btrfs send [-p a] b | btrfs receive`,
  *     one shell pipeline per step (a real OS pipe between the two tools),
  *   - by the same two tools joined by node (`stdout.pipe(stdin)`): the cost of node in the data
- *     path alone, for reference (BENCH_REPL_NODE_PIPE=0 skips it),
- *   - where ferry's fast path sends another stream protocol than the tools' default (btrfs: the
- *     newest the host has, src/storage/btrfs/protocol.ts), by the plain pipe with that protocol:
- *     ferry's own overhead on the same stream, for reference (BENCH_REPL_PROTO_PIPE=0 skips it), and
+ *     path alone, for reference (BENCH_REPL_NODE_PIPE=1 adds it: the fast path keeps node out of the data path),
+ *   - where ferry's fast path is not the plain pipe, by the plain tools along ferry's path: btrfs
+ *     with the stream protocol ferry sends (the newest the host has, src/storage/btrfs/protocol.ts),
+ *     zfs-fuse with the relay ferry counts the stream with (`send | pv | receive`: its daemon writes
+ *     the pipe, src/storage/local-pipe.ts): ferry's own overhead on the same path, and on zfs-fuse
+ *     the ceiling of any run that counts its stream, for reference (BENCH_REPL_PATH_PIPE=0 skips it), and
  *   - by ferry: a `replicate` run through the engine (real Redis, in-process workers), timed from
  *     its start to the commit of its final state,
  * each into a fresh, quiesced receiver, the pipe and ferry taking turns going first,
@@ -39,8 +41,10 @@ import { runReport } from '../src/replication/report.js';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
 import { formatArgs, localSendProtocol } from '../src/storage/btrfs/protocol.js';
 import type { StorageDriver } from '../src/storage/driver.js';
+import { findRelay } from '../src/storage/local-pipe.js';
+import { shellPipeAvailable } from '../src/storage/shell-pipe.js';
 import { setZfsLogger } from '../src/storage/zfs/run-zfs.js';
-import { createZfsDriver } from '../src/storage/zfs/index.js';
+import { createZfsDriver, zfsFeatures } from '../src/storage/zfs/index.js';
 import { btrfsUnavailable, createSubvolume, mountBtrfsImage, subvolumeFields, type BtrfsMount } from '../test/helpers/btrfs.js';
 import { startTestRedis } from '../test/helpers/redis.js';
 import { replicationEngine } from '../test/helpers/replication.js';
@@ -68,7 +72,7 @@ export interface ReplicationBenchOptions {
   /** also time the plain tools joined by a bare node pipe (the cost of node in the data path alone) */
   nodePipe: boolean;
   /** also time the plain pipe with ferry's stream protocol, where that is not the tools' default */
-  protocolPipe: boolean;
+  pathPipe: boolean;
 }
 
 export const TARGET_RATIO = 0.98;
@@ -84,12 +88,13 @@ export function defaultOptions(): ReplicationBenchOptions {
     snapshots: envInt('BENCH_REPL_SNAPSHOTS', 4),
     mibPerSnapshot: envInt('BENCH_REPL_MIB_PER_SNAPSHOT', 256),
     filesPerSnapshot: envInt('BENCH_REPL_FILES_PER_SNAPSHOT', 100),
-    // even: each side goes first as often (the one going last runs into the others' write-back)
-    rounds: envInt('BENCH_REPL_ROUNDS', 4),
+    // even: each side goes first as often (the one going last runs into the others' write-back);
+    // six: the run along ferry's path takes every place as often (roundOrder)
+    rounds: envInt('BENCH_REPL_ROUNDS', 6),
     runTimeoutMs: envInt('BENCH_REPL_TIMEOUT_MS', 180_000),
     verifyContent: process.env.BENCH_REPL_VERIFY === '1',
-    nodePipe: process.env.BENCH_REPL_NODE_PIPE !== '0',
-    protocolPipe: process.env.BENCH_REPL_PROTO_PIPE !== '0',
+    nodePipe: process.env.BENCH_REPL_NODE_PIPE === '1',
+    pathPipe: process.env.BENCH_REPL_PATH_PIPE !== '0',
   };
 }
 
@@ -122,8 +127,8 @@ export interface RoundResult {
   pipe: TimedRun;
   /** the plain tools joined by node (always the second run of a round) */
   nodePipe?: TimedRun;
-  /** the plain pipe with ferry's stream protocol (between the node pipe and the last run) */
-  protocolPipe?: TimedRun;
+  /** the plain tools along ferry's path: its stream protocol, its relay (between the node pipe and the last run) */
+  pathPipe?: TimedRun;
   ferry: FerryRun;
   /** ferry / pipe of this round */
   ratio: number;
@@ -155,15 +160,15 @@ export interface DriverResult {
   /** best throughput of the plain tools joined by a bare node pipe, and its ratio to the plain pipe */
   nodePipeMBps?: number;
   nodePipeRatio?: number;
-  /** the stream protocol of ferry's fast path when not the tools' default (btrfs send --proto) */
-  ferryProtocol?: string;
-  /** bytes of ferry's streams with that protocol (what ferry must count) */
+  /** how ferry's fast path differs from the plain pipe, when it does (btrfs send --proto 2; zfs-fuse: a counting relay) */
+  ferryPath?: string;
+  /** bytes of ferry's streams where it sends another protocol (what ferry must count) */
   ferryStreamBytes?: number;
-  /** best throughput of the plain pipe with ferry's protocol, and its ratio to the plain pipe */
-  protocolPipeMBps?: number;
-  protocolPipeRatio?: number;
-  /** ferry over the plain pipe with the same protocol, paired as `ratio`: ferry's own overhead */
-  sameProtocolRatio?: number;
+  /** best throughput of the plain tools along ferry's path, and its ratio to the plain pipe (paired as `ratio`) */
+  pathPipeMBps?: number;
+  pathPipeRatio?: number;
+  /** ferry over the plain tools along its path, paired as `ratio`: ferry's own overhead */
+  samePathRatio?: number;
   rounds: RoundResult[];
   /** the warm-up pass, `send | wc -c` per step: what the sender alone does */
   sendOnlyMBps: number;
@@ -445,7 +450,7 @@ const MBps = (bytes: number, ms: number) => round(bytes / 1e6 / (ms / 1000), 1);
 
 // ---- the drivers ---------------------------------------------------------------------------
 
-type RunKind = 'pipe' | 'nodePipe' | 'protocolPipe' | 'ferry';
+type RunKind = 'pipe' | 'nodePipe' | 'pathPipe' | 'ferry';
 
 /** A fresh, empty receiver for one run. */
 interface Receiver {
@@ -470,8 +475,12 @@ interface Bed {
   warm: { endpoint: string; receiverEndpoint: string };
   /** the sender side of one step (from null: full), argv */
   sendArgv(from: string | null, to: string): string[];
-  /** where ferry's fast path sends another protocol than the tools' default: its name and the send */
-  ferrySend?: { protocol: string; argv(from: string | null, to: string): string[] };
+  /**
+   * where ferry's fast path is not the plain pipe: what differs (`what`), the send where it sends
+   * another protocol than the tools' default, the relay between send and receive where it counts
+   * through one
+   */
+  ferryPath?: { what: string; send?(from: string | null, to: string): string[]; relay?: string[] };
   /** the receiving side of one step, argv */
   receiveArgv(target: string): string[];
   freshReceiver(tag: string, kind: RunKind): Promise<Receiver>;
@@ -541,8 +550,12 @@ async function zfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
     return m;
   };
   let quiesceSeq = 0;
+  // ferry's fast path (src/storage/zfs/transfer.ts): one OS pipe where `zfs send` writes its stream
+  // itself (OpenZFS), else the counting relay between send and receive, as ferry runs it
+  const relay = zfsFeatures().sendWritesStream && shellPipeAvailable() ? null : findRelay();
   return {
     implementation,
+    ...(relay ? { ferryPath: { what: `send | ${[relay.path.slice(relay.path.lastIndexOf('/') + 1), ...relay.args].join(' ')} | receive (the relay that counts the stream: zfs-fuse's daemon writes the pipe)`, relay: [relay.path, ...relay.args] } } : {}),
     senderDir: await lab.mountpoint(`${sroot}/${FS}`),
     sender: createZfsDriver(sroot),
     senderEndpoint: `zfs:${sroot}`,
@@ -647,7 +660,7 @@ async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
     senderEndpoint: `btrfs:${sroot}`,
     warm: { endpoint: `btrfs:${warmRoot}`, receiverEndpoint: `btrfs:${join(b.dir, 'warm')}` },
     sendArgv: sendWith([]),
-    ...(protocol > 1 ? { ferrySend: { protocol: `btrfs send --proto ${protocol}`, argv: sendWith(formatArgs({ protocol, compressed: false })) } } : {}),
+    ...(protocol > 1 ? { ferryPath: { what: `btrfs send --proto ${protocol}`, send: sendWith(formatArgs({ protocol, compressed: false })) } } : {}),
     receiveArgv: (target) => ['btrfs', '-q', 'receive', target],
     async quiesce() {
       for (const m of mounts) spawnSync('btrfs', ['filesystem', 'sync', m.dir], { stdio: 'ignore' });
@@ -719,12 +732,22 @@ function unavailable(driver: BenchDriver): string | null {
 }
 
 /**
- * The order of the runs in round r: the plain pipe and ferry take turns going first; the references
- * between them, the node pipe always second, the pipe with ferry's protocol next to ferry.
+ * With the run along ferry's path, six rounds put each of the three runs first, second and last
+ * twice, and each ahead of each other in three: a run kept in the middle would always meet the
+ * write-back of the run before it, which the plain pipe and ferry meet every other round. The
+ * plain pipe and ferry still take turns going first, and the first four rounds put each of them
+ * first once.
  */
-function roundOrder(r: number, nodePipe: boolean, protocolPipe: boolean): RunKind[] {
-  const order: RunKind[] = r % 2 === 0 ? ['pipe', 'nodePipe', 'protocolPipe', 'ferry'] : ['ferry', 'protocolPipe', 'nodePipe', 'pipe'];
-  return order.filter((k) => (k !== 'nodePipe' || nodePipe) && (k !== 'protocolPipe' || protocolPipe));
+const WITH_PATH: RunKind[][] = [
+  ['pipe', 'pathPipe', 'ferry'], ['ferry', 'pathPipe', 'pipe'],
+  ['pathPipe', 'pipe', 'ferry'], ['pathPipe', 'ferry', 'pipe'],
+  ['pipe', 'ferry', 'pathPipe'], ['ferry', 'pipe', 'pathPipe'],
+];
+
+/** The order of the runs in round r (the node pipe, a reference kept from before the fast path, right after the plain pipe). */
+export function roundOrder(r: number, nodePipe: boolean, pathPipe: boolean): RunKind[] {
+  const order: RunKind[] = pathPipe ? WITH_PATH[r % WITH_PATH.length] : r % 2 === 0 ? ['pipe', 'ferry'] : ['ferry', 'pipe'];
+  return nodePipe ? order.flatMap((k): RunKind[] => (k === 'pipe' ? ['pipe', 'nodePipe'] : [k])) : order;
 }
 
 async function benchDriver(driver: BenchDriver, redisUrl: string, opts: ReplicationBenchOptions, signal: AbortSignal, log: (s: string) => void): Promise<DriverResult> {
@@ -761,11 +784,11 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     log(`${driver}: streams ${stepStreamBytes.map((x) => (x / 1e6).toFixed(1)).join(' + ')} MB; send only (warm-up) ${sendOnlyMBps} MB/s`);
     // what ferry must count: its fast path's streams, where their protocol is not the tools' default
     let ferryStreamBytes = streamBytes;
-    if (bed.ferrySend) {
-      ferryStreamBytes = (await lengths(bed.ferrySend.argv)).reduce((x, y) => x + y, 0);
-      log(`${driver}: ferry's fast path sends with ${bed.ferrySend.protocol}: ${(ferryStreamBytes / 1e6).toFixed(1)} MB`);
-    }
-    const protocolPipe = opts.protocolPipe && !!bed.ferrySend;
+    if (bed.ferryPath?.send) {
+      ferryStreamBytes = (await lengths(bed.ferryPath.send)).reduce((x, y) => x + y, 0);
+      log(`${driver}: ferry's fast path sends with ${bed.ferryPath.what}: ${(ferryStreamBytes / 1e6).toFixed(1)} MB`);
+    } else if (bed.ferryPath) log(`${driver}: ferry's fast path: ${bed.ferryPath.what}`);
+    const pathPipe = opts.pathPipe && !!bed.ferryPath;
 
     const engine = replicationEngine(redisUrl);
     cleanup.add('engine', () => engine.close());
@@ -775,17 +798,18 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
 
     /**
      * the plain tools, one step after the other; `viaNode`: their stdout/stdin joined by node instead
-     * of an OS pipe; `ferryProtocol`: sending with ferry's protocol instead of the tools' default
+     * of an OS pipe; `alongFerry`: along ferry's path (its protocol, its relay) instead of the plain pipe
      */
-    const runTools = async (target: string, viaNode: boolean, ferryProtocol = false): Promise<TimedRun> => {
+    const runTools = async (target: string, viaNode: boolean, alongFerry = false): Promise<TimedRun> => {
+      const path = alongFerry ? bed.ferryPath : undefined;
       const stepMs: number[] = [];
       const t0 = performance.now();
       for (const st of steps) {
         const s0 = performance.now();
-        const send = ferryProtocol && bed.ferrySend ? bed.ferrySend.argv(st.from, st.to) : bed.sendArgv(st.from, st.to);
+        const send = (path?.send ?? bed.sendArgv)(st.from, st.to);
         const receive = bed.receiveArgv(target);
         if (viaNode) await nodePipe(send, receive, signal, opts.runTimeoutMs);
-        else await pipeline(`${shellWords(send)} | ${shellWords(receive)}`, signal, opts.runTimeoutMs);
+        else await pipeline([send, ...(path?.relay ? [path.relay] : []), receive].map(shellWords).join(' | '), signal, opts.runTimeoutMs);
         stepMs.push(Math.round(performance.now() - s0));
       }
       const ms = Math.round(performance.now() - t0);
@@ -805,9 +829,9 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     }
     const rounds: RoundResult[] = [];
     for (let r = 0; r < opts.rounds; r++) {
-      const order = roundOrder(r, opts.nodePipe, protocolPipe);
+      const order = roundOrder(r, opts.nodePipe, pathPipe);
       const tRound = performance.now();
-      const got: Partial<{ pipe: TimedRun; nodePipe: TimedRun; protocolPipe: TimedRun; ferry: FerryRun }> = {};
+      const got: Partial<{ pipe: TimedRun; nodePipe: TimedRun; pathPipe: TimedRun; ferry: FerryRun }> = {};
       for (const kind of order) {
         const rx = await bed.freshReceiver(`${kind}${r + 1}`, kind);
         await bed.quiesce();
@@ -817,16 +841,16 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
           if (f.bytes !== ferryStreamBytes) problems.push(`ferry round ${r + 1} counted ${f.bytes} bytes, its streams have ${ferryStreamBytes}`);
           if (f.retried) problems.push(`ferry round ${r + 1}: a step was retried (${f.retried})`);
         } else {
-          got[kind] = await runTools(rx.target, kind === 'nodePipe', kind === 'protocolPipe');
+          got[kind] = await runTools(rx.target, kind === 'nodePipe', kind === 'pathPipe');
         }
         problems.push(...(await rx.verify(opts.verifyContent)));
         await rx.remove();
       }
-      const { pipe, ferry, nodePipe: viaNode, protocolPipe: sameProtocol } = got as { pipe: TimedRun; ferry: FerryRun; nodePipe?: TimedRun; protocolPipe?: TimedRun };
-      rounds.push({ order: order[0] === 'pipe' ? 'pipe-first' : 'ferry-first', pipe, ferry, ...(viaNode ? { nodePipe: viaNode } : {}), ...(sameProtocol ? { protocolPipe: sameProtocol } : {}), ratio: round(ferry.MBps / pipe.MBps, 3) });
-      log(`${driver}: round ${r + 1}/${opts.rounds} (${order.join(', ')}): pipe ${pipe.MBps} MB/s (${pipe.ms} ms), ${viaNode ? `node pipe ${viaNode.MBps} MB/s (${viaNode.ms} ms), ` : ''}${sameProtocol ? `pipe with ferry's protocol ${sameProtocol.MBps} MB/s (${sameProtocol.ms} ms), ` : ''}ferry ${ferry.MBps} MB/s (${ferry.ms} ms), ratio ${rounds[r].ratio.toFixed(3)} (round ${((performance.now() - tRound) / 1000).toFixed(0)} s with checks and clean-up)`);
+      const { pipe, ferry, nodePipe: viaNode, pathPipe: samePath } = got as { pipe: TimedRun; ferry: FerryRun; nodePipe?: TimedRun; pathPipe?: TimedRun };
+      rounds.push({ order: order.indexOf('pipe') < order.indexOf('ferry') ? 'pipe-first' : 'ferry-first', pipe, ferry, ...(viaNode ? { nodePipe: viaNode } : {}), ...(samePath ? { pathPipe: samePath } : {}), ratio: round(ferry.MBps / pipe.MBps, 3) });
+      log(`${driver}: round ${r + 1}/${opts.rounds} (${order.join(', ')}): pipe ${pipe.MBps} MB/s (${pipe.ms} ms), ${viaNode ? `node pipe ${viaNode.MBps} MB/s (${viaNode.ms} ms), ` : ''}${samePath ? `pipe along ferry's path ${samePath.MBps} MB/s (${samePath.ms} ms), ` : ''}ferry ${ferry.MBps} MB/s (${ferry.ms} ms), ratio ${rounds[r].ratio.toFixed(3)} (round ${((performance.now() - tRound) / 1000).toFixed(0)} s with checks and clean-up)`);
     }
-    const best = (k: 'pipe' | 'ferry' | 'nodePipe' | 'protocolPipe') => Math.max(...rounds.map((x) => x[k]?.MBps ?? 0));
+    const best = (k: 'pipe' | 'ferry' | 'nodePipe' | 'pathPipe') => Math.max(...rounds.map((x) => x[k]?.MBps ?? 0));
     const pipeMBps = best('pipe');
     const ferryMBps = best('ferry');
     const medianRoundRatio = round(median(rounds.map((x) => x.ratio)), 3);
@@ -837,21 +861,21 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     // Best against best across rounds mixes conditions, which on a shared 2-core VM swing both ways.
     const pairRatios = pairedRatios(rounds.map((x) => x.ratio));
     const ratio = pairRatios.length ? round(median(pairRatios), 3) : medianRoundRatio;
-    // the same pairing against the pipe with ferry's protocol
-    let sameProtocolRatio = 0;
-    if (protocolPipe) {
-      const each = rounds.map((x) => x.ferry.MBps / x.protocolPipe!.MBps);
+    // the same pairing: ferry against the plain tools along its path, and that path against the plain pipe
+    const paired = (each: number[]) => {
       const pairs = pairedRatios(each);
-      sameProtocolRatio = round(median(pairs.length ? pairs : each), 3);
-    }
+      return round(median(pairs.length ? pairs : each), 3);
+    };
+    const samePathRatio = pathPipe ? paired(rounds.map((x) => x.ferry.MBps / x.pathPipe!.MBps)) : 0;
+    const pathPipeRatio = pathPipe ? paired(rounds.map((x) => x.pathPipe!.MBps / x.pipe.MBps)) : 0;
     const verified = { ok: problems.length === 0, problems, content: opts.verifyContent };
     // headline figures first
     return {
       driver, pipeMBps, ferryMBps, ratio, ok: verified.ok && ratio >= TARGET_RATIO,
       medianRoundRatio, pairRatios, bestRatio: round(ferryMBps / pipeMBps, 3),
       ...(opts.nodePipe ? { nodePipeMBps: best('nodePipe'), nodePipeRatio: round(best('nodePipe') / pipeMBps, 3) } : {}),
-      ...(bed.ferrySend ? { ferryProtocol: bed.ferrySend.protocol, ferryStreamBytes } : {}),
-      ...(protocolPipe ? { protocolPipeMBps: best('protocolPipe'), protocolPipeRatio: round(best('protocolPipe') / pipeMBps, 3), sameProtocolRatio } : {}),
+      ...(bed.ferryPath ? { ferryPath: bed.ferryPath.what, ...(bed.ferryPath.send ? { ferryStreamBytes } : {}) } : {}),
+      ...(pathPipe ? { pathPipeMBps: best('pathPipe'), pathPipeRatio, samePathRatio } : {}),
       implementation: bed.implementation,
       dataBytes: plan.dataBytes, files: plan.files, snapshots: names.length, steps: steps.length,
       streamBytes, stepStreamBytes, sendOnlyMBps, setupMs, verified, rounds,
@@ -864,7 +888,7 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
 }
 
 /** Per two rounds of opposite orders, the geometric mean of their ratios. */
-function pairedRatios(ratios: number[]): number[] {
+export function pairedRatios(ratios: number[]): number[] {
   const out: number[] = [];
   for (let i = 0; i + 1 < ratios.length; i += 2) out.push(round(Math.sqrt(ratios[i] * ratios[i + 1]), 3));
   return out;
@@ -1050,11 +1074,13 @@ export function formatReport(r: ReplicationBenchReport): string {
     const bestPipe = p.rounds.reduce((a, b) => (b.pipe.MBps > a.pipe.MBps ? b : a));
     lines.push(
       `${pad} ${(p.dataBytes / MiB).toFixed(0)} MiB in ${p.files} files, ${p.snapshots} snapshots: 1 full + ${p.steps - 1} incremental steps, ${(p.streamBytes / 1e6).toFixed(1)} MB of streams (${p.implementation})`,
-      ...(p.ferryProtocol ? [`       ferry's fast path sends with ${p.ferryProtocol} (${(p.ferryStreamBytes! / 1e6).toFixed(1)} MB), the plain pipe with the tools' default`] : []),
-      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ${x.nodePipe ? `node pipe ${x.nodePipe.MBps} MB/s (${x.nodePipe.ms} ms), ` : ''}${x.protocolPipe ? `pipe with ferry's protocol ${x.protocolPipe.MBps} MB/s (${x.protocolPipe.ms} ms), ` : ''}ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
+      ...(p.ferryPath ? [p.ferryStreamBytes !== undefined
+        ? `       ferry's fast path sends with ${p.ferryPath} (${(p.ferryStreamBytes / 1e6).toFixed(1)} MB), the plain pipe with the tools' default`
+        : `       ferry's fast path: ${p.ferryPath}`] : []),
+      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ${x.nodePipe ? `node pipe ${x.nodePipe.MBps} MB/s (${x.nodePipe.ms} ms), ` : ''}${x.pathPipe ? `pipe along ferry's path ${x.pathPipe.MBps} MB/s (${x.pathPipe.ms} ms), ` : ''}ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
       `       plain pipe  ${p.pipeMBps} MB/s (best; steps ${bestPipe.pipe.stepMs.join(' + ')} ms)`,
       ...(p.nodePipeMBps !== undefined ? [`       node pipe   ${p.nodePipeMBps} MB/s (best; the same tools joined by node: ${p.nodePipeRatio!.toFixed(3)} of the plain pipe)`] : []),
-      ...(p.protocolPipeMBps !== undefined ? [`       pipe, ferry's protocol ${p.protocolPipeMBps} MB/s (best; ${p.protocolPipeRatio!.toFixed(3)} of the plain pipe); ferry against it ${p.sameProtocolRatio!.toFixed(3)} (paired as the ratio: ferry's own overhead on the same stream)`] : []),
+      ...(p.pathPipeMBps !== undefined ? [`       pipe along ferry's path ${p.pathPipeMBps} MB/s (best; ${p.pathPipeRatio!.toFixed(3)} of the plain pipe, paired as the ratio); ferry against it ${p.samePathRatio!.toFixed(3)} (paired as the ratio: ferry's own overhead on the same path)`] : []),
       `       ferry       ${p.ferryMBps} MB/s (best; plan ${best.ferry.planMs} ms, steps ${best.ferry.stepMs.join(' + ')} ms, engine ${best.ferry.engineMs} ms; node CPU ${best.ferry.nodeCpuMsPerGB} ms/GB, event loop busy ${Math.round(100 * best.ferry.eventLoopBusy)}%)`,
       `       ratio       ferry/pipe = ${p.ratio.toFixed(3)} (median of the pairs of rounds, ${p.pairRatios.map((x) => x.toFixed(3)).join(', ')}; median of the rounds ${p.medianRoundRatio.toFixed(3)}; best ferry / best pipe ${p.bestRatio.toFixed(3)}); target >= ${r.target.ratio}: ${passFail(p.ratio >= r.target.ratio)}`,
       `       send only   ${p.sendOnlyMBps} MB/s (warm-up, send | wc -c)`,
