@@ -8,7 +8,6 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
-import { freePort } from '../src/cli/embedded-redis.js';
 import { appendEntry, commit, createFileLogSource, createPartition, registerConsumer } from '../src/archiver/log-source/index.js';
 import { openLogSource } from '../src/archiver/open-log-source.js';
 import { defaultConsumer } from '../src/archiver/archive-target.js';
@@ -22,26 +21,11 @@ import { startTestRedis } from './helpers/redis.js';
 import { tempDir } from './helpers/replication.js';
 import { archiveOnce, archiverEngine } from './helpers/archiver.js';
 import { stopProcess } from './helpers/processes.js';
+import { startAgentProcess } from './helpers/agent.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TOKEN = 'agent-log-test-token-0123456789';
 const ENTRIES = (root: string, s: string, p: string) => join(root, s, p, 'entries');
-
-/** `node bin/ferry.mjs agent ...` on a free loopback port; resolves with what it printed once it listens. */
-async function startAgentProcess(args: string[]): Promise<{ child: ChildProcess; port: number; banner: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['bin/ferry.mjs', 'agent', '--listen', `127.0.0.1:${port}`, ...args], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' },
-  });
-  let out = '';
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => { out += d; if (out.includes('\n')) resolve(); });
-    child.stderr!.on('data', (d) => { err += d; });
-    child.once('exit', (code) => reject(new Error(`agent exited with ${code} before listening: ${err}`)));
-  });
-  return { child, port, banner: out.trim() };
-}
 
 function bearer(token = TOKEN): grpc.Metadata {
   const md = new grpc.Metadata();

@@ -1,13 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import type { EmbeddedRedis } from '../src/cli/embedded-redis.js';
 import type { Engine } from '../src/engine/engine.js';
-import { freePort } from '../src/cli/embedded-redis.js';
 import { createDirDriver } from '../src/storage/dir/index.js';
 import { openEndpoint, parseEndpoint } from '../src/storage/endpoint.js';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
@@ -18,26 +17,10 @@ import { startTestRedis } from './helpers/redis.js';
 import { tree } from './helpers/files.js';
 import { replicate, replicationEngine, tempDir } from './helpers/replication.js';
 import { stopProcess } from './helpers/processes.js';
+import { startAgent } from './helpers/agent.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TOKEN = 'agent-test-token-0123456789';
-
-/** `node bin/ferry.mjs agent ...` on a free loopback port; resolves once it prints its address. */
-async function startAgent(endpoints: string[], tokenFile: string): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['bin/ferry.mjs', 'agent', '--listen', `127.0.0.1:${port}`, ...endpoints.flatMap((e) => ['--endpoint', e]), '--token-file', tokenFile], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn' },
-  });
-  let out = '';
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => { out += d; if (out.includes('agent on grpc://')) resolve(); });
-    child.stderr!.on('data', (d) => { err += d; });
-    child.once('exit', (code) => reject(new Error(`agent exited with ${code} before listening: ${err}`)));
-  });
-  assert.match(out, new RegExp(`agent on grpc://127\\.0\\.0\\.1:${port} serving ${endpoints.join(', ')}`));
-  return { child, port };
-}
 
 function bearer(token = TOKEN): grpc.Metadata {
   const md = new grpc.Metadata();
@@ -251,6 +234,15 @@ describe('ferry agent: the Endpoint gRPC service and grpc:// endpoints', () => {
     });
     assert.equal(recv?.code, grpc.status.PERMISSION_DENIED);
     await assert.rejects(openEndpoint(`grpc://127.0.0.1:${a.port}/${other}`).listFilesystems(), (e: unknown) => e instanceof PermanentError && e.code === 'PERMISSION_DENIED');
+    const described = await call((cb) => client.describeReceiver({ endpoint: other }, bearer(), {}, cb));
+    assert.equal(described.err?.code, grpc.status.PERMISSION_DENIED);
+  });
+
+  it('DescribeReceiver: a dir endpoint reads no btrfs stream (0); a grpc:// dir endpoint has no receiveProtocol to ask', async () => {
+    const { err, res } = await call<{ btrfsStreamProtocol?: number }>((cb) => client.describeReceiver({ endpoint: `dir:${d.path}/a` }, bearer(), {}, cb));
+    assert.equal(err, null);
+    assert.equal(res?.btrfsStreamProtocol, 0);
+    assert.equal(openEndpoint(`grpc://127.0.0.1:${a.port}/dir:${d.path}/a`).receiveProtocol, undefined);
   });
 
   it('destroys one snapshot through the agent; bad arguments and unknown snapshots are refused, naming them', async () => {

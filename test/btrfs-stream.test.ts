@@ -147,4 +147,16 @@ describe('btrfs send protocol of the local fast path', () => {
     assert.throws(() => formatFor({ local: true, compressed: true }, 1, undefined), refused(/^send\.compressed: .*needs Linux 6\.0 and btrfs-progs 6\.0/));
     assert.throws(() => formatFor({ local: false, compressed: true }, 1, '1'), refused(/FERRY_BTRFS_SEND_PROTOCOL=1 is set/));
   });
+
+  it('a stream that leaves the host is of the newest protocol both ends have when the receiver said which it reads; compressed data only to a receiver of 2', () => {
+    assert.deepEqual(formatFor({ local: false, compressed: false, receiver: 2 }, 2, undefined), { protocol: 2, compressed: false });
+    assert.deepEqual(formatFor({ local: false, compressed: false, receiver: 3 }, 2, undefined), { protocol: 2, compressed: false }, 'never newer than this host');
+    assert.deepEqual(formatFor({ local: false, compressed: false, receiver: 2 }, 1, '1'), { protocol: 1, compressed: false }, 'nor than FERRY_BTRFS_SEND_PROTOCOL');
+    assert.deepEqual(formatFor({ local: false, compressed: false, receiver: 1 }, 2, undefined), { protocol: 1, compressed: false });
+    assert.deepEqual(formatFor({ local: false, compressed: false, receiver: 0 }, 2, undefined), { protocol: 1, compressed: false }, 'unknown: 1');
+    assert.deepEqual(formatFor({ local: false, compressed: true, receiver: 2 }, 2, undefined), { protocol: 2, compressed: true });
+    const refused = (e: unknown) => e instanceof PermanentError && e.code === 'SEND_OPTION_UNSUPPORTED' && (e.details as { field?: string }).field === 'send.compressed' &&
+      /^send\.compressed: the receiver's btrfs cannot read compressed data .*it reads protocol 1.*upgrade the receiver$/.test(e.message);
+    assert.throws(() => formatFor({ local: false, compressed: true, receiver: 1 }, 2, undefined), refused);
+  });
 });

@@ -15,7 +15,11 @@ import { openEndpoint } from '../src/storage/endpoint.js';
 import { btrfsGate, createSubvolume, mountBtrfsImage, sendLength, sh, shStatus, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
 import { localSendProtocol } from '../src/storage/btrfs/protocol.js';
 import { startTestRedis } from './helpers/redis.js';
-import { runProcess } from './helpers/processes.js';
+import { runProcess, stopProcess } from './helpers/processes.js';
+import { startAgent } from './helpers/agent.js';
+import * as grpc from '@grpc/grpc-js';
+import { newEndpointClient } from '../src/grpc/proto.js';
+import { closeRemoteClients } from '../src/grpc/endpoint-channels.js';
 import { batchHint } from '../src/cli/commands/replicate.js';
 import { replicate, replicationEngine } from './helpers/replication.js';
 import { localTransferCount } from '../src/storage/local-pipe.js';
@@ -624,6 +628,67 @@ describe('btrfs', { skip: gate.skip }, () => {
       assert.deepEqual((await receiver.listVersions('one')).map((v) => v.guid), [v1.guid, v2.guid]);
       assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's2')), treeOf(join(snapDir(s, 'one'), 's2')));
       assert.equal(runningBtrfsProcesses(), 0);
+    });
+
+    it('through agents (grpc://) a stream is of the newest protocol both ends read (DescribeReceiver): 2 here; an agent kept on 1 gets 1, and compressed data sent to it is refused, naming the receiver', async () => {
+      const { s, r, sender } = ends('g', ['one'], 2);
+      await sender.snapshot(['one'], 's1');
+      const r1 = join(b.dir, `g1r-${++counter}`);
+      const tokenFile = join(b.dir, `g-token-${counter}`);
+      writeFileSync(tokenFile, 'btrfs-agent-test-token-0123456789\n', { mode: 0o600 });
+      const savedToken = process.env.FERRY_TOKEN_FILE;
+      process.env.FERRY_TOKEN_FILE = tokenFile;
+      const agents = await Promise.all([
+        startAgent([`btrfs:${s}`], tokenFile),
+        startAgent([`btrfs:${r}`], tokenFile),
+        // this host's btrfs-progs, told to keep version 1 (what an older btrfs-progs reads)
+        startAgent([`btrfs:${r1}`], tokenFile, { FERRY_BTRFS_SEND_PROTOCOL: '1' }),
+      ]);
+      const [ga, gb, g1] = agents.map((x) => `grpc://127.0.0.1:${x.port}`);
+      try {
+        const protocol = await localSendProtocol();
+        const md = new grpc.Metadata();
+        md.set('authorization', 'Bearer btrfs-agent-test-token-0123456789');
+        const describe = (port: number, endpoint: string) => new Promise<number>((resolve, reject) => {
+          const c = newEndpointClient(`127.0.0.1:${port}`);
+          c.describeReceiver({ endpoint }, md, (err, res) => { c.close(); if (err) reject(err); else resolve(res!.btrfsStreamProtocol ?? 0); });
+        });
+        assert.equal(await describe(agents[1].port, `btrfs:${r}`), protocol);
+        assert.equal(await describe(agents[2].port, `btrfs:${r1}`), 1);
+
+        // agent to agent: the sending agent is told what the receiving one reads
+        const full = await replicate(engine, { sender: `${ga}/btrfs:${s}`, receiver: `${gb}/btrfs:${r}` });
+        assert.equal(full.state, 'Completed', JSON.stringify(full));
+        assert.equal(full.filesystems[0].bytes, sendLength(s, 'one', null, ['s1'], protocol), `a stream of protocol ${protocol}`);
+        if (process.env.CI) assert.equal(protocol, 2);
+        if (protocol > 1) assert.notEqual(full.filesystems[0].bytes, sendLength(s, 'one', null, ['s1'], 1));
+        assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's1')), treeOf(join(snapDir(s, 'one'), 's1')));
+        // a local sender, the same
+        writeFileSync(join(s, 'one', 'new.txt'), 'new\n'.repeat(100_000));
+        await sender.snapshot(['one'], 's2');
+        const inc = await replicate(engine, { sender: `btrfs:${s}`, receiver: `${gb}/btrfs:${r}` });
+        assert.equal(inc.state, 'Completed', JSON.stringify(inc));
+        assert.equal(inc.filesystems[0].bytes, sendLength(s, 'one', 's1', ['s2'], protocol));
+        assert.deepEqual(treeOf(join(snapDir(r, 'one'), 's2')), treeOf(join(snapDir(s, 'one'), 's2')));
+
+        // a receiver that reads version 1 only gets version 1, and no compressed data
+        const old = await replicate(engine, { sender: `${ga}/btrfs:${s}`, receiver: `${g1}/btrfs:${r1}`, initial: 'all' });
+        assert.equal(old.state, 'Completed', JSON.stringify(old));
+        assert.equal(old.filesystems[0].bytes, sendLength(s, 'one', null, ['s1'], 1) + sendLength(s, 'one', 's1', ['s2'], 1), 'streams of protocol 1');
+        assert.deepEqual(treeOf(join(snapDir(r1, 'one'), 's2')), treeOf(join(snapDir(s, 'one'), 's2')));
+        if (protocol > 1) {
+          await sender.snapshot(['one'], 's3');
+          const refused = await replicate(engine, { sender: `${ga}/btrfs:${s}`, receiver: `${g1}/btrfs:${r1}`, send: { compressed: true } });
+          assert.notEqual(refused.state, 'Completed');
+          assert.match(JSON.stringify(refused), /send\.compressed: the receiver's btrfs cannot read compressed data/);
+          assert.deepEqual((await createBtrfsDriver(r1).listVersions('one')).map((v) => v.name), ['s1', 's2'], 'nothing was received');
+        }
+      } finally {
+        closeRemoteClients();
+        await Promise.all(agents.map((x) => stopProcess(x.child)));
+        if (savedToken === undefined) delete process.env.FERRY_TOKEN_FILE;
+        else process.env.FERRY_TOKEN_FILE = savedToken;
+      }
     });
 
     it('with send.compressed, compressed extents travel compressed (btrfs send --compressed-data) on the fast path and through the stream, and stay compressed on the receiver', async () => {

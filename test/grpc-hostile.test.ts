@@ -236,6 +236,7 @@ describe('gRPC servers against hostile clients', () => {
       ['DestroySnapshot', 'filesystem', (md, o, cb) => client.destroySnapshot({ endpoint, filesystem: HUGE, name: 's1' }, md, o, cb)],
       ['DestroySnapshot', 'name', (md, o, cb) => client.destroySnapshot({ endpoint, filesystem: 'one', name: HUGE }, md, o, cb)],
       ['ResumeToken', 'filesystem', (md, o, cb) => client.resumeToken({ endpoint, filesystem: HUGE }, md, o, cb)],
+      ['DescribeReceiver', 'endpoint', (md, o, cb) => client.describeReceiver({ endpoint: HUGE }, md, o, cb)],
       ['GetPartition', 'storage', (md, o, cb) => client.getPartition({ storage: HUGE, partition: 'p1' }, md, o, cb)],
       ['GetPartition', 'partition', (md, o, cb) => client.getPartition({ storage: 'st', partition: HUGE }, md, o, cb)],
       ['Acknowledge', 'consumer', (md, o, cb) => client.acknowledge({ ...ref, consumer: HUGE, lsn: 1 }, md, o, cb)],

@@ -150,7 +150,7 @@ describe('the API to clients that are not ferry\'s', () => {
       const r = await reflect(agent.address, ['ferry.v1.Endpoint/ListVersions', { endpoint, filesystem: 'one' }]);
       assert.deepEqual(r.services.filter((s) => !s.startsWith('grpc.reflection.')).sort(), ['ferry.v1.Endpoint', 'grpc.health.v1.Health']);
       const methods = new Map(r.methods['ferry.v1.Endpoint'].map((m) => [m.name, m]));
-      assert.deepEqual([...methods.keys()].sort(), ['Acknowledge', 'DestroySnapshot', 'GetPartition', 'ListFilesystems', 'ListPartitions', 'ListVersions', 'Prune', 'ReadEntry', 'Receive', 'ResumeToken', 'Send', 'Snapshot']);
+      assert.deepEqual([...methods.keys()].sort(), ['Acknowledge', 'DescribeReceiver', 'DestroySnapshot', 'GetPartition', 'ListFilesystems', 'ListPartitions', 'ListVersions', 'Prune', 'ReadEntry', 'Receive', 'ResumeToken', 'Send', 'Snapshot']);
       assert.deepEqual(methods.get('GetPartition'), { name: 'GetPartition', input: 'ferry.v1.EndpointGetPartitionRequest', output: 'ferry.v1.EndpointGetPartitionResponse', client_streaming: false, server_streaming: false });
       assert.equal(methods.get('Send')?.server_streaming, true);
       assert.equal(methods.get('Receive')?.client_streaming, true);

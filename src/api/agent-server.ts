@@ -145,7 +145,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const set = Object.keys(flags).filter((k) => flags[k as keyof typeof flags]);
       const refused = set.find((k) => !(FLAGS_HONOURED[d.kind] as readonly string[]).includes(k));
       if (refused) throw invalidField(refused, `a zfs send option: a ${d.kind} endpoint cannot honour it`);
-      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(set.length ? { flags } : {}) });
+      // the receiver's newest btrfs stream protocol (its DescribeReceiver); 0: unset
+      const streamProtocol = req.streamProtocol ? req.streamProtocol : undefined;
+      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(set.length ? { flags } : {}), ...(streamProtocol ? { streamProtocol } : {}) });
       await writeHeadered(stream, { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } }, write, signal);
     }),
 
@@ -156,6 +158,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     }),
 
     Receive: receiveHandler({ kit, driverFor, idleMs: o.receiveIdleMs }),
+
+    DescribeReceiver: unary('DescribeReceiver', async (req) => {
+      const d = driverFor(req.endpoint, 'endpoint');
+      return { btrfsStreamProtocol: d.kind === 'btrfs' && d.receiveProtocol ? await d.receiveProtocol() : 0 };
+    }),
 
     ...logSourceHandlers(logSource, kit),
   };

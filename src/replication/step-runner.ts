@@ -216,10 +216,12 @@ function streamOptions(input: ReplicateStepInput): { flags?: SendFlags; override
 /**
  * The sender's stream for the step: where the receiver kept an interrupted receive of exactly this
  * step (OpenZFS `receive_resume_token`), the rest of that stream (`zfs send -t`), else the whole
- * stream (the receiver then drops the stale partial state before receiving).
+ * stream (the receiver then drops the stale partial state before receiving). Where the receiver
+ * says which stream protocol it reads (btrfs), the sender is told.
  */
 async function openSend(sender: StorageDriver, receiver: StorageDriver, fs: string, from: Version | null, step: ReplicateStepInput['step'], ctx: EffectContext, flags: SendFlags | undefined): Promise<SendStream> {
-  const opts = { signal: ctx.signal, intermediates: step.intermediates, ...(flags ? { flags } : {}) };
+  const streamProtocol = receiver.receiveProtocol ? await receiver.receiveProtocol() : undefined;
+  const opts = { signal: ctx.signal, intermediates: step.intermediates, ...(flags ? { flags } : {}), ...(streamProtocol ? { streamProtocol } : {}) };
   const token = receiver.resumeToken ? await receiver.resumeToken(fs) : null;
   if (token) {
     try {

@@ -26,6 +26,12 @@ export interface SendOptions {
   resumeToken?: string;
   /** zfs: the job's send flags; PermanentError SEND_OPTION_UNSUPPORTED when this zfs lacks one, ENCRYPTED_SEND when a non-raw send of an encrypted dataset is not allowed */
   flags?: SendFlags;
+  /**
+   * btrfs: the newest send stream protocol the receiver reads (its receiveProtocol()); the stream
+   * is of the newest version both ends have. Absent: version 1, which every btrfs receive reads.
+   * With `flags.compressed` (protocol 2), 1 is PermanentError SEND_OPTION_UNSUPPORTED.
+   */
+  streamProtocol?: number;
 }
 
 export interface DriverCapabilities {
@@ -126,6 +132,11 @@ export interface StorageDriver {
    * exists afterwards with all its data, or the receiver is exactly as before.
    */
   receive(fs: string, stream: Readable, opts?: ReceiveOptions): Promise<Version>;
+  /**
+   * btrfs: the newest send stream protocol this endpoint's btrfs receive reads, for the sender's
+   * SendOptions.streamProtocol (a stream that leaves the host is of the newest both ends have).
+   */
+  receiveProtocol?(): Promise<number>;
   /**
    * Where receives can resume (OpenZFS): the token of an interrupted receive into `fs`, to pass to
    * the sender's send() as `resumeToken`; null when there is none or the driver cannot tell.

@@ -3,6 +3,8 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AcknowledgeRequest as _ferry_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _ferry_v1_AcknowledgeRequest__Output } from './ferry/v1/AcknowledgeRequest.js';
 import type { AcknowledgeResponse as _ferry_v1_AcknowledgeResponse, AcknowledgeResponse__Output as _ferry_v1_AcknowledgeResponse__Output } from './ferry/v1/AcknowledgeResponse.js';
+import type { DescribeReceiverRequest as _ferry_v1_DescribeReceiverRequest, DescribeReceiverRequest__Output as _ferry_v1_DescribeReceiverRequest__Output } from './ferry/v1/DescribeReceiverRequest.js';
+import type { DescribeReceiverResponse as _ferry_v1_DescribeReceiverResponse, DescribeReceiverResponse__Output as _ferry_v1_DescribeReceiverResponse__Output } from './ferry/v1/DescribeReceiverResponse.js';
 import type { DestroySnapshotRequest as _ferry_v1_DestroySnapshotRequest, DestroySnapshotRequest__Output as _ferry_v1_DestroySnapshotRequest__Output } from './ferry/v1/DestroySnapshotRequest.js';
 import type { DestroySnapshotResponse as _ferry_v1_DestroySnapshotResponse, DestroySnapshotResponse__Output as _ferry_v1_DestroySnapshotResponse__Output } from './ferry/v1/DestroySnapshotResponse.js';
 import type { EndpointClient as _ferry_v1_EndpointClient, EndpointDefinition as _ferry_v1_EndpointDefinition } from './ferry/v1/Endpoint.js';
@@ -42,6 +44,8 @@ export interface ProtoGrpcType {
     v1: {
       AcknowledgeRequest: MessageTypeDefinition<_ferry_v1_AcknowledgeRequest, _ferry_v1_AcknowledgeRequest__Output>
       AcknowledgeResponse: MessageTypeDefinition<_ferry_v1_AcknowledgeResponse, _ferry_v1_AcknowledgeResponse__Output>
+      DescribeReceiverRequest: MessageTypeDefinition<_ferry_v1_DescribeReceiverRequest, _ferry_v1_DescribeReceiverRequest__Output>
+      DescribeReceiverResponse: MessageTypeDefinition<_ferry_v1_DescribeReceiverResponse, _ferry_v1_DescribeReceiverResponse__Output>
       DestroySnapshotRequest: MessageTypeDefinition<_ferry_v1_DestroySnapshotRequest, _ferry_v1_DestroySnapshotRequest__Output>
       DestroySnapshotResponse: MessageTypeDefinition<_ferry_v1_DestroySnapshotResponse, _ferry_v1_DestroySnapshotResponse__Output>
       Endpoint: SubtypeConstructor<typeof grpc.Client, _ferry_v1_EndpointClient> & { service: _ferry_v1_EndpointDefinition }

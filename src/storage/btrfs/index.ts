@@ -8,6 +8,7 @@ import { assertOnBtrfs, makeLayout, META_DIR } from './layout.js';
 import { assertName, isValidName } from './names.js';
 import { receiveStream } from './receive.js';
 import { createSendStream } from './send.js';
+import { localSendProtocol } from './protocol.js';
 import { takeSnapshots } from './snapshot.js';
 import { forgetListing, isSubvolume, listReadonly, listSnapshots, type SubvolumeInfo } from './subvolume.js';
 import { FreshShare } from '../../util/fresh-share.js';
@@ -87,9 +88,12 @@ export function createBtrfsDriver(root: string): StorageDriver {
 
     destroySnapshot: (fs, name) => changing(() => guard(`destroying ${fs}@${name} in ${endpoint}`, () => destroySnapshot(layout, fs, name))),
 
-    send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, { signal: opts?.signal, intermediates: opts?.intermediates, compressed: opts?.flags?.compressed })),
+    send: (fs, from, to, opts) => guard(`sending ${fs} from ${endpoint}`, () => createSendStream(layout, fs, from, to, { signal: opts?.signal, intermediates: opts?.intermediates, compressed: opts?.flags?.compressed, receiverProtocol: opts?.streamProtocol })),
 
     receive: (fs, stream, opts) => changing(() => guard(`receiving ${fs} into ${endpoint}`, () => receiveStream(layout, fs, stream, opts?.signal))),
+
+    /** this host's btrfs-progs receives what it sends (protocol.ts) */
+    receiveProtocol: () => localSendProtocol(),
 
     transferTo: async (receiver, fs, from, to, opts) => {
       const rlayout = local.get(receiver);

@@ -7,10 +7,11 @@ import { runBtrfs } from './run-btrfs.js';
  * host's own btrfs-progs. btrfs send defaults to version 1 (btrfs-progs 6.x); version 2 (kernel
  * 6.0+, btrfs-progs 6.0+) carries file data in writes of up to 128 KiB instead of 48 KiB, so both
  * ends make fewer system calls: a 590 MB full send and receive took 10 % less time here. A stream
- * that may leave the host (an agent's, or through Node) stays on version 1, which every
- * btrfs-progs receives, unless the job asks for compressed data (send.compressed:
- * `--compressed-data`, which needs version 2). FERRY_BTRFS_SEND_PROTOCOL=1 keeps the fast path on
- * version 1 too.
+ * that may leave the host (an agent's, or through Node) is of the newest version both ends have
+ * when the receiver said which it reads (StorageDriver.receiveProtocol, an agent's
+ * DescribeReceiver), else of version 1, which every btrfs-progs receives, unless the job asks for
+ * compressed data (send.compressed: `--compressed-data`, which needs version 2).
+ * FERRY_BTRFS_SEND_PROTOCOL=1 keeps this host on version 1, sending and receiving.
  */
 
 /** the newest version this driver has been checked with (a later one is not taken on trust) */
@@ -58,26 +59,41 @@ export interface StreamFormat {
   compressed: boolean;
 }
 
+/** What a send knows of where its stream goes. */
+export interface StreamPeer {
+  compressed: boolean;
+  /** both ends are this host's btrfs-progs (the fast path) */
+  local: boolean;
+  /** the newest protocol the receiver reads, when it said (SendOptions.streamProtocol) */
+  receiver?: number;
+}
+
 /**
  * The format of a send. `local`: both ends are this host's (the fast path), so the newest protocol
- * the host has; otherwise version 1, or 2 when `compressed` (the receiver must then read it:
- * btrfs-progs 6.0 or later). PermanentError SEND_OPTION_UNSUPPORTED when compressed data is asked
- * for and this host cannot send it: refused rather than sent decompressed.
+ * the host has; otherwise the newest this host and the receiver both have when the receiver said,
+ * else version 1; 2 when `compressed` (the receiver must then read it: btrfs-progs 6.0 or later).
+ * PermanentError SEND_OPTION_UNSUPPORTED when compressed data is asked for and either end cannot
+ * take it: refused rather than sent decompressed.
  */
-export async function streamProtocol(o: { compressed: boolean; local: boolean }): Promise<StreamFormat> {
-  if (!o.local && !o.compressed) return { protocol: 1, compressed: false };
+export async function streamProtocol(o: StreamPeer): Promise<StreamFormat> {
+  if (!o.local && !o.compressed && !(o.receiver! > 1)) return { protocol: 1, compressed: false };
   return formatFor(o, await localSendProtocol(), process.env.FERRY_BTRFS_SEND_PROTOCOL);
 }
 
 /** Pure: streamProtocol's choice with the host's newest protocol and FERRY_BTRFS_SEND_PROTOCOL's value. */
-export function formatFor(o: { compressed: boolean; local: boolean }, newest: number, setting: string | undefined): StreamFormat {
+export function formatFor(o: StreamPeer, newest: number, setting: string | undefined): StreamFormat {
+  const unsupported = (what: string, why: string, upgrade: string) => new PermanentError(`send.compressed: ${what} compressed data (btrfs send --compressed-data, stream protocol 2: ${why}): remove send.compressed from the job or upgrade ${upgrade}`, {
+    code: 'SEND_OPTION_UNSUPPORTED', details: { field: 'send.compressed', flag: '--compressed-data' },
+  });
   if (o.compressed && newest < 2) {
-    const why = setting === '1' ? 'FERRY_BTRFS_SEND_PROTOCOL=1 is set' : 'it needs Linux 6.0 and btrfs-progs 6.0 or later';
-    throw new PermanentError(`send.compressed: this host's btrfs cannot send compressed data (btrfs send --compressed-data, stream protocol 2: ${why}): remove send.compressed from the job or upgrade`, {
-      code: 'SEND_OPTION_UNSUPPORTED', details: { field: 'send.compressed', flag: '--compressed-data' },
-    });
+    throw unsupported('this host\'s btrfs cannot send', setting === '1' ? 'FERRY_BTRFS_SEND_PROTOCOL=1 is set' : 'it needs Linux 6.0 and btrfs-progs 6.0 or later', 'this host');
   }
-  return { protocol: o.local ? newest : o.compressed ? 2 : 1, compressed: o.compressed };
+  const receiver = o.receiver !== undefined && o.receiver >= 1 ? Math.floor(o.receiver) : undefined;
+  if (o.compressed && receiver !== undefined && receiver < 2) {
+    throw unsupported('the receiver\'s btrfs cannot read', `it reads protocol ${receiver}; 2 needs Linux 6.0 and btrfs-progs 6.0 or later there, without FERRY_BTRFS_SEND_PROTOCOL=1`, 'the receiver');
+  }
+  const protocol = o.local ? newest : o.compressed ? 2 : Math.min(receiver ?? 1, newest);
+  return { protocol, compressed: o.compressed };
 }
 
 /** `btrfs send`'s options for `format`: none for version 1 (btrfs send's default) uncompressed. */

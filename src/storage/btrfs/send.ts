@@ -11,10 +11,10 @@ import { listSnapshots, recentListing, type Snapshot } from './subvolume.js';
  * `to` in one stream (sendArgs). All found on the sender by guid. The stream ends only after btrfs
  * send exited 0 (a failure destroys it with a typed error); abort or destroy kills btrfs send.
  */
-export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, opts: { signal?: AbortSignal; intermediates?: boolean; compressed?: boolean } = {}): Promise<SendStream> {
+export async function createSendStream(layout: Layout, fs: string, from: Version | null, to: Version, opts: { signal?: AbortSignal; intermediates?: boolean; compressed?: boolean; receiverProtocol?: number } = {}): Promise<SendStream> {
   const { signal } = opts;
-  // the stream may leave the host: protocol 1 unless compressed data needs 2 (protocol.ts)
-  const format = await streamProtocol({ compressed: !!opts.compressed, local: false });
+  // the stream may leave the host: the newest protocol the receiver said it reads, else 1 unless compressed data needs 2 (protocol.ts)
+  const format = await streamProtocol({ compressed: !!opts.compressed, local: false, receiver: opts.receiverProtocol });
   const { toSnap, fromSnap, chain } = await findSendVersions(layout, fs, from, to, signal, opts.intermediates);
   // compressed: the estimate (file data as read) would overstate it
   const sizeEstimate = fromSnap || opts.compressed ? undefined : await estimateFullSend(toSnap.path, signal);

@@ -9,6 +9,7 @@ import type { ReceiveRequest } from '../../grpc/generated/ferry/v1/ReceiveReques
 import type { ReceiveResponse__Output } from '../../grpc/generated/ferry/v1/ReceiveResponse.js';
 import type { SnapshotResponse__Output } from '../../grpc/generated/ferry/v1/SnapshotResponse.js';
 import type { ResumeTokenResponse__Output } from '../../grpc/generated/ferry/v1/ResumeTokenResponse.js';
+import type { DescribeReceiverResponse__Output } from '../../grpc/generated/ferry/v1/DescribeReceiverResponse.js';
 import { clientFor, forgetClient } from '../../grpc/endpoint-channels.js';
 import type { EndpointClient } from '../../grpc/proto.js';
 import { agentTarget } from '../../grpc/agent-target.js';
@@ -102,12 +103,25 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
       const c = client();
       const call = c.send({
         endpoint, filesystem: fs, from: from ? versionToMsg(from) : null, to: versionToMsg(to), intermediates: !!o.intermediates, resumeToken: o.resumeToken ?? '',
-        ...sendFlagsOf(o.flags),
+        ...sendFlagsOf(o.flags), streamProtocol: o.streamProtocol ?? 0,
       }, metadata());
       const { header, stream } = await dropIfUnreachable(c, readHeadered(call, `sending ${fs} from ${url}`, o.signal, { tls, target, progressTimeoutMs }));
       const size = header.sizeEstimate?.bytes;
       return { stream, ...(size === undefined ? {} : { sizeEstimate: size }) };
     },
+
+    // asked at every step, as the agent may have been upgraded since; an agent from before the call: version 1
+    ...(kind === 'btrfs' ? {
+      async receiveProtocol() {
+        try {
+          const res = await unary<DescribeReceiverResponse__Output>(`asking ${url} which btrfs stream it reads`, (c, md, co, cb) => c.describeReceiver({ endpoint }, md, co, cb));
+          return Math.max(1, res.btrfsStreamProtocol ?? 0);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'UNIMPLEMENTED') return 1;
+          throw err;
+        }
+      },
+    } : {}),
 
     async receive(fs, stream, o: ReceiveOptions = {}): Promise<Version> {
       const where = `receiving ${fs} into ${url}`;

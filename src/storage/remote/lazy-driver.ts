@@ -21,5 +21,6 @@ export function lazyRemoteDriver(remote: RemoteEndpoint): StorageDriver {
     send: async (fs, from, to, o) => (await real()).send(fs, from, to, o),
     receive: async (fs, stream, o) => (await real()).receive(fs, stream, o),
     ...(resumes(remote.kind) ? { resumeToken: async (fs: string) => (await real()).resumeToken!(fs) } : {}),
+    ...(remote.kind === 'btrfs' ? { receiveProtocol: async () => (await real()).receiveProtocol!() } : {}),
   };
 }

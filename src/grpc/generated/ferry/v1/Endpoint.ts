@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AcknowledgeRequest as _ferry_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _ferry_v1_AcknowledgeRequest__Output } from '../../ferry/v1/AcknowledgeRequest.js';
 import type { AcknowledgeResponse as _ferry_v1_AcknowledgeResponse, AcknowledgeResponse__Output as _ferry_v1_AcknowledgeResponse__Output } from '../../ferry/v1/AcknowledgeResponse.js';
+import type { DescribeReceiverRequest as _ferry_v1_DescribeReceiverRequest, DescribeReceiverRequest__Output as _ferry_v1_DescribeReceiverRequest__Output } from '../../ferry/v1/DescribeReceiverRequest.js';
+import type { DescribeReceiverResponse as _ferry_v1_DescribeReceiverResponse, DescribeReceiverResponse__Output as _ferry_v1_DescribeReceiverResponse__Output } from '../../ferry/v1/DescribeReceiverResponse.js';
 import type { DestroySnapshotRequest as _ferry_v1_DestroySnapshotRequest, DestroySnapshotRequest__Output as _ferry_v1_DestroySnapshotRequest__Output } from '../../ferry/v1/DestroySnapshotRequest.js';
 import type { DestroySnapshotResponse as _ferry_v1_DestroySnapshotResponse, DestroySnapshotResponse__Output as _ferry_v1_DestroySnapshotResponse__Output } from '../../ferry/v1/DestroySnapshotResponse.js';
 import type { EndpointGetPartitionRequest as _ferry_v1_EndpointGetPartitionRequest, EndpointGetPartitionRequest__Output as _ferry_v1_EndpointGetPartitionRequest__Output } from '../../ferry/v1/EndpointGetPartitionRequest.js';
@@ -42,6 +44,23 @@ export interface EndpointClient extends grpc.Client {
   acknowledge(argument: _ferry_v1_AcknowledgeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
   acknowledge(argument: _ferry_v1_AcknowledgeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
   acknowledge(argument: _ferry_v1_AcknowledgeRequest, callback: grpc.requestCallback<_ferry_v1_AcknowledgeResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * what the endpoint's receiving tools read, for the sender of a step to choose its stream (added
+   * after the first calls: an agent without it answers UNIMPLEMENTED, to be taken as all zeros)
+   */
+  DescribeReceiver(argument: _ferry_v1_DescribeReceiverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DescribeReceiverResponse__Output>): grpc.ClientUnaryCall;
+  DescribeReceiver(argument: _ferry_v1_DescribeReceiverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_DescribeReceiverResponse__Output>): grpc.ClientUnaryCall;
+  DescribeReceiver(argument: _ferry_v1_DescribeReceiverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DescribeReceiverResponse__Output>): grpc.ClientUnaryCall;
+  DescribeReceiver(argument: _ferry_v1_DescribeReceiverRequest, callback: grpc.requestCallback<_ferry_v1_DescribeReceiverResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * what the endpoint's receiving tools read, for the sender of a step to choose its stream (added
+   * after the first calls: an agent without it answers UNIMPLEMENTED, to be taken as all zeros)
+   */
+  describeReceiver(argument: _ferry_v1_DescribeReceiverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DescribeReceiverResponse__Output>): grpc.ClientUnaryCall;
+  describeReceiver(argument: _ferry_v1_DescribeReceiverRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ferry_v1_DescribeReceiverResponse__Output>): grpc.ClientUnaryCall;
+  describeReceiver(argument: _ferry_v1_DescribeReceiverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ferry_v1_DescribeReceiverResponse__Output>): grpc.ClientUnaryCall;
+  describeReceiver(argument: _ferry_v1_DescribeReceiverRequest, callback: grpc.requestCallback<_ferry_v1_DescribeReceiverResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * destroys the one snapshot `filesystem@name` (never the filesystem, never recursively);
@@ -213,6 +232,12 @@ export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
   Acknowledge: grpc.handleUnaryCall<_ferry_v1_AcknowledgeRequest__Output, _ferry_v1_AcknowledgeResponse>;
   
   /**
+   * what the endpoint's receiving tools read, for the sender of a step to choose its stream (added
+   * after the first calls: an agent without it answers UNIMPLEMENTED, to be taken as all zeros)
+   */
+  DescribeReceiver: grpc.handleUnaryCall<_ferry_v1_DescribeReceiverRequest__Output, _ferry_v1_DescribeReceiverResponse>;
+  
+  /**
    * destroys the one snapshot `filesystem@name` (never the filesystem, never recursively);
    * FAILED_PRECONDITION SNAPSHOT_NOT_FOUND when there is none, or when the driver must keep it
    */
@@ -273,6 +298,7 @@ export interface EndpointHandlers extends grpc.UntypedServiceImplementation {
 
 export interface EndpointDefinition extends grpc.ServiceDefinition {
   Acknowledge: MethodDefinition<_ferry_v1_AcknowledgeRequest, _ferry_v1_AcknowledgeResponse, _ferry_v1_AcknowledgeRequest__Output, _ferry_v1_AcknowledgeResponse__Output>
+  DescribeReceiver: MethodDefinition<_ferry_v1_DescribeReceiverRequest, _ferry_v1_DescribeReceiverResponse, _ferry_v1_DescribeReceiverRequest__Output, _ferry_v1_DescribeReceiverResponse__Output>
   DestroySnapshot: MethodDefinition<_ferry_v1_DestroySnapshotRequest, _ferry_v1_DestroySnapshotResponse, _ferry_v1_DestroySnapshotRequest__Output, _ferry_v1_DestroySnapshotResponse__Output>
   GetPartition: MethodDefinition<_ferry_v1_EndpointGetPartitionRequest, _ferry_v1_EndpointGetPartitionResponse, _ferry_v1_EndpointGetPartitionRequest__Output, _ferry_v1_EndpointGetPartitionResponse__Output>
   ListFilesystems: MethodDefinition<_ferry_v1_ListFilesystemsRequest, _ferry_v1_ListFilesystemsResponse, _ferry_v1_ListFilesystemsRequest__Output, _ferry_v1_ListFilesystemsResponse__Output>

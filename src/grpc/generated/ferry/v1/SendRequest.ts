@@ -41,6 +41,13 @@ export interface SendRequest {
    * a non-raw send of an encrypted dataset; without it FAILED_PRECONDITION ENCRYPTED_SEND
    */
   'allowDecryptedSend'?: (boolean);
+  /**
+   * btrfs: the newest send stream protocol the receiver reads (its DescribeReceiver); the agent sends
+   * the newest version both it and the receiver have. 0 (unset): version 1, which every btrfs
+   * receive reads. With `compressed`, which needs protocol 2, a 1 is FAILED_PRECONDITION
+   * SEND_OPTION_UNSUPPORTED. Other kinds ignore it
+   */
+  'streamProtocol'?: (number);
 }
 
 export interface SendRequest__Output {
@@ -82,4 +89,11 @@ export interface SendRequest__Output {
    * a non-raw send of an encrypted dataset; without it FAILED_PRECONDITION ENCRYPTED_SEND
    */
   'allowDecryptedSend'?: (boolean);
+  /**
+   * btrfs: the newest send stream protocol the receiver reads (its DescribeReceiver); the agent sends
+   * the newest version both it and the receiver have. 0 (unset): version 1, which every btrfs
+   * receive reads. With `compressed`, which needs protocol 2, a 1 is FAILED_PRECONDITION
+   * SEND_OPTION_UNSUPPORTED. Other kinds ignore it
+   */
+  'streamProtocol'?: (number);
 }
