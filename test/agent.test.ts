@@ -11,7 +11,8 @@ import { createDirDriver } from '../src/storage/dir/index.js';
 import { openEndpoint, parseEndpoint } from '../src/storage/endpoint.js';
 import { InvalidArgumentError, PermanentError, TemporaryError } from '../src/errors/index.js';
 import { PassThrough } from 'node:stream';
-import { newEndpointClient, newHealthClient, type EndpointClient } from '../src/grpc/proto.js';
+import { newEndpointClient, newHealthClient, serviceDefinition, type EndpointClient } from '../src/grpc/proto.js';
+import { freePort } from '../src/cli/embedded-redis.js';
 import { closeRemoteClients } from '../src/grpc/endpoint-channels.js';
 import { startTestRedis } from './helpers/redis.js';
 import { tree } from './helpers/files.js';
@@ -236,6 +237,20 @@ describe('ferry agent: the Endpoint gRPC service and grpc:// endpoints', () => {
     await assert.rejects(openEndpoint(`grpc://127.0.0.1:${a.port}/${other}`).listFilesystems(), (e: unknown) => e instanceof PermanentError && e.code === 'PERMISSION_DENIED');
     const described = await call((cb) => client.describeReceiver({ endpoint: other }, bearer(), {}, cb));
     assert.equal(described.err?.code, grpc.status.PERMISSION_DENIED);
+  });
+
+  it('an agent from before DescribeReceiver (UNIMPLEMENTED) is taken to read btrfs stream protocol 1', async () => {
+    const server = new grpc.Server();
+    server.addService(serviceDefinition('endpoint'), {} as grpc.UntypedServiceImplementation);
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    try {
+      const old = openEndpoint(`grpc://127.0.0.1:${port}/btrfs:/srv/b`);
+      assert.equal(await old.receiveProtocol!(), 1);
+      // any other failure is the step's: an unreachable agent is not taken for an old one
+      await assert.rejects(openEndpoint(`grpc://127.0.0.1:${await freePort()}/btrfs:/srv/b`).receiveProtocol!(), (e: unknown) => e instanceof TemporaryError);
+    } finally {
+      server.forceShutdown();
+    }
   });
 
   it('DescribeReceiver: a dir endpoint reads no btrfs stream (0); a grpc:// dir endpoint has no receiveProtocol to ask', async () => {
