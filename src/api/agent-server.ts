@@ -10,7 +10,7 @@ import { openEndpoint, parseEndpoint } from '../storage/endpoint.js';
 import { addStandardServices, bindServer, newServer, serverKit } from '../grpc/server-kit.js';
 import { writeHeadered } from '../grpc/chunk-stream.js';
 import { logSourceHandlers } from './log-source-handlers.js';
-import { ENDPOINT_SERVICE, serviceDefinition, type EndpointHandlers } from '../grpc/proto.js';
+import { serviceDefinition, type EndpointHandlers } from '../grpc/proto.js';
 import { invalidField, permissionDenied } from '../grpc/status.js';
 import { versionFromMsg, versionToMsg } from '../storage/remote/version-message.js';
 import type { Version } from '../storage/driver.js';
