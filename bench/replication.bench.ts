@@ -71,7 +71,7 @@ export interface ReplicationBenchOptions {
   verifyContent: boolean;
   /** also time the plain tools joined by a bare node pipe (the cost of node in the data path alone) */
   nodePipe: boolean;
-  /** also time the plain pipe with ferry's stream protocol, where that is not the tools' default */
+  /** also time the plain tools along ferry's path (btrfs: its stream protocol; zfs-fuse: its relay), where that is not the plain pipe */
   pathPipe: boolean;
 }
 
@@ -125,9 +125,9 @@ export interface FerryRun extends TimedRun {
 export interface RoundResult {
   order: 'pipe-first' | 'ferry-first';
   pipe: TimedRun;
-  /** the plain tools joined by node (always the second run of a round) */
+  /** the plain tools joined by node (right after the plain pipe) */
   nodePipe?: TimedRun;
-  /** the plain tools along ferry's path: its stream protocol, its relay (between the node pipe and the last run) */
+  /** the plain tools along ferry's path: its stream protocol, its relay (its place in the round: roundOrder) */
   pathPipe?: TimedRun;
   ferry: FerryRun;
   /** ferry / pipe of this round */

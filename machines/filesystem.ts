@@ -1,5 +1,5 @@
 import { assign, setup } from 'xstate';
-import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
+import { effect, effectErrorGuards, readEffectError, type EffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import type { Version } from './version.js';
 import { hasSendOptions, type JobSendOptions } from './send-options.js';

@@ -9,7 +9,7 @@ import {
   updateUnfinishedChild,
   type ChildEntry,
 } from './children.js';
-import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError } from './effect.js';
+import { effect, effectErrorGuards, readEffectError } from './effect.js';
 import { attemptsExhausted, backoffMs, unhealthyWaitMs, type RetryPolicy } from './retry.js';
 import { shareOfLimit, type JobSendOptions } from './send-options.js';
 import type { InitialReplicationPolicy, ReplicationInput, ReplicationOutput, ReplicationSummary } from './replication.js';

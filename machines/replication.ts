@@ -9,7 +9,7 @@ import {
   updateUnfinishedChild,
   type ChildEntry,
 } from './children.js';
-import { effect, effectErrorGuards, isTargetUnhealthy, readEffectError, type EffectError } from './effect.js';
+import { effect, effectErrorGuards, readEffectError, type EffectError } from './effect.js';
 import {
   type FilesystemFinalState,
   type FilesystemInput,

@@ -6,7 +6,7 @@ import { addStandardServices, backpressuredWriter, bindServer, newServer, server
 import type { OrchestratorHandlers } from '../grpc/generated/ferry/v1/Orchestrator.js';
 import type { Transition } from '../grpc/generated/ferry/v1/Transition.js';
 import type { WatchTransitionsRequest__Output } from '../grpc/generated/ferry/v1/WatchTransitionsRequest.js';
-import { ORCHESTRATOR_SERVICE, serviceDefinition } from '../grpc/proto.js';
+import { serviceDefinition } from '../grpc/proto.js';
 import {
   jobSpecFromMsg, jobToMsg, partitionToMsg, pruneReportToMsg, runToMsg, targetToMsg, transitionToMsg,
 } from './orchestrator-messages.js';

@@ -1,8 +1,6 @@
 import type { AnyStateMachine, AnyMachineSnapshot, EventObject } from 'xstate';
 import type { Logger } from 'pino';
 
-import type { Clock } from '../util/clock.js';
-
 /** Effects (steps, uploads) a worker runs at once unless told otherwise (WorkerOptions.effectConcurrency). */
 export const DEFAULT_EFFECT_CONCURRENCY = 8;
 

@@ -97,8 +97,6 @@ export class TargetHealth extends TargetHealthRecords {
 
   /** Checks the target now (grpc.health.v1.Health/Check) and records the result. */
   async probe(target: string): Promise<TargetHealthRecord> {
-    // gRPC loads with the first probe: a process that never talks to an agent never loads it
-    const { probeTarget } = await import('./probe.js');
     try {
       // gRPC loads with the first check: a process that never checks an agent needs none
       const { probeTarget } = await import('./probe.js');

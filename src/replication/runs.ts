@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { InitialReplicationPolicy, ReplicationContext, ReplicationInput } from '../../machines/replication.js';
+import type { InitialReplicationPolicy, ReplicationInput } from '../../machines/replication.js';
 import { DEFAULT_BACKOFF, type RetryPolicy } from '../../machines/retry.js';
 import type { Engine } from '../engine/engine.js';
 import { DEFAULT_EFFECT_CONCURRENCY, type MachineRecord } from '../engine/types.js';

@@ -1,6 +1,6 @@
 import { readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, PermanentError } from '../../errors/index.js';
+import { InvalidArgumentError } from '../../errors/index.js';
 import { errnoCode, lstatOrNull } from '../../util/fs.js';
 
 /**

@@ -11,7 +11,7 @@ import type { Op, WriteOp } from './diff.js';
 import { classifyError, errnoCode, isAbortError, randomHex, removeTree, writeHashed } from '../../util/fs.js';
 import { assertVisibleReplaceable, commitReceive } from './commit.js';
 import type { Layout } from './layout.js';
-import { assertValidManifest, manifestDifference, readManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { assertValidManifest, manifestDifference, readManifest, type ManifestEntry } from './manifest.js';
 import { lockFilesystem, type Lease } from './lock.js';
 import { assertName, assertRelativePath, nameProblem } from './names.js';
 import { assertHeaderSize, CONTENT_PREFIX, HEADER_ENTRY, STREAM_FORMAT, type StreamHeader } from './stream-format.js';

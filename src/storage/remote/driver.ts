@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { DriverCapabilities, ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../driver.js';
+import type { ReceiveOptions, SendOptions, SendStream, StorageDriver, Version } from '../driver.js';
 import { sendFlagsOf } from '../../../machines/send-options.js';
 import { MAX_CHUNK, readHeadered } from '../../grpc/chunk-stream.js';
 import type { DestroySnapshotResponse__Output } from '../../grpc/generated/ferry/v1/DestroySnapshotResponse.js';

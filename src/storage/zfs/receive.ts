@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError, InvalidArgumentError, PermanentError, TemporaryError } from '../../errors/index.js';
 import type { ReceiveOverrides, Version } from '../driver.js';
-import { datasetExists, forgetAbsent, isNotFound, knownAbsent, probeDataset, readDataset, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
+import { datasetExists, forgetAbsent, knownAbsent, probeDataset, readDataset, readVersions, type DatasetState, type ZfsContext } from './datasets.js';
 import { zfsFeatures } from './features.js';
 import { assertFullName, assertZfsName } from './names.js';
 import { runZfs, spawnZfs, zfsLog } from './run-zfs.js';
