@@ -39,12 +39,12 @@ import { createLogger } from '../src/util/logger.js';
 import { startReplication } from '../src/replication/runs.js';
 import { runReport } from '../src/replication/report.js';
 import { createBtrfsDriver } from '../src/storage/btrfs/index.js';
-import { formatArgs, localSendProtocol } from '../src/storage/btrfs/protocol.js';
+import { formatArgs, streamProtocol } from '../src/storage/btrfs/protocol.js';
 import type { StorageDriver } from '../src/storage/driver.js';
 import { findRelay } from '../src/storage/local-pipe.js';
-import { shellPipeAvailable } from '../src/storage/shell-pipe.js';
 import { setZfsLogger } from '../src/storage/zfs/run-zfs.js';
-import { createZfsDriver, zfsFeatures } from '../src/storage/zfs/index.js';
+import { createZfsDriver } from '../src/storage/zfs/index.js';
+import { relayNeeded } from '../src/storage/zfs/transfer.js';
 import { btrfsUnavailable, createSubvolume, mountBtrfsImage, subvolumeFields, type BtrfsMount } from '../test/helpers/btrfs.js';
 import { startTestRedis } from '../test/helpers/redis.js';
 import { replicationEngine } from '../test/helpers/replication.js';
@@ -550,9 +550,9 @@ async function zfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
     return m;
   };
   let quiesceSeq = 0;
-  // ferry's fast path (src/storage/zfs/transfer.ts): one OS pipe where `zfs send` writes its stream
-  // itself (OpenZFS), else the counting relay between send and receive, as ferry runs it
-  const relay = zfsFeatures().sendWritesStream && shellPipeAvailable() ? null : findRelay();
+  // ferry's fast path: one OS pipe where `zfs send` writes its stream itself (OpenZFS), else the
+  // counting relay between send and receive, as ferry runs it
+  const relay = relayNeeded() ? findRelay() : null;
   return {
     implementation,
     ...(relay ? { ferryPath: { what: `send | ${[relay.path.slice(relay.path.lastIndexOf('/') + 1), ...relay.args].join(' ')} | receive (the relay that counts the stream: zfs-fuse's daemon writes the pipe)`, relay: [relay.path, ...relay.args] } } : {}),
@@ -635,7 +635,8 @@ async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
   writeFileSync(join(warmRoot, 'w', 'w2.bin'), Buffer.alloc(64 * 1024, 8));
   await warmSender.snapshot(['w'], 'w2');
   const sender = createBtrfsDriver(sroot);
-  const protocol = await localSendProtocol();
+  // the stream ferry's fast path sends (src/storage/btrfs/transfer.ts)
+  const fastPath = await streamProtocol({ compressed: false, local: true });
 
   const snap = (s: string) => join(sroot, '.ferry', 'snapshots', FS, s);
   /** a step's `btrfs send` with `options` (the protocol's) */
@@ -660,7 +661,7 @@ async function btrfsBed(cleanup: Cleanup, dataBytes: number): Promise<Bed> {
     senderEndpoint: `btrfs:${sroot}`,
     warm: { endpoint: `btrfs:${warmRoot}`, receiverEndpoint: `btrfs:${join(b.dir, 'warm')}` },
     sendArgv: sendWith([]),
-    ...(protocol > 1 ? { ferryPath: { what: `btrfs send --proto ${protocol}`, send: sendWith(formatArgs({ protocol, compressed: false })) } } : {}),
+    ...(fastPath.protocol > 1 ? { ferryPath: { what: `btrfs send ${formatArgs(fastPath).join(' ')}`, send: sendWith(formatArgs(fastPath)) } } : {}),
     receiveArgv: (target) => ['btrfs', '-q', 'receive', target],
     async quiesce() {
       for (const m of mounts) spawnSync('btrfs', ['filesystem', 'sync', m.dir], { stdio: 'ignore' });
@@ -860,12 +861,13 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
     // geometric mean of a pipe-first and a ferry-first round's ratios cancels that factor exactly.
     // Best against best across rounds mixes conditions, which on a shared 2-core VM swing both ways.
     const pairRatios = pairedRatios(rounds.map((x) => x.ratio));
-    const ratio = pairRatios.length ? round(median(pairRatios), 3) : medianRoundRatio;
-    // the same pairing: ferry against the plain tools along its path, and that path against the plain pipe
+    /** the median of the pairs of rounds, or of the rounds when there is no pair */
     const paired = (each: number[]) => {
       const pairs = pairedRatios(each);
       return round(median(pairs.length ? pairs : each), 3);
     };
+    const ratio = paired(rounds.map((x) => x.ratio));
+    // the same pairing: ferry against the plain tools along its path, and that path against the plain pipe
     const samePathRatio = pathPipe ? paired(rounds.map((x) => x.ferry.MBps / x.pathPipe!.MBps)) : 0;
     const pathPipeRatio = pathPipe ? paired(rounds.map((x) => x.pathPipe!.MBps / x.pipe.MBps)) : 0;
     const verified = { ok: problems.length === 0, problems, content: opts.verifyContent };

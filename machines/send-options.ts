@@ -29,6 +29,12 @@ export type SendFlagName = (typeof SEND_FLAGS)[number];
 /** The send flags each storage kind honours: btrfs only `compressed` (btrfs send --compressed-data), the dir driver none. */
 export const FLAGS_HONOURED: Readonly<Record<'zfs' | 'btrfs' | 'dir', readonly SendFlagName[]>> = { zfs: SEND_FLAGS, btrfs: ['compressed'], dir: [] };
 
+/** Pure: the first of `options` (field names) that a `kind` endpoint does not honour, or undefined. */
+export function unhonoured<K extends string>(kind: keyof typeof FLAGS_HONOURED, options: readonly K[]): K | undefined {
+  const honoured: readonly string[] = FLAGS_HONOURED[kind];
+  return options.find((k) => !honoured.includes(k));
+}
+
 /** Pure: every send flag of `o` as true or false, as the gRPC messages carry them (absent = false). */
 export function sendFlagsOf(o: Partial<Record<SendFlagName, unknown>> | null | undefined): Record<SendFlagName, boolean> {
   return Object.fromEntries(SEND_FLAGS.map((k) => [k, !!o?.[k]])) as Record<SendFlagName, boolean>;

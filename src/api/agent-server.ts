@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { FLAGS_HONOURED, sendFlagsOf } from '../../machines/send-options.js';
+import { sendFlagsOf, unhonoured } from '../../machines/send-options.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
 import { createFileLogSource } from '../archiver/log-source/index.js';
@@ -143,11 +143,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       if (resumeToken && !RESUME_TOKEN.test(resumeToken)) throw invalidField('resume_token', 'is not a zfs resume token (letters, digits and \'-\')');
       const flags = sendFlagsOf(req);
       const set = Object.keys(flags).filter((k) => flags[k as keyof typeof flags]);
-      const refused = set.find((k) => !(FLAGS_HONOURED[d.kind] as readonly string[]).includes(k));
+      const refused = unhonoured(d.kind, set);
       if (refused) throw invalidField(refused, `a zfs send option: a ${d.kind} endpoint cannot honour it`);
-      // the receiver's newest btrfs stream protocol (its DescribeReceiver); 0: unset
-      const streamProtocol = req.streamProtocol ? req.streamProtocol : undefined;
-      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(set.length ? { flags } : {}), ...(streamProtocol ? { streamProtocol } : {}) });
+      // streamProtocol: the receiver's newest btrfs stream protocol (its DescribeReceiver); 0 is unset
+      const { stream, sizeEstimate } = await d.send(fs, from, to, { signal, intermediates: !!req.intermediates, resumeToken, ...(set.length ? { flags } : {}), streamProtocol: req.streamProtocol || undefined });
       await writeHeadered(stream, { sizeEstimate: sizeEstimate === undefined ? null : { bytes: sizeEstimate } }, write, signal);
     }),
 
@@ -161,7 +160,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
     DescribeReceiver: unary('DescribeReceiver', async (req) => {
       const d = driverFor(req.endpoint, 'endpoint');
-      return { btrfsStreamProtocol: d.kind === 'btrfs' && d.receiveProtocol ? await d.receiveProtocol() : 0 };
+      // only btrfs drivers have receiveProtocol
+      return { btrfsStreamProtocol: d.receiveProtocol ? await d.receiveProtocol() : 0 };
     }),
 
     ...logSourceHandlers(logSource, kit),

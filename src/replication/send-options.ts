@@ -1,4 +1,4 @@
-import { FLAGS_HONOURED, SEND_FLAGS, type JobSendOptions } from '../../machines/send-options.js';
+import { FLAGS_HONOURED, SEND_FLAGS, unhonoured, type JobSendOptions } from '../../machines/send-options.js';
 import { InvalidArgumentError, quote } from '../errors/index.js';
 import { parseByteRate } from '../util/bytes.js';
 
@@ -67,9 +67,8 @@ export function checkSendOptions(raw: SendOptionsInput | undefined | null, kind?
     out.bandwidthLimit = rate;
   }
   if (kind !== undefined && kind !== 'zfs') {
-    const honoured: readonly string[] = FLAGS_HONOURED[kind];
-    const flag = (Object.keys(SPELLING) as Array<keyof typeof SPELLING>).find((k) => out[k] !== undefined && !honoured.includes(k));
-    const apply = [...honoured.map((k) => `send.${SPELLING[k as keyof typeof SPELLING]}`), 'send.bandwidth_limit'];
+    const flag = unhonoured(kind, (Object.keys(SPELLING) as Array<keyof typeof SPELLING>).filter((k) => out[k] !== undefined));
+    const apply = [...FLAGS_HONOURED[kind].map((k) => `send.${SPELLING[k]}`), 'send.bandwidth_limit'];
     if (flag) throw invalid(`send.${SPELLING[flag]}`, `a zfs send/receive option: ${kind} endpoints cannot honour it (only ${apply.join(' and ')} ${apply.length > 1 ? 'apply' : 'applies'} to them)`);
   }
   return Object.keys(out).length ? out : undefined;

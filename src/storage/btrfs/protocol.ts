@@ -88,7 +88,7 @@ export function formatFor(o: StreamPeer, newest: number, setting: string | undef
   if (o.compressed && newest < 2) {
     throw unsupported('this host\'s btrfs cannot send', setting === '1' ? 'FERRY_BTRFS_SEND_PROTOCOL=1 is set' : 'it needs Linux 6.0 and btrfs-progs 6.0 or later', 'this host');
   }
-  const receiver = o.receiver !== undefined && o.receiver >= 1 ? Math.floor(o.receiver) : undefined;
+  const receiver = o.receiver || undefined; // 0: the receiver did not say
   if (o.compressed && receiver !== undefined && receiver < 2) {
     throw unsupported('the receiver\'s btrfs cannot read', `it reads protocol ${receiver}; 2 needs Linux 6.0 and btrfs-progs 6.0 or later there, without FERRY_BTRFS_SEND_PROTOCOL=1`, 'the receiver');
   }

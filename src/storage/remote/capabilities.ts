@@ -15,3 +15,8 @@ export const REMOTE_CAPABILITIES: Record<StorageDriver['kind'], DriverCapabiliti
 export function resumes(kind: StorageDriver['kind']): boolean {
   return kind === 'zfs';
 }
+
+/** Whether a remote driver of this kind has `receiveProtocol`: only btrfs streams have versions to choose from. */
+export function describesReceiver(kind: StorageDriver['kind']): boolean {
+  return kind === 'btrfs';
+}

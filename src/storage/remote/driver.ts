@@ -18,7 +18,7 @@ import { DEFAULT_PROGRESS_TIMEOUT_MS, stalledError, withinProgress } from '../..
 import { fromStatus } from '../../grpc/status.js';
 import { isUnreachable } from '../../grpc/unreachable.js';
 import { versionFromMsg, versionToMsg } from './version-message.js';
-import { REMOTE_CAPABILITIES, resumes } from './capabilities.js';
+import { describesReceiver, REMOTE_CAPABILITIES, resumes } from './capabilities.js';
 
 type Kind = StorageDriver['kind'];
 
@@ -111,7 +111,7 @@ export function createRemoteDriver(remote: RemoteEndpoint, opts: RemoteDriverOpt
     },
 
     // asked at every step, as the agent may have been upgraded since; an agent from before the call: version 1
-    ...(kind === 'btrfs' ? {
+    ...(describesReceiver(kind) ? {
       async receiveProtocol() {
         try {
           const res = await unary<DescribeReceiverResponse__Output>(`asking ${url} which btrfs stream it reads`, (c, md, co, cb) => c.describeReceiver({ endpoint }, md, co, cb));

@@ -1,5 +1,5 @@
 import type { StorageDriver } from '../driver.js';
-import { REMOTE_CAPABILITIES, resumes } from './capabilities.js';
+import { describesReceiver, REMOTE_CAPABILITIES, resumes } from './capabilities.js';
 import type { RemoteEndpoint } from './driver.js';
 
 /**
@@ -21,6 +21,6 @@ export function lazyRemoteDriver(remote: RemoteEndpoint): StorageDriver {
     send: async (fs, from, to, o) => (await real()).send(fs, from, to, o),
     receive: async (fs, stream, o) => (await real()).receive(fs, stream, o),
     ...(resumes(remote.kind) ? { resumeToken: async (fs: string) => (await real()).resumeToken!(fs) } : {}),
-    ...(remote.kind === 'btrfs' ? { receiveProtocol: async () => (await real()).receiveProtocol!() } : {}),
+    ...(describesReceiver(remote.kind) ? { receiveProtocol: async () => (await real()).receiveProtocol!() } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { receiveStream } from './receive.js';
 import { createSendStream, planSend } from './send.js';
 import { takeSnapshots } from './snapshot.js';
 import { holdSnapshots, listBookmarks, releaseSnapshots, setBookmark } from './holds.js';
-import { transferZfs } from './transfer.js';
+import { relayNeeded, transferZfs } from './transfer.js';
 import { findRelay } from '../local-pipe.js';
 
 /** zfs drivers made by createZfsDriver in this process: the local fast path needs both ends here */
@@ -86,7 +86,8 @@ export function createZfsDriver(root: string): ZfsDriver {
 
     transferTo: async (receiver, fs, from, to, opts) => {
       const rctx = local.get(receiver);
-      if (!rctx || findRelay() === null) return null;
+      // the stream path when the receiver is not here, or the relay the pipe needs is missing
+      if (!rctx || (relayNeeded() && findRelay() === null)) return null;
       return transferZfs(ctx, rctx, fs, from, to, opts);
     },
   };

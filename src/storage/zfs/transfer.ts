@@ -76,9 +76,9 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
   const onProgress = opts.onProgress && ((b: number) => opts.onProgress!(b, size));
   let outcome: TransferOutcome;
   try {
-    outcome = zfsFeatures().sendWritesStream && shellPipeAvailable()
-      ? await shellTransfer(args, recvArgs, signal, onProgress)
-      : await relayedTransfer(args, recvArgs, signal, onProgress);
+    outcome = relayNeeded()
+      ? await relayedTransfer(args, recvArgs, signal, onProgress)
+      : await shellTransfer(args, recvArgs, signal, onProgress);
   } catch (err) {
     throw signal?.aborted ? aborted() : err; // nothing ran, or what ran was stopped
   }
@@ -102,6 +102,14 @@ export async function transferZfs(sender: ZfsContext, receiver: ZfsContext, fs: 
         : (errors.pipe ?? errors.receive ?? errors.send);
   await cleanUp(target, existed, keepPartial);
   throw error;
+}
+
+/**
+ * Whether the fast path needs the counting relay between send and receive: zfs-fuse (its daemon,
+ * not `zfs send`, writes the stream), or no bash to join the two with one OS pipe.
+ */
+export function relayNeeded(): boolean {
+  return !(zfsFeatures().sendWritesStream && shellPipeAvailable());
 }
 
 /** How a local pipeline ended: the stage that failed first by itself (`pipe`: what joined them), each stage's typed error, the bytes. */
