@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
@@ -69,11 +69,119 @@ export interface ShellOptions {
   signal?: AbortSignal;
 }
 
+// ---- warm shells ---------------------------------------------------------------------------------
+// Making a process costs here what a whole listing does: from Node, `spawn('true')` takes about 9
+// ms and a bash under the guard about 14 ms until it runs its first command (bench/README.md). A
+// script run once in a process is therefore kept ready from then on: one bash of it, started in an
+// idle moment, waits with its args still to come on its stdin (NUL-separated, their count first).
+// The next run of the same script, name, fds, env and working directory takes it and only writes
+// the args (about 2 ms). An idle one holds no reference on the event loop and ends with its stdin
+// when this process ends (the guard kills it when the process dies). FERRY_WARM_SHELLS=0: none.
+
+/** what a warm shell runs before the script: its args, from its stdin */
+const WARM_PROLOGUE = `IFS= read -r -d '' __ferry_n || exit 0
+__ferry_a=()
+while (( \${#__ferry_a[@]} < __ferry_n )); do IFS= read -r -d '' __ferry_x || exit 0; __ferry_a+=("$__ferry_x"); done
+set -- "\${__ferry_a[@]}"
+unset __ferry_n __ferry_a __ferry_x
+`;
+/** args longer than this in all (bytes) go to a new shell's command line */
+const WARM_ARGS_MAX = 4096;
+/** idle shells kept at most (one per script and env; an env changed meanwhile leaves its old one idle): the oldest ends */
+const WARM_IDLE_MAX = 8;
+/** after a run takes or starts a shell, its replacement starts this much later: inside the run's own work, not before it */
+const WARM_DELAY_MS = 50;
+
+/** per key, the idle warm shell */
+const idle = new Map<string, ChildProcess>();
+/** keys with a replacement due */
+const due = new Set<string>();
+
+interface Refable {
+  ref?(): void;
+  unref?(): void;
+}
+
+function setReferenced(child: ChildProcess, on: boolean): void {
+  if (on) child.ref();
+  else child.unref();
+  for (const s of child.stdio) (s as Refable | null)?.[on ? 'ref' : 'unref']?.();
+}
+
+function startShell(argv: readonly string[], stdin: boolean, fds: number, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: [stdin ? 'pipe' : 'ignore', 'ignore', ...Array.from({ length: fds - 2 }, () => 'pipe' as const)],
+    detached: true,
+    env,
+  });
+  // a shell gone before it read its stdin: the write's EPIPE is no one's concern
+  child.stdin?.on('error', () => undefined);
+  return child;
+}
+
+/** The idle warm shell for `key`, now the caller's, or undefined. */
+function takeWarm(key: string): ChildProcess | undefined {
+  const child = idle.get(key);
+  if (!child) return undefined;
+  idle.delete(key);
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return undefined;
+  setReferenced(child, true);
+  return child;
+}
+
+/** A warm shell for `key` a little later, unless one is idle or due. */
+function keepWarm(key: string, argv: readonly string[], fds: number, env: NodeJS.ProcessEnv): void {
+  if (idle.has(key) || due.has(key)) return;
+  due.add(key);
+  setTimeout(() => {
+    due.delete(key);
+    if (idle.has(key)) return;
+    let child: ChildProcess;
+    try {
+      child = startShell(argv, true, fds, env);
+    } catch {
+      return; // the next run starts its own, and reports why it cannot
+    }
+    const gone = () => {
+      if (idle.get(key) === child) idle.delete(key);
+    };
+    child.once('error', gone);
+    child.once('exit', gone);
+    setReferenced(child, false);
+    idle.set(key, child);
+    for (const [k, c] of idle) {
+      if (idle.size <= WARM_IDLE_MAX) break;
+      idle.delete(k);
+      c.stdin?.end(); // no args will come: it exits
+    }
+  }, WARM_DELAY_MS).unref();
+}
+
+/** what a warm shell must match to run this script, or null where none may (an arg spawn() would refuse goes the usual way, and fails there) */
+function warmKey(script: string, name: string, args: readonly string[], fds: number, env: NodeJS.ProcessEnv): string | null {
+  if (process.env.FERRY_WARM_SHELLS === '0' || args.some((a) => a.includes('\0'))) return null;
+  // bash reads a pipe a byte at a time (about 1 ms per KiB here): long argument lists start a shell
+  if (args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) > WARM_ARGS_MAX) return null;
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    return null; // removed under this process: a new shell says so
+  }
+  return JSON.stringify([script, name, fds, cwd, env]);
+}
+
+/** pids of the idle warm shells, or of those of the scripts run as `name` (tests) */
+export function warmShellPids(name?: string): number[] {
+  return [...idle].filter(([key]) => name === undefined || (JSON.parse(key) as unknown[])[1] === name).map(([, c]) => c.pid).filter((p): p is number => p !== undefined);
+}
+
 /**
  * `bash --norc --noprofile -c script name ...args` (its env without BASH_ENV) under the
  * parent-death guard, in a process group of its own that `signal` kills whole (SIGTERM, SIGKILL
- * after a grace) until every process of it has gone; fds 2 to `fds - 1` are read apart.
- * TemporaryError when bash is missing or cannot start.
+ * after a grace) until every process of it has gone; fds 2 to `fds - 1` are read apart. A warm
+ * shell of the same script runs it when one is ready (above). TemporaryError when bash is missing
+ * or cannot start.
  */
 export function runShell(script: string, name: string, args: readonly string[], opts: ShellOptions): ShellRun {
   const bash = findBash();
@@ -83,15 +191,17 @@ export function runShell(script: string, name: string, args: readonly string[], 
   // No startup file, ever: a bash whose stdin is a socket (Node's stdin pipe) and whose SHLVL is
   // unset (systemd, docker, cron) takes itself for an ssh session and reads ~/.bashrc (600 ms of
   // pyenv on one machine, per btrfs step); BASH_ENV is read by every non-interactive bash.
-  const argv = [...parentDeathGuard(), bash, '--norc', '--noprofile', '-c', script, name, ...args];
   const { BASH_ENV: _ignored, ...env } = opts.env ?? process.env;
-  const child = spawn(argv[0], argv.slice(1), {
-    stdio: [opts.stdin ? 'pipe' : 'ignore', 'ignore', ...Array.from({ length: opts.fds - 2 }, () => 'pipe' as const)],
-    detached: true,
-    env,
-  });
-  // a shell gone before it read its stdin: the write's EPIPE is no one's concern
-  child.stdin?.on('error', () => undefined);
+  const warmArgv = [...parentDeathGuard(), bash, '--norc', '--noprofile', '-c', WARM_PROLOGUE + script, name];
+  const key = warmKey(script, name, args, opts.fds, env);
+  let child = key === null ? undefined : takeWarm(key);
+  if (child) {
+    child.stdin!.write([String(args.length), ...args].map((a) => `${a}\0`).join(''));
+    if (!opts.stdin) child.stdin!.end();
+  } else {
+    child = startShell([...parentDeathGuard(), bash, '--norc', '--noprofile', '-c', script, name, ...args], !!opts.stdin, opts.fds, env);
+  }
+  if (key !== null) keepWarm(key, warmArgv, opts.fds, env);
   // per fd: its whole output in pieces (joined when asked) or its last 64 KiB, and its last 4 KiB
   // apart, so that watching a large output's end costs nothing per chunk
   const pieces: string[][] = [];
@@ -170,5 +280,5 @@ export function runShell(script: string, name: string, args: readonly string[], 
         () => resolve(false),
       );
     });
-  return { pid: child.pid, text, bytes: (fd) => bytes[fd], closed, stdin: child.stdin, when };
+  return { pid: child.pid, text, bytes: (fd) => bytes[fd], closed, stdin: opts.stdin ? child.stdin : null, when };
 }
