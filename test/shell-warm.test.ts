@@ -46,8 +46,9 @@ describe('warm shells', () => {
     assert.deepEqual(second.exit, { code: 0, signal: null });
 
     // with a pipe to its stdin, the script reads what the caller writes after the args
-    await until('the next warm shell', () => warmShellPids('ferry-warm-test').length > 0, 5_000, 10);
+    const next = await until('the next warm shell', () => warmShellPids('ferry-warm-test')[0], 5_000, 10);
     const fed = await echoRun(['a'], { stdin: true }, 'go\n');
+    assert.equal(fed.pid, next, 'the run took the shell started ahead');
     assert.deepEqual(fed.fields, ['ferry-warm-test', '1', 'a', 'unset', 'stdin:go']);
 
     // another env (or script, name, fds, directory) is another shell, which sees that env
