@@ -70,7 +70,11 @@ export async function runUiBench(): Promise<UiReport> {
       await page.goto(`${ui.url}/#/`);
       await page.waitForSelector('#jobs, #runs');
       await page.goto(`${ui.url}/#/machines?perKind=${count}`);
-      await page.waitForFunction((n) => document.getElementById('machine-count')?.textContent === `${n} of ${n} machines`, count, { timeout: 120_000 });
+      await page.waitForFunction((n) => document.getElementById('machine-count')?.textContent === `${n} of ${n} machines`, count, { timeout: 120_000 }).catch(async (err: Error) => {
+        // what the page showed instead: its count, or the problem it reported (a failed /api/machines)
+        const seen = (await page.evaluate(`(() => [document.getElementById('machine-count')?.textContent ?? '(no count)', ...[...document.querySelectorAll('.problem')].map((p) => p.textContent)].join('; '))()`).catch(() => '(page gone)')) as string;
+        throw new Error(`the machines page did not list ${count} of ${count} machines within 120 s: it showed ${JSON.stringify(seen)} (${err.message.split('\n')[0]})`);
+      });
       // a string, not a function: tsx's transform would add helpers the page does not have
       const t = (await page.evaluate(`(() => {
         const api = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/machines'));
