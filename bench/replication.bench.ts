@@ -134,6 +134,12 @@ export interface RoundResult {
   ratio: number;
 }
 
+/** A round's runs and ratio, as the progress log and the report print them. */
+function roundRuns(x: RoundResult): string {
+  const run = (label: string, t: TimedRun | undefined) => (t ? `${label} ${t.MBps} MB/s (${t.ms} ms), ` : '');
+  return `${run('pipe', x.pipe)}${run('node pipe', x.nodePipe)}${run("pipe along ferry's path", x.pathPipe)}${run('ferry', x.ferry)}ratio ${x.ratio.toFixed(3)}`;
+}
+
 export interface DriverResult {
   driver: BenchDriver;
   /** which zfs (zfs-fuse or kernel) / btrfs-progs version */
@@ -849,7 +855,7 @@ async function benchDriver(driver: BenchDriver, redisUrl: string, opts: Replicat
       }
       const { pipe, ferry, nodePipe: viaNode, pathPipe: samePath } = got as { pipe: TimedRun; ferry: FerryRun; nodePipe?: TimedRun; pathPipe?: TimedRun };
       rounds.push({ order: order.indexOf('pipe') < order.indexOf('ferry') ? 'pipe-first' : 'ferry-first', pipe, ferry, ...(viaNode ? { nodePipe: viaNode } : {}), ...(samePath ? { pathPipe: samePath } : {}), ratio: round(ferry.MBps / pipe.MBps, 3) });
-      log(`${driver}: round ${r + 1}/${opts.rounds} (${order.join(', ')}): pipe ${pipe.MBps} MB/s (${pipe.ms} ms), ${viaNode ? `node pipe ${viaNode.MBps} MB/s (${viaNode.ms} ms), ` : ''}${samePath ? `pipe along ferry's path ${samePath.MBps} MB/s (${samePath.ms} ms), ` : ''}ferry ${ferry.MBps} MB/s (${ferry.ms} ms), ratio ${rounds[r].ratio.toFixed(3)} (round ${((performance.now() - tRound) / 1000).toFixed(0)} s with checks and clean-up)`);
+      log(`${driver}: round ${r + 1}/${opts.rounds} (${order.join(', ')}): ${roundRuns(rounds[r])} (round ${((performance.now() - tRound) / 1000).toFixed(0)} s with checks and clean-up)`);
     }
     const best = (k: 'pipe' | 'ferry' | 'nodePipe' | 'pathPipe') => Math.max(...rounds.map((x) => x[k]?.MBps ?? 0));
     const pipeMBps = best('pipe');
@@ -1079,7 +1085,7 @@ export function formatReport(r: ReplicationBenchReport): string {
       ...(p.ferryPath ? [p.ferryStreamBytes !== undefined
         ? `       ferry's fast path sends with ${p.ferryPath} (${(p.ferryStreamBytes / 1e6).toFixed(1)} MB), the plain pipe with the tools' default`
         : `       ferry's fast path: ${p.ferryPath}`] : []),
-      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): pipe ${x.pipe.MBps} MB/s (${x.pipe.ms} ms), ${x.nodePipe ? `node pipe ${x.nodePipe.MBps} MB/s (${x.nodePipe.ms} ms), ` : ''}${x.pathPipe ? `pipe along ferry's path ${x.pathPipe.MBps} MB/s (${x.pathPipe.ms} ms), ` : ''}ferry ${x.ferry.MBps} MB/s (${x.ferry.ms} ms), ratio ${x.ratio.toFixed(3)}`),
+      ...p.rounds.map((x, i) => `       round ${i + 1} (${x.order}): ${roundRuns(x)}`),
       `       plain pipe  ${p.pipeMBps} MB/s (best; steps ${bestPipe.pipe.stepMs.join(' + ')} ms)`,
       ...(p.nodePipeMBps !== undefined ? [`       node pipe   ${p.nodePipeMBps} MB/s (best; the same tools joined by node: ${p.nodePipeRatio!.toFixed(3)} of the plain pipe)`] : []),
       ...(p.pathPipeMBps !== undefined ? [`       pipe along ferry's path ${p.pathPipeMBps} MB/s (best; ${p.pathPipeRatio!.toFixed(3)} of the plain pipe, paired as the ratio); ferry against it ${p.samePathRatio!.toFixed(3)} (paired as the ratio: ferry's own overhead on the same path)`] : []),

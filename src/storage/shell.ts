@@ -119,26 +119,24 @@ function startShell(argv: readonly string[], stdin: boolean, fds: number, env: N
   return child;
 }
 
-/** The idle warm shell for `key`, now the caller's, or undefined. */
+/** The idle warm shell for `key`, now the caller's, or undefined. (One that died while idle has left `idle` already: keepWarm.) */
 function takeWarm(key: string): ChildProcess | undefined {
   const child = idle.get(key);
   if (!child) return undefined;
   idle.delete(key);
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return undefined;
   setReferenced(child, true);
   return child;
 }
 
-/** A warm shell for `key` a little later, unless one is idle or due. */
-function keepWarm(key: string, argv: readonly string[], fds: number, env: NodeJS.ProcessEnv): void {
+/** A warm shell for `key` (running `bash -c script name`) a little later, unless one is idle or due. */
+function keepWarm(key: string, shell: readonly string[], script: string, name: string, fds: number, env: NodeJS.ProcessEnv): void {
   if (idle.has(key) || due.has(key)) return;
   due.add(key);
   setTimeout(() => {
     due.delete(key);
-    if (idle.has(key)) return;
     let child: ChildProcess;
     try {
-      child = startShell(argv, true, fds, env);
+      child = startShell([...shell, WARM_PROLOGUE + script, name], true, fds, env);
     } catch {
       return; // the next run starts its own, and reports why it cannot
     }
@@ -192,16 +190,16 @@ export function runShell(script: string, name: string, args: readonly string[], 
   // unset (systemd, docker, cron) takes itself for an ssh session and reads ~/.bashrc (600 ms of
   // pyenv on one machine, per btrfs step); BASH_ENV is read by every non-interactive bash.
   const { BASH_ENV: _ignored, ...env } = opts.env ?? process.env;
-  const warmArgv = [...parentDeathGuard(), bash, '--norc', '--noprofile', '-c', WARM_PROLOGUE + script, name];
+  const shell = [...parentDeathGuard(), bash, '--norc', '--noprofile', '-c'];
   const key = warmKey(script, name, args, opts.fds, env);
   let child = key === null ? undefined : takeWarm(key);
   if (child) {
     child.stdin!.write([String(args.length), ...args].map((a) => `${a}\0`).join(''));
     if (!opts.stdin) child.stdin!.end();
   } else {
-    child = startShell([...parentDeathGuard(), bash, '--norc', '--noprofile', '-c', script, name, ...args], !!opts.stdin, opts.fds, env);
+    child = startShell([...shell, script, name, ...args], !!opts.stdin, opts.fds, env);
   }
-  if (key !== null) keepWarm(key, warmArgv, opts.fds, env);
+  if (key !== null) keepWarm(key, shell, script, name, opts.fds, env);
   // per fd: its whole output in pieces (joined when asked) or its last 64 KiB, and its last 4 KiB
   // apart, so that watching a large output's end costs nothing per chunk
   const pieces: string[][] = [];

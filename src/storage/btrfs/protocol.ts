@@ -76,7 +76,7 @@ export interface StreamPeer {
  * take it: refused rather than sent decompressed.
  */
 export async function streamProtocol(o: StreamPeer): Promise<StreamFormat> {
-  if (!o.local && !o.compressed && !(o.receiver! > 1)) return { protocol: 1, compressed: false };
+  if (!o.local && !o.compressed && !((o.receiver ?? 0) > 1)) return { protocol: 1, compressed: false };
   return formatFor(o, await localSendProtocol(), process.env.FERRY_BTRFS_SEND_PROTOCOL);
 }
 
