@@ -14,6 +14,9 @@ import type { StorageDriver, Version } from '../src/storage/driver.js';
 import { openEndpoint } from '../src/storage/endpoint.js';
 import { btrfsGate, createSubvolume, mountBtrfsImage, sendLength, sh, shStatus, subvolumeFields, type BtrfsMount } from './helpers/btrfs.js';
 import { localSendProtocol } from '../src/storage/btrfs/protocol.js';
+import { mountedSubvolumeId, parseMounts } from '../src/storage/btrfs/mount-subvolume.js';
+import { listingContext } from '../src/storage/btrfs/subvolume.js';
+import { makeLayout } from '../src/storage/btrfs/layout.js';
 import { startTestRedis } from './helpers/redis.js';
 import { runProcess, stopProcess } from './helpers/processes.js';
 import { startAgent } from './helpers/agent.js';
@@ -241,6 +244,55 @@ describe('btrfs', { skip: gate.skip }, () => {
       const calls = btrfsCallCount();
       assert.deepEqual(await createBtrfsDriver(holder).listVersions('f'), second.versions);
       assert.equal(btrfsCallCount() - calls, 2, 'one listing, no show per snapshot');
+    });
+
+    it('a holding subvolume that is a mount\'s root has its id from the mount table, no rootid run; a nested one is asked of btrfs', async () => {
+      const name = `mounted-${++counter}`;
+      const inner = join(a.dir, name);
+      createSubvolume(inner);
+      const device = /^([^\s[]+)/.exec(sh('findmnt', ['-n', '-o', 'SOURCE', '--target', a.dir]))![1];
+      const mnt = join(a.dir, '..', `${name}-mnt`);
+      mkdirSync(mnt);
+      sh('mount', ['-o', `subvol=/${name}`, device, mnt]);
+      try {
+        const rootid = (path: string) => Number(sh('btrfs', ['inspect-internal', 'rootid', path]).trim());
+        assert.equal(await mountedSubvolumeId(a.dir), rootid(a.dir));
+        assert.equal(await mountedSubvolumeId(mnt), rootid(mnt));
+        assert.notEqual(rootid(mnt), rootid(a.dir));
+        assert.equal(await mountedSubvolumeId(inner), null, 'a subvolume nested in a mounted one is no mount point');
+        // a root below the mount: its listings run no rootid, and find its snapshots (a wrong id finds none)
+        const sender = makeSender(join(mnt, 'r'), ['f']);
+        let calls = btrfsCallCount();
+        await listingContext(makeLayout(join(mnt, 'r')));
+        assert.equal(btrfsCallCount() - calls, 0, 'the mount table named the holder');
+        const versions = [...(await sender.snapshot(['f'], 's1')), ...(await sender.snapshot(['f'], 's2'))];
+        assert.deepEqual(await createBtrfsDriver(join(mnt, 'r')).listVersions('f'), versions);
+        // the same subvolume reached through its nesting: rootid, once
+        calls = btrfsCallCount();
+        await listingContext(makeLayout(join(inner, 'r')));
+        assert.equal(btrfsCallCount() - calls, 1, 'btrfs inspect-internal rootid for a nested holder');
+        assert.deepEqual((await createBtrfsDriver(join(inner, 'r')).listVersions('f')).map((v) => v.guid), versions.map((v) => v.guid));
+      } finally {
+        sh('umount', [mnt]);
+        rmSync(mnt, { recursive: true, force: true });
+      }
+    });
+
+    it('the mount table: a later mount covers an earlier one at the same place, escapes are undone, a mount of another type is not btrfs', () => {
+      const text = [
+        '45 26 0:39 / /srv/a rw,relatime - btrfs /dev/loop0 rw,space_cache=v2,subvolid=5,subvol=/',
+        '46 26 0:39 /sv /srv/with\\040space rw - btrfs /dev/loop0 rw,subvolid=256,subvol=/sv',
+        '47 26 0:40 / /srv/b rw shared:12 master:3 - btrfs /dev/loop1 rw,subvolid=257,subvol=/x',
+        '48 26 0:41 / /srv/b rw - tmpfs tmpfs rw',
+        '49 26 0:42 / /srv/old rw - btrfs /dev/loop2 rw,space_cache',
+      ].join('\n');
+      assert.deepEqual(parseMounts(text), [
+        { mountPoint: '/srv/a', fstype: 'btrfs', subvolumeId: 5 },
+        { mountPoint: '/srv/with space', fstype: 'btrfs', subvolumeId: 256 },
+        { mountPoint: '/srv/b', fstype: 'btrfs', subvolumeId: 257 },
+        { mountPoint: '/srv/b', fstype: 'tmpfs', subvolumeId: null },
+        { mountPoint: '/srv/old', fstype: 'btrfs', subvolumeId: null },
+      ]);
     });
 
     it('full and incremental send -> receive: same data, received UUID = sender UUID, idempotent, conflicts typed', async () => {

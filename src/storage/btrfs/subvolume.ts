@@ -6,6 +6,7 @@ import { FreshShare } from '../../util/fresh-share.js';
 import type { Version } from '../driver.js';
 import type { Layout } from './layout.js';
 import { SUBVOLUME_INO } from './layout.js';
+import { mountedSubvolumeId } from './mount-subvolume.js';
 import { isUuid, isValidName } from './names.js';
 import { runBtrfs, runBtrfsPair } from './run-btrfs.js';
 
@@ -178,14 +179,21 @@ async function holdingSubvolume(dir: string): Promise<{ path: string; st: Stats 
 const holderIds = new Map<string, number>();
 
 /**
- * The id of the subvolume that holds the root (`btrfs inspect-internal rootid`), run once per
- * holding subvolume per process: keyed by its path, device (btrfs gives each subvolume its own)
- * and birth time, so a subvolume deleted and made again at the same path is asked about afresh.
+ * The id of the subvolume that holds the root, once per holding subvolume per process: keyed by its
+ * path, device (btrfs gives each subvolume its own) and birth time, so a subvolume deleted and made
+ * again at the same path is asked about afresh. A holding subvolume that is a mount's root (the
+ * usual case: a filesystem or a subvolume mounted there) has its id in the mount table
+ * (mount-subvolume.ts); any other is asked of `btrfs inspect-internal rootid`.
  */
 async function holderId(root: string, holder: { path: string; st: Stats }, signal?: AbortSignal): Promise<number> {
   const key = `${holder.path}\0${holder.st.dev}\0${holder.st.birthtimeMs}`;
   const known = holderIds.get(key);
   if (known !== undefined) return known;
+  const mounted = holder.st.ino === SUBVOLUME_INO ? await mountedSubvolumeId(holder.path) : null;
+  if (mounted !== null) {
+    holderIds.set(key, mounted);
+    return mounted;
+  }
   const out = await runBtrfs(['inspect-internal', 'rootid', root], { signal });
   const id = Number(out.trim());
   if (!Number.isSafeInteger(id)) throw new PermanentError(`unexpected output of btrfs inspect-internal rootid: ${JSON.stringify(out.slice(0, 200))}`, { code: 'UNEXPECTED_OUTPUT' });

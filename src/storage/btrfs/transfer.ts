@@ -41,8 +41,9 @@ export async function transferBtrfs(sender: Layout, receiver: Layout, fs: string
   const shared = joinSteps(receiver.root);
   try {
     signal?.throwIfAborted();
-    // what reading the receiver's listings needs (a `btrfs inspect-internal rootid` on a receiver
-    // new to this process), found while the lock is taken
+    // what reading the receiver's listings needs (on a receiver new to this process, the id of its
+    // holding subvolume: the mount table's, or a `btrfs inspect-internal rootid`), found while the
+    // lock is taken
     let reading: Promise<ListingContext> | undefined;
     release = await lockReceiveDir(receiver, fs, () => {
       reading = listingContext(receiver, signal);
