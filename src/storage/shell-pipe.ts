@@ -39,8 +39,9 @@ export function shellPipeAvailable(): boolean {
 // shell writes itself in between (the send-pid line) is taken off.
 // A reaped child may add more than it wrote: with process accounting on (acct(2), the acct
 // package), every process's exit appends a record to the accounting file in its own name (64 bytes
-// of wchar). A subshell that writes nothing, reaped before the count begins, measures that amount,
-// which is then taken off the sender's.
+// of wchar). A subshell that writes nothing, reaped right after the sender, measures that amount,
+// which is then taken off the sender's: after the stream, not before it, where its fork (4 ms
+// here, more under load) held the sender back; now it overlaps the receiver's last writes.
 // lastpipe: the receiver runs in the shell's own process: without an after command it is exec'd
 // there (its exit is the shell's, and the shell's parent-death guard is its own; an exec costs 4–5
 // ms here), else it runs under a guard of its own and PIPESTATUS holds both stages' statuses.
@@ -61,14 +62,15 @@ fi
 W=0
 iow() { local k v; while read -r k v; do if [ "$k" = wchar: ]; then W=$v; fi; done < /proc/$BASHPID/io; }
 {
-  iow; w0=$W; ( : ); iow; x=$((W - w0)); w0=$W
+  iow; w0=$W
   "\${send[@]}" 2>&4 &
   p=$!
   line="send-pid $p"
   echo "$line" >&3
   wait "$p"; s=$?
-  iow
-  echo "send $s $((W - w0 - \${#line} - 1 - x))" >&3
+  iow; w1=$W
+  ( : ); iow; x=$((W - w1))
+  echo "send $s $((w1 - w0 - \${#line} - 1 - x))" >&3
   exit "$s"
 } | if (( na > 0 )); then "\${recv[@]}" 2>&5; else exec "\${recv[@]}" 2>&5; fi
 st=("\${PIPESTATUS[@]}")
