@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -43,9 +43,12 @@ export interface SentinelTopology {
 
 const children = new Map<TopologyNode, ChildProcess>();
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/** Polls `check` until it holds; `gone` names a reason it never will (a process that exited), which ends the wait at once. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, gone?: () => string | null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const why = gone?.();
+    if (why) throw new Error(`sentinel topology: ${why}, waiting for ${what}`);
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`sentinel topology: timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -81,12 +84,38 @@ function dataArgs(node: TopologyNode, replicaOf: number | null, appendonly: bool
   ];
 }
 
+/** the last lines of a node's log (its reason for exiting, or what it saw), for an error message */
+function logTail(node: TopologyNode, file: string): string {
+  try {
+    return readFileSync(join(node.dir, file), 'utf8').trim().split('\n').slice(-5).join(' | ');
+  } catch {
+    return '(no log)';
+  }
+}
+
+type TopologyOptions = { replicas?: number; master?: string; appendonly?: boolean };
+
 /**
  * A Redis Sentinel topology on loopback for tests and chaos: one primary, `replicas` replicas and
  * three sentinels (quorum 2, down after 1 s, failover timeout 5 s), in a temp dir removed on stop.
  * Resolves once the sentinels know every replica and each other, so a failover can happen.
+ * A topology that does not come up is stopped and made once more on new ports: a port found free
+ * can be taken by another test's server before this one binds it (the suite runs files side by
+ * side), which leaves a node or sentinel gone. Both attempts' reasons are in the error.
  */
-export async function startSentinelTopology(opts: { replicas?: number; master?: string; appendonly?: boolean } = {}): Promise<SentinelTopology> {
+export async function startSentinelTopology(opts: TopologyOptions = {}): Promise<SentinelTopology> {
+  try {
+    return await startTopologyOnce(opts);
+  } catch (first) {
+    try {
+      return await startTopologyOnce(opts);
+    } catch (second) {
+      throw new Error(`${(second as Error).message} (and on the first attempt, on other ports: ${(first as Error).message})`);
+    }
+  }
+}
+
+async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopology> {
   if (!findRedisServer()) throw new Error('redis-server not found on PATH');
   const root = mkdtempSync(join(tmpdir(), 'ferry-sentinel-'));
   const master = opts.master ?? 'ferry-test';
@@ -157,7 +186,8 @@ export async function startSentinelTopology(opts: { replicas?: number; master?: 
   try {
     launch(nodes[0], dataArgs(nodes[0], null, appendonly));
     for (const n of nodes.slice(1)) launch(n, dataArgs(n, nodes[0].port, appendonly));
-    for (const n of nodes) await until(`node ${n.port}`, () => ask(n.port, async (r) => (await r.ping()) === 'PONG'), 10_000);
+    const exited = (n: TopologyNode, log: string) => () => (n.running ? null : `the server on port ${n.port} exited (${logTail(n, log)})`);
+    for (const n of nodes) await until(`node ${n.port}`, () => ask(n.port, async (r) => (await r.ping()) === 'PONG'), 10_000, exited(n, 'redis.log'));
     await until('replicas in sync', () => ask(nodes[0].port, async (r) => /connected_slaves:(\d+)/.exec(String(await r.info('replication')))?.[1] === String(nodes.length - 1)), 20_000);
     for (const s of sentinels) {
       writeFileSync(join(s.dir, 'sentinel.conf'), [
@@ -170,11 +200,13 @@ export async function startSentinelTopology(opts: { replicas?: number; master?: 
       launch(s, [join(s.dir, 'sentinel.conf'), '--sentinel']);
     }
     for (const s of sentinels) {
+      let known = 'not asked yet';
       await until(`sentinel ${s.port} to know the replicas and the other sentinels`, () => ask(s.port, async (r) => {
         const replicas = (await r.call('SENTINEL', 'replicas', master)) as unknown[];
         const others = (await r.call('SENTINEL', 'sentinels', master)) as unknown[];
+        known = `it knew ${replicas.length} of ${nodes.length - 1} replicas and ${others.length} of ${sentinels.length - 1} sentinels`;
         return replicas.length === nodes.length - 1 && others.length === sentinels.length - 1;
-      }), 30_000);
+      }), 30_000, exited(s, 'sentinel.log')).catch((err: Error) => Promise.reject(new Error(`${err.message}: ${known}; its log: ${logTail(s, 'sentinel.log')}`)));
     }
   } catch (err) {
     await topo.stop();
