@@ -128,15 +128,15 @@ function takeWarm(key: string): ChildProcess | undefined {
   return child;
 }
 
-/** A warm shell for `key` (running `bash -c script name`) a little later, unless one is idle or due. */
-function keepWarm(key: string, shell: readonly string[], script: string, name: string, fds: number, env: NodeJS.ProcessEnv): void {
+/** A warm shell for `key` from `start` a little later, unless one is idle or due. */
+function keepWarm(key: string, start: () => ChildProcess): void {
   if (idle.has(key) || due.has(key)) return;
   due.add(key);
   setTimeout(() => {
     due.delete(key);
     let child: ChildProcess;
     try {
-      child = startShell([...shell, WARM_PROLOGUE + script, name], true, fds, env);
+      child = start();
     } catch {
       return; // the next run starts its own, and reports why it cannot
     }
@@ -199,7 +199,7 @@ export function runShell(script: string, name: string, args: readonly string[], 
   } else {
     child = startShell([...shell, script, name, ...args], !!opts.stdin, opts.fds, env);
   }
-  if (key !== null) keepWarm(key, shell, script, name, opts.fds, env);
+  if (key !== null) keepWarm(key, () => startShell([...shell, WARM_PROLOGUE + script, name], true, opts.fds, env));
   // per fd: its whole output in pieces (joined when asked) or its last 64 KiB, and its last 4 KiB
   // apart, so that watching a large output's end costs nothing per chunk
   const pieces: string[][] = [];

@@ -206,7 +206,7 @@ async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopolog
         const others = (await r.call('SENTINEL', 'sentinels', master)) as unknown[];
         known = `it knew ${replicas.length} of ${nodes.length - 1} replicas and ${others.length} of ${sentinels.length - 1} sentinels`;
         return replicas.length === nodes.length - 1 && others.length === sentinels.length - 1;
-      }), 30_000, exited(s, 'sentinel.log')).catch((err: Error) => Promise.reject(new Error(`${err.message}: ${known}; its log: ${logTail(s, 'sentinel.log')}`)));
+      }), 30_000, exited(s, 'sentinel.log')).catch((err: Error) => Promise.reject(s.running ? new Error(`${err.message}: ${known}; its log: ${logTail(s, 'sentinel.log')}`) : err));
     }
   } catch (err) {
     await topo.stop();

@@ -189,15 +189,16 @@ async function holderId(root: string, holder: { path: string; st: Stats }, signa
   const key = `${holder.path}\0${holder.st.dev}\0${holder.st.birthtimeMs}`;
   const known = holderIds.get(key);
   if (known !== undefined) return known;
-  const mounted = holder.st.ino === SUBVOLUME_INO ? await mountedSubvolumeId(holder.path) : null;
-  if (mounted !== null) {
-    holderIds.set(key, mounted);
-    return mounted;
-  }
-  const out = await runBtrfs(['inspect-internal', 'rootid', root], { signal });
+  const id = (holder.st.ino === SUBVOLUME_INO ? await mountedSubvolumeId(holder.path) : null) ?? (await askRootid(root, signal));
+  holderIds.set(key, id);
+  return id;
+}
+
+/** `btrfs inspect-internal rootid <path>`: the id of the subvolume that holds it */
+async function askRootid(path: string, signal?: AbortSignal): Promise<number> {
+  const out = await runBtrfs(['inspect-internal', 'rootid', path], { signal });
   const id = Number(out.trim());
   if (!Number.isSafeInteger(id)) throw new PermanentError(`unexpected output of btrfs inspect-internal rootid: ${JSON.stringify(out.slice(0, 200))}`, { code: 'UNEXPECTED_OUTPUT' });
-  holderIds.set(key, id);
   return id;
 }
 
