@@ -27,7 +27,12 @@ export interface SentinelTopology {
   signal(node: TopologyNode, sig: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): Promise<void>;
   /** starts a killed data node again on its port and data (the sentinels turn a former primary into a replica) */
   restart(node: TopologyNode): Promise<void>;
-  /** waits until the sentinels name a primary other than `old` and it answers as one; returns it */
+  /**
+   * waits until every running sentinel names the same primary other than `old`, which answers as
+   * one, for FAILOVER_SETTLE_MS; returns it. Under load two sentinels can each run a failover of the
+   * same master and promote a replica each: the newest config-epoch wins, and the other is made a
+   * replica again seconds later, so the first primary one sentinel names may not be the one.
+   */
   failedOver(old: TopologyNode, timeoutMs?: number): Promise<TopologyNode>;
   /**
    * waits until `primary` has `count` replicas attached and in sync (INFO replication: state=online).
@@ -40,6 +45,14 @@ export interface SentinelTopology {
   connect(node: TopologyNode): Redis;
   stop(): Promise<void>;
 }
+
+/**
+ * How long the sentinels must agree on a new primary before a failover counts as done. Agreement
+ * alone leaves out a sentinel still running a failover of its own (it names the old primary until
+ * it ends); this covers one whose answer was read just before it started (seen: a competing
+ * promotion 0.2 s after the first failover ended, the switch to it 1.1 s later).
+ */
+const FAILOVER_SETTLE_MS = 2_000;
 
 const children = new Map<TopologyNode, ChildProcess>();
 
@@ -128,13 +141,17 @@ async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopolog
   const nodes: TopologyNode[] = [];
   for (let i = 0; i <= (opts.replicas ?? 2); i++) nodes.push(await mk(`node${i}`));
   const sentinels = [await mk('sentinel0'), await mk('sentinel1'), await mk('sentinel2')];
+  /** the data node `sentinel` names primary, or null */
+  const namedPrimary = async (sentinel: TopologyNode): Promise<TopologyNode | null> => {
+    const addr = await ask(sentinel.port, (r) => r.call('SENTINEL', 'get-master-addr-by-name', master) as Promise<string[] | null>);
+    return (addr && nodes.find((n) => n.port === Number(addr[1]))) ?? null;
+  };
   const topo: SentinelTopology = {
     master, nodes, sentinels,
     target: { sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), master },
     async primary() {
       for (const s of sentinels.filter((n) => n.running)) {
-        const addr = await ask(s.port, (r) => r.call('SENTINEL', 'get-master-addr-by-name', master) as Promise<string[] | null>).catch(() => null);
-        const node = addr && nodes.find((n) => n.port === Number(addr[1]));
+        const node = await namedPrimary(s).catch(() => null);
         if (node) return node;
       }
       throw new Error('no sentinel names a primary');
@@ -151,13 +168,21 @@ async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopolog
     },
     async failedOver(old, timeoutMs = 30_000) {
       let found: TopologyNode | null = null;
-      await until('a failover', async () => {
-        const p = await topo.primary();
-        if (p === old) return false;
-        const role = await ask(p.port, (r) => r.call('ROLE') as Promise<unknown[]>);
-        found = role[0] === 'master' ? p : null;
-        return !!found;
-      }, timeoutMs);
+      let since = 0;
+      let seen = 'no sentinel asked yet';
+      await until('a failover the sentinels agree on', async () => {
+        const named = await Promise.all(sentinels.filter((s) => s.running).map((s) => namedPrimary(s).catch(() => null)));
+        seen = `the sentinels named ${named.map((n) => (n ? n.port : 'none')).join(', ')}`;
+        const p = named[0];
+        const agreed = !!p && p !== old && named.every((n) => n === p) &&
+          (await ask(p.port, (r) => r.call('ROLE') as Promise<unknown[]>))[0] === 'master';
+        if (!agreed || found !== p) {
+          found = agreed ? p : null;
+          since = Date.now();
+          return false;
+        }
+        return Date.now() - since >= FAILOVER_SETTLE_MS;
+      }, timeoutMs).catch((err: Error) => Promise.reject(new Error(`${err.message} (${seen})`)));
       return found!;
     },
     async replicasOnline(primary, count, timeoutMs = 60_000) {
