@@ -222,6 +222,7 @@ describe('Redis Sentinel: failover', () => {
   });
 
   it('a replication run in flight survives a failover: it completes, the trees are equal', async () => {
+    await topo.whole(); // whatever the test before left killed
     const d = tempDir('ha-run');
     const engine = replicationEngine(topo.target, { replicas: { minReplicas: 1 } });
     try {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { findRedisServer, freePort } from '../../src/cli/embedded-redis.js';
 import type { RedisTarget } from '../../src/util/redis-target.js';
+import { imagesDir } from './images-dir.js';
 
 /** One redis-server of the topology (a data node or a sentinel), restartable on its port. */
 export interface TopologyNode {
@@ -41,6 +41,10 @@ export interface SentinelTopology {
    * under a busy disk, during which a commit under --min-replicas 1 cannot be confirmed.
    */
   replicasOnline(primary: TopologyNode, count: number, timeoutMs?: number): Promise<void>;
+  /** what each sentinel names primary and what each data node says it is, with its log's last lines (for errors) */
+  describe(): Promise<string>;
+  /** restarts the data nodes a test left killed and waits until the primary has every other one online: the next test starts whole */
+  whole(timeoutMs?: number): Promise<void>;
   /** a plain connection to one node (for INFO, ROLE, reading keys), closed by the caller */
   connect(node: TopologyNode): Redis;
   stop(): Promise<void>;
@@ -130,7 +134,10 @@ export async function startSentinelTopology(opts: TopologyOptions = {}): Promise
 
 async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopology> {
   if (!findRedisServer()) throw new Error('redis-server not found on PATH');
-  const root = mkdtempSync(join(tmpdir(), 'ferry-sentinel-'));
+  // the nodes' data where the pools' images go (/dev/shm under the suite's runner): their AOF fsyncs
+  // and a replica's resync then wait on no disk. On the disk, right after a file that wrote GiBs, a
+  // replica did not come back online in 60 s after a failover.
+  const root = mkdtempSync(join(imagesDir(), 'ferry-sentinel-'));
   const master = opts.master ?? 'ferry-test';
   const appendonly = opts.appendonly ?? true;
   const mk = async (name: string): Promise<TopologyNode> => {
@@ -189,7 +196,29 @@ async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopolog
       await until(`${count} replica(s) online on the primary at port ${primary.port}`, async () => {
         const info = await ask(primary.port, (r) => r.info('replication'));
         return (info.match(/^slave\d+:.*state=online/gm) ?? []).length >= count;
-      }, timeoutMs);
+      }, timeoutMs).catch(async (err: Error) => Promise.reject(new Error(`${err.message}; ${await topo.describe()}`)));
+    },
+    async describe() {
+      const named = await Promise.all(sentinels.filter((s) => s.running).map((s) => namedPrimary(s).then((n) => n?.port ?? 'none', () => 'no answer')));
+      const roles = await Promise.all(nodes.map(async (n) => {
+        if (!n.running) return `${n.port} down`;
+        // ROLE: [master, offset, replicas] or [slave, host, port, link state, offset]
+        const role = await ask(n.port, (r) => r.call('ROLE') as Promise<unknown[]>).catch((e: Error) => [`no answer (${e.message})`]);
+        const what = role[0] === 'slave' ? `replica of ${String(role[2])} (${String(role[3])})` : role[0] === 'master' ? `primary with ${(role[2] as unknown[]).length} replica(s)` : String(role[0]);
+        return `${n.port} ${what}; its log: ${logTail(n, 'redis.log')}`;
+      }));
+      let events = '(no log)';
+      try {
+        // the failovers as one sentinel saw them: a competing or a second one shows here
+        events = readFileSync(join(sentinels[0].dir, 'sentinel.log'), 'utf8').split('\n').filter((l) => /[+-](odown|elected-leader|promoted-slave|switch-master|failover-abort\S*|failover-end\S*)\b/.test(l)).slice(-8).join(' | ');
+      } catch {
+        // no log yet
+      }
+      return `the sentinels name ${named.join(', ')}; ${roles.join('; ')}; failovers seen by sentinel ${sentinels[0].port}: ${events}`;
+    },
+    async whole(timeoutMs = 60_000) {
+      for (const n of nodes) if (!n.running) await topo.restart(n);
+      await topo.replicasOnline(await topo.primary(), nodes.length - 1, timeoutMs);
     },
     connect(node) {
       const r = new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 1 });
