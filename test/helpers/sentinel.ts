@@ -135,8 +135,9 @@ export async function startSentinelTopology(opts: TopologyOptions = {}): Promise
 async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopology> {
   if (!findRedisServer()) throw new Error('redis-server not found on PATH');
   // the nodes' data where the pools' images go (/dev/shm under the suite's runner): their AOF fsyncs
-  // and a replica's resync then wait on no disk. On the disk, right after a file that wrote GiBs, a
-  // replica did not come back online in 60 s after a failover.
+  // and a replica's resync then wait on no disk that other files keep busy (a whole suite's run,
+  // with the data on disk, once saw a replica not come back online within 60 s of a failover; the
+  // cause was not proven)
   const root = mkdtempSync(join(imagesDir(), 'ferry-sentinel-'));
   const master = opts.master ?? 'ferry-test';
   const appendonly = opts.appendonly ?? true;
