@@ -60,14 +60,21 @@ const FAILOVER_SETTLE_MS = 2_000;
 
 const children = new Map<TopologyNode, ChildProcess>();
 
-/** Polls `check` until it holds; `gone` names a reason it never will (a process that exited), which ends the wait at once. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, gone?: () => string | null): Promise<void> {
+interface UntilOptions {
+  /** a reason the wait can never end (a process that exited): ends it at once */
+  gone?: () => string | null;
+  /** what was seen, added to a timeout's error */
+  detail?: () => string | Promise<string>;
+}
+
+/** Polls `check` until it holds (a check that throws has not held yet). */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, opts: UntilOptions = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const why = gone?.();
+    const why = opts.gone?.();
     if (why) throw new Error(`sentinel topology: ${why}, waiting for ${what}`);
     if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`sentinel topology: timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`sentinel topology: timed out waiting for ${what}${opts.detail ? `: ${await opts.detail()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -101,13 +108,19 @@ function dataArgs(node: TopologyNode, replicaOf: number | null, appendonly: bool
   ];
 }
 
-/** the last lines of a node's log (its reason for exiting, or what it saw), for an error message */
-function logTail(node: TopologyNode, file: string): string {
+/** the last `lines` lines of a node's log (those matching `keep`, when given), for an error message */
+function logTail(node: TopologyNode, file: string, lines = 5, keep?: RegExp): string {
   try {
-    return readFileSync(join(node.dir, file), 'utf8').trim().split('\n').slice(-5).join(' | ');
+    const all = readFileSync(join(node.dir, file), 'utf8').trim().split('\n');
+    return (keep ? all.filter((l) => keep.test(l)) : all).slice(-lines).join(' | ');
   } catch {
     return '(no log)';
   }
+}
+
+/** ROLE: [master, offset, replicas] or [slave, host, port, link state, offset] */
+function role(node: TopologyNode): Promise<unknown[]> {
+  return ask(node.port, (r) => r.call('ROLE') as Promise<unknown[]>);
 }
 
 type TopologyOptions = { replicas?: number; master?: string; appendonly?: boolean };
@@ -182,39 +195,32 @@ async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopolog
         const named = await Promise.all(sentinels.filter((s) => s.running).map((s) => namedPrimary(s).catch(() => null)));
         seen = `the sentinels named ${named.map((n) => (n ? n.port : 'none')).join(', ')}`;
         const p = named[0];
-        const agreed = !!p && p !== old && named.every((n) => n === p) &&
-          (await ask(p.port, (r) => r.call('ROLE') as Promise<unknown[]>))[0] === 'master';
+        const agreed = !!p && p !== old && named.every((n) => n === p) && (await role(p))[0] === 'master';
         if (!agreed || found !== p) {
           found = agreed ? p : null;
           since = Date.now();
           return false;
         }
         return Date.now() - since >= FAILOVER_SETTLE_MS;
-      }, timeoutMs).catch((err: Error) => Promise.reject(new Error(`${err.message} (${seen})`)));
+      }, timeoutMs, { detail: () => seen });
       return found!;
     },
     async replicasOnline(primary, count, timeoutMs = 60_000) {
       await until(`${count} replica(s) online on the primary at port ${primary.port}`, async () => {
         const info = await ask(primary.port, (r) => r.info('replication'));
         return (info.match(/^slave\d+:.*state=online/gm) ?? []).length >= count;
-      }, timeoutMs).catch(async (err: Error) => Promise.reject(new Error(`${err.message}; ${await topo.describe()}`)));
+      }, timeoutMs, { detail: () => topo.describe() });
     },
     async describe() {
       const named = await Promise.all(sentinels.filter((s) => s.running).map((s) => namedPrimary(s).then((n) => n?.port ?? 'none', () => 'no answer')));
       const roles = await Promise.all(nodes.map(async (n) => {
         if (!n.running) return `${n.port} down`;
-        // ROLE: [master, offset, replicas] or [slave, host, port, link state, offset]
-        const role = await ask(n.port, (r) => r.call('ROLE') as Promise<unknown[]>).catch((e: Error) => [`no answer (${e.message})`]);
-        const what = role[0] === 'slave' ? `replica of ${String(role[2])} (${String(role[3])})` : role[0] === 'master' ? `primary with ${(role[2] as unknown[]).length} replica(s)` : String(role[0]);
+        const r = await role(n).catch((e: Error) => [`no answer (${e.message})`]);
+        const what = r[0] === 'slave' ? `replica of ${String(r[2])} (${String(r[3])})` : r[0] === 'master' ? `primary with ${(r[2] as unknown[]).length} replica(s)` : String(r[0]);
         return `${n.port} ${what}; its log: ${logTail(n, 'redis.log')}`;
       }));
-      let events = '(no log)';
-      try {
-        // the failovers as one sentinel saw them: a competing or a second one shows here
-        events = readFileSync(join(sentinels[0].dir, 'sentinel.log'), 'utf8').split('\n').filter((l) => /[+-](odown|elected-leader|promoted-slave|switch-master|failover-abort\S*|failover-end\S*)\b/.test(l)).slice(-8).join(' | ');
-      } catch {
-        // no log yet
-      }
+      // the failovers as one sentinel saw them: a competing or a second one shows here
+      const events = logTail(sentinels[0], 'sentinel.log', 8, /[+-](odown|elected-leader|promoted-slave|switch-master|failover-abort\S*|failover-end\S*)\b/);
       return `the sentinels name ${named.join(', ')}; ${roles.join('; ')}; failovers seen by sentinel ${sentinels[0].port}: ${events}`;
     },
     async whole(timeoutMs = 60_000) {
@@ -242,7 +248,7 @@ async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopolog
     launch(nodes[0], dataArgs(nodes[0], null, appendonly));
     for (const n of nodes.slice(1)) launch(n, dataArgs(n, nodes[0].port, appendonly));
     const exited = (n: TopologyNode, log: string) => () => (n.running ? null : `the server on port ${n.port} exited (${logTail(n, log)})`);
-    for (const n of nodes) await until(`node ${n.port}`, () => ask(n.port, async (r) => (await r.ping()) === 'PONG'), 10_000, exited(n, 'redis.log'));
+    for (const n of nodes) await until(`node ${n.port}`, () => ask(n.port, async (r) => (await r.ping()) === 'PONG'), 10_000, { gone: exited(n, 'redis.log') });
     await until('replicas in sync', () => ask(nodes[0].port, async (r) => /connected_slaves:(\d+)/.exec(String(await r.info('replication')))?.[1] === String(nodes.length - 1)), 20_000);
     for (const s of sentinels) {
       writeFileSync(join(s.dir, 'sentinel.conf'), [
@@ -261,7 +267,7 @@ async function startTopologyOnce(opts: TopologyOptions): Promise<SentinelTopolog
         const others = (await r.call('SENTINEL', 'sentinels', master)) as unknown[];
         known = `it knew ${replicas.length} of ${nodes.length - 1} replicas and ${others.length} of ${sentinels.length - 1} sentinels`;
         return replicas.length === nodes.length - 1 && others.length === sentinels.length - 1;
-      }), 30_000, exited(s, 'sentinel.log')).catch((err: Error) => Promise.reject(s.running ? new Error(`${err.message}: ${known}; its log: ${logTail(s, 'sentinel.log')}`) : err));
+      }), 30_000, { gone: exited(s, 'sentinel.log'), detail: () => `${known}; its log: ${logTail(s, 'sentinel.log')}` });
     }
   } catch (err) {
     await topo.stop();
